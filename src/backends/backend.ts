@@ -1,0 +1,118 @@
+// The Backend interface: every op the forward pass needs, over opaque buffers the backend owns (JS arrays, wasm memory, GPU buffers).
+
+/**
+ * Handles are opaque: a backend hands them out and only accepts its own. The ref backend wraps
+ * Float32Arrays; a wasm backend would hold offsets into its linear memory; a WebGPU backend GPUBuffers.
+ * Nothing crosses the JS/backend boundary per token except token ids in and logits out (`read`).
+ */
+export interface Buffer {
+  /** Capacity in float32 elements. */
+  readonly length: number;
+}
+
+/** A weight matrix [rows × cols] in its stored (possibly quantized) form; cols is the contiguous row length. */
+export interface Matrix {
+  readonly name: string;
+  readonly type: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** A float vector held by the backend (norm weights). */
+export interface Vector {
+  readonly name: string;
+  readonly length: number;
+}
+
+/** Shape of one session's KV cache. Layout per layer, then K and V, then position, then KV head, then head dim. */
+export interface KvLayout {
+  readonly nLayers: number;
+  readonly nCtx: number;
+  readonly nKvHeads: number;
+  readonly headDim: number;
+}
+
+/** One session's KV cache, owned by the backend. */
+export interface KvCache {
+  readonly layout: KvLayout;
+}
+
+/** Attention geometry for one layer's call. */
+export interface AttentionShape {
+  readonly nHeads: number;
+  readonly nKvHeads: number;
+  readonly headDim: number;
+}
+
+/** RoPE parameters (llama "NORM" rotation of adjacent pairs). */
+export interface RopeParams {
+  readonly nHeads: number;
+  readonly headDim: number;
+  /** Leading dimensions of each head that are rotated (llama: all of them). */
+  readonly ropeDims: number;
+  readonly freqBase: number;
+  /** Position multiplier: 1 / linear scaling factor. */
+  readonly freqScale: number;
+}
+
+/** Bytes a backend holds, so the Worker can enforce its memory budget. */
+export interface BackendMemory {
+  readonly weightsBytes: number;
+  readonly kvBytes: number;
+  readonly scratchBytes: number;
+}
+
+export interface Backend {
+  /** Stable name: "ref", "wasm-simd128", "wasm-relaxed", "webgpu". */
+  readonly name: string;
+  /** Weight types `loadMatrix` accepts. */
+  supportsWeightType(type: number): boolean;
+
+  loadMatrix(name: string, type: number, rows: number, cols: number, bytes: Uint8Array): Matrix;
+  loadVector(name: string, data: Float32Array): Vector;
+  createBuffer(length: number): Buffer;
+  createKvCache(layout: KvLayout): KvCache;
+  /** Releases a buffer or KV cache (a no-op where the garbage collector owns memory). */
+  release(handle: Buffer | KvCache): void;
+
+  /** Copies `data` into `dst` starting at element `dstOffset`. */
+  write(dst: Buffer, data: Float32Array, dstOffset?: number): void;
+  /** Copies `n` elements from `src` starting at `srcOffset` out to JS. */
+  read(src: Buffer, srcOffset: number, n: number): Float32Array;
+  /** dst[dstOffset + i] = src[srcOffset + i] for i < n. */
+  copy(dst: Buffer, dstOffset: number, src: Buffer, srcOffset: number, n: number): void;
+
+  /** out[t, :] = row tokens[t] of `table` (dequantized), for each t. */
+  embed(out: Buffer, table: Matrix, tokens: readonly number[]): void;
+  /** out[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * weight, for t < nTokens rows of weight.length. */
+  rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void;
+  /** out[t, r] = sum_c w[r, c] * x[t, c]: matrix-vector (nTokens = 1) and matrix-matrix (prefill). */
+  matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void;
+  /** In place: rotates adjacent pairs of each head of x[t, :] by angle pos * freqScale * freqBase^(-2i/ropeDims), pos = pos0 + t. */
+  rope(x: Buffer, nTokens: number, pos0: number, params: RopeParams): void;
+  /** Writes k[t, :], v[t, :] into `layer` of the cache at positions pos0 + t. */
+  storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void;
+  /**
+   * Causal attention of queries q[t, :] (position pos0 + t) over the cache positions 0..pos0+t of `layer`.
+   * Query head h reads KV head floor(h / (nHeads / nKvHeads)) (GQA). Scores scaled by 1/sqrt(headDim).
+   */
+  attention(out: Buffer, q: Buffer, cache: KvCache, layer: number, pos0: number, nTokens: number, shape: AttentionShape): void;
+  /** In place softmax over each of `rows` consecutive rows of length `len`. */
+  softmax(x: Buffer, rows: number, len: number): void;
+  /** out[i] = silu(gate[i]) * up[i] for i < n. */
+  swiglu(out: Buffer, gate: Buffer, up: Buffer, n: number): void;
+  /** out[i] = a[i] + b[i] for i < n (out may alias a). */
+  add(out: Buffer, a: Buffer, b: Buffer, n: number): void;
+
+  /** Positions [pos0, pos0 + n) of every layer's K and V, as [layer][k|v][pos][kvDim] floats (for persistence). */
+  readKv(cache: KvCache, pos0: number, n: number): Float32Array;
+  /** The inverse of readKv: restores positions [pos0, pos0 + n) from that layout. */
+  writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void;
+
+  memory(): BackendMemory;
+}
+
+/** Floats of one position across all layers (K and V) in the readKv/writeKv layout. */
+export function kvFloatsPerPosition(layout: KvLayout): number {
+  return layout.nLayers * 2 * layout.nKvHeads * layout.headDim;
+}

@@ -1,0 +1,100 @@
+// Plain-TS math for the reference backend: the executable spec each op of every other backend must match.
+import type { AttentionShape, RopeParams } from "../backend";
+
+/** Root-mean-square normalisation of `nTokens` rows (accumulated in float64, like ggml's ggml_float sum). */
+export function rmsnormRows(out: Float32Array, x: Float32Array, w: Float32Array, nTokens: number, eps: number): void {
+  const dim = w.length;
+  for (let t = 0; t < nTokens; t++) {
+    const base = t * dim;
+    let ss = 0;
+    for (let i = 0; i < dim; i++) ss += x[base + i]! * x[base + i]!;
+    const scale = 1 / Math.sqrt(ss / dim + eps);
+    for (let i = 0; i < dim; i++) out[base + i] = x[base + i]! * scale * w[i]!;
+  }
+}
+
+/** Rotates adjacent pairs (2i, 2i+1) of every head by pos * freqScale * base^(-2i/ropeDims) (llama's NORM rope). */
+export function ropeRows(x: Float32Array, nTokens: number, pos0: number, p: RopeParams): void {
+  const rowLen = p.nHeads * p.headDim;
+  for (let t = 0; t < nTokens; t++) {
+    const pos = (pos0 + t) * p.freqScale;
+    for (let h = 0; h < p.nHeads; h++) {
+      const base = t * rowLen + h * p.headDim;
+      for (let i = 0; i < p.ropeDims; i += 2) {
+        const theta = pos * Math.pow(p.freqBase, -i / p.ropeDims);
+        const c = Math.cos(theta);
+        const s = Math.sin(theta);
+        const a = x[base + i]!;
+        const b = x[base + i + 1]!;
+        x[base + i] = a * c - b * s;
+        x[base + i + 1] = a * s + b * c;
+      }
+    }
+  }
+}
+
+/** In-place softmax of `rows` rows of length `len` (max-subtracted for stability). */
+export function softmaxRows(x: Float32Array, rows: number, len: number, offset = 0): void {
+  for (let r = 0; r < rows; r++) {
+    const base = offset + r * len;
+    let max = -Infinity;
+    for (let i = 0; i < len; i++) if (x[base + i]! > max) max = x[base + i]!;
+    let sum = 0;
+    for (let i = 0; i < len; i++) {
+      const e = Math.exp(x[base + i]! - max);
+      x[base + i] = e;
+      sum += e;
+    }
+    for (let i = 0; i < len; i++) x[base + i] = x[base + i]! / sum;
+  }
+}
+
+/**
+ * Causal GQA attention. k and v are one layer's caches laid out [pos][kvHead][headDim];
+ * query t sits at position pos0 + t and sees positions 0..pos0+t.
+ */
+export function attentionRows(
+  out: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  pos0: number,
+  nTokens: number,
+  shape: AttentionShape,
+  scores: Float32Array,
+): void {
+  const { nHeads, nKvHeads, headDim } = shape;
+  const group = nHeads / nKvHeads;
+  const kvDim = nKvHeads * headDim;
+  const qDim = nHeads * headDim;
+  const scale = 1 / Math.sqrt(headDim);
+  for (let t = 0; t < nTokens; t++) {
+    const nPos = pos0 + t + 1;
+    for (let h = 0; h < nHeads; h++) {
+      const kvHead = Math.floor(h / group);
+      const qBase = t * qDim + h * headDim;
+      for (let p = 0; p < nPos; p++) {
+        const kBase = p * kvDim + kvHead * headDim;
+        let dot = 0;
+        for (let d = 0; d < headDim; d++) dot += q[qBase + d]! * k[kBase + d]!;
+        scores[p] = dot * scale;
+      }
+      softmaxRows(scores, 1, nPos);
+      const oBase = t * qDim + h * headDim;
+      for (let d = 0; d < headDim; d++) out[oBase + d] = 0;
+      for (let p = 0; p < nPos; p++) {
+        const a = scores[p]!;
+        const vBase = p * kvDim + kvHead * headDim;
+        for (let d = 0; d < headDim; d++) out[oBase + d] = out[oBase + d]! + a * v[vBase + d]!;
+      }
+    }
+  }
+}
+
+/** SiLU(gate) * up, elementwise. */
+export function swigluRows(out: Float32Array, gate: Float32Array, up: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const g = gate[i]!;
+    out[i] = (g / (1 + Math.exp(-g))) * up[i]!;
+  }
+}

@@ -1,0 +1,143 @@
+// LlamaContext: one sequence's state on top of a shared model: its KV cache, its token log and its run buffers.
+import type { KvCache } from "../backends/backend";
+import { EngineError } from "./errors";
+import { createRunBuffers, forwardBatch, type RunBuffers } from "./forward";
+import type { LlamaModel } from "./model";
+
+export interface ContextOptions {
+  /** Context length in tokens (default: the model's training context, capped at 2048). */
+  nCtx?: number;
+  /** Tokens per forward pass during prefill (default 32): weights are read once per batch instead of once per token. */
+  maxBatch?: number;
+}
+
+export class LlamaContext {
+  readonly nCtx: number;
+  readonly cache: KvCache;
+  private readonly buffers: RunBuffers;
+  /** Tokens whose keys and values are in the cache, in order. */
+  private readonly log: number[] = [];
+  /** Tokens in the sequence after `log` that are not evaluated yet. */
+  private readonly pendingTokens: number[] = [];
+
+  constructor(
+    readonly model: LlamaModel,
+    options: ContextOptions = {},
+  ) {
+    const c = model.config;
+    const nCtx = options.nCtx ?? Math.min(c.nCtxTrain, 2048);
+    if (!Number.isInteger(nCtx) || nCtx < 1) throw new EngineError(`nCtx must be a positive integer, got ${nCtx}`, "invalid_parameter");
+    const maxBatch = options.maxBatch ?? 32;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new EngineError(`maxBatch must be a positive integer, got ${maxBatch}`, "invalid_parameter");
+    this.nCtx = nCtx;
+    this.cache = model.backend.createKvCache({ nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim });
+    this.buffers = createRunBuffers(model.backend, c, maxBatch);
+  }
+
+  /** Tokens whose K/V are in the cache (= the position of the next evaluated token). */
+  get nEvaluated(): number {
+    return this.log.length;
+  }
+
+  /** Every token of the sequence: evaluated ones, then pending ones. */
+  get tokens(): readonly number[] {
+    return this.pendingTokens.length === 0 ? this.log : [...this.log, ...this.pendingTokens];
+  }
+
+  /** Length of the whole sequence, pending tokens included. */
+  get length(): number {
+    return this.log.length + this.pendingTokens.length;
+  }
+
+  /** Tokens accepted into the sequence whose K/V are not computed yet (the next `nextLogits` evaluates them). */
+  get pending(): readonly number[] {
+    return this.pendingTokens;
+  }
+
+  /** Adds tokens to the sequence without evaluating them; checks ids and the context length first. */
+  append(tokens: readonly number[]): void {
+    this.checkTokens(tokens, this.length);
+    for (const t of tokens) this.pendingTokens.push(t);
+  }
+
+  /**
+   * Logits for the next token: evaluates the pending tokens (a batched prefill) and returns the last row.
+   * With nothing pending, the last token is evaluated again (its cache row is simply rewritten).
+   */
+  nextLogits(): Float32Array {
+    if (this.pendingTokens.length === 0) {
+      const last = this.log.pop();
+      if (last === undefined) throw new EngineError("the sequence is empty: append a prompt first", "empty_sequence");
+      this.pendingTokens.push(last);
+    }
+    const tokens = this.pendingTokens.splice(0);
+    return this.evaluate(tokens);
+  }
+
+  /**
+   * Evaluates tokens right away at the next positions (batches of maxBatch) and returns the logits after the last,
+   * or after each of them when `allLogits` ([tokens.length × vocab]). Pending tokens must be evaluated first.
+   */
+  evaluate(tokens: readonly number[], options: { allLogits?: boolean } = {}): Float32Array {
+    if (this.pendingTokens.length > 0) throw new EngineError("pending tokens must be evaluated first (nextLogits)", "invalid_state");
+    if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
+    this.checkTokens(tokens, this.log.length);
+    const vocab = this.model.config.vocabSize;
+    const all = options.allLogits === true;
+    const out = all ? new Float32Array(tokens.length * vocab) : null;
+    let last: Float32Array = new Float32Array(0);
+    const { backend, config, weights } = this.model;
+    for (let i = 0; i < tokens.length; i += this.buffers.maxBatch) {
+      const batch = tokens.slice(i, i + this.buffers.maxBatch);
+      last = forwardBatch(backend, config, weights, this.buffers, this.cache, batch, this.log.length, all);
+      for (const t of batch) this.log.push(t);
+      if (out) out.set(last, i * vocab);
+    }
+    return out ?? last;
+  }
+
+  private checkTokens(tokens: readonly number[], used: number): void {
+    if (used + tokens.length > this.nCtx) {
+      throw new EngineError(
+        `${used + tokens.length} tokens exceed the context length of ${this.nCtx} (${used} already in the sequence, ${tokens.length} new)`,
+        "context_length_exceeded",
+      );
+    }
+    const vocab = this.model.config.vocabSize;
+    for (const t of tokens) {
+      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new EngineError(`token id ${t} is outside the vocabulary (0..${vocab - 1})`, "invalid_token");
+    }
+  }
+
+  /** Keeps the first n tokens of the sequence and forgets the rest (cache rows past n are overwritten later). */
+  truncate(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > this.length) throw new EngineError(`cannot truncate to ${n}: the sequence holds ${this.length} tokens`, "invalid_parameter");
+    if (n <= this.log.length) {
+      this.log.length = n;
+      this.pendingTokens.length = 0;
+    } else {
+      this.pendingTokens.length = n - this.log.length;
+    }
+  }
+
+  /**
+   * Restores a sequence from persisted state: K/V rows for the first `evaluated` tokens
+   * ([layer][k|v][pos][kvDim] as Backend.readKv gives them), the rest of `tokens` pending.
+   */
+  restore(tokens: readonly number[], evaluated: number, kv: Float32Array): void {
+    if (!Number.isInteger(evaluated) || evaluated < 0 || evaluated > tokens.length) throw new EngineError(`cannot restore ${evaluated} evaluated of ${tokens.length} tokens`, "invalid_parameter");
+    this.log.length = 0;
+    this.pendingTokens.length = 0;
+    this.checkTokens(tokens, 0);
+    if (evaluated > 0) this.model.backend.writeKv(this.cache, 0, evaluated, kv);
+    this.log.push(...tokens.slice(0, evaluated));
+    this.pendingTokens.push(...tokens.slice(evaluated));
+  }
+
+  /** Releases the KV cache and buffers held by the backend. */
+  dispose(): void {
+    const b = this.model.backend;
+    b.release(this.cache);
+    for (const buf of Object.values(this.buffers)) if (typeof buf !== "number") b.release(buf);
+  }
+}

@@ -1,0 +1,93 @@
+// The llama forward pass over a batch of tokens: one readable function, one comment per step (after llama2.c's run.c).
+import type { Backend, Buffer, KvCache } from "../backends/backend";
+import type { LlamaConfig } from "./config";
+import type { ModelWeights } from "./weights";
+
+/** Activation buffers for up to `maxBatch` tokens, allocated once per context and reused for every call. */
+export interface RunBuffers {
+  readonly maxBatch: number;
+  readonly x: Buffer; // [maxBatch × dim]      residual stream
+  readonly xb: Buffer; // [maxBatch × dim]     normalised input of a sub-block
+  readonly q: Buffer; // [maxBatch × qDim]     queries
+  readonly k: Buffer; // [maxBatch × kvDim]    keys of the new positions
+  readonly v: Buffer; // [maxBatch × kvDim]    values of the new positions
+  readonly att: Buffer; // [maxBatch × qDim]   attention output (heads concatenated)
+  readonly proj: Buffer; // [maxBatch × dim]   output of attn_output / ffn_down
+  readonly gate: Buffer; // [maxBatch × ffnDim] ffn_gate output, then silu(gate) * up
+  readonly up: Buffer; // [maxBatch × ffnDim]  ffn_up output
+  readonly last: Buffer; // [maxBatch × dim]   final-normed rows that get logits
+  readonly logits: Buffer; // [maxBatch × vocab]
+}
+
+export function createRunBuffers(backend: Backend, c: LlamaConfig, maxBatch: number): RunBuffers {
+  const b = (n: number) => backend.createBuffer(maxBatch * n);
+  return {
+    maxBatch,
+    x: b(c.dim),
+    xb: b(c.dim),
+    q: b(c.qDim),
+    k: b(c.kvDim),
+    v: b(c.kvDim),
+    att: b(c.qDim),
+    proj: b(c.dim),
+    gate: b(c.ffnDim),
+    up: b(c.ffnDim),
+    last: b(c.dim),
+    logits: b(c.vocabSize),
+  };
+}
+
+/**
+ * Runs `tokens` (at most maxBatch) at positions pos0.. through the model, appending their K/V to the cache.
+ * Returns the logits of the last token, or of every token when `allLogits` ([nTokens × vocab]).
+ */
+export function forwardBatch(
+  backend: Backend,
+  c: LlamaConfig,
+  w: ModelWeights,
+  s: RunBuffers,
+  cache: KvCache,
+  tokens: readonly number[],
+  pos0: number,
+  allLogits: boolean,
+): Float32Array {
+  const n = tokens.length;
+  const rope = { headDim: c.headDim, ropeDims: c.ropeDims, freqBase: c.ropeFreqBase, freqScale: c.ropeFreqScale };
+  const shape = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim };
+
+  // Token embeddings into the residual stream.
+  backend.embed(s.x, w.tokenEmbd, tokens);
+
+  for (let l = 0; l < c.nLayers; l++) {
+    const layer = w.layers[l]!;
+    // Attention block: RMSNorm, then Q/K/V projections.
+    backend.rmsnorm(s.xb, s.x, layer.attnNorm, n, c.rmsEps);
+    backend.matmul(s.q, layer.wq, s.xb, n);
+    backend.matmul(s.k, layer.wk, s.xb, n);
+    backend.matmul(s.v, layer.wv, s.xb, n);
+    // Rotary position embedding of queries and keys (relative position enters through the rotation).
+    backend.rope(s.q, n, pos0, { ...rope, nHeads: c.nHeads });
+    backend.rope(s.k, n, pos0, { ...rope, nHeads: c.nKvHeads });
+    // Append this batch's keys and values to the cache, then attend causally over everything cached.
+    backend.storeKv(cache, l, pos0, n, s.k, s.v);
+    backend.attention(s.att, s.q, cache, l, pos0, n, shape);
+    // Output projection and residual connection.
+    backend.matmul(s.proj, layer.wo, s.att, n);
+    backend.add(s.x, s.x, s.proj, n * c.dim);
+
+    // Feed-forward block: RMSNorm, SwiGLU (silu(gate) * up), down projection, residual.
+    backend.rmsnorm(s.xb, s.x, layer.ffnNorm, n, c.rmsEps);
+    backend.matmul(s.gate, layer.wGate, s.xb, n);
+    backend.matmul(s.up, layer.wUp, s.xb, n);
+    backend.swiglu(s.gate, s.gate, s.up, n * c.ffnDim);
+    backend.matmul(s.proj, layer.wDown, s.gate, n);
+    backend.add(s.x, s.x, s.proj, n * c.dim);
+  }
+
+  // Final RMSNorm and classifier, only for the rows whose logits are wanted.
+  const rows = allLogits ? n : 1;
+  backend.copy(s.last, 0, s.x, (n - rows) * c.dim, rows * c.dim);
+  backend.rmsnorm(s.last, s.last, w.outputNorm, rows, c.rmsEps);
+  backend.matmul(s.logits, w.output, s.last, rows);
+  return backend.read(s.logits, 0, rows * c.vocabSize);
+}

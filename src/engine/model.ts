@@ -1,0 +1,29 @@
+// LlamaModel: config, tokenizer and weights of one GGUF file, loaded once into a backend and shared by every context.
+import { readGguf, type GgufFile } from "../gguf/index";
+import { createTokenizer, type Tokenizer } from "../tokenizer/index";
+import type { Backend } from "../backends/backend";
+import { configFromGguf, type LlamaConfig } from "./config";
+import { loadWeights, type ModelWeights } from "./weights";
+
+export class LlamaModel {
+  private constructor(
+    readonly config: LlamaConfig,
+    readonly tokenizer: Tokenizer,
+    readonly backend: Backend,
+    readonly weights: ModelWeights,
+    /** general.file_type name or tensor-type summary, for reports. */
+    readonly fileBytes: number,
+  ) {}
+
+  /** Parses and loads a model; errors name the offending key or tensor (GgufError, ModelError, TokenizerError). */
+  static load(bytes: Uint8Array | ArrayBuffer | GgufFile, backend: Backend): LlamaModel {
+    const file = "tensorByName" in bytes ? bytes : readGguf(bytes);
+    const config = configFromGguf(file);
+    const tokenizer = createTokenizer(file);
+    if (tokenizer.vocabSize !== config.vocabSize) {
+      throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`);
+    }
+    const weights = loadWeights(file, config, backend);
+    return new LlamaModel(config, tokenizer, backend, weights, file.bytes.byteLength);
+  }
+}

@@ -1,0 +1,148 @@
+// The shared conformance suite: every op of a Backend against float64 math, with seeded random and awkward shapes.
+import { describe, expect, it } from "vitest";
+import type { Backend } from "../../src/backends/backend";
+import { GgmlType } from "../../src/gguf/ggml-types";
+import { dequantize, quantize } from "../../src/quant/index";
+import { attention64, matmul64, nmse, randomArray, rmsnorm64, rope64, seededRandom, softmax64 } from "./expected";
+
+/** Per-op NMSE bounds a backend promises. Quantized matmuls get their own bound when inputs are quantized too. */
+export interface ConformanceTolerances {
+  /** Matmul against F32 weights. */
+  matmulF32: number;
+  /** Matmul against F16, Q8_0, Q4_0 weights (exact backends: same as F32; activation-quantizing ones: looser). */
+  matmulQuantized: number;
+  /** Elementwise and normalisation ops (rmsnorm, rope, softmax, swiglu, add, embed). */
+  elementwise: number;
+  attention: number;
+}
+
+/** float32-exact math lands around 1e-14 NMSE; these bounds leave a wide margin yet catch any real mistake (≥1e-4). */
+export const EXACT_TOLERANCES: ConformanceTolerances = { matmulF32: 1e-10, matmulQuantized: 1e-10, elementwise: 1e-10, attention: 1e-10 };
+
+const WEIGHT_TYPES = [GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0] as const;
+/** (rows, cols, nTokens): cols 172 is stories260K's ffn_down (not a multiple of 32, so F32/F16 only). */
+const MATMUL_SHAPES = [
+  [1, 32, 1],
+  [64, 64, 1],
+  [33, 96, 3],
+  [172, 64, 7],
+  [64, 172, 5],
+  [512, 64, 1],
+  [7, 256, 32],
+] as const;
+
+export function runConformance(label: string, makeBackend: () => Backend, tol: ConformanceTolerances): void {
+  describe(`${label} conformance`, () => {
+    const backend = makeBackend();
+    const rand = seededRandom(0x5eed);
+    const upload = (data: Float32Array) => {
+      const b = backend.createBuffer(data.length);
+      backend.write(b, data);
+      return b;
+    };
+
+    for (const type of WEIGHT_TYPES) {
+      for (const [rows, cols, nTokens] of MATMUL_SHAPES) {
+        if (type !== GgmlType.F32 && type !== GgmlType.F16 && cols % 32 !== 0) continue;
+        it(`matmul type ${GgmlType[type]} ${rows}x${cols} × ${nTokens} tokens`, () => {
+          const bytes = quantize(type, randomArray(rand, rows * cols, 0.5));
+          const x = randomArray(rand, nTokens * cols);
+          const w = backend.loadMatrix("w", type, rows, cols, bytes);
+          const out = backend.createBuffer(nTokens * rows);
+          backend.matmul(out, w, upload(x), nTokens);
+          const err = nmse(backend.read(out, 0, nTokens * rows), matmul64(type, bytes, rows, cols, x, nTokens));
+          expect(err).toBeLessThanOrEqual(type === GgmlType.F32 ? tol.matmulF32 : tol.matmulQuantized);
+        });
+      }
+    }
+
+    it.each([[64, 1], [172, 3], [288, 4]])("rmsnorm dim %i × %i tokens", (dim, nTokens) => {
+      const x = randomArray(rand, dim * nTokens, 3);
+      const w = randomArray(rand, dim);
+      const out = backend.createBuffer(dim * nTokens);
+      backend.rmsnorm(out, upload(x), backend.loadVector("norm", w), nTokens, 1e-5);
+      expect(nmse(backend.read(out, 0, dim * nTokens), rmsnorm64(x, w, nTokens, 1e-5))).toBeLessThanOrEqual(tol.elementwise);
+    });
+
+    // Positions 0, 1 and near the end of a 2048 context; head dims 8 (stories260K), 64, and a partial rotation.
+    it.each([
+      [0, 3, 8, 8, 8],
+      [1, 2, 4, 64, 64],
+      [2040, 8, 2, 32, 32],
+      [500, 1, 3, 64, 32],
+    ])("rope pos0 %i, %i tokens, %i heads × %i dims (rotating %i)", (pos0, nTokens, nHeads, headDim, ropeDims) => {
+      const n = nTokens * nHeads * headDim;
+      const x = randomArray(rand, n);
+      const b = upload(x);
+      backend.rope(b, nTokens, pos0, { nHeads, headDim, ropeDims, freqBase: 10000, freqScale: 1 });
+      expect(nmse(backend.read(b, 0, n), rope64(x, nTokens, pos0, nHeads, headDim, ropeDims, 10000))).toBeLessThanOrEqual(tol.elementwise);
+    });
+
+    it.each([[1, 5], [3, 512], [2, 1000]])("softmax %i rows × %i", (rows, len) => {
+      const x = randomArray(rand, rows * len, 10);
+      const b = upload(x);
+      backend.softmax(b, rows, len);
+      expect(nmse(backend.read(b, 0, rows * len), softmax64(x, rows, len))).toBeLessThanOrEqual(tol.elementwise);
+    });
+
+    it("swiglu and add", () => {
+      const n = 1000;
+      const [g, u] = [randomArray(rand, n, 6), randomArray(rand, n)];
+      const out = backend.createBuffer(n);
+      backend.swiglu(out, upload(g), upload(u), n);
+      const want = Float64Array.from(g, (gi, i) => (gi / (1 + Math.exp(-gi))) * u[i]!);
+      expect(nmse(backend.read(out, 0, n), want)).toBeLessThanOrEqual(tol.elementwise);
+      const a = upload(g);
+      backend.add(a, a, upload(u), n);
+      expect(nmse(backend.read(a, 0, n), Float64Array.from(g, (gi, i) => gi + u[i]!))).toBeLessThanOrEqual(tol.elementwise);
+    });
+
+    it.each([GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0])("embed rows of type %i", (type) => {
+      const [vocab, dim] = [50, 64];
+      const bytes = quantize(type, randomArray(rand, vocab * dim));
+      const table = backend.loadMatrix("embd", type, vocab, dim, bytes);
+      const tokens = [0, 49, 7, 7];
+      const out = backend.createBuffer(tokens.length * dim);
+      backend.embed(out, table, tokens);
+      const all = dequantize(type, bytes, vocab * dim);
+      const want = tokens.flatMap((t) => Array.from(all.subarray(t * dim, (t + 1) * dim)));
+      expect(nmse(backend.read(out, 0, want.length), want)).toBeLessThanOrEqual(tol.elementwise);
+    });
+
+    // GQA group sizes 1 (MHA), 2 (stories260K), 4, and MQA; queries at position 0, mid-context and the last position.
+    it.each([
+      [4, 4, 16, 0, 1, 16],
+      [8, 4, 8, 0, 5, 16],
+      [8, 2, 32, 9, 3, 16],
+      [6, 1, 16, 62, 2, 64],
+      [4, 2, 8, 63, 1, 64],
+    ])("attention %i heads / %i kv heads × %i dims, pos0 %i, %i tokens, ctx %i", (nHeads, nKvHeads, headDim, pos0, nTokens, nCtx) => {
+      const kvDim = nKvHeads * headDim;
+      const cache = backend.createKvCache({ nLayers: 2, nCtx, nKvHeads, headDim });
+      const k = randomArray(rand, (pos0 + nTokens) * kvDim);
+      const v = randomArray(rand, (pos0 + nTokens) * kvDim);
+      const layer = 1;
+      // Earlier positions one at a time, then the batch: also exercises storeKv at offsets.
+      for (let p = 0; p < pos0; p++) backend.storeKv(cache, layer, p, 1, upload(k.slice(p * kvDim, (p + 1) * kvDim)), upload(v.slice(p * kvDim, (p + 1) * kvDim)));
+      backend.storeKv(cache, layer, pos0, nTokens, upload(k.slice(pos0 * kvDim)), upload(v.slice(pos0 * kvDim)));
+      const q = randomArray(rand, nTokens * nHeads * headDim);
+      const out = backend.createBuffer(q.length);
+      backend.attention(out, upload(q), cache, layer, pos0, nTokens, { nHeads, nKvHeads, headDim });
+      const want = attention64(q, k, v, pos0, nTokens, nHeads, nKvHeads, headDim);
+      expect(nmse(backend.read(out, 0, q.length), want)).toBeLessThanOrEqual(tol.attention);
+      backend.release(cache);
+    });
+
+    it("readKv / writeKv round-trip positions between caches", () => {
+      const layout = { nLayers: 3, nCtx: 20, nKvHeads: 2, headDim: 8 };
+      const [a, b] = [backend.createKvCache(layout), backend.createKvCache(layout)];
+      const kvDim = 16;
+      for (let l = 0; l < 3; l++) backend.storeKv(a, l, 0, 10, upload(randomArray(rand, 10 * kvDim)), upload(randomArray(rand, 10 * kvDim)));
+      const page = backend.readKv(a, 2, 6);
+      expect(page.length).toBe(6 * 3 * 2 * kvDim);
+      backend.writeKv(b, 2, 6, page);
+      expect(Array.from(backend.readKv(b, 2, 6))).toEqual(Array.from(page));
+      expect(backend.readKv(b, 0, 2).every((x) => x === 0)).toBe(true);
+    });
+  });
+}

@@ -1,0 +1,12 @@
+// Bindings the workers test project provides, on top of the Worker's own Env.
+import type { Env as WorkerEnv } from "../../src/index";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {
+      TEST_MODEL_STORIES260K: ArrayBuffer;
+      TEST_REFERENCE_OUTPUTS: string;
+    }
+  }
+}
+export {};

@@ -1,0 +1,39 @@
+// Test projects: "node" (engine, GGUF, quant, tokenizer, kernels in plain Node) and "workers" (inside workerd).
+import { resolve } from "node:path";
+import { defineConfig } from "vitest/config";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+
+const models = resolve(process.env.EDGE_LLAMA_MODELS || "models");
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts", "test/kernels/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              // The model reaches workerd as an ArrayBuffer binding (tests only; production reads it from R2).
+              dataBlobBindings: { TEST_MODEL_STORIES260K: resolve(models, "stories260K.gguf") },
+              textBlobBindings: { TEST_REFERENCE_OUTPUTS: resolve(models, "reference-outputs.json") },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          testTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
