@@ -95,7 +95,8 @@ export async function* generate(ctx: LlamaContext, sampler: Sampler, options: Ge
   if (finishReason !== "stop") {
     const tail = stop.push(decoder.flush());
     const rest = tail.stopped ? tail.emit : tail.emit + stop.flush();
-    if (tail.stopped) finishReason = "stop";
+    // A stop string nested in a longer one may only be decided by the final flush.
+    if (stop.stopped) finishReason = "stop";
     if (rest) {
       text += rest;
       yield { token: null, text: rest };

@@ -26,14 +26,17 @@ describe.each(["stories260K.gguf", "stories260K-Q8_0.gguf"])("greedy on %s", (fi
 
 describe("greedy on stories260K-Q4_0.gguf", () => {
   const reference = referenceFor("stories260K-Q4_0.gguf");
-  // llama.cpp's own top-1/top-2 logit margin on these runs is as small as 0.0018 ("Lily…", generated index 45) and
-  // 0.033 ("Once…", index 30). Our matmuls sum in another order than ggml's AVX2 kernels, so logits agree only to
-  // float rounding (~1e-5 relative): a tie that close may legitimately flip. Every token before the smallest-margin
-  // step must match; after it the sequences may diverge.
+  // llama.cpp made these runs with its defaults: an F16 KV cache and flash attention, which alone move
+  // stories260K-Q4_0 logits by up to 0.26 (oracle README, "F16 KV+FA vs kvF32"). Its own top-1/top-2 margin on
+  // "Lily…" is 0.0018 at generated index 45, far inside that noise: there we pick token 415 over 327 (our margin
+  // 0.05), and the continuations part. Every token before llama.cpp's smallest-margin step must match; "Once…"
+  // (smallest margin 0.033 at index 30) happens to match all 64.
   it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: identical up to llama.cpp's smallest-margin step", async (_prompt, run) => {
     const model = loadRefModel("stories260K-Q4_0.gguf");
     const tokens = await greedy(model, run.promptTokens, 64);
     const mustMatch = run.minMarginAtGeneratedIndex;
-    expect(tokens.slice(0, mustMatch + 1)).toEqual(run.generatedTokens.slice(0, mustMatch + 1));
+    expect(mustMatch).toBeGreaterThan(20);
+    expect(tokens.slice(0, mustMatch)).toEqual(run.generatedTokens.slice(0, mustMatch));
+    if (run.prompt === "Once upon a time") expect(tokens).toEqual(run.generatedTokens);
   });
 });

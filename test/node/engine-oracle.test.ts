@@ -16,15 +16,19 @@ function scaleOf(rows: number[][]): number {
   return Math.max(1, ...rows.map((r) => Math.max(...r.map(Math.abs))));
 }
 
-// Tolerances, in units of S = max(1, max |reference logit|) (see models/oracle/README.md for the floors):
-// - "f32" activations are exact float math on the stored weights, the same computation as llama.cpp's
-//   dequantF32 / kvF32 runs, whose own float64 re-check agrees to 7.5e-6 on |logit| ≤ 19: we allow 1e-4·S, which
-//   leaves room for summation order and exp/sin/cos while staying 100x below the smallest planted-bug effect.
-// - "ggml" activations quantize matmul inputs as llama.cpp does, so they must match llama.cpp's native kvF32 logits
-//   (not the dequantized ones): the oracle README allows 3e-2·S for occasional single-step rounding flips; we
-//   measured far less (see the second bound) and assert the tighter measured bound with a margin.
+// Tolerances, in units of S = max(1, max |reference logit|) (see models/oracle/README.md for llama.cpp's floors):
+// - "f32" activations are exact float math on the stored weights, the computation of llama.cpp's dequantF32 (and,
+//   for F32 files, kvF32) runs, whose own float64 re-check agrees to 7.5e-6. We allow 1e-4·S: room for summation
+//   order and exp/sin/cos, 100x below the smallest planted-bug effect. Measured: ≤ 4.4e-7·S on all 16 files.
+// - "ggml" activations round matmul inputs as llama.cpp's CPU kernels do, so they are compared with llama.cpp's
+//   native kvF32 logits. Where our emulation reproduces ggml's arithmetic (F32, BF16, Q8_0, the K-quants except
+//   Q6_K, and the stories260K files) we measured ≤ 3e-7·S and assert 1e-5·S. For F16, Q4_0, Q4_1, Q5_0, Q5_1 and
+//   Q6_K llama.cpp takes other kernel paths for a 5-token batch (measured 3e-4·S for F16, 1.3e-2..2.1e-2·S for the
+//   others, the size of the activation-quantization effect itself); there we hold the oracle README's 3e-2·S.
 const F32_TOL = 1e-4;
-const GGML_TOL = 5e-3;
+const GGML_EXACT_TOL = 1e-5;
+const GGML_LOOSE_TOL = 3e-2;
+const GGML_LOOSE = new Set(["F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q6_K"].map((t) => `kquant-gqa-${t}`));
 
 describe.each([...KQUANT, ...STORIES])("%s logits", (name) => {
   const file = name.startsWith("kquant") ? `oracle/${name}.gguf` : `${name}.gguf`;
@@ -41,6 +45,6 @@ describe.each([...KQUANT, ...STORIES])("%s logits", (name) => {
     const expected = oracle.kvF32.logitsAllPositions;
     const got = promptLogits(file, "ggml", oracle.promptIds);
     const diff = maxAbsDiff(got, expected.flat());
-    expect(diff).toBeLessThanOrEqual(GGML_TOL * scaleOf(expected));
+    expect(diff).toBeLessThanOrEqual((GGML_LOOSE.has(name) ? GGML_LOOSE_TOL : GGML_EXACT_TOL) * scaleOf(expected));
   });
 });
