@@ -1,11 +1,10 @@
 // `npm run generate`: loads a GGUF model and generates text from a prompt, streaming it or printing one JSON object.
-import { readFileSync } from "node:fs";
 import { LlamaModel } from "../src/engine/model";
 import { LlamaContext } from "../src/engine/context";
 import { Sampler } from "../src/engine/sampler";
 import { generate } from "../src/engine/generate";
 import { createBackend } from "../src/backends/select";
-import { modelPath } from "../src/util/model-dir";
+import { readModelFile } from "../src/util/model-dir";
 import { parseFlags, UsageError } from "./lib/args";
 
 const USAGE = `usage: npm run generate -- --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]
@@ -37,8 +36,7 @@ async function main(): Promise<void> {
   if (flags.prompt === undefined) throw new UsageError("--prompt is required");
 
   const backend = createBackend(flags.backend ?? "ref");
-  const bytes = readFileSync(modelPath(flags.model));
-  const model = LlamaModel.load(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), backend);
+  const model = LlamaModel.load(readModelFile(flags.model), backend);
   const ctx = new LlamaContext(model, flags.ctx !== undefined ? { nCtx: flags.ctx } : {});
   const sampler = new Sampler({
     temperature: flags.temperature ?? 0.8,

@@ -5,5 +5,7 @@ import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
 runConformance("ref (f32 activations)", () => new RefBackend({ activations: "f32" }), EXACT_TOLERANCES);
 
 // With ggml-style activation rounding, quantized matmuls differ from exact math by the Q8_0 / f16 rounding of the
-// inputs: relative error per element up to 1/254 (Q8_0) or 2^-11 (f16), i.e. NMSE around 1e-5; 1e-4 bounds it.
-runConformance("ref (ggml activations)", () => new RefBackend({ activations: "ggml" }), { ...EXACT_TOLERANCES, matmulQuantized: 1e-4 });
+// inputs (up to 1/254 of a block's largest element per element). A dot product of a single 32-element block can lose
+// most of its magnitude to cancellation, which lifts the NMSE to a few 1e-4 (measured 3.5e-4 on 1x32); we use the
+// bound ggml's own test-backend-ops applies to quantized mul_mat, 5e-4.
+runConformance("ref (ggml activations)", () => new RefBackend({ activations: "ggml" }), { ...EXACT_TOLERANCES, matmulQuantized: 5e-4 });
