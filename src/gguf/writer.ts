@@ -114,11 +114,12 @@ export function writeGguf(spec: GgufWriteSpec): Uint8Array {
     offset += Math.ceil(nBytes / alignment) * alignment;
   }
   s.pad(alignment);
-  spec.tensors.forEach((t) => {
-    s.bytes(t.data);
-    s.pad(alignment);
-  });
-  return s.buf.slice(0, s.n);
+  // The header is small; the data section is sized exactly up front so large models are written with one
+  // allocation (no doubling buffer, no final copy).
+  const out = new Uint8Array(s.n + offset);
+  out.set(s.buf.subarray(0, s.n));
+  spec.tensors.forEach((t, i) => out.set(t.data, s.n + offsets[i]!));
+  return out;
 }
 
 /** Typed value constructors for building metadata. */
