@@ -1,5 +1,6 @@
 // `npm run model:quantize -- --in F --out G --type q8_0|q4_0 [--pure]`: quantizes an F32/F16 GGUF as llama.cpp does.
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "./lib/atomic-write";
 import { resolve } from "node:path";
 import { readGguf, writeGguf } from "../src/gguf/index";
 import { MODEL_QUANT_TYPES, quantizeModel, type ModelQuantType } from "../src/quant/quantize-model";
@@ -40,18 +41,7 @@ function main(): void {
   const { spec, counts } = quantizeModel(file, { type: type as ModelQuantType, pure: flags.pure ?? false });
   const bytes = writeGguf(spec);
 
-  const part = `${outPath}.part`;
-  try {
-    writeFileSync(part, bytes);
-    renameSync(part, outPath);
-  } catch (err) {
-    try {
-      unlinkSync(part);
-    } catch {
-      // nothing was written
-    }
-    throw err;
-  }
+  writeFileAtomic(outPath, bytes);
   const secs = (performance.now() - start) / 1000;
   const summary = [...counts].map(([t, n]) => `${t} ${n}`).join(", ");
   console.log(`wrote ${outPath} (${type}${flags.pure ? ", pure" : ""}) in ${secs.toFixed(2)} s`);

@@ -1,5 +1,5 @@
 // `npm run model:synth -- --shape S --type T --seed N --out FILE`: writes a deterministic random-weight llama GGUF.
-import { renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "./lib/atomic-write";
 import { modelPath } from "../src/util/model-dir";
 import { SYNTH_SHAPES, SYNTH_TYPES, synthModel, type SynthShapeName, type SynthTypeName } from "../src/engine/synth-model";
 import { parseFlags, UsageError } from "./lib/args";
@@ -29,18 +29,7 @@ function main(): void {
   const out = modelPath(flags.out);
   const start = performance.now();
   const bytes = synthModel({ shape: flags.shape as SynthShapeName, type: type as SynthTypeName, seed });
-  const part = `${out}.part`;
-  try {
-    writeFileSync(part, bytes);
-    renameSync(part, out);
-  } catch (err) {
-    try {
-      unlinkSync(part);
-    } catch {
-      // nothing was written
-    }
-    throw err;
-  }
+  writeFileAtomic(out, bytes);
   const secs = (performance.now() - start) / 1000;
   console.log(`wrote ${out}: ${flags.shape} ${type} seed ${seed}, ${bytes.length} bytes in ${secs.toFixed(1)} s`);
 }

@@ -1,17 +1,6 @@
 // Independent float64 implementations of each backend op: the yardstick of the conformance suite.
 import { dequantize } from "../../src/quant/index";
-
-/** Seeded PRNG (mulberry32) for reproducible random inputs. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../helpers/random";
 
 /** n values uniform in [-scale, scale). */
 export function randomArray(rand: () => number, n: number, scale = 1): Float32Array {

@@ -2,19 +2,9 @@
 // at any offsets, reading exactly the bytes GGML_TYPES says; plus the dispatcher's errors.
 import { describe, expect, it } from "vitest";
 import { GGML_TYPES, GgmlType, QK_K } from "../../src/gguf/ggml-types";
+import { seededRandom as rng } from "../helpers/random";
 import { dequantizableTypes, dequantize, dequantizeRow, f16ToF32, isDequantizable } from "../../src/quant/index";
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 /** A random normal-range f16 pattern with a magnitude in about [2^-12, 2^-4]. */
 const f16Bits = (r: () => number, signed = false) => ((signed && r() < 0.5 ? 0x8000 : 0) | (int(r, 3, 11) << 10) | int(r, 0, 1023));
