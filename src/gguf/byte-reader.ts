@@ -1,8 +1,6 @@
 // Bounds-checked little-endian cursor over a byte array: every read past the end becomes a GgufError, never a RangeError.
 import { GgufError } from "./errors";
 
-// ignoreBOM: a token that is exactly U+FEFF must survive (the default decoder strips a leading BOM).
-const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 export class ByteReader {
   private readonly view: DataView;
@@ -76,25 +74,5 @@ export class ByteReader {
     const v = this.view.getBigInt64(this.offset, true);
     this.offset += 8;
     return v;
-  }
-
-  /** A u64 that must be a count or size no larger than `max` (else GgufError naming `what`). */
-  count(what: string, max: number): number {
-    const at = this.offset;
-    const v = this.u64(what);
-    if (v > BigInt(max)) throw new GgufError(`absurd ${what}: ${v} (limit ${max})`, at);
-    return Number(v);
-  }
-
-  /** A GGUF string: u64 byte length, then UTF-8 bytes (invalid sequences decode to U+FFFD). */
-  string(what: string, maxLength: number): string {
-    const at = this.offset;
-    const len = this.u64(`${what} length`);
-    if (len > BigInt(this.remaining)) throw new GgufError(`${what}: string length ${len} runs past the end of the file`, at);
-    if (len > BigInt(maxLength)) throw new GgufError(`${what}: string length ${len} exceeds the limit of ${maxLength}`, at);
-    const n = Number(len);
-    const s = utf8.decode(this.bytes.subarray(this.offset, this.offset + n));
-    this.offset += n;
-    return s;
   }
 }

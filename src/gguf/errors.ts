@@ -1,12 +1,17 @@
-// GgufError: the one error every malformed GGUF input produces, naming what is wrong and at which byte.
+// GgufError: the one error every malformed GGUF input (or invalid write spec) produces, naming what is wrong and where.
 
 export class GgufError extends Error {
   override readonly name = "GgufError";
-  constructor(
-    message: string,
-    /** Byte offset in the file where the problem was found, when known. */
-    readonly offset?: number,
-  ) {
+  /** Byte offset in the file where the problem was found, when known (also appended to the message). */
+  readonly offset: number | undefined;
+
+  constructor(message: string, offset?: number) {
     super(offset === undefined ? message : `${message} (at byte ${offset})`);
+    this.offset = offset;
   }
+}
+
+/** Quotes a key or tensor name for a message, cut short so a hostile 16 MB name cannot bloat the error. */
+export function quoteName(name: string): string {
+  return JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name);
 }

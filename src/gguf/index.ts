@@ -1,8 +1,9 @@
-// Public surface of the GGUF layer: reader, writer, metadata getters, key names and the data model.
+// Public surface of the GGUF layer: reader, writer, value constructors, metadata getters, key names and the data model.
 export * from "./types";
 export * from "./ggml-types";
 export { GgufError } from "./errors";
-export { readGguf, tensorData, type GgufFile, type ReadGgufOptions } from "./reader";
-export { writeGguf, gguf, type GgufTensorSpec, type GgufWriteSpec } from "./writer";
-export { metaString, metaOptString, metaNumber, metaOptNumber, metaOptBool, metaArray, metaOptArray } from "./metadata";
-export { KEY, ARCH_KEY, archKey } from "./keys";
+export { readGguf, tensorData, GGUF_MAGIC, GGUF_DEFAULT_ALIGNMENT, type GgufFile, type ReadGgufOptions } from "./reader";
+export { writeGguf, type GgufTensorSpec, type GgufWriteSpec } from "./writer";
+export { gguf, valueTypeName } from "./values";
+export { metaString, metaOptString, metaNumber, metaOptNumber, metaBool, metaOptBool, metaArray, metaOptArray } from "./metadata";
+export { KEY, ARCH_KEY, archKey, type ArchKeySuffix } from "./keys";

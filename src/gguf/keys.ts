@@ -1,4 +1,4 @@
-// GGUF metadata key names, spelled once.
+// GGUF metadata key names (llama.cpp's LLM_KV_* spellings), spelled once.
 
 export const KEY = {
   architecture: "general.architecture",
@@ -41,6 +41,9 @@ export const ARCH_KEY = {
   vocabSize: "vocab_size",
 } as const;
 
+export type ArchKeySuffix = (typeof ARCH_KEY)[keyof typeof ARCH_KEY];
+
+/** An architecture-specific key: archKey("llama", ARCH_KEY.headCount) is "llama.attention.head_count". */
 export function archKey(arch: string, suffix: string): string {
   return `${arch}.${suffix}`;
 }

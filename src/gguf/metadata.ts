@@ -1,60 +1,57 @@
-// Typed metadata getters: each names the key when it is missing or of the wrong type.
-import { GgufError } from "./errors";
+// Typed metadata getters: each names the key when it is missing (unless optional) or holds the wrong type.
+import { GgufError, quoteName } from "./errors";
 import type { GgufFile } from "./reader";
-import { GgufValueType, type GgufArray } from "./types";
+import { GgufValueType, type GgufArray, type GgufValue } from "./types";
+import { valueTypeName } from "./values";
 
-function get(file: GgufFile, key: string, optional: boolean) {
+function lookup(file: GgufFile, key: string, optional: boolean): GgufValue | undefined {
   const v = file.metadata.get(key);
-  if (v === undefined && !optional) throw new GgufError(`missing metadata key ${key}`);
+  if (v === undefined && !optional) throw new GgufError(`missing metadata key ${quoteName(key)}`);
   return v;
 }
 
-const typeName = (t: GgufValueType) => GgufValueType[t] ?? `type ${t}`;
+const wrongType = (key: string, want: string, v: GgufValue) =>
+  new GgufError(`metadata ${quoteName(key)} must be ${want}, found ${valueTypeName(v.type)}`);
 
-export function metaOptString(file: GgufFile, key: string): string | undefined {
-  const v = get(file, key, true);
+function str(file: GgufFile, key: string, optional: boolean): string | undefined {
+  const v = lookup(file, key, optional);
   if (v === undefined) return undefined;
-  if (v.type !== GgufValueType.STRING) throw new GgufError(`metadata ${key} must be a string, found ${typeName(v.type)}`);
+  if (v.type !== GgufValueType.STRING) throw wrongType(key, "a string", v);
   return v.value;
 }
 
-export function metaString(file: GgufFile, key: string): string {
-  get(file, key, false);
-  return metaOptString(file, key)!;
-}
-
-export function metaOptNumber(file: GgufFile, key: string): number | undefined {
-  const v = get(file, key, true);
+/** Any numeric type; 64-bit integers are converted and must be safe integers. Bools are not numbers. */
+function num(file: GgufFile, key: string, optional: boolean): number | undefined {
+  const v = lookup(file, key, optional);
   if (v === undefined) return undefined;
   if (v.type === GgufValueType.UINT64 || v.type === GgufValueType.INT64) {
     const n = Number(v.value);
-    if (!Number.isSafeInteger(n)) throw new GgufError(`metadata ${key} = ${v.value} is too large`);
+    if (!Number.isSafeInteger(n)) throw new GgufError(`metadata ${quoteName(key)} = ${v.value} is not a safe integer`);
     return n;
   }
-  if (typeof v.value !== "number") throw new GgufError(`metadata ${key} must be a number, found ${typeName(v.type)}`);
+  if (typeof v.value !== "number") throw wrongType(key, "a number", v);
   return v.value;
 }
 
-export function metaNumber(file: GgufFile, key: string): number {
-  get(file, key, false);
-  return metaOptNumber(file, key)!;
-}
-
-export function metaOptBool(file: GgufFile, key: string): boolean | undefined {
-  const v = get(file, key, true);
+function bool(file: GgufFile, key: string, optional: boolean): boolean | undefined {
+  const v = lookup(file, key, optional);
   if (v === undefined) return undefined;
-  if (v.type !== GgufValueType.BOOL) throw new GgufError(`metadata ${key} must be a bool, found ${typeName(v.type)}`);
+  if (v.type !== GgufValueType.BOOL) throw wrongType(key, "a bool", v);
   return v.value;
 }
 
-export function metaOptArray(file: GgufFile, key: string): GgufArray | undefined {
-  const v = get(file, key, true);
+function arr(file: GgufFile, key: string, optional: boolean): GgufArray | undefined {
+  const v = lookup(file, key, optional);
   if (v === undefined) return undefined;
-  if (v.type !== GgufValueType.ARRAY) throw new GgufError(`metadata ${key} must be an array, found ${typeName(v.type)}`);
+  if (v.type !== GgufValueType.ARRAY) throw wrongType(key, "an array", v);
   return v.value;
 }
 
-export function metaArray(file: GgufFile, key: string): GgufArray {
-  get(file, key, false);
-  return metaOptArray(file, key)!;
-}
+export const metaString = (file: GgufFile, key: string): string => str(file, key, false)!;
+export const metaOptString = (file: GgufFile, key: string): string | undefined => str(file, key, true);
+export const metaNumber = (file: GgufFile, key: string): number => num(file, key, false)!;
+export const metaOptNumber = (file: GgufFile, key: string): number | undefined => num(file, key, true);
+export const metaBool = (file: GgufFile, key: string): boolean => bool(file, key, false)!;
+export const metaOptBool = (file: GgufFile, key: string): boolean | undefined => bool(file, key, true);
+export const metaArray = (file: GgufFile, key: string): GgufArray => arr(file, key, false)!;
+export const metaOptArray = (file: GgufFile, key: string): GgufArray | undefined => arr(file, key, true);
