@@ -1,0 +1,18 @@
+// Entry point of the WASM-SIMD kernels: every export the TS backend calls (built twice: SIMD128 and relaxed SIMD).
+export { quantize_q8_0, round_f16 } from "./quantize-act";
+export { matmul_q8_0, matmul_q4_0 } from "./matmul-quant";
+export { matmul_f32, matmul_f16 } from "./matmul-float";
+export { rmsnorm, softmax, swiglu, add, copy_bytes, fill_zero } from "./elementwise";
+export { rope } from "./rope";
+export { attention } from "./attention";
+export { embed_float, embed_quant } from "./embed";
+
+/** First byte past the module's static data: where the TS allocator may start. */
+export function heap_base(): usize {
+  return __heap_base;
+}
+
+/** 1 on the relaxed-SIMD build, 0 on SIMD128 (lets the backend check which build it was handed). */
+export function is_relaxed(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

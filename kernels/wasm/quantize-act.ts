@@ -1,0 +1,43 @@
+// Activation rounding before quantized and F16 matmuls, exactly as ggml (and the ref backend's "ggml" mode) does it.
+import { f16Round, roundAway4 } from "./common";
+
+/**
+ * Quantizes n floats (n a multiple of 32; consecutive token rows quantize identically as one run) to Q8_0 blocks:
+ * d = amax/127 rounded to f16, q = roundf(x * (1/d)). Writes q as i16 lanes (SIMD128 build: the dot product wants
+ * them widened, so widen once here instead of once per weight row) or i8 (relaxed build), d[b] as f32 and
+ * s[b] = d * Σq (the relaxed Q4_0 kernel folds the nibble offset of 8 in through it).
+ */
+export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): void {
+  const nb = n >> 5;
+  for (let b = 0; b < nb; b++) {
+    const xp = x + (<usize>b << 7);
+    let amax = f32x4.splat(0);
+    for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
+    const m = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+    const dd: f32 = m / 127.0;
+    const id: f32 = dd != 0 ? <f32>1.0 / dd : 0;
+    const vid = f32x4.splat(id);
+    let sum = i32x4.splat(0);
+    for (let i = 0; i < 8; i += 2) {
+      const a = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(xp + (<usize>i << 4)), vid)));
+      const c = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(xp + (<usize>(i + 1) << 4)), vid)));
+      sum = i32x4.add(sum, i32x4.add(a, c));
+      const h = i16x8.narrow_i32x4_s(a, c);
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        // Pairs of 8 lanes land at byte offsets 0, 8, 16, 24 of the block's 32 bytes.
+        v128.store_lane<i64>(q + (<usize>b << 5) + (<usize>i << 2), i8x16.narrow_i16x8_s(h, h), 0);
+      } else {
+        v128.store(q + (<usize>b << 6) + (<usize>i << 3), h);
+      }
+    }
+    const dh = f16Round(dd);
+    store<f32>(d + (<usize>b << 2), dh);
+    const total = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
+    store<f32>(s + (<usize>b << 2), dh * <f32>total);
+  }
+}
+
+/** Rounds n floats from x to f16 precision into y (ggml feeds F16 weights f16 activations). */
+export function round_f16(y: usize, x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(y + (<usize>i << 2), f16Round(load<f32>(x + (<usize>i << 2))));
+}

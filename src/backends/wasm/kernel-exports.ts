@@ -1,0 +1,35 @@
+// The typed surface of the compiled kernel module (kernels/wasm/index.ts); pointers are byte offsets in its memory.
+
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  heap_base(): number;
+  is_relaxed(): number;
+  quantize_q8_0(x: number, q: number, d: number, s: number, n: number): void;
+  round_f16(y: number, x: number, n: number): void;
+  matmul_q8_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  matmul_q4_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  matmul_f32(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;
+  matmul_f16(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;
+  rmsnorm(out: number, x: number, w: number, dim: number, nTokens: number, eps: number): void;
+  softmax(x: number, rows: number, len: number): void;
+  swiglu(out: number, g: number, u: number, n: number): void;
+  add(out: number, a: number, b: number, n: number): void;
+  copy_bytes(dst: number, src: number, n: number): void;
+  fill_zero(dst: number, n: number): void;
+  rope(x: number, nTokens: number, pos0: number, nHeads: number, headDim: number, ropeDims: number, freqBase: number, freqScale: number): void;
+  attention(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number): void;
+  embed_float(out: number, w: number, elemBytes: number, cols: number, tokens: number, nTokens: number): void;
+  embed_quant(out: number, wq: number, wd: number, q4: number, cols: number, tokens: number, nTokens: number): void;
+}
+
+const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "matmul_q8_0", "matmul_f32", "attention", "embed_quant"] as const;
+
+/** Instantiates the kernel module (synchronously: it is small and imports nothing) and checks its exports. */
+export function instantiateKernels(module: WebAssembly.Module): KernelExports {
+  const instance = new WebAssembly.Instance(module, {});
+  const exports = instance.exports as unknown as KernelExports;
+  for (const name of REQUIRED) {
+    if (!(name in exports)) throw new Error(`wasm kernels: the module lacks export "${name}" (stale build? run npm run build:kernels)`);
+  }
+  return exports;
+}

@@ -1,0 +1,285 @@
+// The WASM-SIMD backend: weights, activations and KV caches live in the kernel module's linear memory.
+import { GgmlType } from "../../gguf/ggml-types";
+import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
+import { kvFloatsPerPosition } from "../backend";
+import { instantiateKernels, type KernelExports } from "./kernel-exports";
+import { LinearMemory } from "./linear-memory";
+import { WASM_WEIGHT_TYPES, packMatrix, type PackedMatrix } from "./repack";
+
+class WasmBuffer implements Buffer {
+  released = false;
+  constructor(readonly owner: WasmBackend, readonly ptr: number, readonly length: number) {}
+}
+
+class WasmVector implements Vector {
+  constructor(readonly owner: WasmBackend, readonly name: string, readonly ptr: number, readonly length: number) {}
+}
+
+class WasmMatrix implements Matrix {
+  constructor(
+    readonly owner: WasmBackend,
+    readonly name: string,
+    readonly type: number,
+    readonly rows: number,
+    readonly cols: number,
+    readonly packed: PackedMatrix,
+  ) {}
+}
+
+class WasmKvCache implements KvCache {
+  released = false;
+  readonly kvDim: number;
+  /** Bytes of one layer's K (or V) plane: [nCtx][kvDim] f32. */
+  readonly planeBytes: number;
+  constructor(readonly owner: WasmBackend, readonly layout: KvLayout, readonly ptr: number) {
+    this.kvDim = layout.nKvHeads * layout.headDim;
+    this.planeBytes = layout.nCtx * this.kvDim * 4;
+  }
+  get bytes(): number {
+    return this.layout.nLayers * 2 * this.planeBytes;
+  }
+  k(layer: number): number {
+    if (layer < 0 || layer >= this.layout.nLayers) throw new RangeError(`layer ${layer} outside 0..${this.layout.nLayers - 1}`);
+    return this.ptr + layer * 2 * this.planeBytes;
+  }
+  v(layer: number): number {
+    return this.k(layer) + this.planeBytes;
+  }
+}
+
+/** Kernel scratch areas, each grown on demand and reused across calls. */
+type ScratchSlot = "actQ" | "actF" | "scores" | "tokens";
+
+export class WasmBackend implements Backend {
+  readonly name: string;
+  readonly relaxed: boolean;
+  private readonly k: KernelExports;
+  private readonly mem: LinearMemory;
+  private weightsBytes = 0;
+  private buffersBytes = 0;
+  private readonly scratch = new Map<ScratchSlot, { ptr: number; bytes: number }>();
+  private readonly caches = new Set<WasmKvCache>();
+
+  /** Instantiates a compiled kernel module (either build); the name follows the build it was handed. */
+  constructor(module: WebAssembly.Module) {
+    this.k = instantiateKernels(module);
+    this.relaxed = this.k.is_relaxed() === 1;
+    this.name = this.relaxed ? "wasm-relaxed" : "wasm-simd128";
+    this.mem = new LinearMemory(this.k.memory, this.k.heap_base());
+  }
+
+  supportsWeightType(type: number): boolean {
+    return WASM_WEIGHT_TYPES.includes(type);
+  }
+
+  loadMatrix(name: string, type: number, rows: number, cols: number, bytes: Uint8Array): Matrix {
+    if (!this.supportsWeightType(type)) throw new Error(`${this.name} backend: ${name}: weight type ${type} is not supported`);
+    const packed = packMatrix(this.mem, name, type, rows, cols, bytes, this.relaxed);
+    this.weightsBytes += packed.dataBytes + packed.scalesBytes;
+    return new WasmMatrix(this, name, type, rows, cols, packed);
+  }
+
+  loadVector(name: string, data: Float32Array): Vector {
+    const ptr = this.mem.alloc(data.length * 4);
+    this.mem.f32.set(data, ptr / 4);
+    this.weightsBytes += data.length * 4;
+    return new WasmVector(this, name, ptr, data.length);
+  }
+
+  createBuffer(length: number): Buffer {
+    const ptr = this.mem.alloc(length * 4);
+    this.k.fill_zero(ptr, length * 4); // freshly grown memory is zero, recycled blocks are not
+    this.buffersBytes += length * 4;
+    return new WasmBuffer(this, ptr, length);
+  }
+
+  createKvCache(layout: KvLayout): KvCache {
+    const bytes = layout.nLayers * 2 * layout.nCtx * layout.nKvHeads * layout.headDim * 4;
+    const ptr = this.mem.alloc(bytes);
+    this.k.fill_zero(ptr, bytes);
+    const cache = new WasmKvCache(this, layout, ptr);
+    this.caches.add(cache);
+    return cache;
+  }
+
+  release(handle: Buffer | KvCache): void {
+    if (handle instanceof WasmKvCache && handle.owner === this && !handle.released) {
+      handle.released = true;
+      this.caches.delete(handle);
+      this.mem.release(handle.ptr, handle.bytes);
+    } else if (handle instanceof WasmBuffer && handle.owner === this && !handle.released) {
+      handle.released = true;
+      this.buffersBytes -= handle.length * 4;
+      this.mem.release(handle.ptr, handle.length * 4);
+    }
+  }
+
+  write(dst: Buffer, data: Float32Array, dstOffset = 0): void {
+    const b = this.buf(dst);
+    if (dstOffset + data.length > b.length) throw new RangeError(`write of ${data.length} at ${dstOffset} overflows a buffer of ${b.length}`);
+    this.mem.f32.set(data, b.ptr / 4 + dstOffset);
+  }
+
+  read(src: Buffer, srcOffset: number, n: number): Float32Array {
+    const b = this.buf(src);
+    if (srcOffset + n > b.length) throw new RangeError(`read of ${n} at ${srcOffset} overflows a buffer of ${b.length}`);
+    return this.mem.f32.slice(b.ptr / 4 + srcOffset, b.ptr / 4 + srcOffset + n);
+  }
+
+  copy(dst: Buffer, dstOffset: number, src: Buffer, srcOffset: number, n: number): void {
+    this.k.copy_bytes(this.buf(dst).ptr + dstOffset * 4, this.buf(src).ptr + srcOffset * 4, n * 4);
+  }
+
+  embed(out: Buffer, table: Matrix, tokens: readonly number[]): void {
+    const w = this.mat(table);
+    const n = tokens.length;
+    const tp = this.scratchArea("tokens", n * 4);
+    const i32 = this.mem.i32;
+    tokens.forEach((token, t) => {
+      if (!Number.isInteger(token) || token < 0 || token >= w.rows) {
+        throw new RangeError(`token id ${token} is outside the vocabulary (0..${w.rows - 1})`);
+      }
+      i32[tp / 4 + t] = token;
+    });
+    const o = this.buf(out).ptr;
+    const { data, scales } = w.packed;
+    if (w.type === GgmlType.F32 || w.type === GgmlType.F16) this.k.embed_float(o, data, w.type === GgmlType.F32 ? 4 : 2, w.cols, tp, n);
+    else this.k.embed_quant(o, data, scales, w.type === GgmlType.Q4_0 ? 1 : 0, w.cols, tp, n);
+  }
+
+  rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void {
+    if (!(weight instanceof WasmVector) || weight.owner !== this) throw new Error(`${this.name} backend: vector belongs to another backend`);
+    this.k.rmsnorm(this.buf(out).ptr, this.buf(x).ptr, weight.ptr, weight.length, nTokens, eps);
+  }
+
+  matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
+    const m = this.mat(w);
+    const { rows, cols, packed } = m;
+    const o = this.buf(out).ptr;
+    const xp = this.buf(x).ptr;
+    const n = nTokens * cols;
+    switch (m.type) {
+      case GgmlType.F32:
+        this.k.matmul_f32(o, packed.data, xp, rows, cols, nTokens);
+        return;
+      case GgmlType.F16: {
+        // ggml dots F16 weights with activations rounded to f16; the products and sums are then f32.
+        const xr = this.scratchArea("actF", n * 4);
+        this.k.round_f16(xr, xp, n);
+        this.k.matmul_f16(o, packed.data, xr, rows, cols, nTokens);
+        return;
+      }
+      default: {
+        // Q8_0 activations: quants (i16 lanes: 2 bytes each, enough for either build), then d and d·Σq per block.
+        const nb = n / 32;
+        const q = this.scratchArea("actQ", n * 2 + nb * 8);
+        const d = q + n * 2;
+        const s = d + nb * 4;
+        this.k.quantize_q8_0(xp, q, d, s, n);
+        const f = m.type === GgmlType.Q8_0 ? this.k.matmul_q8_0 : this.k.matmul_q4_0;
+        f(o, packed.data, packed.scales, q, d, s, rows, cols, nTokens);
+      }
+    }
+  }
+
+  rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {
+    this.k.rope(this.buf(x).ptr, nTokens, pos0, p.nHeads, p.headDim, p.ropeDims, p.freqBase, p.freqScale);
+  }
+
+  storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void {
+    const c = this.kv(cache);
+    if (pos0 < 0 || pos0 + nTokens > c.layout.nCtx) throw new RangeError(`KV positions ${pos0}..${pos0 + nTokens} exceed the context of ${c.layout.nCtx}`);
+    const at = pos0 * c.kvDim * 4;
+    const bytes = nTokens * c.kvDim * 4;
+    this.k.copy_bytes(c.k(layer) + at, this.buf(k).ptr, bytes);
+    this.k.copy_bytes(c.v(layer) + at, this.buf(v).ptr, bytes);
+  }
+
+  attention(out: Buffer, q: Buffer, cache: KvCache, layer: number, pos0: number, nTokens: number, shape: AttentionShape): void {
+    const c = this.kv(cache);
+    if (pos0 + nTokens > c.layout.nCtx) throw new RangeError(`attention past the context of ${c.layout.nCtx}`);
+    const group = shape.nHeads / shape.nKvHeads;
+    const scores = this.scratchArea("scores", group * c.layout.nCtx * 4);
+    this.k.attention(this.buf(out).ptr, this.buf(q).ptr, c.k(layer), c.v(layer), scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim);
+  }
+
+  softmax(x: Buffer, rows: number, len: number): void {
+    this.k.softmax(this.buf(x).ptr, rows, len);
+  }
+
+  swiglu(out: Buffer, gate: Buffer, up: Buffer, n: number): void {
+    this.k.swiglu(this.buf(out).ptr, this.buf(gate).ptr, this.buf(up).ptr, n);
+  }
+
+  add(out: Buffer, a: Buffer, b: Buffer, n: number): void {
+    this.k.add(this.buf(out).ptr, this.buf(a).ptr, this.buf(b).ptr, n);
+  }
+
+  readKv(cache: KvCache, pos0: number, n: number): Float32Array {
+    const c = this.kv(cache);
+    const span = n * c.kvDim;
+    const out = new Float32Array(n * kvFloatsPerPosition(c.layout));
+    const f32 = this.mem.f32;
+    for (let l = 0, o = 0; l < c.layout.nLayers; l++) {
+      for (const plane of [c.k(l), c.v(l)]) {
+        const start = plane / 4 + pos0 * c.kvDim;
+        out.set(f32.subarray(start, start + span), o);
+        o += span;
+      }
+    }
+    return out;
+  }
+
+  writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
+    const c = this.kv(cache);
+    if (data.length !== n * kvFloatsPerPosition(c.layout)) throw new RangeError(`writeKv: expected ${n * kvFloatsPerPosition(c.layout)} floats, got ${data.length}`);
+    if (pos0 < 0 || pos0 + n > c.layout.nCtx) throw new RangeError(`writeKv: positions ${pos0}..${pos0 + n} exceed the context of ${c.layout.nCtx}`);
+    const span = n * c.kvDim;
+    const f32 = this.mem.f32;
+    for (let l = 0, o = 0; l < c.layout.nLayers; l++) {
+      for (const plane of [c.k(l), c.v(l)]) {
+        f32.set(data.subarray(o, o + span), plane / 4 + pos0 * c.kvDim);
+        o += span;
+      }
+    }
+  }
+
+  memory(): BackendMemory {
+    let kvBytes = 0;
+    for (const c of this.caches) kvBytes += c.bytes;
+    let scratchBytes = this.buffersBytes;
+    for (const s of this.scratch.values()) scratchBytes += s.bytes;
+    return { weightsBytes: this.weightsBytes, kvBytes, scratchBytes };
+  }
+
+  /** All of linear memory: what this backend costs the isolate (weights, KV, scratch, allocator slack). */
+  get linearMemoryBytes(): number {
+    return this.mem.byteLength;
+  }
+
+  /** A scratch area of at least `bytes`, reallocated (larger) when a call needs more than before. */
+  private scratchArea(slot: ScratchSlot, bytes: number): number {
+    const cur = this.scratch.get(slot);
+    if (cur && cur.bytes >= bytes) return cur.ptr;
+    if (cur) this.mem.release(cur.ptr, cur.bytes);
+    const grown = Math.max(bytes, (cur?.bytes ?? 0) * 2);
+    const ptr = this.mem.alloc(grown);
+    this.scratch.set(slot, { ptr, bytes: grown });
+    return ptr;
+  }
+
+  private buf(b: Buffer): WasmBuffer {
+    if (!(b instanceof WasmBuffer) || b.owner !== this) throw new Error(`${this.name} backend: buffer belongs to another backend`);
+    if (b.released) throw new Error(`${this.name} backend: buffer used after release`);
+    return b;
+  }
+  private mat(m: Matrix): WasmMatrix {
+    if (!(m instanceof WasmMatrix) || m.owner !== this) throw new Error(`${this.name} backend: matrix belongs to another backend`);
+    return m;
+  }
+  private kv(c: KvCache): WasmKvCache {
+    if (!(c instanceof WasmKvCache) || c.owner !== this) throw new Error(`${this.name} backend: KV cache belongs to another backend`);
+    if (c.released) throw new Error(`${this.name} backend: KV cache used after release`);
+    return c;
+  }
+}

@@ -1,0 +1,114 @@
+// Runs the shared conformance suite against both wasm builds, and checks them against the ref backend's ggml mode.
+import { describe, expect, it } from "vitest";
+import "../../src/backends/wasm/load-node";
+import { RefBackend } from "../../src/backends/ref/ref-backend";
+import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
+import { kernelModules, pickBuild, relaxedSimdSupported, RELAXED_PROBE } from "../../src/backends/wasm/kernel-modules";
+import { createBackend } from "../../src/backends/select";
+import type { Backend } from "../../src/backends/backend";
+import { GgmlType } from "../../src/gguf/ggml-types";
+import { quantize } from "../../src/quant/index";
+import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
+import { nmse, randomArray, seededRandom } from "./expected";
+
+// Quantized matmuls dot Q8_0-quantized activations (F16: f16-rounded ones) exactly like the ref backend's "ggml"
+// mode, so they get the same bound as that mode: ggml's test-backend-ops bound for quantized mul_mat, 5e-4. Everything
+// else is f32 math in a different summation order (f32 exp in softmax), inside the exact bounds.
+const TOLERANCES = { ...EXACT_TOLERANCES, matmulQuantized: 5e-4 };
+const builds = [
+  ["wasm-simd128", () => new WasmBackend(kernelModules().simd128)],
+  ["wasm-relaxed", () => new WasmBackend(kernelModules().relaxed!)],
+] as const;
+
+for (const [label, make] of builds) runConformance(label, make, TOLERANCES);
+
+describe.each(builds)("%s against the ref backend (ggml activations)", (label, make) => {
+  const ref = new RefBackend({ activations: "ggml" });
+  const wasm = make();
+  const rand = seededRandom(0xa11ce);
+  const run = (b: Backend, type: number, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, nTokens: number) => {
+    const xb = b.createBuffer(x.length);
+    b.write(xb, x);
+    const out = b.createBuffer(rows * nTokens);
+    b.matmul(out, b.loadMatrix("w", type, rows, cols, bytes), xb, nTokens);
+    return b.read(out, 0, rows * nTokens);
+  };
+
+  it("reports its build", () => expect(wasm.name).toBe(label));
+
+  // Same activation rounding, so only the summation order differs: far tighter than the 5e-4 bound against f64 math.
+  it.each([
+    [GgmlType.F16, 48, 172, 5],
+    [GgmlType.F16, 64, 64, 1],
+    [GgmlType.Q8_0, 64, 256, 6],
+    [GgmlType.Q8_0, 31, 64, 1],
+    [GgmlType.Q4_0, 64, 256, 6],
+    [GgmlType.Q4_0, 31, 64, 1],
+  ])("matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", (type, rows, cols, nTokens) => {
+    const bytes = quantize(type, randomArray(rand, rows * cols, 0.5));
+    const x = randomArray(rand, nTokens * cols, 2);
+    const err = nmse(run(wasm, type, bytes, rows, cols, x, nTokens), run(ref, type, bytes, rows, cols, x, nTokens));
+    expect(err).toBeLessThanOrEqual(1e-10);
+  });
+
+  it("memory() counts weights, KV and scratch; release returns blocks for reuse", () => {
+    const b = make();
+    const before = b.memory();
+    b.loadMatrix("w", GgmlType.Q8_0, 4, 64, quantize(GgmlType.Q8_0, randomArray(rand, 256)));
+    expect(b.memory().weightsBytes - before.weightsBytes).toBe(4 * 64 + 4 * 2 * 4);
+    const cache = b.createKvCache({ nLayers: 2, nCtx: 8, nKvHeads: 2, headDim: 4 });
+    expect(b.memory().kvBytes).toBe(2 * 2 * 8 * 8 * 4);
+    b.release(cache);
+    expect(b.memory().kvBytes).toBe(0);
+    const buf = b.createBuffer(100);
+    expect(b.memory().scratchBytes).toBe(before.scratchBytes + 400);
+    b.release(buf);
+    expect(() => b.read(buf, 0, 1)).toThrow(/after release/);
+  });
+
+  it("buffers stay valid while linear memory grows (views are refreshed)", () => {
+    const b = make();
+    const small = b.createBuffer(16);
+    b.write(small, Float32Array.from({ length: 16 }, (_, i) => i));
+    b.loadMatrix("big", GgmlType.F32, 1024, 1024, new Uint8Array(1024 * 1024 * 4)); // 4 MiB: forces memory.grow
+    expect(Array.from(b.read(small, 0, 16))).toEqual(Array.from({ length: 16 }, (_, i) => i));
+  });
+
+  it("Q8_0 weights of -128 (never emitted by ggml) stay close on both builds", () => {
+    const b = make();
+    const bytes = quantize(GgmlType.Q8_0, randomArray(rand, 64));
+    bytes[2] = 0x80; // first quant of the first block: -128
+    const x = randomArray(rand, 64);
+    const err = nmse(run(b, GgmlType.Q8_0, bytes, 2, 32, x, 2), run(ref, GgmlType.Q8_0, bytes, 2, 32, x, 2));
+    expect(err).toBeLessThanOrEqual(label === "wasm-relaxed" ? 1e-3 : 1e-10);
+  });
+
+  it("rejects handles of other backends and unsupported types", () => {
+    expect(() => wasm.read(ref.createBuffer(4), 0, 1)).toThrow(/another backend/);
+    expect(wasm.supportsWeightType(GgmlType.Q4_K)).toBe(false);
+  });
+});
+
+describe("wasm build selection", () => {
+  it("the relaxed probe validates on this engine (Node 22+), and selection follows it", () => {
+    expect(WebAssembly.validate(RELAXED_PROBE)).toBe(true);
+    expect(relaxedSimdSupported()).toBe(true);
+    expect(pickBuild(kernelModules())).toBe("relaxed");
+    expect(createBackend("wasm").name).toBe("wasm-relaxed");
+  });
+
+  it("falls back to SIMD128 where relaxed SIMD does not validate", () => {
+    expect(relaxedSimdSupported(() => false)).toBe(false);
+    expect(pickBuild(kernelModules(), false)).toBe("simd128");
+    // A corrupted opcode in the probe must not validate: validate really inspects the instructions.
+    const broken = RELAXED_PROBE.slice();
+    broken[broken.length - 3] = 0xff;
+    expect(WebAssembly.validate(broken)).toBe(false);
+  });
+
+  it("createBackend knows the wasm names", () => {
+    expect(createBackend("wasm-simd128").name).toBe("wasm-simd128");
+    expect(createBackend("wasm-relaxed").name).toBe("wasm-relaxed");
+    expect(createBackend().name).toBe("ref");
+  });
+});
