@@ -3,6 +3,7 @@ import { readGguf, type GgufFile } from "../gguf/index";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index";
 import type { Backend } from "../backends/backend";
 import { configFromGguf, type LlamaConfig } from "./config";
+import { ModelError } from "./errors";
 import { loadWeights, type ModelWeights } from "./weights";
 
 export class LlamaModel {
@@ -11,7 +12,7 @@ export class LlamaModel {
     readonly tokenizer: Tokenizer,
     readonly backend: Backend,
     readonly weights: ModelWeights,
-    /** general.file_type name or tensor-type summary, for reports. */
+    /** Size of the GGUF file the model came from. */
     readonly fileBytes: number,
   ) {}
 
@@ -21,7 +22,7 @@ export class LlamaModel {
     const config = configFromGguf(file);
     const tokenizer = createTokenizer(file);
     if (tokenizer.vocabSize !== config.vocabSize) {
-      throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`);
+      throw new ModelError(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`);
     }
     const weights = loadWeights(file, config, backend);
     return new LlamaModel(config, tokenizer, backend, weights, file.bytes.byteLength);
