@@ -1,0 +1,166 @@
+// Benchmark core, runtime-agnostic (Node and workerd): the model catalogue, one timed prefill+decode run, and rows.
+import { LlamaModel } from "../../src/engine/model";
+import { LlamaContext } from "../../src/engine/context";
+import { createBackend } from "../../src/backends/select";
+import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
+import { ggmlTypeName } from "../../src/gguf/index";
+import { synthModel, type SynthShapeName, type SynthTypeName } from "../../src/engine/synth-model";
+
+/** One row of `npm run bench -- --json`. Fields after peak_memory_bytes say how the row was measured. */
+export interface BenchRow {
+  model: string;
+  type: string;
+  backend: string;
+  runtime: string;
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
+  weights_bytes: number;
+  /** Wasm: the whole linear memory at the end (weights, KV, scratch, slack). Ref: weights + buffers + one context's KV. */
+  peak_memory_bytes: number;
+  /** Tokens actually prefilled / decoded per run (ref uses fewer on big shapes; see REF_CAPS). */
+  prefill_tokens: number;
+  decode_tokens: number;
+  runs: number;
+}
+
+/** A benchmark model: a file in the model directory, or a synthetic one generated in memory (seed 1). */
+export type BenchModelSpec =
+  | { readonly id: string; readonly kind: "file"; readonly file: string }
+  | { readonly id: string; readonly kind: "synth"; readonly shape: SynthShapeName; readonly type: SynthTypeName };
+
+/** The catalogue, by id (`--models` takes these ids, or any .gguf file name in the model directory). */
+export const BENCH_MODELS: readonly BenchModelSpec[] = [
+  { id: "stories260K", kind: "file", file: "stories260K.gguf" },
+  { id: "stories260K-Q8_0", kind: "file", file: "stories260K-Q8_0.gguf" },
+  { id: "stories260K-Q4_0", kind: "file", file: "stories260K-Q4_0.gguf" },
+  { id: "stories15M-Q8_0", kind: "synth", shape: "stories15M", type: "q8_0" },
+  { id: "stories15M-Q4_0", kind: "synth", shape: "stories15M", type: "q4_0" },
+  { id: "smollm2-135m-Q4_0", kind: "synth", shape: "smollm2-135m", type: "q4_0" },
+  // Test-only shapes (not in the default matrix).
+  { id: "tiny-Q8_0", kind: "synth", shape: "tiny", type: "q8_0" },
+  { id: "tiny-Q4_0", kind: "synth", shape: "tiny", type: "q4_0" },
+];
+export const DEFAULT_MODELS = BENCH_MODELS.filter((m) => !m.id.startsWith("tiny")).map((m) => m.id);
+export const DEFAULT_BACKENDS = ["ref", "wasm-simd128", "wasm-relaxed"];
+
+/**
+ * The reference backend is plain TypeScript and ~100x slower than wasm on big shapes: there it prefills one batch
+ * (32 tokens) and decodes 16. Tokens/s of a shorter run is the same measure (KV length changes cost little here).
+ */
+export const REF_CAPS: Readonly<Record<string, { prefill: number; decode: number }>> = {
+  "smollm2-135m": { prefill: 32, decode: 16 },
+};
+
+export function findModel(id: string): BenchModelSpec {
+  const spec = BENCH_MODELS.find((m) => m.id === id);
+  if (spec) return spec;
+  if (id.endsWith(".gguf")) return { id: id.replace(/\.gguf$/, ""), kind: "file", file: id };
+  throw new Error(`unknown bench model "${id}"; known: ${BENCH_MODELS.map((m) => m.id).join(", ")} or a .gguf file name`);
+}
+
+/** Display name: synthetic models are marked as such. */
+export function modelLabel(spec: BenchModelSpec): string {
+  return spec.kind === "synth" ? `${spec.shape} (synth)` : spec.file;
+}
+
+/** The model's bytes: generated deterministically (seed 1) or read through `readFile` (model directory). */
+export function modelBytes(spec: BenchModelSpec, readFile: (name: string) => Uint8Array): Uint8Array {
+  return spec.kind === "synth" ? synthModel({ shape: spec.shape, type: spec.type, seed: 1 }) : readFile(spec.file);
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function argmax(a: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
+  return best;
+}
+
+/** Weight type of the file: the type of its first attention projection (a file can mix types). */
+export function modelType(model: LlamaModel): string {
+  return ggmlTypeName(model.weights.layers[0]!.wq.type);
+}
+
+/** A fixed pseudo-random prompt of in-vocabulary ids (speed does not depend on the text). */
+export function benchPrompt(vocabSize: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => 1 + ((i * 7919 + 13) % (vocabSize - 1)));
+}
+
+/** One context's life, split in phases so a caller outside the isolate (workerd) can time each one itself. */
+export class BenchSession {
+  private ctx: LlamaContext;
+  private logits: Float32Array = new Float32Array(0);
+  constructor(readonly model: LlamaModel, readonly prompt: readonly number[], readonly decode: number) {
+    this.ctx = new LlamaContext(model, { nCtx: prompt.length + decode + 1 });
+  }
+  prefill(): void {
+    this.logits = this.ctx.evaluate(this.prompt);
+  }
+  decodeAll(): void {
+    for (let i = 0; i < this.decode; i++) this.logits = this.ctx.evaluate([argmax(this.logits)]);
+  }
+  dispose(): void {
+    this.ctx.dispose();
+  }
+}
+
+/** One timed run with the given clock: prefill the prompt in one evaluate (batches of 32), then greedy-decode. */
+export function runOnce(model: LlamaModel, prompt: readonly number[], decode: number, now: () => number = () => performance.now()) {
+  const s = new BenchSession(model, prompt, decode);
+  const t0 = now();
+  s.prefill();
+  const t1 = now();
+  s.decodeAll();
+  const t2 = now();
+  s.dispose();
+  return { prefill: (prompt.length * 1000) / (t1 - t0), decode: (decode * 1000) / (t2 - t1) };
+}
+
+export interface BenchOptions {
+  readonly prefill: number;
+  readonly decode: number;
+  readonly runs: number;
+  readonly warmup: number;
+  readonly runtime: string;
+}
+
+/** Token counts for a model/backend pair after the ref caps. */
+export function tokenCounts(spec: BenchModelSpec, backend: string, o: Pick<BenchOptions, "prefill" | "decode">) {
+  const cap = backend === "ref" && spec.kind === "synth" ? REF_CAPS[spec.shape] : undefined;
+  return { prefill: Math.min(o.prefill, cap?.prefill ?? Infinity), decode: Math.min(o.decode, cap?.decode ?? Infinity) };
+}
+
+/** Peak-memory figure of a loaded model with one context of `nCtx` positions. */
+export function peakMemory(model: LlamaModel, nCtx: number): number {
+  const backend = model.backend;
+  if (backend instanceof WasmBackend) return backend.linearMemoryBytes;
+  const mem = backend.memory();
+  const kvBytes = model.config.nLayers * 2 * nCtx * model.config.kvDim * 4;
+  return mem.weightsBytes + mem.scratchBytes + kvBytes;
+}
+
+/** Loads `bytes` on the backend and measures: `warmup` untimed runs, then the median of `runs`. */
+export function benchModel(spec: BenchModelSpec, bytes: Uint8Array, backendName: string, o: BenchOptions): BenchRow {
+  const model = LlamaModel.load(bytes, createBackend(backendName));
+  const n = tokenCounts(spec, backendName, o);
+  const prompt = benchPrompt(model.config.vocabSize, n.prefill);
+  for (let i = 0; i < o.warmup; i++) runOnce(model, prompt, n.decode);
+  const results = Array.from({ length: o.runs }, () => runOnce(model, prompt, n.decode));
+  return {
+    model: modelLabel(spec),
+    type: modelType(model),
+    backend: model.backend.name,
+    runtime: o.runtime,
+    prefill_tokens_per_s: Math.round(median(results.map((r) => r.prefill))),
+    decode_tokens_per_s: Math.round(median(results.map((r) => r.decode)) * 10) / 10,
+    weights_bytes: model.backend.memory().weightsBytes,
+    peak_memory_bytes: peakMemory(model, n.prefill + n.decode + 1),
+    prefill_tokens: n.prefill,
+    decode_tokens: n.decode,
+    runs: o.runs,
+  };
+}

@@ -1,0 +1,36 @@
+// Runs the bench matrix (Node, and workerd where asked); used by scripts/bench.ts and the smoke test.
+import "../../src/backends/wasm/load-node";
+import { readModelFile } from "../../src/util/model-dir";
+import { UsageError } from "./args";
+import { benchModel, findModel, modelBytes, type BenchOptions, type BenchRow } from "./bench-core";
+
+export interface BenchCliOptions extends Omit<BenchOptions, "runtime"> {
+  readonly models: readonly string[];
+  readonly backends: readonly string[];
+  readonly runtimes: readonly string[];
+  readonly log?: (line: string) => void;
+}
+
+/** Runs the matrix in Node (and workerd where asked); one row per model × backend × runtime. */
+export async function runBench(o: BenchCliOptions): Promise<BenchRow[]> {
+  const log = o.log ?? (() => {});
+  const specs = o.models.map(findModel);
+  for (const r of o.runtimes) if (r !== "node" && r !== "workerd") throw new UsageError(`unknown runtime "${r}"; known: node, workerd`);
+  const rows: BenchRow[] = [];
+  if (o.runtimes.includes("node")) {
+    for (const spec of specs) {
+      const bytes = modelBytes(spec, readModelFile);
+      for (const b of o.backends) {
+        const row = benchModel(spec, bytes, b, { ...o, runtime: `node ${process.version}` });
+        log(`${row.model} ${row.type} ${row.backend} ${row.runtime}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
+        rows.push(row);
+      }
+    }
+  }
+  if (o.runtimes.includes("workerd")) {
+    const { benchWorkerd } = await import("./bench-workerd");
+    rows.push(...(await benchWorkerd(specs, o.backends, o, log)));
+  }
+  return rows;
+}
+

@@ -1,0 +1,53 @@
+// A throwaway Worker for `npm run bench -- --runtimes workerd`: the bench phases as fetch endpoints, so Node times
+// each phase from outside (workerd's clocks do not advance during synchronous work). Bundled by bench-workerd.ts.
+import "../../src/backends/wasm/load-workers";
+import { LlamaModel } from "../../src/engine/model";
+import { createBackend } from "../../src/backends/select";
+import { BenchSession, benchPrompt, findModel, modelBytes, modelLabel, modelType, peakMemory, tokenCounts } from "./bench-core";
+
+let model: LlamaModel | null = null;
+let session: BenchSession | null = null;
+let counts = { prefill: 0, decode: 0 };
+
+const json = (v: unknown) => new Response(JSON.stringify(v), { headers: { "content-type": "application/json" } });
+
+export default {
+  async fetch(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const q = (k: string) => url.searchParams.get(k) ?? "";
+    try {
+      switch (url.pathname) {
+        case "/load": {
+          const spec = findModel(q("model"));
+          if (spec.kind !== "synth") throw new Error("workerd bench runs synthetic models only (no file access)");
+          session?.dispose();
+          session = null;
+          model = LlamaModel.load(modelBytes(spec, () => new Uint8Array()), createBackend(q("backend")));
+          counts = tokenCounts(spec, q("backend"), { prefill: Number(q("prefill")), decode: Number(q("decode")) });
+          return json({ model: modelLabel(spec), type: modelType(model), backend: model.backend.name, ...counts });
+        }
+        case "/session":
+          session?.dispose();
+          session = new BenchSession(model!, benchPrompt(model!.config.vocabSize, counts.prefill), counts.decode);
+          return json({});
+        case "/prefill":
+          session!.prefill();
+          return json({});
+        case "/decode":
+          session!.decodeAll();
+          return json({});
+        case "/memory": {
+          const r = { weights_bytes: model!.backend.memory().weightsBytes, peak_memory_bytes: peakMemory(model!, counts.prefill + counts.decode + 1) };
+          session?.dispose();
+          session = null;
+          return json(r);
+        }
+        case "/noop":
+          return json({});
+      }
+      return new Response("not found", { status: 404 });
+    } catch (e) {
+      return new Response(e instanceof Error ? `${e.message}\n${e.stack}` : String(e), { status: 500 });
+    }
+  },
+};

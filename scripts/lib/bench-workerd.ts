@@ -1,0 +1,102 @@
+// Runs bench rows inside workerd (miniflare): bundles bench-worker.ts with esbuild, then times each phase from Node
+// around one fetch (the round trip of an empty request is measured and subtracted).
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { median, type BenchModelSpec, type BenchOptions, type BenchRow } from "./bench-core";
+
+async function bundle(dir: string): Promise<{ script: string; wasm: string[] }> {
+  await build({
+    entryPoints: [fileURLToPath(new URL("./bench-worker.ts", import.meta.url))],
+    outfile: join(dir, "worker.js"),
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    loader: { ".wasm": "copy" },
+    assetNames: "[name]",
+    logLevel: "error",
+  });
+  return { script: join(dir, "worker.js"), wasm: readdirSync(dir).filter((f) => f.endsWith(".wasm")) };
+}
+
+export async function benchWorkerd(
+  specs: readonly BenchModelSpec[],
+  backends: readonly string[],
+  o: Omit<BenchOptions, "runtime">,
+  log: (line: string) => void,
+): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), "edge-llama-bench-"));
+  const rows: BenchRow[] = [];
+  let mf: Miniflare | null = null;
+  try {
+    const { script, wasm } = await bundle(dir);
+    mf = new Miniflare(
+      convertV4MiniflareOptions({
+      modules: [
+        { type: "ESModule", path: script },
+        ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(dir, f) })),
+      ],
+      modulesRoot: dir,
+      compatibilityDate: "2025-01-01",
+      }),
+    );
+    const call = async (path: string): Promise<unknown> => {
+      const res = await mf!.dispatchFetch(`http://bench${path}`);
+      const text = await res.text();
+      if (!res.ok) throw new Error(`workerd ${path}: ${text}`);
+      return JSON.parse(text);
+    };
+    const timed = async (path: string) => {
+      const t0 = performance.now();
+      await call(path);
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < 5; i++) await call("/noop");
+    const rtt = median(await Promise.all([0, 0, 0, 0, 0].map(() => timed("/noop"))));
+    for (const spec of specs) {
+      if (spec.kind !== "synth") {
+        log(`workerd: skipping ${spec.id} (file models are not passed into workerd; synthetic shapes only)`);
+        continue;
+      }
+      for (const b of backends) {
+        let info: { model: string; type: string; backend: string; prefill: number; decode: number };
+        try {
+          info = (await call(`/load?model=${spec.id}&backend=${b}&prefill=${o.prefill}&decode=${o.decode}`)) as typeof info;
+        } catch (e) {
+          log(`workerd: ${spec.id} ${b}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
+          continue;
+        }
+        const results: { prefill: number; decode: number }[] = [];
+        for (let i = 0; i < o.warmup + o.runs; i++) {
+          await call("/session");
+          const pp = (await timed("/prefill")) - rtt;
+          const tg = (await timed("/decode")) - rtt;
+          if (i >= o.warmup) results.push({ prefill: (info.prefill * 1000) / pp, decode: (info.decode * 1000) / tg });
+        }
+        const mem = (await call("/memory")) as { weights_bytes: number; peak_memory_bytes: number };
+        const row: BenchRow = {
+          model: info.model,
+          type: info.type,
+          backend: info.backend,
+          runtime: "workerd (miniflare)",
+          prefill_tokens_per_s: Math.round(median(results.map((r) => r.prefill))),
+          decode_tokens_per_s: Math.round(median(results.map((r) => r.decode)) * 10) / 10,
+          ...mem,
+          prefill_tokens: info.prefill,
+          decode_tokens: info.decode,
+          runs: o.runs,
+        };
+        log(`${row.model} ${row.type} ${row.backend} ${row.runtime}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
+        rows.push(row);
+      }
+    }
+  } finally {
+    await mf?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}

@@ -1,0 +1,48 @@
+// Smoke test of `npm run bench`: the rows' JSON shape on the tiny synthetic model (never asserts timings).
+import { describe, expect, it } from "vitest";
+import { runBench } from "../../scripts/lib/bench-run";
+import { formatTable } from "../../scripts/lib/bench-table";
+import { findModel, tokenCounts } from "../../scripts/lib/bench-core";
+
+describe("bench", () => {
+  it("emits one well-formed row per model × backend on the tiny shape", async () => {
+    const backends = ["ref", "wasm-simd128", "wasm-relaxed"];
+    const rows = await runBench({
+      models: ["tiny-Q8_0", "tiny-Q4_0"],
+      backends,
+      runtimes: ["node"],
+      prefill: 8,
+      decode: 4,
+      runs: 1,
+      warmup: 0,
+    });
+    expect(rows).toHaveLength(6);
+    expect(JSON.parse(JSON.stringify(rows))).toEqual(rows);
+    for (const [i, row] of rows.entries()) {
+      expect(Object.keys(row).slice(0, 8)).toEqual([
+        "model", "type", "backend", "runtime", "prefill_tokens_per_s", "decode_tokens_per_s", "weights_bytes", "peak_memory_bytes",
+      ]);
+      expect(row.model).toBe("tiny (synth)");
+      expect(row.type).toBe(i < 3 ? "Q8_0" : "Q4_0");
+      expect(row.backend).toBe(backends[i % 3]);
+      expect(row.runtime).toMatch(/^node v\d+/);
+      for (const k of ["prefill_tokens_per_s", "decode_tokens_per_s"] as const) {
+        expect(typeof row[k]).toBe("number");
+        expect(Number.isFinite(row[k]) && row[k] > 0).toBe(true);
+      }
+      expect(row.weights_bytes).toBeGreaterThan(0);
+      expect(row.peak_memory_bytes).toBeGreaterThanOrEqual(row.weights_bytes);
+      expect([row.prefill_tokens, row.decode_tokens, row.runs]).toEqual([8, 4, 1]);
+    }
+    expect(formatTable(rows).split("\n")).toHaveLength(2 + rows.length);
+  });
+
+  it("caps ref on the SmolLM2 shape only, and rejects unknown models and runtimes", async () => {
+    const full = { prefill: 128, decode: 128 };
+    expect(tokenCounts(findModel("smollm2-135m-Q4_0"), "ref", full)).toEqual({ prefill: 32, decode: 16 });
+    expect(tokenCounts(findModel("smollm2-135m-Q4_0"), "wasm-simd128", full)).toEqual(full);
+    expect(tokenCounts(findModel("stories15M-Q8_0"), "ref", full)).toEqual(full);
+    expect(() => findModel("nope")).toThrow(/unknown bench model/);
+    await expect(runBench({ models: ["tiny-Q8_0"], backends: ["ref"], runtimes: ["deno"], prefill: 1, decode: 1, runs: 1, warmup: 0 })).rejects.toThrow(/unknown runtime/);
+  });
+});
