@@ -25,6 +25,8 @@ export default defineConfig({
               // The model reaches workerd as an ArrayBuffer binding (tests only; production reads it from R2).
               dataBlobBindings: { TEST_MODEL_STORIES260K: resolve(models, "stories260K.gguf") },
               textBlobBindings: { TEST_REFERENCE_OUTPUTS: resolve(models, "reference-outputs.json") },
+              // Small KV pages (10 positions of stories260K) and frequent checkpoints, so tests cross page boundaries.
+              bindings: { KV_PAGE_BYTES: "12800", PERSIST_EVERY: "8" },
             },
           }),
         ],

@@ -1,16 +1,28 @@
-// The Worker entry point: a Hono app (health check for now; the OpenAI-compatible and session API build on it).
+// The Worker entry point: the Hono app (health, models, sessions, OpenAI-compatible completions) and the session Durable Object.
 import { Hono } from "hono";
+import "./backends/wasm/load-workers";
 import { BACKEND_NAMES } from "./backends/select";
+import { completions } from "./api/completions";
+import { ApiError, onError } from "./api/errors";
+import { sessions } from "./api/sessions";
+import type { Env } from "./session/env";
 
-export interface Env {
-  MODEL_NAME: string;
-}
+export type { Env } from "./session/env";
+export { LlamaSession } from "./session/llama-session";
 
 export const app = new Hono<{ Bindings: Env }>();
 
-app.get("/health", (c) => c.json({ status: "ok", model: c.env.MODEL_NAME, backends: BACKEND_NAMES }));
+app.get("/health", (c) => c.json({ status: "ok", model: c.env.MODEL_NAME, backend: c.env.BACKEND || "wasm", backends: BACKEND_NAMES }));
 
-app.notFound((c) => c.json({ error: { message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, type: "invalid_request_error", code: "not_found" } }, 404));
+app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: c.env.MODEL_NAME, object: "model", created: 0, owned_by: "edge-llama" }] }));
+
+app.route("/v1/sessions", sessions);
+app.route("/v1", completions);
+
+app.notFound((c) => {
+  throw ApiError.notFound(`no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+});
+app.onError(onError);
 
 export default {
   fetch: app.fetch,

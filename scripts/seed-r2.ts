@@ -1,0 +1,47 @@
+// `npm run seed:r2 [-- --persist-to DIR]`: uploads every .gguf of the model directory into the local R2 bucket `wrangler dev` reads.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { modelDir } from "../src/util/model-dir";
+import { parseFlags } from "./lib/args";
+
+// Must match the [[r2_buckets]] entry of wrangler.toml.
+const BUCKET = "edge-llama-models";
+
+function main(): void {
+  const { flags } = parseFlags(process.argv.slice(2), { "persist-to": "string" });
+  const persistTo = resolve(flags["persist-to"] ?? ".wrangler/state");
+  const dir = modelDir();
+  if (!existsSync(dir)) throw new Error(`model directory ${dir} does not exist: set EDGE_LLAMA_MODELS or run \`npm run model:pull\``);
+  const files = readdirSync(dir).filter((f) => f.endsWith(".gguf"));
+  if (files.length === 0) throw new Error(`no .gguf files in ${dir}: run \`npm run model:pull\``);
+
+  // A stamp of what was uploaded (name, size, mtime) keeps `npm run dev` fast when nothing changed.
+  const stampPath = join(persistTo, "edge-llama-r2-seed.json");
+  const stamp = existsSync(stampPath) ? (JSON.parse(readFileSync(stampPath, "utf8")) as Record<string, string>) : {};
+  const wrangler = resolve("node_modules/.bin/wrangler");
+  for (const file of files) {
+    const path = join(dir, file);
+    const st = statSync(path);
+    const key = `${st.size}:${st.mtimeMs}`;
+    if (stamp[file] === key) {
+      console.log(`r2 ${BUCKET}/${file}: up to date`);
+      continue;
+    }
+    console.log(`r2 ${BUCKET}/${file}: uploading ${(st.size / 2 ** 20).toFixed(1)} MiB`);
+    execFileSync(wrangler, ["r2", "object", "put", `${BUCKET}/${file}`, "--file", path, "--local", "--persist-to", persistTo], {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+    stamp[file] = key;
+  }
+  mkdirSync(persistTo, { recursive: true });
+  writeFileSync(stampPath, JSON.stringify(stamp, null, 2));
+}
+
+try {
+  main();
+} catch (e) {
+  console.error(`seed:r2: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+}

@@ -1,0 +1,70 @@
+// The native session API: create, inspect, generate (JSON or SSE), rewind, fork and delete a session.
+import { Hono } from "hono";
+import type { Env } from "../session/env";
+import type { GenerateEvent, Result, SessionInfo } from "../session/protocol";
+import { collect, SSE_HEADERS, sseFrame, sseStream } from "./events";
+import { createSessionBody, generateBody, rewindBody, samplerOf } from "./schemas";
+import { newSessionId, sessionJson, sessionStub, unwrap } from "./session-client";
+import { readBody } from "./validate";
+
+export const sessions = new Hono<{ Bindings: Env }>();
+
+type Done = Extract<GenerateEvent, { type: "done" }>;
+
+function generationJson(id: string, d: Done) {
+  return {
+    id,
+    object: "session.generation",
+    text: d.text,
+    tokens: d.tokens,
+    finish_reason: d.finishReason,
+    can_continue: d.canContinue,
+    usage: { input_tokens: d.inputTokens, output_tokens: d.tokens.length, prefill_tokens: d.prefillTokens, session_tokens: d.sessionTokens },
+    timings: { prefill_ms: d.timings.prefillMs, decode_ms: d.timings.decodeMs },
+  };
+}
+
+sessions.post("/", async (c) => {
+  const body = await readBody(c, createSessionBody, { optional: true });
+  const id = newSessionId();
+  const info = unwrap((await c.env.SESSIONS.getByName(id).create({ nCtx: body.n_ctx, sampler: samplerOf(body) })) as Result<SessionInfo>);
+  return c.json(sessionJson(id, info), 201);
+});
+
+sessions.get("/:id", async (c) => {
+  const id = c.req.param("id");
+  return c.json(sessionJson(id, unwrap((await sessionStub(c.env, id).info()) as Result<SessionInfo>)));
+});
+
+sessions.post("/:id/generate", async (c) => {
+  const id = c.req.param("id");
+  const stub = sessionStub(c.env, id);
+  const body = await readBody(c, generateBody, { optional: true });
+  const start = unwrap(await stub.generate({ text: body.text, maxTokens: body.max_tokens, stop: body.stop, sampler: samplerOf(body) }));
+  if (!body.stream) return c.json(generationJson(id, await collect(start.events)));
+  const frames = (e: GenerateEvent) => {
+    if (e.type === "token") return e.text ? [sseFrame({ token: e.token, text: e.text }, "token")] : [];
+    if (e.type === "done") return [sseFrame(generationJson(id, e), "done")];
+    return [sseFrame({ error: { message: e.error.message, type: e.error.type, code: e.error.code, param: e.error.param } }, "error")];
+  };
+  return new Response(sseStream(start.events, frames), { headers: SSE_HEADERS });
+});
+
+sessions.post("/:id/rewind", async (c) => {
+  const id = c.req.param("id");
+  const stub = sessionStub(c.env, id);
+  const body = await readBody(c, rewindBody);
+  return c.json(sessionJson(id, unwrap((await stub.rewind(body.tokens)) as Result<SessionInfo>)));
+});
+
+sessions.post("/:id/fork", async (c) => {
+  const stub = sessionStub(c.env, c.req.param("id"));
+  const id = newSessionId();
+  return c.json(sessionJson(id, unwrap((await stub.forkTo(id)) as Result<SessionInfo>)), 201);
+});
+
+sessions.delete("/:id", async (c) => {
+  const id = c.req.param("id");
+  unwrap(await sessionStub(c.env, id).destroy());
+  return c.json({ id, object: "session.deleted", deleted: true });
+});

@@ -1,0 +1,25 @@
+// Request bodies: JSON parsing and zod validation, reported as 400s that name the offending parameter.
+import type { Context } from "hono";
+import type { z } from "zod";
+import { ApiError } from "./errors";
+
+/** Parses the body as JSON (an empty body counts as {} when `optional`) and validates it. */
+export async function readBody<S extends z.ZodType>(c: Context, schema: S, options: { optional?: boolean } = {}): Promise<z.output<S>> {
+  const raw = await c.req.text();
+  let json: unknown;
+  if (raw.trim() === "" && options.optional) json = {};
+  else {
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw ApiError.invalid("the request body is not valid JSON", null, "invalid_json");
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const param = issue.path.length > 0 ? issue.path.map(String).join(".") : null;
+    throw ApiError.invalid(param ? `${param}: ${issue.message}` : issue.message, param);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,291 @@
+// LlamaSession: one Durable Object per session; token log, sampler and KV pages in SQLite, one generation at a time.
+import { DurableObject } from "cloudflare:workers";
+import type { LlamaContext } from "../engine/context";
+import { generate, type FinishReason } from "../engine/generate";
+import { dirtyPages, joinPages, positionsPerPage, readPage } from "../engine/kv-pages";
+import type { LlamaModel } from "../engine/model";
+import { Sampler, type SamplerConfig, type SamplerState } from "../engine/sampler";
+import { numberVar, type Env } from "./env";
+import { chatPrompt } from "./chat";
+import { busy, errorBody, notFound } from "./errors";
+import { generationStream } from "./event-stream";
+import { host, type ContextOwner } from "./model-host";
+import { fail, ok, type GenerateRequest, type GenerateStart, type Result, type SessionInfo, type SessionSettings, type SessionSnapshot } from "./protocol";
+import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
+import { resumeSampler } from "./sampling";
+import { SessionStore, type StoredState } from "./store";
+
+/** The in-memory half of a session: the context (KV cache) and what was last written to storage. */
+interface Live {
+  readonly model: LlamaModel;
+  readonly llm: LlamaContext;
+  sampler: Sampler;
+  state: StoredState;
+  /** Evaluated positions already in the stored pages. */
+  persistedEvaluated: number;
+  readonly ephemeral: boolean;
+}
+
+export class LlamaSession extends DurableObject<Env> implements ContextOwner {
+  private readonly store = new SessionStore(this.ctx.storage);
+  private live: Live | null = null;
+  /** The generation (or fork) in progress; its abort controller stops it after the current token. */
+  private running: AbortController | null = null;
+  /** Bumped by destroy(): a generation started before must not write anything afterwards. */
+  private epoch = 0;
+  /** Free the context when the running generation ends (the session was deleted, or a step failed). */
+  private releaseAfterRun = false;
+
+  idle(): boolean {
+    return this.running === null;
+  }
+
+  dropContext(): void {
+    this.live = null;
+  }
+
+  /** Drops the in-memory state as an eviction would (tests); the next request restores from SQLite. */
+  evict(): boolean {
+    if (this.running) return false;
+    host.release(this);
+    this.live = null;
+    return true;
+  }
+
+  async create(input: { nCtx?: number; sampler?: Partial<SamplerConfig> }): Promise<Result<SessionInfo>> {
+    if (this.store.exists()) return fail(409, "conflict_error", "session_exists", "this session already exists");
+    return this.guard(async () => {
+      const model = await host.model(this.env);
+      const settings = this.settingsFor(model, input);
+      if (!settings.ok) return settings;
+      const sampler = new Sampler(settings.value.sampler);
+      const perPage = positionsPerPage(layoutOf(model, settings.value.nCtx), pageBytes(this.env));
+      const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState: JSON.stringify(sampler.state()), tokens: [], evaluated: 0, perPage, lastFinish: null };
+      this.store.save(state, new Map());
+      return ok(this.describe(model, state));
+    });
+  }
+
+  async info(): Promise<Result<SessionInfo>> {
+    const state = this.store.load();
+    if (!state) return notFound();
+    return this.guard(async () => ok(this.describe(await host.model(this.env), state)));
+  }
+
+  /**
+   * Appends the request's text and starts decoding. Refusals (busy, unknown session, bad settings, prompt over the
+   * context) come back before any event, so the API can answer with the right status; the events stream token by
+   * token, pulled by the reader, and cancelling the stream (a client disconnect) stops the generation.
+   */
+  async generate(req: GenerateRequest): Promise<Result<GenerateStart>> {
+    if (this.running) return busy();
+    const abort = new AbortController();
+    this.running = abort; // taken before the first await: a concurrent request sees it
+    let started = false;
+    try {
+      const result = await this.guard(() => this.start(req, abort));
+      started = result.ok;
+      return result;
+    } finally {
+      if (!started) this.finishRun(abort);
+    }
+  }
+
+  private async start(req: GenerateRequest, abort: AbortController): Promise<Result<GenerateStart>> {
+    let live: Live;
+    if (req.ephemeral) {
+      if (this.store.exists()) return fail(409, "conflict_error", "session_exists", "an ephemeral generation needs an unused object");
+      const model = await host.model(this.env);
+      const settings = this.settingsFor(model, { nCtx: req.nCtx, sampler: req.sampler });
+      if (!settings.ok) return settings;
+      const llm = host.createContext(this.env, model, this, settings.value.nCtx);
+      const samplerState = JSON.stringify(new Sampler(settings.value.sampler).state());
+      const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState, tokens: [], evaluated: 0, perPage: 1, lastFinish: null };
+      live = this.live = { model, llm, sampler: new Sampler(settings.value.sampler), state, persistedEvaluated: 0, ephemeral: true };
+    } else {
+      const restored = await this.ensureLive();
+      if (!restored.ok) return restored;
+      live = restored.value;
+    }
+    const { llm, model } = live;
+    const chat = req.messages ? chatPrompt(model, host.chatTemplate(model), req.messages) : null;
+    const text = chat ? chat.text : req.text;
+    // A rendered template that already starts with BOS text gets no second one.
+    const addBos = llm.length === 0 && !(chat?.parseSpecial && chat.bosText !== "" && chat.text.startsWith(chat.bosText));
+    const input = text ? model.tokenizer.encode(text, { addBos, parseSpecial: chat?.parseSpecial ?? false }) : [];
+    const stop = [...(req.stop ?? []), ...(chat?.stop ?? [])];
+    if (llm.length + input.length > llm.nCtx) {
+      return fail(400, "invalid_request_error", "context_length_exceeded",
+        `the session would hold ${llm.length + input.length} tokens (${llm.length} already, ${input.length} new), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.ephemeral ? "prompt" : "text");
+    }
+    if (req.sampler && Object.keys(req.sampler).length > 0 && !live.ephemeral) {
+      live.sampler = resumeSampler(live.sampler.state(), llm.tokens, req.sampler);
+      live.state = { ...live.state, settings: { ...live.state.settings, sampler: live.sampler.config } };
+    }
+    const maxTokens = Math.min(req.maxTokens, live.state.settings.nCtx);
+    const steps = generate(llm, live.sampler, { input, maxTokens, stop, signal: abort.signal });
+    const epoch = this.epoch;
+    const events = generationStream(steps, {
+      abort,
+      inputTokens: input.length,
+      checkpointEvery: numberVar(this.env, "PERSIST_EVERY", 32),
+      checkpoint: () => {
+        if (epoch === this.epoch) this.persist(live, null);
+      },
+      end: (finish) => {
+        // A failed step may have lost pending tokens: drop the context, the next request restores the last stored state.
+        if (finish === null) this.releaseAfterRun = true;
+        else if (epoch === this.epoch) this.persist(live, finish);
+        this.finishRun(abort);
+      },
+      sessionTokens: () => ({ length: live.llm.length, nCtx: live.llm.nCtx }),
+    });
+    return ok({ events, inputTokens: input.length });
+  }
+
+  private finishRun(abort: AbortController): void {
+    if (this.running !== abort) return;
+    this.running = null;
+    if (this.live?.ephemeral || this.releaseAfterRun) {
+      this.releaseAfterRun = false;
+      host.release(this);
+      this.live = null;
+    }
+  }
+
+  /** Writes the token log, sampler and new or changed KV pages in one transaction. */
+  private persist(live: Live, finish: FinishReason | null): void {
+    if (live.ephemeral || this.live !== live) return;
+    const { llm } = live;
+    const perPage = live.state.perPage;
+    const pages = new Map(dirtyPages(live.persistedEvaluated, llm.nEvaluated, perPage).map((i) => [i, readPage(llm, i, perPage)] as const));
+    live.state = { ...live.state, samplerState: JSON.stringify(live.sampler.state()), tokens: [...llm.tokens], evaluated: llm.nEvaluated, lastFinish: finish ?? live.state.lastFinish };
+    this.store.save(live.state, pages);
+    live.persistedEvaluated = llm.nEvaluated;
+  }
+
+  /** Truncates the session to n tokens; pages past the end are deleted and the last partial page rewritten. */
+  async rewind(n: number): Promise<Result<SessionInfo>> {
+    if (this.running) return busy();
+    if (!this.store.exists()) return notFound();
+    const lock = new AbortController();
+    this.running = lock; // no generation may start while the context may still be restoring
+    let result: Result<Live>;
+    try {
+      result = await this.guard(() => this.truncate(n));
+    } finally {
+      this.finishRun(lock);
+    }
+    return result.ok ? ok(this.describe(result.value.model, result.value.state)) : result;
+  }
+
+  private async truncate(n: number): Promise<Result<Live>> {
+    const restored = await this.ensureLive();
+    if (!restored.ok) return restored;
+    const live = restored.value;
+    if (!Number.isInteger(n) || n < 0 || n > live.llm.length) {
+      return fail(400, "invalid_request_error", "invalid_value", `tokens must be an integer in [0, ${live.llm.length}] (the session holds ${live.llm.length} tokens), got ${n}`, "tokens");
+    }
+    live.llm.truncate(n);
+    live.sampler = resumeSampler(live.sampler.state(), live.llm.tokens);
+    // Positions kept in a partly kept page must be rewritten: a page holds exactly its evaluated positions.
+    live.persistedEvaluated = Math.floor(Math.min(live.persistedEvaluated, live.llm.nEvaluated) / live.state.perPage) * live.state.perPage;
+    this.persist(live, null);
+    return ok(live);
+  }
+
+  /** Copies this session into the (new, empty) session `targetId`: pages one RPC each, then the state row. */
+  async forkTo(targetId: string): Promise<Result<SessionInfo>> {
+    if (this.running) return busy();
+    const state = this.store.load();
+    if (!state) return notFound();
+    const lock = new AbortController();
+    this.running = lock; // no generation may change the pages while they are copied
+    try {
+      return await this.guard(async () => {
+        const target = this.env.SESSIONS.getByName(targetId);
+        const pageCount = Math.ceil(state.evaluated / state.perPage);
+        for (let i = 0; i < pageCount; i++) {
+          const page = this.store.page(i);
+          if (!page) throw new Error(`session storage lacks KV page ${i}`);
+          await target.importPage(i, page);
+        }
+        const snapshot: SessionSnapshot = { settings: state.settings, samplerState: state.samplerState, tokens: state.tokens, evaluated: state.evaluated, perPage: state.perPage, pageCount };
+        return (await target.importState(snapshot)) as Result<SessionInfo>;
+      });
+    } finally {
+      this.finishRun(lock);
+    }
+  }
+
+  async importPage(index: number, data: Uint8Array): Promise<void> {
+    if (this.store.exists()) throw new Error("cannot import pages into an existing session");
+    this.store.putPage(index, data);
+  }
+
+  async importState(s: SessionSnapshot): Promise<Result<SessionInfo>> {
+    if (this.store.exists()) return fail(409, "conflict_error", "session_exists", "the fork target already exists");
+    return this.guard(async () => {
+      const state: StoredState = { createdAt: Date.now(), settings: s.settings, samplerState: s.samplerState, tokens: s.tokens, evaluated: s.evaluated, perPage: s.perPage, lastFinish: null };
+      this.store.save(state, new Map());
+      return ok(this.describe(await host.model(this.env), state));
+    });
+  }
+
+  /** Deletes everything the session stores; a generation in progress is stopped and writes nothing more. */
+  async destroy(): Promise<Result<{ deleted: true }>> {
+    if (!this.store.exists()) return notFound();
+    this.epoch++;
+    // Detached first: a running generation or rewind can no longer persist anything (persist checks this.live).
+    this.live = null;
+    if (this.running) {
+      // The context is freed when the generation notices the abort: freeing it now would pull it from under it.
+      this.running.abort();
+      this.releaseAfterRun = true;
+    } else {
+      host.release(this);
+    }
+    await this.store.deleteAll();
+    return ok({ deleted: true });
+  }
+
+  /** The live session, restored from SQLite when needed: KV pages are written back into a new cache, nothing is recomputed. */
+  private async ensureLive(): Promise<Result<Live>> {
+    if (this.live) {
+      host.touch(this);
+      return ok(this.live);
+    }
+    const state = this.store.load();
+    if (!state) return notFound(); // before loading any weights
+    const model = await host.model(this.env);
+    if (this.live) return ok(this.live);
+    const llm = host.createContext(this.env, model, this, state.settings.nCtx);
+    try {
+      const pages = this.store.pages(Math.ceil(state.evaluated / state.perPage));
+      llm.restore(state.tokens, state.evaluated, joinPages(pages, llm.cache.layout, state.evaluated));
+    } catch (e) {
+      host.release(this);
+      throw e;
+    }
+    const sampler = Sampler.fromState(JSON.parse(state.samplerState) as SamplerState);
+    this.live = { model, llm, sampler, state, persistedEvaluated: state.evaluated, ephemeral: false };
+    return ok(this.live);
+  }
+
+  private settingsFor(model: LlamaModel, input: { nCtx?: number; sampler?: Partial<SamplerConfig> }): Result<SessionSettings> {
+    return newSettings(model, input, numberVar(this.env, "N_CTX", 512));
+  }
+
+  private describe(model: LlamaModel, state: StoredState): SessionInfo {
+    return describeSession(model, state, this.store.sizes(), this.running !== null);
+  }
+
+  /** Runs an RPC body and turns what it throws into an error result (RPC would drop the error's details). */
+  private async guard<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+    try {
+      return await fn();
+    } catch (e) {
+      return { ok: false, error: errorBody(e) };
+    }
+  }
+}
