@@ -1,4 +1,4 @@
-// Test projects: "node" (engine, GGUF, quant, tokenizer, kernels in plain Node) and "workers" (inside workerd).
+// Test projects: "node" (engine, GGUF, quant, tokenizer, kernels in plain Node), "e2e" (HTTP against wrangler dev) and "workers" (inside workerd).
 import { resolve } from "node:path";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
@@ -15,6 +15,16 @@ export default defineConfig({
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        // End to end: each file starts its own `wrangler dev` (test/e2e/dev-server.ts) on a free loopback port.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
       {

@@ -1,0 +1,150 @@
+// Starts `wrangler dev` on a free loopback port with its own persist directory (R2 seeded with the model) for end-to-end tests.
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { modelDir } from "../../src/util/model-dir";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+// Keeps wrangler offline and quiet (no metrics, no cf fetch, no error reports).
+const QUIET_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_ERROR_REPORTS: "false" };
+// Must match the [[r2_buckets]] entry of wrangler.toml.
+const BUCKET = "edge-llama-models";
+
+export interface DevServerOptions {
+  /** Persist directory; a fresh temp dir when omitted (removed by `dispose`). */
+  persistDir?: string;
+  /** `--var NAME:VALUE` overrides (MODEL_NAME, API_KEY, N_CTX, KV_PAGE_BYTES, ...). */
+  vars?: Record<string, string>;
+  /** Model files (in the model directory) to upload into the local R2 bucket; default the served MODEL_NAME. */
+  models?: string[];
+  /** Milliseconds to wait for `GET /health`. */
+  startTimeoutMs?: number;
+}
+
+export interface DevServer {
+  readonly url: string;
+  readonly port: number;
+  readonly persistDir: string;
+  /** The workerd child's pid tree root (the wrangler process). */
+  readonly pid: number | undefined;
+  /** Everything wrangler printed since the last (re)start. */
+  logs(): string;
+  /** Graceful stop (SIGTERM to the process group), waits for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL to the whole process group (wrangler and workerd), waits for exit. */
+  kill(): Promise<void>;
+  /** Starts again on the same port and persist directory. */
+  restart(): Promise<void>;
+  /** Stops and removes a temp persist directory this harness created. */
+  dispose(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Uploads model files into the local R2 bucket under `persistDir` (what `npm run seed:r2` does for `npm run dev`). */
+export function seedModels(persistDir: string, files: string[]): void {
+  for (const file of files) {
+    const path = join(modelDir(), file);
+    if (!existsSync(path)) throw new Error(`model ${path} not found (set EDGE_LLAMA_MODELS)`);
+    execFileSync(WRANGLER, ["r2", "object", "put", `${BUCKET}/${file}`, "--file", path, "--local", "--persist-to", persistDir], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...QUIET_ENV },
+    });
+  }
+}
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const ownDir = opts.persistDir === undefined;
+  const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), "edge-llama-e2e-"));
+  const vars = opts.vars ?? {};
+  seedModels(persistDir, opts.models ?? [vars.MODEL_NAME ?? "stories260K.gguf"]);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let output = "";
+
+  const launch = async (): Promise<void> => {
+    output = "";
+    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort())];
+    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    // detached: its own process group, so kill() reaches workerd too.
+    child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET_ENV, NO_COLOR: "1" } });
+    child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+      try {
+        const r = await fetch(`${url}/health`);
+        if (r.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await signal("SIGKILL");
+    throw new Error(`wrangler dev did not answer /health within ${opts.startTimeoutMs ?? 60_000} ms:\n${output}`);
+  };
+
+  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((r) => c.once("exit", () => r()));
+    try {
+      process.kill(-c.pid!, sig);
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-c.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 10_000);
+    await exited;
+    clearTimeout(timer);
+    // workerd may outlive wrangler for a moment; make sure the group is gone before the port is reused.
+    try {
+      process.kill(-c.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+
+  await launch();
+  return {
+    url,
+    port,
+    persistDir,
+    get pid() {
+      return child?.pid;
+    },
+    logs: () => output,
+    stop: () => signal("SIGTERM"),
+    kill: () => signal("SIGKILL"),
+    restart: async () => {
+      await signal("SIGTERM");
+      await launch();
+    },
+    dispose: async () => {
+      await signal("SIGTERM");
+      if (ownDir) rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
+}
