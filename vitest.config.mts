@@ -33,7 +33,10 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               // The model reaches workerd as an ArrayBuffer binding (tests only; production reads it from R2).
-              dataBlobBindings: { TEST_MODEL_STORIES260K: resolve(models, "stories260K.gguf") },
+              dataBlobBindings: {
+                TEST_MODEL_STORIES260K: resolve(models, "stories260K.gguf"),
+                TEST_MODEL_STORIES260K_Q8_0: resolve(models, "stories260K-Q8_0.gguf"),
+              },
               textBlobBindings: { TEST_REFERENCE_OUTPUTS: resolve(models, "reference-outputs.json") },
               // Small KV pages (10 positions of stories260K) and frequent checkpoints, so tests cross page boundaries.
               bindings: { KV_PAGE_BYTES: "12800", PERSIST_EVERY: "8" },

@@ -1,23 +1,58 @@
 // Causal attention over the f32 KV cache with GQA fused per KV head: the query heads sharing a KV head read it once.
-import { hsum, madd } from "./common";
+import { dot4, hsum, madd } from "./common";
 import { softmaxRow } from "./elementwise";
 
-/** Σ a[d] b[d] over n floats. */
+/** Σ a[d] b[d] over n floats (two accumulators: the adds of one chain would wait on each other). */
 @inline function dotf(a: usize, b: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   let d = 0;
-  for (; d + 4 <= n; d += 4) acc = madd(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2)), acc);
-  let s = hsum(acc);
+  for (; d + 8 <= n; d += 8) {
+    const o = <usize>d << 2;
+    a0 = madd(v128.load(a + o), v128.load(b + o), a0);
+    a1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), a1);
+  }
+  for (; d + 4 <= n; d += 4) a0 = madd(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2)), a0);
+  let s = hsum(f32x4.add(a0, a1));
   for (; d < n; d++) s += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
   return s;
 }
 
-/** o[d] += a * v[d] over n floats. */
-@inline function axpy(o: usize, a: f32, v: usize, n: i32): void {
-  const va = f32x4.splat(a);
+/**
+ * o_j[0..n) = Σ_p w_j[p] v[p] for the group's heads j (outputs oh bytes apart, weights wr bytes apart) over nPos value
+ * rows at vp, vp + stride, ... Sixteen dims at a time in four registers, so an output is written once instead of read
+ * and written per position; the heads take turns on each 16-dim slice of the rows, which stays in L1 meanwhile.
+ */
+@inline function weightedSum(o: usize, oh: usize, w: usize, wr: usize, group: i32, vp: usize, stride: usize, nPos: i32, n: i32): void {
   let d = 0;
-  for (; d + 4 <= n; d += 4) v128.store(o + (<usize>d << 2), madd(va, v128.load(v + (<usize>d << 2)), v128.load(o + (<usize>d << 2))));
-  for (; d < n; d++) store<f32>(o + (<usize>d << 2), load<f32>(o + (<usize>d << 2)) + a * load<f32>(v + (<usize>d << 2)));
+  for (; d + 16 <= n; d += 16) {
+    const od = <usize>d << 2;
+    for (let j = 0; j < group; j++) {
+      const wj = w + <usize>j * wr;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let v = vp + od;
+      for (let p = 0; p < nPos; p++) {
+        const s = v128.load32_splat(wj + (<usize>p << 2));
+        a0 = madd(s, v128.load(v), a0);
+        a1 = madd(s, v128.load(v, 16), a1);
+        a2 = madd(s, v128.load(v, 32), a2);
+        a3 = madd(s, v128.load(v, 48), a3);
+        v += stride;
+      }
+      const oj = o + <usize>j * oh + od;
+      v128.store(oj, a0);
+      v128.store(oj, a1, 16);
+      v128.store(oj, a2, 32);
+      v128.store(oj, a3, 48);
+    }
+  }
+  for (; d < n; d++) {
+    for (let j = 0; j < group; j++) {
+      const wj = w + <usize>j * wr;
+      let a: f32 = 0;
+      for (let p = 0; p < nPos; p++) a += load<f32>(wj + (<usize>p << 2)) * load<f32>(vp + <usize>p * stride + (<usize>d << 2));
+      store<f32>(o + <usize>j * oh + (<usize>d << 2), a);
+    }
+  }
 }
 
 /**
@@ -29,27 +64,31 @@ export function attention(out: usize, q: usize, k: usize, v: usize, scores: usiz
   const kvDim = <usize>nKvHeads * <usize>headDim;
   const qDim = <usize>nHeads * <usize>headDim;
   const hBytes = <usize>headDim << 2;
+  const stride = kvDim << 2; // bytes between consecutive positions of one KV head
   const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
+  const rowBytes = <usize>(pos0 + nTokens) << 2;
+  const vscale = f32x4.splat(scale);
+  const quads = (headDim & 3) == 0;
   for (let t = 0; t < nTokens; t++) {
     const nPos = pos0 + t + 1;
-    const rowBytes = <usize>nPos << 2;
     for (let g = 0; g < nKvHeads; g++) {
       const q0 = q + ((<usize>t * qDim + <usize>g * <usize>group * <usize>headDim) << 2);
       const o0 = out + ((<usize>t * qDim + <usize>g * <usize>group * <usize>headDim) << 2);
-      // Scores: each cached key is read once and dotted with every query head of the group.
-      for (let p = 0; p < nPos; p++) {
-        const kp = k + ((<usize>p * kvDim) << 2) + <usize>g * hBytes;
-        for (let j = 0; j < group; j++) {
-          store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
+      const kg = k + <usize>g * hBytes;
+      // Scores: four keys at a time, dotted with every query head of the group while they are in L1.
+      let p = 0;
+      if (quads) {
+        for (; p + 4 <= nPos; p += 4) {
+          const kp = kg + <usize>p * stride;
+          for (let j = 0; j < group; j++) v128.store(scores + <usize>j * rowBytes + (<usize>p << 2), f32x4.mul(dot4(q0 + <usize>j * hBytes, kp, stride, headDim), vscale));
         }
       }
-      for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * rowBytes, nPos);
-      memory.fill(o0, 0, <usize>group * hBytes);
-      // Weighted sum of values: each cached value row is read once for the whole group.
-      for (let p = 0; p < nPos; p++) {
-        const vp = v + ((<usize>p * kvDim) << 2) + <usize>g * hBytes;
-        for (let j = 0; j < group; j++) axpy(o0 + <usize>j * hBytes, load<f32>(scores + <usize>j * rowBytes + (<usize>p << 2)), vp, headDim);
+      for (; p < nPos; p++) {
+        const kp = kg + <usize>p * stride;
+        for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
       }
+      for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * rowBytes, nPos);
+      weightedSum(o0, hBytes, scores, rowBytes, group, v + <usize>g * hBytes, stride, nPos, headDim);
     }
   }
 }

@@ -1,4 +1,4 @@
-// Shared helpers for the WASM-SIMD kernels: horizontal sums, f16 conversion (scalar and 4-lane) and ggml rounding.
+// Shared kernel helpers: horizontal and 4-row dots, 4-lane exp, f16 conversion, ggml rounding, weight panel layout.
 
 /** Sum of the four f32 lanes, paired as (0+1)+(2+3). */
 @inline export function hsum(v: v128): f32 {
@@ -51,4 +51,57 @@ export function f16Round(x: f32): f32 {
   const frac = f32x4.abs(f32x4.sub(x, t)); // exact: x - trunc(x) never rounds
   const step = v128.and(f32x4.ge(frac, f32x4.splat(0.5)), v128.or(v128.and(x, i32x4.splat(0x80000000)), f32x4.splat(1.0)));
   return f32x4.add(t, step);
+}
+
+/**
+ * Byte offset, inside one 4-row panel-block of repacked Q8_0 / Q4_0 weights, of quant byte k of the panel's row rr (the
+ * layout matmul-quant.ts describes; repack.ts's panelByteOffset is its twin): vector k / 4, then 4-byte row groups
+ * (`quads`: relaxed Q4_0) or 2-byte row pairs.
+ */
+@inline export function panelByteOffset(rr: usize, k: usize, quads: bool): usize {
+  const v = (k >> 2) << 4;
+  if (quads) return v + (rr << 2) + (k & 3);
+  return v + ((k & 2) << 2) + (rr << 1) + (k & 1);
+}
+
+/**
+ * e^x on four lanes (Cephes' expf: x = n ln2 + r with ln2 split in two, a degree-5 polynomial on |r| ≤ ln2/2, then
+ * 2^n through the exponent bits): within 2 ulp of the correctly rounded value. Results below 2^-126 flush to 0 and
+ * those past f32's range are +Inf.
+ */
+@inline export function expf4(x: v128): v128 {
+  const n = f32x4.max(f32x4.min(f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504089))), f32x4.splat(127)), f32x4.splat(-126));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  const y = f32x4.add(madd(f32x4.mul(p, r), r, r), f32x4.splat(1));
+  const scaled = f32x4.mul(y, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+  const inf = f32x4.gt(x, f32x4.splat(88.72283));
+  const tiny = f32x4.lt(x, f32x4.splat(-87.33654));
+  return v128.andnot(v128.bitselect(f32x4.splat(Infinity), scaled, inf), tiny);
+}
+
+/**
+ * The dots of the n floats at a (n a multiple of 4) with the four rows at b, b + stride, b + 2·stride, b + 3·stride, as
+ * the four lanes: independent accumulators share each load of a, and one transpose-add replaces four horizontal sums.
+ */
+@inline export function dot4(a: usize, b: usize, stride: usize, n: i32): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let d = 0; d < n; d += 4) {
+    const o = <usize>d << 2;
+    const av = v128.load(a + o);
+    a0 = madd(av, v128.load(b + o), a0);
+    a1 = madd(av, v128.load(b + stride + o), a1);
+    a2 = madd(av, v128.load(b + 2 * stride + o), a2);
+    a3 = madd(av, v128.load(b + 3 * stride + o), a3);
+  }
+  // Lanes a0[0]+a0[2], a1[0]+a1[2], a0[1]+a0[3], a1[1]+a1[3] (and the same for a2, a3), then the pairs of those.
+  const s01 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+  const s23 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
 }

@@ -1,17 +1,47 @@
 // Row-wise and elementwise ops: rmsnorm, softmax, swiglu, add, byte copies.
+import { expf4 } from "./common";
 
-/** out[t, :] = x[t, :] / sqrt(mean(x²) + eps) * w; sums and scaling in f64 like the ref backend (ggml_float). */
+/** The two f64x2 halves of four f32 lanes (hi = 1: lanes 2, 3). */
+@inline function f64half(v: v128, hi: bool): v128 {
+  return f64x2.promote_low_f32x4(hi ? i32x4.shuffle(v, v, 2, 3, 0, 1) : v);
+}
+
+/** The four f64 lanes of two sums (of lanes 0, 1 and of lanes 2, 3) added up. */
+@inline function f64sum(s0: v128, s1: v128): f64 {
+  return f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s1, 0) + (f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 1));
+}
+
+/**
+ * out[t, :] = x[t, :] / sqrt(mean(x²) + eps) * w; sums and scaling in f64 like the ref backend (ggml_float), two f64
+ * lanes at a time.
+ */
 export function rmsnorm(out: usize, x: usize, w: usize, dim: i32, nTokens: i32, eps: f64): void {
+  const n4 = dim & ~3;
   for (let t = 0; t < nTokens; t++) {
     const xr = x + ((<usize>t * <usize>dim) << 2);
     const or = out + ((<usize>t * <usize>dim) << 2);
-    let ss: f64 = 0;
-    for (let i = 0; i < dim; i++) {
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const v = v128.load(xr + (<usize>i << 2));
+      const lo = f64half(v, false), hi = f64half(v, true);
+      s0 = f64x2.add(s0, f64x2.mul(lo, lo));
+      s1 = f64x2.add(s1, f64x2.mul(hi, hi));
+    }
+    let ss: f64 = f64sum(s0, s1);
+    for (let i = n4; i < dim; i++) {
       const v = <f64>load<f32>(xr + (<usize>i << 2));
       ss += v * v;
     }
     const scale = 1.0 / Math.sqrt(ss / <f64>dim + eps);
-    for (let i = 0; i < dim; i++) {
+    const vs = f64x2.splat(scale);
+    for (let i = 0; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      const v = v128.load(xr + o), wv = v128.load(w + o);
+      const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.mul(f64half(v, false), vs), f64half(wv, false)));
+      const hi = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.mul(f64half(v, true), vs), f64half(wv, true)));
+      v128.store(or + o, i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+    }
+    for (let i = n4; i < dim; i++) {
       store<f32>(or + (<usize>i << 2), <f32>(<f64>load<f32>(xr + (<usize>i << 2)) * scale * <f64>load<f32>(w + (<usize>i << 2))));
     }
   }
@@ -22,25 +52,45 @@ export function softmax(x: usize, rows: i32, len: i32): void {
   for (let r = 0; r < rows; r++) softmaxRow(x + ((<usize>r * <usize>len) << 2), len);
 }
 
+/** One softmax row in place: vector max, vector exp (expf4) with the sum in f64 lanes, one multiply by 1/sum. */
 export function softmaxRow(p: usize, len: i32): void {
-  let m: f32 = -Infinity;
-  for (let i = 0; i < len; i++) m = max(m, load<f32>(p + (<usize>i << 2)));
-  let sum: f64 = 0;
-  for (let i = 0; i < len; i++) {
-    const e = Mathf.exp(load<f32>(p + (<usize>i << 2)) - m);
+  const n4 = len & ~3;
+  let mv = f32x4.splat(-Infinity);
+  for (let i = 0; i < n4; i += 4) mv = f32x4.max(mv, v128.load(p + (<usize>i << 2)));
+  let m: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (let i = n4; i < len; i++) m = max(m, load<f32>(p + (<usize>i << 2)));
+  const vm = f32x4.splat(m);
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const e = expf4(f32x4.sub(v128.load(p + (<usize>i << 2)), vm));
+    v128.store(p + (<usize>i << 2), e);
+    s0 = f64x2.add(s0, f64half(e, false));
+    s1 = f64x2.add(s1, f64half(e, true));
+  }
+  let sum: f64 = f64sum(s0, s1);
+  for (let i = n4; i < len; i++) {
+    const e = f32x4.extract_lane(expf4(f32x4.splat(load<f32>(p + (<usize>i << 2)) - m)), 0);
     store<f32>(p + (<usize>i << 2), e);
     sum += e;
   }
-  const inv = <f32>(1.0 / sum);
-  for (let i = 0; i < len; i++) store<f32>(p + (<usize>i << 2), load<f32>(p + (<usize>i << 2)) * inv);
+  const inv = f32x4.splat(<f32>(1.0 / sum));
+  for (let i = 0; i < n4; i += 4) v128.store(p + (<usize>i << 2), f32x4.mul(v128.load(p + (<usize>i << 2)), inv));
+  for (let i = n4; i < len; i++) store<f32>(p + (<usize>i << 2), load<f32>(p + (<usize>i << 2)) * f32x4.extract_lane(inv, 0));
 }
 
-/** out[i] = silu(g[i]) * u[i]. */
+/** out[i] = silu(g[i]) * u[i] = g / (1 + e^-g) · u, four lanes at a time (expf4). */
 export function swiglu(out: usize, g: usize, u: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const gv = v128.load(g + o);
+    v128.store(out + o, f32x4.mul(f32x4.div(gv, f32x4.add(one, expf4(f32x4.neg(gv)))), v128.load(u + o)));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const gi = load<f32>(g + o);
-    store<f32>(out + o, (gi / (<f32>1.0 + Mathf.exp(-gi))) * load<f32>(u + o));
+    store<f32>(out + o, (gi / (<f32>1.0 + f32x4.extract_lane(expf4(f32x4.splat(-gi)), 0))) * load<f32>(u + o));
   }
 }
 

@@ -1,5 +1,5 @@
 // Embedding lookup: dequantizes table rows (F32, F16, repacked Q8_0 / Q4_0) into consecutive output rows.
-import { f16x4ToF32, f16ToF32 } from "./common";
+import { f16x4ToF32, f16ToF32, panelByteOffset } from "./common";
 
 /** out[t, :] = row tokens[t] of an F32 or F16 table (elemBytes 4 or 2), any row length. */
 export function embed_float(out: usize, w: usize, elemBytes: i32, cols: i32, tokens: usize, nTokens: i32): void {
@@ -17,24 +17,27 @@ export function embed_float(out: usize, w: usize, elemBytes: i32, cols: i32, tok
   }
 }
 
-/** out[t, :] = row tokens[t] of a repacked Q8_0 (q4 = 0) or Q4_0 (q4 = 1) table: quants at wq, f32 block scales at wd. */
+/** out[t, :] = row tokens[t] of a repacked Q8_0 (q4 = 0) or Q4_0 (q4 = 1) table: 4-row panels at wq, f32 scales at wd. */
 export function embed_quant(out: usize, wq: usize, wd: usize, q4: i32, cols: i32, tokens: usize, nTokens: i32): void {
-  const nb = cols >> 5;
+  const nb = <usize>(cols >> 5);
+  const pb: usize = q4 ? 64 : 128; // bytes per panel-block
   for (let t = 0; t < nTokens; t++) {
     const row = <usize>load<i32>(tokens + (<usize>t << 2));
+    const rr = row & 3;
     const o = out + ((<usize>t * <usize>cols) << 2);
-    for (let b = 0; b < nb; b++) {
-      const d = load<f32>(wd + ((row * <usize>nb + <usize>b) << 2));
-      const ob = o + (<usize>b << 7);
-      for (let i = 0; i < 32; i++) {
-        let qv: i32;
-        if (q4) {
-          const byte = <i32>load<u8>(wq + (row * <usize>nb + <usize>b) * 16 + <usize>(i & 15));
-          qv = (i < 16 ? byte & 15 : byte >> 4) - 8;
-        } else {
-          qv = <i32>load<i8>(wq + (row * <usize>nb + <usize>b) * 32 + <usize>i);
+    for (let b: usize = 0; b < nb; b++) {
+      const pblock = (row >> 2) * nb + b;
+      const d = load<f32>(wd + (((pblock << 2) + rr) << 2));
+      const wp = wq + pblock * pb;
+      const ob = o + (b << 7);
+      if (q4) {
+        for (let k: usize = 0; k < 16; k++) {
+          const byte = <i32>load<u8>(wp + panelByteOffset(rr, k, ASC_FEATURE_RELAXED_SIMD));
+          store<f32>(ob + (k << 2), <f32>((byte & 15) - 8) * d);
+          store<f32>(ob + ((k + 16) << 2), <f32>((byte >> 4) - 8) * d);
         }
-        store<f32>(ob + (<usize>i << 2), <f32>qv * d);
+      } else {
+        for (let k: usize = 0; k < 32; k++) store<f32>(ob + (k << 2), <f32>load<i8>(wp + panelByteOffset(rr, k, false)) * d);
       }
     }
   }

@@ -3,7 +3,7 @@ export { quantize_q8_0, round_f16 } from "./quantize-act";
 export { matmul_q8_0, matmul_q4_0 } from "./matmul-quant";
 export { matmul_f32, matmul_f16 } from "./matmul-float";
 export { rmsnorm, softmax, swiglu, add, copy_bytes, fill_zero } from "./elementwise";
-export { rope } from "./rope";
+export { rope, rope_table } from "./rope";
 export { attention } from "./attention";
 export { embed_float, embed_quant } from "./embed";
 

@@ -1,5 +1,5 @@
 // F32 and F16 weights × f32 activations (F16: activations pre-rounded to f16 by round_f16, as ggml), any row length.
-import { f16ToF32, f16x4ToF32, hsum, madd } from "./common";
+import { dot4, f16ToF32, f16x4ToF32, hsum, madd } from "./common";
 
 /** Eight consecutive f16 weights at wp as two f32x4 (k = 0: first four, k = 1: last four). */
 @inline function w16(wp: usize, k: i32): v128 {
@@ -17,16 +17,8 @@ export function matmul_f32(out: usize, w: usize, x: usize, rows: i32, cols: i32,
     // Four tokens per pass over the weight row (prefill): each weight vector is loaded once for all four.
     for (; t + 4 <= nTokens; t += 4) {
       const x0 = x + <usize>t * xRow;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let c = 0; c < c4; c += 4) {
-        const o = <usize>c << 2;
-        const wv = v128.load(wr + o);
-        a0 = madd(wv, v128.load(x0 + o), a0);
-        a1 = madd(wv, v128.load(x0 + xRow + o), a1);
-        a2 = madd(wv, v128.load(x0 + 2 * xRow + o), a2);
-        a3 = madd(wv, v128.load(x0 + 3 * xRow + o), a3);
-      }
-      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+      const d = dot4(wr, x0, xRow, c4);
+      let s0 = f32x4.extract_lane(d, 0), s1 = f32x4.extract_lane(d, 1), s2 = f32x4.extract_lane(d, 2), s3 = f32x4.extract_lane(d, 3);
       for (let c = c4; c < cols; c++) {
         const o = <usize>c << 2;
         const wc = load<f32>(wr + o);

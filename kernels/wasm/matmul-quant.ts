@@ -1,123 +1,158 @@
-// Q8_0 / Q4_0 weights × Q8_0-quantized activations: integer block dots, scaled by both block scales (as ggml).
-import { hsum, madd } from "./common";
+// Q8_0 / Q4_0 weights × Q8_0-quantized activations: 4-row panels dotted in integers per 32-block, scaled once per block.
+import { madd } from "./common";
 
-// Weight layout (repacked at load): all quants of the matrix first (Q8_0: 32 i8 per block; Q4_0: 16 bytes per block,
-// low nibbles = elements 0..15, high nibbles = 16..31), then one f32 scale per block.
-// Activation layout (quantize_q8_0): per block 32 i16 lanes (SIMD128) or 32 i8 (relaxed), then f32 d and f32 d·Σq.
-const XB: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 64;
+// Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
+// 32-block, vector j (16 bytes) holds quant bytes 4j..4j+3 of all four rows: Q8_0 has 8 such vectors (element k is
+// byte k), Q4_0 has 4 (byte k holds element k in its low nibble, k + 16 in its high one). Within a vector, each row's
+// 4 bytes stay together where relaxed_dot (which sums 4 adjacent i8 products) does the dots: Q4_0 on the relaxed build;
+// elsewhere each row's 2-byte pairs do, for dot_i16x8 (which sums 2 adjacent i16 products after widening). Either way
+// one integer dot step puts the four rows' sums in the four lanes: no horizontal sums, and one convert and one
+// multiply-add per block serve four rows. Block scales: one v128 of four f32 (the panel's rows) per panel-block.
+// Relaxed Q8_0 widens to i16 like SIMD128: relaxed_dot wants a 7-bit operand, and moving the weights' signs onto the
+// activations costs more than the i16 dots do.
+// Activations (quantize_q8_0): per 32-block the quants as i8 (relaxed only) and as i16; per block f32 d and i32 -Σq.
+// Loops advance pointers and every constant offset is a load immediate.
+
+/** Activation bytes per block, and where its i16 quants start. */
+const XB: usize = ASC_FEATURE_RELAXED_SIMD ? 96 : 64;
+const X16: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 0;
 
 /** Marker types for the weight format: Q8 → Q8_0, Q4 → Q4_0 (resolved at compile time). */
 class Q8 {}
 class Q4 {}
 
-/**
- * The k-th of four vectors a weight block is prepared into, shared by every token of a tile. SIMD128: the block
- * widened to i16 lanes. Relaxed: the 7-bit operand of relaxed_dot (|w| for Q8_0, the raw nibbles for Q4_0, whose
- * offset of 8 is applied later through Σq) plus, for Q8_0, the sign masks that move w's sign onto the activations.
- * Called with constant k on the same address, the repeated loads fold away.
- */
-@inline function prep<T>(wp: usize, k: i32): v128 {
-  let w0: v128, w1: v128;
-  if (idof<T>() == idof<Q8>()) {
-    w0 = v128.load(wp);
-    w1 = v128.load(wp, 16);
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      if (k == 0) return i8x16.abs(w0);
-      if (k == 1) return i8x16.abs(w1);
-      if (k == 2) return i8x16.lt_s(w0, i8x16.splat(0));
-      return i8x16.lt_s(w1, i8x16.splat(0));
-    }
-  } else {
-    const n = v128.load(wp);
-    const lo = v128.and(n, i8x16.splat(0x0f));
-    const hi = i8x16.shr_u(n, 4);
-    if (ASC_FEATURE_RELAXED_SIMD) return k == 0 ? lo : hi;
-    w0 = i8x16.sub(lo, i8x16.splat(8));
-    w1 = i8x16.sub(hi, i8x16.splat(8));
-  }
-  if (k == 0) return i16x8.extend_low_i8x16_s(w0);
-  if (k == 1) return i16x8.extend_high_i8x16_s(w0);
-  if (k == 2) return i16x8.extend_low_i8x16_s(w1);
-  return i16x8.extend_high_i8x16_s(w1);
-}
-
-/** Integer dot of one prepared weight block with one activation block: four i32 partial sums. */
-@inline function dot<T>(p0: v128, p1: v128, p2: v128, p3: v128, xp: usize): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    let x0 = v128.load(xp);
-    let x1 = v128.load(xp, 16);
-    if (idof<T>() == idof<Q8>()) {
-      x0 = v128.bitselect(i8x16.neg(x0), x0, p2);
-      x1 = v128.bitselect(i8x16.neg(x1), x1, p3);
-    }
-    return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, p1, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, p0, i32x4.splat(0)));
-  }
-  const a = i32x4.add(i32x4.dot_i16x8_s(p0, v128.load(xp)), i32x4.dot_i16x8_s(p1, v128.load(xp, 16)));
-  const b = i32x4.add(i32x4.dot_i16x8_s(p2, v128.load(xp, 32)), i32x4.dot_i16x8_s(p3, v128.load(xp, 48)));
-  return i32x4.add(a, b);
-}
-
-/** Whether Σq corrections are needed (relaxed Q4_0 dots the unsigned nibbles: Σ x(n-8) = Σ x·n − 8 Σ x). */
-@inline function needsSum<T>(): bool {
+/** Whether T's dots are relaxed_dot on i8 activations (relaxed Q4_0) rather than dot_i16x8 on widened quants. */
+@inline function i8dot<T>(): bool {
   return ASC_FEATURE_RELAXED_SIMD && idof<T>() == idof<Q4>();
 }
 
+/**
+ * Operand k of weight vector j's half h (h = 0: elements 4j..4j+3, 1: elements 16+4j..) of the panel-block at wp
+ * (already advanced by 16·j), prepared once for every token of a tile. For relaxed_dot (k unused): the 16 Q4_0
+ * nibbles, raw 0..15. Otherwise the k-th 8 bytes widened to i16: Q8_0 quants sign-extended; Q4_0 bytes zero-extended
+ * as they load (v128.load8x8_u), their nibbles then split with i16 lane ops (x86 has no byte shift). Q4_0's offset of
+ * 8 goes into the accumulator's start either way.
+ */
+@inline function operand<T>(wp: usize, h: bool, k: i32): v128 {
+  if (idof<T>() == idof<Q8>()) {
+    const w = h ? v128.load(wp, 64) : v128.load(wp);
+    return k ? i16x8.extend_high_i8x16_s(w) : i16x8.extend_low_i8x16_s(w);
+  }
+  if (i8dot<T>()) {
+    const n = v128.load(wp);
+    return h ? i8x16.shr_u(n, 4) : v128.and(n, i8x16.splat(0x0f));
+  }
+  const u = k ? v128.load8x8_u(wp, 8) : v128.load8x8_u(wp);
+  return h ? i16x8.shr_u(u, 4) : v128.and(u, i16x8.splat(0x0f));
+}
+
+/**
+ * acc + the four rows' integer dots of one prepared weight vector (p0, p1) of half h with one token's activations at
+ * xp (its i8 quants for relaxed_dot, else its i16 quants): 4 i8 or 2 + 2 i16 broadcast to all lanes.
+ */
+@inline function step<T>(acc: v128, p0: v128, p1: v128, xp: usize, h: bool): v128 {
+  if (i8dot<T>()) return i32x4.relaxed_dot_i8x16_i7x16_add_s(h ? v128.load32_splat(xp, 16) : v128.load32_splat(xp), p0, acc);
+  const x0 = h ? v128.load32_splat(xp, 32) : v128.load32_splat(xp);
+  const x1 = h ? v128.load32_splat(xp, 36) : v128.load32_splat(xp, 4);
+  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(p0, x0), i32x4.dot_i16x8_s(p1, x1)));
+}
+
+/** Start of a block's integer accumulator: Q4_0 dots the unsigned nibbles, Σx(n-8) = Σxn - 8Σx (ns = -Σq). */
+@inline function start<T>(sp: usize): v128 {
+  if (idof<T>() == idof<Q8>()) return i32x4.splat(0);
+  return i32x4.shl(v128.load32_splat(sp), 3);
+}
+
+/** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
+@inline function storeRows(o: usize, v: v128, r0: i32, rows: i32): void {
+  if (r0 + 4 <= rows) {
+    v128.store(o, v);
+    return;
+  }
+  store<f32>(o, f32x4.extract_lane(v, 0));
+  if (r0 + 1 < rows) store<f32>(o, f32x4.extract_lane(v, 1), 4);
+  if (r0 + 2 < rows) store<f32>(o, f32x4.extract_lane(v, 2), 8);
+}
+
+/** out[t, r] = Σ_c w[r, c] x[t, c] in T's format, four rows (one panel) at a time. */
 @inline function matmulQ<T>(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   const nb = cols >> 5;
-  const WB: usize = idof<T>() == idof<Q8>() ? 32 : 16;
+  const PB: usize = idof<T>() == idof<Q8>() ? 128 : 64; // weight bytes per panel-block
+  const XG: usize = i8dot<T>() ? 4 : 8; // activation bytes per 4-element group
+  const xBase = xq + (i8dot<T>() ? 0 : X16);
   const xRow = <usize>nb * XB; // activation bytes per token
-  const sRow = <usize>nb << 2; // scale bytes per token (and per weight row)
-  for (let r = 0; r < rows; r++) {
-    const wrow = wq + <usize>r * <usize>nb * WB;
-    const drow = wd + <usize>r * sRow;
+  const sRow = <usize>nb << 2; // d (and -Σq) bytes per token
+  const oRow = <usize>rows << 2;
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < rows; r += 4) {
+    const wpan = wq + (<usize>r >> 2) * <usize>nb * PB;
+    const dpan = wd + (<usize>r >> 2) * sRow * 4;
     let t = 0;
-    // Tiles of four tokens: each weight block is loaded and prepared once for all four (prefill).
+    // Tiles of four tokens (prefill): each weight vector is loaded and prepared once for all four.
     for (; t + 4 <= nTokens; t += 4) {
-      const x0 = xq + <usize>t * xRow;
+      let x0 = xBase + <usize>t * xRow;
       const d0 = xd + <usize>t * sRow;
       const s0 = xs + <usize>t * sRow;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let c0: f32 = 0, c1: f32 = 0, c2: f32 = 0, c3: f32 = 0;
+      let wp = wpan;
+      let o0 = zero, o1 = zero, o2 = zero, o3 = zero;
       for (let b = 0; b < nb; b++) {
-        const wp = wrow + <usize>b * WB;
-        const p0 = prep<T>(wp, 0), p1 = prep<T>(wp, 1), p2 = prep<T>(wp, 2), p3 = prep<T>(wp, 3);
-        const dw = load<f32>(drow + (<usize>b << 2));
-        const xo = <usize>b * XB;
         const so = <usize>b << 2;
-        a0 = madd(f32x4.convert_i32x4_s(dot<T>(p0, p1, p2, p3, x0 + xo)), f32x4.splat(dw * load<f32>(d0 + so)), a0);
-        a1 = madd(f32x4.convert_i32x4_s(dot<T>(p0, p1, p2, p3, x0 + xRow + xo)), f32x4.splat(dw * load<f32>(d0 + sRow + so)), a1);
-        a2 = madd(f32x4.convert_i32x4_s(dot<T>(p0, p1, p2, p3, x0 + 2 * xRow + xo)), f32x4.splat(dw * load<f32>(d0 + 2 * sRow + so)), a2);
-        a3 = madd(f32x4.convert_i32x4_s(dot<T>(p0, p1, p2, p3, x0 + 3 * xRow + xo)), f32x4.splat(dw * load<f32>(d0 + 3 * sRow + so)), a3);
-        if (needsSum<T>()) {
-          c0 += dw * load<f32>(s0 + so);
-          c1 += dw * load<f32>(s0 + sRow + so);
-          c2 += dw * load<f32>(s0 + 2 * sRow + so);
-          c3 += dw * load<f32>(s0 + 3 * sRow + so);
+        let a0 = start<T>(s0 + so), a1 = start<T>(s0 + sRow + so), a2 = start<T>(s0 + 2 * sRow + so), a3 = start<T>(s0 + 3 * sRow + so);
+        let x1 = x0 + xRow, x2 = x1 + xRow, x3 = x2 + xRow;
+        const xe = x0 + XG * 4;
+        for (let xp = x0; xp < xe; xp += XG) {
+          let p0 = operand<T>(wp, false, 0), p1 = operand<T>(wp, false, 1);
+          a0 = step<T>(a0, p0, p1, xp, false);
+          a1 = step<T>(a1, p0, p1, x1, false);
+          a2 = step<T>(a2, p0, p1, x2, false);
+          a3 = step<T>(a3, p0, p1, x3, false);
+          p0 = operand<T>(wp, true, 0);
+          p1 = operand<T>(wp, true, 1);
+          a0 = step<T>(a0, p0, p1, xp, true);
+          a1 = step<T>(a1, p0, p1, x1, true);
+          a2 = step<T>(a2, p0, p1, x2, true);
+          a3 = step<T>(a3, p0, p1, x3, true);
+          wp += 16;
+          x1 += XG;
+          x2 += XG;
+          x3 += XG;
         }
+        wp += PB - 64;
+        x0 += XB;
+        const dw = v128.load(dpan + (<usize>b << 4));
+        o0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(dw, v128.load32_splat(d0 + so)), o0);
+        o1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, v128.load32_splat(d0 + sRow + so)), o1);
+        o2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, v128.load32_splat(d0 + 2 * sRow + so)), o2);
+        o3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, v128.load32_splat(d0 + 3 * sRow + so)), o3);
       }
       const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
-      const os = <usize>rows << 2;
-      store<f32>(o, hsum(a0) - 8 * c0);
-      store<f32>(o + os, hsum(a1) - 8 * c1);
-      store<f32>(o + 2 * os, hsum(a2) - 8 * c2);
-      store<f32>(o + 3 * os, hsum(a3) - 8 * c3);
+      storeRows(o, o0, r, rows);
+      storeRows(o + oRow, o1, r, rows);
+      storeRows(o + 2 * oRow, o2, r, rows);
+      storeRows(o + 3 * oRow, o3, r, rows);
     }
     // Remaining tokens (all of decode) one at a time.
     for (; t < nTokens; t++) {
-      const x0 = xq + <usize>t * xRow;
+      let xp = xBase + <usize>t * xRow;
       const d0 = xd + <usize>t * sRow;
       const s0 = xs + <usize>t * sRow;
-      let a0 = f32x4.splat(0);
-      let c0: f32 = 0;
+      let wp = wpan;
+      let o0 = zero;
       for (let b = 0; b < nb; b++) {
-        const wp = wrow + <usize>b * WB;
-        const dw = load<f32>(drow + (<usize>b << 2));
         const so = <usize>b << 2;
-        const d = dot<T>(prep<T>(wp, 0), prep<T>(wp, 1), prep<T>(wp, 2), prep<T>(wp, 3), x0 + <usize>b * XB);
-        a0 = madd(f32x4.convert_i32x4_s(d), f32x4.splat(dw * load<f32>(d0 + so)), a0);
-        if (needsSum<T>()) c0 += dw * load<f32>(s0 + so);
+        // Two independent integer sums (low and high half), added at the end of the block.
+        let a0 = start<T>(s0 + so), a1 = i32x4.splat(0);
+        const xe = xp + XG * 4;
+        for (; xp < xe; xp += XG) {
+          a0 = step<T>(a0, operand<T>(wp, false, 0), operand<T>(wp, false, 1), xp, false);
+          a1 = step<T>(a1, operand<T>(wp, true, 0), operand<T>(wp, true, 1), xp, true);
+          wp += 16;
+        }
+        wp += PB - 64;
+        xp += XB - XG * 4;
+        o0 = madd(f32x4.convert_i32x4_s(i32x4.add(a0, a1)), f32x4.mul(v128.load(dpan + (<usize>b << 4)), v128.load32_splat(d0 + so)), o0);
       }
-      store<f32>(out + ((<usize>t * <usize>rows + <usize>r) << 2), hsum(a0) - 8 * c0);
+      storeRows(out + ((<usize>t * <usize>rows + <usize>r) << 2), o0, r, rows);
     }
   }
 }

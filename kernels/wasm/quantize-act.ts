@@ -3,9 +3,10 @@ import { f16Round, roundAway4 } from "./common";
 
 /**
  * Quantizes n floats (n a multiple of 32; consecutive token rows quantize identically as one run) to Q8_0 blocks:
- * d = amax/127 rounded to f16, q = roundf(x * (1/d)). Writes q as i16 lanes (SIMD128 build: the dot product wants
- * them widened, so widen once here instead of once per weight row) or i8 (relaxed build), d[b] as f32 and
- * s[b] = d * Σq (the relaxed Q4_0 kernel folds the nibble offset of 8 in through it).
+ * d = amax/127 rounded to f16, q = roundf(x * (1/d)). Writes each block's q as 32 i16 lanes (64 bytes: the
+ * dot_i16x8 kernels want them widened, so widen once here instead of once per weight row), on the relaxed build after
+ * the same as 32 i8 (96 bytes in all: relaxed_dot takes i8), d[b] as f32 and s[b] = -Σq as i32 (the Q4_0 kernels,
+ * which dot the unsigned nibbles, start each block's integer sum from 8 times it).
  */
 export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): void {
   const nb = n >> 5;
@@ -24,8 +25,10 @@ export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): v
       sum = i32x4.add(sum, i32x4.add(a, c));
       const h = i16x8.narrow_i32x4_s(a, c);
       if (ASC_FEATURE_RELAXED_SIMD) {
-        // Pairs of 8 lanes land at byte offsets 0, 8, 16, 24 of the block's 32 bytes.
-        v128.store_lane<i64>(q + (<usize>b << 5) + (<usize>i << 2), i8x16.narrow_i16x8_s(h, h), 0);
+        // Pairs of 8 lanes land at byte offsets 0, 8, 16, 24 of the block's i8 quants; the i16 ones follow those.
+        const qb = q + <usize>b * 96;
+        v128.store_lane<i64>(qb + (<usize>i << 2), i8x16.narrow_i16x8_s(h, h), 0);
+        v128.store(qb + 32 + (<usize>i << 3), h);
       } else {
         v128.store(q + (<usize>b << 6) + (<usize>i << 3), h);
       }
@@ -33,7 +36,7 @@ export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): v
     const dh = f16Round(dd);
     store<f32>(d + (<usize>b << 2), dh);
     const total = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
-    store<f32>(s + (<usize>b << 2), dh * <f32>total);
+    store<i32>(s + (<usize>b << 2), -total);
   }
 }
 

@@ -9,7 +9,7 @@ import type { Backend } from "../../src/backends/backend";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { quantize } from "../../src/quant/index";
 import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
-import { nmse, randomArray, seededRandom } from "./expected";
+import { attention64, nmse, randomArray, rope64, seededRandom } from "./expected";
 
 // Quantized matmuls dot Q8_0-quantized activations (F16: f16-rounded ones) exactly like the ref backend's "ggml"
 // mode, so they get the same bound as that mode: ggml's test-backend-ops bound for quantized mul_mat, 5e-4. Everything
@@ -44,6 +44,9 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
     [GgmlType.Q8_0, 31, 64, 1],
     [GgmlType.Q4_0, 64, 256, 6],
     [GgmlType.Q4_0, 31, 64, 1],
+    // A partial last 4-row panel under 4-token tiles plus a leftover token.
+    [GgmlType.Q8_0, 30, 96, 9],
+    [GgmlType.Q4_0, 30, 96, 9],
   ])("matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", (type, rows, cols, nTokens) => {
     const bytes = quantize(type, randomArray(rand, rows * cols, 0.5));
     const x = randomArray(rand, nTokens * cols, 2);
@@ -74,13 +77,49 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
     expect(Array.from(b.read(small, 0, 16))).toEqual(Array.from({ length: 16 }, (_, i) => i));
   });
 
-  it("Q8_0 weights of -128 (never emitted by ggml) stay close on both builds", () => {
+  // The kernel takes keys four at a time and values 16 dims at a time; these head sizes leave every kind of remainder.
+  it.each([
+    [6, 3, 20, 5, 3],
+    [4, 1, 6, 2, 2],
+    [2, 2, 36, 0, 7],
+  ])("attention %i heads / %i kv heads × %i dims, pos0 %i, %i tokens, matches f64", (nHeads, nKvHeads, headDim, pos0, nTokens) => {
+    const b = make();
+    const kvDim = nKvHeads * headDim;
+    const cache = b.createKvCache({ nLayers: 1, nCtx: 16, nKvHeads, headDim });
+    const [k, v] = [randomArray(rand, (pos0 + nTokens) * kvDim), randomArray(rand, (pos0 + nTokens) * kvDim)];
+    const upload = (data: Float32Array) => {
+      const buf = b.createBuffer(data.length);
+      b.write(buf, data);
+      return buf;
+    };
+    b.storeKv(cache, 0, 0, pos0 + nTokens, upload(k), upload(v));
+    const q = randomArray(rand, nTokens * nHeads * headDim);
+    const out = b.createBuffer(q.length);
+    b.attention(out, upload(q), cache, 0, pos0, nTokens, { nHeads, nKvHeads, headDim });
+    expect(nmse(b.read(out, 0, q.length), attention64(q, k, v, pos0, nTokens, nHeads, nKvHeads, headDim))).toBeLessThanOrEqual(1e-10);
+  });
+
+  // The backend keeps one table of RoPE angles for consecutive calls at the same positions (q and k of every layer).
+  it("rope's shared angle table follows changes of positions and params", () => {
+    const b = make();
+    const [nHeads, headDim] = [3, 16];
+    for (const [pos0, nTokens, freqBase] of [[3, 2, 10000], [3, 2, 10000], [4, 2, 10000], [4, 2, 500000], [4, 3, 500000]] as const) {
+      const x = randomArray(rand, nTokens * nHeads * headDim);
+      const xb = b.createBuffer(x.length);
+      b.write(xb, x);
+      b.rope(xb, nTokens, pos0, { nHeads, headDim, ropeDims: headDim, freqBase, freqScale: 1 });
+      expect(nmse(b.read(xb, 0, x.length), rope64(x, nTokens, pos0, nHeads, headDim, headDim, freqBase))).toBeLessThanOrEqual(1e-10);
+    }
+  });
+
+  // Both builds widen Q8_0 quants to i16 (relaxed_dot's 7-bit operand is kept for Q4_0's nibbles), so -128 is exact too.
+  it("Q8_0 weights of -128 (never emitted by ggml) match ref on both builds", () => {
     const b = make();
     const bytes = quantize(GgmlType.Q8_0, randomArray(rand, 64));
     bytes[2] = 0x80; // first quant of the first block: -128
     const x = randomArray(rand, 64);
     const err = nmse(run(b, GgmlType.Q8_0, bytes, 2, 32, x, 2), run(ref, GgmlType.Q8_0, bytes, 2, 32, x, 2));
-    expect(err).toBeLessThanOrEqual(label === "wasm-relaxed" ? 1e-3 : 1e-10);
+    expect(err).toBeLessThanOrEqual(1e-10);
   });
 
   it("rejects handles of other backends and unsupported types", () => {

@@ -5,6 +5,7 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MODEL_STORIES260K: ArrayBuffer;
+      TEST_MODEL_STORIES260K_Q8_0: ArrayBuffer;
       TEST_REFERENCE_OUTPUTS: string;
     }
   }

@@ -19,11 +19,20 @@ describe("wasm backends inside workerd", () => {
     expect(createBackend("wasm").name).toBe("wasm-relaxed");
   });
 
-  it.each(["wasm-simd128", "wasm-relaxed"])("%s generates llama.cpp's 64 greedy tokens for stories260K", async (name) => {
+  // F32 and Q8_0 weights (Q8_0 runs the integer-dot matmul kernels), on both builds.
+  const models = [
+    ["stories260K.gguf", () => env.TEST_MODEL_STORIES260K],
+    ["stories260K-Q8_0.gguf", () => env.TEST_MODEL_STORIES260K_Q8_0],
+  ] as const;
+  const cases = models.flatMap(([file, bytes]) => ["wasm-simd128", "wasm-relaxed"].map((name) => [name, file, bytes] as const));
+
+  it.each(cases)("%s generates llama.cpp's 64 greedy tokens for %s", async (name, file, bytes) => {
     const reference = JSON.parse(env.TEST_REFERENCE_OUTPUTS) as Reference;
-    const model = LlamaModel.load(new Uint8Array(env.TEST_MODEL_STORIES260K), createBackend(name));
+    const model = LlamaModel.load(new Uint8Array(bytes()), createBackend(name));
     expect(model.backend.name).toBe(name);
-    for (const run of reference.models.find((m) => m.file === "stories260K.gguf")!.runs) {
+    const runs = reference.models.find((m) => m.file === file)!.runs;
+    expect(runs.length).toBe(2);
+    for (const run of runs) {
       const ctx = new LlamaContext(model, { nCtx: 128 });
       const gen = generate(ctx, new Sampler({ temperature: 0 }), { input: run.promptTokens, maxTokens: 64 });
       let step = await gen.next();

@@ -16,7 +16,8 @@ export interface KernelExports {
   add(out: number, a: number, b: number, n: number): void;
   copy_bytes(dst: number, src: number, n: number): void;
   fill_zero(dst: number, n: number): void;
-  rope(x: number, nTokens: number, pos0: number, nHeads: number, headDim: number, ropeDims: number, freqBase: number, freqScale: number): void;
+  rope_table(table: number, nTokens: number, pos0: number, ropeDims: number, freqBase: number, freqScale: number): void;
+  rope(x: number, table: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number): void;
   attention(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number): void;
   embed_float(out: number, w: number, elemBytes: number, cols: number, tokens: number, nTokens: number): void;
   embed_quant(out: number, wq: number, wd: number, q4: number, cols: number, tokens: number, nTokens: number): void;

@@ -48,7 +48,7 @@ class WasmKvCache implements KvCache {
 }
 
 /** Kernel scratch areas, each grown on demand and reused across calls. */
-type ScratchSlot = "actQ" | "actF" | "scores" | "tokens";
+type ScratchSlot = "actQ" | "actF" | "scores" | "tokens" | "rope";
 
 export class WasmBackend implements Backend {
   readonly name: string;
@@ -58,6 +58,8 @@ export class WasmBackend implements Backend {
   private weightsBytes = 0;
   private buffersBytes = 0;
   private readonly scratch = new Map<ScratchSlot, { ptr: number; bytes: number }>();
+  /** What the "rope" scratch holds the angles of (table address, positions, params). */
+  private ropeKey = "";
   private readonly caches = new Set<WasmKvCache>();
 
   /** Instantiates a compiled kernel module (either build); the name follows the build it was handed. */
@@ -170,10 +172,10 @@ export class WasmBackend implements Backend {
         return;
       }
       default: {
-        // Q8_0 activations: quants (i16 lanes: 2 bytes each, enough for either build), then d and d·Σq per block.
+        // Q8_0 activations: quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per block.
         const nb = n / 32;
-        const q = this.scratchArea("actQ", n * 2 + nb * 8);
-        const d = q + n * 2;
+        const q = this.scratchArea("actQ", n * 3 + nb * 8);
+        const d = q + n * 3;
         const s = d + nb * 4;
         this.k.quantize_q8_0(xp, q, d, s, n);
         const f = m.type === GgmlType.Q8_0 ? this.k.matmul_q8_0 : this.k.matmul_q4_0;
@@ -183,7 +185,14 @@ export class WasmBackend implements Backend {
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {
-    this.k.rope(this.buf(x).ptr, nTokens, pos0, p.nHeads, p.headDim, p.ropeDims, p.freqBase, p.freqScale);
+    // The angles depend only on the positions and the params: q and k of every layer share one table.
+    const table = this.scratchArea("rope", nTokens * p.ropeDims * 8);
+    const key = `${table}:${pos0}:${nTokens}:${p.ropeDims}:${p.freqBase}:${p.freqScale}`;
+    if (key !== this.ropeKey) {
+      this.k.rope_table(table, nTokens, pos0, p.ropeDims, p.freqBase, p.freqScale);
+      this.ropeKey = key;
+    }
+    this.k.rope(this.buf(x).ptr, table, nTokens, p.nHeads, p.headDim, p.ropeDims);
   }
 
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void {
