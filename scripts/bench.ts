@@ -5,7 +5,7 @@ import { DEFAULT_BACKENDS, DEFAULT_MODELS } from "./lib/bench-core";
 import { runBench, type BenchCliOptions } from "./lib/bench-run";
 import { formatTable } from "./lib/bench-table";
 
-const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-simd128,wasm-relaxed] [--runtimes node,workerd]
+const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-simd128,wasm-relaxed,webgpu] [--runtimes node,workerd]
        [--prefill N] [--decode N] [--runs N] [--warmup N] [--quick] [--json] [--profile]
   models: ${DEFAULT_MODELS.join(", ")} (default: all), tiny-Q8_0, tiny-Q4_0, or any .gguf in the model directory
   --quick: 3 runs after 1 warm-up (default 5 after 1). ref on smollm2-135m prefills 32 and decodes 16 tokens.

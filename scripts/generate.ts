@@ -3,7 +3,9 @@ import { LlamaModel } from "../src/engine/model";
 import { LlamaContext } from "../src/engine/context";
 import { Sampler } from "../src/engine/sampler";
 import { generate } from "../src/engine/generate";
-import { createBackend } from "../src/backends/select";
+import { createBackendAsync } from "../src/backends/select";
+// `--backend webgpu` (or auto) in Node runs on Dawn, the npm `webgpu` package.
+import "../src/backends/webgpu/gpu-node";
 import { readModelFile } from "../src/util/model-dir";
 import { parseFlags, UsageError } from "./lib/args";
 
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
   if (!flags.model) throw new UsageError("--model is required");
   if (flags.prompt === undefined) throw new UsageError("--prompt is required");
 
-  const backend = createBackend(flags.backend ?? "ref");
+  const backend = await createBackendAsync(flags.backend ?? "ref");
   const model = LlamaModel.load(readModelFile(flags.model), backend);
   const ctx = new LlamaContext(model, flags.ctx !== undefined ? { nCtx: flags.ctx } : {});
   const sampler = new Sampler({

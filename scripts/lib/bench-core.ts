@@ -41,7 +41,7 @@ export const BENCH_MODELS: readonly BenchModelSpec[] = [
   { id: "tiny-Q4_0", kind: "synth", shape: "tiny", type: "q4_0" },
 ];
 export const DEFAULT_MODELS = BENCH_MODELS.filter((m) => !m.id.startsWith("tiny")).map((m) => m.id);
-export const DEFAULT_BACKENDS = ["ref", "wasm-simd128", "wasm-relaxed"];
+export const DEFAULT_BACKENDS = ["ref", "wasm-simd128", "wasm-relaxed", "webgpu"];
 
 /**
  * The reference backend is plain TypeScript and ~100x slower than wasm on big shapes: there it prefills one batch
@@ -74,7 +74,7 @@ export const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-function argmax(a: Float32Array): number {
+export function argmax(a: Float32Array): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
   return best;
@@ -130,7 +130,8 @@ export interface BenchOptions {
 
 /** Token counts for a model/backend pair after the ref caps. */
 export function tokenCounts(spec: BenchModelSpec, backend: string, o: Pick<BenchOptions, "prefill" | "decode">) {
-  const cap = backend === "ref" && spec.kind === "synth" ? REF_CAPS[spec.shape] : undefined;
+  // webgpu shares the caps: on a software adapter (CI, this VM) it is as slow as ref on the big shapes.
+  const cap = (backend === "ref" || backend === "webgpu") && spec.kind === "synth" ? REF_CAPS[spec.shape] : undefined;
   return { prefill: Math.min(o.prefill, cap?.prefill ?? Infinity), decode: Math.min(o.decode, cap?.decode ?? Infinity) };
 }
 
@@ -150,6 +151,17 @@ export function benchModel(spec: BenchModelSpec, bytes: Uint8Array, backendName:
   const prompt = benchPrompt(model.config.vocabSize, n.prefill);
   for (let i = 0; i < o.warmup; i++) runOnce(model, prompt, n.decode);
   const results = Array.from({ length: o.runs }, () => runOnce(model, prompt, n.decode));
+  return benchRow(spec, model, o, n, results);
+}
+
+/** The row of a measured model: medians of the runs' tokens/s, and its memory. */
+export function benchRow(
+  spec: BenchModelSpec,
+  model: LlamaModel,
+  o: BenchOptions,
+  n: { prefill: number; decode: number },
+  results: readonly { prefill: number; decode: number }[],
+): BenchRow {
   return {
     model: modelLabel(spec),
     type: modelType(model),

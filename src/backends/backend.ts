@@ -110,6 +110,18 @@ export interface Backend {
   writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void;
 
   memory(): BackendMemory;
+
+  /**
+   * Backends whose results live on a device (webgpu) read back asynchronously: they implement these, and their
+   * synchronous `read` / `readKv` throw. The engine's async paths (LlamaContext.nextLogitsAsync) use them when present.
+   */
+  readAsync?(src: Buffer, srcOffset: number, n: number): Promise<Float32Array>;
+  readKvAsync?(cache: KvCache, pos0: number, n: number): Promise<Float32Array>;
+
+  /** Bumped when the backend moved to another device and every KV cache lost its contents (webgpu failover). */
+  readonly generation?: number;
+  /** Called with a forward pass's error: resolves true when the backend recovered from it (the caller retries). */
+  recover?(error: unknown): Promise<boolean>;
 }
 
 /** Floats of one position across all layers (K and V) in the readKv/writeKv layout. */

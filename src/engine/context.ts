@@ -1,7 +1,7 @@
 // LlamaContext: one sequence's state on top of a shared model: its KV cache, its token log and its run buffers.
 import type { KvCache } from "../backends/backend";
 import { EngineError } from "./errors";
-import { createRunBuffers, forwardBatch, type RunBuffers } from "./forward";
+import { createRunBuffers, forwardBatch, forwardBatchAsync, type RunBuffers } from "./forward";
 import type { LlamaModel } from "./model";
 
 export interface ContextOptions {
@@ -65,13 +65,12 @@ export class LlamaContext {
    * With nothing pending, the last token is evaluated again (its cache row is simply rewritten).
    */
   nextLogits(): Float32Array {
-    if (this.pendingTokens.length === 0) {
-      const last = this.log.pop();
-      if (last === undefined) throw new EngineError("the sequence is empty: append a prompt first", "empty_sequence");
-      this.pendingTokens.push(last);
-    }
-    const tokens = this.pendingTokens.splice(0);
-    return this.evaluate(tokens);
+    this.requeueLastIfIdle();
+    // The pending tokens leave the queue only once evaluated: a failed forward pass (out of memory, a backend
+    // error) keeps the sequence as it was, so a retry or a persisted checkpoint still sees every token.
+    const logits = this.run(this.pendingTokens, false);
+    this.pendingTokens.length = 0;
+    return logits;
   }
 
   /**
@@ -80,10 +79,99 @@ export class LlamaContext {
    */
   evaluate(tokens: readonly number[], options: { allLogits?: boolean } = {}): Float32Array {
     if (this.pendingTokens.length > 0) throw new EngineError("pending tokens must be evaluated first (nextLogits)", "invalid_state");
+    return this.run(tokens, options.allLogits === true);
+  }
+
+  /** The forward passes over `tokens`; on failure the log is rolled back to where it was (cache rows past it are overwritten later). */
+  private run(tokens: readonly number[], all: boolean): Float32Array {
     if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
     this.checkTokens(tokens, this.log.length);
+    const start = this.log.length;
+    try {
+      return this.forward(tokens, all);
+    } catch (e) {
+      this.log.length = start;
+      throw e;
+    }
+  }
+
+  /** With nothing pending, the last evaluated token becomes pending again (nextLogits re-evaluates it). */
+  private requeueLastIfIdle(): void {
+    if (this.pendingTokens.length === 0) {
+      const last = this.log.pop();
+      if (last === undefined) throw new EngineError("the sequence is empty: append a prompt first", "empty_sequence");
+      this.pendingTokens.push(last);
+    }
+  }
+
+  /**
+   * nextLogits for every backend, including those that read results back asynchronously (webgpu); on the others it
+   * is nextLogits itself. generate() calls this one.
+   */
+  async nextLogitsAsync(): Promise<Float32Array> {
+    if (!this.model.backend.readAsync) return this.nextLogits();
+    this.requeueLastIfIdle();
+    const logits = await this.runAsync(this.pendingTokens, false);
+    this.pendingTokens.length = 0;
+    return logits;
+  }
+
+  /** evaluate() for every backend, including asynchronous ones. */
+  async evaluateAsync(tokens: readonly number[], options: { allLogits?: boolean } = {}): Promise<Float32Array> {
+    if (!this.model.backend.readAsync) return this.evaluate(tokens, options);
+    if (this.pendingTokens.length > 0) throw new EngineError("pending tokens must be evaluated first (nextLogits)", "invalid_state");
+    return this.runAsync(tokens, options.allLogits === true);
+  }
+
+  /** run() with asynchronous readback: the same batches and the same rollback of the log on failure. */
+  private async runAsync(tokens: readonly number[], all: boolean): Promise<Float32Array> {
+    if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
+    this.checkTokens(tokens, this.log.length);
+    const start = this.log.length;
     const vocab = this.model.config.vocabSize;
-    const all = options.allLogits === true;
+    const out = all ? new Float32Array(tokens.length * vocab) : null;
+    let last: Float32Array = new Float32Array(0);
+    try {
+      for (let i = 0; i < tokens.length; i += this.buffers.maxBatch) {
+        const batch = tokens.slice(i, i + this.buffers.maxBatch);
+        last = await this.forwardBatchRecovering(batch, all);
+        for (const t of batch) this.log.push(t);
+        if (out) out.set(last, i * vocab);
+      }
+      return out ?? last;
+    } catch (e) {
+      this.log.length = start;
+      throw e;
+    }
+  }
+
+  /** KV contents are valid for this backend generation (a failover to another device empties every cache). */
+  private cacheGeneration = 0;
+
+  /**
+   * One batch; when the backend recovers from an error (a lost GPU device: it moved to wasm) or has moved since this
+   * cache was filled, the cache is rebuilt from the token log and the batch retried, so the generation continues.
+   */
+  private async forwardBatchRecovering(batch: readonly number[], all: boolean): Promise<Float32Array> {
+    const { backend, config, weights } = this.model;
+    for (;;) {
+      try {
+        const generation = backend.generation ?? 0;
+        if (generation !== this.cacheGeneration) {
+          for (let i = 0; i < this.log.length; i += this.buffers.maxBatch) {
+            await forwardBatchAsync(backend, config, weights, this.buffers, this.cache, this.log.slice(i, i + this.buffers.maxBatch), i, false);
+          }
+          this.cacheGeneration = generation;
+        }
+        return await forwardBatchAsync(backend, config, weights, this.buffers, this.cache, batch, this.log.length, all);
+      } catch (e) {
+        if (!backend.recover || !(await backend.recover(e))) throw e;
+      }
+    }
+  }
+
+  private forward(tokens: readonly number[], all: boolean): Float32Array {
+    const vocab = this.model.config.vocabSize;
     const out = all ? new Float32Array(tokens.length * vocab) : null;
     let last: Float32Array = new Float32Array(0);
     const { backend, config, weights } = this.model;

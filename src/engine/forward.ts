@@ -41,7 +41,21 @@ export function createRunBuffers(backend: Backend, c: LlamaConfig, maxBatch: num
  * Runs `tokens` (at most maxBatch) at positions pos0.. through the model, appending their K/V to the cache.
  * Returns the logits of the last token, or of every token when `allLogits` ([nTokens × vocab]).
  */
-export function forwardBatch(
+export function forwardBatch(...args: Parameters<typeof recordForward>): Float32Array {
+  const [backend, c, , s] = args;
+  const rows = recordForward(...args);
+  return backend.read(s.logits, 0, rows * c.vocabSize);
+}
+
+/** forwardBatch for backends that read back asynchronously (Backend.readAsync: webgpu); the same ops, one readback. */
+export async function forwardBatchAsync(...args: Parameters<typeof recordForward>): Promise<Float32Array> {
+  const [backend, c, , s] = args;
+  const n = recordForward(...args) * c.vocabSize;
+  return backend.readAsync ? backend.readAsync(s.logits, 0, n) : backend.read(s.logits, 0, n);
+}
+
+/** Issues every op of the forward pass (a device backend records them); returns how many logits rows it produced. */
+function recordForward(
   backend: Backend,
   c: LlamaConfig,
   w: ModelWeights,
@@ -50,7 +64,7 @@ export function forwardBatch(
   tokens: readonly number[],
   pos0: number,
   allLogits: boolean,
-): Float32Array {
+): number {
   const n = tokens.length;
   const rope = { headDim: c.headDim, ropeDims: c.ropeDims, freqBase: c.ropeFreqBase, freqScale: c.ropeFreqScale };
   const shape = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim };
@@ -89,5 +103,5 @@ export function forwardBatch(
   backend.copy(s.last, 0, s.x, (n - rows) * c.dim, rows * c.dim);
   backend.rmsnorm(s.last, s.last, w.outputNorm, rows, c.rmsEps);
   backend.matmul(s.logits, w.output, s.last, rows);
-  return backend.read(s.logits, 0, rows * c.vocabSize);
+  return rows;
 }

@@ -70,7 +70,8 @@ export async function* generate(ctx: LlamaContext, sampler: Sampler, options: Ge
       break;
     }
     const t0 = now();
-    const logits = ctx.nextLogits();
+    // Synchronous backends return at once; device backends (webgpu) read their logits back asynchronously.
+    const logits = await ctx.nextLogitsAsync();
     const step = options.topLogprobs ? sampler.sampleWithLogprobs(logits, options.topLogprobs) : { token: sampler.sample(logits) };
     if (tokens.length === 0) prefillMs = now() - t0;
     else decodeMs += now() - t0;

@@ -1,6 +1,6 @@
 // The shared conformance suite: every op of a Backend against float64 math, with seeded random and awkward shapes.
 import { describe, expect, it } from "vitest";
-import type { Backend } from "../../src/backends/backend";
+import type { Backend, Buffer, KvCache } from "../../src/backends/backend";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { dequantize, quantize } from "../../src/quant/index";
 import { attention64, matmul64, nmse, randomArray, rmsnorm64, rope64, seededRandom, softmax64 } from "./expected";
@@ -35,6 +35,9 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
   describe(`${label} conformance`, () => {
     const backend = makeBackend();
     const rand = seededRandom(0x5eed);
+    // Device backends (webgpu) read results back asynchronously; the others synchronously.
+    const readBack = async (b: Buffer, offset: number, n: number) => (backend.readAsync ? backend.readAsync(b, offset, n) : backend.read(b, offset, n));
+    const readKvBack = async (c: KvCache, pos0: number, n: number) => (backend.readKvAsync ? backend.readKvAsync(c, pos0, n) : backend.readKv(c, pos0, n));
     const upload = (data: Float32Array) => {
       const b = backend.createBuffer(data.length);
       backend.write(b, data);
@@ -44,24 +47,24 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
     for (const type of WEIGHT_TYPES) {
       for (const [rows, cols, nTokens] of MATMUL_SHAPES) {
         if (type !== GgmlType.F32 && type !== GgmlType.F16 && cols % 32 !== 0) continue;
-        it(`matmul type ${GgmlType[type]} ${rows}x${cols} × ${nTokens} tokens`, () => {
+        it(`matmul type ${GgmlType[type]} ${rows}x${cols} × ${nTokens} tokens`, async () => {
           const bytes = quantize(type, randomArray(rand, rows * cols, 0.5));
           const x = randomArray(rand, nTokens * cols);
           const w = backend.loadMatrix("w", type, rows, cols, bytes);
           const out = backend.createBuffer(nTokens * rows);
           backend.matmul(out, w, upload(x), nTokens);
-          const err = nmse(backend.read(out, 0, nTokens * rows), matmul64(type, bytes, rows, cols, x, nTokens));
+          const err = nmse(await readBack(out, 0, nTokens * rows), matmul64(type, bytes, rows, cols, x, nTokens));
           expect(err).toBeLessThanOrEqual(type === GgmlType.F32 ? tol.matmulF32 : tol.matmulQuantized);
         });
       }
     }
 
-    it.each([[64, 1], [172, 3], [288, 4]])("rmsnorm dim %i × %i tokens", (dim, nTokens) => {
+    it.each([[64, 1], [172, 3], [288, 4]])("rmsnorm dim %i × %i tokens", async (dim, nTokens) => {
       const x = randomArray(rand, dim * nTokens, 3);
       const w = randomArray(rand, dim);
       const out = backend.createBuffer(dim * nTokens);
       backend.rmsnorm(out, upload(x), backend.loadVector("norm", w), nTokens, 1e-5);
-      expect(nmse(backend.read(out, 0, dim * nTokens), rmsnorm64(x, w, nTokens, 1e-5))).toBeLessThanOrEqual(tol.elementwise);
+      expect(nmse(await readBack(out, 0, dim * nTokens), rmsnorm64(x, w, nTokens, 1e-5))).toBeLessThanOrEqual(tol.elementwise);
     });
 
     // Positions 0, 1 and near the end of a 2048 context; head dims 8 (stories260K), 64, and a partial rotation.
@@ -70,34 +73,34 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       [1, 2, 4, 64, 64],
       [2040, 8, 2, 32, 32],
       [500, 1, 3, 64, 32],
-    ])("rope pos0 %i, %i tokens, %i heads × %i dims (rotating %i)", (pos0, nTokens, nHeads, headDim, ropeDims) => {
+    ])("rope pos0 %i, %i tokens, %i heads × %i dims (rotating %i)", async (pos0, nTokens, nHeads, headDim, ropeDims) => {
       const n = nTokens * nHeads * headDim;
       const x = randomArray(rand, n);
       const b = upload(x);
       backend.rope(b, nTokens, pos0, { nHeads, headDim, ropeDims, freqBase: 10000, freqScale: 1 });
-      expect(nmse(backend.read(b, 0, n), rope64(x, nTokens, pos0, nHeads, headDim, ropeDims, 10000))).toBeLessThanOrEqual(tol.elementwise);
+      expect(nmse(await readBack(b, 0, n), rope64(x, nTokens, pos0, nHeads, headDim, ropeDims, 10000))).toBeLessThanOrEqual(tol.elementwise);
     });
 
-    it.each([[1, 5], [3, 512], [2, 1000]])("softmax %i rows × %i", (rows, len) => {
+    it.each([[1, 5], [3, 512], [2, 1000]])("softmax %i rows × %i", async (rows, len) => {
       const x = randomArray(rand, rows * len, 10);
       const b = upload(x);
       backend.softmax(b, rows, len);
-      expect(nmse(backend.read(b, 0, rows * len), softmax64(x, rows, len))).toBeLessThanOrEqual(tol.elementwise);
+      expect(nmse(await readBack(b, 0, rows * len), softmax64(x, rows, len))).toBeLessThanOrEqual(tol.elementwise);
     });
 
-    it("swiglu and add", () => {
+    it("swiglu and add", async () => {
       const n = 1000;
       const [g, u] = [randomArray(rand, n, 6), randomArray(rand, n)];
       const out = backend.createBuffer(n);
       backend.swiglu(out, upload(g), upload(u), n);
       const want = Float64Array.from(g, (gi, i) => (gi / (1 + Math.exp(-gi))) * u[i]!);
-      expect(nmse(backend.read(out, 0, n), want)).toBeLessThanOrEqual(tol.elementwise);
+      expect(nmse(await readBack(out, 0, n), want)).toBeLessThanOrEqual(tol.elementwise);
       const a = upload(g);
       backend.add(a, a, upload(u), n);
-      expect(nmse(backend.read(a, 0, n), Float64Array.from(g, (gi, i) => gi + u[i]!))).toBeLessThanOrEqual(tol.elementwise);
+      expect(nmse(await readBack(a, 0, n), Float64Array.from(g, (gi, i) => gi + u[i]!))).toBeLessThanOrEqual(tol.elementwise);
     });
 
-    it.each([GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0])("embed rows of type %i", (type) => {
+    it.each([GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0])("embed rows of type %i", async (type) => {
       const [vocab, dim] = [50, 64];
       const bytes = quantize(type, randomArray(rand, vocab * dim));
       const table = backend.loadMatrix("embd", type, vocab, dim, bytes);
@@ -106,7 +109,7 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       backend.embed(out, table, tokens);
       const all = dequantize(type, bytes, vocab * dim);
       const want = tokens.flatMap((t) => Array.from(all.subarray(t * dim, (t + 1) * dim)));
-      expect(nmse(backend.read(out, 0, want.length), want)).toBeLessThanOrEqual(tol.elementwise);
+      expect(nmse(await readBack(out, 0, want.length), want)).toBeLessThanOrEqual(tol.elementwise);
     });
 
     // GQA group sizes 1 (MHA), 2 (stories260K), 4, and MQA; queries at position 0, mid-context and the last position.
@@ -116,7 +119,7 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       [8, 2, 32, 9, 3, 16],
       [6, 1, 16, 62, 2, 64],
       [4, 2, 8, 63, 1, 64],
-    ])("attention %i heads / %i kv heads × %i dims, pos0 %i, %i tokens, ctx %i", (nHeads, nKvHeads, headDim, pos0, nTokens, nCtx) => {
+    ])("attention %i heads / %i kv heads × %i dims, pos0 %i, %i tokens, ctx %i", async (nHeads, nKvHeads, headDim, pos0, nTokens, nCtx) => {
       const kvDim = nKvHeads * headDim;
       const cache = backend.createKvCache({ nLayers: 2, nCtx, nKvHeads, headDim });
       const k = randomArray(rand, (pos0 + nTokens) * kvDim);
@@ -129,20 +132,20 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       const out = backend.createBuffer(q.length);
       backend.attention(out, upload(q), cache, layer, pos0, nTokens, { nHeads, nKvHeads, headDim });
       const want = attention64(q, k, v, pos0, nTokens, nHeads, nKvHeads, headDim);
-      expect(nmse(backend.read(out, 0, q.length), want)).toBeLessThanOrEqual(tol.attention);
+      expect(nmse(await readBack(out, 0, q.length), want)).toBeLessThanOrEqual(tol.attention);
       backend.release(cache);
     });
 
-    it("readKv / writeKv round-trip positions between caches", () => {
+    it("readKv / writeKv round-trip positions between caches", async () => {
       const layout = { nLayers: 3, nCtx: 20, nKvHeads: 2, headDim: 8 };
       const [a, b] = [backend.createKvCache(layout), backend.createKvCache(layout)];
       const kvDim = 16;
       for (let l = 0; l < 3; l++) backend.storeKv(a, l, 0, 10, upload(randomArray(rand, 10 * kvDim)), upload(randomArray(rand, 10 * kvDim)));
-      const page = backend.readKv(a, 2, 6);
+      const page = await readKvBack(a, 2, 6);
       expect(page.length).toBe(6 * 3 * 2 * kvDim);
       backend.writeKv(b, 2, 6, page);
-      expect(Array.from(backend.readKv(b, 2, 6))).toEqual(Array.from(page));
-      expect(backend.readKv(b, 0, 2).every((x) => x === 0)).toBe(true);
+      expect(Array.from(await readKvBack(b, 2, 6))).toEqual(Array.from(page));
+      expect((await readKvBack(b, 0, 2)).every((x) => x === 0)).toBe(true);
     });
   });
 }

@@ -1,0 +1,88 @@
+// Greedy generation on the webgpu backend reproduces llama.cpp's tokens (stories260K F32, Q8_0; Q4_0 up to its
+// smallest-margin step); a lost device fails over to wasm mid-generation with a warning, and the tokens still match.
+import { describe, expect, it } from "vitest";
+import { LlamaContext } from "../../src/engine/context";
+import { Sampler } from "../../src/engine/sampler";
+import { generate } from "../../src/engine/generate";
+import { LlamaModel } from "../../src/engine/model";
+import { createBackendAsync } from "../../src/backends/select";
+import { FailoverBackend } from "../../src/backends/webgpu/failover-backend";
+import { WebGpuBackend } from "../../src/backends/webgpu/webgpu-backend";
+import { readModelFile } from "../../src/util/model-dir";
+import { referenceFor } from "../helpers/reference";
+import { webGpuForTests } from "../helpers/webgpu";
+
+const gpu = await webGpuForTests();
+
+/** Greedy tokens; `onToken` runs after each sampled token (the device-loss test destroys the device there). */
+async function greedy(model: LlamaModel, promptTokens: number[], maxTokens: number, onToken?: (i: number) => void): Promise<number[]> {
+  const ctx = new LlamaContext(model, { nCtx: 256 });
+  const run = generate(ctx, new Sampler({ temperature: 0 }), { input: promptTokens, maxTokens });
+  let step = await run.next();
+  for (let i = 0; !step.done; i++) {
+    onToken?.(i);
+    step = await run.next();
+  }
+  return step.value.tokens;
+}
+
+if (gpu.backend) {
+  const models = new Map<string, LlamaModel>();
+  const load = async (file: string) => {
+    let m = models.get(file);
+    if (!m) models.set(file, (m = LlamaModel.load(readModelFile(file), await createBackendAsync("webgpu"))));
+    return m;
+  };
+
+  describe.each(["stories260K.gguf", "stories260K-Q8_0.gguf"])("webgpu greedy on %s", (file) => {
+    const reference = referenceFor(file);
+    it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: 64 tokens identical to llama.cpp", async (_prompt, run) => {
+      const model = await load(file);
+      expect(model.backend.name).toBe("webgpu");
+      expect(await greedy(model, run.promptTokens, 64)).toEqual(run.generatedTokens);
+    });
+  });
+
+  // As in the wasm and ref tests: llama.cpp's own Q4_0 run is decided by noise past its smallest-margin step.
+  describe("webgpu greedy on stories260K-Q4_0.gguf", () => {
+    const reference = referenceFor("stories260K-Q4_0.gguf");
+    it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: identical up to llama.cpp's smallest-margin step", async (_prompt, run) => {
+      const tokens = await greedy(await load("stories260K-Q4_0.gguf"), run.promptTokens, 64);
+      expect(tokens.slice(0, run.minMarginAtGeneratedIndex)).toEqual(run.generatedTokens.slice(0, run.minMarginAtGeneratedIndex));
+    });
+  });
+
+  it("prefill in batches gives the same logits as one token at a time (allLogits over several batches)", async () => {
+    const model = await load("stories260K-Q8_0.gguf");
+    const ids = referenceFor("stories260K-Q8_0.gguf").runs[0]!.promptTokens;
+    const batched = await new LlamaContext(model, { nCtx: 64, maxBatch: 3 }).evaluateAsync(ids, { allLogits: true });
+    const single = new LlamaContext(model, { nCtx: 64, maxBatch: 1 });
+    const vocab = model.config.vocabSize;
+    for (let i = 0; i < ids.length; i++) {
+      const row = await single.evaluateAsync([ids[i]!]);
+      let maxDiff = 0;
+      for (let j = 0; j < vocab; j++) maxDiff = Math.max(maxDiff, Math.abs(row[j]! - batched[i * vocab + j]!));
+      expect(maxDiff).toBeLessThan(1e-4);
+    }
+  });
+
+  it("a lost device falls back to wasm with a warning and the generation continues with llama.cpp's tokens", async () => {
+    const run = referenceFor("stories260K-Q8_0.gguf").runs[0]!;
+    const warnings: string[] = [];
+    const backend = await createBackendAsync("webgpu", { warn: (m) => warnings.push(m) });
+    expect(backend).toBeInstanceOf(FailoverBackend);
+    const model = LlamaModel.load(readModelFile("stories260K-Q8_0.gguf"), backend);
+    const device = ((backend as FailoverBackend).active as WebGpuBackend);
+    const tokens = await greedy(model, run.promptTokens, 64, (i) => {
+      if (i === 20) device.destroy();
+    });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/device was lost.*continuing on the wasm-(relaxed|simd128) backend/);
+    expect(backend.name).toMatch(/^wasm-/);
+    expect(tokens).toEqual(run.generatedTokens);
+  });
+} else {
+  describe.skip(`webgpu greedy — SKIPPED: ${gpu.reason}`, () => {
+    it("needs a WebGPU adapter", () => {});
+  });
+}
