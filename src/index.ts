@@ -3,7 +3,10 @@ import { Hono } from "hono";
 import "./backends/wasm/load-workers";
 import { BACKEND_NAMES } from "./backends/select";
 import { completions } from "./api/completions";
+import { requireApiKey } from "./api/auth";
 import { ApiError, onError } from "./api/errors";
+import { modelInfo } from "./api/model-info";
+import { openapi } from "./api/openapi";
 import { sessions } from "./api/sessions";
 import type { Env } from "./session/env";
 
@@ -14,10 +17,15 @@ export const app = new Hono<{ Bindings: Env }>();
 
 app.get("/health", (c) => c.json({ status: "ok", model: c.env.MODEL_NAME, backend: c.env.BACKEND || "wasm", backends: BACKEND_NAMES }));
 
+// Every API route sits under /v1 and needs the key when API_KEY is set; /health and the docs stay public.
+app.use("/v1/*", requireApiKey);
+
 app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: c.env.MODEL_NAME, object: "model", created: 0, owned_by: "edge-llama" }] }));
 
 app.route("/v1/sessions", sessions);
 app.route("/v1", completions);
+app.route("/v1", modelInfo);
+app.route("/", openapi);
 
 app.notFound((c) => {
   throw ApiError.notFound(`no route for ${c.req.method} ${new URL(c.req.url).pathname}`);

@@ -3,9 +3,10 @@ import { Hono, type Context } from "hono";
 import type { FinishReason } from "../engine/generate";
 import type { ChatMessage } from "../session/chat";
 import type { Env } from "../session/env";
-import type { GenerateEvent, GenerateStart, Result } from "../session/protocol";
+import type { GenerateEvent, GenerateStart, Result, TokenLogprobs } from "../session/protocol";
 import { errorJson } from "./errors";
-import { collect, SSE_HEADERS, sseFrame, sseStream } from "./events";
+import { collect, SSE_HEADERS, sseFrame, sseStream, type DoneEvent } from "./events";
+import { chatLogprobs, legacyLogprobs, textLength } from "./logprobs";
 import { chatBody, completionBody, samplerOf } from "./schemas";
 import { newSessionId, sessionStub, unwrap } from "./session-client";
 import { readBody } from "./validate";
@@ -20,41 +21,80 @@ function openAiFinish(r: FinishReason): "length" | "stop" {
 interface Shape {
   readonly object: string;
   readonly chunkObject: string;
-  choice(text: string, finish: "length" | "stop" | null, delta: boolean): Record<string, unknown>;
+  /** One choice; `logprobs` is null when not asked for, `offset` where its text starts in the whole completion. */
+  choice(text: string, finish: "length" | "stop" | null, delta: boolean, logprobs: readonly TokenLogprobs[] | null, offset: number): Record<string, unknown>;
 }
 
 const TEXT: Shape = {
   object: "text_completion",
   chunkObject: "text_completion",
-  choice: (text, finish) => ({ index: 0, text, logprobs: null, finish_reason: finish }),
+  choice: (text, finish, _delta, logprobs, offset) => ({ index: 0, text, logprobs: logprobs && legacyLogprobs(logprobs, offset), finish_reason: finish }),
 };
 
 const CHAT: Shape = {
   object: "chat.completion",
   chunkObject: "chat.completion.chunk",
-  choice: (text, finish, delta) =>
-    delta ? { index: 0, delta: text ? { role: "assistant", content: text } : {}, logprobs: null, finish_reason: finish } : { index: 0, message: { role: "assistant", content: text }, logprobs: null, finish_reason: finish },
+  choice: (text, finish, delta, logprobs) => {
+    const lp = logprobs && chatLogprobs(logprobs);
+    return delta
+      ? { index: 0, delta: text ? { role: "assistant", content: text } : {}, logprobs: lp, finish_reason: finish }
+      : { index: 0, message: { role: "assistant", content: text }, logprobs: lp, finish_reason: finish };
+  },
 };
 
+interface CompletionRequest {
+  readonly text?: string;
+  readonly messages?: readonly ChatMessage[];
+  /** As the client sent it: given, it must fit in the context (413 otherwise); absent, `defaultMaxTokens` caps the reply. */
+  readonly maxTokens: number | undefined;
+  readonly defaultMaxTokens: number;
+  readonly stop?: string[];
+  readonly stream?: boolean;
+  readonly sessionId?: string;
+  readonly sampler: ReturnType<typeof samplerOf>;
+  /** Alternatives per token to report log-probabilities for; undefined: no logprobs. */
+  readonly logprobs?: number;
+}
+
 /** Runs the generation in the named session, or in a fresh throwaway object, and answers in OpenAI's shapes. */
-async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: { text?: string; messages?: readonly ChatMessage[]; maxTokens: number; stop?: string[]; stream?: boolean; sessionId?: string; sampler: ReturnType<typeof samplerOf> }) {
+async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: CompletionRequest) {
   const sessionId = req.sessionId ?? c.req.header("x-session-id");
   const stub = sessionId !== undefined ? sessionStub(c.env, sessionId) : c.env.SESSIONS.getByName(`ephemeral-${newSessionId()}`);
-  const start = unwrap((await stub.generate({ text: req.text, messages: req.messages, maxTokens: req.maxTokens, stop: req.stop, sampler: req.sampler, ephemeral: sessionId === undefined })) as Result<GenerateStart>);
+  const start = unwrap(
+    (await stub.generate({
+      text: req.text,
+      messages: req.messages,
+      maxTokens: req.maxTokens ?? req.defaultMaxTokens,
+      requireRoom: req.maxTokens !== undefined,
+      stop: req.stop,
+      sampler: req.sampler,
+      logprobs: req.logprobs,
+      ephemeral: sessionId === undefined,
+    })) as Result<GenerateStart>,
+  );
   const id = `${shape === CHAT ? "chatcmpl" : "cmpl"}-${newSessionId()}`;
   const created = Math.floor(Date.now() / 1000);
   const model = c.env.MODEL_NAME;
   const headers: Record<string, string> = sessionId ? { "x-session-id": sessionId } : {};
-  const usage = (d: Extract<GenerateEvent, { type: "done" }>) => ({ prompt_tokens: d.inputTokens, completion_tokens: d.tokens.length, total_tokens: d.inputTokens + d.tokens.length });
+  const usage = (d: DoneEvent) => ({ prompt_tokens: d.inputTokens, completion_tokens: d.tokens.length, total_tokens: d.inputTokens + d.tokens.length });
+  const wantLogprobs = req.logprobs !== undefined;
 
   if (!req.stream) {
-    const d = await collect(start.events);
-    return c.json({ id, object: shape.object, created, model, choices: [shape.choice(d.text, openAiFinish(d.finishReason), false)], usage: usage(d) }, 200, headers);
+    const { done: d, logprobs } = await collect(start.events);
+    return c.json({ id, object: shape.object, created, model, choices: [shape.choice(d.text, openAiFinish(d.finishReason), false, wantLogprobs ? logprobs : null, 0)], usage: usage(d) }, 200, headers);
   }
   const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => sseFrame({ id, object: shape.chunkObject, created, model, choices: [choice], ...extra });
+  let offset = 0;
   const frames = (e: GenerateEvent) => {
-    if (e.type === "token") return e.text ? [chunk(shape.choice(e.text, null, true))] : [];
-    if (e.type === "done") return [chunk(shape.choice("", openAiFinish(e.finishReason), true), { usage: usage(e) })];
+    if (e.type === "token") {
+      // With logprobs, a token whose text is still held back (part of a character) gets its own chunk too.
+      const logprobs = wantLogprobs ? (e.logprobs ? [e.logprobs] : []) : null;
+      if (!e.text && !logprobs?.length) return [];
+      const frame = chunk(shape.choice(e.text, null, true, logprobs, offset));
+      offset += logprobs ? textLength(logprobs) : 0;
+      return [frame];
+    }
+    if (e.type === "done") return [chunk(shape.choice("", openAiFinish(e.finishReason), true, null, offset), { usage: usage(e) })];
     return [sseFrame(errorJson(e.error))];
   };
   return new Response(sseStream(start.events, frames, [sseFrame("[DONE]")]), { headers: { ...SSE_HEADERS, ...headers } });
@@ -62,12 +102,21 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: { text
 
 completions.post("/completions", async (c) => {
   const b = await readBody(c, completionBody);
-  return complete(c, TEXT, { text: b.prompt, maxTokens: b.max_tokens, stop: b.stop, stream: b.stream, sessionId: b.session_id, sampler: samplerOf(b) });
+  return complete(c, TEXT, { text: b.prompt, maxTokens: b.max_tokens, defaultMaxTokens: 16, stop: b.stop, stream: b.stream, sessionId: b.session_id, sampler: samplerOf(b), logprobs: b.logprobs });
 });
 
 completions.post("/chat/completions", async (c) => {
   const b = await readBody(c, chatBody);
   // The session renders the messages: it has the model's chat template (or uses the plain one, see session/chat.ts).
   // In a session (x-session-id), send only the new messages: earlier turns are already in it.
-  return complete(c, CHAT, { messages: b.messages, maxTokens: b.max_completion_tokens ?? b.max_tokens, stop: b.stop, stream: b.stream, sessionId: b.session_id, sampler: samplerOf(b) });
+  return complete(c, CHAT, {
+    messages: b.messages,
+    maxTokens: b.max_completion_tokens ?? b.max_tokens,
+    defaultMaxTokens: 128,
+    stop: b.stop,
+    stream: b.stream,
+    sessionId: b.session_id,
+    sampler: samplerOf(b),
+    logprobs: b.logprobs ? (b.top_logprobs ?? 0) : undefined,
+  });
 });

@@ -1,6 +1,7 @@
 // One error mapper: every failure becomes OpenAI-shaped JSON {error: {message, type, code, param}} with its HTTP status.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { RETRY_AFTER_S } from "../session/admission";
 import type { ErrorBody } from "../session/protocol";
 
 export class ApiError extends Error {
@@ -23,6 +24,8 @@ export function errorJson(body: ErrorBody) {
 }
 
 export function errorResponse(c: Context, body: ErrorBody): Response {
+  // A refusal by admission control says when to come back (RFC 9110 Retry-After, in seconds).
+  if (body.status === 429) c.header("retry-after", String(RETRY_AFTER_S));
   return c.json(errorJson(body), body.status as ContentfulStatusCode);
 }
 

@@ -1,5 +1,5 @@
 // Reading a session's generation events in the Worker: NDJSON lines to objects, SSE framing, and collecting a whole result.
-import type { GenerateEvent } from "../session/protocol";
+import type { GenerateEvent, TokenLogprobs } from "../session/protocol";
 import { ApiError } from "./errors";
 
 /** Splits the byte stream into lines and parses each as a GenerateEvent (RPC may re-chunk the bytes anywhere). */
@@ -23,16 +23,18 @@ export function parseEvents(): TransformStream<Uint8Array, GenerateEvent> {
   });
 }
 
-type DoneEvent = Extract<GenerateEvent, { type: "done" }>;
+export type DoneEvent = Extract<GenerateEvent, { type: "done" }>;
 
-/** Reads every event and returns the final one; an error event becomes an ApiError. */
-export async function collect(events: ReadableStream<Uint8Array>): Promise<DoneEvent> {
+/** Reads every event and returns the final one with the tokens' log-probabilities (when asked for); an error event becomes an ApiError. */
+export async function collect(events: ReadableStream<Uint8Array>): Promise<{ done: DoneEvent; logprobs: TokenLogprobs[] }> {
   const reader = events.pipeThrough(parseEvents()).getReader();
+  const logprobs: TokenLogprobs[] = [];
   for (;;) {
     const { value, done } = await reader.read();
     if (done) throw new ApiError({ status: 500, type: "server_error", code: "stream_ended", message: "the generation ended without a result", param: null });
-    if (value.type === "done") return value;
+    if (value.type === "done") return { done: value, logprobs };
     if (value.type === "error") throw new ApiError(value.error);
+    if (value.logprobs) logprobs.push(value.logprobs);
   }
 }
 

@@ -36,7 +36,10 @@ export function samplerOf(b: Sampling): Partial<SamplerConfig> {
 }
 
 const stop = opt(z.union([z.string().min(1), z.array(z.string().min(1)).max(16)]).transform((s) => (typeof s === "string" ? [s] : s)));
-const maxTokens = (fallback: number) => z.number().int().min(0).max(1_000_000).nullish().transform((v) => v ?? fallback);
+const tokenCount = z.number().int().min(0).max(1_000_000);
+const maxTokens = (fallback: number) => tokenCount.nullish().transform((v) => v ?? fallback);
+/** Alternatives per token a request may ask log-probabilities for (OpenAI's range). */
+const topLogprobs = opt(z.number().int().min(0).max(20));
 
 export const createSessionBody = z.object({ n_ctx: opt(z.number().int().min(1)), ...samplingFields });
 
@@ -45,6 +48,7 @@ export const generateBody = z.object({
   max_tokens: maxTokens(64),
   stop,
   stream: opt(z.boolean()),
+  logprobs: topLogprobs,
   ...samplingFields,
 });
 
@@ -55,9 +59,11 @@ export const sessionIdField = opt(z.string());
 export const completionBody = z.object({
   model: opt(z.string()),
   prompt: z.union([z.string(), z.array(z.string()).length(1)]).transform((p) => (typeof p === "string" ? p : p[0]!)),
-  max_tokens: maxTokens(16),
+  // Absent: 16 (OpenAI's default), and the completion may end early on a full context; given: it must fit (else 413).
+  max_tokens: opt(tokenCount),
   stop,
   stream: opt(z.boolean()),
+  logprobs: topLogprobs,
   n: opt(z.literal(1)),
   session_id: sessionIdField,
   ...samplingFields,
@@ -66,11 +72,14 @@ export const completionBody = z.object({
 export const chatBody = z.object({
   model: opt(z.string()),
   messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(1),
-  max_tokens: maxTokens(128),
-  max_completion_tokens: opt(z.number().int().min(0).max(1_000_000)),
+  // Absent: 128, and the reply may end early on a full context; given: it must fit (else 413).
+  max_tokens: opt(tokenCount),
+  max_completion_tokens: opt(tokenCount),
   stop,
   stream: opt(z.boolean()),
   n: opt(z.literal(1)),
   session_id: sessionIdField,
+  logprobs: opt(z.boolean()),
+  top_logprobs: topLogprobs,
   ...samplingFields,
-});
+}).refine((b) => b.top_logprobs === undefined || b.logprobs === true, { message: "top_logprobs needs logprobs: true", path: ["top_logprobs"] });

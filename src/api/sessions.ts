@@ -1,17 +1,17 @@
 // The native session API: create, inspect, generate (JSON or SSE), rewind, fork and delete a session.
 import { Hono } from "hono";
 import type { Env } from "../session/env";
-import type { GenerateEvent, Result, SessionInfo } from "../session/protocol";
-import { collect, SSE_HEADERS, sseFrame, sseStream } from "./events";
+import type { GenerateEvent, Result, SessionInfo, TokenLogprobs } from "../session/protocol";
+import { collect, SSE_HEADERS, sseFrame, sseStream, type DoneEvent } from "./events";
+import { nativeLogprobs } from "./logprobs";
 import { createSessionBody, generateBody, rewindBody, samplerOf } from "./schemas";
 import { newSessionId, sessionJson, sessionStub, unwrap } from "./session-client";
 import { readBody } from "./validate";
 
 export const sessions = new Hono<{ Bindings: Env }>();
 
-type Done = Extract<GenerateEvent, { type: "done" }>;
-
-function generationJson(id: string, d: Done) {
+/** A finished generation; `logprobs` only when the request asked for them. */
+function generationJson(id: string, d: DoneEvent, logprobs?: readonly TokenLogprobs[]) {
   return {
     id,
     object: "session.generation",
@@ -21,6 +21,7 @@ function generationJson(id: string, d: Done) {
     can_continue: d.canContinue,
     usage: { input_tokens: d.inputTokens, output_tokens: d.tokens.length, prefill_tokens: d.prefillTokens, session_tokens: d.sessionTokens },
     timings: { prefill_ms: d.timings.prefillMs, decode_ms: d.timings.decodeMs },
+    ...(logprobs ? { logprobs: nativeLogprobs(logprobs) } : {}),
   };
 }
 
@@ -40,10 +41,16 @@ sessions.post("/:id/generate", async (c) => {
   const id = c.req.param("id");
   const stub = sessionStub(c.env, id);
   const body = await readBody(c, generateBody, { optional: true });
-  const start = unwrap(await stub.generate({ text: body.text, maxTokens: body.max_tokens, stop: body.stop, sampler: samplerOf(body) }));
-  if (!body.stream) return c.json(generationJson(id, await collect(start.events)));
+  const start = unwrap(await stub.generate({ text: body.text, maxTokens: body.max_tokens, stop: body.stop, sampler: samplerOf(body), logprobs: body.logprobs }));
+  if (!body.stream) {
+    const { done, logprobs } = await collect(start.events);
+    return c.json(generationJson(id, done, body.logprobs === undefined ? undefined : logprobs));
+  }
   const frames = (e: GenerateEvent) => {
-    if (e.type === "token") return e.text ? [sseFrame({ token: e.token, text: e.text }, "token")] : [];
+    if (e.type === "token") {
+      const logprobs = e.logprobs ? { logprobs: nativeLogprobs([e.logprobs])[0] } : {};
+      return e.text || e.logprobs ? [sseFrame({ token: e.token, text: e.text, ...logprobs }, "token")] : [];
+    }
     if (e.type === "done") return [sseFrame(generationJson(id, e), "done")];
     return [sseFrame({ error: { message: e.error.message, type: e.error.type, code: e.error.code, param: e.error.param } }, "error")];
   };

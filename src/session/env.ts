@@ -18,6 +18,12 @@ export interface Env {
   KV_PAGE_BYTES?: string;
   /** Tokens decoded between two writes of a session's state during a long generation (default 32). */
   PERSIST_EVERY?: string;
+  /** Generations one isolate runs at once; more are refused with 429 and Retry-After (default 4). */
+  MAX_CONCURRENT_GENERATIONS?: string;
+  /** Wall-clock milliseconds one request may decode for before it ends with finish_reason "length" (default 20000). */
+  REQUEST_BUDGET_MS?: string;
+  /** Bearer key every /v1 route requires when set (a secret: `wrangler secret put API_KEY`). */
+  API_KEY?: string;
 }
 
 /** Reads an optional numeric var; a var that is set but not a number is a configuration error worth failing on. */

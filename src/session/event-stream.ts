@@ -1,13 +1,23 @@
 // A generation as a pull stream of newline-delimited JSON events: one token per read, so a reader that stops stops the model.
-import type { FinishReason, generate } from "../engine/generate";
+import type { FinishReason, GenerateStep, generate } from "../engine/generate";
 import { errorBody } from "./errors";
-import type { GenerateEvent } from "./protocol";
+import type { GenerateEvent, TokenLogprobs } from "./protocol";
 
 const encoder = new TextEncoder();
+/** Tokens between two turns of the event loop during a generation. */
+const YIELD_EVERY = 16;
 const line = (e: GenerateEvent) => encoder.encode(JSON.stringify(e) + "\n");
 
 export interface StreamHooks {
+  /** Aborted by a client disconnect (or a delete): the generation ends with "abort". */
   readonly abort: AbortController;
+  /**
+   * The request's time budget: once `ms` have passed since the stream started (and at least one token came out),
+   * `abort` stops the generation, which then ends with "length" and can be continued exactly by the next request.
+   */
+  readonly budget: { readonly ms: number; readonly abort: AbortController };
+  /** Log-probabilities of a step, when the request asked for them. */
+  logprobs?(step: GenerateStep): TokenLogprobs | undefined;
   readonly inputTokens: number;
   /** Tokens between two checkpoints. */
   readonly checkpointEvery: number;
@@ -21,7 +31,12 @@ export interface StreamHooks {
 
 export function generationStream(steps: ReturnType<typeof generate>, hooks: StreamHooks): ReadableStream<Uint8Array> {
   let sinceCheckpoint = 0;
+  let generated = 0;
   let closed = false;
+  // Workers clocks advance only between I/O events (and at the yields below); the budget is checked before each token.
+  const startedAt = Date.now();
+  // A generation the budget stopped ended on a limit, like max_tokens: "length", not the client's "abort".
+  const reason = (r: FinishReason): FinishReason => (r === "abort" && hooks.budget.abort.signal.aborted && !hooks.abort.signal.aborted ? "length" : r);
   const end = (finish: FinishReason | null) => {
     if (closed) return;
     closed = true;
@@ -32,9 +47,19 @@ export function generationStream(steps: ReturnType<typeof generate>, hooks: Stre
       pull: async (controller) => {
         if (closed) return;
         try {
+          // Now and then a macrotask: the object takes other requests meanwhile (a second generate gets its 409, a
+          // delete is seen, the clock moves for the budget) instead of a reader that pulls without pause holding it for
+          // the whole run. Not every token: a timer turn costs about a millisecond, ~10 tokens of the smallest model.
+          if (generated > 0 && generated % YIELD_EVERY === 0) {
+            await new Promise((r) => setTimeout(r, 0));
+            if (closed) return; // cancelled meanwhile: cancel() already drained the generation
+          }
+          if (generated > 0 && Date.now() - startedAt >= hooks.budget.ms) hooks.budget.abort.abort();
           const step = await steps.next();
           if (!step.done) {
-            controller.enqueue(line({ type: "token", token: step.value.token, text: step.value.text }));
+            const logprobs = hooks.logprobs?.(step.value);
+            controller.enqueue(line({ type: "token", token: step.value.token, text: step.value.text, ...(logprobs ? { logprobs } : {}) }));
+            if (step.value.token !== null) generated++;
             if (step.value.token !== null && ++sinceCheckpoint >= hooks.checkpointEvery) {
               hooks.checkpoint();
               sinceCheckpoint = 0;
@@ -42,13 +67,14 @@ export function generationStream(steps: ReturnType<typeof generate>, hooks: Stre
             return;
           }
           const r = step.value;
-          end(r.finishReason);
+          const finishReason = reason(r.finishReason);
+          end(finishReason);
           const { length, nCtx } = hooks.sessionTokens();
           controller.enqueue(
             line({
               type: "done",
-              finishReason: r.finishReason,
-              canContinue: r.finishReason === "length" && length < nCtx,
+              finishReason,
+              canContinue: finishReason === "length" && length < nCtx,
               tokens: r.tokens,
               text: r.text,
               inputTokens: hooks.inputTokens,
@@ -71,7 +97,7 @@ export function generationStream(steps: ReturnType<typeof generate>, hooks: Stre
         try {
           let step = await steps.next();
           while (!step.done) step = await steps.next();
-          end(step.value.finishReason);
+          end(reason(step.value.finishReason));
         } catch {
           end(null);
         }

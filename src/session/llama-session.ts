@@ -1,14 +1,16 @@
 // LlamaSession: one Durable Object per session; token log, sampler and KV pages in SQLite, one generation at a time.
 import { DurableObject } from "cloudflare:workers";
 import type { LlamaContext } from "../engine/context";
-import { generate, type FinishReason } from "../engine/generate";
+import { generate, type FinishReason, type GenerateStep } from "../engine/generate";
 import { dirtyPages, joinPages, positionsPerPage, readPage } from "../engine/kv-pages";
 import type { LlamaModel } from "../engine/model";
 import { Sampler, type SamplerConfig, type SamplerState } from "../engine/sampler";
 import { numberVar, type Env } from "./env";
-import { chatPrompt } from "./chat";
+import { admission } from "./admission";
 import { busy, errorBody, notFound } from "./errors";
 import { generationStream } from "./event-stream";
+import { stepLogprobs } from "./logprobs";
+import { requestInput } from "./request-input";
 import { host, type ContextOwner } from "./model-host";
 import { fail, ok, type GenerateRequest, type GenerateStart, type Result, type SessionInfo, type SessionSettings, type SessionSnapshot } from "./protocol";
 import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
@@ -35,6 +37,8 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
   private epoch = 0;
   /** Free the context when the running generation ends (the session was deleted, or a step failed). */
   private releaseAfterRun = false;
+  /** The run holding one of the isolate's generation slots (admission.ts); finishRun gives it back. */
+  private admitted: AbortController | null = null;
 
   idle(): boolean {
     return this.running === null;
@@ -79,8 +83,11 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
    */
   async generate(req: GenerateRequest): Promise<Result<GenerateStart>> {
     if (this.running) return busy();
+    const slot = admission.acquire(this.env);
+    if (!slot.ok) return slot;
     const abort = new AbortController();
     this.running = abort; // taken before the first await: a concurrent request sees it
+    this.admitted = abort;
     let started = false;
     try {
       const result = await this.guard(() => this.start(req, abort));
@@ -108,35 +115,40 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
       live = restored.value;
     }
     const { llm, model } = live;
-    const chat = req.messages ? chatPrompt(model, host.chatTemplate(model), req.messages) : null;
-    const text = chat ? chat.text : req.text;
-    // A rendered template that already starts with BOS text gets no second one.
-    const addBos = llm.length === 0 && !(chat?.parseSpecial && chat.bosText !== "" && chat.text.startsWith(chat.bosText));
-    const input = text ? model.tokenizer.encode(text, { addBos, parseSpecial: chat?.parseSpecial ?? false }) : [];
-    const stop = [...(req.stop ?? []), ...(chat?.stop ?? [])];
-    if (llm.length + input.length > llm.nCtx) {
-      return fail(400, "invalid_request_error", "context_length_exceeded",
-        `the session would hold ${llm.length + input.length} tokens (${llm.length} already, ${input.length} new), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.ephemeral ? "prompt" : "text");
-    }
+    const prepared = requestInput(model, llm, req);
+    if (!prepared.ok) return prepared;
+    const { input, stop } = prepared.value;
     if (req.sampler && Object.keys(req.sampler).length > 0 && !live.ephemeral) {
       live.sampler = resumeSampler(live.sampler.state(), llm.tokens, req.sampler);
       live.state = { ...live.state, settings: { ...live.state.settings, sampler: live.sampler.config } };
     }
     const maxTokens = Math.min(req.maxTokens, live.state.settings.nCtx);
-    const steps = generate(llm, live.sampler, { input, maxTokens, stop, signal: abort.signal });
+    const budget = new AbortController();
+    // The engine computes log-probabilities only when asked for at least one alternative; 0 keeps the chosen token's.
+    const topLogprobs = req.logprobs === undefined ? 0 : Math.max(1, req.logprobs);
+    const steps = generate(llm, live.sampler, { input, maxTokens, stop, signal: AbortSignal.any([abort.signal, budget.signal]), topLogprobs });
     const epoch = this.epoch;
     const events = generationStream(steps, {
       abort,
+      budget: { ms: numberVar(this.env, "REQUEST_BUDGET_MS", 20_000), abort: budget },
+      ...(req.logprobs === undefined ? {} : { logprobs: (step: GenerateStep) => stepLogprobs(model.tokenizer, step, req.logprobs!) }),
       inputTokens: input.length,
       checkpointEvery: numberVar(this.env, "PERSIST_EVERY", 32),
       checkpoint: () => {
         if (epoch === this.epoch) this.persist(live, null);
       },
       end: (finish) => {
-        // A failed step may have lost pending tokens: drop the context, the next request restores the last stored state.
-        if (finish === null) this.releaseAfterRun = true;
-        else if (epoch === this.epoch) this.persist(live, finish);
-        this.finishRun(abort);
+        try {
+          // A failed step may have lost pending tokens: drop the context, the next request restores the last stored state.
+          if (finish === null) this.releaseAfterRun = true;
+          else if (epoch === this.epoch) this.persist(live, finish);
+        } catch (e) {
+          // The final write failed (rolled back): the context is ahead of storage, so it goes too; the run still ends.
+          this.releaseAfterRun = true;
+          throw e;
+        } finally {
+          this.finishRun(abort);
+        }
       },
       sessionTokens: () => ({ length: live.llm.length, nCtx: live.llm.nCtx }),
     });
@@ -146,6 +158,10 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
   private finishRun(abort: AbortController): void {
     if (this.running !== abort) return;
     this.running = null;
+    if (this.admitted === abort) {
+      this.admitted = null;
+      admission.release();
+    }
     if (this.live?.ephemeral || this.releaseAfterRun) {
       this.releaseAfterRun = false;
       host.release(this);
@@ -190,7 +206,13 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
     live.sampler = resumeSampler(live.sampler.state(), live.llm.tokens);
     // Positions kept in a partly kept page must be rewritten: a page holds exactly its evaluated positions.
     live.persistedEvaluated = Math.floor(Math.min(live.persistedEvaluated, live.llm.nEvaluated) / live.state.perPage) * live.state.perPage;
-    this.persist(live, null);
+    try {
+      this.persist(live, null);
+    } catch (e) {
+      // The write rolled back but the context is already truncated: drop it, the next request restores the stored state.
+      this.releaseAfterRun = true;
+      throw e;
+    }
     return ok(live);
   }
 

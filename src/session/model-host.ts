@@ -1,5 +1,5 @@
 // Per-isolate model host: loads the weights from R2 once (single-flight), keeps every session's KV cache inside the memory budget.
-import { createBackend } from "../backends/select";
+import { createBackendAsync } from "../backends/select";
 import { LlamaContext } from "../engine/context";
 import { kvBytesPerPosition } from "../engine/kv-pages";
 import { LlamaModel } from "../engine/model";
@@ -75,7 +75,7 @@ export class ModelHost {
     let model: LlamaModel;
     try {
       const file = readGguf(bytes);
-      model = LlamaModel.load(file, createBackend(backendName));
+      model = LlamaModel.load(file, await createBackendAsync(backendName));
       this.templates.set(model, metaOptString(file, "tokenizer.chat_template"));
     } catch (e) {
       throw new HostError(`model "${name}" could not be loaded: ${e instanceof Error ? e.message : String(e)}`, "model_load_failed");

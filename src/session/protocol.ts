@@ -7,7 +7,7 @@ import type { ChatMessage } from "./chat";
 export interface ErrorBody {
   readonly status: number;
   readonly message: string;
-  readonly type: "invalid_request_error" | "not_found_error" | "conflict_error" | "server_error";
+  readonly type: "invalid_request_error" | "not_found_error" | "conflict_error" | "rate_limit_error" | "server_error";
   readonly code: string;
   readonly param: string | null;
 }
@@ -66,6 +66,23 @@ export interface GenerateRequest {
   readonly ephemeral?: boolean;
   /** Session settings for an ephemeral object. */
   readonly nCtx?: number;
+  /** Report each token's log-probability and its top N alternatives (0..20); absent: none. */
+  readonly logprobs?: number;
+  /** Refuse with 413 when the input plus maxTokens does not fit in the context (OpenAI endpoints), instead of ending with context_full. */
+  readonly requireRoom?: boolean;
+}
+
+/** A token as logprobs report it: its id, text (U+FFFD for part of a character), UTF-8 bytes and log-probability. */
+export interface TokenChoice {
+  readonly token: number;
+  readonly text: string;
+  readonly bytes: readonly number[];
+  readonly logprob: number;
+}
+
+/** The sampled token and the most likely alternatives, most likely first (from the distribution after penalties and temperature). */
+export interface TokenLogprobs extends TokenChoice {
+  readonly top: readonly TokenChoice[];
 }
 
 export interface GenerateStart {
@@ -76,7 +93,7 @@ export interface GenerateStart {
 }
 
 export type GenerateEvent =
-  | { readonly type: "token"; readonly token: number | null; readonly text: string }
+  | { readonly type: "token"; readonly token: number | null; readonly text: string; readonly logprobs?: TokenLogprobs }
   | {
       readonly type: "done";
       readonly finishReason: FinishReason;

@@ -76,6 +76,17 @@ describe("OpenAI-compatible API", () => {
   });
 });
 
+describe("SSE framing", () => {
+  it("every frame is `data: <one line of JSON>` and a blank line; OpenAI streams end with data: [DONE], native ones with event: done", async () => {
+    const openai = await (await call("POST", "/v1/completions", { prompt: "Once upon a time", max_tokens: 8, temperature: 0, stream: true })).text();
+    expect(openai).toMatch(/^(data: \{[^\n]*\}\n\n)+data: \[DONE\]\n\n$/);
+    const s = await createSession({ temperature: 0 });
+    const res = await call("POST", `/v1/sessions/${s.id}/generate`, { text: "Once upon a time", max_tokens: 8, stream: true });
+    expect(res.headers.get("cache-control")).toBe("no-cache");
+    expect(await res.text()).toMatch(/^(event: token\ndata: \{[^\n]*\}\n\n)+event: done\ndata: \{[^\n]*\}\n\n$/);
+  });
+});
+
 describe("native session stream", () => {
   it("SSE token events then one done event carrying the whole result", async () => {
     const run = referenceRun();

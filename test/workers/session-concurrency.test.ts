@@ -36,6 +36,21 @@ describe("one generation at a time", () => {
     expect((await json(await call("POST", `/v1/sessions/${s.id}/generate`, { max_tokens: 5 }))).tokens).toHaveLength(5);
   });
 
+  it("two simultaneous HTTP generates: one 200, one 409, and the session holds exactly the winner's tokens", async () => {
+    const prompt = referenceRun().prompt;
+    const whole = await json(await call("POST", `/v1/sessions/${(await createSession({ temperature: 0 })).id}/generate`, { text: prompt, max_tokens: 114 }));
+    const s = await createSession({ temperature: 0 });
+    await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: prompt, max_tokens: 4 }));
+    const [a, b] = await Promise.all([0, 1].map(() => call("POST", `/v1/sessions/${s.id}/generate`, { max_tokens: 100 })));
+    expect([a!.status, b!.status].sort()).toEqual([200, 409]);
+    const [won, lost] = a!.status === 200 ? [a!, b!] : [b!, a!];
+    expect((await json(lost, 409)).error).toMatchObject({ type: "conflict_error", code: "session_busy" });
+    expect((await json(won)).tokens).toEqual(whole.tokens.slice(4, 104));
+    const after = await waitIdle(s.id);
+    expect(after.token_count).toBe(referenceRun().promptTokens.length + 104);
+    expect((await json(await call("POST", `/v1/sessions/${s.id}/generate`, { max_tokens: 10 }))).tokens).toEqual(whole.tokens.slice(104, 114));
+  });
+
   it("two simultaneous RPC calls: exactly one starts, the other is refused with 409", async () => {
     const s = await createSession({ temperature: 0 });
     const stub = env.SESSIONS.getByName(s.id);

@@ -3,6 +3,7 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LlamaSession } from "../../src/session/llama-session";
 import type { GenerateEvent, Result, GenerateStart } from "../../src/session/protocol";
+import { countForwarded } from "./forward-counter";
 import { call, createSession, json, referenceRun, seedModel } from "./helpers";
 
 beforeAll(seedModel);
@@ -20,6 +21,30 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<Extract<Genera
 }
 
 describe("session continuation", () => {
+  it.each([
+    ["greedy", { temperature: 0 }],
+    ["seeded sampling", SAMPLING],
+  ])("%s: three requests of 10 tokens, each after an eviction, equal one request of 30 and compute no position twice", async (_name, settings) => {
+    const prompt = referenceRun().prompt;
+    const promptTokens = referenceRun().promptTokens.length;
+    const whole = await createSession(settings);
+    const one = await countForwarded(() => generate(whole.id, { text: prompt, max_tokens: 30 }));
+    expect(one.result.tokens).toHaveLength(30);
+    // The prompt, then each sampled token but the last (it stays pending for the next request).
+    expect(one.forwarded).toBe(promptTokens + 29);
+
+    const split = await createSession(settings);
+    const parts = [];
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await evictDurableObject(env.SESSIONS.getByName(split.id));
+      parts.push(await countForwarded(() => generate(split.id, { text: i === 0 ? prompt : undefined, max_tokens: 10 })));
+    }
+    expect(parts.flatMap((p) => p.result.tokens)).toEqual(one.result.tokens);
+    expect(parts.map((p) => p.result.usage.prefill_tokens)).toEqual([promptTokens, 1, 1]);
+    // Requests 2 and 3 compute only the pending token and their own 9 new positions: the restored prefix is read from the KV pages.
+    expect(parts.map((p) => p.forwarded)).toEqual([promptTokens + 9, 10, 10]);
+  });
+
   it("a sampled run split over 3 requests, dropping the object's memory in between, equals one uninterrupted run", async () => {
     const prompt = referenceRun().prompt;
     const whole = await createSession(SAMPLING);

@@ -1,0 +1,88 @@
+// The official `openai` npm client against `wrangler dev`: completions and chat, streamed or not, bearer auth, and a session that survives a restart.
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServer, type DevServer } from "./dev-server";
+
+const KEY = "sk-edge-llama-e2e";
+const MODEL = "stories260K.gguf";
+const STORY = [{ role: "user" as const, content: "Tell me a story." }];
+const SAMPLING = { temperature: 0.8, top_k: 40, seed: 42 };
+
+describe("openai client against wrangler dev", () => {
+  let dev: DevServer;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    dev = await startDevServer({ vars: { API_KEY: KEY } });
+    client = new OpenAI({ apiKey: KEY, baseURL: `${dev.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await dev?.dispose();
+  });
+
+  /** The native session API, with the key. */
+  async function native(method: string, path: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${dev.url}${path}`, { method, headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  it("completions, streamed and not, agree (greedy)", async () => {
+    const whole = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 20, temperature: 0 });
+    expect(whole.choices[0]!.finish_reason).toBe("length");
+    expect(whole.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 20 });
+    let streamed = "";
+    for await (const chunk of await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 20, temperature: 0, stream: true })) {
+      streamed += chunk.choices[0]?.text ?? "";
+    }
+    expect(streamed).toBe(whole.choices[0]!.text);
+    expect(streamed.length).toBeGreaterThan(20);
+  });
+
+  it("chat completions, streamed and not, agree; logprobs come through the client's types", async () => {
+    const whole = await client.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 16, temperature: 0, logprobs: true, top_logprobs: 2 });
+    const message = whole.choices[0]!.message;
+    expect(message.role).toBe("assistant");
+    const content = whole.choices[0]!.logprobs!.content!;
+    expect(content.map((c) => c.token).join("")).toBe(message.content);
+    expect(content.every((c) => c.top_logprobs.length === 2 && c.logprob <= 0)).toBe(true);
+    let streamed = "";
+    for await (const chunk of await client.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 16, temperature: 0, stream: true })) {
+      streamed += chunk.choices[0]?.delta.content ?? "";
+    }
+    expect(streamed).toBe(message.content);
+  });
+
+  it("a wrong key is refused with the client's AuthenticationError", async () => {
+    const wrong = new OpenAI({ apiKey: "sk-wrong", baseURL: `${dev.url}/v1`, maxRetries: 0 });
+    const err = await wrong.models.list().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((err as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe("invalid_api_key");
+    expect((await fetch(`${dev.url}/health`)).status).toBe(200);
+  });
+
+  it("a seeded session continues across a restart of the dev server exactly like an uninterrupted run", async () => {
+    const split = await native("POST", "/v1/sessions", SAMPLING);
+    const whole = await native("POST", "/v1/sessions", SAMPLING);
+
+    // Before the restart: a streamed chat turn in the session named by the x-session-id header.
+    let before = "";
+    const stream = await client.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 10, stream: true }, { headers: { "x-session-id": split.id } });
+    for await (const chunk of stream) before += chunk.choices[0]?.delta.content ?? "";
+    const stored = await native("GET", `/v1/sessions/${split.id}`);
+
+    await dev.restart();
+
+    // After it: the same session (named by the session_id body field this time) decodes 12 more tokens.
+    const body = { model: MODEL, prompt: "", max_tokens: 12, session_id: split.id };
+    const after = await client.completions.create(body);
+    expect(after.usage).toMatchObject({ prompt_tokens: 0, completion_tokens: 12 });
+
+    const one = await client.chat.completions.create({ model: MODEL, messages: STORY, max_tokens: 22 }, { headers: { "x-session-id": whole.id } });
+    expect(one.usage!.completion_tokens).toBe(22);
+    expect(before + after.choices[0]!.text).toBe(one.choices[0]!.message.content);
+    const [a, b] = [await native("GET", `/v1/sessions/${split.id}`), await native("GET", `/v1/sessions/${whole.id}`)];
+    expect(a.token_count).toBe(stored.token_count + 12);
+    expect({ token_count: a.token_count, text: a.text, seed: a.settings.seed }).toEqual({ token_count: b.token_count, text: b.text, seed: b.settings.seed });
+  });
+});
