@@ -3,7 +3,7 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import { modelDir } from "../../src/util/model-dir";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -18,7 +18,7 @@ export interface DevServerOptions {
   persistDir?: string;
   /** `--var NAME:VALUE` overrides (MODEL_NAME, API_KEY, N_CTX, KV_PAGE_BYTES, ...). */
   vars?: Record<string, string>;
-  /** Model files (in the model directory) to upload into the local R2 bucket; default the served MODEL_NAME. */
+  /** Model files (in the model directory, or absolute paths) to upload into the local R2 bucket under their base names; default the served MODEL_NAME. */
   models?: string[];
   /** Milliseconds to wait for `GET /health`. */
   startTimeoutMs?: number;
@@ -58,9 +58,9 @@ export async function freePort(): Promise<number> {
 /** Uploads model files into the local R2 bucket under `persistDir` (what `npm run seed:r2` does for `npm run dev`). */
 export function seedModels(persistDir: string, files: string[]): void {
   for (const file of files) {
-    const path = join(modelDir(), file);
+    const path = isAbsolute(file) ? file : join(modelDir(), file);
     if (!existsSync(path)) throw new Error(`model ${path} not found (set EDGE_LLAMA_MODELS)`);
-    execFileSync(WRANGLER, ["r2", "object", "put", `${BUCKET}/${file}`, "--file", path, "--local", "--persist-to", persistDir], {
+    execFileSync(WRANGLER, ["r2", "object", "put", `${BUCKET}/${basename(file)}`, "--file", path, "--local", "--persist-to", persistDir], {
       cwd: ROOT,
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, ...QUIET_ENV },
