@@ -1,4 +1,5 @@
 // The shared conformance suite: every op of a Backend against float64 math, with seeded random and awkward shapes.
+import { readBack as readFrom } from "../helpers/backend-ops";
 import { describe, expect, it } from "vitest";
 import type { Backend, Buffer, KvCache } from "../../src/backends/backend";
 import { GgmlType } from "../../src/gguf/ggml-types";
@@ -36,7 +37,7 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
     const backend = makeBackend();
     const rand = seededRandom(0x5eed);
     // Device backends (webgpu) read results back asynchronously; the others synchronously.
-    const readBack = async (b: Buffer, offset: number, n: number) => (backend.readAsync ? backend.readAsync(b, offset, n) : backend.read(b, offset, n));
+    const readBack = (b: Buffer, offset: number, n: number) => readFrom(backend, b, offset, n);
     const readKvBack = async (c: KvCache, pos0: number, n: number) => (backend.readKvAsync ? backend.readKvAsync(c, pos0, n) : backend.readKv(c, pos0, n));
     const upload = (data: Float32Array) => {
       const b = backend.createBuffer(data.length);

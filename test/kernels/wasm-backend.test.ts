@@ -5,10 +5,10 @@ import { RefBackend } from "../../src/backends/ref/ref-backend";
 import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
 import { kernelModules, pickBuild, relaxedSimdSupported, RELAXED_PROBE } from "../../src/backends/wasm/kernel-modules";
 import { createBackend } from "../../src/backends/select";
-import type { Backend } from "../../src/backends/backend";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { quantize } from "../../src/quant/index";
 import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
+import { runMatmul } from "../helpers/backend-ops";
 import { attention64, nmse, randomArray, rope64, seededRandom } from "./expected";
 
 // Quantized matmuls dot Q8_0-quantized activations (F16: f16-rounded ones) exactly like the ref backend's "ggml"
@@ -26,13 +26,6 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
   const ref = new RefBackend({ activations: "ggml" });
   const wasm = make();
   const rand = seededRandom(0xa11ce);
-  const run = (b: Backend, type: number, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, nTokens: number) => {
-    const xb = b.createBuffer(x.length);
-    b.write(xb, x);
-    const out = b.createBuffer(rows * nTokens);
-    b.matmul(out, b.loadMatrix("w", type, rows, cols, bytes), xb, nTokens);
-    return b.read(out, 0, rows * nTokens);
-  };
 
   it("reports its build", () => expect(wasm.name).toBe(label));
 
@@ -47,10 +40,10 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
     // A partial last 4-row panel under 4-token tiles plus a leftover token.
     [GgmlType.Q8_0, 30, 96, 9],
     [GgmlType.Q4_0, 30, 96, 9],
-  ])("matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", (type, rows, cols, nTokens) => {
+  ])("matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", async (type, rows, cols, nTokens) => {
     const bytes = quantize(type, randomArray(rand, rows * cols, 0.5));
     const x = randomArray(rand, nTokens * cols, 2);
-    const err = nmse(run(wasm, type, bytes, rows, cols, x, nTokens), run(ref, type, bytes, rows, cols, x, nTokens));
+    const err = nmse(await runMatmul(wasm, type, bytes, rows, cols, x, nTokens), await runMatmul(ref, type, bytes, rows, cols, x, nTokens));
     expect(err).toBeLessThanOrEqual(1e-10);
   });
 
@@ -113,12 +106,12 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
   });
 
   // Both builds widen Q8_0 quants to i16 (relaxed_dot's 7-bit operand is kept for Q4_0's nibbles), so -128 is exact too.
-  it("Q8_0 weights of -128 (never emitted by ggml) match ref on both builds", () => {
+  it("Q8_0 weights of -128 (never emitted by ggml) match ref on both builds", async () => {
     const b = make();
     const bytes = quantize(GgmlType.Q8_0, randomArray(rand, 64));
     bytes[2] = 0x80; // first quant of the first block: -128
     const x = randomArray(rand, 64);
-    const err = nmse(run(b, GgmlType.Q8_0, bytes, 2, 32, x, 2), run(ref, GgmlType.Q8_0, bytes, 2, 32, x, 2));
+    const err = nmse(await runMatmul(b, GgmlType.Q8_0, bytes, 2, 32, x, 2), await runMatmul(ref, GgmlType.Q8_0, bytes, 2, 32, x, 2));
     expect(err).toBeLessThanOrEqual(1e-10);
   });
 

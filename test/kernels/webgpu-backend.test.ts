@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { quantize } from "../../src/quant/index";
 import { RefBackend } from "../../src/backends/ref/ref-backend";
-import type { Backend } from "../../src/backends/backend";
 import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
 import { attention64, nmse, randomArray, seededRandom } from "./expected";
+import { runMatmul } from "../helpers/backend-ops";
 import { webGpuForTests } from "../helpers/webgpu";
 import { WebGpuBackend } from "../../src/backends/webgpu/webgpu-backend";
 import type { GpuMatrix } from "../../src/backends/webgpu/buffers";
@@ -30,13 +30,6 @@ if (gpu.backend) {
       backend.write(buf, d);
       return buf;
     };
-    const run = async (b: Backend, type: number, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, nTokens: number) => {
-      const xb = b.createBuffer(x.length);
-      b.write(xb, x);
-      const out = b.createBuffer(rows * nTokens);
-      b.matmul(out, b.loadMatrix("w", type, rows, cols, bytes), xb, nTokens);
-      return b.readAsync ? b.readAsync(out, 0, rows * nTokens) : b.read(out, 0, rows * nTokens);
-    };
 
     // Same activation rounding and exact integer block dots: only the f32 summation order differs. Short rows run
     // several to a workgroup (one thread each), long ones split across threads.
@@ -53,7 +46,7 @@ if (gpu.backend) {
     ])("matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", async (type, rows, cols, nTokens) => {
       const bytes = quantize(type, randomArray(rand, rows * cols, 0.5));
       const x = randomArray(rand, nTokens * cols, 2);
-      const err = nmse(await run(backend, type, bytes, rows, cols, x, nTokens), await run(ref, type, bytes, rows, cols, x, nTokens));
+      const err = nmse(await runMatmul(backend, type, bytes, rows, cols, x, nTokens), await runMatmul(ref, type, bytes, rows, cols, x, nTokens));
       expect(err).toBeLessThanOrEqual(1e-10);
     });
 

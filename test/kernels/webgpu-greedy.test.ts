@@ -1,9 +1,8 @@
 // Greedy generation on the webgpu backend reproduces llama.cpp's tokens (stories260K F32, Q8_0; Q4_0 up to its
 // smallest-margin step); a lost device fails over to wasm mid-generation with a warning, and the tokens still match.
 import { describe, expect, it } from "vitest";
+import { greedyTokens } from "../helpers/greedy";
 import { LlamaContext } from "../../src/engine/context";
-import { Sampler } from "../../src/engine/sampler";
-import { generate } from "../../src/engine/generate";
 import { LlamaModel } from "../../src/engine/model";
 import { createBackendAsync } from "../../src/backends/select";
 import { FailoverBackend } from "../../src/backends/webgpu/failover-backend";
@@ -13,18 +12,6 @@ import { referenceFor } from "../helpers/reference";
 import { webGpuForTests } from "../helpers/webgpu";
 
 const gpu = await webGpuForTests();
-
-/** Greedy tokens; `onToken` runs after each sampled token (the device-loss test destroys the device there). */
-async function greedy(model: LlamaModel, promptTokens: number[], maxTokens: number, onToken?: (i: number) => void): Promise<number[]> {
-  const ctx = new LlamaContext(model, { nCtx: 256 });
-  const run = generate(ctx, new Sampler({ temperature: 0 }), { input: promptTokens, maxTokens });
-  let step = await run.next();
-  for (let i = 0; !step.done; i++) {
-    onToken?.(i);
-    step = await run.next();
-  }
-  return step.value.tokens;
-}
 
 if (gpu.backend) {
   const models = new Map<string, LlamaModel>();
@@ -39,7 +26,7 @@ if (gpu.backend) {
     it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: 64 tokens identical to llama.cpp", async (_prompt, run) => {
       const model = await load(file);
       expect(model.backend.name).toBe("webgpu");
-      expect(await greedy(model, run.promptTokens, 64)).toEqual(run.generatedTokens);
+      expect(await greedyTokens(model, run.promptTokens, 64)).toEqual(run.generatedTokens);
     });
   });
 
@@ -47,7 +34,7 @@ if (gpu.backend) {
   describe("webgpu greedy on stories260K-Q4_0.gguf", () => {
     const reference = referenceFor("stories260K-Q4_0.gguf");
     it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: identical up to llama.cpp's smallest-margin step", async (_prompt, run) => {
-      const tokens = await greedy(await load("stories260K-Q4_0.gguf"), run.promptTokens, 64);
+      const tokens = await greedyTokens(await load("stories260K-Q4_0.gguf"), run.promptTokens, 64);
       expect(tokens.slice(0, run.minMarginAtGeneratedIndex)).toEqual(run.generatedTokens.slice(0, run.minMarginAtGeneratedIndex));
     });
   });
@@ -73,7 +60,7 @@ if (gpu.backend) {
     expect(backend).toBeInstanceOf(FailoverBackend);
     const model = LlamaModel.load(readModelFile("stories260K-Q8_0.gguf"), backend);
     const device = ((backend as FailoverBackend).active as WebGpuBackend);
-    const tokens = await greedy(model, run.promptTokens, 64, (i) => {
+    const tokens = await greedyTokens(model, run.promptTokens, 64, (i) => {
       if (i === 20) device.destroy();
     });
     expect(warnings).toHaveLength(1);

@@ -1,25 +1,14 @@
 // Greedy generation with the ref backend reproduces llama.cpp's token ids on stories260K (F32, Q8_0, Q4_0).
 import { describe, expect, it } from "vitest";
-import { LlamaContext } from "../../src/engine/context";
-import { Sampler } from "../../src/engine/sampler";
-import { generate } from "../../src/engine/generate";
-import type { LlamaModel } from "../../src/engine/model";
+import { greedyTokens } from "../helpers/greedy";
 import { loadRefModel, referenceFor } from "../helpers/reference";
-
-async function greedy(model: LlamaModel, promptTokens: number[], maxTokens: number): Promise<number[]> {
-  const ctx = new LlamaContext(model, { nCtx: 256 });
-  const run = generate(ctx, new Sampler({ temperature: 0 }), { input: promptTokens, maxTokens });
-  let step = await run.next();
-  while (!step.done) step = await run.next();
-  return step.value.tokens;
-}
 
 describe.each(["stories260K.gguf", "stories260K-Q8_0.gguf"])("greedy on %s", (file) => {
   const reference = referenceFor(file);
   it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: 64 tokens identical to llama.cpp", async (_prompt, run) => {
     const model = loadRefModel(file);
     expect(model.tokenizer.encode(run.prompt)).toEqual(run.promptTokens);
-    const tokens = await greedy(model, run.promptTokens, 64);
+    const tokens = await greedyTokens(model, run.promptTokens, 64);
     expect(tokens).toEqual(run.generatedTokens);
   });
 });
@@ -33,7 +22,7 @@ describe("greedy on stories260K-Q4_0.gguf", () => {
   // (smallest margin 0.033 at index 30) happens to match all 64.
   it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: identical up to llama.cpp's smallest-margin step", async (_prompt, run) => {
     const model = loadRefModel("stories260K-Q4_0.gguf");
-    const tokens = await greedy(model, run.promptTokens, 64);
+    const tokens = await greedyTokens(model, run.promptTokens, 64);
     const mustMatch = run.minMarginAtGeneratedIndex;
     expect(mustMatch).toBeGreaterThan(20);
     expect(tokens.slice(0, mustMatch)).toEqual(run.generatedTokens.slice(0, mustMatch));

@@ -1,21 +1,12 @@
 // Greedy generation on both wasm builds reproduces llama.cpp's token ids on stories260K (F32, Q8_0; Q4_0 as ref does).
 import { describe, expect, it } from "vitest";
-import "../../src/backends/wasm/load-node";
+import { greedyTokens } from "../helpers/greedy";
 import { LlamaContext } from "../../src/engine/context";
-import { Sampler } from "../../src/engine/sampler";
-import { generate } from "../../src/engine/generate";
+import "../../src/backends/wasm/load-node";
 import { LlamaModel } from "../../src/engine/model";
 import { createBackend } from "../../src/backends/select";
 import { readModelFile } from "../../src/util/model-dir";
 import { referenceFor } from "../helpers/reference";
-
-async function greedy(model: LlamaModel, promptTokens: number[], maxTokens: number): Promise<number[]> {
-  const ctx = new LlamaContext(model, { nCtx: 256 });
-  const run = generate(ctx, new Sampler({ temperature: 0 }), { input: promptTokens, maxTokens });
-  let step = await run.next();
-  while (!step.done) step = await run.next();
-  return step.value.tokens;
-}
 
 const models = new Map<string, LlamaModel>();
 function load(file: string, backend: string): LlamaModel {
@@ -29,7 +20,7 @@ describe.each(["wasm-simd128", "wasm-relaxed"])("%s", (backend) => {
   describe.each(["stories260K.gguf", "stories260K-Q8_0.gguf"])("greedy on %s", (file) => {
     const reference = referenceFor(file);
     it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: 64 tokens identical to llama.cpp", async (_prompt, run) => {
-      const tokens = await greedy(load(file, backend), run.promptTokens, 64);
+      const tokens = await greedyTokens(load(file, backend), run.promptTokens, 64);
       expect(tokens).toEqual(run.generatedTokens);
     });
   });
@@ -38,7 +29,7 @@ describe.each(["wasm-simd128", "wasm-relaxed"])("%s", (backend) => {
   describe("greedy on stories260K-Q4_0.gguf", () => {
     const reference = referenceFor("stories260K-Q4_0.gguf");
     it.each(reference.runs.map((r) => [r.prompt, r] as const))("%s: identical up to llama.cpp's smallest-margin step", async (_prompt, run) => {
-      const tokens = await greedy(load("stories260K-Q4_0.gguf", backend), run.promptTokens, 64);
+      const tokens = await greedyTokens(load("stories260K-Q4_0.gguf", backend), run.promptTokens, 64);
       const mustMatch = run.minMarginAtGeneratedIndex;
       expect(tokens.slice(0, mustMatch)).toEqual(run.generatedTokens.slice(0, mustMatch));
       if (run.prompt === "Once upon a time") expect(tokens).toEqual(run.generatedTokens);
