@@ -1,10 +1,9 @@
 // LlamaSession: one Durable Object per session; token log, sampler and KV pages in SQLite, one generation at a time.
 import { DurableObject } from "cloudflare:workers";
-import type { LlamaContext } from "../engine/context";
 import { generate, type FinishReason, type GenerateStep } from "../engine/generate";
-import { dirtyPages, joinPages, positionsPerPage, readPage } from "../engine/kv-pages";
+import { positionsPerPage } from "../engine/kv-pages";
 import type { LlamaModel } from "../engine/model";
-import { Sampler, type SamplerConfig, type SamplerState } from "../engine/sampler";
+import { Sampler, type SamplerConfig } from "../engine/sampler";
 import { numberVar, type Env } from "./env";
 import { admission } from "./admission";
 import { busy, errorBody, notFound } from "./errors";
@@ -16,17 +15,7 @@ import { fail, ok, type GenerateRequest, type GenerateStart, type Result, type S
 import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
 import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
-
-/** The in-memory half of a session: the context (KV cache) and what was last written to storage. */
-interface Live {
-  readonly model: LlamaModel;
-  readonly llm: LlamaContext;
-  sampler: Sampler;
-  state: StoredState;
-  /** Evaluated positions already in the stored pages. */
-  persistedEvaluated: number;
-  readonly ephemeral: boolean;
-}
+import { restoreLive, writeLive, type Live } from "./live-state";
 
 export class LlamaSession extends DurableObject<Env> implements ContextOwner {
   private readonly store = new SessionStore(this.ctx.storage);
@@ -172,12 +161,7 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
   /** Writes the token log, sampler and new or changed KV pages in one transaction. */
   private persist(live: Live, finish: FinishReason | null): void {
     if (live.ephemeral || this.live !== live) return;
-    const { llm } = live;
-    const perPage = live.state.perPage;
-    const pages = new Map(dirtyPages(live.persistedEvaluated, llm.nEvaluated, perPage).map((i) => [i, readPage(llm, i, perPage)] as const));
-    live.state = { ...live.state, samplerState: JSON.stringify(live.sampler.state()), tokens: [...llm.tokens], evaluated: llm.nEvaluated, lastFinish: finish ?? live.state.lastFinish };
-    this.store.save(live.state, pages);
-    live.persistedEvaluated = llm.nEvaluated;
+    writeLive(this.store, live, finish);
   }
 
   /** Truncates the session to n tokens; pages past the end are deleted and the last partial page rewritten. */
@@ -283,14 +267,11 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
     if (this.live) return ok(this.live);
     const llm = host.createContext(this.env, model, this, state.settings.nCtx);
     try {
-      const pages = this.store.pages(Math.ceil(state.evaluated / state.perPage));
-      llm.restore(state.tokens, state.evaluated, joinPages(pages, llm.cache.layout, state.evaluated));
+      this.live = restoreLive(this.store, state, model, llm);
     } catch (e) {
       host.release(this);
       throw e;
     }
-    const sampler = Sampler.fromState(JSON.parse(state.samplerState) as SamplerState);
-    this.live = { model, llm, sampler, state, persistedEvaluated: state.evaluated, ephemeral: false };
     return ok(this.live);
   }
 

@@ -1,0 +1,35 @@
+// The in-memory half of a session (context, sampler, what storage holds) and its two moves: write to SQLite, restore from it.
+import type { LlamaContext } from "../engine/context";
+import type { FinishReason } from "../engine/generate";
+import { dirtyPages, joinPages, readPage } from "../engine/kv-pages";
+import type { LlamaModel } from "../engine/model";
+import { Sampler, type SamplerState } from "../engine/sampler";
+import type { SessionStore, StoredState } from "./store";
+
+export interface Live {
+  readonly model: LlamaModel;
+  readonly llm: LlamaContext;
+  sampler: Sampler;
+  state: StoredState;
+  /** Evaluated positions already in the stored pages. */
+  persistedEvaluated: number;
+  readonly ephemeral: boolean;
+}
+
+/** Writes the token log, sampler and the new or changed KV pages in one transaction; earlier pages are untouched. */
+export function writeLive(store: SessionStore, live: Live, finish: FinishReason | null): void {
+  const { llm } = live;
+  const perPage = live.state.perPage;
+  const pages = new Map(dirtyPages(live.persistedEvaluated, llm.nEvaluated, perPage).map((i) => [i, readPage(llm, i, perPage)] as const));
+  live.state = { ...live.state, samplerState: JSON.stringify(live.sampler.state()), tokens: [...llm.tokens], evaluated: llm.nEvaluated, lastFinish: finish ?? live.state.lastFinish };
+  store.save(live.state, pages);
+  live.persistedEvaluated = llm.nEvaluated;
+}
+
+/** Fills a fresh context from the stored pages (nothing is recomputed) and revives the sampler, RNG included. */
+export function restoreLive(store: SessionStore, state: StoredState, model: LlamaModel, llm: LlamaContext): Live {
+  const pages = store.pages(Math.ceil(state.evaluated / state.perPage));
+  llm.restore(state.tokens, state.evaluated, joinPages(pages, llm.cache.layout, state.evaluated));
+  const sampler = Sampler.fromState(JSON.parse(state.samplerState) as SamplerState);
+  return { model, llm, sampler, state, persistedEvaluated: state.evaluated, ephemeral: false };
+}
