@@ -1,5 +1,5 @@
 // Loads a llama model's tensors into a backend by name, checking every shape against the config.
-import type { GgufFile } from "../gguf/index";
+import type { GgufFile, GgufHeader, GgufTensorInfo } from "../gguf/index";
 import { ggmlTypeName, tensorData } from "../gguf/index";
 import { dequantize } from "../quant/index";
 import type { Backend, Matrix, Vector } from "../backends/backend";
@@ -38,43 +38,74 @@ function findTensor(file: GgufFile, name: string, expected: readonly number[]) {
   return info;
 }
 
-function loadMatrix(file: GgufFile, backend: Backend, name: string, rows: number, cols: number): Matrix {
+/**
+ * A loading step: yields the tensor whose bytes it needs next and is resumed with them, so one loader serves both the
+ * file in memory (loadWeights) and tensors fetched one at a time (loadWeightsStreaming).
+ */
+type Steps<T> = Generator<GgufTensorInfo, T, Uint8Array>;
+
+function* loadMatrix(file: GgufFile, backend: Backend, name: string, rows: number, cols: number): Steps<Matrix> {
   const info = findTensor(file, name, [cols, rows]);
   if (!backend.supportsWeightType(info.type)) {
     throw new ModelError(`tensor ${name} has type ${ggmlTypeName(info.type)}, which the ${backend.name} backend cannot use`);
   }
-  return backend.loadMatrix(name, info.type, rows, cols, tensorData(file, info));
+  return backend.loadMatrix(name, info.type, rows, cols, yield info);
 }
 
-function loadVector(file: GgufFile, backend: Backend, name: string, length: number): Vector {
+function* loadVector(file: GgufFile, backend: Backend, name: string, length: number): Steps<Vector> {
   const info = findTensor(file, name, [length]);
-  return backend.loadVector(name, dequantize(info.type, tensorData(file, info), length));
+  return backend.loadVector(name, dequantize(info.type, yield info, length));
 }
 
 /** Uploads every tensor the forward pass uses; quantized files reorder tensors, so lookup is by name only. */
-export function loadWeights(file: GgufFile, config: LlamaConfig, backend: Backend): ModelWeights {
+function* weightSteps(file: GgufFile, config: LlamaConfig, backend: Backend): Steps<ModelWeights> {
   const { dim, qDim, kvDim, ffnDim, vocabSize } = config;
   const matrix = (name: string, rows: number, cols: number) => loadMatrix(file, backend, name, rows, cols);
+  const vector = (name: string, length: number) => loadVector(file, backend, name, length);
   const block = (i: number, t: BlockTensor) => blockTensorName(i, t);
   const layers: LayerWeights[] = [];
   for (let i = 0; i < config.nLayers; i++) {
     layers.push({
-      attnNorm: loadVector(file, backend, block(i, "attn_norm"), dim),
-      wq: matrix(block(i, "attn_q"), qDim, dim),
-      wk: matrix(block(i, "attn_k"), kvDim, dim),
-      wv: matrix(block(i, "attn_v"), kvDim, dim),
-      wo: matrix(block(i, "attn_output"), dim, qDim),
-      ffnNorm: loadVector(file, backend, block(i, "ffn_norm"), dim),
-      wGate: matrix(block(i, "ffn_gate"), ffnDim, dim),
-      wUp: matrix(block(i, "ffn_up"), ffnDim, dim),
-      wDown: matrix(block(i, "ffn_down"), dim, ffnDim),
+      attnNorm: yield* vector(block(i, "attn_norm"), dim),
+      wq: yield* matrix(block(i, "attn_q"), qDim, dim),
+      wk: yield* matrix(block(i, "attn_k"), kvDim, dim),
+      wv: yield* matrix(block(i, "attn_v"), kvDim, dim),
+      wo: yield* matrix(block(i, "attn_output"), dim, qDim),
+      ffnNorm: yield* vector(block(i, "ffn_norm"), dim),
+      wGate: yield* matrix(block(i, "ffn_gate"), ffnDim, dim),
+      wUp: yield* matrix(block(i, "ffn_up"), ffnDim, dim),
+      wDown: yield* matrix(block(i, "ffn_down"), dim, ffnDim),
     });
   }
-  const tokenEmbd = matrix(TOKEN_EMBD, vocabSize, dim);
+  const tokenEmbd = yield* matrix(TOKEN_EMBD, vocabSize, dim);
   return {
     tokenEmbd,
     layers,
-    outputNorm: loadVector(file, backend, OUTPUT_NORM, dim),
-    output: config.tiedOutput ? tokenEmbd : matrix(OUTPUT, vocabSize, dim),
+    outputNorm: yield* vector(OUTPUT_NORM, dim),
+    output: config.tiedOutput ? tokenEmbd : yield* matrix(OUTPUT, vocabSize, dim),
   };
+}
+
+/** Loads the weights from a file held in memory (tensor bytes are views of it). */
+export function loadWeights(file: GgufFile, config: LlamaConfig, backend: Backend): ModelWeights {
+  const steps = weightSteps(file, config, backend);
+  let step = steps.next();
+  while (!step.done) step = steps.next(tensorData(file, step.value));
+  return step.value;
+}
+
+/** Reads `length` bytes of the file from absolute byte `offset`. */
+export type FetchRange = (offset: number, length: number) => Promise<Uint8Array>;
+
+/** Loads the weights tensor by tensor: only one tensor's bytes are held at a time, beside what the backend copied. */
+export async function loadWeightsStreaming(header: GgufHeader, config: LlamaConfig, backend: Backend, fetch: FetchRange): Promise<ModelWeights> {
+  const steps = weightSteps(header, config, backend);
+  let step = steps.next();
+  while (!step.done) {
+    const info = step.value;
+    const bytes = await fetch(header.dataOffset + info.offset, info.nBytes);
+    if (bytes.byteLength !== info.nBytes) throw new ModelError(`tensor ${info.name}: read ${bytes.byteLength} bytes, expected ${info.nBytes}`);
+    step = steps.next(bytes);
+  }
+  return step.value;
 }

@@ -1,22 +1,30 @@
 // Bounds-checked little-endian cursor over a byte array: every read past the end becomes a GgufError, never a RangeError.
-import { GgufError } from "./errors";
-
+import { GgufError, GgufHeaderTooLarge } from "./errors";
 
 export class ByteReader {
   private readonly view: DataView;
   offset = 0;
 
-  constructor(readonly bytes: Uint8Array) {
+  /**
+   * `bytes` is the whole file, or a prefix of a file of `fileSize` bytes: reads are checked against the file first (a
+   * truncated file), then against the bytes in hand (GgufHeaderTooLarge: the caller reads a longer prefix).
+   */
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly fileSize: number = bytes.byteLength,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  /** Bytes left in the file (not only in the prefix held). */
   get remaining(): number {
-    return this.bytes.byteLength - this.offset;
+    return this.fileSize - this.offset;
   }
 
   /** Throws unless n more bytes are available; `what` names the field for the message. */
   need(n: number, what: string): void {
     if (n > this.remaining) throw new GgufError(`truncated file: ${what} needs ${n} bytes but only ${this.remaining} remain`, this.offset);
+    if (n > this.bytes.byteLength - this.offset) throw new GgufHeaderTooLarge(this.bytes.byteLength, what, this.offset);
   }
 
   u8(what: string): number {

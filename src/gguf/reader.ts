@@ -16,7 +16,7 @@ export interface GgufFile {
   readonly tensorByName: ReadonlyMap<string, GgufTensorInfo>;
   /** Absolute byte offset of the tensor data section. */
   readonly dataOffset: number;
-  /** The whole file. */
+  /** The whole file (readGguf), or the prefix holding the header (readGgufHeader: tensorData refuses what lies past it). */
   readonly bytes: Uint8Array;
 }
 
@@ -65,9 +65,10 @@ class Parser {
 
   constructor(
     readonly bytes: Uint8Array,
+    fileSize: number,
     readonly opts: Required<ReadGgufOptions>,
   ) {
-    this.r = new ByteReader(bytes);
+    this.r = new ByteReader(bytes, fileSize);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -105,12 +106,14 @@ class Parser {
     const lo = view.getUint32(at, true);
     const hi = view.getUint32(at + 4, true);
     const start = at + 8;
-    if (hi !== 0 || lo > bytes.byteLength - start) {
+    if (hi !== 0 || lo > r.fileSize - start) {
       throw new GgufError(`${what}: string length ${BigInt(hi) * 2n ** 32n + BigInt(lo)} runs past the end of the file`, at);
     }
     if (lo > this.opts.maxStringLength) {
       throw new GgufError(`absurd count: ${what} string length is ${lo}, above the limit of ${this.opts.maxStringLength} (ReadGgufOptions.maxStringLength)`, at);
     }
+    r.offset = start;
+    r.need(lo, what); // inside the file, but maybe past a header prefix
     r.offset = start + lo;
     return utf8.decode(bytes.subarray(start, start + lo));
   }
@@ -152,7 +155,10 @@ class Parser {
     if (elementType === GgufValueType.STRING) this.stringItems(items, what);
     else if (elementType === GgufValueType.ARRAY || elementType === GgufValueType.BOOL) {
       for (let i = 0; i < n; i++) items[i] = this.scalar(elementType, what, depth);
-    } else this.numberItems(items, elementType);
+    } else {
+      this.r.need(minBytes, `${what} array`); // the exact size here; a header prefix may end before it
+      this.numberItems(items, elementType);
+    }
     return { elementType, items };
   }
 
@@ -194,7 +200,7 @@ function resolveOptions(options: ReadGgufOptions): Required<ReadGgufOptions> {
   return out;
 }
 
-function viewOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {
+export function viewOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {
   return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
 }
 
@@ -202,10 +208,15 @@ function viewOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {
 export function readGguf(data: ArrayBuffer | Uint8Array, options: ReadGgufOptions = {}): GgufFile {
   // Keep the caller's Uint8Array (no copy) so tensorData views share its buffer; wrap any other view or buffer.
   const bytes = data instanceof Uint8Array ? data : viewOf(data);
-  const p = new Parser(bytes, resolveOptions(options));
+  return parseGguf(bytes, bytes.byteLength, options);
+}
+
+/** The parser behind readGguf and readGgufHeader: `bytes` is the file or a prefix of it, `fileSize` the whole file's size. */
+export function parseGguf(bytes: Uint8Array, fileSize: number, options: ReadGgufOptions): GgufFile {
+  const p = new Parser(bytes, fileSize, resolveOptions(options));
   const r = p.r;
 
-  if (bytes.byteLength < 4 || r.u32("magic") !== GGUF_MAGIC) {
+  if (fileSize < 4 || r.u32("magic") !== GGUF_MAGIC) {
     const got = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
     throw new GgufError(`bad magic: expected "GGUF" (47 47 55 46), got ${got || "an empty file"}`, 0);
   }
@@ -281,7 +292,7 @@ export function readGguf(data: ArrayBuffer | Uint8Array, options: ReadGgufOption
   }
 
   const dataOffset = alignUp(r.offset, alignment);
-  checkTensorBounds(tensors, offsetFieldAt, bytes.byteLength - dataOffset);
+  checkTensorBounds(tensors, offsetFieldAt, fileSize - dataOffset);
   return { version, alignment, metadata, tensors, tensorByName, dataOffset, bytes };
 }
 

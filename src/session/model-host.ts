@@ -3,8 +3,10 @@ import { createBackendAsync } from "../backends/select";
 import { LlamaContext } from "../engine/context";
 import { kvBytesPerPosition } from "../engine/kv-pages";
 import { LlamaModel } from "../engine/model";
-import { metaOptString, readGguf } from "../gguf/index";
+import { metaOptString, readGguf, type GgufFile } from "../gguf/index";
+import type { Backend } from "../backends/backend";
 import { numberVar, type Env } from "./env";
+import { HEADER_RANGE_BYTES, ModelGoneError, estimatedWeightBytes, largestTensorBytes, readHeaderRanged, readRange } from "./model-ranges";
 
 const MiB = 1 << 20;
 
@@ -42,6 +44,9 @@ export class ModelHost {
   private clock = 0;
   private readonly templates = new WeakMap<LlamaModel, string | undefined>();
 
+  /** `headerRangeBytes`: the first range read for a model's header (it grows while the header does not fit). */
+  constructor(private readonly headerRangeBytes = HEADER_RANGE_BYTES) {}
+
   /** The model's `tokenizer.chat_template`, if its GGUF has one. */
   chatTemplate(model: LlamaModel): string | undefined {
     return this.templates.get(model);
@@ -66,22 +71,44 @@ export class ModelHost {
     const budget = budgetBytes(env);
     const head = await env.MODELS.head(name);
     if (!head) throw new HostError(`model "${name}" is not in the MODELS bucket (npm run seed:r2 uploads the model directory)`, "model_not_found");
-    // The file bytes plus the weights the backend builds from them (at most a copy of the same size): refuse before downloading.
-    const estimate = 2 * head.size;
-    if (estimate > budget) throw budgetError(`loading model "${name}" (${mib(head.size)} file, about ${mib(estimate)} with its weights)`, budget);
+    const backend = await loading(name, () => createBackendAsync(backendName));
+    // ref reads the weights in place from the file bytes; the other backends copy them, so they load in ranges.
+    const model = backend.name === "ref" ? await this.loadWhole(env, name, head.size, backend, budget) : await this.loadRanged(env, name, head.size, backend, budget);
+    const used = this.usedBytes(model);
+    if (used > budget) throw budgetError(`model "${name}" takes ${mib(used)} once loaded`, budget);
+    return model;
+  }
+
+  /** The whole file in memory, kept by the backend: refused before downloading unless the file and its weights fit. */
+  private async loadWhole(env: Env, name: string, size: number, backend: Backend, budget: number): Promise<LlamaModel> {
+    // The file bytes plus the weights the backend builds from them (at most a copy of the same size).
+    const estimate = 2 * size;
+    if (estimate > budget) throw budgetError(`loading model "${name}" (${mib(size)} file, about ${mib(estimate)} with its weights)`, budget);
     const object = await env.MODELS.get(name);
     if (!object) throw new HostError(`model "${name}" disappeared from the MODELS bucket while loading`, "model_not_found");
     const bytes = new Uint8Array(await object.arrayBuffer());
-    let model: LlamaModel;
-    try {
-      const file = readGguf(bytes);
-      model = LlamaModel.load(file, await createBackendAsync(backendName));
-      this.templates.set(model, metaOptString(file, "tokenizer.chat_template"));
-    } catch (e) {
-      throw new HostError(`model "${name}" could not be loaded: ${e instanceof Error ? e.message : String(e)}`, "model_load_failed");
+    return loading(name, () => this.withTemplate(readGguf(bytes), (file) => LlamaModel.load(file, backend)));
+  }
+
+  /**
+   * The header, then one tensor at a time: the isolate holds the weights plus at most the largest tensor, which is
+   * checked against the budget once the header is read, before any tensor is downloaded.
+   */
+  private async loadRanged(env: Env, name: string, size: number, backend: Backend, budget: number): Promise<LlamaModel> {
+    const header = await loading(name, () => readHeaderRanged(env.MODELS, name, size, this.headerRangeBytes));
+    const weights = estimatedWeightBytes(header);
+    const largest = largestTensorBytes(header);
+    if (weights + largest > budget) {
+      throw budgetError(`loading model "${name}" (about ${mib(weights)} of weights, plus ${mib(largest)} for its largest tensor while loading)`, budget);
     }
-    const used = this.usedBytes(model);
-    if (used > budget) throw budgetError(`model "${name}" takes ${mib(used)} once loaded`, budget);
+    const fetch = (offset: number, length: number) => readRange(env.MODELS, name, offset, length);
+    return loading(name, () => this.withTemplate(header, (file) => LlamaModel.loadStreaming(file, fetch, backend)));
+  }
+
+  /** Loads a model and remembers its chat template (the template comes from the header's metadata). */
+  private async withTemplate<F extends GgufFile>(file: F, load: (file: F) => LlamaModel | Promise<LlamaModel>): Promise<LlamaModel> {
+    const model = await load(file);
+    this.templates.set(model, metaOptString(file, "tokenizer.chat_template"));
     return model;
   }
 
@@ -129,6 +156,16 @@ export class ModelHost {
     if (!held) return;
     this.contexts.delete(owner);
     held.ctx.dispose();
+  }
+}
+
+/** Runs one loading step; any failure becomes model_load_failed, naming the model. */
+async function loading<T>(name: string, step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (e instanceof ModelGoneError) throw new HostError(e.message, "model_not_found");
+    throw new HostError(`model "${name}" could not be loaded: ${e instanceof Error ? e.message : String(e)}`, "model_load_failed");
   }
 }
 

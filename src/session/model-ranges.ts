@@ -1,0 +1,53 @@
+// Reads a GGUF model from R2 in ranges: the header first (a longer prefix when it does not fit), then tensor by tensor.
+import { GgmlType, GgufHeaderTooLarge, readGgufHeader, type GgufHeader } from "../gguf/index";
+
+/** First header read; doubled (up to the file size) while the header does not fit, e.g. a large vocabulary. */
+export const HEADER_RANGE_BYTES = 1 << 20;
+
+/** The object is no longer in the bucket (deleted while loading). */
+export class ModelGoneError extends Error {
+  override readonly name = "ModelGoneError";
+}
+
+/** Reads `length` bytes from `offset` of the object `name`; a short read is an error (the object changed under us). */
+export async function readRange(bucket: R2Bucket, name: string, offset: number, length: number): Promise<Uint8Array> {
+  if (length === 0) return new Uint8Array(0); // R2 refuses empty ranges
+  const object = await bucket.get(name, { range: { offset, length } });
+  if (!object) throw new ModelGoneError(`model "${name}" disappeared from the MODELS bucket while loading`);
+  const bytes = new Uint8Array(await object.arrayBuffer());
+  if (bytes.byteLength !== length) throw new Error(`model "${name}": read ${bytes.byteLength} bytes at ${offset}, expected ${length}`);
+  return bytes;
+}
+
+/** The header of `name` (a file of `size` bytes), read from a prefix of `first` bytes that grows until it holds it. */
+export async function readHeaderRanged(bucket: R2Bucket, name: string, size: number, first = HEADER_RANGE_BYTES): Promise<GgufHeader> {
+  if (!Number.isSafeInteger(first) || first < 1) throw new RangeError(`the first header range must be a positive number of bytes, got ${first}`);
+  for (let length = Math.min(first, size); ; length = Math.min(2 * length, size)) {
+    try {
+      return readGgufHeader(await readRange(bucket, name, 0, length), size);
+    } catch (e) {
+      // At the full size the reader reports a real problem (a truncated file), never "header larger than".
+      if (!(e instanceof GgufHeaderTooLarge) || length >= size) throw e;
+    }
+  }
+}
+
+/**
+ * Bytes a copying backend holds once the weights are loaded: the tensors as stored, except that 32-element blocks of
+ * Q8_0/Q4_0 get their f16 scale widened to f32 (the wasm layout) and 1-D tensors become f32 vectors. An estimate for
+ * the check before downloading; the real figure is checked after loading.
+ */
+export function estimatedWeightBytes(header: GgufHeader): number {
+  let total = 0;
+  for (const t of header.tensors) {
+    if (t.dims.length === 1) total += t.nElements * 4;
+    else if (t.type === GgmlType.Q8_0 || t.type === GgmlType.Q4_0) total += t.nBytes + (t.nElements / 32) * 2;
+    else total += t.nBytes;
+  }
+  return total;
+}
+
+/** The largest tensor: the most the loader holds beside the weights while loading (usually the token embedding). */
+export function largestTensorBytes(header: GgufHeader): number {
+  return header.tensors.reduce((m, t) => Math.max(m, t.nBytes), 0);
+}
