@@ -60,6 +60,8 @@ export interface BackendMemory {
   readonly weightsBytes: number;
   readonly kvBytes: number;
   readonly scratchBytes: number;
+  /** Memory the backend holds from the runtime, live or not (wasm: all of linear memory, which never shrinks). */
+  readonly reservedBytes?: number;
 }
 
 export interface Backend {

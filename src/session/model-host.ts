@@ -112,8 +112,13 @@ export class ModelHost {
     return model;
   }
 
-  /** Bytes the isolate holds for the model: backend weights, scratch and caches, plus the file when the backend reads weights in place. */
+  /** Bytes the isolate holds for the model: what the backend reserved (wasm memory never shrinks) or, if more, its live allocations. */
   usedBytes(model: LlamaModel): number {
+    return Math.max(this.liveBytes(model), model.backend.memory().reservedBytes ?? 0);
+  }
+
+  /** Live allocations: backend weights, scratch and caches, plus the file when the backend reads weights in place. */
+  private liveBytes(model: LlamaModel): number {
     const m = model.backend.memory();
     const file = model.backend.name === "ref" ? model.fileBytes : 0;
     return file + m.weightsBytes + m.kvBytes + m.scratchBytes;
@@ -130,15 +135,22 @@ export class ModelHost {
     const kv = kvBytesPerPosition({ nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim }) * nCtx;
     const need = kv + this.scratchPerContext;
     const idle = [...this.contexts].filter(([o]) => o.idle()).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    while (this.usedBytes(model) + need > budget && idle.length > 0) {
+    // Live allocations decide: space a dropped context frees is reused by the allocator, though wasm memory never shrinks.
+    while (this.liveBytes(model) + need > budget && idle.length > 0) {
       const [o] = idle.shift()!;
       o.dropContext();
       this.release(o);
     }
-    if (this.usedBytes(model) + need > budget) throw budgetError(`a context of ${nCtx} tokens (${mib(need)} of KV cache and buffers)`, budget);
+    const refuse = () => budgetError(`a context of ${nCtx} tokens (${mib(need)} of KV cache and buffers)`, budget);
+    if (this.liveBytes(model) + need > budget) throw refuse();
     const before = model.backend.memory();
     const ctx = new LlamaContext(model, { nCtx });
     const after = model.backend.memory();
+    // Fragmentation can make the runtime memory outgrow the live count: refuse rather than run past the budget.
+    if ((after.reservedBytes ?? 0) > budget) {
+      ctx.dispose();
+      throw refuse();
+    }
     this.scratchPerContext = Math.max(this.scratchPerContext, after.scratchBytes - before.scratchBytes);
     this.contexts.set(owner, { ctx, bytes: kv, lastUsed: ++this.clock });
     return ctx;

@@ -54,4 +54,17 @@ describe("model host", () => {
     expect(() => host.createContext(small, model, d, 512)).toThrowError(/does not fit in the memory budget/);
     for (const o of [a, c]) host.release(o);
   });
+
+  it("a freed context's memory serves the next one of another size: wasm memory stays what the host counts", async () => {
+    const host = new ModelHost();
+    const model = await host.model(env);
+    const [a, b] = [owner(), owner()];
+    host.createContext(env, model, a, 512);
+    const reserved = model.backend.memory().reservedBytes!;
+    expect(host.usedBytes(model)).toBeGreaterThanOrEqual(reserved);
+    host.release(a);
+    host.createContext(env, model, b, 256);
+    expect(model.backend.memory().reservedBytes).toBe(reserved);
+    host.release(b);
+  });
 });

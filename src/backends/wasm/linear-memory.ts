@@ -1,13 +1,22 @@
-// A simple allocator over the kernel module's linear memory: bump allocation, exact-size free lists, memory.grow.
+// The allocator over the kernel module's linear memory: best fit over a coalescing free list, bump at the top, memory.grow.
 
 const PAGE = 65536;
 /** Every block starts on a 64-byte boundary: aligned v128 loads and no false sharing of cache lines between buffers. */
 const ALIGN = 64;
 
+interface FreeBlock {
+  ptr: number;
+  size: number;
+}
+
 export class LinearMemory {
   private top: number;
-  /** Freed blocks by rounded size: the engine's buffers come in a handful of sizes, so exact reuse is enough. */
-  private readonly free = new Map<number, number[]>();
+  /**
+   * Freed blocks, sorted by address, adjacent ones merged; a freed block that ends at `top` lowers `top` instead.
+   * Any size can reuse freed space (a 512-token KV cache freed makes room for two 256-token ones), so linear memory,
+   * which never shrinks, stays close to the high-water mark of live allocations that the memory budget counts.
+   */
+  private readonly free: FreeBlock[] = [];
   private buffer: ArrayBuffer;
   private f32View: Float32Array;
   private u8View: Uint8Array;
@@ -24,17 +33,30 @@ export class LinearMemory {
     this.i32View = new Int32Array(this.buffer);
   }
 
-  /** Returns the byte offset of `bytes` fresh (not necessarily zeroed) bytes. */
+  /** Returns the byte offset of `bytes` fresh (not necessarily zeroed) bytes: the smallest free block that fits, else the top. */
   alloc(bytes: number): number {
     const size = align(Math.max(bytes, 1));
-    const reused = this.free.get(size)?.pop();
-    if (reused !== undefined) return reused;
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i]!;
+      if (b.size >= size && (best < 0 || b.size < this.free[best]!.size)) best = i;
+    }
+    if (best >= 0) {
+      const b = this.free[best]!;
+      const ptr = b.ptr;
+      if (b.size === size) this.free.splice(best, 1);
+      else {
+        b.ptr += size;
+        b.size -= size;
+      }
+      return ptr;
+    }
     const ptr = this.top;
     const end = ptr + size;
     const have = this.memory.buffer.byteLength;
     if (end > have) {
-      // Grow by at least a quarter of the current size, so many small allocations don't grow page by page.
-      const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 4));
+      // Exactly the pages needed: what linear memory reserves is what the memory budget sees (it never shrinks).
+      const pages = Math.ceil((end - have) / PAGE);
       try {
         this.memory.grow(pages);
       } catch {
@@ -47,14 +69,38 @@ export class LinearMemory {
 
   release(ptr: number, bytes: number): void {
     const size = align(Math.max(bytes, 1));
-    let list = this.free.get(size);
-    if (!list) this.free.set(size, (list = []));
-    list.push(ptr);
+    let i = 0;
+    while (i < this.free.length && this.free[i]!.ptr < ptr) i++;
+    this.free.splice(i, 0, { ptr, size });
+    // Merge with the next block, then with the previous one.
+    const next = this.free[i + 1];
+    if (next && ptr + size === next.ptr) {
+      this.free[i]!.size += next.size;
+      this.free.splice(i + 1, 1);
+    }
+    const prev = this.free[i - 1];
+    if (prev && prev.ptr + prev.size === ptr) {
+      prev.size += this.free[i]!.size;
+      this.free.splice(i, 1);
+      i--;
+    }
+    const last = this.free[this.free.length - 1];
+    if (last && last.ptr + last.size === this.top) {
+      this.top = last.ptr;
+      this.free.pop();
+    }
   }
 
-  /** Total linear memory (the process-visible footprint of this backend). */
+  /** Total linear memory (the process-visible footprint of this backend; it never shrinks). */
   get byteLength(): number {
     return this.memory.buffer.byteLength;
+  }
+
+  /** Bytes inside linear memory that allocations can use without growing it (free blocks and the space past the top). */
+  get freeBytes(): number {
+    let n = this.memory.buffer.byteLength - this.top;
+    for (const b of this.free) n += b.size;
+    return n;
   }
 
   /** Views are recreated after memory.grow, which detaches the old ArrayBuffer. */

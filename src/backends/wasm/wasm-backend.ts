@@ -258,7 +258,7 @@ export class WasmBackend implements Backend {
     for (const c of this.caches) kvBytes += c.bytes;
     let scratchBytes = this.buffersBytes;
     for (const s of this.scratch.values()) scratchBytes += s.bytes;
-    return { weightsBytes: this.weightsBytes, kvBytes, scratchBytes };
+    return { weightsBytes: this.weightsBytes, kvBytes, scratchBytes, reservedBytes: this.mem.byteLength };
   }
 
   /** All of linear memory: what this backend costs the isolate (weights, KV, scratch, allocator slack). */
