@@ -60,6 +60,11 @@ if (gpu.backend) {
     expect(backend).toBeInstanceOf(FailoverBackend);
     const model = LlamaModel.load(readModelFile("stories260K-Q8_0.gguf"), backend);
     const device = ((backend as FailoverBackend).active as WebGpuBackend);
+    // The weights kept in JS for the failover are isolate memory, so they are counted (as scratch) on top of the GPU's.
+    const kept = backend.memory().scratchBytes - device.memory().scratchBytes;
+    const fileBytes = readModelFile("stories260K-Q8_0.gguf").byteLength;
+    expect(kept).toBeLessThanOrEqual(fileBytes);
+    expect(kept).toBeGreaterThan(fileBytes - 64 * 1024); // all tensor data; the header is what is left
     const tokens = await greedyTokens(model, run.promptTokens, 64, (i) => {
       if (i === 20) device.destroy();
     });

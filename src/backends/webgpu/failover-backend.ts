@@ -10,7 +10,7 @@ class FMatrix implements Matrix {
     readonly type: number,
     readonly rows: number,
     readonly cols: number,
-    /** The stored bytes, kept to upload again after a failover (a view of the model file, not a copy). */
+    /** The stored bytes, kept to upload again after a failover (a view of the model file, or the range read of it). */
     readonly bytes: Uint8Array,
     public inner: Matrix,
   ) {}
@@ -149,8 +149,13 @@ export class FailoverBackend implements Backend {
   writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
     this.current.writeKv(this.kv(cache), pos0, n, data);
   }
+  /** The current backend's memory, plus the weight bytes kept in JS for a failover (counted as scratch: the isolate holds them). */
   memory(): BackendMemory {
-    return this.current.memory();
+    const m = this.current.memory();
+    let kept = 0;
+    for (const x of this.matrices) kept += x.bytes.byteLength;
+    for (const v of this.vectors) kept += v.data.byteLength;
+    return { ...m, scratchBytes: m.scratchBytes + kept };
   }
 
   private b(x: Buffer): Buffer {
