@@ -106,3 +106,21 @@ export function uploadRows(device: GPUDevice, label: string, bytes: Uint8Array, 
   }
   return chunks;
 }
+
+/** `b` as this backend's live GPU buffer; a handle of another backend, or one used after release, is a clear error. */
+export function ownBuffer(owner: object, b: Buffer): GpuBuffer {
+  if (!(b instanceof GpuBuffer) || b.owner !== owner) throw new Error("webgpu backend: buffer belongs to another backend");
+  if (b.released) throw new Error("webgpu backend: buffer used after release");
+  return b;
+}
+
+export function ownMatrix(owner: object, m: Matrix): GpuMatrix {
+  if (!(m instanceof GpuMatrix) || m.owner !== owner) throw new Error("webgpu backend: matrix belongs to another backend");
+  return m;
+}
+
+export function ownKvCache(owner: object, c: KvCache): GpuKvCache {
+  if (!(c instanceof GpuKvCache) || c.owner !== owner) throw new Error("webgpu backend: KV cache belongs to another backend");
+  if (c.released) throw new Error("webgpu backend: KV cache used after release");
+  return c;
+}

@@ -4,7 +4,7 @@
 import { GgmlType } from "../../gguf/ggml-types";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { kvFloatsPerPosition } from "../backend";
-import { BufferPool, GpuBuffer, GpuKvCache, GpuMatrix, GpuVector, floatBytes, uploadRows } from "./buffers";
+import { BufferPool, GpuBuffer, GpuKvCache, GpuMatrix, GpuVector, floatBytes, ownBuffer, ownKvCache, ownMatrix, uploadRows } from "./buffers";
 import { DeviceWatch } from "./device-watch";
 import { openDevice, requestGpuAdapter } from "./gpu";
 import { KernelCache, type KernelName } from "./kernels";
@@ -323,17 +323,12 @@ export class WebGpuBackend implements Backend {
   }
 
   private buf(b: Buffer): GpuBuffer {
-    if (!(b instanceof GpuBuffer) || b.owner !== this) throw new Error("webgpu backend: buffer belongs to another backend");
-    if (b.released) throw new Error("webgpu backend: buffer used after release");
-    return b;
+    return ownBuffer(this, b);
   }
   private mat(m: Matrix): GpuMatrix {
-    if (!(m instanceof GpuMatrix) || m.owner !== this) throw new Error("webgpu backend: matrix belongs to another backend");
-    return m;
+    return ownMatrix(this, m);
   }
   private kv(c: KvCache): GpuKvCache {
-    if (!(c instanceof GpuKvCache) || c.owner !== this) throw new Error("webgpu backend: KV cache belongs to another backend");
-    if (c.released) throw new Error("webgpu backend: KV cache used after release");
-    return c;
+    return ownKvCache(this, c);
   }
 }
