@@ -44,6 +44,8 @@ const CHAT: Shape = {
 
 interface CompletionRequest {
   readonly text?: string;
+  /** Token ids appended as they are (no BOS). */
+  readonly tokens?: readonly number[];
   readonly messages?: readonly ChatMessage[];
   /** As the client sent it: given, it must fit in the context (413 otherwise); absent, `defaultMaxTokens` caps the reply. */
   readonly maxTokens: number | undefined;
@@ -63,6 +65,7 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
   const start = unwrap(
     (await stub.generate({
       text: req.text,
+      tokens: req.tokens,
       messages: req.messages,
       maxTokens: req.maxTokens ?? req.defaultMaxTokens,
       requireRoom: req.maxTokens !== undefined,
@@ -102,7 +105,8 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
 
 completions.post("/completions", async (c) => {
   const b = await readBody(c, completionBody);
-  return complete(c, TEXT, { text: b.prompt, maxTokens: b.max_tokens, defaultMaxTokens: 16, stop: b.stop, stream: b.stream, sessionId: b.session_id, sampler: samplerOf(b), logprobs: b.logprobs });
+  const prompt = typeof b.prompt === "string" ? { text: b.prompt } : { tokens: b.prompt };
+  return complete(c, TEXT, { ...prompt, maxTokens: b.max_tokens, defaultMaxTokens: 16, stop: b.stop, stream: b.stream, sessionId: b.session_id, sampler: samplerOf(b), logprobs: b.logprobs });
 });
 
 completions.post("/chat/completions", async (c) => {

@@ -56,9 +56,32 @@ export const rewindBody = z.object({ tokens: z.number().int().min(0) });
 
 export const sessionIdField = opt(z.string());
 
+/** Why a prompt is none of OpenAI's four single-prompt forms; a bad token id is named by its index. */
+function promptError(input: unknown): string {
+  if (!Array.isArray(input)) return "expected a string, an array of one string, an array of token ids or an array of one array of token ids";
+  if (input.length === 0) return "expected a prompt, got an empty array";
+  const nested = input.every((p) => typeof p === "string" || Array.isArray(p));
+  if (nested && input.length > 1) return `one prompt per request, got ${input.length} (batches are not supported)`;
+  const ids: unknown[] = nested && Array.isArray(input[0]) ? input[0] : input;
+  if (ids.length === 0) return "a token prompt needs at least one token id";
+  // Safe integers: what z.number().int() accepts.
+  const bad = ids.findIndex((t) => !Number.isSafeInteger(t) || (t as number) < 0);
+  return `token ids are integers >= 0; index ${bad} is ${JSON.stringify(ids[bad])}`;
+}
+
+// Checks abort so that a failing form never stands in for the union: every refusal gets promptError's message.
+const tokenIds = z.array(z.number().int({ abort: true }).min(0, { abort: true })).min(1, { abort: true });
+/** A string (or one in an array), or token ids (or one array of them) taken as they are: no BOS is added. */
+const completionPrompt = z
+  .union([z.string(), z.array(z.string()).length(1, { abort: true }), tokenIds, z.array(tokenIds).length(1, { abort: true })], {
+    error: (issue) => (issue.code === "invalid_union" ? promptError(issue.input) : undefined),
+  })
+  .transform((p): string | number[] => (typeof p === "string" ? p : typeof p[0] === "number" ? (p as number[]) : (p[0] as string | number[])))
+  .describe("A string (or an array of one), or token ids (or an array of one array of them): ids are appended as given, no BOS is added.");
+
 export const completionBody = z.object({
   model: opt(z.string()),
-  prompt: z.union([z.string(), z.array(z.string()).length(1)]).transform((p) => (typeof p === "string" ? p : p[0]!)),
+  prompt: completionPrompt,
   // Absent: 16 (OpenAI's default), and the completion may end early on a full context; given: it must fit (else 413).
   max_tokens: opt(tokenCount),
   stop,

@@ -56,6 +56,8 @@ export interface StorageInfo {
 export interface GenerateRequest {
   /** Text appended before decoding (tokenized on its own; a BOS starts an empty session). */
   readonly text?: string;
+  /** Token ids appended instead of text, exactly as given: no BOS is added, even to an empty session. Checked against the vocabulary. */
+  readonly tokens?: readonly number[];
   /** Chat messages, rendered with the model's chat template (or the plain one) and appended instead of text. */
   readonly messages?: readonly ChatMessage[];
   readonly maxTokens: number;

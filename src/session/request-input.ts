@@ -1,4 +1,4 @@
-// A generate request's input, checked against the session: the text or chat turn as tokens, its stop strings, 413 and logprobs checks.
+// A generate request's input, checked against the session: the text, token ids or chat turn as tokens, its stop strings, 413 and logprobs checks.
 import type { LlamaContext } from "../engine/context";
 import type { LlamaModel } from "../engine/model";
 import { chatPrompt } from "./chat";
@@ -13,17 +13,23 @@ export interface RequestInput {
 
 /** Tokenizes what the request appends (a BOS starts an empty session) and refuses what cannot run. */
 export function requestInput(model: LlamaModel, llm: LlamaContext, req: GenerateRequest): Result<RequestInput> {
+  if (req.tokens) {
+    // Checked before anything is appended: a bad id leaves the session as it was.
+    const vocab = model.config.vocabSize;
+    const bad = req.tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
+    if (bad >= 0) return fail(400, "invalid_request_error", "invalid_value", `prompt[${bad}] is ${req.tokens[bad]}, not a token id of this model (its vocabulary has ${vocab} tokens: 0..${vocab - 1})`, "prompt");
+  }
   const chat = req.messages ? chatPrompt(model, host.chatTemplate(model), req.messages) : null;
   const text = chat ? chat.text : req.text;
   // A rendered template that already starts with BOS text gets no second one.
   const addBos = llm.length === 0 && !(chat?.parseSpecial && chat.bosText !== "" && chat.text.startsWith(chat.bosText));
-  const input = text ? model.tokenizer.encode(text, { addBos, parseSpecial: chat?.parseSpecial ?? false }) : [];
+  const input = req.tokens ? [...req.tokens] : text ? model.tokenizer.encode(text, { addBos, parseSpecial: chat?.parseSpecial ?? false }) : [];
   // 413: the input (plus the tokens asked for, where the endpoint reserves them) does not fit in the context.
   const reserved = req.requireRoom ? req.maxTokens : 0;
   if (llm.length + input.length + reserved > llm.nCtx) {
     const asked = reserved > 0 ? ` and ${reserved} to generate` : "";
     return fail(413, "invalid_request_error", "context_length_exceeded",
-      `the session would hold ${llm.length + input.length + reserved} tokens (${llm.length} already, ${input.length} new${asked}), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.ephemeral ? "prompt" : "text");
+      `the session would hold ${llm.length + input.length + reserved} tokens (${llm.length} already, ${input.length} new${asked}), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.ephemeral || req.tokens ? "prompt" : "text");
   }
   if (req.logprobs !== undefined && (!Number.isInteger(req.logprobs) || req.logprobs < 0 || req.logprobs > MAX_TOP_LOGPROBS)) {
     return fail(400, "invalid_request_error", "invalid_value", `logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${req.logprobs}`, "logprobs");
