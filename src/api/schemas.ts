@@ -45,12 +45,14 @@ export const createSessionBody = z.object({ n_ctx: opt(z.number().int().min(1)),
 
 export const generateBody = z.object({
   text: opt(z.string()),
+  /** Token ids appended exactly as given (no BOS), instead of text. */
+  tokens: opt(z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).min(1)),
   max_tokens: maxTokens(64),
   stop,
   stream: opt(z.boolean()),
   logprobs: topLogprobs,
   ...samplingFields,
-});
+}).refine((b) => b.text === undefined || b.tokens === undefined, { message: "give text or tokens, not both", path: ["tokens"] });
 
 export const rewindBody = z.object({ tokens: z.number().int().min(0) });
 

@@ -58,6 +58,8 @@ export interface GenerateRequest {
   readonly text?: string;
   /** Token ids appended instead of text, exactly as given: no BOS is added, even to an empty session. Checked against the vocabulary. */
   readonly tokens?: readonly number[];
+  /** The request field `tokens` came from, for error messages (default `prompt`, the completions API's). */
+  readonly tokensParam?: string;
   /** Chat messages, rendered with the model's chat template (or the plain one) and appended instead of text. */
   readonly messages?: readonly ChatMessage[];
   readonly maxTokens: number;

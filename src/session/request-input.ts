@@ -13,11 +13,12 @@ export interface RequestInput {
 
 /** Tokenizes what the request appends (a BOS starts an empty session) and refuses what cannot run. */
 export function requestInput(model: LlamaModel, llm: LlamaContext, req: GenerateRequest): Result<RequestInput> {
+  const tokensParam = req.tokensParam ?? "prompt";
   if (req.tokens) {
     // Checked before anything is appended: a bad id leaves the session as it was.
     const vocab = model.config.vocabSize;
     const bad = req.tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
-    if (bad >= 0) return fail(400, "invalid_request_error", "invalid_value", `prompt[${bad}] is ${req.tokens[bad]}, not a token id of this model (its vocabulary has ${vocab} tokens: 0..${vocab - 1})`, "prompt");
+    if (bad >= 0) return fail(400, "invalid_request_error", "invalid_value", `${tokensParam}[${bad}] is ${req.tokens[bad]}, not a token id of this model (its vocabulary has ${vocab} tokens: 0..${vocab - 1})`, tokensParam);
   }
   const chat = req.messages ? chatPrompt(model, host.chatTemplate(model), req.messages) : null;
   const text = chat ? chat.text : req.text;
@@ -29,7 +30,7 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
   if (llm.length + input.length + reserved > llm.nCtx) {
     const asked = reserved > 0 ? ` and ${reserved} to generate` : "";
     return fail(413, "invalid_request_error", "context_length_exceeded",
-      `the session would hold ${llm.length + input.length + reserved} tokens (${llm.length} already, ${input.length} new${asked}), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.ephemeral || req.tokens ? "prompt" : "text");
+      `the session would hold ${llm.length + input.length + reserved} tokens (${llm.length} already, ${input.length} new${asked}), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.tokens ? tokensParam : req.ephemeral ? "prompt" : "text");
   }
   if (req.logprobs !== undefined && (!Number.isInteger(req.logprobs) || req.logprobs < 0 || req.logprobs > MAX_TOP_LOGPROBS)) {
     return fail(400, "invalid_request_error", "invalid_value", `logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${req.logprobs}`, "logprobs");

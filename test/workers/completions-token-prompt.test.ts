@@ -1,4 +1,4 @@
-// POST /v1/completions with token-id prompts (OpenAI's [ids] and [[ids]] forms): llama.cpp's output, errors, 413 and sessions.
+// Token-id prompts: POST /v1/completions ([ids] and [[ids]], OpenAI's forms) and the native generate API's `tokens`: llama.cpp's output, errors, 413, sessions.
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, createSession, json, parseSse, referenceRun, seedModel } from "./helpers";
 
@@ -113,5 +113,32 @@ describe("bad token prompts", () => {
     expect(await sessionInfo(s.id)).toMatchObject({ token_count: 0, evaluated_tokens: 0 });
     // Exactly the context fits.
     expect((await complete({ prompt: ids(16), max_tokens: 0, session_id: s.id })).usage.prompt_tokens).toBe(16);
+  });
+});
+
+describe("token ids on the native generate API", () => {
+  const generate = (id: string, body: Record<string, unknown>, status = 200) => call("POST", `/v1/sessions/${id}/generate`, body).then((r) => json(r, status));
+
+  it("appends exactly the ids (no BOS) and continues as the text would: llama.cpp's tokens", async () => {
+    const run = referenceRun();
+    const s = await createSession({ temperature: 0 });
+    const out = await generate(s.id, { tokens: run.promptTokens, max_tokens: 16 });
+    expect(out.tokens).toEqual(run.generatedTokens.slice(0, 16));
+    expect(out.usage.input_tokens).toBe(run.promptTokens.length);
+    expect(await sessionInfo(s.id)).toMatchObject({ token_count: run.promptTokens.length + 16 });
+  });
+
+  it("refuses text and tokens together, bad ids (naming tokens[i]) and too many ids, leaving the session unchanged", async () => {
+    const run = referenceRun();
+    const vocab = await vocabSize();
+    const s = await createSession({ n_ctx: 16, temperature: 0 });
+    expect((await generate(s.id, { text: "x", tokens: [1] }, 400)).error).toMatchObject({ param: "tokens" });
+    expect((await generate(s.id, { tokens: [1, -1] }, 400)).error).toMatchObject({ param: "tokens.1" });
+    const bad = await generate(s.id, { tokens: [1, vocab] }, 400);
+    expect(bad.error).toMatchObject({ code: "invalid_value", param: "tokens" });
+    expect(bad.error.message).toContain(`tokens[1] is ${vocab}`);
+    const ids = Array.from({ length: 17 }, (_, i) => run.promptTokens[i % run.promptTokens.length]!);
+    expect((await generate(s.id, { tokens: ids }, 413)).error).toMatchObject({ code: "context_length_exceeded", param: "tokens" });
+    expect(await sessionInfo(s.id)).toMatchObject({ token_count: 0, evaluated_tokens: 0 });
   });
 });
