@@ -1,8 +1,9 @@
 // LocalAi: the Workers AI binding's text-generation shape (env.AI.run) served by this Worker's own model, one throwaway session object per call.
 import { ApiError } from "../api/errors";
-import { collect, sseFrame, sseStream } from "../api/events";
+import { collect, sseFrame, sseStream, usageOf } from "../api/events";
 import { chatBody, samplerOf, samplingFields } from "../api/schemas";
-import { newSessionId, unwrap } from "../api/session-client";
+import { ephemeralStub, unwrap } from "../api/session-client";
+import { validate } from "../api/validate";
 import type { Env } from "../session/env";
 import type { GenerateEvent } from "../session/protocol";
 import { z } from "zod";
@@ -29,11 +30,7 @@ export const localAiInput = z
 
 export type LocalAiInput = z.input<typeof localAiInput>;
 
-export interface LocalAiUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
+export type LocalAiUsage = ReturnType<typeof usageOf>;
 
 export interface LocalAiOutput {
   response: string;
@@ -71,7 +68,7 @@ export class LocalAi {
   run(model: string, inputs: LocalAiInput): Promise<LocalAiOutput>;
   async run(model: string, inputs: LocalAiInput): Promise<LocalAiOutput | ReadableStream<Uint8Array>> {
     const req = this.parse(model, inputs);
-    const stub = this.env.SESSIONS.getByName(`ephemeral-${newSessionId()}`);
+    const stub = ephemeralStub(this.env);
     const messages = req.messages ?? (req.raw ? undefined : [{ role: "user" as const, content: req.prompt! }]);
     // Workers AI has no min_p or penalty_last_n: the engine's defaults apply.
     const sampler = samplerOf({ ...req, min_p: undefined, penalty_last_n: undefined });
@@ -97,20 +94,11 @@ export class LocalAi {
   private parse(model: string, inputs: LocalAiInput) {
     if (typeof model !== "string" || model === "") throw ApiError.invalid("model must be a model name", "model");
     if (model.endsWith(".gguf") && model !== this.env.MODEL_NAME) throw ApiError.invalid(`this deployment serves ${this.env.MODEL_NAME}, not ${model}`, "model", "model_not_found");
-    const parsed = localAiInput.safeParse({ ...WORKERS_AI_DEFAULTS, ...this.options.defaults, ...inputs });
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const param = issue.path.map(String).join(".") || null;
-      throw ApiError.invalid(param ? `${param}: ${issue.message}` : issue.message, param);
-    }
-    const wantsTools = (parsed.data.tools?.length ?? 0) > 0 || (parsed.data.functions?.length ?? 0) > 0;
+    const data = validate(localAiInput, { ...WORKERS_AI_DEFAULTS, ...this.options.defaults, ...inputs });
+    const wantsTools = (data.tools?.length ?? 0) > 0 || (data.functions?.length ?? 0) > 0;
     if (wantsTools && this.options.tools === "error") {
       throw ApiError.invalid(`${this.env.MODEL_NAME} cannot call tools: it answers in plain text only (LocalAi option tools: "error")`, "tools", "tools_unsupported");
     }
-    return { ...parsed.data, max_tokens: parsed.data.max_tokens ?? WORKERS_AI_DEFAULTS.max_tokens };
+    return { ...data, max_tokens: data.max_tokens ?? WORKERS_AI_DEFAULTS.max_tokens };
   }
-}
-
-function usageOf(d: Extract<GenerateEvent, { type: "done" }>): LocalAiUsage {
-  return { prompt_tokens: d.inputTokens, completion_tokens: d.tokens.length, total_tokens: d.inputTokens + d.tokens.length };
 }

@@ -5,10 +5,10 @@ import type { ChatMessage } from "../session/chat";
 import type { Env } from "../session/env";
 import type { GenerateEvent, GenerateStart, Result, TokenLogprobs } from "../session/protocol";
 import { errorJson } from "./errors";
-import { collect, SSE_HEADERS, sseFrame, sseStream, type DoneEvent } from "./events";
+import { collect, SSE_HEADERS, sseFrame, sseStream, usageOf } from "./events";
 import { chatLogprobs, legacyLogprobs, textLength } from "./logprobs";
 import { chatBody, completionBody, samplerOf } from "./schemas";
-import { newSessionId, sessionStub, unwrap } from "./session-client";
+import { ephemeralStub, newSessionId, sessionStub, unwrap } from "./session-client";
 import { readBody } from "./validate";
 
 export const completions = new Hono<{ Bindings: Env }>();
@@ -61,7 +61,7 @@ interface CompletionRequest {
 /** Runs the generation in the named session, or in a fresh throwaway object, and answers in OpenAI's shapes. */
 async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: CompletionRequest) {
   const sessionId = req.sessionId ?? c.req.header("x-session-id");
-  const stub = sessionId !== undefined ? sessionStub(c.env, sessionId) : c.env.SESSIONS.getByName(`ephemeral-${newSessionId()}`);
+  const stub = sessionId !== undefined ? sessionStub(c.env, sessionId) : ephemeralStub(c.env);
   const start = unwrap(
     (await stub.generate({
       text: req.text,
@@ -79,12 +79,11 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
   const created = Math.floor(Date.now() / 1000);
   const model = c.env.MODEL_NAME;
   const headers: Record<string, string> = sessionId ? { "x-session-id": sessionId } : {};
-  const usage = (d: DoneEvent) => ({ prompt_tokens: d.inputTokens, completion_tokens: d.tokens.length, total_tokens: d.inputTokens + d.tokens.length });
   const wantLogprobs = req.logprobs !== undefined;
 
   if (!req.stream) {
     const { done: d, logprobs } = await collect(start.events);
-    return c.json({ id, object: shape.object, created, model, choices: [shape.choice(d.text, openAiFinish(d.finishReason), false, wantLogprobs ? logprobs : null, 0)], usage: usage(d) }, 200, headers);
+    return c.json({ id, object: shape.object, created, model, choices: [shape.choice(d.text, openAiFinish(d.finishReason), false, wantLogprobs ? logprobs : null, 0)], usage: usageOf(d) }, 200, headers);
   }
   const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => sseFrame({ id, object: shape.chunkObject, created, model, choices: [choice], ...extra });
   let offset = 0;
@@ -97,7 +96,7 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
       offset += logprobs ? textLength(logprobs) : 0;
       return [frame];
     }
-    if (e.type === "done") return [chunk(shape.choice("", openAiFinish(e.finishReason), true, null, offset), { usage: usage(e) })];
+    if (e.type === "done") return [chunk(shape.choice("", openAiFinish(e.finishReason), true, null, offset), { usage: usageOf(e) })];
     return [sseFrame(errorJson(e.error))];
   };
   return new Response(sseStream(start.events, frames, [sseFrame("[DONE]")]), { headers: { ...SSE_HEADERS, ...headers } });

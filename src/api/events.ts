@@ -25,6 +25,11 @@ export function parseEvents(): TransformStream<Uint8Array, GenerateEvent> {
 
 export type DoneEvent = Extract<GenerateEvent, { type: "done" }>;
 
+/** OpenAI's (and Workers AI's) usage object of a finished generation. */
+export function usageOf(d: DoneEvent): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  return { prompt_tokens: d.inputTokens, completion_tokens: d.tokens.length, total_tokens: d.inputTokens + d.tokens.length };
+}
+
 /** Reads every event and returns the final one with the tokens' log-probabilities (when asked for); an error event becomes an ApiError. */
 export async function collect(events: ReadableStream<Uint8Array>): Promise<{ done: DoneEvent; logprobs: TokenLogprobs[] }> {
   const reader = events.pipeThrough(parseEvents()).getReader();

@@ -16,6 +16,11 @@ export function sessionStub(env: Env, id: string) {
   return env.SESSIONS.getByName(id);
 }
 
+/** A fresh object for a one-off generation that keeps nothing (its id can never collide with a session's). */
+export function ephemeralStub(env: Env) {
+  return env.SESSIONS.getByName(`ephemeral-${newSessionId()}`);
+}
+
 export function unwrap<T>(r: Result<T>): T {
   if (!r.ok) throw new ApiError(r.error);
   return r.value;

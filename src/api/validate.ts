@@ -15,7 +15,12 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S, optio
       throw ApiError.invalid("the request body is not valid JSON", null, "invalid_json");
     }
   }
-  const parsed = schema.safeParse(json);
+  return validate(schema, json);
+}
+
+/** Validates a parsed value; the first issue becomes a 400 naming its parameter (dotted path). */
+export function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const param = issue.path.length > 0 ? issue.path.map(String).join(".") : null;
