@@ -84,15 +84,41 @@ export class LlamaContext {
 
   /** The forward passes over `tokens`; on failure the log is rolled back to where it was (cache rows past it are overwritten later). */
   private run(tokens: readonly number[], all: boolean): Float32Array {
-    if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
-    this.checkTokens(tokens, this.log.length);
-    const start = this.log.length;
+    const start = this.begin(tokens);
     try {
-      return this.forward(tokens, all);
+      const { backend, config, weights } = this.model;
+      const passes = this.batches(tokens, all);
+      let step = passes.next();
+      while (!step.done) step = passes.next(forwardBatch(backend, config, weights, this.buffers, this.cache, step.value, this.log.length, all));
+      return step.value;
     } catch (e) {
       this.log.length = start;
       throw e;
     }
+  }
+
+  /** Checks tokens about to be evaluated; returns the log length to roll back to if the passes fail. */
+  private begin(tokens: readonly number[]): number {
+    if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
+    this.checkTokens(tokens, this.log.length);
+    return this.log.length;
+  }
+
+  /**
+   * The batches of `tokens` (maxBatch each, at the next positions): yields a batch, is resumed with its logits, logs
+   * its tokens, and returns the last token's logits or every token's; one loop for the sync and async passes.
+   */
+  private *batches(tokens: readonly number[], all: boolean): Generator<readonly number[], Float32Array, Float32Array> {
+    const vocab = this.model.config.vocabSize;
+    const out = all ? new Float32Array(tokens.length * vocab) : null;
+    let last: Float32Array = new Float32Array(0);
+    for (let i = 0; i < tokens.length; i += this.buffers.maxBatch) {
+      const batch = tokens.slice(i, i + this.buffers.maxBatch);
+      last = yield batch;
+      for (const t of batch) this.log.push(t);
+      if (out) out.set(last, i * vocab);
+    }
+    return out ?? last;
   }
 
   /** With nothing pending, the last evaluated token becomes pending again (nextLogits re-evaluates it). */
@@ -125,20 +151,12 @@ export class LlamaContext {
 
   /** run() with asynchronous readback: the same batches and the same rollback of the log on failure. */
   private async runAsync(tokens: readonly number[], all: boolean): Promise<Float32Array> {
-    if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
-    this.checkTokens(tokens, this.log.length);
-    const start = this.log.length;
-    const vocab = this.model.config.vocabSize;
-    const out = all ? new Float32Array(tokens.length * vocab) : null;
-    let last: Float32Array = new Float32Array(0);
+    const start = this.begin(tokens);
     try {
-      for (let i = 0; i < tokens.length; i += this.buffers.maxBatch) {
-        const batch = tokens.slice(i, i + this.buffers.maxBatch);
-        last = await this.forwardBatchRecovering(batch, all);
-        for (const t of batch) this.log.push(t);
-        if (out) out.set(last, i * vocab);
-      }
-      return out ?? last;
+      const passes = this.batches(tokens, all);
+      let step = passes.next();
+      while (!step.done) step = passes.next(await this.forwardBatchRecovering(step.value, all));
+      return step.value;
     } catch (e) {
       this.log.length = start;
       throw e;
@@ -168,20 +186,6 @@ export class LlamaContext {
         if (!backend.recover || !(await backend.recover(e))) throw e;
       }
     }
-  }
-
-  private forward(tokens: readonly number[], all: boolean): Float32Array {
-    const vocab = this.model.config.vocabSize;
-    const out = all ? new Float32Array(tokens.length * vocab) : null;
-    let last: Float32Array = new Float32Array(0);
-    const { backend, config, weights } = this.model;
-    for (let i = 0; i < tokens.length; i += this.buffers.maxBatch) {
-      const batch = tokens.slice(i, i + this.buffers.maxBatch);
-      last = forwardBatch(backend, config, weights, this.buffers, this.cache, batch, this.log.length, all);
-      for (const t of batch) this.log.push(t);
-      if (out) out.set(last, i * vocab);
-    }
-    return out ?? last;
   }
 
   private checkTokens(tokens: readonly number[], used: number): void {
