@@ -74,10 +74,7 @@ export class SessionStore {
         state.perPage,
         state.lastFinish,
       );
-      for (const [page, data] of pages) {
-        // Copy: a page read from the cache may be a view into a larger buffer.
-        this.sql.exec("INSERT OR REPLACE INTO kv_pages (page, data) VALUES (?, ?)", page, data.slice().buffer);
-      }
+      for (const [page, data] of pages) this.writePage(page, data);
       this.sql.exec("DELETE FROM kv_pages WHERE page >= ?", Math.ceil(state.evaluated / state.perPage));
     });
   }
@@ -97,6 +94,11 @@ export class SessionStore {
   /** One page written on its own (fork copies pages one RPC at a time, before the state row makes them live). */
   putPage(index: number, data: Uint8Array): void {
     this.sql.exec(SCHEMA);
+    this.writePage(index, data);
+  }
+
+  private writePage(index: number, data: Uint8Array): void {
+    // Copy: a page read from the cache may be a view into a larger buffer.
     this.sql.exec("INSERT OR REPLACE INTO kv_pages (page, data) VALUES (?, ?)", index, data.slice().buffer);
   }
 
