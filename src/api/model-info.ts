@@ -1,7 +1,8 @@
 // GET /v1/model: the served model's configuration, the backend that runs it and the memory it takes (for the playground and ops).
 import { Hono } from "hono";
-import { numberVar, type Env } from "../session/env";
-import { host } from "../session/model-host";
+import { defaultNCtx } from "../session/describe";
+import type { Env } from "../session/env";
+import { budgetBytes, host } from "../session/model-host";
 
 export const modelInfo = new Hono<{ Bindings: Env }>();
 
@@ -23,7 +24,7 @@ modelInfo.get("/model", async (c) => {
     backend_setting: c.env.BACKEND || "wasm",
     file_bytes: model.fileBytes,
     chat_template: host.chatTemplate(model) !== undefined,
-    default_n_ctx: Math.min(numberVar(c.env, "N_CTX", 512), cfg.nCtxTrain),
+    default_n_ctx: defaultNCtx(c.env, model),
     config: {
       dim: cfg.dim,
       n_layers: cfg.nLayers,
@@ -39,7 +40,7 @@ modelInfo.get("/model", async (c) => {
       tied_output: cfg.tiedOutput,
     },
     memory: {
-      budget_bytes: numberVar(c.env, "MEMORY_BUDGET_MB", 128) * 2 ** 20,
+      budget_bytes: budgetBytes(c.env),
       used_bytes: host.usedBytes(model),
       weights_bytes: mem.weightsBytes,
       kv_bytes: mem.kvBytes,

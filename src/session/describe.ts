@@ -8,10 +8,15 @@ import { fail, ok, type Result, type SessionInfo, type SessionSettings } from ".
 import { randomSeed } from "./sampling";
 import type { SessionStore, StoredState } from "./store";
 
+/** The context a session gets when it asks for none: N_CTX (default 512), at most the model's training context. */
+export function defaultNCtx(env: Env, model: LlamaModel): number {
+  return Math.min(numberVar(env, "N_CTX", 512), model.config.nCtxTrain);
+}
+
 /** Settings of a new session: n_ctx within the model's training context, a validated sampler config with a random default seed. */
 export function newSettings(model: LlamaModel, input: { nCtx?: number; sampler?: Partial<SamplerConfig> }, defaultCtx: number): Result<SessionSettings> {
   const max = model.config.nCtxTrain;
-  const nCtx = input.nCtx ?? Math.min(defaultCtx, max);
+  const nCtx = input.nCtx ?? defaultCtx;
   if (!Number.isInteger(nCtx) || nCtx < 1 || nCtx > max) return fail(400, "invalid_request_error", "invalid_value", `n_ctx must be an integer in [1, ${max}] (the model's context), got ${nCtx}`, "n_ctx");
   const given = Object.fromEntries(Object.entries(input.sampler ?? {}).filter(([, v]) => v !== undefined));
   const sampler = new Sampler({ seed: randomSeed(), ...given });

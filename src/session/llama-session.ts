@@ -12,7 +12,7 @@ import { stepLogprobs } from "./logprobs";
 import { requestInput } from "./request-input";
 import { host, type ContextOwner } from "./model-host";
 import { fail, ok, type GenerateRequest, type GenerateStart, type Result, type SessionInfo, type SessionSettings, type SessionSnapshot } from "./protocol";
-import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
+import { defaultNCtx, describeSession, layoutOf, newSettings, pageBytes } from "./describe";
 import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
 import { restoreLive, writeLive, type Live } from "./live-state";
@@ -276,7 +276,7 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
   }
 
   private settingsFor(model: LlamaModel, input: { nCtx?: number; sampler?: Partial<SamplerConfig> }): Result<SessionSettings> {
-    return newSettings(model, input, numberVar(this.env, "N_CTX", 512));
+    return newSettings(model, input, defaultNCtx(this.env, model));
   }
 
   private describe(model: LlamaModel, state: StoredState): SessionInfo {

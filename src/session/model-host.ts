@@ -181,7 +181,8 @@ async function loading<T>(name: string, step: () => T | Promise<T>): Promise<T> 
   }
 }
 
-function budgetBytes(env: Env): number {
+/** The isolate's memory budget in bytes (MEMORY_BUDGET_MB, default 128). */
+export function budgetBytes(env: Env): number {
   return numberVar(env, "MEMORY_BUDGET_MB", 128) * MiB;
 }
 
