@@ -18,7 +18,7 @@ export default defineConfig({
         },
       },
       {
-        // End to end: each file starts its own `wrangler dev` (test/e2e/dev-server.ts) on a free loopback port.
+        // End to end: each file starts its own `wrangler dev` (scripts/lib/dev-server.ts) on a free loopback port.
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],

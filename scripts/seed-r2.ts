@@ -1,12 +1,9 @@
 // `npm run seed:r2 [-- --persist-to DIR]`: uploads every .gguf of the model directory into the local R2 bucket `wrangler dev` reads.
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { modelDir } from "../src/util/model-dir";
 import { parseFlags } from "./lib/args";
-
-// Must match the [[r2_buckets]] entry of wrangler.toml.
-const BUCKET = "edge-llama-models";
+import { MODEL_BUCKET, putLocalModel } from "./lib/local-r2";
 
 function main(): void {
   const { flags } = parseFlags(process.argv.slice(2), { "persist-to": "string" });
@@ -19,20 +16,16 @@ function main(): void {
   // A stamp of what was uploaded (name, size, mtime) keeps `npm run dev` fast when nothing changed.
   const stampPath = join(persistTo, "edge-llama-r2-seed.json");
   const stamp = existsSync(stampPath) ? (JSON.parse(readFileSync(stampPath, "utf8")) as Record<string, string>) : {};
-  const wrangler = resolve("node_modules/.bin/wrangler");
   for (const file of files) {
     const path = join(dir, file);
     const st = statSync(path);
     const key = `${st.size}:${st.mtimeMs}`;
     if (stamp[file] === key) {
-      console.log(`r2 ${BUCKET}/${file}: up to date`);
+      console.log(`r2 ${MODEL_BUCKET}/${file}: up to date`);
       continue;
     }
-    console.log(`r2 ${BUCKET}/${file}: uploading ${(st.size / 2 ** 20).toFixed(1)} MiB`);
-    execFileSync(wrangler, ["r2", "object", "put", `${BUCKET}/${file}`, "--file", path, "--local", "--persist-to", persistTo], {
-      stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    });
+    console.log(`r2 ${MODEL_BUCKET}/${file}: uploading ${(st.size / 2 ** 20).toFixed(1)} MiB`);
+    putLocalModel(path, persistTo, "inherit");
     stamp[file] = key;
   }
   mkdirSync(persistTo, { recursive: true });

@@ -1,5 +1,5 @@
 // One load-test run end to end: its own `wrangler dev` (the e2e harness), both phases, workerd memory sampled throughout.
-import { startDevServer } from "../../test/e2e/dev-server";
+import { startDevServer } from "./dev-server";
 import { workerdMemory, type Memory } from "./loadtest-proc";
 import { oneSessionPhase, sessionsPhase, type LoadOptions } from "./loadtest-run";
 import { summarize, type PhaseSummary } from "./loadtest-stats";

@@ -1,6 +1,6 @@
 // The end-to-end harness itself: wrangler dev starts offline with a seeded R2 bucket, serves a session, and keeps it across a restart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer, type DevServer } from "./dev-server";
+import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 
 describe("wrangler dev harness", () => {
   let dev: DevServer;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getJson, postJson, streamGenerate } from "../../scripts/lib/loadtest-sse";
 import { synthModel } from "../../src/engine/synth-model";
 import { seededRandom } from "../helpers/random";
-import { startDevServer, type DevServer } from "./dev-server";
+import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 
 // A stories15M-shaped model (random weights, seed 1) on the reference backend decodes ~40 tokens/s on one core: slow
 // enough that a kill lands mid-generation, and the seeded sampled tokens are still fully deterministic.

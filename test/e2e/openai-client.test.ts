@@ -1,7 +1,7 @@
 // The official `openai` npm client against `wrangler dev`: completions and chat, streamed or not, bearer auth, and a session that survives a restart.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer, type DevServer } from "./dev-server";
+import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 
 const KEY = "sk-edge-llama-e2e";
 const MODEL = "stories260K.gguf";

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { modelDir } from "../../src/util/model-dir";
-import { startDevServer, type DevServer } from "./dev-server";
+import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 
 const CHROMIUM = "/usr/bin/chromium";
 // Flags that keep Chromium headless, offline and quiet on a CI box without a GPU or a sandbox-capable kernel.

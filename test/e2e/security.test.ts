@@ -1,6 +1,6 @@
 // Through wrangler dev's real routing with API_KEY set: the static playground, docs and /health are public, the API is not.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer, type DevServer } from "./dev-server";
+import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 
 const KEY = "sk-e2e-security-5d1c";
 

@@ -1,17 +1,11 @@
-// Starts `wrangler dev` on a free loopback port with its own persist directory (R2 seeded with the model) for end-to-end tests.
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+// Starts `wrangler dev` on a free loopback port with its own persist directory (R2 seeded with the model): the e2e tests and the load test.
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { basename, isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { modelDir } from "../../src/util/model-dir";
-
-const ROOT = resolve(import.meta.dirname, "../..");
-const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
-// Keeps wrangler offline and quiet (no metrics, no cf fetch, no error reports).
-const QUIET_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_ERROR_REPORTS: "false" };
-// Must match the [[r2_buckets]] entry of wrangler.toml.
-const BUCKET = "edge-llama-models";
+import { putLocalModel, QUIET_ENV, ROOT, WRANGLER } from "./local-r2";
 
 export interface DevServerOptions {
   /** Persist directory; a fresh temp dir when omitted (removed by `dispose`). */
@@ -60,11 +54,7 @@ export function seedModels(persistDir: string, files: string[]): void {
   for (const file of files) {
     const path = isAbsolute(file) ? file : join(modelDir(), file);
     if (!existsSync(path)) throw new Error(`model ${path} not found (set EDGE_LLAMA_MODELS)`);
-    execFileSync(WRANGLER, ["r2", "object", "put", `${BUCKET}/${basename(file)}`, "--file", path, "--local", "--persist-to", persistDir], {
-      cwd: ROOT,
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, ...QUIET_ENV },
-    });
+    putLocalModel(path, persistDir);
   }
 }
 
