@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   if (flags.profile) {
     const { profileModel } = await import("./lib/bench-profile");
     const { findModel, modelBytes } = await import("./lib/bench-core");
-    const { readModelFile } = await import("../src/util/model-dir");
+    const { readModelFile } = await import("./lib/model-dir");
     for (const id of opts.models) {
       const spec = findModel(id);
       const bytes = modelBytes(spec, readModelFile);

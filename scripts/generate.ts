@@ -6,7 +6,7 @@ import { generate } from "../src/engine/generate";
 import { createBackendAsync } from "../src/backends/select";
 // `--backend webgpu` (or auto) in Node runs on Dawn, the npm `webgpu` package.
 import "../src/backends/webgpu/gpu-node";
-import { readModelFile } from "../src/util/model-dir";
+import { readModelFile } from "./lib/model-dir";
 import { parseFlags, UsageError } from "./lib/args";
 
 const USAGE = `usage: npm run generate -- --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]

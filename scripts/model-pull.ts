@@ -1,6 +1,6 @@
 // `npm run model:pull -- [name] [--dir DIR] [--force]`: downloads a known model into the model directory and verifies it.
 import { resolve } from "node:path";
-import { modelDir } from "../src/util/model-dir";
+import { modelDir } from "./lib/model-dir";
 import { parseFlags, UsageError } from "./lib/args";
 import { CATALOG, DEFAULT_MODEL, findModel, knownModelNames } from "./lib/model-catalog";
 import { progressPrinter, pullModel, PullError } from "./lib/download";

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "./lib/atomic-write";
 import { resolve } from "node:path";
 import { readGguf, writeGguf } from "../src/gguf/index";
-import { MODEL_QUANT_TYPES, quantizeModel, type ModelQuantType } from "../src/quant/quantize-model";
-import { modelPath } from "../src/util/model-dir";
+import { MODEL_QUANT_TYPES, quantizeModel, type ModelQuantType } from "./lib/quantize-model";
+import { modelPath } from "./lib/model-dir";
 import { parseFlags, UsageError } from "./lib/args";
 
 const TYPES = Object.keys(MODEL_QUANT_TYPES).join("|");

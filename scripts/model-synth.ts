@@ -1,7 +1,7 @@
 // `npm run model:synth -- --shape S --type T --seed N --out FILE`: writes a deterministic random-weight llama GGUF.
 import { writeFileAtomic } from "./lib/atomic-write";
-import { modelPath } from "../src/util/model-dir";
-import { SYNTH_SHAPES, SYNTH_TYPES, synthModel, type SynthShapeName, type SynthTypeName } from "../src/engine/synth-model";
+import { modelPath } from "./lib/model-dir";
+import { SYNTH_SHAPES, SYNTH_TYPES, synthModel, type SynthShapeName, type SynthTypeName } from "./lib/synth/model";
 import { parseFlags, UsageError } from "./lib/args";
 
 const USAGE = `usage: npm run model:synth -- --shape ${Object.keys(SYNTH_SHAPES).join("|")} --type ${Object.keys(SYNTH_TYPES).join("|")} --seed N --out FILE

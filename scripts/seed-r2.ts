@@ -1,7 +1,7 @@
 // `npm run seed:r2 [-- --persist-to DIR]`: uploads every .gguf of the model directory into the local R2 bucket `wrangler dev` reads.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { modelDir } from "../src/util/model-dir";
+import { modelDir } from "./lib/model-dir";
 import { parseFlags } from "./lib/args";
 import { MODEL_BUCKET, putLocalModel } from "./lib/local-r2";
 

@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { modelPath } from "../src/util/model-dir";
+import { modelPath } from "./lib/model-dir";
 
 const MODELS = [
   { file: "llama-2-tiny-random.gguf", out: "test/fixtures/tokenizer-golden-llama2.json" },

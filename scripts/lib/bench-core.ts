@@ -4,7 +4,7 @@ import { LlamaContext } from "../../src/engine/context";
 import { createBackend } from "../../src/backends/select";
 import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
 import { ggmlTypeName } from "../../src/gguf/index";
-import { synthModel, type SynthShapeName, type SynthTypeName } from "../../src/engine/synth-model";
+import { synthModel, type SynthShapeName, type SynthTypeName } from "./synth/model";
 
 /** One row of `npm run bench -- --json`. Fields after peak_memory_bytes say how the row was measured. */
 export interface BenchRow {

@@ -1,6 +1,6 @@
 // Runs the bench matrix (Node, and workerd where asked); used by scripts/bench.ts and the smoke test.
 import "../../src/backends/wasm/load-node";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "./model-dir";
 import { UsageError } from "./args";
 import { benchModel, findModel, modelBytes, type BenchOptions, type BenchRow } from "./bench-core";
 

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { modelDir } from "../../src/util/model-dir";
+import { modelDir } from "./model-dir";
 import { putLocalModel, QUIET_ENV, ROOT, WRANGLER } from "./local-r2";
 
 export interface DevServerOptions {

@@ -2,5 +2,3 @@
 export { F16_TO_F32, bf16Table, bf16ToF32, f16ToF32, f32BitsToF16, f32ToBf16, f32ToF16 } from "./f16";
 export { dequantize, dequantizableTypes, dequantizeRow, isDequantizable } from "./dequantize";
 export { QUANTIZE_TYPES, quantize, quantizeBF16, quantizeF16, quantizeF32, quantizeQ4_0, quantizeQ8_0 } from "./quantize";
-export { MODEL_QUANT_TYPES, QUANTIZATION_VERSION, compareTensorNames, quantizeModel, targetTensorType } from "./quantize-model";
-export type { ModelQuantType, QuantizeModelOptions, QuantizeModelResult, TensorPlan } from "./quantize-model";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getJson, postJson, streamGenerate } from "../../scripts/lib/loadtest-sse";
-import { synthModel } from "../../src/engine/synth-model";
+import { synthModel } from "../../scripts/lib/synth/model";
 import { seededRandom } from "../helpers/random";
 import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelDir } from "../../src/util/model-dir";
+import { modelDir } from "../../scripts/lib/model-dir";
 import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 
 const CHROMIUM = "/usr/bin/chromium";

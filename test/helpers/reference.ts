@@ -1,6 +1,6 @@
 // Loads llama.cpp's reference outputs and logit oracles from the model directory (test data, never committed).
 import { readFileSync } from "node:fs";
-import { modelPath, readModelFile } from "../../src/util/model-dir";
+import { modelPath, readModelFile } from "../../scripts/lib/model-dir";
 import { LlamaModel } from "../../src/engine/model";
 import { RefBackend, type RefBackendOptions } from "../../src/backends/ref/ref-backend";
 

@@ -7,7 +7,7 @@ import { LlamaModel } from "../../src/engine/model";
 import { createBackendAsync } from "../../src/backends/select";
 import { FailoverBackend } from "../../src/backends/webgpu/failover-backend";
 import { WebGpuBackend } from "../../src/backends/webgpu/webgpu-backend";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 import { referenceFor } from "../helpers/reference";
 import { webGpuForTests } from "../helpers/webgpu";
 

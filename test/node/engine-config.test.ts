@@ -6,7 +6,7 @@ import { configFromGguf } from "../../src/engine/config";
 import { ModelError } from "../../src/engine/errors";
 import { loadWeights } from "../../src/engine/weights";
 import { RefBackend } from "../../src/backends/ref/ref-backend";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 
 const stories = readGguf(readModelFile("stories260K.gguf"));
 

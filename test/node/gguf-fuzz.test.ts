@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { GGML_TYPES, GgufError, GgufValueType, readGguf, tensorData, writeGguf, type GgufArray, type GgufValue } from "../../src/gguf/index";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 import { smallFile } from "./gguf-fixtures";
 
 /** Parses; the only acceptable failure is a GgufError. A successful parse must describe tensors that lie inside the file. */

@@ -2,7 +2,7 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GgufError, GgufHeaderTooLarge, readGguf, readGgufHeader, tensorData, type GgufFile } from "../../src/gguf/index";
-import { modelDir, readModelFile } from "../../src/util/model-dir";
+import { modelDir, readModelFile } from "../../scripts/lib/model-dir";
 
 const files = [
   ...readdirSync(modelDir()).filter((f) => f.endsWith(".gguf")),

@@ -1,7 +1,7 @@
 // Malformed GGUF input, one class per test: each gives a GgufError that names what is wrong, and where.
 import { describe, expect, it } from "vitest";
 import { GgmlType, GgufError, GgufValueType, gguf, readGguf, writeGguf } from "../../src/gguf/index";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 import { cat, dv, expectGgufError, find, header, kv, rawFile, smallFile, str, tensorInfo, u32, u64 } from "./gguf-fixtures";
 
 const T = GgufValueType;

@@ -5,7 +5,7 @@ import {
   ARCH_KEY, GgmlType, GgufError, GgufValueType, KEY, archKey, metaArray, metaNumber, metaOptArray, metaOptBool, metaOptNumber,
   metaOptString, metaString, readGguf, tensorData, type GgufFile,
 } from "../../src/gguf/index";
-import { modelPath, readModelFile } from "../../src/util/model-dir";
+import { modelPath, readModelFile } from "../../scripts/lib/model-dir";
 import { dv } from "./gguf-fixtures";
 
 const read = (name: string) => readGguf(readModelFile(name));

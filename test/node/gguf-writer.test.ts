@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
 import { GgmlType, GgufError, GgufValueType, gguf, readGguf, tensorData, writeGguf, type GgufFile, type GgufValue, type GgufWriteSpec } from "../../src/gguf/index";
-import { modelPath, readModelFile } from "../../src/util/model-dir";
+import { modelPath, readModelFile } from "../../scripts/lib/model-dir";
 import { dv } from "./gguf-fixtures";
 
 const T = GgufValueType;

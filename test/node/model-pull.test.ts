@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { modelPath } from "../../src/util/model-dir";
+import { modelPath } from "../../scripts/lib/model-dir";
 import { CATALOG, DEFAULT_MODEL, findModel, knownModelNames } from "../../scripts/lib/model-catalog";
 import { formatProgress, progressPrinter, pullModel, verifyFile, type FetchFn, type Progress } from "../../scripts/lib/download";
 

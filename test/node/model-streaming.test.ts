@@ -6,7 +6,7 @@ import { LlamaContext } from "../../src/engine/context";
 import { ModelError } from "../../src/engine/errors";
 import { LlamaModel } from "../../src/engine/model";
 import { readGguf, readGgufHeader } from "../../src/gguf/index";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 import { greedyTokens } from "../helpers/greedy";
 import { referenceFor } from "../helpers/reference";
 

@@ -13,8 +13,8 @@ import { dequantize } from "../../src/quant/index";
 import { createBackend } from "../../src/backends/select";
 import { LlamaModel } from "../../src/engine/model";
 import { LlamaContext } from "../../src/engine/context";
-import { SYNTH_SHAPES, synthMetadata, synthModel, synthTensorSpecs, type SynthShape, type SynthTypeName } from "../../src/engine/synth-model";
-import { MIN_VOCAB, SPACE, TOKEN_TYPE, synthVocab } from "../../src/engine/synth-vocab";
+import { SYNTH_SHAPES, synthMetadata, synthModel, synthTensorSpecs, type SynthShape, type SynthTypeName } from "../../scripts/lib/synth/model";
+import { MIN_VOCAB, SPACE, TOKEN_TYPE, synthVocab } from "../../scripts/lib/synth/vocab";
 
 const TYPES: SynthTypeName[] = ["f32", "f16", "q8_0", "q4_0"];
 const GGML: Record<SynthTypeName, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0 };

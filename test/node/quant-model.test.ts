@@ -7,8 +7,8 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { GgmlType, GgufValueType, ggmlTypeName, readGguf, tensorData, writeGguf, type GgufFile } from "../../src/gguf/index";
 import { dequantize, quantizeF16, quantizeQ8_0 } from "../../src/quant/index";
-import { compareTensorNames, quantizeModel, targetTensorType } from "../../src/quant/quantize-model";
-import { readModelFile } from "../../src/util/model-dir";
+import { compareTensorNames, quantizeModel, targetTensorType } from "../../scripts/lib/quantize-model";
+import { readModelFile } from "../../scripts/lib/model-dir";
 
 const load = (name: string): GgufFile => readGguf(readModelFile(name));
 const bytesEqual = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);

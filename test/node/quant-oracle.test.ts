@@ -16,7 +16,7 @@
 import { describe, expect, it } from "vitest";
 import { GGML_TYPES, GgmlType, ggmlTypeName, readGguf, tensorData, type GgufFile } from "../../src/gguf/index";
 import { bf16ToF32, dequantize, f16ToF32, f32ToBf16, f32ToF16 } from "../../src/quant/index";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 
 const U = 2 ** -11;
 const SLACK = 1 + 1e-5; // float32 arithmetic inside the quantizer

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GgmlType, ggmlTypeName, readGguf, tensorData, type GgufFile } from "../../src/gguf/index";
 import { dequantize, f16ToF32, quantize, quantizeBF16, quantizeF16, quantizeQ4_0, quantizeQ8_0 } from "../../src/quant/index";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 
 const load = (name: string): GgufFile => readGguf(readModelFile(name));
 const f32Of = (f: GgufFile, name: string): Float32Array => {

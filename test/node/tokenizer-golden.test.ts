@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readGguf } from "../../src/gguf/index";
 import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index";
-import { modelPath, readModelFile } from "../../src/util/model-dir";
+import { modelPath, readModelFile } from "../../scripts/lib/model-dir";
 
 interface GoldenCase {
   text: string;

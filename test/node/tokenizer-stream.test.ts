@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readGguf } from "../../src/gguf/index";
 import { Utf8Decoder, createTokenizer, decodeUtf8, type Tokenizer } from "../../src/tokenizer/index";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 
 const tokenizers = new Map<string, Tokenizer>();
 const load = (file: string): Tokenizer => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { readGguf, type GgufFile } from "../../src/gguf/index";
 import { GgufValueType, type GgufValue } from "../../src/gguf/types";
 import { NO_TOKEN, Tokenizer, TokenizerError, TokenType, createTokenizer, makeVocab, vocabFromGguf, type VocabInit } from "../../src/tokenizer/index";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 
 const stories = readGguf(readModelFile("stories260K.gguf"));
 

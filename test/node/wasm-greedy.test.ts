@@ -5,7 +5,7 @@ import { LlamaContext } from "../../src/engine/context";
 import "../../src/backends/wasm/load-node";
 import { LlamaModel } from "../../src/engine/model";
 import { createBackend } from "../../src/backends/select";
-import { readModelFile } from "../../src/util/model-dir";
+import { readModelFile } from "../../scripts/lib/model-dir";
 import { referenceFor } from "../helpers/reference";
 
 const models = new Map<string, LlamaModel>();

@@ -1,10 +1,10 @@
 // Synthesizes deterministic random-weight llama GGUF v3 models (shape, tensor type, seed) as bytes; runtime-agnostic.
-import { writeGguf } from "../gguf/index";
-import { GgmlType, ggmlRowBytes } from "../gguf/ggml-types";
-import { GgufValueType, type GgufValue } from "../gguf/types";
-import { quantizeF16, quantizeQ4_0, quantizeQ8_0 } from "../quant/index";
-import { Rng } from "./rng";
-import { BOS_ID, EOS_ID, UNK_ID, synthVocab } from "./synth-vocab";
+import { writeGguf } from "../../../src/gguf/index";
+import { GgmlType, ggmlRowBytes } from "../../../src/gguf/ggml-types";
+import { GgufValueType, type GgufValue } from "../../../src/gguf/types";
+import { quantizeF16, quantizeQ4_0, quantizeQ8_0 } from "../../../src/quant/index";
+import { Rng } from "../../../src/engine/rng";
+import { BOS_ID, EOS_ID, UNK_ID, synthVocab } from "./vocab";
 
 /** Hyperparameters of a synthetic llama. */
 export interface SynthShape {

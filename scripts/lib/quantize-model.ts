@@ -1,7 +1,7 @@
 // Quantizes a whole F32/F16 GGUF model to Q8_0 or Q4_0 the way llama.cpp's llama_model_quantize does (no imatrix).
-import { GgmlType, ggmlTypeName, gguf, type GgufFile, type GgufValue, type GgufWriteSpec, type GgufTensorSpec, tensorData } from "../gguf/index";
-import { dequantize } from "./dequantize";
-import { quantize } from "./quantize";
+import { GgmlType, ggmlTypeName, gguf, type GgufFile, type GgufValue, type GgufWriteSpec, type GgufTensorSpec, tensorData } from "../../src/gguf/index";
+import { dequantize } from "../../src/quant/dequantize";
+import { quantize } from "../../src/quant/quantize";
 
 /** Target types the model quantizer offers, with the `general.file_type` (llama_ftype) each writes. */
 export const MODEL_QUANT_TYPES = {
