@@ -2,7 +2,7 @@
 
 /**
  * Handles are opaque: a backend hands them out and only accepts its own. The ref backend wraps
- * Float32Arrays; a wasm backend would hold offsets into its linear memory; a WebGPU backend GPUBuffers.
+ * Float32Arrays, the wasm backends hold offsets into their module's linear memory, the webgpu backend GPUBuffers.
  * Nothing crosses the JS/backend boundary per token except token ids in and logits out (`read`).
  */
 export interface Buffer {

@@ -9,7 +9,7 @@ import { FailoverBackend } from "./webgpu/failover-backend";
 import "./wasm/load-node";
 
 /**
- * Backends this build provides; faster ones join this list as they land. "wasm" picks the relaxed-SIMD build where
+ * Every backend name: "ref" (plain TypeScript, the spec), the wasm builds, "webgpu". "wasm" picks the relaxed-SIMD build where
  * the engine validates it, else SIMD128. In Workers the wasm backends need backends/wasm/load-workers imported.
  * "webgpu" needs an adapter (navigator.gpu, or in Node `backends/webgpu/gpu-node` imported) and createBackendAsync.
  */
