@@ -2,6 +2,7 @@
 import { GgmlType, ggmlTypeName, gguf, type GgufFile, type GgufValue, type GgufWriteSpec, type GgufTensorSpec, tensorData } from "../../src/gguf/index";
 import { dequantize } from "../../src/quant/dequantize";
 import { quantize } from "../../src/quant/quantize";
+import { OUTPUT, tensorLayer } from "../../src/engine/tensor-names";
 
 /** Target types the model quantizer offers, with the `general.file_type` (llama_ftype) each writes. */
 export const MODEL_QUANT_TYPES = {
@@ -42,16 +43,10 @@ export interface QuantizeModelResult {
 
 const INPUT_TYPES: ReadonlySet<number> = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
 
-/** Layer index of a "blk.N." tensor name, or −1 for any other tensor. */
-function layerOf(name: string): number {
-  const m = /^blk\.(\d+)\./.exec(name);
-  return m ? Number(m[1]) : -1;
-}
-
 /** llama.cpp's tensor order in written files: non-layer tensors first, then by layer number, then by name. */
 export function compareTensorNames(a: string, b: string): number {
-  const la = layerOf(a);
-  const lb = layerOf(b);
+  const la = tensorLayer(a);
+  const lb = tensorLayer(b);
   if (la !== lb) return la - lb;
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -64,7 +59,7 @@ export function compareTensorNames(a: string, b: string): number {
 export function targetTensorType(name: string, dims: readonly number[], from: number, opts: QuantizeModelOptions): number {
   if (dims.length < 2 || !name.endsWith("weight")) return from;
   let to: number = MODEL_QUANT_TYPES[opts.type].type;
-  if (!opts.pure && name === "output.weight" && to === GgmlType.Q4_0) to = GgmlType.Q8_0;
+  if (!opts.pure && name === OUTPUT && to === GgmlType.Q4_0) to = GgmlType.Q8_0;
   if (dims[0]! % 32 !== 0) to = GgmlType.F16;
   return to;
 }

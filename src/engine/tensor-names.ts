@@ -4,18 +4,32 @@ export const TOKEN_EMBD = "token_embd.weight";
 export const OUTPUT_NORM = "output_norm.weight";
 export const OUTPUT = "output.weight";
 
+/** Per-block tensor suffixes in the order llama.cpp's converter writes them within a block. */
+export const BLOCK_TENSORS = [
+  "attn_norm",
+  "attn_q",
+  "attn_k",
+  "attn_v",
+  "attn_output",
+  "ffn_norm",
+  "ffn_gate",
+  "ffn_up",
+  "ffn_down",
+] as const;
+
 /** Per-block tensor suffixes, as in `blk.${i}.attn_q.weight`. */
-export type BlockTensor =
-  | "attn_norm"
-  | "attn_q"
-  | "attn_k"
-  | "attn_v"
-  | "attn_output"
-  | "ffn_norm"
-  | "ffn_gate"
-  | "ffn_up"
-  | "ffn_down";
+export type BlockTensor = (typeof BLOCK_TENSORS)[number];
+
+const BLOCK_PREFIX = "blk.";
 
 export function blockTensorName(layer: number, tensor: BlockTensor): string {
-  return `blk.${layer}.${tensor}.weight`;
+  return `${BLOCK_PREFIX}${layer}.${tensor}.weight`;
+}
+
+/** The layer index of a per-block tensor name ("blk.12.attn_q.weight" → 12), or −1 for any other name. */
+export function tensorLayer(name: string): number {
+  if (!name.startsWith(BLOCK_PREFIX)) return -1;
+  const end = name.indexOf(".", BLOCK_PREFIX.length);
+  const digits = name.slice(BLOCK_PREFIX.length, end);
+  return end > BLOCK_PREFIX.length && /^\d+$/.test(digits) ? Number(digits) : -1;
 }
