@@ -1,0 +1,122 @@
+// The vocabulary as a byte trie, and the allowed-token mask computed by walking it together with a grammar state.
+import type { GState, GrammarEngine } from "./engine";
+
+export interface TokenVocabOptions {
+  /** End-of-generation token ids: allowed exactly when the grammar is complete. */
+  readonly eogTokens?: readonly number[];
+}
+
+/**
+ * Token id → bytes, and the byte trie of all of them (CSR arrays in depth-first order, so a walk reads memory forward).
+ * A token with no bytes (control tokens) is never in a mask, except the EOG ids when the grammar is complete.
+ */
+export class TokenVocab {
+  readonly size: number;
+  readonly eog: readonly number[];
+  /** Node n's children are entries childStart[n] .. childStart[n+1]-1 of childByte/childNode. */
+  readonly childStart: Int32Array;
+  readonly childByte: Uint8Array;
+  readonly childNode: Int32Array;
+  /** Token ids whose bytes end at node n: tokIds[tokStart[n] .. tokStart[n+1]-1] (duplicates happen, e.g. SPM byte tokens). */
+  readonly tokStart: Int32Array;
+  readonly tokIds: Int32Array;
+
+  constructor(readonly tokens: readonly (Uint8Array | null | undefined)[], options: TokenVocabOptions = {}) {
+    this.size = tokens.length;
+    this.eog = [...(options.eogTokens ?? [])].filter((id) => id >= 0 && id < tokens.length);
+    // Build with maps, then lay out depth-first.
+    const kids: Map<number, number>[] = [new Map()];
+    const ends: number[][] = [[]];
+    tokens.forEach((bytes, id) => {
+      if (!bytes || bytes.length === 0) return;
+      let n = 0;
+      for (const b of bytes) {
+        let c = kids[n]!.get(b);
+        if (c === undefined) {
+          c = kids.length;
+          kids.push(new Map());
+          ends.push([]);
+          kids[n]!.set(b, c);
+        }
+        n = c;
+      }
+      ends[n]!.push(id);
+    });
+    const count = kids.length;
+    const order = new Int32Array(count); // old index -> new index
+    const byNew: number[] = [];
+    const todo = [0];
+    while (todo.length) {
+      const n = todo.pop()!;
+      order[n] = byNew.length;
+      byNew.push(n);
+      const children = [...kids[n]!.entries()].sort((a, b) => b[0] - a[0]);
+      for (const [, c] of children) todo.push(c);
+    }
+    this.childStart = new Int32Array(count + 1);
+    this.childByte = new Uint8Array(count - 1);
+    this.childNode = new Int32Array(count - 1);
+    this.tokStart = new Int32Array(count + 1);
+    const tokIds: number[] = [];
+    let e = 0;
+    byNew.forEach((old, n) => {
+      this.childStart[n] = e;
+      this.tokStart[n] = tokIds.length;
+      tokIds.push(...ends[old]!);
+      for (const [b, c] of [...kids[old]!.entries()].sort((x, y) => x[0] - y[0])) {
+        this.childByte[e] = b;
+        this.childNode[e++] = order[c]!;
+      }
+    });
+    this.childStart[count] = e;
+    this.tokStart[count] = tokIds.length;
+    this.tokIds = Int32Array.from(tokIds);
+  }
+
+  /** Words in a mask bitset. */
+  get maskWords(): number {
+    return (this.size + 31) >>> 5;
+  }
+
+  /** The allowed-token bitset for `state`: a token is allowed iff all its bytes step the state without dying. */
+  computeMask(engine: GrammarEngine, state: GState): Uint32Array {
+    const mask = new Uint32Array(this.maskWords);
+    const { childStart, childByte, childNode, tokStart, tokIds } = this;
+    // Depth-first over the trie; a dead byte prunes the whole subtree below it.
+    const walk = (node: number, st: GState): void => {
+      const end = childStart[node + 1]!;
+      for (let i = childStart[node]!; i < end; i++) {
+        const b = childByte[i]!;
+        let next = st.trans === undefined ? undefined : st.trans[b];
+        if (next === undefined) next = engine.step(st, b);
+        if (next === null) continue;
+        const c = childNode[i]!;
+        for (let t = tokStart[c]!, te = tokStart[c + 1]!; t < te; t++) {
+          const id = tokIds[t]!;
+          mask[id >>> 5]! |= 1 << (id & 31);
+        }
+        if (childStart[c]! < childStart[c + 1]!) walk(c, next);
+      }
+    };
+    walk(0, state);
+    if (state.complete) for (const id of this.eog) mask[id >>> 5]! |= 1 << (id & 31);
+    return mask;
+  }
+}
+
+/** Whether token `id` is set in a mask bitset. */
+export const maskHas = (mask: Uint32Array, id: number): boolean => ((mask[id >>> 5]! >>> (id & 31)) & 1) === 1;
+
+/** The token ids set in a mask bitset, ascending. */
+export function maskIds(mask: Uint32Array): number[] {
+  const out: number[] = [];
+  for (let w = 0; w < mask.length; w++) {
+    let bits = mask[w]!;
+    while (bits !== 0) {
+      const low = bits & -bits;
+      out.push(w * 32 + 31 - Math.clz32(low));
+      bits ^= low;
+    }
+  }
+  return out;
+}
