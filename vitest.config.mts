@@ -1,9 +1,7 @@
 // Test projects: "node" (engine, GGUF, quant, tokenizer, kernels in plain Node), "e2e" (HTTP against wrangler dev) and "workers" (inside workerd).
-import { resolve } from "node:path";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-
-const models = resolve(process.env.EDGE_LLAMA_MODELS || "models");
+import { fixturePath } from "./test/helpers/fixtures.js";
 
 export default defineConfig({
   test: {
@@ -34,10 +32,10 @@ export default defineConfig({
             miniflare: {
               // The model reaches workerd as an ArrayBuffer binding (tests only; production reads it from R2).
               dataBlobBindings: {
-                TEST_MODEL_STORIES260K: resolve(models, "stories260K.gguf"),
-                TEST_MODEL_STORIES260K_Q8_0: resolve(models, "stories260K-Q8_0.gguf"),
+                TEST_MODEL_STORIES260K: fixturePath("stories260K.gguf"),
+                TEST_MODEL_STORIES260K_Q8_0: fixturePath("stories260K-Q8_0.gguf"),
               },
-              textBlobBindings: { TEST_REFERENCE_OUTPUTS: resolve(models, "reference-outputs.json") },
+              textBlobBindings: { TEST_REFERENCE_OUTPUTS: fixturePath("reference-outputs.json") },
               // Small KV pages (10 positions of stories260K) and frequent checkpoints, so tests cross page boundaries.
               bindings: { KV_PAGE_BYTES: "12800", PERSIST_EVERY: "8" },
             },

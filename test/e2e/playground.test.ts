@@ -1,11 +1,11 @@
 // The playground in a real browser (Debian's headless Chromium through playwright-core) against wrangler dev:
 // a streamed greedy story that matches llama.cpp, reload, continue, fork, rewind and delete; saves a screenshot.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelDir } from "../../scripts/lib/model-dir";
+import { readFixtureText } from "../helpers/fixtures";
 import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -16,7 +16,7 @@ const ARTIFACTS = resolve(import.meta.dirname, "../../test-results");
 interface Reference {
   models: { file: string; runs: { prompt: string; generatedText: string }[] }[];
 }
-const reference = (JSON.parse(readFileSync(join(modelDir(), "reference-outputs.json"), "utf8")) as Reference).models.find((m) => m.file === "stories260K.gguf")!.runs[0]!;
+const reference = (JSON.parse(readFixtureText("reference-outputs.json")) as Reference).models.find((m) => m.file === "stories260K.gguf")!.runs[0]!;
 
 describe("playground page", () => {
   let dev: DevServer;

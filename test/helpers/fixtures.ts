@@ -82,3 +82,15 @@ export function optionalFixtures(names: readonly string[]): OptionalFixtures {
   console.warn(`\n*** SKIPPED: ${reason} ***\n`);
   return { available: false, reason };
 }
+
+/** The model files the repository ships (the default model and its two quantizations). */
+export const CORE_MODELS = ["stories260K.gguf", "stories260K-Q8_0.gguf", "stories260K-Q4_0.gguf"] as const;
+
+/** Weight types of the synthetic kquant-gqa oracle set (oracle/kquant-gqa-<type>.gguf + .logits.json). */
+export const KQUANT_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "Q4_K_M", "Q5_K_M"] as const;
+
+/** oracle/kquant-gqa-<type>.gguf for every type of the set. */
+export const KQUANT_MODELS: readonly string[] = KQUANT_TYPES.map((t) => `oracle/kquant-gqa-${t}.gguf`);
+
+/** A random 1-layer llama with the real 32000-piece Llama-2 vocabulary (tokenizer tests; its licence keeps it out of the repository). */
+export const LLAMA2_RANDOM = "llama-2-tiny-random.gguf";

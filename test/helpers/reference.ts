@@ -1,6 +1,5 @@
-// Loads llama.cpp's reference outputs and logit oracles from the model directory (test data, never committed).
-import { readFileSync } from "node:fs";
-import { modelPath, readModelFile } from "../../scripts/lib/model-dir";
+// Loads llama.cpp's reference outputs and logit oracles (core fixtures shipped in test/fixtures/models, see fixtures.ts).
+import { readFixture, readFixtureText } from "./fixtures";
 import { LlamaModel } from "../../src/engine/model";
 import { RefBackend, type RefBackendOptions } from "../../src/backends/ref/ref-backend";
 
@@ -20,7 +19,7 @@ export interface ReferenceModel {
 }
 
 export function referenceOutputs(): ReferenceModel[] {
-  return JSON.parse(readFileSync(modelPath("reference-outputs.json"), "utf8")).models as ReferenceModel[];
+  return JSON.parse(readFixtureText("reference-outputs.json")).models as ReferenceModel[];
 }
 
 export function referenceFor(file: string): ReferenceModel {
@@ -39,17 +38,17 @@ export interface LogitOracle {
 }
 
 export function logitOracle(name: string): LogitOracle {
-  return JSON.parse(readFileSync(modelPath(`oracle/${name}.logits.json`), "utf8")) as LogitOracle;
+  return JSON.parse(readFixtureText(`oracle/${name}.logits.json`)) as LogitOracle;
 }
 
 const cache = new Map<string, LlamaModel>();
 
-/** Loads (once per test file and mode) a model from the model directory on the ref backend. */
+/** Loads (once per test file and mode) a fixture model on the ref backend. */
 export function loadRefModel(file: string, options: RefBackendOptions = {}): LlamaModel {
   const key = `${file}:${options.activations ?? "ggml"}`;
   let model = cache.get(key);
   if (!model) {
-    model = LlamaModel.load(readModelFile(file), new RefBackend(options));
+    model = LlamaModel.load(readFixture(file), new RefBackend(options));
     cache.set(key, model);
   }
   return model;

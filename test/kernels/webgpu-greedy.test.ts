@@ -7,7 +7,7 @@ import { LlamaModel } from "../../src/engine/model";
 import { createBackendAsync } from "../../src/backends/select";
 import { FailoverBackend } from "../../src/backends/webgpu/failover-backend";
 import { WebGpuBackend } from "../../src/backends/webgpu/webgpu-backend";
-import { readModelFile } from "../../scripts/lib/model-dir";
+import { readFixture } from "../helpers/fixtures";
 import { referenceFor } from "../helpers/reference";
 import { webGpuForTests } from "../helpers/webgpu";
 
@@ -17,7 +17,7 @@ if (gpu.backend) {
   const models = new Map<string, LlamaModel>();
   const load = async (file: string) => {
     let m = models.get(file);
-    if (!m) models.set(file, (m = LlamaModel.load(readModelFile(file), await createBackendAsync("webgpu"))));
+    if (!m) models.set(file, (m = LlamaModel.load(readFixture(file), await createBackendAsync("webgpu"))));
     return m;
   };
 
@@ -58,11 +58,11 @@ if (gpu.backend) {
     const warnings: string[] = [];
     const backend = await createBackendAsync("webgpu", { warn: (m) => warnings.push(m) });
     expect(backend).toBeInstanceOf(FailoverBackend);
-    const model = LlamaModel.load(readModelFile("stories260K-Q8_0.gguf"), backend);
+    const model = LlamaModel.load(readFixture("stories260K-Q8_0.gguf"), backend);
     const device = ((backend as FailoverBackend).active as WebGpuBackend);
     // The weights kept in JS for the failover are isolate memory, so they are counted (as scratch) on top of the GPU's.
     const kept = backend.memory().scratchBytes - device.memory().scratchBytes;
-    const fileBytes = readModelFile("stories260K-Q8_0.gguf").byteLength;
+    const fileBytes = readFixture("stories260K-Q8_0.gguf").byteLength;
     expect(kept).toBeLessThanOrEqual(fileBytes);
     expect(kept).toBeGreaterThan(fileBytes - 64 * 1024); // all tensor data; the header is what is left
     const tokens = await greedyTokens(model, run.promptTokens, 64, (i) => {

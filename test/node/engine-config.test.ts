@@ -6,9 +6,9 @@ import { configFromGguf } from "../../src/engine/config";
 import { ModelError } from "../../src/engine/errors";
 import { loadWeights } from "../../src/engine/weights";
 import { RefBackend } from "../../src/backends/ref/ref-backend";
-import { readModelFile } from "../../scripts/lib/model-dir";
+import { readFixture } from "../helpers/fixtures";
 
-const stories = readGguf(readModelFile("stories260K.gguf"));
+const stories = readGguf(readFixture("stories260K.gguf"));
 
 /** A copy of a parsed file with some metadata replaced or removed (undefined removes). */
 function withMetadata(file: GgufFile, changes: Record<string, GgufValue | undefined>): GgufFile {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { GGML_TYPES, GgufError, GgufValueType, readGguf, tensorData, writeGguf, type GgufArray, type GgufValue } from "../../src/gguf/index";
-import { readModelFile } from "../../scripts/lib/model-dir";
+import { readFixture } from "../helpers/fixtures";
 import { smallFile } from "./gguf-fixtures";
 
 /** Parses; the only acceptable failure is a GgufError. A successful parse must describe tensors that lie inside the file. */
@@ -25,7 +25,7 @@ function parsesOrGgufError(bytes: Uint8Array): true {
   return true;
 }
 
-const FILES = { stories: readModelFile("stories260K.gguf"), q4: readModelFile("stories260K-Q4_0.gguf"), small: smallFile() };
+const FILES = { stories: readFixture("stories260K.gguf"), q4: readFixture("stories260K-Q4_0.gguf"), small: smallFile() };
 
 describe("fuzz: damaged files only ever give a parse or a GgufError", () => {
   for (const [name, original] of Object.entries(FILES)) {

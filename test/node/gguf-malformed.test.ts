@@ -1,7 +1,7 @@
 // Malformed GGUF input, one class per test: each gives a GgufError that names what is wrong, and where.
 import { describe, expect, it } from "vitest";
 import { GgmlType, GgufError, GgufValueType, gguf, readGguf, writeGguf } from "../../src/gguf/index";
-import { readModelFile } from "../../scripts/lib/model-dir";
+import { readFixture } from "../helpers/fixtures";
 import { cat, dv, expectGgufError, find, header, kv, rawFile, smallFile, str, tensorInfo, u32, u64 } from "./gguf-fixtures";
 
 const T = GgufValueType;
@@ -55,7 +55,7 @@ describe("absurd counts", () => {
     expectGgufError(s, /array of 5000 STRING needs at least 40000 bytes/);
   });
   it("configurable caps", () => {
-    const bytes = readModelFile("stories260K.gguf");
+    const bytes = readFixture("stories260K.gguf");
     expectGgufError(bytes, /absurd count: metadata "tokenizer.ggml.tokens" array length is 512, above the limit of 100 \(ReadGgufOptions.maxArrayLength\)/, { maxArrayLength: 100 });
     expectGgufError(bytes, /absurd count: tensor count is 48, above the limit of 10/, { maxTensors: 10 });
     expectGgufError(bytes, /absurd count: metadata entry count is \d+, above the limit of 3/, { maxMetadataEntries: 3 });

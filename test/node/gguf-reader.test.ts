@@ -1,11 +1,10 @@
 // GGUF reader on the real model files: layout facts from PROVENANCE.md, metadata values and types, zero-copy tensor views.
 import { describe, expect, it } from "vitest";
-import { readdirSync } from "node:fs";
 import {
   ARCH_KEY, GgmlType, GgufError, GgufValueType, KEY, archKey, metaArray, metaNumber, metaOptArray, metaOptBool, metaOptNumber,
   metaOptString, metaString, readGguf, tensorData, type GgufFile,
 } from "../../src/gguf/index";
-import { modelPath, readModelFile } from "../../scripts/lib/model-dir";
+import { KQUANT_MODELS, LLAMA2_RANDOM, listFixtures, optionalFixtures, readFixture as readModelFile } from "../helpers/fixtures";
 import { dv } from "./gguf-fixtures";
 
 const read = (name: string) => readGguf(readModelFile(name));
@@ -136,7 +135,7 @@ describe("stories260K", () => {
   });
 });
 
-describe("llama-2-tiny-random (32000-piece vocabulary, F16)", () => {
+describe.skipIf(!optionalFixtures([LLAMA2_RANDOM]).available)("llama-2-tiny-random (32000-piece vocabulary, F16)", () => {
   it("parses, with a token that is a lone BOM kept intact", () => {
     const f = read("llama-2-tiny-random.gguf");
     expect(f.version).toBe(3);
@@ -165,13 +164,13 @@ describe("llama-2-tiny-random (32000-piece vocabulary, F16)", () => {
   });
 });
 
-describe("oracle kquant-gqa files", () => {
+describe.skipIf(!optionalFixtures(KQUANT_MODELS).available)("oracle kquant-gqa files", () => {
   const expected: Record<string, Record<string, number>> = {
     F32: { F32: 21 }, F16: { F16: 16, F32: 5 }, BF16: { BF16: 16, F32: 5 }, Q8_0: { Q8_0: 16, F32: 5 }, Q4_0: { Q4_0: 16, F32: 5 },
     Q4_1: { Q4_1: 16, F32: 5 }, Q5_0: { Q5_0: 16, F32: 5 }, Q5_1: { Q5_1: 16, F32: 5 }, Q4_K: { Q4_K: 16, F32: 5 },
     Q5_K: { Q5_K: 16, F32: 5 }, Q6_K: { Q6_K: 16, F32: 5 }, Q4_K_M: { Q4_K: 13, Q6_K: 3, F32: 5 }, Q5_K_M: { Q5_K: 13, Q6_K: 3, F32: 5 },
   };
-  const files = readdirSync(modelPath("oracle")).filter((f) => f.endsWith(".gguf"));
+  const files = listFixtures("oracle", ".gguf").map((f) => f.slice("oracle/".length));
 
   it("all 13 are present", () => expect(files.map((f) => f.slice("kquant-gqa-".length, -".gguf".length)).sort()).toEqual(Object.keys(expected).sort()));
 

@@ -1,15 +1,13 @@
 // GGUF writer: read → write reproduces llama.cpp's bytes for every real file; every value type round-trips; bad specs are refused.
 import { describe, expect, it } from "vitest";
-import { readdirSync } from "node:fs";
 import { GgmlType, GgufError, GgufValueType, gguf, readGguf, tensorData, writeGguf, type GgufFile, type GgufValue, type GgufWriteSpec } from "../../src/gguf/index";
-import { modelPath, readModelFile } from "../../scripts/lib/model-dir";
+import { CORE_MODELS, KQUANT_MODELS, LLAMA2_RANDOM, optionalFixtures, readFixture as readModelFile } from "../helpers/fixtures";
 import { dv } from "./gguf-fixtures";
 
 const T = GgufValueType;
-const REAL = [
-  "stories260K.gguf", "stories260K-Q8_0.gguf", "stories260K-Q4_0.gguf", "llama-2-tiny-random.gguf",
-  ...readdirSync(modelPath("oracle")).filter((f) => f.endsWith(".gguf")).map((f) => `oracle/${f}`),
-];
+// The shipped files always; the larger set (Llama-2 vocabulary, kquant-gqa oracles) where present.
+const larger = optionalFixtures([LLAMA2_RANDOM, ...KQUANT_MODELS]);
+const REAL: string[] = [...CORE_MODELS, ...(larger.available ? [LLAMA2_RANDOM, ...KQUANT_MODELS] : [])];
 
 const specOf = (file: GgufFile): GgufWriteSpec => ({
   metadata: file.metadata,

@@ -6,7 +6,7 @@ import { LlamaContext } from "../../src/engine/context";
 import { ModelError } from "../../src/engine/errors";
 import { LlamaModel } from "../../src/engine/model";
 import { readGguf, readGgufHeader } from "../../src/gguf/index";
-import { readModelFile } from "../../scripts/lib/model-dir";
+import { readFixture } from "../helpers/fixtures";
 import { greedyTokens } from "../helpers/greedy";
 import { referenceFor } from "../helpers/reference";
 
@@ -33,7 +33,7 @@ function lastLogits(model: LlamaModel, tokens: number[]): Float32Array {
 }
 
 describe.each(["stories260K.gguf", "stories260K-Q8_0.gguf"])("loadStreaming on %s", (file) => {
-  const bytes = readModelFile(file);
+  const bytes = readFixture(file);
   const run = referenceFor(file).runs[0]!;
 
   it("same logits, greedy tokens and weights as load(), one range read per tensor used", async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readGguf } from "../../src/gguf/index";
 import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index";
-import { modelPath, readModelFile } from "../../scripts/lib/model-dir";
+import { LLAMA2_RANDOM, optionalFixtures, readFixture, readFixtureText } from "../helpers/fixtures";
 
 interface GoldenCase {
   text: string;
@@ -28,19 +28,21 @@ interface ReferenceModel {
   timingPromptTokens: number[];
 }
 const referenceOutputs = (): ReferenceModel[] =>
-  (JSON.parse(readFileSync(modelPath("reference-outputs.json"), "utf8")) as { models: ReferenceModel[] }).models;
+  (JSON.parse(readFixtureText("reference-outputs.json")) as { models: ReferenceModel[] }).models;
 
 const golden = (name: string): Golden => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8")) as Golden;
 const tokenizers = new Map<string, Tokenizer>();
 const load = (file: string): Tokenizer => {
   let t = tokenizers.get(file);
-  if (!t) tokenizers.set(file, (t = createTokenizer(readGguf(readModelFile(file)))));
+  if (!t) tokenizers.set(file, (t = createTokenizer(readGguf(readFixture(file)))));
   return t;
 };
 
 for (const fixture of ["tokenizer-golden-llama2.json", "tokenizer-golden-stories260k.json"]) {
   const g = golden(fixture);
-  describe(`golden ${g.model} (${g.llamaCpp})`, () => {
+  // The Llama-2 vocabulary file is a larger fixture (not shipped); stories260K's ships.
+  const present = g.model === LLAMA2_RANDOM ? optionalFixtures([LLAMA2_RANDOM]).available : true;
+  describe.skipIf(!present)(`golden ${g.model} (${g.llamaCpp})`, () => {
     it("has a real table", () => {
       expect(g.cases.length).toBeGreaterThanOrEqual(150);
       expect(g.llamaCpp).toMatch(/llama\.cpp/);
@@ -73,7 +75,9 @@ for (const fixture of ["tokenizer-golden-llama2.json", "tokenizer-golden-stories
 }
 
 describe("reference-outputs.json prompts", () => {
-  for (const model of referenceOutputs()) {
+  // Its llama-2-tiny-random entry needs that larger fixture; the stories260K files ship.
+  const present = (file: string) => file !== LLAMA2_RANDOM || optionalFixtures([LLAMA2_RANDOM]).available;
+  for (const model of referenceOutputs().filter((m) => present(m.file))) {
     it(`${model.file}: prompt ids`, () => {
       const tok = load(model.file);
       for (const run of model.runs) expect(tok.encode(run.prompt)).toEqual(run.promptTokens);
@@ -102,7 +106,7 @@ describe("reference-outputs.json prompts", () => {
   }
 });
 
-describe("performance", () => {
+describe.skipIf(!optionalFixtures([LLAMA2_RANDOM]).available)("performance", () => {
   it("encodes ~10 KB and ~100 KB of mixed text with the 32000-piece vocabulary (not quadratic)", () => {
     const tok = load("llama-2-tiny-random.gguf");
     const unit = "Once upon a time, there was a little girl named Lily. Ünïcödé 😀 中文 12345\n";

@@ -3,15 +3,16 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readGguf } from "../../src/gguf/index";
 import { Utf8Decoder, createTokenizer, decodeUtf8, type Tokenizer } from "../../src/tokenizer/index";
-import { readModelFile } from "../../scripts/lib/model-dir";
+import { LLAMA2_RANDOM, optionalFixtures, readFixture } from "../helpers/fixtures";
 
 const tokenizers = new Map<string, Tokenizer>();
 const load = (file: string): Tokenizer => {
   let t = tokenizers.get(file);
-  if (!t) tokenizers.set(file, (t = createTokenizer(readGguf(readModelFile(file)))));
+  if (!t) tokenizers.set(file, (t = createTokenizer(readGguf(readFixture(file)))));
   return t;
 };
-const MODELS = ["llama-2-tiny-random.gguf", "stories260K.gguf"];
+// stories260K ships; the 32000-piece Llama-2 vocabulary is a larger fixture, used where present.
+const MODELS = [...(optionalFixtures([LLAMA2_RANDOM]).available ? [LLAMA2_RANDOM] : []), "stories260K.gguf"];
 
 /** Pushes ids one by one; returns every push's output and the flush. */
 function stream(tok: Tokenizer, ids: readonly number[]): { chunks: string[]; tail: string; text: string } {

@@ -5,14 +5,14 @@ import { LlamaContext } from "../../src/engine/context";
 import "../../src/backends/wasm/load-node";
 import { LlamaModel } from "../../src/engine/model";
 import { createBackend } from "../../src/backends/select";
-import { readModelFile } from "../../scripts/lib/model-dir";
+import { readFixture } from "../helpers/fixtures";
 import { referenceFor } from "../helpers/reference";
 
 const models = new Map<string, LlamaModel>();
 function load(file: string, backend: string): LlamaModel {
   const key = `${file}:${backend}`;
   let m = models.get(key);
-  if (!m) models.set(key, (m = LlamaModel.load(readModelFile(file), createBackend(backend))));
+  if (!m) models.set(key, (m = LlamaModel.load(readFixture(file), createBackend(backend))));
   return m;
 }
 
