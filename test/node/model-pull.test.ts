@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { modelPath } from "../../scripts/lib/model-dir";
+import { freePort } from "../../scripts/lib/dev-server";
 import { CATALOG, DEFAULT_MODEL, findModel, knownModelNames } from "../../scripts/lib/model-catalog";
 import { formatProgress, progressPrinter, pullModel, verifyFile, type FetchFn, type Progress } from "../../scripts/lib/download";
 
@@ -200,6 +201,11 @@ describe("progress output", () => {
     expect(out.slice(0, -1)).not.toContain("\n");
   });
 
+  it("an unknown total shows bytes and rate only; a resumed part does not count towards the rate", () => {
+    expect(formatProgress({ file: "m.gguf", received: 3 * 1048576, total: 0, elapsedMs: 1000 })).toBe("m.gguf  3.00 MiB  3.00 MiB/s");
+    expect(formatProgress({ ...p(2 * 1048576), resumedFrom: 1048576 })).toBe("m.gguf  2.00 MiB / 2.00 MiB  100.0%  512.00 KiB/s");
+  });
+
   it("prints occasional whole lines otherwise", () => {
     let out = "";
     const pr = progressPrinter({ isTTY: false, write: (s) => (out += s) });
@@ -215,10 +221,31 @@ describe("model:pull CLI (no network)", () => {
   const run = promisify(execFile);
   const tsx = "node_modules/.bin/tsx";
 
-  it("skips a present, verified file", async () => {
+  // Records every HTTP request a Node process makes (fetch and node:http), via diagnostics channels, into $NET_LOG.
+  const recorder = (): { env: NodeJS.ProcessEnv; requests: () => string[] } => {
+    const script = join(dir, "net-recorder.mjs");
+    const log = join(dir, "net.log");
+    writeFileSync(
+      script,
+      `import dc from "node:diagnostics_channel"; import { appendFileSync } from "node:fs";
+const note = (url) => appendFileSync(process.env.NET_LOG, url + "\\n");
+dc.subscribe("undici:request:create", ({ request }) => note(request.origin + request.path));
+dc.subscribe("http.client.request.start", ({ request }) => note(request.host + request.path));`,
+    );
+    const env = { ...process.env, NODE_OPTIONS: `--import ${script}`, NET_LOG: log };
+    return { env, requests: () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []) };
+  };
+
+  it("skips a present, verified file and makes no request", async () => {
     copyFileSync(modelPath(entry.file), target());
-    const { stdout } = await run(tsx, ["scripts/model-pull.ts", "stories260K", "--dir", dir]);
+    const net = recorder();
+    const { stdout } = await run(tsx, ["scripts/model-pull.ts", "--dir", dir], { env: net.env });
     expect(stdout).toMatch(/stories260K\.gguf: already present and verified/);
+    expect(net.requests()).toEqual([]);
+    // The recorder does see requests: a download attempt (to a closed loopback port) is logged.
+    const url = `http://127.0.0.1:${await freePort()}/x/other.gguf`;
+    await run(tsx, ["scripts/model-pull.ts", "--url", url, "--sha256", "0".repeat(64), "--dir", dir], { env: net.env }).catch(() => {});
+    expect(net.requests()).toEqual([url]);
   });
 
   it("an unknown name lists the known names and exits 1", async () => {
