@@ -1,17 +1,21 @@
-// `npm run bench`: prefill and decode tokens/s per model × backend (× runtime): a table, or one JSON array with --json.
+// `npm run bench`: prefill and decode tokens/s per model × backend (× runtime): a table, or a JSON report (--json, --json-out).
 import "../src/backends/wasm/load-node";
+import { writeFileSync } from "node:fs";
 import { parseFlags, UsageError } from "./lib/args";
 import { DEFAULT_BACKENDS, DEFAULT_MODELS } from "./lib/bench-core";
+import { benchReport } from "./lib/bench-report";
 import { runBench, type BenchCliOptions } from "./lib/bench-run";
 import { formatTable } from "./lib/bench-table";
 
 const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-simd128,wasm-relaxed,webgpu] [--runtimes node,workerd]
-       [--prefill N] [--decode N] [--runs N] [--warmup N] [--quick] [--json] [--profile]
+       [--prefill N] [--decode N] [--runs N] [--warmup N] [--quick] [--json] [--json-out FILE] [--profile]
   models: ${DEFAULT_MODELS.join(", ")} (default: all), tiny-Q8_0, tiny-Q4_0, or any .gguf in the model directory
   --quick: 3 runs after 1 warm-up (default 5 after 1). ref on smollm2-135m prefills 32 and decodes 16 tokens.
-  --runtimes workerd: also runs the stories15M shapes inside workerd (miniflare), timed from Node per phase.
+  --runtimes workerd: also runs the synthetic shapes inside workerd (miniflare), timed from Node per phase.
+  --json: print the report (date, machine, runtime, settings, rows) on stdout instead of the table.
+  --json-out FILE: also write the report to FILE (the table still goes to stdout); npm run docs:bench renders it.
   --profile: instead of the table, time per backend op (matmuls by weight), prefill and decode.
-  Progress goes to stderr; --json prints only the array of rows on stdout.`;
+  Progress goes to stderr.`;
 
 const list = (s: string | undefined, dflt: readonly string[]) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : [...dflt]);
 
@@ -27,6 +31,7 @@ async function main(): Promise<void> {
     quick: "boolean",
     profile: "boolean",
     json: "boolean",
+    "json-out": "string",
     help: "boolean",
   });
   if (flags.help) {
@@ -51,17 +56,35 @@ async function main(): Promise<void> {
   if (flags.profile) {
     const { profileModel } = await import("./lib/bench-profile");
     const { findModel, modelBytes } = await import("./lib/bench-core");
-    const { readModelFile } = await import("./lib/model-dir");
+    const { readBenchModel } = await import("./lib/bench-run");
     for (const id of opts.models) {
       const spec = findModel(id);
-      const bytes = modelBytes(spec, readModelFile);
+      const bytes = modelBytes(spec, readBenchModel);
       for (const b of opts.backends) console.log(profileModel(spec, bytes, b, opts).join("\n"));
     }
     return;
   }
   const rows = await runBench(opts);
+  const report = benchReport(
+    {
+      models: [...opts.models],
+      backends: [...opts.backends],
+      runtimes: [...opts.runtimes],
+      prefill: opts.prefill,
+      decode: opts.decode,
+      runs: opts.runs,
+      warmup: opts.warmup,
+      prefill_batch: 32,
+    },
+    rows,
+  );
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (flags["json-out"]) {
+    writeFileSync(flags["json-out"], json);
+    opts.log?.(`report written to ${flags["json-out"]}`);
+  }
   if (flags.json) {
-    console.log(JSON.stringify(rows, null, 2));
+    process.stdout.write(json);
   } else {
     console.log(`prefill ${opts.prefill}-token prompt, decode ${opts.decode} tokens one at a time (unless the row says fewer); median of ${opts.runs} runs after ${opts.warmup} warm-up`);
     console.log(formatTable(rows));

@@ -6,7 +6,13 @@ import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
 import { ggmlTypeName } from "../../src/gguf/index";
 import { synthModel, type SynthShapeName, type SynthTypeName } from "./synth/model";
 
-/** One row of `npm run bench -- --json`. Fields after peak_memory_bytes say how the row was measured. */
+/** Tokens/s of each timed run, in run order; the row's figures are their medians. */
+export interface BenchSamples {
+  prefill_tokens_per_s: number[];
+  decode_tokens_per_s: number[];
+}
+
+/** One row of `npm run bench -- --json` (the report's `rows`). Fields after peak_memory_bytes say how it was measured. */
 export interface BenchRow {
   model: string;
   type: string;
@@ -21,6 +27,7 @@ export interface BenchRow {
   prefill_tokens: number;
   decode_tokens: number;
   runs: number;
+  samples: BenchSamples;
 }
 
 /** A benchmark model: a file in the model directory, or a synthetic one generated in memory (seed 1). */
@@ -174,5 +181,12 @@ export function benchRow(
     prefill_tokens: n.prefill,
     decode_tokens: n.decode,
     runs: o.runs,
+    samples: benchSamples(results),
   };
+}
+
+/** The runs' tokens/s, rounded to 4 significant digits (the medians are taken from the unrounded values). */
+export function benchSamples(results: readonly { prefill: number; decode: number }[]): BenchSamples {
+  const r = (x: number) => Number(x.toPrecision(4));
+  return { prefill_tokens_per_s: results.map((x) => r(x.prefill)), decode_tokens_per_s: results.map((x) => r(x.decode)) };
 }

@@ -1,6 +1,8 @@
 // Runs the bench matrix (Node, and workerd where asked); used by scripts/bench.ts and the smoke test.
 import "../../src/backends/wasm/load-node";
-import { readModelFile } from "./model-dir";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { modelPath, readModelFile } from "./model-dir";
 import { UsageError } from "./args";
 import { benchModel, findModel, modelBytes, type BenchOptions, type BenchRow } from "./bench-core";
 
@@ -11,6 +13,15 @@ export interface BenchCliOptions extends Omit<BenchOptions, "runtime"> {
   readonly log?: (line: string) => void;
 }
 
+/** The repository's shipped fixtures (stories260K Q8_0 and Q4_0), where a file model is looked up after the model directory. */
+const FIXTURE_MODELS = fileURLToPath(new URL("../../test/fixtures/models/", import.meta.url));
+
+/** Reads a file model from the model directory, else from the shipped fixtures. */
+export function readBenchModel(name: string): Uint8Array {
+  const fixture = FIXTURE_MODELS + name;
+  return !existsSync(modelPath(name)) && !name.includes("/") && existsSync(fixture) ? readModelFile(fixture) : readModelFile(name);
+}
+
 /** Runs the matrix in Node (and workerd where asked); one row per model × backend × runtime. */
 export async function runBench(o: BenchCliOptions): Promise<BenchRow[]> {
   const log = o.log ?? (() => {});
@@ -19,7 +30,7 @@ export async function runBench(o: BenchCliOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   if (o.runtimes.includes("node")) {
     for (const spec of specs) {
-      const bytes = modelBytes(spec, readModelFile);
+      const bytes = modelBytes(spec, readBenchModel);
       for (const b of o.backends) {
         const bo = { ...o, runtime: `node ${process.version}` };
         // webgpu reads back asynchronously and needs an adapter (Dawn in Node; see bench-webgpu.ts).

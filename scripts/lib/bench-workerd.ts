@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { median, type BenchModelSpec, type BenchOptions, type BenchRow } from "./bench-core";
+import { benchSamples, median, type BenchModelSpec, type BenchOptions, type BenchRow } from "./bench-core";
+import { workerdVersion } from "./bench-report";
 
 async function bundle(dir: string): Promise<{ script: string; wasm: string[] }> {
   await build({
@@ -55,6 +56,8 @@ export async function benchWorkerd(
       await call(path);
       return performance.now() - t0;
     };
+    const version = workerdVersion();
+    const runtime = version ? `workerd ${version} (miniflare)` : "workerd (miniflare)";
     for (let i = 0; i < 5; i++) await call("/noop");
     const rtt = median(await Promise.all([0, 0, 0, 0, 0].map(() => timed("/noop"))));
     for (const spec of specs) {
@@ -82,13 +85,14 @@ export async function benchWorkerd(
           model: info.model,
           type: info.type,
           backend: info.backend,
-          runtime: "workerd (miniflare)",
+          runtime,
           prefill_tokens_per_s: Math.round(median(results.map((r) => r.prefill))),
           decode_tokens_per_s: Math.round(median(results.map((r) => r.decode)) * 10) / 10,
           ...mem,
           prefill_tokens: info.prefill,
           decode_tokens: info.decode,
           runs: o.runs,
+          samples: benchSamples(results),
         };
         log(`${row.model} ${row.type} ${row.backend} ${row.runtime}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
         rows.push(row);

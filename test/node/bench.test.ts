@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { runBench } from "../../scripts/lib/bench-run";
 import { formatTable } from "../../scripts/lib/bench-table";
-import { findModel, tokenCounts } from "../../scripts/lib/bench-core";
+import { findModel, median, tokenCounts } from "../../scripts/lib/bench-core";
+import { BENCH_REPORT_FORMAT, benchReport, machineInfo } from "../../scripts/lib/bench-report";
 
 describe("bench", () => {
   it("emits one well-formed row per model × backend on the tiny shape", async () => {
@@ -33,8 +34,25 @@ describe("bench", () => {
       expect(row.weights_bytes).toBeGreaterThan(0);
       expect(row.peak_memory_bytes).toBeGreaterThanOrEqual(row.weights_bytes);
       expect([row.prefill_tokens, row.decode_tokens, row.runs]).toEqual([8, 4, 1]);
+      expect(row.samples.prefill_tokens_per_s).toHaveLength(1);
+      expect(row.samples.decode_tokens_per_s).toHaveLength(1);
+      expect(Math.abs(median(row.samples.decode_tokens_per_s) - row.decode_tokens_per_s) / row.decode_tokens_per_s).toBeLessThan(1e-3);
     }
+    const report = benchReport({ models: ["tiny-Q8_0", "tiny-Q4_0"], backends, runtimes: ["node"], prefill: 8, decode: 4, runs: 1, warmup: 0, prefill_batch: 32 }, rows);
+    expect(report.format).toBe(BENCH_REPORT_FORMAT);
+    expect(new Date(report.date).toISOString()).toBe(report.date);
+    expect(report.runtime).toMatchObject({ node: process.version, v8: process.versions.v8, workerd: null });
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.rows).toEqual(rows);
     expect(formatTable(rows).split("\n")).toHaveLength(2 + rows.length);
+  });
+
+  it("reads the CPU model and the SIMD flags that matter from /proc/cpuinfo", () => {
+    const cpuinfo = "processor\t: 0\nmodel name\t: Test EPYC 9000\nflags\t\t: fpu sse4_1 avx avx2 fma avx512f avx512bw avx512vl avx512_vnni avx512_bf16 avx_vnni sha_ni\n\nprocessor\t: 1\n";
+    const m = machineInfo(cpuinfo);
+    expect(m.cpu).toBe("Test EPYC 9000");
+    expect(m.cpu_flags).toEqual(["avx", "avx2", "avx512_bf16", "avx512_vnni", "avx512bw", "avx512f", "avx512vl", "avx_vnni", "fma"]);
+    expect(machineInfo(null).cpu_flags).toEqual([]);
   });
 
   it("caps ref on the SmolLM2 shape only, and rejects unknown models and runtimes", async () => {
