@@ -1,7 +1,8 @@
-// Fuzzing every route inside workerd (fast-check, seeded): hostile bodies get a well-formed 4xx error or a valid result, never a 500 or a hang.
+// Fuzzing every route the app registers inside workerd (fast-check, seeded): hostile requests get a well-formed 4xx or a valid result, never a 5xx or a hang.
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { app } from "../../src/index";
 import type { LlamaSession } from "../../src/session/llama-session";
 import { BASE, createSession, seedModel } from "./helpers";
 
@@ -44,14 +45,28 @@ const body: fc.Arbitrary<string | Uint8Array | undefined> = fc.oneof(
 const contentType = fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin1", "");
 
 type IdKind = "live" | "nobody" | "malformed";
-const ROUTES: [string, string][] = [
-  ["GET", "/health"], ["GET", "/v1/models"], ["GET", "/v1/model"], ["GET", "/openapi.json"], ["POST", "/v1/sessions"], ["GET", "/v1/sessions/:id"],
-  ["POST", "/v1/sessions/:id/generate"], ["POST", "/v1/sessions/:id/rewind"], ["POST", "/v1/sessions/:id/fork"], ["DELETE", "/v1/sessions/:id"],
-  ["POST", "/v1/completions"], ["POST", "/v1/chat/completions"], ["PUT", "/v1/completions"], ["GET", "/v1/sessions"], ["POST", "/v2/x"],
+
+/** Every method + path the Hono app registers (middleware, method "ALL", excluded): a new route is fuzzed without listing it here. */
+function registeredRoutes(): [string, string][] {
+  const seen = new Set<string>();
+  for (const r of app.routes) if (r.method !== "ALL") seen.add(`${r.method} ${r.path.length > 1 ? r.path.replace(/\/$/, "") : r.path}`);
+  return [...seen].sort().map((k) => k.split(" ") as [string, string]);
+}
+const REGISTERED = registeredRoutes();
+/** Plus requests no route takes: each registered path with a method it does not register, and unknown paths. */
+const UNREGISTERED: [string, string][] = [
+  ...[...new Set(REGISTERED.map(([, p]) => p))].flatMap((p): [string, string][] => {
+    const method = ["PUT", "PATCH", "DELETE", "POST", "GET"].find((m) => !REGISTERED.some(([rm, rp]) => rm === m && rp === p));
+    return method ? [[method, p]] : [];
+  }),
+  ["POST", "/v2/x"],
+  ["GET", "/v1/sessions/:id/unknown"],
 ];
+/** Registered routes are drawn three times as often as the requests no route takes. */
+const route = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...REGISTERED) }, { weight: 1, arbitrary: fc.constantFrom(...UNREGISTERED) });
 const malformedId = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("0".repeat(31), "A".repeat(32), "g".repeat(32), "%2e%2e", "..", "0".repeat(33), "%00", "%F0%9F%92%A9"));
 
-const request = fc.record({ route: fc.constantFrom(...ROUTES), idKind: fc.constantFrom<IdKind>("live", "nobody", "malformed"), malformed: malformedId, body, contentType });
+const request = fc.record({ route, idKind: fc.constantFrom<IdKind>("live", "nobody", "malformed"), malformed: malformedId, body, contentType });
 
 /** Asserts the OpenAI error shape, or a JSON / SSE result that ended properly. */
 async function expectWellFormed(res: Response, label: string): Promise<void> {
@@ -75,19 +90,23 @@ async function expectWellFormed(res: Response, label: string): Promise<void> {
 const NOBODY = "0123456789abcdef0123456789abcdef";
 
 describe("HTTP API fuzz", () => {
-  it("500 seeded random requests over every route: never a 500, never a hang, always well-formed", async () => {
+  it("500 seeded random requests over every registered route, wrong methods and unknown paths: never a 5xx, never a hang, always well-formed", async () => {
     let live = (await createSession({ temperature: 0 })).id as string;
+    expect(REGISTERED.length).toBeGreaterThanOrEqual(12);
     const statuses = new Map<number, number>();
+    const drawn = new Set<string>();
     await fc.assert(
       fc.asyncProperty(request, async ({ route: [method, path], idKind, malformed, body: b, contentType: ct }) => {
         const id = idKind === "live" ? live : idKind === "nobody" ? NOBODY : encodeURIComponent(malformed) || "x";
-        const url = BASE + path.replace(":id", id);
+        // Every path parameter (:id today) gets the live session's id, a valid-looking unknown one, or a malformed one.
+        const url = BASE + path.replace(/:\w+/g, id);
         const init: RequestInit = { method, headers: ct ? { "content-type": ct } : {} };
         if (b !== undefined && method !== "GET") init.body = b;
         const label = `${method} ${url} ${typeof b === "string" ? b.slice(0, 120) : String(b?.length)}`;
         // A hang fails the case: every request must answer well within 30 s (the model generates ≤ 512 tokens).
         const res = await Promise.race([SELF.fetch(url, init), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer in 30 s: ${label}`)), 30_000))]);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        drawn.add(`${method} ${path}`);
         await expectWellFormed(res, label);
         // A deleted live session is recreated for the next cases (DELETE is one of the routes).
         if (idKind === "live" && method === "DELETE" && res.status === 200) live = (await createSession({ temperature: 0 })).id;
@@ -95,6 +114,8 @@ describe("HTTP API fuzz", () => {
       { seed: 20261129, numRuns: 500 },
     );
     console.log("api fuzz statuses:", JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0]))));
+    // Every registered route was exercised.
+    expect(REGISTERED.filter(([m, p]) => !drawn.has(`${m} ${p}`))).toEqual([]);
     // The cases reached past validation too, not only the 400s.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(10);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(10);
