@@ -7,8 +7,14 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-// wrangler offline and quiet: no metrics, no cf fetch, no error reports.
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_ERROR_REPORTS: "false" };
+// wrangler offline and quiet: no metrics, no cf fetch, no error reports; npm does not look for a newer npm on each step.
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+  npm_config_update_notifier: "false",
+};
 
 function step(title, args) {
   console.log(`\n> ${title}: npm ${args.join(" ")}`);
