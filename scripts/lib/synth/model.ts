@@ -1,7 +1,6 @@
 // Synthesizes deterministic random-weight llama GGUF v3 models (shape, weight type, seed, vocabulary) as bytes.
-import { ARCH_KEY, KEY, archKey, writeGguf, type GgufFile } from "../../../src/gguf/index";
+import { ARCH_KEY, KEY, archKey, gguf, writeGguf, type GgufFile, type GgufValue } from "../../../src/gguf/index";
 import { GgmlType } from "../../../src/gguf/ggml-types";
-import { GgufValueType, type GgufValue } from "../../../src/gguf/types";
 import { BLOCK_TENSORS, OUTPUT, OUTPUT_NORM, TOKEN_EMBD, blockTensorName, type BlockTensor } from "../../../src/engine/tensor-names";
 import { RMS_EPS, resolveShape, type SynthOverrides, type SynthShape, type SynthShapeName } from "./shapes";
 import { isQuantized, matrixType, resolveType, type SynthTypeName } from "./weight-types";
@@ -92,10 +91,7 @@ export function synthTensorSpecs(shapeArg: SynthShapeName | SynthShape, typeName
   return specs;
 }
 
-const u32 = (value: number): GgufValue => ({ type: GgufValueType.UINT32, value });
-const f32 = (value: number): GgufValue => ({ type: GgufValueType.FLOAT32, value });
-const str = (value: string): GgufValue => ({ type: GgufValueType.STRING, value });
-
+const { u32, f32, str } = gguf;
 const ARCH = "llama";
 
 function metadataOf(s: SynthShape, tokenizer: SynthTokenizer, opts: SynthOptions): MetadataEntry[] {

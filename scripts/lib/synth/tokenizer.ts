@@ -1,5 +1,5 @@
 // The tokenizer.* metadata of a synthetic model: the generated SentencePiece vocabulary, or one copied from a GGUF.
-import { KEY, metaArray, readGguf, type GgufFile, type GgufValue } from "../../../src/gguf/index";
+import { KEY, gguf, metaArray, readGguf, type GgufFile, type GgufValue } from "../../../src/gguf/index";
 import { GgufValueType } from "../../../src/gguf/types";
 import { BOS_ID, EOS_ID, UNK_ID, synthVocab } from "./vocab";
 
@@ -11,9 +11,7 @@ export interface SynthTokenizer {
   readonly size: number;
 }
 
-const u32 = (value: number): GgufValue => ({ type: GgufValueType.UINT32, value });
-const str = (value: string): GgufValue => ({ type: GgufValueType.STRING, value });
-const arr = (elementType: GgufValueType, items: readonly (number | string)[]): GgufValue => ({ type: GgufValueType.ARRAY, value: { elementType, items } });
+const { u32, str, arr } = gguf;
 
 /** The generated vocabulary of `size` pieces (see vocab.ts), keys in the order the original generator wrote them. */
 export function synthTokenizer(size: number): SynthTokenizer {
