@@ -16,16 +16,17 @@ import { LlamaContext } from "../../src/engine/context";
 import { SYNTH_SHAPES, synthMetadata, synthModel, synthTensorSpecs, type SynthShape, type SynthTypeName } from "../../scripts/lib/synth/model";
 import { MIN_VOCAB, SPACE, TOKEN_TYPE, synthVocab } from "../../scripts/lib/synth/vocab";
 
-const TYPES: SynthTypeName[] = ["f32", "f16", "q8_0", "q4_0"];
-const GGML: Record<SynthTypeName, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0 };
-const FILE_TYPE: Record<SynthTypeName, number> = { f32: 0, f16: 1, q8_0: 7, q4_0: 2 };
+const TYPES: SynthTypeName[] = ["f32", "f16", "bf16", "q8_0", "q4_0"];
+const GGML: Record<SynthTypeName, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, bf16: GgmlType.BF16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0 };
+/** llama.cpp's llama_ftype values (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16, MOSTLY_Q8_0, MOSTLY_Q4_0). */
+const FILE_TYPE: Record<SynthTypeName, number> = { f32: 0, f16: 1, bf16: 32, q8_0: 7, q4_0: 2 };
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const num = (f: GgufFile, k: string) => metaOptNumber(f, k);
 
 /** Bytes per element run of each type (independent of the writer's tables). */
 function dataBytes(type: GgmlType, n: number): number {
   if (type === GgmlType.F32) return 4 * n;
-  if (type === GgmlType.F16) return 2 * n;
+  if (type === GgmlType.F16 || type === GgmlType.BF16) return 2 * n;
   if (type === GgmlType.Q8_0) return (n / 32) * 34;
   if (type === GgmlType.Q4_0) return (n / 32) * 18;
   throw new Error(`type ${type}`);
@@ -103,6 +104,19 @@ describe("synthModel", () => {
     const other = synthModel({ shape: "tiny", type: "q8_0", seed: 2 });
     expect(other.length).toBe(tinyFiles.get("q8_0")!.length);
     expect(sha(other)).not.toBe(sha(tinyFiles.get("q8_0")!));
+  });
+
+  it("pins whole files: the bytes of the original presets and types never change", () => {
+    // Tests, benchmarks and e2e fixtures were made with these; a change here must be deliberate.
+    const pinned: Record<string, string> = {
+      f32: "e952435ca28f703740982adbe76e54a3a3f2168f562ee9aee018db91047cc8dd",
+      f16: "0b0ca66d8b7ce618da17ea36fca8f4523317954d186acbdd1fc3bc897ed60fc1",
+      q8_0: "0920eabcaff5adb120018da6db3eb8385e640ad952f7b963f0047b9eaff50ff6",
+      q4_0: "d63bf2dcc3292e6679d4e25f90b9ead2871ce9fee4e7d4dc5fabfe51decd97e9",
+    };
+    for (const [t, hash] of Object.entries(pinned)) expect(sha(tinyFiles.get(t)!), t).toBe(hash);
+    const odd: SynthShape = { ...SYNTH_SHAPES.tiny, name: "odd", ffn: 48 };
+    expect(sha(synthModel({ shape: odd, type: "q4_0", seed: 3 }))).toBe("15b512fc33b84b0455cf23bd8729b96f977b8b1394588625c50e1e62b1e1705f");
   });
 
   it("pins the generator: tiny f32 seed 1 token_embd", () => {
@@ -224,8 +238,10 @@ describe("synthModel", () => {
   });
 
   it("stories15M q8_0 has the size block math predicts", () => {
-    const opts = { shape: "stories15M", type: "q8_0", seed: 7 } as const;
+    const opts = { shape: "stories15M", type: "q8_0", seed: 1 } as const;
     const bytes = synthModel(opts);
+    // The e2e fault tests and the benchmark use exactly this file.
+    expect(sha(bytes)).toBe("e76d213d3d4a4be73a731f4486ed7357a16670fe24973f19dd66d26bf8b67cc3");
     const specs = synthTensorSpecs("stories15M", "q8_0");
     const perLayer = ((4 * 288 * 288 + 3 * 288 * 768) / 32) * 34 + 2 * 288 * 4;
     const data = 6 * perLayer + 2 * ((288 * 32000) / 32) * 34 + 288 * 4;
@@ -252,8 +268,8 @@ describe("model:synth CLI", () => {
   });
 
   it.each([
-    [["--shape", "huge", "--out", "x"], /unknown shape "huge"; known: stories15M, smollm2-135m, tiny/],
-    [["--shape", "tiny", "--type", "q5_k", "--out", "x"], /unknown type "q5_k"/],
+    [["--shape", "huge", "--out", "x"], /unknown shape "huge"; known: stories15M, smollm2-135m, smollm2-360m, llama-3.2-1b, qwen2.5-0.5b, tiny/],
+    [["--shape", "tiny", "--type", "q9_z", "--out", "x"], /unknown type "q9_z"; known: f32, f16, bf16, /],
     [["--shape", "tiny", "--seed", "-1", "--out", "x"], /--seed must be a non-negative integer/],
     [["--shape", "tiny"], /--out is required/],
   ])("bad usage %j exits 1", async (args, message) => {
