@@ -1,0 +1,23 @@
+// Constrained decoding: GBNF and JSON Schema grammars, and per-token allowed masks over a byte-level vocabulary.
+/**
+ * API
+ * - `compileGbnf(text)` → Grammar: llama.cpp GBNF (`name ::= ...`, `|`, `( )`, `* + ?`, `{m}` `{m,}` `{m,n}`,
+ *   "literals" and [classes] with escapes, `[^...]`, `.`, `#` comments, a `root` rule). GrammarError with line/column.
+ * - `compileJsonSchema(schema, opts)` → Grammar; `jsonSchemaToGbnf` gives the GBNF text. `{type: "json_object"}` is any
+ *   JSON object. Unsupported features throw GrammarError with `feature` and `path` (a JSON pointer) for a 400.
+ * - `new TokenVocab(tokenBytes, { eogTokens })`: one Uint8Array per token id (empty for control tokens); build it once
+ *   per model and share it. `vocabBytes(model, tokens, types)` turns GGUF token strings into those bytes.
+ * - `new GrammarMatcher(grammar, vocab)`: `allowedTokens()` → Uint32Array bitset (bit id&31 of word id>>>5; see
+ *   `maskHas`, `maskIds`), `accept(id)`, `acceptBytes(bytes)`, `isComplete()` (EOG allowed), `isDone()`, `clone()`.
+ *   Its state is the accepted bytes: `acceptedBytes()` + `hasEnded`, rebuilt with `GrammarMatcher.restore(...)`.
+ *
+ * How: the grammar is lowered to bytes (character classes become UTF-8 byte-range sequences), so a token may end
+ * inside a character. A position is a set of llama.cpp-style parse stacks; stack nodes and stack sets are interned,
+ * so each distinct set is one lazily built DFA state with cached byte transitions. The mask of a state is a walk of
+ * the vocabulary's byte trie that prunes at the first dead byte, cached per (state, vocabulary).
+ */
+export { GrammarError, type GrammarErrorKind } from "./errors";
+export { Grammar, GrammarMatcher, compileGbnf } from "./matcher";
+export { compileJsonSchema, jsonSchemaToGbnf, type JsonSchemaOptions } from "./json-schema";
+export { TokenVocab, maskHas, maskIds, type TokenVocabOptions } from "./vocab";
+export { gpt2PieceBytes, vocabBytes } from "./pieces";
