@@ -4,6 +4,14 @@ import { decodeUtf8, encodeUtf8 } from "./utf8";
 import { TokenType, TokenizerError, type Vocab } from "./vocab";
 
 const EMPTY = new Uint8Array(0);
+
+/** Token id -> bytes, for one vocabulary (SentencePiece or byte-level BPE). */
+export interface PieceSource {
+  /** Throws TokenizerError unless id is a token id of this vocabulary. */
+  check(id: number): void;
+  /** The bytes of a token; `special` shows control and unknown tokens as their text. Do not modify. */
+  bytes(id: number, special: boolean): Uint8Array;
+}
 const SPACE = 0x20;
 
 /**
@@ -14,7 +22,7 @@ const SPACE = 0x20;
  * - control and unknown (`<s>`, `</s>`, `<unk>`): nothing, or the piece text as is when special text is asked for;
  * - unused and undefined types: nothing.
  */
-export class PieceTable {
+export class PieceTable implements PieceSource {
   private readonly plain: (Uint8Array | undefined)[];
   private readonly special: (Uint8Array | undefined)[];
 
@@ -78,7 +86,7 @@ export interface DetokenizeOptions {
  * With stripLeadingSpace, the first token loses one leading space, even if it is an empty control token
  * (so after a BOS nothing is stripped) — llama_detokenize's rule.
  */
-export function detokenize(pieces: PieceTable, ids: readonly number[], options: DetokenizeOptions): string {
+export function detokenize(pieces: PieceSource, ids: readonly number[], options: DetokenizeOptions): string {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (let i = 0; i < ids.length; i++) {

@@ -21,7 +21,6 @@ const K = {
 
 /** tokenizer.ggml.model values llama.cpp knows, with what they are, for the "not supported" message. */
 const OTHER_MODELS: Record<string, string> = {
-  gpt2: "GPT-2 byte-level BPE",
   bert: "WordPiece",
   t5: "Unigram",
   rwkv: "RWKV greedy",
@@ -54,7 +53,7 @@ export function vocabFromGguf(file: GgufFile): Vocab {
   if (model.value !== "llama") {
     const what = OTHER_MODELS[model.value];
     throw new TokenizerError(
-      `tokenizer model ${JSON.stringify(model.value)}${what ? ` (${what})` : ""} is not supported yet; supported: "llama" (SentencePiece BPE)`,
+      `tokenizer model ${JSON.stringify(model.value)}${what ? ` (${what})` : ""} is not supported yet; supported: "llama" (SentencePiece BPE), "gpt2" (byte-level BPE, through createTokenizer)`,
     );
   }
   const tokens = array(meta.get(K.tokens), K.tokens, [GgufValueType.STRING], true)!;
@@ -76,7 +75,8 @@ export function vocabFromGguf(file: GgufFile): Vocab {
   });
 }
 
-function array(v: GgufValue | undefined, key: string, elementTypes: GgufValueType[], required: boolean): GgufArray | undefined {
+/** A typed array value of the metadata (TokenizerError if mistyped; undefined if absent and not required). */
+export function array(v: GgufValue | undefined, key: string, elementTypes: GgufValueType[], required: boolean): GgufArray | undefined {
   if (v === undefined) {
     if (required) throw new TokenizerError(`GGUF has no ${key}: the vocabulary is incomplete`);
     return undefined;
@@ -88,7 +88,8 @@ function array(v: GgufValue | undefined, key: string, elementTypes: GgufValueTyp
   return v.value;
 }
 
-function tokenId(v: GgufValue | undefined, key: string): number | undefined {
+/** An integer token id of the metadata, as a number (undefined if absent). */
+export function tokenId(v: GgufValue | undefined, key: string): number | undefined {
   if (v === undefined) return undefined;
   if (!INTEGER_TYPES.has(v.type)) throw new TokenizerError(`${key} must be an integer`);
   const n = Number(v.value);
@@ -96,7 +97,8 @@ function tokenId(v: GgufValue | undefined, key: string): number | undefined {
   return n;
 }
 
-function bool(v: GgufValue | undefined, key: string): boolean | undefined {
+/** A boolean of the metadata (undefined if absent). */
+export function bool(v: GgufValue | undefined, key: string): boolean | undefined {
   if (v === undefined) return undefined;
   if (v.type !== GgufValueType.BOOL) throw new TokenizerError(`${key} must be a boolean`);
   return v.value;

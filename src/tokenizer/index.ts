@@ -1,7 +1,12 @@
-// Tokenizer facade: llama.cpp-exact SentencePiece encode, detokenize and streaming decode for "llama" GGUF vocabularies.
-import type { GgufFile } from "../gguf/index";
-import { PieceTable, detokenize } from "./decode";
+// Tokenizer facade: llama.cpp-exact encode, detokenize and streaming decode for "llama" (SentencePiece) and "gpt2"
+// (byte-level BPE) GGUF vocabularies.
+import { KEY, type GgufFile } from "../gguf/index";
+import { BpeEncoder } from "./bpe";
+import { BpePieceTable, cleanSpaces } from "./bpe-decode";
+import { bpeVocabFromGguf, type BpeVocab } from "./bpe-vocab";
+import { PieceTable, detokenize, type PieceSource } from "./decode";
 import { vocabFromGguf } from "./gguf-vocab";
+import { attrsFromTypes, detectSpecials, partitionSpecial as partitionBpe } from "./special-tokens";
 import { byteFallbackTable, escapeWhitespace, partitionSpecial, specialTokenIds, spmEncodeFragment } from "./spm";
 import { StreamDecoder, type StreamDecoderOptions } from "./stream-decoder";
 import { NO_TOKEN, type Vocab } from "./vocab";
@@ -9,14 +14,23 @@ import { NO_TOKEN, type Vocab } from "./vocab";
 export { TokenizerError, TokenType, NO_TOKEN, makeVocab, type Vocab, type VocabInit, type TokenTypeValue } from "./vocab";
 export { StreamDecoder, type StreamDecoderOptions } from "./stream-decoder";
 export { vocabFromGguf } from "./gguf-vocab";
+export { bpeVocabFromGguf, type BpeVocab } from "./bpe-vocab";
 export { Utf8Decoder, decodeUtf8 } from "./utf8";
 
 export interface EncodeOptions {
-  /** Prepend BOS (default: the vocabulary's add_bos_token, true for llama). */
+  /**
+   * llama_tokenize's add_special (default true): add BOS / EOS where the vocabulary asks for them (add_bos_token /
+   * add_eos_token, with llama.cpp's defaults per vocabulary type). addBos / addEos, when given, decide instead.
+   */
+  readonly addSpecial?: boolean;
+  /** Prepend BOS (default: addSpecial and the vocabulary's add_bos_token, true for llama, false for most BPE). */
   readonly addBos?: boolean;
-  /** Append EOS (default: the vocabulary's add_eos_token, false for llama). */
+  /** Append EOS (default: addSpecial and the vocabulary's add_eos_token, usually false). */
   readonly addEos?: boolean;
-  /** Turn the text of control tokens ("<s>", "</s>", "<unk>") into those tokens (default false: plain text). */
+  /**
+   * llama_tokenize's parse_special: turn the text of control tokens ("<s>", "<|im_end|>") into those tokens (default
+   * false: plain text). User-defined tokens are matched either way, as llama.cpp does.
+   */
   readonly parseSpecial?: boolean;
 }
 
@@ -29,6 +43,12 @@ export interface DecodeOptions {
    * strip and decode([bos, ▁Hi]) is " Hi". Pass false to decode a continuation (generated text).
    */
   readonly stripLeadingSpace?: boolean;
+  /**
+   * Apply llama_detokenize's space clean-up (" ." -> ".", " 's" -> "'s") when the vocabulary has clean_spaces (gpt-2,
+   * starcoder, llama-bpe...). Default false: the text is the tokens' pieces joined, as streaming and llama.cpp's server
+   * give it, so decode(encode(s)) is s.
+   */
+  readonly cleanSpaces?: boolean;
 }
 
 /** Lone UTF-16 surrogates cannot be UTF-8 encoded; like a JS -> UTF-8 conversion, they become U+FFFD. */
@@ -38,35 +58,64 @@ export class Tokenizer {
   readonly bosId: number;
   readonly eosId: number;
   readonly vocabSize: number;
-  private readonly pieces: PieceTable;
+  /** tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (byte-level BPE). */
+  readonly model: "llama" | "gpt2";
+  /**
+   * End-of-generation tokens as llama.cpp computes them at load (special_eog_ids): eos, eot, eom, the FIM pad / repo /
+   * separator tokens, and every token whose text is a known end marker (<|im_end|>, <|eot_id|>, <|endoftext|>, </s>...).
+   */
+  readonly eogIds: ReadonlySet<number>;
+  private readonly pieces: PieceSource;
+  private readonly bpe: { readonly vocab: BpeVocab; readonly encoder: BpeEncoder } | undefined;
   private readonly byteTokens: Int32Array;
   private readonly specials: number[];
-  private readonly eog: ReadonlySet<number>;
 
+  /** A tokenizer for a vocabulary: a BpeVocab (bpeVocabFromGguf) gives the byte-level BPE one, any other Vocab SentencePiece. */
   constructor(readonly vocab: Vocab) {
     this.bosId = vocab.bosId;
     this.eosId = vocab.eosId;
     this.vocabSize = vocab.tokens.length;
-    this.pieces = new PieceTable(vocab);
-    this.byteTokens = byteFallbackTable(vocab);
-    this.specials = specialTokenIds(vocab);
-    this.eog = new Set([vocab.eosId, vocab.eotId, vocab.eomId].filter((id) => id !== NO_TOKEN));
+    if (isBpeVocab(vocab)) {
+      this.model = "gpt2";
+      this.bpe = { vocab, encoder: new BpeEncoder(vocab) };
+      this.pieces = new BpePieceTable(vocab);
+      this.eogIds = vocab.eog;
+      this.byteTokens = new Int32Array(0);
+      this.specials = [];
+    } else {
+      this.model = "llama";
+      this.bpe = undefined;
+      this.pieces = new PieceTable(vocab);
+      this.byteTokens = byteFallbackTable(vocab);
+      this.specials = specialTokenIds(vocab);
+      this.eogIds = spmEogIds(vocab);
+    }
   }
 
   /**
-   * Text -> token ids, exactly as llama_tokenize(text, add_special=addBos, parse_special). Each raw-text
-   * fragment that starts the text or follows a special token gets a space prefix (add_space_prefix); spaces
-   * become U+2581; the fragment is SentencePiece-BPE merged with byte fallback. Empty text gives no text tokens.
+   * Text -> token ids, exactly as llama_tokenize(text, add_special, parse_special).
+   * SentencePiece: each raw-text fragment that starts the text or follows a special token gets a space prefix
+   * (add_space_prefix); spaces become U+2581; the fragment is SentencePiece-BPE merged with byte fallback.
+   * Byte-level BPE: each fragment is pre-tokenized by the vocabulary's tokenizer.ggml.pre regexes, byte-encoded and
+   * merged by rank. Empty text gives no text tokens.
    */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const addBos = options.addBos ?? this.vocab.addBos;
-    const addEos = options.addEos ?? this.vocab.addEos;
+    const addSpecial = options.addSpecial ?? true;
+    const addBos = options.addBos ?? (addSpecial && this.vocab.addBos);
+    const addEos = options.addEos ?? (addSpecial && this.vocab.addEos);
+    const parseSpecial = options.parseSpecial ?? false;
     const out: number[] = [];
     if (addBos && this.bosId !== NO_TOKEN) out.push(this.bosId);
     const clean = text.replace(LONE_SURROGATE, "\uFFFD");
-    if (clean.length > 0) {
+    if (clean.length > 0 && this.bpe) {
+      const { vocab, encoder } = this.bpe;
+      for (const fragment of partitionBpe(clean, vocab.tokens, vocab.attrs, vocab.candidates, parseSpecial)) {
+        if ("token" in fragment) out.push(fragment.token);
+        else encoder.encode(fragment.text, out);
+      }
+    } else if (clean.length > 0) {
       let prevSpecial = true;
-      for (const fragment of partitionSpecial(this.vocab, this.specials, clean, options.parseSpecial ?? false)) {
+      for (const fragment of partitionSpecial(this.vocab, this.specials, clean, parseSpecial)) {
         if ("token" in fragment) {
           out.push(fragment.token);
           prevSpecial = true;
@@ -82,31 +131,33 @@ export class Tokenizer {
   }
 
   /**
-   * Token ids -> text, as llama_detokenize(ids, remove_special=false, unparse_special=!skipSpecial):
-   * byte tokens are raw bytes, U+2581 is a space, control/unknown tokens are empty unless skipSpecial is
-   * false, broken UTF-8 becomes U+FFFD, no space clean-up. See DecodeOptions.stripLeadingSpace.
+   * Token ids -> text, as llama_detokenize(ids, remove_special=false, unparse_special=!skipSpecial) without its space
+   * clean-up unless cleanSpaces: byte tokens are raw bytes, U+2581 (SentencePiece) is a space, byte-level BPE
+   * pieces are turned back into their bytes, control/unknown tokens are empty unless skipSpecial is false, broken
+   * UTF-8 becomes U+FFFD. See DecodeOptions.stripLeadingSpace.
    */
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
-    return detokenize(this.pieces, ids, {
+    const text = detokenize(this.pieces, ids, {
       special: !(options.skipSpecial ?? true),
       stripLeadingSpace: options.stripLeadingSpace ?? this.vocab.addSpacePrefix,
     });
+    return options.cleanSpaces && this.bpe?.vocab.cleanSpaces ? cleanSpaces(text) : text;
   }
 
-  /** Raw bytes of one token (U+2581 -> space, byte tokens -> their byte, control/unknown -> empty). Do not modify. */
+  /** Raw bytes of one token (its text turned back into bytes; control/unknown -> empty). Do not modify. */
   tokenBytes(id: number): Uint8Array {
     return this.pieces.bytes(id, false);
   }
 
-  /** The piece text of a token as stored in the vocabulary ("▁the", "<0x0A>", "<s>"). */
+  /** The piece text of a token as stored in the vocabulary ("▁the", "<0x0A>", "Ġthe", "<s>"). */
   tokenText(id: number): string {
     this.pieces.check(id);
     return this.vocab.tokens[id]!;
   }
 
-  /** End of generation: EOS, or the end-of-turn / end-of-message token when the vocabulary has one. */
+  /** End of generation: membership in eogIds. */
   isEog(id: number): boolean {
-    return this.eog.has(id);
+    return this.eogIds.has(id);
   }
 
   /** A decoder for generated tokens: pieces are emitted as is (no leading-space strip) by default. */
@@ -115,7 +166,24 @@ export class Tokenizer {
   }
 }
 
-/** Builds the tokenizer of a GGUF file; TokenizerError for unsupported models or malformed vocabularies. */
+function isBpeVocab(vocab: Vocab): vocab is BpeVocab {
+  return (vocab as Partial<BpeVocab>).model === "gpt2";
+}
+
+/** llama.cpp's end-of-generation set for a SentencePiece vocabulary (its token types are left as they are). */
+function spmEogIds(vocab: Vocab): ReadonlySet<number> {
+  const attrs = attrsFromTypes(vocab.tokens.length, vocab.types);
+  const none = NO_TOKEN;
+  const ids = { eos: vocab.eosId, eot: vocab.eotId, eom: vocab.eomId, fimPre: none, fimSuf: none, fimMid: none, fimPad: none, fimRep: none, fimSep: none };
+  return detectSpecials(vocab.tokens, vocab.lookup, attrs, ids);
+}
+
+/**
+ * Builds the tokenizer of a GGUF file: "llama" vocabularies get SentencePiece, "gpt2" byte-level BPE.
+ * TokenizerError for other or malformed vocabularies; ModelError for a tokenizer.ggml.pre llama.cpp does not know.
+ */
 export function createTokenizer(file: GgufFile): Tokenizer {
+  const model = file.metadata.get(KEY.tokenizerModel);
+  if (model?.value === "gpt2") return new Tokenizer(bpeVocabFromGguf(file));
   return new Tokenizer(vocabFromGguf(file));
 }

@@ -1,5 +1,5 @@
 // Incremental detokenizer for generated tokens: emits only complete UTF-8 characters, holding partial ones back.
-import type { PieceTable } from "./decode";
+import type { PieceSource } from "./decode";
 import { Utf8Decoder } from "./utf8";
 
 export interface StreamDecoderOptions {
@@ -27,7 +27,7 @@ export class StreamDecoder {
   private readonly stripLeadingSpace: boolean;
 
   constructor(
-    private readonly pieces: PieceTable,
+    private readonly pieces: PieceSource,
     options: StreamDecoderOptions = {},
   ) {
     this.special = options.special ?? false;

@@ -1,0 +1,76 @@
+// Token -> bytes for byte-level BPE vocabularies (llama.cpp's token_to_piece), and llama_detokenize's space clean-up.
+import type { BpeVocab } from "./bpe-vocab";
+import { byteOfPiece, type PieceSource } from "./decode";
+import { Attr } from "./special-tokens";
+import { CHAR_TO_BYTE } from "./unicode";
+import { encodeUtf8 } from "./utf8";
+import { TokenizerError } from "./vocab";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Bytes of each token, computed on first use:
+ * - control and unknown: nothing, or their text when special text is asked for;
+ * - user-defined: their text as is (not byte-decoded);
+ * - normal: each character turned back into the byte it stands for (GPT-2 unicode -> bytes); a character that
+ *   stands for no byte gives llama.cpp's "[UNK_BYTE_0x..]" marker;
+ * - byte (`<0xXX>`): that byte; unused and undefined: nothing.
+ */
+export class BpePieceTable implements PieceSource {
+  private readonly plain: (Uint8Array | undefined)[];
+  private readonly special: (Uint8Array | undefined)[];
+
+  constructor(readonly vocab: BpeVocab) {
+    this.plain = new Array<Uint8Array | undefined>(vocab.tokens.length);
+    this.special = new Array<Uint8Array | undefined>(vocab.tokens.length);
+  }
+
+  check(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocab.tokens.length) {
+      throw new TokenizerError(`token id ${id} is out of range (vocabulary has ${this.vocab.tokens.length} tokens)`);
+    }
+  }
+
+  bytes(id: number, special: boolean): Uint8Array {
+    this.check(id);
+    const cache = special ? this.special : this.plain;
+    return (cache[id] ??= this.compute(id, special));
+  }
+
+  private compute(id: number, special: boolean): Uint8Array {
+    const attr = this.vocab.attrs[id]!;
+    const text = this.vocab.tokens[id]!;
+    if (attr & (Attr.CONTROL | Attr.UNKNOWN)) return special ? encodeUtf8(text) : EMPTY;
+    if (attr & Attr.USER_DEFINED) return encodeUtf8(text);
+    if (attr & Attr.NORMAL) return decodeByteLevel(text);
+    if (attr & Attr.BYTE) return Uint8Array.of(byteOfPiece(text));
+    return EMPTY;
+  }
+}
+
+/** GPT-2 byte-level text -> the bytes it encodes (llama_decode_text). */
+export function decodeByteLevel(text: string): Uint8Array {
+  const out: number[] = [];
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const b = cp < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[cp]! : -1;
+    if (b >= 0) {
+      out.push(b);
+      continue;
+    }
+    const hex = [...encodeUtf8(ch)].map((x) => x.toString(16).padStart(2, "0")).join("");
+    for (const x of encodeUtf8(`[UNK_BYTE_0x${hex}${text}]`)) out.push(x);
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * llama_detokenize's clean_spaces passes, on the decoded text: drop the space before ? ! . , ; turn " ' " into "'";
+ * drop the space before 's 'm 're 've (but not 't 'd 'll).
+ */
+export function cleanSpaces(text: string): string {
+  return text
+    .replace(/ (?=[?!.,])/g, "")
+    .replace(/ ' /g, "'")
+    .replace(/ '(?=[sm]|re|ve)/g, "'");
+}

@@ -1,0 +1,165 @@
+// Reads a byte-level BPE vocabulary (tokenizer.ggml.model "gpt2") from GGUF metadata with llama.cpp's defaults.
+import { ModelError } from "../engine/errors";
+import { KEY, type GgufFile } from "../gguf/index";
+import { GgufValueType, type GgufValue } from "../gguf/types";
+import { preTypeSpec, type PreTypeSpec } from "./bpe-pre-types";
+import { array, bool, tokenId } from "./gguf-vocab";
+import { Attr, attrsFromTypes, detectSpecials, partitionCandidates, type SpecialIds } from "./special-tokens";
+import { NO_TOKEN, TokenType, TokenizerError, type Vocab } from "./vocab";
+
+/** A byte-level BPE vocabulary. The Vocab fields hold what the SentencePiece code paths read (no scores, no space prefix). */
+export interface BpeVocab extends Vocab {
+  readonly model: "gpt2";
+  /** tokenizer.ggml.pre as given ("default" when absent) and llama.cpp's pre-tokenizer type for it. */
+  readonly pre: string;
+  readonly preType: string;
+  readonly spec: PreTypeSpec;
+  /** Merge rank by "left right" (the merge's text); lower merges first. */
+  readonly ranks: ReadonlyMap<string, number>;
+  /** llama_token_attr bits per token, after llama.cpp's load-time fixes (EOG texts become CONTROL, ...). */
+  readonly attrs: Uint16Array;
+  /** Special tokens tokenizer_st_partition tries, longest first. */
+  readonly candidates: readonly number[];
+  /** End-of-generation tokens, as llama.cpp's special_eog_ids. */
+  readonly eog: ReadonlySet<number>;
+  readonly ignoreMerges: boolean;
+  readonly cleanSpaces: boolean;
+}
+
+const KEYS = {
+  merges: KEY.merges,
+  pre: KEY.pre,
+  eot: "tokenizer.ggml.eot_token_id",
+  eom: "tokenizer.ggml.eom_token_id",
+  fimPre: "tokenizer.ggml.fim_pre_token_id",
+  fimSuf: "tokenizer.ggml.fim_suf_token_id",
+  fimMid: "tokenizer.ggml.fim_mid_token_id",
+  fimPad: "tokenizer.ggml.fim_pad_token_id",
+  fimRep: "tokenizer.ggml.fim_rep_token_id",
+  fimSep: "tokenizer.ggml.fim_sep_token_id",
+} as const;
+
+const str = (v: GgufValue | undefined): string | undefined => (v?.type === GgufValueType.STRING ? v.value : undefined);
+
+/**
+ * The vocabulary of a "gpt2" GGUF. Throws ModelError for a tokenizer.ggml.pre llama.cpp does not know (or one this
+ * project cannot run yet), TokenizerError for missing or mistyped tokens / merges.
+ * Special ids follow llama.cpp: defaults bos = eos = 11 (!) when the file gives none, ids out of range keep the default.
+ */
+export function bpeVocabFromGguf(file: GgufFile): BpeVocab {
+  const meta = file.metadata;
+  const preValue = meta.get(KEYS.pre);
+  if (preValue !== undefined && preValue.type !== GgufValueType.STRING) throw new TokenizerError(`${KEYS.pre} must be a string`);
+  const pre = preValue?.value ?? "default";
+  const found = preTypeSpec(pre);
+  if (!found.spec) {
+    throw new ModelError(
+      found.known
+        ? `pre-tokenizer ${JSON.stringify(pre)} (${KEYS.pre}) is not supported yet: it needs a tokenizer other than the byte-level BPE one`
+        : `unknown pre-tokenizer type ${JSON.stringify(pre)} (${KEYS.pre}): llama.cpp does not know it either`,
+    );
+  }
+  const spec = found.spec;
+  const tokensIn = array(meta.get(KEY.tokens), KEY.tokens, [GgufValueType.STRING], true)!.items as string[];
+  const n = tokensIn.length;
+  if (n === 0) throw new TokenizerError("vocabulary is empty (tokenizer.ggml.tokens has no entries)");
+  const mergesValue = meta.get(KEYS.merges);
+  if (mergesValue === undefined) throw new TokenizerError(`GGUF has no ${KEYS.merges}: a "gpt2" (byte-level BPE) vocabulary needs its merges`);
+  const merges = array(mergesValue, KEYS.merges, [GgufValueType.STRING], true)!.items as string[];
+  const types = array(meta.get(KEY.tokenType), KEY.tokenType, [GgufValueType.INT32, GgufValueType.UINT32, GgufValueType.INT8, GgufValueType.UINT8], false);
+  if (types && types.items.length < n) throw new TokenizerError(`vocabulary has ${n} tokens but ${types.items.length} token types (${KEY.tokenType})`);
+
+  const tokens = tokensIn.map((t, i) => (t === "" ? `[EMPTY_${i}]` : t));
+  const lookup = new Map<string, number>();
+  tokens.forEach((t, i) => lookup.set(t, i));
+  const ranks = new Map<string, number>();
+  merges.forEach((m, i) => {
+    // llama.cpp splits at the first space after the first character; the first of duplicate merges wins.
+    const at = m.indexOf(" ", 1);
+    const key = at < 0 ? " " : m;
+    if (!ranks.has(key)) ranks.set(key, i);
+  });
+
+  const id = (key: string, fallback: number): number => {
+    const def = fallback < n ? fallback : NO_TOKEN;
+    const v = tokenId(meta.get(key), key);
+    return v === undefined || v < 0 || v >= n ? def : v;
+  };
+  const bosId = id(KEY.bosId, spec.noDefaultBos ? NO_TOKEN : 11);
+  const eosId = id(KEY.eosId, 11);
+  const ids: SpecialIds = {
+    eos: eosId,
+    eot: id(KEYS.eot, NO_TOKEN),
+    eom: id(KEYS.eom, NO_TOKEN),
+    fimPre: id(KEYS.fimPre, NO_TOKEN),
+    fimSuf: id(KEYS.fimSuf, NO_TOKEN),
+    fimMid: id(KEYS.fimMid, NO_TOKEN),
+    fimPad: id(KEYS.fimPad, NO_TOKEN),
+    fimRep: id(KEYS.fimRep, NO_TOKEN),
+    fimSep: id(KEYS.fimSep, NO_TOKEN),
+  };
+  const attrs = attrsFromTypes(n, types?.items as number[] | undefined);
+  const eog = detectSpecials(tokens, lookup, attrs, ids);
+  const candidates = partitionCandidates(tokens, attrs);
+  setStripAttrs(str(meta.get("general.name")) ?? "", pre, str(meta.get("general.architecture")) ?? "", lookup, attrs, candidates);
+
+  return {
+    model: "gpt2",
+    pre,
+    preType: found.type,
+    spec,
+    ranks,
+    attrs,
+    candidates,
+    eog,
+    ignoreMerges: spec.ignoreMerges ?? false,
+    cleanSpaces: spec.cleanSpaces ?? true,
+    tokens,
+    scores: new Float32Array(n),
+    types: typesFromAttrs(attrs),
+    bosId,
+    eosId,
+    unkId: id(KEY.unkId, NO_TOKEN),
+    padId: id(KEY.padId, NO_TOKEN),
+    eotId: ids.eot,
+    eomId: ids.eom,
+    addBos: bool(meta.get(KEY.addBos), KEY.addBos) ?? spec.addBos ?? false,
+    addEos: bool(meta.get(KEY.addEos), KEY.addEos) ?? false,
+    addSpacePrefix: false,
+    lookup,
+  };
+}
+
+/** llama.cpp's per-model LSTRIP / RSTRIP attributes (set after the partition list is built, by model or pre name). */
+function setStripAttrs(name: string, pre: string, arch: string, lookup: ReadonlyMap<string, number>, attrs: Uint16Array, candidates: readonly number[]): void {
+  const set = (text: string, bit: number, on: boolean) => {
+    const id = lookup.get(text);
+    if (id !== undefined) attrs[id] = on ? attrs[id]! | bit : attrs[id]! & ~bit;
+  };
+  const lower = name.toLowerCase();
+  if (["jina-v2-de", "jina-v2-es", "jina-v2-code"].some((p) => pre.includes(p)) || ["nomic-bert-moe", "jina-bert-v3"].some((a) => arch.includes(a))) {
+    set("<mask>", Attr.LSTRIP, true);
+  } else if (lower.includes("phi-3") || lower.includes("phi3")) {
+    for (const id of candidates) attrs[id]! |= Attr.RSTRIP;
+    set("</s>", Attr.RSTRIP, true);
+    for (const t of ["<unk>", "<s>", "<|endoftext|>"]) set(t, Attr.RSTRIP, false);
+  } else if (lower.includes("modern-bert")) {
+    set("[MASK]", Attr.LSTRIP, true);
+  }
+}
+
+/** Token types that describe the attributes (what Vocab.types means for the SentencePiece paths). */
+function typesFromAttrs(attrs: Uint16Array): Uint8Array {
+  const types = new Uint8Array(attrs.length);
+  attrs.forEach((a, i) => {
+    types[i] =
+      a & Attr.CONTROL ? TokenType.CONTROL
+      : a & Attr.UNKNOWN ? TokenType.UNKNOWN
+      : a & Attr.USER_DEFINED ? TokenType.USER_DEFINED
+      : a & Attr.NORMAL ? TokenType.NORMAL
+      : a & Attr.BYTE ? TokenType.BYTE
+      : a & Attr.UNUSED ? TokenType.UNUSED
+      : TokenType.UNDEFINED;
+  });
+  return types;
+}

@@ -1,0 +1,138 @@
+// Byte-level BPE as llama.cpp's llm_tokenizer_bpe_session: pre-tokenize, then merge each word by rank.
+import type { BpeVocab } from "./bpe-vocab";
+import { compileRegex, preTokenize, type CompiledRegex } from "./bpe-pretokenize";
+
+/** A candidate merge of two adjacent symbols; stale once either symbol has changed length. */
+interface Bigram {
+  readonly rank: number;
+  readonly left: number;
+  readonly right: number;
+  readonly leftLen: number;
+  readonly rightLen: number;
+}
+
+/** Min-heap on rank; equal ranks: the leftmost pair first (llama.cpp's llm_bigram_bpe ordering). */
+class BigramHeap {
+  private readonly items: Bigram[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  private static before(a: Bigram, b: Bigram): boolean {
+    return a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
+  }
+
+  push(item: Bigram): void {
+    const items = this.items;
+    let i = items.length;
+    items.push(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!BigramHeap.before(item, items[parent]!)) break;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    items[i] = item;
+  }
+
+  pop(): Bigram {
+    const items = this.items;
+    const top = items[0]!;
+    const last = items.pop()!;
+    const n = items.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const child = l + 1 < n && BigramHeap.before(items[l + 1]!, items[l]!) ? l + 1 : l;
+        if (!BigramHeap.before(items[child]!, last)) break;
+        items[i] = items[child]!;
+        i = child;
+      }
+      items[i] = last;
+    }
+    return top;
+  }
+}
+
+/** Words tokenized so far; cleared when it grows past this many entries. */
+const CACHE_LIMIT = 50_000;
+
+/** Encodes raw text (no special tokens in it) for one BPE vocabulary; caches the ids of each distinct word. */
+export class BpeEncoder {
+  private readonly regexes: CompiledRegex[];
+  private readonly cache = new Map<string, readonly number[]>();
+
+  constructor(private readonly vocab: BpeVocab) {
+    this.regexes = vocab.spec.regexes.map(compileRegex);
+  }
+
+  /** Appends the ids of `text` to `out`. */
+  encode(text: string, out: number[]): void {
+    for (const word of preTokenize(text, this.regexes)) {
+      let ids = this.cache.get(word);
+      if (ids === undefined) {
+        ids = this.encodeWord(word);
+        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+        this.cache.set(word, ids);
+      }
+      for (const id of ids) out.push(id);
+    }
+  }
+
+  /**
+   * One byte-encoded word: with ignore_merges a word that is a token is that token; otherwise its characters (one
+   * per byte) merge pairwise, lowest rank first, ties leftmost, while a pair has a merge. Each final symbol is its
+   * token; one that is not in the vocabulary gives the tokens of its ASCII characters, and loses the rest, as
+   * llama.cpp looks up each byte of the encoded text alone.
+   */
+  encodeWord(word: string): number[] {
+    const { lookup, ranks } = this.vocab;
+    if (this.vocab.ignoreMerges) {
+      const id = lookup.get(word);
+      if (id !== undefined) return [id];
+    }
+    const n = word.length;
+    const len = new Int32Array(n).fill(1);
+    const prev = new Int32Array(n);
+    const next = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    const heap = new BigramHeap();
+    const tryAdd = (left: number, right: number): void => {
+      if (left < 0 || right < 0) return;
+      const rank = ranks.get(word.slice(left, left + len[left]!) + " " + word.slice(right, right + len[right]!));
+      if (rank !== undefined) heap.push({ rank, left, right, leftLen: len[left]!, rightLen: len[right]! });
+    };
+    for (let i = 1; i < n; i++) tryAdd(i - 1, i);
+    while (heap.size > 0) {
+      const { left, right, leftLen, rightLen } = heap.pop();
+      if (len[left] !== leftLen || len[right] !== rightLen || leftLen === 0 || rightLen === 0 || next[left] !== right) continue;
+      len[left] = leftLen + rightLen;
+      len[right] = 0;
+      const after = next[right]!;
+      next[left] = after;
+      if (after >= 0) prev[after] = left;
+      tryAdd(prev[left]!, left);
+      tryAdd(left, after);
+    }
+    const ids: number[] = [];
+    for (let i = 0; i >= 0 && i < n; i = next[i]!) {
+      const symbol = word.slice(i, i + len[i]!);
+      const id = lookup.get(symbol);
+      if (id !== undefined) {
+        ids.push(id);
+        continue;
+      }
+      for (const c of symbol) {
+        const byteId = c.charCodeAt(0) < 0x80 ? lookup.get(c) : undefined;
+        if (byteId !== undefined) ids.push(byteId);
+      }
+    }
+    return ids;
+  }
+}
