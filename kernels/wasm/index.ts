@@ -1,8 +1,12 @@
 // Entry point of the WASM-SIMD kernels: every export the TS backend calls (built twice: SIMD128 and relaxed SIMD).
 export { quantize_q8_0, round_f16 } from "./quantize-act";
 export { matmul_q8_0, matmul_q4_0 } from "./matmul-quant";
+export { quantize_q8_k } from "./quantize-q8k";
+export { matmul_q4_k } from "./matmul-q4k";
+export { matmul_q6_k } from "./matmul-q6k";
+export { embed_q4_k, embed_q6_k } from "./embed-kquant";
 export { matmul_f32, matmul_f16 } from "./matmul-float";
-export { rmsnorm, softmax, swiglu, add, copy_bytes, fill_zero } from "./elementwise";
+export { rmsnorm, softmax, swiglu, add, add_bias, copy_bytes, fill_zero } from "./elementwise";
 export { rope, rope_table } from "./rope";
 export { attention } from "./attention";
 export { embed_float, embed_quant } from "./embed";

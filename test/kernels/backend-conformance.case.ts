@@ -2,15 +2,16 @@
 import { readBack as readFrom } from "../helpers/backend-ops";
 import { describe, expect, it } from "vitest";
 import type { Backend, Buffer, KvCache } from "../../src/backends/backend";
-import { GgmlType } from "../../src/gguf/ggml-types";
-import { dequantize, quantize } from "../../src/quant/index";
+import { GGML_TYPES, GgmlType } from "../../src/gguf/ggml-types";
+import { QUANTIZE_TYPES, dequantize, quantize } from "../../src/quant/index";
 import { attention64, matmul64, nmse, randomArray, rmsnorm64, rope64, seededRandom, softmax64 } from "./expected";
+import { randomBlocks } from "./random-blocks";
 
 /** Per-op NMSE bounds a backend promises. Quantized matmuls get their own bound when inputs are quantized too. */
 export interface ConformanceTolerances {
   /** Matmul against F32 weights. */
   matmulF32: number;
-  /** Matmul against F16, Q8_0, Q4_0 weights (exact backends: same as F32; activation-quantizing ones: looser). */
+  /** Matmul against every other weight type (exact backends: same as F32; activation-quantizing ones: looser). */
   matmulQuantized: number;
   /** Elementwise and normalisation ops (rmsnorm, rope, softmax, swiglu, add, embed). */
   elementwise: number;
@@ -20,8 +21,33 @@ export interface ConformanceTolerances {
 /** float32-exact math lands around 1e-14 NMSE; these bounds leave a wide margin yet catch any real mistake (≥1e-4). */
 export const EXACT_TOLERANCES: ConformanceTolerances = { matmulF32: 1e-10, matmulQuantized: 1e-10, elementwise: 1e-10, attention: 1e-10 };
 
-const WEIGHT_TYPES = [GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0] as const;
-/** (rows, cols, nTokens): cols 172 is stories260K's ffn_down (not a multiple of 32, so F32/F16 only). */
+/**
+ * Every weight type the suite checks, each where the backend under test supports it (supportsWeightType). A backend's
+ * format table must not hold a type missing here: wasm-backend.test.ts and ref-backend.test.ts check that.
+ */
+export const CONFORMANCE_WEIGHT_TYPES: readonly GgmlType[] = [
+  GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
+  GgmlType.Q8_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+];
+
+/**
+ * `rows`×`cols` weights of `type` as GGUF bytes: quantized from uniform values where src/quant can, else random blocks
+ * (every bit pattern of quants, scales and mins; see random-blocks.ts).
+ */
+function weightBytes(rand: () => number, type: GgmlType, rows: number, cols: number): Uint8Array {
+  if (QUANTIZE_TYPES.includes(type)) return quantize(type, randomArray(rand, rows * cols, 0.5));
+  return randomBlocks(rand, type, rows, cols);
+}
+
+/** (rows, cols, nTokens) for 256-element super-block types: fewer rows than a panel, partial last panels, prefill batches. */
+const KQUANT_SHAPES = [
+  [2, 512, 2],
+  [64, 256, 1],
+  [33, 512, 3],
+  [7, 768, 9],
+  [130, 256, 4],
+] as const;
+/** (rows, cols, nTokens): cols 172 is stories260K's ffn_down (not a multiple of 32, so float types only). */
 const MATMUL_SHAPES = [
   [1, 32, 1],
   [64, 64, 1],
@@ -45,11 +71,15 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       return b;
     };
 
-    for (const type of WEIGHT_TYPES) {
-      for (const [rows, cols, nTokens] of MATMUL_SHAPES) {
-        if (type !== GgmlType.F32 && type !== GgmlType.F16 && cols % 32 !== 0) continue;
+    for (const type of CONFORMANCE_WEIGHT_TYPES.filter((t) => backend.supportsWeightType(t))) {
+      const block = GGML_TYPES.get(type)!.blockSize;
+      for (const [rows, cols, nTokens] of block === 256 ? KQUANT_SHAPES : MATMUL_SHAPES) {
+        if (cols % block !== 0) continue;
+        // A single output's NMSE is its squared relative error: random blocks (weights with large offsets) can land it
+        // near zero, where activation quantization noise alone exceeds any bound. Random-block types get ≥ 4 outputs.
+        if (!QUANTIZE_TYPES.includes(type) && rows * nTokens < 4) continue;
         it(`matmul type ${GgmlType[type]} ${rows}x${cols} × ${nTokens} tokens`, async () => {
-          const bytes = quantize(type, randomArray(rand, rows * cols, 0.5));
+          const bytes = weightBytes(rand, type, rows, cols);
           const x = randomArray(rand, nTokens * cols);
           const w = backend.loadMatrix("w", type, rows, cols, bytes);
           const out = backend.createBuffer(nTokens * rows);
@@ -82,6 +112,29 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       expect(nmse(await readBack(b, 0, n), rope64(x, nTokens, pos0, nHeads, headDim, ropeDims, 10000))).toBeLessThanOrEqual(tol.elementwise);
     });
 
+    // qwen2/qwen3 rotate half-split pairs; llama 3 divides each pair's angle by its rope_freqs factor.
+    it.each([
+      ["neox", false, 1, 3, 2, 64, 64],
+      ["neox", false, 700, 2, 3, 128, 64],
+      ["norm", true, 1000, 3, 2, 64, 64],
+      ["neox", true, 5, 2, 2, 32, 32],
+    ] as const)("rope %s (factors %s) pos0 %i, %i tokens, %i heads × %i dims (rotating %i)", async (style, withFactors, pos0, nTokens, nHeads, headDim, ropeDims) => {
+      const n = nTokens * nHeads * headDim;
+      const x = randomArray(rand, n);
+      const factors = withFactors ? Float32Array.from({ length: ropeDims / 2 }, (_, i) => 1 + (i % 5) * 1.75) : undefined;
+      const b = upload(x);
+      const params = { nHeads, headDim, ropeDims, freqBase: 500000, freqScale: 1, style };
+      backend.rope(b, nTokens, pos0, factors ? { ...params, freqFactors: backend.loadVector("rope_freqs", factors) } : params);
+      expect(nmse(await readBack(b, 0, n), rope64(x, nTokens, pos0, nHeads, headDim, ropeDims, 500000, style, factors))).toBeLessThanOrEqual(tol.elementwise);
+    });
+
+    it.each([[1, 64], [5, 896], [3, 128]])("addBias %i rows × %i", async (rows, len) => {
+      const [x, bias] = [randomArray(rand, rows * len), randomArray(rand, len)];
+      const b = upload(x);
+      backend.addBias(b, backend.loadVector("bias", bias), rows);
+      expect(nmse(await readBack(b, 0, rows * len), Float64Array.from(x, (xi, i) => xi + bias[i % len]!))).toBeLessThanOrEqual(tol.elementwise);
+    });
+
     it.each([[1, 5], [3, 512], [2, 1000]])("softmax %i rows × %i", async (rows, len) => {
       const x = randomArray(rand, rows * len, 10);
       const b = upload(x);
@@ -101,9 +154,9 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       expect(nmse(await readBack(a, 0, n), Float64Array.from(g, (gi, i) => gi + u[i]!))).toBeLessThanOrEqual(tol.elementwise);
     });
 
-    it.each([GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0])("embed rows of type %i", async (type) => {
-      const [vocab, dim] = [50, 64];
-      const bytes = quantize(type, randomArray(rand, vocab * dim));
+    it.each(CONFORMANCE_WEIGHT_TYPES.filter((t) => backend.supportsWeightType(t)).map((t) => [GgmlType[t], t] as const))("embed rows of type %s", async (_name, type) => {
+      const [vocab, dim] = [50, GGML_TYPES.get(type)!.blockSize === 256 ? 256 : 64];
+      const bytes = weightBytes(rand, type, vocab, dim);
       const table = backend.loadMatrix("embd", type, vocab, dim, bytes);
       const tokens = [0, 49, 7, 7];
       const out = backend.createBuffer(tokens.length * dim);

@@ -1,6 +1,9 @@
 // Runs the shared conformance suite against the reference backend in exact-float mode (its specification role).
 import { RefBackend } from "../../src/backends/ref/ref-backend";
-import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
+import { describe, expect, it } from "vitest";
+import { GgmlType } from "../../src/gguf/ggml-types";
+import { dequantizableTypes } from "../../src/quant/index";
+import { CONFORMANCE_WEIGHT_TYPES, EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
 
 runConformance("ref (f32 activations)", () => new RefBackend({ activations: "f32" }), EXACT_TOLERANCES);
 
@@ -9,3 +12,13 @@ runConformance("ref (f32 activations)", () => new RefBackend({ activations: "f32
 // most of its magnitude to cancellation, which lifts the NMSE to a few 1e-4 (measured 3.5e-4 on 1x32); we use the
 // bound ggml's own test-backend-ops applies to quantized mul_mat, 5e-4.
 runConformance("ref (ggml activations)", () => new RefBackend({ activations: "ggml" }), { ...EXACT_TOLERANCES, matmulQuantized: 5e-4 });
+
+describe("ref weight types", () => {
+  it("every type the ref backend loads is exercised by the shared conformance suite", () => {
+    const ref = new RefBackend();
+    for (const type of dequantizableTypes()) {
+      expect(ref.supportsWeightType(type)).toBe(true);
+      expect(CONFORMANCE_WEIGHT_TYPES, GgmlType[type]).toContain(type);
+    }
+  });
+});

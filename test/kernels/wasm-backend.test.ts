@@ -7,7 +7,11 @@ import { kernelModules, pickBuild, relaxedSimdSupported, RELAXED_PROBE } from ".
 import { createBackend } from "../../src/backends/select";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { quantize } from "../../src/quant/index";
-import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
+import { CONFORMANCE_WEIGHT_TYPES, EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
+import { WASM_FORMATS } from "../../src/backends/wasm/formats";
+import { ModelError } from "../../src/engine/errors";
+import { GGML_TYPES } from "../../src/gguf/ggml-types";
+import { randomBlocks } from "./random-blocks";
 import { runMatmul } from "../helpers/backend-ops";
 import { attention64, nmse, randomArray, rope64, seededRandom } from "./expected";
 
@@ -115,9 +119,60 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
     expect(err).toBeLessThanOrEqual(1e-10);
   });
 
-  it("rejects handles of other backends and unsupported types", () => {
+  it("rejects handles of other backends", () => {
     expect(() => wasm.read(ref.createBuffer(4), 0, 1)).toThrow(/another backend/);
-    expect(wasm.supportsWeightType(GgmlType.Q4_K)).toBe(false);
+  });
+
+  // Every ggml type outside the format table is refused at load, by name, never run through another type's kernel.
+  it("a type missing from the format table is a ModelError naming the tensor and the type", () => {
+    const missing = [...GGML_TYPES.keys()].filter((t) => !WASM_FORMATS.has(t));
+    expect(missing).toContain(GgmlType.IQ2_XXS);
+    for (const type of missing) {
+      expect(wasm.supportsWeightType(type)).toBe(false);
+      const load = () => wasm.loadMatrix("blk.3.ffn_up.weight", type, 4, 256, new Uint8Array(4096));
+      expect(load).toThrow(ModelError);
+      expect(load).toThrow(`tensor blk.3.ffn_up.weight has type ${GGML_TYPES.get(type)!.name}, which the ${label} backend cannot use`);
+    }
+    expect(() => wasm.loadMatrix("output.weight", GgmlType.Q4_K, 4, 128, new Uint8Array(4096))).toThrow(/output.weight: rows of 128 are not whole Q4_K blocks of 256/);
+    expect(() => wasm.loadMatrix("output.weight", GgmlType.Q6_K, 4, 256, new Uint8Array(10))).toThrow(ModelError);
+  });
+
+  // K-quant panels: the file's bytes plus unpacked scales (Q4_K: 592 per 4·144, Q6_K: 848 per 4·210), ≤ 5 % over.
+  it.each([[GgmlType.Q4_K, 144], [GgmlType.Q6_K, 210]])("type %i weights take at most 5 %% over the file's bytes", (type, blockBytes) => {
+    const b = make();
+    const before = b.memory().weightsBytes;
+    const [rows, cols] = [64, 512];
+    b.loadMatrix("w", type, rows, cols, randomBlocks(rand, type, rows, cols));
+    const fileBytes = rows * (cols / 256) * blockBytes;
+    const packed = b.memory().weightsBytes - before;
+    expect(packed).toBe(WASM_FORMATS.get(type)!.packedBytes(rows, cols));
+    expect(packed / fileBytes).toBeLessThanOrEqual(1.05);
+  });
+
+  // Same Q8_K activations as the ref backend's ggml mode; the kernels' sums are exact integers scaled once per block.
+  it.each([
+    [GgmlType.Q4_K, 64, 256, 1],
+    [GgmlType.Q4_K, 30, 768, 9],
+    [GgmlType.Q6_K, 64, 256, 1],
+    [GgmlType.Q6_K, 30, 768, 9],
+  ])("K-quant matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", async (type, rows, cols, nTokens) => {
+    const bytes = randomBlocks(rand, type, rows, cols);
+    const x = randomArray(rand, nTokens * cols, 2);
+    const err = nmse(await runMatmul(wasm, type, bytes, rows, cols, x, nTokens), await runMatmul(ref, type, bytes, rows, cols, x, nTokens));
+    expect(err).toBeLessThanOrEqual(1e-10);
+  });
+});
+
+describe("wasm format table", () => {
+  it("every row is exercised by the shared conformance suite", () => {
+    for (const type of WASM_FORMATS.keys()) expect(CONFORMANCE_WEIGHT_TYPES, GgmlType[type]).toContain(type);
+  });
+
+  it("rows carry the file's block geometry", () => {
+    for (const [type, f] of WASM_FORMATS) {
+      expect(f.type).toBe(type);
+      expect([f.blockElems, f.blockBytes]).toEqual([GGML_TYPES.get(type)!.blockSize, GGML_TYPES.get(type)!.typeSize]);
+    }
   });
 });
 

@@ -13,22 +13,32 @@ export type ActivationMode = "ggml" | "f32";
 
 const f16Round = (x: number) => f16ToF32(f32ToF16(x));
 
-/** Round half away from zero, as C's roundf. */
-const roundAway = (x: number) => (x < 0 ? -Math.round(-x) : Math.round(x));
+/** Round half to even: ggml's nearest_int (it adds 1.5·2^23 in float) and _mm256_round_ps(_MM_ROUND_NEAREST). */
+function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
 
-/** Q8_0 / Q8_1 activations: 32-element blocks, d = amax/127 stored as f16, q = round(x / d). */
+/**
+ * Q8_0 / Q8_1 activations as ggml's x86 quantize_row_q8_0/_q8_1 (AVX2 and AVX-512 builds): 32-element blocks,
+ * d = amax/127 stored as f16, q = round-half-even(x · (127/amax)). Not x · (1/d) and not roundf: the SIMD code
+ * multiplies by 127/amax and rounds with _mm256_round_ps(_MM_ROUND_NEAREST). Activations built from quantized
+ * weights (the embedding rows, their norms) hit exact .5 ties often, and an ulp in the multiplier moves near-ties.
+ */
 function roundQ8_0(x: Float32Array, n: number): void {
   for (let b = 0; b < n; b += 32) {
     let amax = 0;
     for (let i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs(x[i]!));
-    const d = Math.fround(amax / 127);
-    const id = d !== 0 ? Math.fround(1 / d) : 0;
-    const dh = f16Round(d);
-    for (let i = b; i < b + 32; i++) x[i] = dh * roundAway(Math.fround(x[i]! * id));
+    const id = amax !== 0 ? Math.fround(127 / amax) : 0;
+    const dh = f16Round(Math.fround(amax / 127));
+    for (let i = b; i < b + 32; i++) x[i] = dh * roundEven(Math.fround(x[i]! * id));
   }
 }
 
-/** Q8_K activations: 256-element blocks, f32 scale from the signed element of largest magnitude, q in [-128, 127]. */
+/**
+ * Q8_K activations as ggml's quantize_row_q8_K_ref: 256-element blocks, iscale = -127 / (the signed element of largest
+ * magnitude), q = min(127, nearest_int(iscale·x)) (ties to even), d = 1/iscale as f32.
+ */
 function roundQ8_K(x: Float32Array, n: number): void {
   for (let b = 0; b < n; b += 256) {
     let max = 0;
@@ -47,7 +57,7 @@ function roundQ8_K(x: Float32Array, n: number): void {
     const iscale = Math.fround(-127 / max);
     const d = Math.fround(1 / iscale);
     for (let i = b; i < b + 256; i++) {
-      const q = Math.min(127, Math.round(Math.fround(iscale * x[i]!)));
+      const q = Math.min(127, roundEven(Math.fround(iscale * x[i]!)));
       x[i] = Math.fround(d * q);
     }
   }

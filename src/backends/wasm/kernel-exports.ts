@@ -8,6 +8,11 @@ export interface KernelExports {
   round_f16(y: number, x: number, n: number): void;
   matmul_q8_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   matmul_q4_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  quantize_q8_k(x: number, q: number, d: number, s: number, n: number): void;
+  matmul_q4_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  matmul_q6_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  embed_q4_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
+  embed_q6_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
   matmul_f32(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;
   matmul_f16(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;
   rmsnorm(out: number, x: number, w: number, dim: number, nTokens: number, eps: number): void;
@@ -16,14 +21,15 @@ export interface KernelExports {
   add(out: number, a: number, b: number, n: number): void;
   copy_bytes(dst: number, src: number, n: number): void;
   fill_zero(dst: number, n: number): void;
-  rope_table(table: number, nTokens: number, pos0: number, ropeDims: number, freqBase: number, freqScale: number): void;
-  rope(x: number, table: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number): void;
+  rope_table(table: number, nTokens: number, pos0: number, ropeDims: number, freqBase: number, freqScale: number, factors: number): void;
+  rope(x: number, table: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number, neox: number): void;
+  add_bias(x: number, bias: number, nTokens: number, len: number): void;
   attention(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number): void;
   embed_float(out: number, w: number, elemBytes: number, cols: number, tokens: number, nTokens: number): void;
   embed_quant(out: number, wq: number, wd: number, q4: number, cols: number, tokens: number, nTokens: number): void;
 }
 
-const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "matmul_q8_0", "matmul_f32", "attention", "embed_quant"] as const;
+const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "embed_quant", "embed_q4_k"] as const;
 
 /** Instantiates the kernel module (synchronously: it is small and imports nothing) and checks its exports. */
 export function instantiateKernels(module: WebAssembly.Module): KernelExports {

@@ -1,9 +1,8 @@
-// Copies a weight matrix into linear memory once, in the layout the kernels read (quants and scales split apart).
-import { GgmlType } from "../../gguf/ggml-types";
+// Copies F32/F16 and Q8_0/Q4_0 weight matrices into linear memory once, in the layout the kernels read.
 import { f16ToF32 } from "../../quant/index";
 import type { LinearMemory } from "./linear-memory";
 
-/** Where a matrix lives: `data` (F32/F16 rows, or Q8_0/Q4_0 quants) and `scales` (f32 per 32-block; 0 for floats). */
+/** Where a matrix lives: `data` (F32/F16 rows, Q8_0/Q4_0 quants, whole K-quant panels) and `scales` (f32 per 32-block of Q8_0/Q4_0; else 0). */
 export interface PackedMatrix {
   readonly data: number;
   readonly scales: number;
@@ -11,30 +10,31 @@ export interface PackedMatrix {
   readonly scalesBytes: number;
 }
 
-export const WASM_WEIGHT_TYPES: readonly number[] = [GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0];
+/** F32 and F16 rows, copied as stored (elemBytes 4 or 2). */
+export function packFloat(mem: LinearMemory, elemBytes: number, rows: number, cols: number, bytes: Uint8Array): PackedMatrix {
+  const dataBytes = rows * cols * elemBytes;
+  if (bytes.length < dataBytes) throw new RangeError(`${bytes.length} bytes, expected ${dataBytes}`);
+  const data = mem.alloc(dataBytes);
+  mem.u8.set(bytes.subarray(0, dataBytes), data);
+  return { data, scales: 0, dataBytes, scalesBytes: 0 };
+}
+
+/** Bytes of a rows×cols Q8_0 (quantBytes 32) or Q4_0 (16) matrix in panels: quants, then f32 scales. */
+export function block32PackedBytes(quantBytes: number, rows: number, cols: number): number {
+  return Math.ceil(rows / 4) * (cols / 32) * 4 * (quantBytes + 4);
+}
 
 /**
  * Q8_0 blocks (f16 d, 32 i8) and Q4_0 blocks (f16 d, 16 nibble bytes) are regrouped into 4-row panels (the last one
  * padded with zero rows), each panel-block's quant bytes interleaved by panelByteOffset and its four scales converted
  * once to f32 side by side, so one SIMD step of the kernel dots four rows at once (kernels/wasm/matmul-quant.ts).
- * F32 and F16 rows are copied as stored.
  */
-export function packMatrix(mem: LinearMemory, name: string, type: number, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+export function packBlock32(mem: LinearMemory, q8: boolean, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   const n = rows * cols;
-  if (type === GgmlType.F32 || type === GgmlType.F16) {
-    const dataBytes = n * (type === GgmlType.F32 ? 4 : 2);
-    if (bytes.length < dataBytes) throw new RangeError(`wasm backend: ${name}: ${bytes.length} bytes, expected ${dataBytes}`);
-    const data = mem.alloc(dataBytes);
-    mem.u8.set(bytes.subarray(0, dataBytes), data);
-    return { data, scales: 0, dataBytes, scalesBytes: 0 };
-  }
-  if (type !== GgmlType.Q8_0 && type !== GgmlType.Q4_0) throw new Error(`wasm backend: ${name}: weight type ${type} is not supported`);
-  if (cols % 32 !== 0) throw new RangeError(`wasm backend: ${name}: rows of ${cols} are not whole 32-element blocks`);
-  const q8 = type === GgmlType.Q8_0;
   const quantBytes = q8 ? 32 : 16;
   const blockBytes = quantBytes + 2;
   const nb = cols / 32;
-  if (bytes.length < (n / 32) * blockBytes) throw new RangeError(`wasm backend: ${name}: ${bytes.length} bytes, expected ${(n / 32) * blockBytes}`);
+  if (bytes.length < (n / 32) * blockBytes) throw new RangeError(`${bytes.length} bytes, expected ${(n / 32) * blockBytes}`);
   const panelBlocks = Math.ceil(rows / 4) * nb;
   const dataBytes = panelBlocks * 4 * quantBytes;
   const scalesBytes = panelBlocks * 16;

@@ -1,10 +1,12 @@
 // The WASM-SIMD backend: weights, activations and KV caches live in the kernel module's linear memory.
-import { GgmlType } from "../../gguf/ggml-types";
+import { ggmlTypeName } from "../../gguf/ggml-types";
+import { ModelError } from "../../engine/errors";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { kvFloatsPerPosition } from "../backend";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
-import { WASM_WEIGHT_TYPES, packMatrix, type PackedMatrix } from "./repack";
+import { WASM_FORMATS, type Activations, type WasmFormat } from "./formats";
+import type { PackedMatrix } from "./repack";
 
 class WasmBuffer implements Buffer {
   released = false;
@@ -19,11 +21,14 @@ class WasmMatrix implements Matrix {
   constructor(
     readonly owner: WasmBackend,
     readonly name: string,
-    readonly type: number,
+    readonly format: WasmFormat,
     readonly rows: number,
     readonly cols: number,
     readonly packed: PackedMatrix,
   ) {}
+  get type(): number {
+    return this.format.type;
+  }
 }
 
 class WasmKvCache implements KvCache {
@@ -48,7 +53,7 @@ class WasmKvCache implements KvCache {
 }
 
 /** Kernel scratch areas, each grown on demand and reused across calls. */
-type ScratchSlot = "actQ" | "actF" | "scores" | "tokens" | "rope";
+type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope";
 
 export class WasmBackend implements Backend {
   readonly name: string;
@@ -71,14 +76,25 @@ export class WasmBackend implements Backend {
   }
 
   supportsWeightType(type: number): boolean {
-    return WASM_WEIGHT_TYPES.includes(type);
+    return WASM_FORMATS.has(type);
   }
 
+  /** A type missing from the format table, or rows that are not whole blocks, are a ModelError naming the tensor. */
   loadMatrix(name: string, type: number, rows: number, cols: number, bytes: Uint8Array): Matrix {
-    if (!this.supportsWeightType(type)) throw new Error(`${this.name} backend: ${name}: weight type ${type} is not supported`);
-    const packed = packMatrix(this.mem, name, type, rows, cols, bytes, this.relaxed);
+    const format = WASM_FORMATS.get(type);
+    if (!format) throw new ModelError(`tensor ${name} has type ${ggmlTypeName(type)}, which the ${this.name} backend cannot use`);
+    if (cols % format.blockElems !== 0) {
+      throw new ModelError(`tensor ${name}: rows of ${cols} are not whole ${ggmlTypeName(type)} blocks of ${format.blockElems}`);
+    }
+    let packed: PackedMatrix;
+    try {
+      packed = format.pack(this.mem, rows, cols, bytes, this.relaxed);
+    } catch (e) {
+      if (e instanceof RangeError) throw new ModelError(`tensor ${name} (${ggmlTypeName(type)} ${rows}x${cols}): ${e.message}`);
+      throw e;
+    }
     this.weightsBytes += packed.dataBytes + packed.scalesBytes;
-    return new WasmMatrix(this, name, type, rows, cols, packed);
+    return new WasmMatrix(this, name, format, rows, cols, packed);
   }
 
   loadVector(name: string, data: Float32Array): Vector {
@@ -143,10 +159,7 @@ export class WasmBackend implements Backend {
       }
       i32[tp / 4 + t] = token;
     });
-    const o = this.buf(out).ptr;
-    const { data, scales } = w.packed;
-    if (w.type === GgmlType.F32 || w.type === GgmlType.F16) this.k.embed_float(o, data, w.type === GgmlType.F32 ? 4 : 2, w.cols, tp, n);
-    else this.k.embed_quant(o, data, scales, w.type === GgmlType.Q4_0 ? 1 : 0, w.cols, tp, n);
+    w.format.embed(this.k, this.buf(out).ptr, w.packed, w.cols, tp, n);
   }
 
   rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void {
@@ -156,30 +169,39 @@ export class WasmBackend implements Backend {
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     const m = this.mat(w);
-    const { rows, cols, packed } = m;
-    const o = this.buf(out).ptr;
-    const xp = this.buf(x).ptr;
-    const n = nTokens * cols;
-    switch (m.type) {
-      case GgmlType.F32:
-        this.k.matmul_f32(o, packed.data, xp, rows, cols, nTokens);
-        return;
-      case GgmlType.F16: {
+    const a = this.activations(m.format, this.buf(x).ptr, nTokens * m.cols);
+    m.format.matmul(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, nTokens);
+  }
+
+  /** The n input floats at xp prepared as the format's kernel reads them (see formats.ts ActivationKind). */
+  private activations(f: WasmFormat, xp: number, n: number): Activations {
+    switch (f.activation) {
+      case "f32":
+        return { x: xp, q: 0, d: 0, s: 0 };
+      case "f16": {
         // ggml dots F16 weights with activations rounded to f16; the products and sums are then f32.
         const xr = this.scratchArea("actF", n * 4);
         this.k.round_f16(xr, xp, n);
-        this.k.matmul_f16(o, packed.data, xr, rows, cols, nTokens);
-        return;
+        return { x: xr, q: 0, d: 0, s: 0 };
       }
-      default: {
-        // Q8_0 activations: quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per block.
+      case "q8_0": {
+        // Quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per 32-block.
         const nb = n / 32;
         const q = this.scratchArea("actQ", n * 3 + nb * 8);
         const d = q + n * 3;
         const s = d + nb * 4;
         this.k.quantize_q8_0(xp, q, d, s, n);
-        const f = m.type === GgmlType.Q8_0 ? this.k.matmul_q8_0 : this.k.matmul_q4_0;
-        f(o, packed.data, packed.scales, q, d, s, rows, cols, nTokens);
+        return { x: xp, q, d, s };
+      }
+      case "q8_k": {
+        // Quants (i8 on the relaxed build, i16 on SIMD128), then d and 24 negated partial sums per 256-block.
+        const nb = n / 256;
+        const qBytes = n * (this.relaxed ? 1 : 2);
+        const q = this.scratchArea("actK", qBytes + nb * 4 + nb * 96);
+        const d = q + qBytes;
+        const s = d + nb * 4;
+        this.k.quantize_q8_k(xp, q, d, s, n);
+        return { x: xp, q, d, s };
       }
     }
   }
@@ -187,12 +209,18 @@ export class WasmBackend implements Backend {
   rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {
     // The angles depend only on the positions and the params: q and k of every layer share one table.
     const table = this.scratchArea("rope", nTokens * p.ropeDims * 8);
-    const key = `${table}:${pos0}:${nTokens}:${p.ropeDims}:${p.freqBase}:${p.freqScale}`;
+    const factors = p.freqFactors ? this.vec(p.freqFactors).ptr : 0;
+    const key = `${table}:${pos0}:${nTokens}:${p.ropeDims}:${p.freqBase}:${p.freqScale}:${factors}`;
     if (key !== this.ropeKey) {
-      this.k.rope_table(table, nTokens, pos0, p.ropeDims, p.freqBase, p.freqScale);
+      this.k.rope_table(table, nTokens, pos0, p.ropeDims, p.freqBase, p.freqScale, factors);
       this.ropeKey = key;
     }
-    this.k.rope(this.buf(x).ptr, table, nTokens, p.nHeads, p.headDim, p.ropeDims);
+    this.k.rope(this.buf(x).ptr, table, nTokens, p.nHeads, p.headDim, p.ropeDims, p.style === "neox" ? 1 : 0);
+  }
+
+  addBias(x: Buffer, bias: Vector, nTokens: number): void {
+    const v = this.vec(bias);
+    this.k.add_bias(this.buf(x).ptr, v.ptr, nTokens, v.length);
   }
 
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void {
@@ -286,6 +314,11 @@ export class WasmBackend implements Backend {
     if (!(m instanceof WasmMatrix) || m.owner !== this) throw new Error(`${this.name} backend: matrix belongs to another backend`);
     return m;
   }
+  private vec(v: Vector): WasmVector {
+    if (!(v instanceof WasmVector) || v.owner !== this) throw new Error(`${this.name} backend: vector belongs to another backend`);
+    return v;
+  }
+
   private kv(c: KvCache): WasmKvCache {
     if (!(c instanceof WasmKvCache) || c.owner !== this) throw new Error(`${this.name} backend: KV cache belongs to another backend`);
     if (c.released) throw new Error(`${this.name} backend: KV cache used after release`);

@@ -1,0 +1,65 @@
+// Embedding lookup for repacked K-quant tables: dequantizes one row per token from the 4-row panel layout.
+import { f16ToF32, panelByteOffset } from "./common";
+
+/** Byte offset of quant byte l (0..31 of a 32-byte group) of panel row rr inside the group's 8 vectors. */
+@inline function at(rr: usize, l: usize): usize {
+  return ((l >> 2) << 4) + panelByteOffset(rr, l & 3, ASC_FEATURE_RELAXED_SIMD);
+}
+
+/** out[t, :] = row tokens[t] of a Q4_K table packed by packQ4K (matmul-q4k.ts): x = d·sc·q − dmin·m, as ggml. */
+export function embed_q4_k(out: usize, w: usize, cols: i32, tokens: usize, nTokens: i32): void {
+  const nb = <usize>(cols >> 8);
+  for (let t = 0; t < nTokens; t++) {
+    const row = <usize>load<i32>(tokens + (<usize>t << 2));
+    const rr = row & 3;
+    let o = out + ((<usize>t * <usize>cols) << 2);
+    for (let b: usize = 0; b < nb; b++) {
+      const wp = w + ((row >> 2) * nb + b) * 592;
+      const d = f16ToF32(load<u16>(wp + (rr << 1)));
+      const dmin = f16ToF32(load<u16>(wp + 8 + (rr << 1)));
+      for (let c: usize = 0; c < 4; c++) {
+        const d1 = d * <f32>load<u8>(wp + 16 + (c << 3) + rr);
+        const m1 = dmin * <f32>load<u8>(wp + 48 + (c << 3) + rr);
+        const d2 = d * <f32>load<u8>(wp + 20 + (c << 3) + rr);
+        const m2 = dmin * <f32>load<u8>(wp + 52 + (c << 3) + rr);
+        const qp = wp + 80 + (c << 7);
+        for (let l: usize = 0; l < 32; l++) {
+          const v = <i32>load<u8>(qp + at(rr, l));
+          store<f32>(o + (l << 2), d1 * <f32>(v & 15) - m1);
+          store<f32>(o + ((l + 32) << 2), d2 * <f32>(v >> 4) - m2);
+        }
+        o += 256;
+      }
+    }
+  }
+}
+
+/** out[t, :] = row tokens[t] of a Q6_K table packed by packQ6K (matmul-q6k.ts): x = d·sc·(q − 32), as ggml. */
+export function embed_q6_k(out: usize, w: usize, cols: i32, tokens: usize, nTokens: i32): void {
+  const nb = <usize>(cols >> 8);
+  for (let t = 0; t < nTokens; t++) {
+    const row = <usize>load<i32>(tokens + (<usize>t << 2));
+    const rr = row & 3;
+    let o = out + ((<usize>t * <usize>cols) << 2);
+    for (let b: usize = 0; b < nb; b++) {
+      const wp = w + ((row >> 2) * nb + b) * 848;
+      const d = load<f32>(wp + (rr << 2));
+      for (let h: usize = 0; h < 2; h++) {
+        const base = wp + 80 + h * 384;
+        const sc = wp + 16 + (h << 5) + rr;
+        for (let l: usize = 0; l < 32; l++) {
+          const g = base + (l >> 2) * 48 + panelByteOffset(rr, l & 3, ASC_FEATURE_RELAXED_SIMD);
+          const a = <i32>load<u8>(g);
+          const c = <i32>load<u8>(g, 16);
+          const q = <i32>load<u8>(g, 32);
+          const is = (l >> 4) << 2;
+          store<f32>(o + (l << 2), d * <f32>load<i8>(sc + is) * <f32>(((a & 15) | ((q & 3) << 4)) - 32));
+          store<f32>(o + ((l + 32) << 2), d * <f32>load<i8>(sc + is + 8) * <f32>(((c & 15) | (((q >> 2) & 3) << 4)) - 32));
+          store<f32>(o + ((l + 64) << 2), d * <f32>load<i8>(sc + is + 16) * <f32>(((a >> 4) | (((q >> 4) & 3) << 4)) - 32));
+          store<f32>(o + ((l + 96) << 2), d * <f32>load<i8>(sc + is + 24) * <f32>(((c >> 4) | ((q >> 6) << 4)) - 32));
+        }
+        o += 512;
+      }
+    }
+  }
+}

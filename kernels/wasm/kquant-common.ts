@@ -1,0 +1,49 @@
+// Shared pieces of the K-quant kernels: the Q8_K activation layout and the 4-row integer dot steps of both builds.
+import { f16x4ToF32 } from "./common";
+
+/** Activation quant bytes per 256-block: i8 on the relaxed build (relaxed_dot), i16 on SIMD128 (dot_i16x8). */
+export const XK_BYTES: usize = ASC_FEATURE_RELAXED_SIMD ? 256 : 512;
+/** Bytes per activation element. */
+export const XK_ELEM: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
+/** i32 sums per 256-block: 16 of -Σq per 16 elements, then 8 of -Σq per 32. */
+export const XK_SUMS: usize = 24;
+
+// Weight bytes reach the dot steps as "prepared" vectors of small unsigned values (0..63), the four rows of a panel
+// interleaved as repack-kquant.ts lays them out: on the relaxed build one v128 holds 4 consecutive values of each row
+// (relaxed_dot sums 4 adjacent i8 products); on SIMD128 the same 16 bytes are read as two i16x8 halves, the first with
+// values 0-1 of each row, the second with values 2-3 (dot_i16x8 sums 2 adjacent products).
+
+/**
+ * acc + the four rows' dots of 4 weight values (prepared vector p, or halves p/p1 on SIMD128) with the 4 activation
+ * elements at xp (broadcast to all lanes).
+ */
+@inline export function dotStep(acc: v128, p: v128, p1: v128, xp: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp), p, acc);
+  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(p, v128.load32_splat(xp)), i32x4.dot_i16x8_s(p1, v128.load32_splat(xp, 4))));
+}
+
+/** Four u8 (one per row) at p as i32 lanes. */
+@inline export function u8x4(p: usize): v128 {
+  return i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p)));
+}
+
+/** Four i8 (one per row) at p as i32 lanes. */
+@inline export function i8x4(p: usize): v128 {
+  return i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p)));
+}
+
+/** Four f16 (one per row) at p as f32 lanes. */
+@inline export function f16x4At(p: usize): v128 {
+  return f16x4ToF32(i32x4.extend_low_i16x8_u(v128.load64_zero(p)));
+}
+
+/** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
+@inline export function storeRows4(o: usize, v: v128, r0: i32, rows: i32): void {
+  if (r0 + 4 <= rows) {
+    v128.store(o, v);
+    return;
+  }
+  store<f32>(o, f32x4.extract_lane(v, 0));
+  if (r0 + 1 < rows) store<f32>(o, f32x4.extract_lane(v, 1), 4);
+  if (r0 + 2 < rows) store<f32>(o, f32x4.extract_lane(v, 2), 8);
+}

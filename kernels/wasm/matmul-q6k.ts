@@ -1,0 +1,78 @@
+// Q6_K weights × Q8_K activations: 4-row panels, 6-bit values rebuilt from nibble and 2-bit planes, i8 scales per 16.
+import { madd } from "./common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, storeRows4 } from "./kquant-common";
+
+// Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
+// 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 128-element half
+// 8 groups of three vectors: ql bytes 4v..4v+3, ql bytes 32+4v.., qh bytes 4v.. of the four rows (interleaved as in
+// matmul-q4k.ts). ql byte l holds elements l (low nibble) and l+64 (high); ql byte l+32 elements l+32 and l+96; qh
+// byte l their top two bits (bits 0-1, 2-3, 4-5, 6-7 for l, l+32, l+64, l+96).
+// The unsigned 6-bit values q (0..63) are dotted; ggml's q−32 becomes a start of 32·(−Σqx) per 16-element sub-block.
+// Per block: Σ_r w·x = dx·d·Σ_j sc_j·(Σ q·qx − 32·Σ qx), exact in i32 (|Σ| < 2^28).
+const PB: usize = 848;
+
+/**
+ * One 6-bit value per byte (per i16 lane on SIMD128) from a ql vector a and its qh vector h: k = 0: low nibble, bits
+ * 0-1; 1: low nibble, bits 2-3; 2: high nibble, bits 4-5; 3: high nibble, bits 6-7. 16-bit shifts serve both builds:
+ * the masks drop whatever crosses a byte.
+ */
+@inline function q6(a: v128, h: v128, k: i32): v128 {
+  const lo = k < 2 ? v128.and(a, i8x16.splat(0x0f)) : v128.and(i16x8.shr_u(a, 4), i8x16.splat(0x0f));
+  const hb = k == 0 ? i16x8.shl(h, 4) : k == 1 ? i16x8.shl(h, 2) : k == 2 ? h : i16x8.shr_u(h, 2);
+  return v128.or(lo, v128.and(hb, i8x16.splat(0x30)));
+}
+
+/** acc + dots of values k of the ql vector at ap and the qh vector at hp with the 4 activation elements at xp. */
+@inline function step(acc: v128, ap: usize, hp: usize, xp: usize, k: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return dotStep(acc, q6(v128.load(ap), v128.load(hp), k), i32x4.splat(0), xp);
+  return dotStep(acc, q6(v128.load8x8_u(ap), v128.load8x8_u(hp), k), q6(v128.load8x8_u(ap, 8), v128.load8x8_u(hp, 8), k), xp);
+}
+
+/** out[t, r] = Σ_c w[r, c] x[t, c] for Q6_K weights w; x already quantized by quantize_q8_k into (xq, xd, xs). */
+export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  const nb = <usize>(cols >> 8);
+  const xRow = nb * XK_BYTES;
+  const sRow = nb * XK_SUMS * 4;
+  const zero = i32x4.splat(0);
+  for (let r = 0; r < rows; r += 4) {
+    const wpan = w + (<usize>r >> 2) * nb * PB;
+    for (let t = 0; t < nTokens; t++) {
+      let wp = wpan;
+      const x0 = xq + <usize>t * xRow;
+      const s0 = xs + <usize>t * sRow;
+      const dp = xd + ((<usize>t * nb) << 2);
+      let o = f32x4.splat(0);
+      for (let b: usize = 0; b < nb; b++) {
+        let sumi = zero;
+        let qp = wp + 80;
+        const xb = x0 + b * XK_BYTES;
+        const sb = s0 + b * XK_SUMS * 4;
+        for (let h: usize = 0; h < 2; h++) {
+          // g = 0: bytes l = 0..15 feed sub-blocks 8h + 0, 2, 4, 6; g = 1: l = 16..31 feed 8h + 1, 3, 5, 7.
+          for (let g: usize = 0; g < 2; g++) {
+            const j = (h << 3) + g;
+            let a0 = i32x4.shl(v128.load32_splat(sb + (j << 2)), 5);
+            let a1 = i32x4.shl(v128.load32_splat(sb + (j << 2), 8), 5);
+            let a2 = i32x4.shl(v128.load32_splat(sb + (j << 2), 16), 5);
+            let a3 = i32x4.shl(v128.load32_splat(sb + (j << 2), 24), 5);
+            let xp = xb + ((h << 7) + (g << 4)) * XK_ELEM;
+            const xe = xp + 16 * XK_ELEM;
+            for (; xp < xe; xp += 4 * XK_ELEM) {
+              a0 = step(a0, qp, qp + 32, xp, 0);
+              a1 = step(a1, qp + 16, qp + 32, xp + 32 * XK_ELEM, 1);
+              a2 = step(a2, qp, qp + 32, xp + 64 * XK_ELEM, 2);
+              a3 = step(a3, qp + 16, qp + 32, xp + 96 * XK_ELEM, 3);
+              qp += 48;
+            }
+            const sc = wp + 16 + (j << 2);
+            sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(a0, i8x4(sc)), i32x4.mul(a1, i8x4(sc + 8))));
+            sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(a2, i8x4(sc + 16)), i32x4.mul(a3, i8x4(sc + 24))));
+          }
+        }
+        o = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(v128.load(wp), v128.load32_splat(dp + (b << 2))), o);
+        wp += PB;
+      }
+      storeRows4(out + ((<usize>t * <usize>rows + <usize>r) << 2), o, r, rows);
+    }
+  }
+}

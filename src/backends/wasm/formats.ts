@@ -1,0 +1,100 @@
+// The wasm backend's weight formats, one row per ggml type: file geometry, repack, kernels, activations, memory.
+import { GGML_TYPES, GgmlType } from "../../gguf/ggml-types";
+import type { KernelExports } from "./kernel-exports";
+import type { LinearMemory } from "./linear-memory";
+import { block32PackedBytes, packBlock32, packFloat, type PackedMatrix } from "./repack";
+import { Q4K_PANEL_BLOCK, Q6K_PANEL_BLOCK, kquantPackedBytes, packQ4K, packQ6K } from "./repack-kquant";
+
+/**
+ * How a matmul's input rows reach the kernel, as ggml's CPU backend feeds that weight type: f32 as is, rounded to
+ * f16, quantized to Q8_0 (32-blocks) or to Q8_K (256-blocks).
+ */
+export type ActivationKind = "f32" | "f16" | "q8_0" | "q8_k";
+
+/** Prepared activations in linear memory: `x` (f32 or f16-rounded rows) or quants `q`, scales `d`, sums `s`. */
+export interface Activations {
+  readonly x: number;
+  readonly q: number;
+  readonly d: number;
+  readonly s: number;
+}
+
+export interface WasmFormat {
+  readonly type: GgmlType;
+  /** Elements per block and bytes per block in the GGUF file (floats: one element). Rows must be whole blocks. */
+  readonly blockElems: number;
+  readonly blockBytes: number;
+  readonly activation: ActivationKind;
+  /** Bytes the packed rows×cols matrix takes in linear memory (the memory estimate before loading). */
+  packedBytes(rows: number, cols: number): number;
+  /** Copies the file's bytes into linear memory in the kernels' layout (the relaxed build's may differ). */
+  pack(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix;
+  /** out[t, r] = Σ_c w[r, c] x[t, c] for nTokens prepared rows (decode and prefill tiles alike). */
+  matmul(k: KernelExports, out: number, w: PackedMatrix, a: Activations, rows: number, cols: number, nTokens: number): void;
+  /** out[t, :] = row tokens[t] of the table, dequantized; `tokens` points at nTokens i32 ids. */
+  embed(k: KernelExports, out: number, w: PackedMatrix, cols: number, tokens: number, nTokens: number): void;
+}
+
+type Row = Omit<WasmFormat, "type" | "blockElems" | "blockBytes">;
+
+const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
+  [GgmlType.F32, {
+    activation: "f32",
+    packedBytes: (rows, cols) => rows * cols * 4,
+    pack: (mem, rows, cols, bytes) => packFloat(mem, 4, rows, cols, bytes),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_f32(out, w.data, a.x, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_float(out, w.data, 4, cols, tokens, n),
+  }],
+  [GgmlType.F16, {
+    activation: "f16",
+    packedBytes: (rows, cols) => rows * cols * 2,
+    pack: (mem, rows, cols, bytes) => packFloat(mem, 2, rows, cols, bytes),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_f16(out, w.data, a.x, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_float(out, w.data, 2, cols, tokens, n),
+  }],
+  [GgmlType.Q8_0, {
+    activation: "q8_0",
+    packedBytes: (rows, cols) => block32PackedBytes(32, rows, cols),
+    pack: (mem, rows, cols, bytes, relaxed) => packBlock32(mem, true, rows, cols, bytes, relaxed),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q8_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_quant(out, w.data, w.scales, 0, cols, tokens, n),
+  }],
+  [GgmlType.Q4_0, {
+    activation: "q8_0",
+    packedBytes: (rows, cols) => block32PackedBytes(16, rows, cols),
+    pack: (mem, rows, cols, bytes, relaxed) => packBlock32(mem, false, rows, cols, bytes, relaxed),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q4_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_quant(out, w.data, w.scales, 1, cols, tokens, n),
+  }],
+  [GgmlType.Q4_K, {
+    activation: "q8_k",
+    packedBytes: (rows, cols) => kquantPackedBytes(Q4K_PANEL_BLOCK, rows, cols),
+    pack: packQ4K,
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q4_k(out, w.data, a.q, a.d, a.s, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_q4_k(out, w.data, cols, tokens, n),
+  }],
+  [GgmlType.Q6_K, {
+    activation: "q8_k",
+    packedBytes: (rows, cols) => kquantPackedBytes(Q6K_PANEL_BLOCK, rows, cols),
+    pack: packQ6K,
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q6_k(out, w.data, a.q, a.d, a.s, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_q6_k(out, w.data, cols, tokens, n),
+  }],
+];
+
+/** Every weight format the wasm backend runs, keyed by ggml type. Adding one: a kernel, a row here, a conformance entry. */
+export const WASM_FORMATS: ReadonlyMap<number, WasmFormat> = new Map(
+  ROWS.map(([type, row]) => {
+    const info = GGML_TYPES.get(type)!;
+    return [type, { type, blockElems: info.blockSize, blockBytes: info.typeSize, ...row }] as const;
+  }),
+);
+
+/**
+ * Bytes a rows×cols matrix of `type` takes once loaded by the wasm backend: the packed size where the table has the
+ * type, else `fileBytes` (the stored size: what a backend copying the tensor would hold).
+ */
+export function wasmMatrixBytes(type: number, rows: number, cols: number, fileBytes: number): number {
+  const f = WASM_FORMATS.get(type);
+  return f && cols % f.blockElems === 0 ? f.packedBytes(rows, cols) : fileBytes;
+}

@@ -1,0 +1,78 @@
+// Repacks K-quant super-blocks into the 4-row panels the wasm kernels read (kernels/wasm/matmul-q4k.ts, matmul-q6k.ts).
+import { f16ToF32 } from "../../quant/index";
+import type { LinearMemory } from "./linear-memory";
+import { panelByteOffset, type PackedMatrix } from "./repack";
+
+/** Packed bytes per 4-row panel and 256-block (the file holds 4·144 and 4·210: +2.8 % and +1 %). */
+export const Q4K_PANEL_BLOCK = 592;
+export const Q6K_PANEL_BLOCK = 848;
+
+/** Bytes of a rows×cols matrix packed in panels of `panelBlock` bytes per 256 columns (rows padded to 4). */
+export function kquantPackedBytes(panelBlock: number, rows: number, cols: number): number {
+  return Math.ceil(rows / 4) * (cols / 256) * panelBlock;
+}
+
+/** Allocates the zeroed panels (padding rows stay zero: zero scales, zero quants) and runs `fill` per row and block. */
+function packPanels(mem: LinearMemory, panelBlock: number, fileBlock: number, rows: number, cols: number, bytes: Uint8Array, fill: (base: number, rr: number, src: number) => void): PackedMatrix {
+  const nb = cols / 256;
+  if (bytes.length < rows * nb * fileBlock) throw new RangeError(`${bytes.length} bytes, expected ${rows * nb * fileBlock}`);
+  const dataBytes = kquantPackedBytes(panelBlock, rows, cols);
+  const data = mem.alloc(dataBytes);
+  mem.u8.fill(0, data, data + dataBytes);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < nb; b++) fill(data + ((r >> 2) * nb + b) * panelBlock, r & 3, (r * nb + b) * fileBlock);
+  }
+  return { data, scales: 0, dataBytes, scalesBytes: 0 };
+}
+
+/**
+ * Q4_K (file: d, dmin f16, 12 bytes of packed 6-bit scales and mins, 128 quant bytes) → per panel-block: the four rows'
+ * d (f16), dmin (f16), scales and mins unpacked to u8 as [sub-block][row], then the quant bytes interleaved by
+ * panelByteOffset per 32-byte chunk.
+ */
+export function packQ4K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+  const quantAt = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
+  return packPanels(mem, Q4K_PANEL_BLOCK, 144, rows, cols, bytes, (base, rr, s) => {
+    const u8 = mem.u8;
+    u8[base + 2 * rr] = bytes[s]!;
+    u8[base + 2 * rr + 1] = bytes[s + 1]!;
+    u8[base + 8 + 2 * rr] = bytes[s + 2]!;
+    u8[base + 9 + 2 * rr] = bytes[s + 3]!;
+    const sc = s + 4;
+    for (let j = 0; j < 8; j++) {
+      const scale = j < 4 ? bytes[sc + j]! & 63 : (bytes[sc + j + 4]! & 0xf) | ((bytes[sc + j - 4]! >>> 6) << 4);
+      const min = j < 4 ? bytes[sc + j + 4]! & 63 : (bytes[sc + j + 4]! >>> 4) | ((bytes[sc + j]! >>> 6) << 4);
+      u8[base + 16 + 4 * j + rr] = scale;
+      u8[base + 48 + 4 * j + rr] = min;
+    }
+    for (let c = 0; c < 4; c++) {
+      const dst = base + 80 + 128 * c;
+      const src = s + 16 + 32 * c;
+      for (let l = 0; l < 32; l++) u8[dst + quantAt[rr * 32 + l]!] = bytes[src + l]!;
+    }
+  });
+}
+
+/**
+ * Q6_K (file: ql[128], qh[64], 16 i8 scales, d f16) → per panel-block: the four rows' d as f32, the scales as
+ * [sub-block][row], then per 128-element half and 4-byte group v the vectors ql[4v..], ql[32+4v..], qh[4v..].
+ */
+export function packQ6K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+  const at = Array.from({ length: 4 * 32 }, (_, i) => ((i & 31) >> 2) * 48 + panelByteOffset(i >> 5, i & 3, relaxed)); // [rr][l]
+  return packPanels(mem, Q6K_PANEL_BLOCK, 210, rows, cols, bytes, (base, rr, s) => {
+    const u8 = mem.u8;
+    mem.f32[base / 4 + rr] = f16ToF32(bytes[s + 208]! | (bytes[s + 209]! << 8));
+    for (let j = 0; j < 16; j++) u8[base + 16 + 4 * j + rr] = bytes[s + 192 + j]!;
+    for (let h = 0; h < 2; h++) {
+      const dst = base + 80 + 384 * h;
+      const ql = s + 64 * h;
+      const qh = s + 128 + 32 * h;
+      for (let l = 0; l < 32; l++) {
+        const o = dst + at[rr * 32 + l]!;
+        u8[o] = bytes[ql + l]!;
+        u8[o + 16] = bytes[ql + 32 + l]!;
+        u8[o + 32] = bytes[qh + l]!;
+      }
+    }
+  });
+}
