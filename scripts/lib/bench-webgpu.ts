@@ -28,7 +28,7 @@ async function runOnceAsync(model: LlamaModel, prompt: readonly number[], decode
 export async function benchWebGpu(spec: BenchModelSpec, bytes: Uint8Array, o: BenchOptions, log: (line: string) => void): Promise<BenchRow | null> {
   const adapter = await requestGpuAdapter();
   if (!adapter) {
-    log(`webgpu: skipped, no WebGPU adapter in this runtime (see README: Kernels and backends)`);
+    log(`webgpu: skipped, no WebGPU adapter in this runtime (see docs/kernels.md)`);
     return null;
   }
   const backend = new FailoverBackend(await WebGpuBackend.create(adapter), () => createBackend("wasm"));
