@@ -236,6 +236,7 @@ async function fetchInto(
   const reader = res.body.getReader();
   const began = now();
   let received = start;
+  const head = Buffer.alloc(4);
   try {
     for (;;) {
       if (opts.signal?.aborted) throw new Resumable("interrupted");
@@ -248,6 +249,7 @@ async function fetchInto(
       }
       if (chunk.done) break;
       const value = chunk.value;
+      if (start === 0 && received < 4) checkMagic(head, value, received, url);
       if (total !== undefined && received + value.byteLength > total) {
         throw new PullError(`size mismatch: expected ${total} bytes, got more (${received + value.byteLength} so far)`);
       }
@@ -268,4 +270,16 @@ async function fetchInto(
     throw err;
   }
   await fh.close();
+}
+
+/**
+ * Fails fast when the first bytes are not GGUF's magic: a wrong link usually serves an HTML page, which would
+ * otherwise only show up as a sha256 mismatch after the whole download.
+ */
+function checkMagic(head: Buffer, chunk: Uint8Array, at: number, url: string): void {
+  const n = Math.min(4 - at, chunk.byteLength);
+  head.set(chunk.subarray(0, n), at);
+  if (at + n < 4 || head.toString("latin1") === "GGUF") return;
+  const hint = url.includes("/blob/") ? "; for Hugging Face use the /resolve/ link, not /blob/" : "; is the URL a direct download link?";
+  throw new PullError(`not a GGUF file: it starts with ${JSON.stringify(head.toString("latin1"))}${hint}`);
 }

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { pullModel, type Expected, type Progress } from "../../scripts/lib/download";
 import { urlEntry } from "../../scripts/lib/model-catalog";
 
-const body = randomBytes(300_000);
+const body = Buffer.concat([Buffer.from("GGUF"), randomBytes(300_000 - 4)]);
 const sha = createHash("sha256").update(body).digest("hex");
 
 /** How the server answers the next requests; reset before each test. */
@@ -144,6 +144,16 @@ describe("pullModel over HTTP (loopback)", () => {
     behaviour.serve[123_456]! ^= 1;
     const err = await fails(pullModel(want(), { dir }));
     expect(err.message).toMatch(new RegExp(`sha256 mismatch: expected ${sha}, got [0-9a-f]{64}`));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("an HTML page instead of a GGUF fails at its first bytes, with a hint for Hugging Face /blob/ links", async () => {
+    behaviour.serve = Buffer.from(`<!doctype html>${"x".repeat(5000)}`);
+    const err = await fails(pullModel(want({ urls: [`${base}/r/blob/main/tiny.gguf`] }), { dir }));
+    const link = `${base}/r/blob/main/tiny.gguf`;
+    expect(err.message).toBe(
+      `tiny.gguf: download failed: ${link}: not a GGUF file: it starts with "<!do"; for Hugging Face use the /resolve/ link, not /blob/.`,
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 
