@@ -108,6 +108,11 @@ export function add(out: usize, a: usize, b: usize, n: i32): void {
   }
 }
 
+/** In place: x[t, j] += bias[j] for nTokens rows of len floats (the projection biases of qwen2). */
+export function add_bias(x: usize, bias: usize, nTokens: i32, len: i32): void {
+  for (let t = 0; t < nTokens; t++) add(x + ((<usize>t * <usize>len) << 2), x + ((<usize>t * <usize>len) << 2), bias, len);
+}
+
 /** memmove of n bytes (overlap-safe). */
 export function copy_bytes(dst: usize, src: usize, n: usize): void {
   memory.copy(dst, src, n);

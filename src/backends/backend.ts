@@ -44,7 +44,13 @@ export interface AttentionShape {
   readonly headDim: number;
 }
 
-/** RoPE parameters (llama "NORM" rotation of adjacent pairs). */
+/**
+ * Which elements of a head RoPE rotates together: "norm" pairs (2i, 2i+1) (llama); "neox" pairs (i, i + ropeDims/2)
+ * (qwen2, qwen3: GPT-NeoX's half-split layout). Pair i turns by the same angle in both.
+ */
+export type RopeStyle = "norm" | "neox";
+
+/** RoPE parameters. */
 export interface RopeParams {
   readonly nHeads: number;
   readonly headDim: number;
@@ -53,6 +59,10 @@ export interface RopeParams {
   readonly freqBase: number;
   /** Position multiplier: 1 / linear scaling factor. */
   readonly freqScale: number;
+  /** Pair layout; "norm" when absent. */
+  readonly style?: RopeStyle;
+  /** Per-pair divisors of the angle (ropeDims/2 floats: llama 3's rope_freqs tensor); none when absent. */
+  readonly freqFactors?: Vector;
 }
 
 /** Bytes a backend holds, so the Worker can enforce its memory budget. */
@@ -90,7 +100,10 @@ export interface Backend {
   rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void;
   /** out[t, r] = sum_c w[r, c] * x[t, c]: matrix-vector (nTokens = 1) and matrix-matrix (prefill). */
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void;
-  /** In place: rotates adjacent pairs of each head of x[t, :] by angle pos * freqScale * freqBase^(-2i/ropeDims), pos = pos0 + t. */
+  /**
+   * In place: rotates pair i (see RopeStyle) of each head of x[t, :] by angle
+   * pos * freqScale * freqBase^(-2i/ropeDims) / freqFactors[i], pos = pos0 + t.
+   */
   rope(x: Buffer, nTokens: number, pos0: number, params: RopeParams): void;
   /** Writes k[t, :], v[t, :] into `layer` of the cache at positions pos0 + t. */
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void;
@@ -105,6 +118,8 @@ export interface Backend {
   swiglu(out: Buffer, gate: Buffer, up: Buffer, n: number): void;
   /** out[i] = a[i] + b[i] for i < n (out may alias a). */
   add(out: Buffer, a: Buffer, b: Buffer, n: number): void;
+  /** In place: x[t, j] += bias[j] for t < nTokens rows of bias.length (qwen2's q/k/v projection biases). */
+  addBias(x: Buffer, bias: Vector, nTokens: number): void;
 
   /** Positions [pos0, pos0 + n) of every layer's K and V, as [layer][k|v][pos][kvDim] floats (for persistence). */
   readKv(cache: KvCache, pos0: number, n: number): Float32Array;

@@ -1,11 +1,14 @@
 // LlamaConfig: the model's hyperparameters read from GGUF metadata, validated and frozen, with derived sizes computed once.
 import type { GgufFile } from "../gguf/index";
 import { metaArray, metaOptNumber, metaOptString, metaString } from "../gguf/index";
+import { ARCHITECTURES, isArchitecture, type Architecture, type ArchTraits } from "./architectures";
 import { ModelError } from "./errors";
-import { OUTPUT, TOKEN_EMBD } from "./tensor-names";
+import { OUTPUT, ROPE_FREQS, TOKEN_EMBD } from "./tensor-names";
 
 export interface LlamaConfig {
-  readonly architecture: "llama";
+  readonly architecture: Architecture;
+  /** The architecture's switches on the llama graph (RoPE style, q/k/v biases, q/k norms). */
+  readonly traits: ArchTraits;
   readonly name: string;
   /** Embedding width (llama.embedding_length). */
   readonly dim: number;
@@ -29,6 +32,8 @@ export interface LlamaConfig {
   readonly ropeFreqBase: number;
   /** 1 / linear RoPE scaling factor (1 when unscaled). */
   readonly ropeFreqScale: number;
+  /** The file has rope_freqs.weight (llama 3 scaling): per-pair divisors of the RoPE angle. */
+  readonly ropeFreqFactors: boolean;
   readonly rmsEps: number;
   readonly vocabSize: number;
   /** True when the file has no output.weight and the embedding table doubles as the classifier. */
@@ -50,7 +55,9 @@ function positiveFloat(key: string, value: number): number {
 export function configFromGguf(file: GgufFile): LlamaConfig {
   const arch = metaOptString(file, "general.architecture");
   if (arch === undefined) throw new ModelError("missing metadata key general.architecture");
-  if (arch !== "llama") throw new ModelError(`unsupported architecture "${arch}": this engine runs "llama" models`);
+  if (!isArchitecture(arch)) {
+    throw new ModelError(`unsupported architecture "${arch}": this engine runs ${Object.keys(ARCHITECTURES).map((a) => `"${a}"`).join(", ")} models`);
+  }
   const key = (suffix: string) => `${arch}.${suffix}`;
   const num = (suffix: string) => metaOptNumber(file, key(suffix));
 
@@ -64,8 +71,13 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
   if (nHeads % nKvHeads !== 0) {
     throw new ModelError(`${key("attention.head_count")} (${nHeads}) must be a multiple of ${key("attention.head_count_kv")} (${nKvHeads})`);
   }
-  if (dim % nHeads !== 0) throw new ModelError(`${key("embedding_length")} (${dim}) must be a multiple of the head count (${nHeads})`);
-  const headDim = positiveInt(key("attention.key_length"), num("attention.key_length") ?? dim / nHeads);
+  // Heads may be wider or narrower than dim / nHeads (qwen3: key_length 128 at dim 1024 with 16 heads); only without
+  // key_length is the head width derived from dim.
+  const keyLength = num("attention.key_length");
+  if (keyLength === undefined && dim % nHeads !== 0) {
+    throw new ModelError(`${key("embedding_length")} (${dim}) must be a multiple of the head count (${nHeads})`);
+  }
+  const headDim = positiveInt(key("attention.key_length"), keyLength ?? dim / nHeads);
   const valueLength = num("attention.value_length") ?? headDim;
   if (valueLength !== headDim) throw new ModelError(`${key("attention.value_length")} (${valueLength}) differs from the key length (${headDim}); not supported`);
   const ropeDims = positiveInt(key("rope.dimension_count"), num("rope.dimension_count") ?? headDim);
@@ -77,11 +89,15 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
   const rmsEps = positiveFloat(epsKey, eps);
 
   const scalingType = metaOptString(file, key("rope.scaling.type")) ?? "none";
+  const ropeFreqFactors = file.tensorByName.has(ROPE_FREQS);
   let ropeFreqScale = 1;
   if (scalingType === "linear") {
     ropeFreqScale = 1 / positiveFloat(key("rope.scaling.factor"), num("rope.scaling.factor") ?? NaN);
+  } else if (scalingType === "llama3") {
+    // llama.cpp's converter bakes llama 3 scaling into the rope_freqs tensor; the metadata alone cannot express it.
+    if (!ropeFreqFactors) throw new ModelError(`${key("rope.scaling.type")} is "llama3" but the file has no ${ROPE_FREQS} tensor`);
   } else if (scalingType !== "none") {
-    throw new ModelError(`unsupported ${key("rope.scaling.type")} "${scalingType}": supported are "none" and "linear"`);
+    throw new ModelError(`unsupported ${key("rope.scaling.type")} "${scalingType}": supported are "none", "linear" and "llama3"`);
   }
 
   const embd = file.tensorByName.get(TOKEN_EMBD);
@@ -90,7 +106,8 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
   const vocabSize = positiveInt(key("vocab_size"), num("vocab_size") ?? tokens ?? embd.dims[1]);
 
   return Object.freeze({
-    architecture: "llama",
+    architecture: arch,
+    traits: ARCHITECTURES[arch],
     name: metaOptString(file, "general.name") ?? metaString(file, "general.architecture"),
     dim,
     nLayers,
@@ -104,6 +121,7 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
     ropeDims,
     ropeFreqBase,
     ropeFreqScale,
+    ropeFreqFactors,
     rmsEps,
     vocabSize,
     tiedOutput: !file.tensorByName.has(OUTPUT),

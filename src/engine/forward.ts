@@ -66,7 +66,14 @@ function recordForward(
   allLogits: boolean,
 ): number {
   const n = tokens.length;
-  const rope = { headDim: c.headDim, ropeDims: c.ropeDims, freqBase: c.ropeFreqBase, freqScale: c.ropeFreqScale };
+  const rope = {
+    headDim: c.headDim,
+    ropeDims: c.ropeDims,
+    freqBase: c.ropeFreqBase,
+    freqScale: c.ropeFreqScale,
+    style: c.traits.ropeStyle,
+    ...(w.ropeFreqs && { freqFactors: w.ropeFreqs }),
+  };
   const shape = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim };
 
   // Token embeddings into the residual stream.
@@ -79,6 +86,13 @@ function recordForward(
     backend.matmul(s.q, layer.wq, s.xb, n);
     backend.matmul(s.k, layer.wk, s.xb, n);
     backend.matmul(s.v, layer.wv, s.xb, n);
+    // qwen2: projection biases.
+    if (layer.bq) backend.addBias(s.q, layer.bq, n);
+    if (layer.bk) backend.addBias(s.k, layer.bk, n);
+    if (layer.bv) backend.addBias(s.v, layer.bv, n);
+    // qwen3: every query and key head RMS-normalised on its own (rows of headDim).
+    if (layer.qNorm) backend.rmsnorm(s.q, s.q, layer.qNorm, n * c.nHeads, c.rmsEps);
+    if (layer.kNorm) backend.rmsnorm(s.k, s.k, layer.kNorm, n * c.nKvHeads, c.rmsEps);
     // Rotary position embedding of queries and keys (relative position enters through the rotation).
     backend.rope(s.q, n, pos0, { ...rope, nHeads: c.nHeads });
     backend.rope(s.k, n, pos0, { ...rope, nHeads: c.nKvHeads });

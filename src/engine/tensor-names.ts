@@ -33,3 +33,18 @@ export function tensorLayer(name: string): number {
   const digits = name.slice(BLOCK_PREFIX.length, end);
   return end > BLOCK_PREFIX.length && /^\d+$/.test(digits) ? Number(digits) : -1;
 }
+
+/** llama 3's RoPE frequency divisors (rope scaling type "llama3"): ropeDims/2 floats. */
+export const ROPE_FREQS = "rope_freqs.weight";
+
+/** Per-block tensors only some architectures have (qwen2's projection biases, qwen3's per-head q/k norms). */
+export type OptionalBlockTensor = "attn_q_norm" | "attn_k_norm";
+
+export function optionalBlockTensorName(layer: number, tensor: OptionalBlockTensor): string {
+  return `${BLOCK_PREFIX}${layer}.${tensor}.weight`;
+}
+
+/** The bias beside a projection weight: `blk.${i}.attn_q.bias`. */
+export function blockBiasName(layer: number, tensor: "attn_q" | "attn_k" | "attn_v"): string {
+  return `${BLOCK_PREFIX}${layer}.${tensor}.bias`;
+}

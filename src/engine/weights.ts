@@ -5,7 +5,7 @@ import { dequantize } from "../quant/index";
 import type { Backend, Matrix, Vector } from "../backends/backend";
 import type { LlamaConfig } from "./config";
 import { ModelError } from "./errors";
-import { OUTPUT, OUTPUT_NORM, TOKEN_EMBD, blockTensorName, type BlockTensor } from "./tensor-names";
+import { OUTPUT, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD, blockBiasName, blockTensorName, optionalBlockTensorName, type BlockTensor } from "./tensor-names";
 
 export interface LayerWeights {
   readonly attnNorm: Vector; // [dim]
@@ -17,6 +17,12 @@ export interface LayerWeights {
   readonly wGate: Matrix; // [ffnDim × dim]
   readonly wUp: Matrix; // [ffnDim × dim]
   readonly wDown: Matrix; // [dim × ffnDim]
+  // Architecture switches (config.traits): present only where the architecture has them.
+  readonly bq?: Vector; // [qDim]   qwen2
+  readonly bk?: Vector; // [kvDim]  qwen2
+  readonly bv?: Vector; // [kvDim]  qwen2
+  readonly qNorm?: Vector; // [headDim] qwen3, shared by every query head
+  readonly kNorm?: Vector; // [headDim] qwen3, shared by every key head
 }
 
 export interface ModelWeights {
@@ -24,6 +30,7 @@ export interface ModelWeights {
   readonly layers: readonly LayerWeights[];
   readonly outputNorm: Vector; // [dim]
   readonly output: Matrix; // [vocab × dim]: the classifier (token_embd itself when tied)
+  readonly ropeFreqs?: Vector; // [ropeDims / 2] llama 3 RoPE frequency divisors
 }
 
 function shapeText(dims: readonly number[]): string {
@@ -63,9 +70,20 @@ function* weightSteps(file: GgufFile, config: LlamaConfig, backend: Backend): St
   const matrix = (name: string, rows: number, cols: number) => loadMatrix(file, backend, name, rows, cols);
   const vector = (name: string, length: number) => loadVector(file, backend, name, length);
   const block = (i: number, t: BlockTensor) => blockTensorName(i, t);
+  const { qkvBias, qkNorm } = config.traits;
+  const headDim = config.headDim;
   const layers: LayerWeights[] = [];
   for (let i = 0; i < config.nLayers; i++) {
     layers.push({
+      ...(qkvBias && {
+        bq: yield* vector(blockBiasName(i, "attn_q"), qDim),
+        bk: yield* vector(blockBiasName(i, "attn_k"), kvDim),
+        bv: yield* vector(blockBiasName(i, "attn_v"), kvDim),
+      }),
+      ...(qkNorm && {
+        qNorm: yield* vector(optionalBlockTensorName(i, "attn_q_norm"), headDim),
+        kNorm: yield* vector(optionalBlockTensorName(i, "attn_k_norm"), headDim),
+      }),
       attnNorm: yield* vector(block(i, "attn_norm"), dim),
       wq: yield* matrix(block(i, "attn_q"), qDim, dim),
       wk: yield* matrix(block(i, "attn_k"), kvDim, dim),
@@ -83,6 +101,7 @@ function* weightSteps(file: GgufFile, config: LlamaConfig, backend: Backend): St
     layers,
     outputNorm: yield* vector(OUTPUT_NORM, dim),
     output: config.tiedOutput ? tokenEmbd : yield* matrix(OUTPUT, vocabSize, dim),
+    ...(config.ropeFreqFactors && { ropeFreqs: yield* vector(ROPE_FREQS, config.ropeDims / 2) }),
   };
 }
 

@@ -47,16 +47,29 @@ export function rmsnorm64(x: Float32Array, w: Float32Array, nTokens: number, eps
   return out;
 }
 
-export function rope64(x: Float32Array, nTokens: number, pos0: number, nHeads: number, headDim: number, ropeDims: number, base: number): Float64Array {
+/** RoPE in f64: pair i is (2i, 2i+1) ("norm") or (i, i + ropeDims/2) ("neox"), its angle divided by factors[i] when given. */
+export function rope64(
+  x: Float32Array,
+  nTokens: number,
+  pos0: number,
+  nHeads: number,
+  headDim: number,
+  ropeDims: number,
+  base: number,
+  style: "norm" | "neox" = "norm",
+  factors?: Float32Array,
+): Float64Array {
   const out = Float64Array.from(x);
+  const half = ropeDims / 2;
   for (let t = 0; t < nTokens; t++) {
     for (let h = 0; h < nHeads; h++) {
       const o = (t * nHeads + h) * headDim;
-      for (let i = 0; i < ropeDims; i += 2) {
-        const theta = (pos0 + t) * base ** (-i / ropeDims);
-        const [a, b] = [x[o + i]!, x[o + i + 1]!];
-        out[o + i] = a * Math.cos(theta) - b * Math.sin(theta);
-        out[o + i + 1] = a * Math.sin(theta) + b * Math.cos(theta);
+      for (let i = 0; i < half; i++) {
+        const theta = ((pos0 + t) * base ** ((-2 * i) / ropeDims)) / (factors ? factors[i]! : 1);
+        const [ia, ib] = style === "neox" ? [o + i, o + i + half] : [o + 2 * i, o + 2 * i + 1];
+        const [a, b] = [x[ia]!, x[ib]!];
+        out[ia] = a * Math.cos(theta) - b * Math.sin(theta);
+        out[ib] = a * Math.sin(theta) + b * Math.cos(theta);
       }
     }
   }

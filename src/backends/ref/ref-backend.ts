@@ -57,6 +57,10 @@ function mat(m: Matrix): RefMatrix {
   if (!(m instanceof RefMatrix)) throw new Error("ref backend: matrix belongs to another backend");
   return m;
 }
+function vec(v: Vector): RefVector {
+  if (!(v instanceof RefVector)) throw new Error("ref backend: vector belongs to another backend");
+  return v;
+}
 function kv(c: KvCache): RefKvCache {
   if (!(c instanceof RefKvCache)) throw new Error("ref backend: KV cache belongs to another backend");
   return c;
@@ -152,8 +156,7 @@ export class RefBackend implements Backend {
   }
 
   rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void {
-    if (!(weight instanceof RefVector)) throw new Error("ref backend: vector belongs to another backend");
-    rmsnormRows(buf(out), buf(x), weight.data, nTokens, eps);
+    rmsnormRows(buf(out), buf(x), vec(weight).data, nTokens, eps);
   }
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
@@ -185,7 +188,13 @@ export class RefBackend implements Backend {
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, params: RopeParams): void {
-    ropeRows(buf(x), nTokens, pos0, params);
+    ropeRows(buf(x), nTokens, pos0, params, params.freqFactors ? vec(params.freqFactors).data : undefined);
+  }
+
+  addBias(x: Buffer, bias: Vector, nTokens: number): void {
+    const o = buf(x);
+    const b = vec(bias).data;
+    for (let t = 0; t < nTokens; t++) for (let j = 0; j < b.length; j++) o[t * b.length + j]! += b[j]!;
   }
 
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void {

@@ -13,21 +13,28 @@ export function rmsnormRows(out: Float32Array, x: Float32Array, w: Float32Array,
   }
 }
 
-/** Rotates adjacent pairs (2i, 2i+1) of every head by pos * freqScale * base^(-2i/ropeDims) (llama's NORM rope). */
-export function ropeRows(x: Float32Array, nTokens: number, pos0: number, p: RopeParams): void {
+/**
+ * Rotates pair i of every head by pos * freqScale * base^(-2i/ropeDims) / factors[i]: pairs (2i, 2i+1) in llama's
+ * "norm" style, (i, i + ropeDims/2) in the "neox" style.
+ */
+export function ropeRows(x: Float32Array, nTokens: number, pos0: number, p: RopeParams, factors?: Float32Array): void {
   const rowLen = p.nHeads * p.headDim;
+  const half = p.ropeDims / 2;
+  const neox = p.style === "neox";
   for (let t = 0; t < nTokens; t++) {
     const pos = (pos0 + t) * p.freqScale;
     for (let h = 0; h < p.nHeads; h++) {
       const base = t * rowLen + h * p.headDim;
-      for (let i = 0; i < p.ropeDims; i += 2) {
-        const theta = pos * Math.pow(p.freqBase, -i / p.ropeDims);
+      for (let i = 0; i < half; i++) {
+        const theta = (pos * Math.pow(p.freqBase, (-2 * i) / p.ropeDims)) / (factors ? factors[i]! : 1);
         const c = Math.cos(theta);
         const s = Math.sin(theta);
-        const a = x[base + i]!;
-        const b = x[base + i + 1]!;
-        x[base + i] = a * c - b * s;
-        x[base + i + 1] = a * s + b * c;
+        const ia = neox ? base + i : base + 2 * i;
+        const ib = neox ? ia + half : ia + 1;
+        const a = x[ia]!;
+        const b = x[ib]!;
+        x[ia] = a * c - b * s;
+        x[ib] = a * s + b * c;
       }
     }
   }

@@ -124,3 +124,8 @@ export function ownKvCache(owner: object, c: KvCache): GpuKvCache {
   if (c.released) throw new Error("webgpu backend: KV cache used after release");
   return c;
 }
+
+export function ownVector(owner: object, v: Vector): GpuVector {
+  if (!(v instanceof GpuVector) || v.owner !== owner) throw new Error("webgpu backend: vector belongs to another backend");
+  return v;
+}

@@ -115,14 +115,16 @@ export class FailoverBackend implements Backend {
     this.current.embed(this.b(out), this.m(table), tokens);
   }
   rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void {
-    if (!(weight instanceof FVector)) throw new Error("failover backend: vector belongs to another backend");
-    this.current.rmsnorm(this.b(out), this.b(x), weight.inner, nTokens, eps);
+    this.current.rmsnorm(this.b(out), this.b(x), this.v(weight), nTokens, eps);
+  }
+  addBias(x: Buffer, bias: Vector, nTokens: number): void {
+    this.current.addBias(this.b(x), this.v(bias), nTokens);
   }
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     this.current.matmul(this.b(out), this.m(w), this.b(x), nTokens);
   }
   rope(x: Buffer, nTokens: number, pos0: number, params: RopeParams): void {
-    this.current.rope(this.b(x), nTokens, pos0, params);
+    this.current.rope(this.b(x), nTokens, pos0, params.freqFactors ? { ...params, freqFactors: this.v(params.freqFactors) } : params);
   }
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void {
     this.current.storeKv(this.kv(cache), layer, pos0, nTokens, this.b(k), this.b(v));
@@ -164,6 +166,10 @@ export class FailoverBackend implements Backend {
   }
   private m(x: Matrix): Matrix {
     if (!(x instanceof FMatrix)) throw new Error("failover backend: matrix belongs to another backend");
+    return x.inner;
+  }
+  private v(x: Vector): Vector {
+    if (!(x instanceof FVector)) throw new Error("failover backend: vector belongs to another backend");
     return x.inner;
   }
   private kv(x: KvCache): KvCache {

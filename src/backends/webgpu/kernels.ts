@@ -7,6 +7,7 @@ export type KernelName = keyof typeof WGSL_SHADERS;
 /** Storage bindings after the parameter slot (binding 0), in binding order: read-only or read-write. */
 const BINDINGS: Record<KernelName, readonly ("r" | "rw")[]> = {
   add: ["r", "rw"],
+  add_bias: ["r", "rw"],
   attention: ["r", "r", "r", "rw"],
   embed: ["r", "rw"],
   matmul_float: ["r", "r", "rw"],
@@ -14,7 +15,7 @@ const BINDINGS: Record<KernelName, readonly ("r" | "rw")[]> = {
   noop: ["rw"],
   quantize_q8_0: ["r", "rw", "rw"],
   rmsnorm: ["r", "r", "rw"],
-  rope: ["rw"],
+  rope: ["r", "rw"],
   softmax: ["rw"],
   swiglu: ["r", "r", "rw"],
 };

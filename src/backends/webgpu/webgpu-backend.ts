@@ -4,7 +4,7 @@
 import { GgmlType } from "../../gguf/ggml-types";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { kvFloatsPerPosition } from "../backend";
-import { BufferPool, GpuBuffer, GpuKvCache, GpuMatrix, GpuVector, floatBytes, ownBuffer, ownKvCache, ownMatrix, uploadRows } from "./buffers";
+import { BufferPool, GpuBuffer, GpuKvCache, GpuMatrix, GpuVector, STORAGE_USAGE, floatBytes, ownBuffer, ownKvCache, ownMatrix, ownVector, uploadRows } from "./buffers";
 import { DeviceWatch } from "./device-watch";
 import { openDevice, requestGpuAdapter } from "./gpu";
 import { KernelCache, type KernelName } from "./kernels";
@@ -27,6 +27,7 @@ export class WebGpuBackend implements Backend {
   private weightsBytes = 0;
   private readonly caches = new Set<GpuKvCache>();
   private readonly watch: DeviceWatch;
+  private placeholderBuffer: GPUBuffer | undefined;
 
   private constructor(readonly device: GPUDevice, readonly adapterDescription: string, maxWeightBytes: number) {
     const l = device.limits;
@@ -164,9 +165,9 @@ export class WebGpuBackend implements Backend {
   }
 
   rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void {
-    if (!(weight instanceof GpuVector) || weight.owner !== this) throw new Error("webgpu backend: vector belongs to another backend");
+    const w = this.vec(weight);
     const xb = this.buf(x);
-    this.intoTarget(this.buf(out), [xb], (target) => this.run("rmsnorm", [xb.gpu, weight.gpu, target], { a: [weight.length, nTokens], f: [eps] }, nTokens));
+    this.intoTarget(this.buf(out), [xb], (target) => this.run("rmsnorm", [xb.gpu, w.gpu, target], { a: [weight.length, nTokens], f: [eps] }, nTokens));
   }
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
@@ -202,7 +203,17 @@ export class WebGpuBackend implements Backend {
     if (p.ropeDims % 2 !== 0 || p.ropeDims > p.headDim) throw new RangeError(`rope: ropeDims ${p.ropeDims} must be even and at most headDim ${p.headDim}`);
     const xb = this.buf(x);
     const pairs = nTokens * p.nHeads * (p.ropeDims / 2);
-    this.run("rope", [xb.gpu], { a: [nTokens, p.nHeads, p.headDim, p.ropeDims], b: [pos0], f: [p.freqBase, p.freqScale] }, groupsOf(pairs));
+    const factors = p.freqFactors ? this.vec(p.freqFactors).gpu : this.placeholder();
+    const flags = [pos0, p.style === "neox" ? 1 : 0, p.freqFactors ? 1 : 0];
+    this.run("rope", [factors, xb.gpu], { a: [nTokens, p.nHeads, p.headDim, p.ropeDims], b: flags, f: [p.freqBase, p.freqScale] }, groupsOf(pairs));
+    xb.version++;
+  }
+
+  addBias(x: Buffer, bias: Vector, nTokens: number): void {
+    const v = this.vec(bias);
+    const xb = this.buf(x);
+    const n = nTokens * v.length;
+    this.run("add_bias", [v.gpu, xb.gpu], { a: [n, v.length] }, groupsOf(n));
     xb.version++;
   }
 
@@ -330,5 +341,12 @@ export class WebGpuBackend implements Backend {
   }
   private kv(c: KvCache): GpuKvCache {
     return ownKvCache(this, c);
+  }
+  private vec(v: Vector): GpuVector {
+    return ownVector(this, v);
+  }
+  /** A one-float storage buffer bound where a kernel's optional input is absent (it is never read). */
+  private placeholder(): GPUBuffer {
+    return (this.placeholderBuffer ??= this.device.createBuffer({ label: "placeholder", size: 16, usage: STORAGE_USAGE }));
   }
 }
