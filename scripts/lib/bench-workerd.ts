@@ -81,6 +81,11 @@ export async function benchWorkerd(
           if (i >= o.warmup) results.push({ prefill: (info.prefill * 1000) / pp, decode: (info.decode * 1000) / tg });
         }
         const mem = (await call("/memory")) as { weights_bytes: number; peak_memory_bytes: number };
+        if (results.some((r) => !(r.prefill > 0 && r.decode > 0))) {
+          // A phase shorter than an empty request's round trip cannot be timed from outside the isolate.
+          log(`workerd: ${spec.id} ${b}: skipped, a phase took less than an empty request's round trip; use more tokens (--prefill, --decode)`);
+          continue;
+        }
         const row: BenchRow = {
           model: info.model,
           type: info.type,
