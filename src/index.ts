@@ -8,9 +8,9 @@ import { ApiError, onError } from "./api/errors";
 import { modelInfo } from "./api/model-info";
 import { openapi } from "./api/openapi";
 import { sessions } from "./api/sessions";
-import type { Env } from "./session/env";
+import type { Env } from "./env";
 
-export type { Env } from "./session/env";
+export type { Env } from "./env";
 export { LlamaSession } from "./session/llama-session";
 
 export const app = new Hono<{ Bindings: Env }>();

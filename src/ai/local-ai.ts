@@ -4,8 +4,8 @@ import { collect, sseFrame, sseStream, usageOf } from "../api/events";
 import { chatBody, samplerOf, samplingFields } from "../api/schemas";
 import { ephemeralStub, unwrap } from "../api/session-client";
 import { validate } from "../api/validate";
-import type { Env } from "../session/env";
-import type { GenerateEvent } from "../session/protocol";
+import type { Env } from "../env";
+import type { GenerateEvent } from "../protocol";
 import { z } from "zod";
 
 /** Workers AI's input for text generation; the sampling fields and the messages are the HTTP API's own schemas. */

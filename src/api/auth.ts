@@ -1,6 +1,7 @@
 // Bearer API-key auth: when the API_KEY secret is set, /v1 routes need `Authorization: Bearer <key>` (compared in constant time).
 import type { MiddlewareHandler } from "hono";
-import type { Env } from "../session/env";
+import type { Env } from "../env";
+import { unauthorized as unauthorizedBody } from "../protocol";
 import { ApiError } from "./errors";
 
 const encoder = new TextEncoder();
@@ -26,7 +27,7 @@ export function bearerToken(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-const unauthorized = (message: string) => new ApiError({ status: 401, type: "invalid_request_error", code: "invalid_api_key", message, param: null });
+const unauthorized = (message: string) => new ApiError(unauthorizedBody(message));
 
 /**
  * Hono middleware: without API_KEY configured every request passes (local development); with it, a missing or

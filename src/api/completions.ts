@@ -1,9 +1,7 @@
 // OpenAI-compatible completions: one-shot in a throwaway session object, or continuing a session (x-session-id / session_id).
 import { Hono, type Context } from "hono";
-import type { FinishReason } from "../engine/generate";
-import type { ChatMessage } from "../session/chat";
-import type { Env } from "../session/env";
-import type { GenerateEvent, GenerateStart, Result, TokenLogprobs } from "../session/protocol";
+import type { Env } from "../env";
+import type { ChatMessage, FinishReason, GenerateEvent, GenerateStart, Result, TokenLogprobs } from "../protocol";
 import { errorJson } from "./errors";
 import { collect, SSE_HEADERS, sseFrame, sseStream, usageOf } from "./events";
 import { chatLogprobs, legacyLogprobs, textLength } from "./logprobs";
@@ -110,7 +108,7 @@ completions.post("/completions", async (c) => {
 
 completions.post("/chat/completions", async (c) => {
   const b = await readBody(c, chatBody);
-  // The session renders the messages: it has the model's chat template (or uses the plain one, see session/chat.ts).
+  // The session object renders the messages: it has the model's chat template (or uses the plain one).
   // In a session (x-session-id), send only the new messages: earlier turns are already in it.
   return complete(c, CHAT, {
     messages: b.messages,

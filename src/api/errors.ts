@@ -1,8 +1,9 @@
-// One error mapper: every failure becomes OpenAI-shaped JSON {error: {message, type, code, param}} with its HTTP status.
+// The Hono side of the one error mapper (src/protocol/errors.ts): ApiError to throw, and the app's onError that answers it.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { RETRY_AFTER_S } from "../session/admission";
-import type { ErrorBody } from "../session/protocol";
+import { errorHeaders, errorJson, internalError, invalidValue, notFoundError, type ErrorBody } from "../protocol";
+
+export { errorJson };
 
 export class ApiError extends Error {
   override readonly name = "ApiError";
@@ -11,21 +12,16 @@ export class ApiError extends Error {
   }
 
   static invalid(message: string, param: string | null = null, code = "invalid_value"): ApiError {
-    return new ApiError({ status: 400, type: "invalid_request_error", code, message, param });
+    return new ApiError(invalidValue(message, param, code));
   }
 
   static notFound(message: string, code = "not_found"): ApiError {
-    return new ApiError({ status: 404, type: "not_found_error", code, message, param: null });
+    return new ApiError(notFoundError(message, code));
   }
 }
 
-export function errorJson(body: ErrorBody) {
-  return { error: { message: body.message, type: body.type, code: body.code, param: body.param } };
-}
-
 export function errorResponse(c: Context, body: ErrorBody): Response {
-  // A refusal by admission control says when to come back (RFC 9110 Retry-After, in seconds).
-  if (body.status === 429) c.header("retry-after", String(RETRY_AFTER_S));
+  for (const [name, value] of Object.entries(errorHeaders(body))) c.header(name, value);
   return c.json(errorJson(body), body.status as ContentfulStatusCode);
 }
 
@@ -33,5 +29,5 @@ export function errorResponse(c: Context, body: ErrorBody): Response {
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return errorResponse(c, err.body);
   console.error("unhandled error", err);
-  return errorResponse(c, { status: 500, type: "server_error", code: "internal_error", message: "internal error", param: null });
+  return errorResponse(c, internalError());
 }

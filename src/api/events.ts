@@ -1,5 +1,5 @@
 // Reading a session's generation events in the Worker: NDJSON lines to objects, SSE framing, and collecting a whole result.
-import type { GenerateEvent, TokenLogprobs } from "../session/protocol";
+import { internalError, type DoneEvent, type GenerateEvent, type TokenLogprobs } from "../protocol";
 import { ApiError } from "./errors";
 
 /** Splits the byte stream into lines and parses each as a GenerateEvent (RPC may re-chunk the bytes anywhere). */
@@ -23,8 +23,6 @@ export function parseEvents(): TransformStream<Uint8Array, GenerateEvent> {
   });
 }
 
-export type DoneEvent = Extract<GenerateEvent, { type: "done" }>;
-
 /** OpenAI's (and Workers AI's) usage object of a finished generation. */
 export function usageOf(d: DoneEvent): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
   return { prompt_tokens: d.inputTokens, completion_tokens: d.tokens.length, total_tokens: d.inputTokens + d.tokens.length };
@@ -36,7 +34,7 @@ export async function collect(events: ReadableStream<Uint8Array>): Promise<{ don
   const logprobs: TokenLogprobs[] = [];
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) throw new ApiError({ status: 500, type: "server_error", code: "stream_ended", message: "the generation ended without a result", param: null });
+    if (done) throw new ApiError(internalError("stream_ended", "the generation ended without a result"));
     if (value.type === "done") return { done: value, logprobs };
     if (value.type === "error") throw new ApiError(value.error);
     if (value.logprobs) logprobs.push(value.logprobs);

@@ -1,5 +1,5 @@
 // Log-probabilities in the API's shapes: OpenAI's legacy completions object, chat's content list, and the native session list.
-import type { TokenChoice, TokenLogprobs } from "../session/protocol";
+import type { TokenChoice, TokenLogprobs } from "../protocol";
 
 /** Legacy `/v1/completions` logprobs; `offset` is where the first token's text starts in the completion text. */
 export function legacyLogprobs(entries: readonly TokenLogprobs[], offset = 0) {

@@ -1,30 +1,34 @@
-// GET /v1/model: the served model's configuration, the backend that runs it and the memory it takes (for the playground and ops).
+// GET /v1/model: the served model's configuration, the backend that runs it and its memory needs (for the playground and ops).
 import { Hono } from "hono";
-import { defaultNCtx } from "../session/describe";
-import type { Env } from "../session/env";
-import { budgetBytes, host } from "../session/model-host";
+import type { Env } from "../env";
+import { errorBody, modelCard } from "../protocol";
+import { ApiError } from "./errors";
 
 export const modelInfo = new Hono<{ Bindings: Env }>();
 
 /**
- * Asks the isolate's model host, the same one the session objects use: in one isolate the weights are loaded once
- * and shared, so this reports the backend that actually runs generations ("wasm" resolves to the build the runtime
- * validates, e.g. "wasm-relaxed").
+ * Answered from the GGUF header (R2 range reads, cached per model version), never by loading the model: the Worker's
+ * isolate is stateless and must not hold a second copy of the weights beside the session objects'. `backend` is the
+ * build a session object resolves "wasm" to on this same runtime; `memory` is arithmetic on the header (what an
+ * isolate needs for the weights and one session at default_n_ctx), not a measurement of some object's isolate:
+ * asking one object would report only that object's isolate, and would load the model there just to answer.
  */
 modelInfo.get("/model", async (c) => {
-  const model = await host.model(c.env);
-  const cfg = model.config;
-  const mem = model.backend.memory();
+  const card = await modelCard(c.env).catch((e: unknown) => {
+    throw new ApiError(errorBody(e)); // model_not_found 503, model_load_failed 500: as a session object reports them
+  });
+  const cfg = card.config;
+  const mem = card.memory;
   return c.json({
     object: "model.info",
     id: c.env.MODEL_NAME,
     name: cfg.name,
     architecture: cfg.architecture,
-    backend: model.backend.name,
-    backend_setting: c.env.BACKEND || "wasm",
-    file_bytes: model.fileBytes,
-    chat_template: host.chatTemplate(model) !== undefined,
-    default_n_ctx: defaultNCtx(c.env, model),
+    backend: card.backend,
+    backend_setting: card.backendSetting,
+    file_bytes: card.fileBytes,
+    chat_template: card.chatTemplate,
+    default_n_ctx: card.defaultNCtx,
     config: {
       dim: cfg.dim,
       n_layers: cfg.nLayers,
@@ -40,8 +44,8 @@ modelInfo.get("/model", async (c) => {
       tied_output: cfg.tiedOutput,
     },
     memory: {
-      budget_bytes: budgetBytes(c.env),
-      used_bytes: host.usedBytes(model),
+      budget_bytes: mem.budgetBytes,
+      used_bytes: mem.usedBytes,
       weights_bytes: mem.weightsBytes,
       kv_bytes: mem.kvBytes,
       scratch_bytes: mem.scratchBytes,

@@ -38,7 +38,15 @@ export const modelInfoResponse = z.object({
     rms_eps: z.number(),
     tied_output: z.boolean(),
   }),
-  memory: z.object({ budget_bytes: z.number(), used_bytes: z.number(), weights_bytes: z.number(), kv_bytes: z.number(), scratch_bytes: z.number() }),
+  memory: z
+    .object({
+      budget_bytes: z.number().describe("MEMORY_BUDGET_MB in bytes"),
+      used_bytes: z.number().describe("weights_bytes + kv_bytes + scratch_bytes"),
+      weights_bytes: z.number().describe("the weights once loaded"),
+      kv_bytes: z.number().describe("the KV cache of one session at default_n_ctx"),
+      scratch_bytes: z.number().describe("a forward pass's run buffers"),
+    })
+    .describe("what an isolate needs to serve one session at default_n_ctx, computed from the GGUF header (answering loads no weights)"),
 });
 
 export const sessionResponse = z.object({
@@ -138,7 +146,7 @@ export const responseExamples = {
     chat_template: false,
     default_n_ctx: 512,
     config: { dim: 64, n_layers: 5, n_heads: 8, n_kv_heads: 4, head_dim: 8, ffn_dim: 172, vocab_size: 512, n_ctx_train: 512, rope_freq_base: 10000, rope_freq_scale: 1, rms_eps: 0.00001, tied_output: true },
-    memory: { budget_bytes: 134217728, used_bytes: 2031616, weights_bytes: 1048576, kv_bytes: 0, scratch_bytes: 65536 },
+    memory: { budget_bytes: 134217728, used_bytes: 1847648, weights_bytes: 1171200, kv_bytes: 655360, scratch_bytes: 21088 },
   },
   session: sessionExample,
   generation: {

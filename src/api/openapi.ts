@@ -1,7 +1,7 @@
 // GET /openapi.json: the OpenAPI 3.1 document, built from the request schemas in schemas.ts and the response schemas in openapi-schemas.ts.
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Env } from "../session/env";
+import type { Env } from "../env";
 import * as res from "./openapi-schemas";
 import { chatBody, completionBody, createSessionBody, generateBody, rewindBody } from "./schemas";
 
@@ -53,6 +53,7 @@ const busy: ResponseDoc = { status: 409, description: "the session is generating
 const tooLong: ResponseDoc = { status: 413, description: "the input (plus max_tokens where given) does not fit in the context", schema: "Error" };
 const limited: ResponseDoc = { status: 429, description: "too many generations in progress; retry after the Retry-After header's seconds", schema: "Error" };
 const noRoom: ResponseDoc = { status: 503, description: "the model does not fit in the memory budget (MEMORY_BUDGET_MB) or is not in the bucket", schema: "Error" };
+const noModel: ResponseDoc = { status: 503, description: "the model is not in the bucket", schema: "Error" };
 const unauthorized: ResponseDoc = { status: 401, description: "API_KEY is set and the bearer key is missing or wrong", schema: "Error" };
 /** What every generating route may also answer. */
 const generating = [tooLong, limited, noRoom];
@@ -64,7 +65,7 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: "get", path: "/health", summary: "Liveness, the configured model and backend", tag: "service", responses: [{ status: 200, description: "ok", schema: "Health", example: ex.health }] },
   { method: "get", path: "/openapi.json", summary: "This document", tag: "service", responses: [{ status: 200, description: "the OpenAPI 3.1 document" }] },
   { method: "get", path: "/v1/models", summary: "The served model (OpenAI shape)", tag: "openai", responses: [{ status: 200, description: "one model", schema: "ModelList", example: ex.modelList }] },
-  { method: "get", path: "/v1/model", summary: "Model configuration, the backend that runs it, memory", tag: "service", responses: [{ status: 200, description: "the loaded model", schema: "ModelInfo", example: ex.modelInfo }, noRoom] },
+  { method: "get", path: "/v1/model", summary: "Model configuration, the backend that runs it, its memory needs (from the GGUF header)", tag: "service", responses: [{ status: 200, description: "the served model", schema: "ModelInfo", example: ex.modelInfo }, noModel] },
   {
     method: "post", path: "/v1/sessions", summary: "Create a session (its own Durable Object and KV cache)", tag: "sessions",
     body: { schema: "CreateSessionRequest", optional: true, example: { n_ctx: 512, temperature: 0.8, top_k: 40, seed: 42 } },

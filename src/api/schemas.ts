@@ -1,6 +1,6 @@
 // Request schemas (zod): sampling parameters shared by every endpoint, then each endpoint's body.
 import { z } from "zod";
-import type { SamplerConfig } from "../engine/sampler";
+import type { SamplerConfig } from "../protocol";
 
 // OpenAI clients send null for "not set"; treat it as absent.
 const opt = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);

@@ -1,6 +1,6 @@
 // The Worker's side of the session objects: ids, stubs, and RPC results unwrapped into values or ApiErrors.
-import type { Env } from "../session/env";
-import type { Result, SessionInfo } from "../session/protocol";
+import type { Env } from "../env";
+import type { Result, SessionInfo } from "../protocol";
 import { ApiError } from "./errors";
 
 const ID = /^[0-9a-f]{32}$/;

@@ -1,8 +1,8 @@
 // The native session API: create, inspect, generate (JSON or SSE), rewind, fork and delete a session.
 import { Hono } from "hono";
-import type { Env } from "../session/env";
-import type { GenerateEvent, Result, SessionInfo, TokenLogprobs } from "../session/protocol";
-import { collect, SSE_HEADERS, sseFrame, sseStream, type DoneEvent } from "./events";
+import type { Env } from "../env";
+import type { DoneEvent, GenerateEvent, Result, SessionInfo, TokenLogprobs } from "../protocol";
+import { collect, SSE_HEADERS, sseFrame, sseStream } from "./events";
 import { nativeLogprobs } from "./logprobs";
 import { createSessionBody, generateBody, rewindBody, samplerOf } from "./schemas";
 import { newSessionId, sessionJson, sessionStub, unwrap } from "./session-client";

@@ -1,11 +1,10 @@
 // Admission control: a per-isolate cap on concurrent generations, so a burst is answered with 429s instead of exhausting memory.
-import { numberVar, type Env } from "./env";
-import { fail, type Result } from "./protocol";
+import { numberVar, type Env } from "../env";
+import { rateLimited, RETRY_AFTER_S } from "../protocol/errors";
+import { fail, type Result } from "../protocol/result";
 
 /** Default cap when MAX_CONCURRENT_GENERATIONS is not set: a few decodes share the isolate's CPU and memory well. */
 export const DEFAULT_MAX_GENERATIONS = 4;
-/** Seconds a refused client is told to wait: a short generation of the small models ends well within it. */
-export const RETRY_AFTER_S = 1;
 
 /**
  * One slot per generation in progress. Module state, so every session object of the isolate shares the one count
@@ -27,7 +26,7 @@ class Admission {
   acquire(env: Env): Result<true> {
     const limit = this.limit(env);
     if (this.active >= limit) {
-      return fail(429, "rate_limit_error", "rate_limit_exceeded", `too many generations in progress (limit ${limit} per instance); retry after ${RETRY_AFTER_S} s`);
+      return fail(rateLimited(`too many generations in progress (limit ${limit} per instance); retry after ${RETRY_AFTER_S} s`));
     }
     this.active++;
     return { ok: true, value: true };

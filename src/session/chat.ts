@@ -1,11 +1,7 @@
 // Chat prompts: the model's GGUF chat template through @huggingface/jinja when it has one, else a documented plain template.
 import { Template } from "@huggingface/jinja";
 import type { LlamaModel } from "../engine/model";
-
-export interface ChatMessage {
-  readonly role: "system" | "user" | "assistant";
-  readonly content: string;
-}
+import type { ChatMessage } from "../protocol/generate";
 
 export interface ChatPrompt {
   readonly text: string;

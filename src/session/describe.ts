@@ -2,22 +2,19 @@
 import type { FinishReason } from "../engine/generate";
 import { kvBytesPerPosition, MAX_PAGE_BYTES } from "../engine/kv-pages";
 import type { LlamaModel } from "../engine/model";
-import { Sampler, type SamplerConfig } from "../engine/sampler";
-import { numberVar, type Env } from "./env";
-import { fail, ok, type Result, type SessionInfo, type SessionSettings } from "./protocol";
+import { Sampler } from "../engine/sampler";
+import { numberVar, type Env } from "../env";
+import { invalidValue } from "../protocol/errors";
+import { fail, ok, type Result } from "../protocol/result";
+import type { CreateSessionInput, SessionInfo, SessionSettings } from "../protocol/session";
 import { randomSeed } from "./sampling";
 import type { SessionStore, StoredState } from "./store";
 
-/** The context a session gets when it asks for none: N_CTX (default 512), at most the model's training context. */
-export function defaultNCtx(env: Env, model: LlamaModel): number {
-  return Math.min(numberVar(env, "N_CTX", 512), model.config.nCtxTrain);
-}
-
 /** Settings of a new session: n_ctx within the model's training context, a validated sampler config with a random default seed. */
-export function newSettings(model: LlamaModel, input: { nCtx?: number; sampler?: Partial<SamplerConfig> }, defaultCtx: number): Result<SessionSettings> {
+export function newSettings(model: LlamaModel, input: CreateSessionInput, defaultCtx: number): Result<SessionSettings> {
   const max = model.config.nCtxTrain;
   const nCtx = input.nCtx ?? defaultCtx;
-  if (!Number.isInteger(nCtx) || nCtx < 1 || nCtx > max) return fail(400, "invalid_request_error", "invalid_value", `n_ctx must be an integer in [1, ${max}] (the model's context), got ${nCtx}`, "n_ctx");
+  if (!Number.isInteger(nCtx) || nCtx < 1 || nCtx > max) return fail(invalidValue(`n_ctx must be an integer in [1, ${max}] (the model's context), got ${nCtx}`, "n_ctx"));
   const given = Object.fromEntries(Object.entries(input.sampler ?? {}).filter(([, v]) => v !== undefined));
   const sampler = new Sampler({ seed: randomSeed(), ...given });
   return ok({ nCtx, sampler: { ...sampler.config } });

@@ -1,7 +1,7 @@
 // A generation as a pull stream of newline-delimited JSON events: one token per read, so a reader that stops stops the model.
 import type { FinishReason, GenerateStep, generate } from "../engine/generate";
-import { errorBody } from "./errors";
-import type { GenerateEvent, TokenLogprobs } from "./protocol";
+import { errorBody } from "../protocol/errors";
+import type { GenerateEvent, TokenLogprobs } from "../protocol/generate";
 
 const encoder = new TextEncoder();
 /** Tokens between two turns of the event loop during a generation. */

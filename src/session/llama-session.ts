@@ -3,21 +3,28 @@ import { DurableObject } from "cloudflare:workers";
 import { generate, type FinishReason, type GenerateStep } from "../engine/generate";
 import { positionsPerPage } from "../engine/kv-pages";
 import type { LlamaModel } from "../engine/model";
-import { Sampler, type SamplerConfig } from "../engine/sampler";
-import { numberVar, type Env } from "./env";
+import { Sampler } from "../engine/sampler";
+import { defaultNCtx, numberVar, type Env } from "../env";
+import { errorBody, invalidValue, sessionBusy, sessionExists, sessionNotFound } from "../protocol/errors";
+import type { GenerateRequest, GenerateStart } from "../protocol/generate";
+import { fail, ok, type Result } from "../protocol/result";
+import type { CreateSessionInput, SessionInfo, SessionSettings, SessionSnapshot } from "../protocol/session";
+import type { SessionRpc } from "../protocol/session-rpc";
 import { admission } from "./admission";
-import { busy, errorBody, notFound } from "./errors";
 import { generationStream } from "./event-stream";
 import { stepLogprobs } from "./logprobs";
 import { requestInput } from "./request-input";
 import { host, type ContextOwner } from "./model-host";
-import { fail, ok, type GenerateRequest, type GenerateStart, type Result, type SessionInfo, type SessionSettings, type SessionSnapshot } from "./protocol";
-import { defaultNCtx, describeSession, layoutOf, newSettings, pageBytes } from "./describe";
+import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
 import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
 import { restoreLive, writeLive, type Live } from "./live-state";
 
-export class LlamaSession extends DurableObject<Env> implements ContextOwner {
+/** Test hook (`instance[EVICT]()` in runInDurableObject): a symbol key, so RPC, which calls methods by name, cannot reach it. */
+export const EVICT: unique symbol = Symbol("LlamaSession.evict");
+
+/** RPC reaches SessionRpc only: helpers are #private (TypeScript's `private` is still callable over RPC). */
+export class LlamaSession extends DurableObject<Env> implements SessionRpc {
   private readonly store = new SessionStore(this.ctx.storage);
   private live: Live | null = null;
   /** The generation (or fork) in progress; its abort controller stops it after the current token. */
@@ -29,40 +36,38 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
   /** The run holding one of the isolate's generation slots (admission.ts); finishRun gives it back. */
   private admitted: AbortController | null = null;
 
-  idle(): boolean {
-    return this.running === null;
-  }
+  /** What the model host may ask of this object: whether it is idle, and to forget its context (it is persisted). */
+  readonly #owner: ContextOwner = {
+    idle: () => this.running === null,
+    dropContext: () => void (this.live = null),
+  };
 
-  dropContext(): void {
-    this.live = null;
-  }
-
-  /** Drops the in-memory state as an eviction would (tests); the next request restores from SQLite. */
-  evict(): boolean {
+  /** Drops the in-memory state as an eviction would; the next request restores from SQLite. False while generating. */
+  [EVICT](): boolean {
     if (this.running) return false;
-    host.release(this);
+    host.release(this.#owner);
     this.live = null;
     return true;
   }
 
-  async create(input: { nCtx?: number; sampler?: Partial<SamplerConfig> }): Promise<Result<SessionInfo>> {
-    if (this.store.exists()) return fail(409, "conflict_error", "session_exists", "this session already exists");
-    return this.guard(async () => {
+  async create(input: CreateSessionInput): Promise<Result<SessionInfo>> {
+    if (this.store.exists()) return fail(sessionExists("this session already exists"));
+    return this.#guard(async () => {
       const model = await host.model(this.env);
-      const settings = this.settingsFor(model, input);
+      const settings = this.#settingsFor(model, input);
       if (!settings.ok) return settings;
       const sampler = new Sampler(settings.value.sampler);
       const perPage = positionsPerPage(layoutOf(model, settings.value.nCtx), pageBytes(this.env));
       const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState: JSON.stringify(sampler.state()), tokens: [], evaluated: 0, perPage, lastFinish: null };
       this.store.save(state, new Map());
-      return ok(this.describe(model, state));
+      return ok(this.#describe(model, state));
     });
   }
 
   async info(): Promise<Result<SessionInfo>> {
     const state = this.store.load();
-    if (!state) return notFound();
-    return this.guard(async () => ok(this.describe(await host.model(this.env), state)));
+    if (!state) return fail(sessionNotFound());
+    return this.#guard(async () => ok(this.#describe(await host.model(this.env), state)));
   }
 
   /**
@@ -71,7 +76,7 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
    * token, pulled by the reader, and cancelling the stream (a client disconnect) stops the generation.
    */
   async generate(req: GenerateRequest): Promise<Result<GenerateStart>> {
-    if (this.running) return busy();
+    if (this.running) return fail(sessionBusy());
     const slot = admission.acquire(this.env);
     if (!slot.ok) return slot;
     const abort = new AbortController();
@@ -79,27 +84,27 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
     this.admitted = abort;
     let started = false;
     try {
-      const result = await this.guard(() => this.start(req, abort));
+      const result = await this.#guard(() => this.#start(req, abort));
       started = result.ok;
       return result;
     } finally {
-      if (!started) this.finishRun(abort);
+      if (!started) this.#finishRun(abort);
     }
   }
 
-  private async start(req: GenerateRequest, abort: AbortController): Promise<Result<GenerateStart>> {
+  async #start(req: GenerateRequest, abort: AbortController): Promise<Result<GenerateStart>> {
     let live: Live;
     if (req.ephemeral) {
-      if (this.store.exists()) return fail(409, "conflict_error", "session_exists", "an ephemeral generation needs an unused object");
+      if (this.store.exists()) return fail(sessionExists("an ephemeral generation needs an unused object"));
       const model = await host.model(this.env);
-      const settings = this.settingsFor(model, { nCtx: req.nCtx, sampler: req.sampler });
+      const settings = this.#settingsFor(model, { nCtx: req.nCtx, sampler: req.sampler });
       if (!settings.ok) return settings;
-      const llm = host.createContext(this.env, model, this, settings.value.nCtx);
+      const llm = host.createContext(this.env, model, this.#owner, settings.value.nCtx);
       const samplerState = JSON.stringify(new Sampler(settings.value.sampler).state());
       const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState, tokens: [], evaluated: 0, perPage: 1, lastFinish: null };
       live = this.live = { model, llm, sampler: new Sampler(settings.value.sampler), state, persistedEvaluated: 0, ephemeral: true };
     } else {
-      const restored = await this.ensureLive();
+      const restored = await this.#ensureLive();
       if (!restored.ok) return restored;
       live = restored.value;
     }
@@ -124,19 +129,19 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
       inputTokens: input.length,
       checkpointEvery: numberVar(this.env, "PERSIST_EVERY", 32),
       checkpoint: () => {
-        if (epoch === this.epoch) this.persist(live, null);
+        if (epoch === this.epoch) this.#persist(live, null);
       },
       end: (finish) => {
         try {
           // A failed step may have lost pending tokens: drop the context, the next request restores the last stored state.
           if (finish === null) this.releaseAfterRun = true;
-          else if (epoch === this.epoch) this.persist(live, finish);
+          else if (epoch === this.epoch) this.#persist(live, finish);
         } catch (e) {
           // The final write failed (rolled back): the context is ahead of storage, so it goes too; the run still ends.
           this.releaseAfterRun = true;
           throw e;
         } finally {
-          this.finishRun(abort);
+          this.#finishRun(abort);
         }
       },
       sessionTokens: () => ({ length: live.llm.length, nCtx: live.llm.nCtx }),
@@ -144,7 +149,7 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
     return ok({ events, inputTokens: input.length });
   }
 
-  private finishRun(abort: AbortController): void {
+  #finishRun(abort: AbortController): void {
     if (this.running !== abort) return;
     this.running = null;
     if (this.admitted === abort) {
@@ -153,45 +158,45 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
     }
     if (this.live?.ephemeral || this.releaseAfterRun) {
       this.releaseAfterRun = false;
-      host.release(this);
+      host.release(this.#owner);
       this.live = null;
     }
   }
 
   /** Writes the token log, sampler and new or changed KV pages in one transaction. */
-  private persist(live: Live, finish: FinishReason | null): void {
+  #persist(live: Live, finish: FinishReason | null): void {
     if (live.ephemeral || this.live !== live) return;
     writeLive(this.store, live, finish);
   }
 
   /** Truncates the session to n tokens; pages past the end are deleted and the last partial page rewritten. */
   async rewind(n: number): Promise<Result<SessionInfo>> {
-    if (this.running) return busy();
-    if (!this.store.exists()) return notFound();
+    if (this.running) return fail(sessionBusy());
+    if (!this.store.exists()) return fail(sessionNotFound());
     const lock = new AbortController();
     this.running = lock; // no generation may start while the context may still be restoring
     let result: Result<Live>;
     try {
-      result = await this.guard(() => this.truncate(n));
+      result = await this.#guard(() => this.#truncate(n));
     } finally {
-      this.finishRun(lock);
+      this.#finishRun(lock);
     }
-    return result.ok ? ok(this.describe(result.value.model, result.value.state)) : result;
+    return result.ok ? ok(this.#describe(result.value.model, result.value.state)) : result;
   }
 
-  private async truncate(n: number): Promise<Result<Live>> {
-    const restored = await this.ensureLive();
+  async #truncate(n: number): Promise<Result<Live>> {
+    const restored = await this.#ensureLive();
     if (!restored.ok) return restored;
     const live = restored.value;
     if (!Number.isInteger(n) || n < 0 || n > live.llm.length) {
-      return fail(400, "invalid_request_error", "invalid_value", `tokens must be an integer in [0, ${live.llm.length}] (the session holds ${live.llm.length} tokens), got ${n}`, "tokens");
+      return fail(invalidValue(`tokens must be an integer in [0, ${live.llm.length}] (the session holds ${live.llm.length} tokens), got ${n}`, "tokens"));
     }
     live.llm.truncate(n);
     live.sampler = resumeSampler(live.sampler.state(), live.llm.tokens);
     // Positions kept in a partly kept page must be rewritten: a page holds exactly its evaluated positions.
     live.persistedEvaluated = Math.floor(Math.min(live.persistedEvaluated, live.llm.nEvaluated) / live.state.perPage) * live.state.perPage;
     try {
-      this.persist(live, null);
+      this.#persist(live, null);
     } catch (e) {
       // The write rolled back but the context is already truncated: drop it, the next request restores the stored state.
       this.releaseAfterRun = true;
@@ -202,13 +207,13 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
 
   /** Copies this session into the (new, empty) session `targetId`: pages one RPC each, then the state row. */
   async forkTo(targetId: string): Promise<Result<SessionInfo>> {
-    if (this.running) return busy();
+    if (this.running) return fail(sessionBusy());
     const state = this.store.load();
-    if (!state) return notFound();
+    if (!state) return fail(sessionNotFound());
     const lock = new AbortController();
     this.running = lock; // no generation may change the pages while they are copied
     try {
-      return await this.guard(async () => {
+      return await this.#guard(async () => {
         const target = this.env.SESSIONS.getByName(targetId);
         const pageCount = Math.ceil(state.evaluated / state.perPage);
         for (let i = 0; i < pageCount; i++) {
@@ -220,7 +225,7 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
         return (await target.importState(snapshot)) as Result<SessionInfo>;
       });
     } finally {
-      this.finishRun(lock);
+      this.#finishRun(lock);
     }
   }
 
@@ -230,17 +235,17 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
   }
 
   async importState(s: SessionSnapshot): Promise<Result<SessionInfo>> {
-    if (this.store.exists()) return fail(409, "conflict_error", "session_exists", "the fork target already exists");
-    return this.guard(async () => {
+    if (this.store.exists()) return fail(sessionExists("the fork target already exists"));
+    return this.#guard(async () => {
       const state: StoredState = { createdAt: Date.now(), settings: s.settings, samplerState: s.samplerState, tokens: s.tokens, evaluated: s.evaluated, perPage: s.perPage, lastFinish: null };
       this.store.save(state, new Map());
-      return ok(this.describe(await host.model(this.env), state));
+      return ok(this.#describe(await host.model(this.env), state));
     });
   }
 
   /** Deletes everything the session stores; a generation in progress is stopped and writes nothing more. */
   async destroy(): Promise<Result<{ deleted: true }>> {
-    if (!this.store.exists()) return notFound();
+    if (!this.store.exists()) return fail(sessionNotFound());
     this.epoch++;
     // Detached first: a running generation or rewind can no longer persist anything (persist checks this.live).
     this.live = null;
@@ -249,46 +254,46 @@ export class LlamaSession extends DurableObject<Env> implements ContextOwner {
       this.running.abort();
       this.releaseAfterRun = true;
     } else {
-      host.release(this);
+      host.release(this.#owner);
     }
     await this.store.deleteAll();
     return ok({ deleted: true });
   }
 
   /** The live session, restored from SQLite when needed: KV pages are written back into a new cache, nothing is recomputed. */
-  private async ensureLive(): Promise<Result<Live>> {
+  async #ensureLive(): Promise<Result<Live>> {
     if (this.live) {
-      host.touch(this);
+      host.touch(this.#owner);
       return ok(this.live);
     }
     const state = this.store.load();
-    if (!state) return notFound(); // before loading any weights
+    if (!state) return fail(sessionNotFound()); // before loading any weights
     const model = await host.model(this.env);
     if (this.live) return ok(this.live);
-    const llm = host.createContext(this.env, model, this, state.settings.nCtx);
+    const llm = host.createContext(this.env, model, this.#owner, state.settings.nCtx);
     try {
       this.live = restoreLive(this.store, state, model, llm);
     } catch (e) {
-      host.release(this);
+      host.release(this.#owner);
       throw e;
     }
     return ok(this.live);
   }
 
-  private settingsFor(model: LlamaModel, input: { nCtx?: number; sampler?: Partial<SamplerConfig> }): Result<SessionSettings> {
-    return newSettings(model, input, defaultNCtx(this.env, model));
+  #settingsFor(model: LlamaModel, input: CreateSessionInput): Result<SessionSettings> {
+    return newSettings(model, input, defaultNCtx(this.env, model.config.nCtxTrain));
   }
 
-  private describe(model: LlamaModel, state: StoredState): SessionInfo {
+  #describe(model: LlamaModel, state: StoredState): SessionInfo {
     return describeSession(model, state, this.store.sizes(), this.running !== null);
   }
 
   /** Runs an RPC body and turns what it throws into an error result (RPC would drop the error's details). */
-  private async guard<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+  async #guard<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
     try {
       return await fn();
     } catch (e) {
-      return { ok: false, error: errorBody(e) };
+      return fail(errorBody(e));
     }
   }
 }

@@ -2,7 +2,7 @@
 import type { GenerateStep } from "../engine/generate";
 import type { Tokenizer } from "../tokenizer/index";
 import { decodeUtf8 } from "../tokenizer/utf8";
-import type { TokenChoice, TokenLogprobs } from "./protocol";
+import type { TokenChoice, TokenLogprobs } from "../protocol/generate";
 
 /** Most alternatives a request may ask for (OpenAI's limit). */
 export const MAX_TOP_LOGPROBS = 20;

@@ -5,21 +5,11 @@ import { kvBytesPerPosition } from "../engine/kv-pages";
 import { LlamaModel } from "../engine/model";
 import { metaOptString, readGguf, type GgufFile } from "../gguf/index";
 import type { Backend } from "../backends/backend";
-import { numberVar, type Env } from "./env";
-import { HEADER_RANGE_BYTES, ModelGoneError, estimatedWeightBytes, largestTensorBytes, readHeaderRanged, readRange } from "./model-ranges";
+import { backendSetting, budgetBytes, modelName, type Env } from "../env";
+import { HostError } from "../protocol/errors";
+import { HEADER_RANGE_BYTES, estimatedWeightBytes, largestTensorBytes, loadFailure, modelMissing, readHeaderRanged, readRange } from "../protocol/model-file";
 
 const MiB = 1 << 20;
-
-/** The model cannot be loaded or a context does not fit: a clear error instead of an isolate killed for memory. */
-export class HostError extends Error {
-  override readonly name = "HostError";
-  constructor(
-    message: string,
-    readonly code: "model_not_found" | "memory_budget_exceeded" | "model_load_failed",
-  ) {
-    super(message);
-  }
-}
 
 /** A session object holding a context the host may take back when memory is short (it restores from its pages later). */
 export interface ContextOwner {
@@ -54,8 +44,8 @@ export class ModelHost {
 
   /** The model of this isolate; concurrent first callers share one load, a failed load is retried by the next caller. */
   model(env: Env): Promise<LlamaModel> {
-    const name = env.MODEL_NAME || "stories260K.gguf";
-    const backend = env.BACKEND || "wasm";
+    const name = modelName(env);
+    const backend = backendSetting(env);
     const key = `${name}|${backend}`;
     if (this.loading && this.key === key) return this.loading;
     this.key = key;
@@ -70,7 +60,7 @@ export class ModelHost {
   private async load(env: Env, name: string, backendName: string): Promise<LlamaModel> {
     const budget = budgetBytes(env);
     const head = await env.MODELS.head(name);
-    if (!head) throw new HostError(`model "${name}" is not in the MODELS bucket (npm run seed:r2 uploads the model directory)`, "model_not_found");
+    if (!head) throw modelMissing(name);
     const backend = await loading(name, () => createBackendAsync(backendName));
     // ref reads the weights in place from the file bytes; the other backends copy them, so they load in ranges.
     const model = backend.name === "ref" ? await this.loadWhole(env, name, head.size, backend, budget) : await this.loadRanged(env, name, head.size, backend, budget);
@@ -176,14 +166,8 @@ async function loading<T>(name: string, step: () => T | Promise<T>): Promise<T> 
   try {
     return await step();
   } catch (e) {
-    if (e instanceof ModelGoneError) throw new HostError(e.message, "model_not_found");
-    throw new HostError(`model "${name}" could not be loaded: ${e instanceof Error ? e.message : String(e)}`, "model_load_failed");
+    throw loadFailure(name, e);
   }
-}
-
-/** The isolate's memory budget in bytes (MEMORY_BUDGET_MB, default 128). */
-export function budgetBytes(env: Env): number {
-  return numberVar(env, "MEMORY_BUDGET_MB", 128) * MiB;
 }
 
 function mib(bytes: number): string {

@@ -4,7 +4,9 @@ import type { LlamaModel } from "../engine/model";
 import { chatPrompt } from "./chat";
 import { MAX_TOP_LOGPROBS } from "./logprobs";
 import { host } from "./model-host";
-import { fail, ok, type GenerateRequest, type Result } from "./protocol";
+import { contextTooLong, invalidValue } from "../protocol/errors";
+import type { GenerateRequest } from "../protocol/generate";
+import { fail, ok, type Result } from "../protocol/result";
 
 export interface RequestInput {
   readonly input: number[];
@@ -18,7 +20,7 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
     // Checked before anything is appended: a bad id leaves the session as it was.
     const vocab = model.config.vocabSize;
     const bad = req.tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
-    if (bad >= 0) return fail(400, "invalid_request_error", "invalid_value", `${tokensParam}[${bad}] is ${req.tokens[bad]}, not a token id of this model (its vocabulary has ${vocab} tokens: 0..${vocab - 1})`, tokensParam);
+    if (bad >= 0) return fail(invalidValue(`${tokensParam}[${bad}] is ${req.tokens[bad]}, not a token id of this model (its vocabulary has ${vocab} tokens: 0..${vocab - 1})`, tokensParam));
   }
   const chat = req.messages ? chatPrompt(model, host.chatTemplate(model), req.messages) : null;
   const text = chat ? chat.text : req.text;
@@ -29,11 +31,11 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
   const reserved = req.requireRoom ? req.maxTokens : 0;
   if (llm.length + input.length + reserved > llm.nCtx) {
     const asked = reserved > 0 ? ` and ${reserved} to generate` : "";
-    return fail(413, "invalid_request_error", "context_length_exceeded",
-      `the session would hold ${llm.length + input.length + reserved} tokens (${llm.length} already, ${input.length} new${asked}), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.tokens ? tokensParam : req.ephemeral ? "prompt" : "text");
+    return fail(contextTooLong(
+      `the session would hold ${llm.length + input.length + reserved} tokens (${llm.length} already, ${input.length} new${asked}), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.tokens ? tokensParam : req.ephemeral ? "prompt" : "text"));
   }
   if (req.logprobs !== undefined && (!Number.isInteger(req.logprobs) || req.logprobs < 0 || req.logprobs > MAX_TOP_LOGPROBS)) {
-    return fail(400, "invalid_request_error", "invalid_value", `logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${req.logprobs}`, "logprobs");
+    return fail(invalidValue(`logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${req.logprobs}`, "logprobs"));
   }
   return ok({ input, stop: [...(req.stop ?? []), ...(chat?.stop ?? [])] });
 }

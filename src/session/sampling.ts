@@ -1,22 +1,5 @@
-// Session sampling helpers: settings for a new session, request overrides merged into a saved sampler, API names of fields.
-import { Sampler, SamplerConfigError, validateSamplerConfig, type SamplerConfig, type SamplerState } from "../engine/sampler";
-
-/** API (snake_case) name of each sampler field, so errors name the parameter the client sent. */
-export const SAMPLER_PARAM: { readonly [K in keyof SamplerConfig]: string } = {
-  temperature: "temperature",
-  topK: "top_k",
-  topP: "top_p",
-  minP: "min_p",
-  repetitionPenalty: "repetition_penalty",
-  frequencyPenalty: "frequency_penalty",
-  presencePenalty: "presence_penalty",
-  penaltyLastN: "penalty_last_n",
-  seed: "seed",
-};
-
-export function paramOf(e: SamplerConfigError): string {
-  return (SAMPLER_PARAM as Record<string, string>)[e.field] ?? e.field;
-}
+// Session sampling helpers: a random seed for a new session, and request overrides merged into a saved sampler.
+import { Sampler, validateSamplerConfig, type SamplerConfig, type SamplerState } from "../engine/sampler";
 
 /** A random seed (identical requests to two new sessions should not produce the same story). */
 export function randomSeed(): number {

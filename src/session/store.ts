@@ -1,5 +1,5 @@
 // A session's SQLite storage: one state row (settings, sampler, token log) and the KV cache as page rows.
-import type { SessionSettings } from "./protocol";
+import type { SessionSettings } from "../protocol/session";
 
 /** The state row as stored; the token log is a little-endian Int32 blob. */
 export interface StoredState {

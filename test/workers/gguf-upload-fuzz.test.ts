@@ -3,7 +3,8 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readGguf } from "../../src/gguf/index";
-import { HostError, host } from "../../src/session/model-host";
+import { HostError } from "../../src/protocol/errors";
+import { host } from "../../src/session/model-host";
 import { call, json, seedModel } from "./helpers";
 
 beforeAll(seedModel);

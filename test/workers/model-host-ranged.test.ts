@@ -5,7 +5,8 @@ import { createBackendAsync } from "../../src/backends/select";
 import { LlamaContext } from "../../src/engine/context";
 import { LlamaModel } from "../../src/engine/model";
 import { gguf, readGguf, tensorData, writeGguf } from "../../src/gguf/index";
-import { HostError, ModelHost } from "../../src/session/model-host";
+import { HostError } from "../../src/protocol/errors";
+import { ModelHost } from "../../src/session/model-host";
 import { seedModel } from "./helpers";
 
 beforeAll(seedModel);

@@ -1,7 +1,8 @@
 // The per-isolate model host: one load shared by concurrent callers, a memory budget checked before loading, LRU context eviction.
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { HostError, ModelHost, type ContextOwner } from "../../src/session/model-host";
+import { HostError } from "../../src/protocol/errors";
+import { ModelHost, type ContextOwner } from "../../src/session/model-host";
 import { seedModel } from "./helpers";
 
 beforeAll(seedModel);

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newSessionId } from "../../src/api/session-client";
-import { errorBody } from "../../src/session/errors";
+import { errorBody } from "../../src/protocol/errors";
 import { app } from "../../src/index";
 import { BASE, json, seedModel } from "./helpers";
 

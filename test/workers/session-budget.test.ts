@@ -2,7 +2,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LlamaSession } from "../../src/session/llama-session";
-import type { GenerateEvent, GenerateStart, Result } from "../../src/session/protocol";
+import type { GenerateEvent, GenerateStart, Result } from "../../src/protocol";
 import { call, createSession, json, referenceRun, seedModel } from "./helpers";
 
 beforeAll(seedModel);

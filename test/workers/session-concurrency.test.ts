@@ -2,7 +2,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { LlamaSession } from "../../src/session/llama-session";
-import type { Result, GenerateStart } from "../../src/session/protocol";
+import type { Result, GenerateStart } from "../../src/protocol";
 import { call, createSession, json, referenceRun, seedModel } from "./helpers";
 
 beforeAll(seedModel);

@@ -1,8 +1,8 @@
 // Sessions continue exactly: a seeded sampled run split over requests (with the in-memory state dropped between them) equals one run.
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LlamaSession } from "../../src/session/llama-session";
-import type { GenerateEvent, Result, GenerateStart } from "../../src/session/protocol";
+import { EVICT, LlamaSession } from "../../src/session/llama-session";
+import type { GenerateEvent, Result, GenerateStart } from "../../src/protocol";
 import { countForwarded } from "./forward-counter";
 import { call, createSession, json, referenceRun, seedModel } from "./helpers";
 
@@ -57,7 +57,7 @@ describe("session continuation", () => {
     expect(a).toMatchObject({ finish_reason: "length", can_continue: true });
 
     // 1: the object forgets its context (as an eviction would) and restores it from its KV pages.
-    expect(await runInDurableObject(stub, (instance: LlamaSession) => instance.evict())).toBe(true);
+    expect(await runInDurableObject(stub, (instance: LlamaSession) => instance[EVICT]())).toBe(true);
     const b = await generate(split.id, { max_tokens: 14 });
     // Only the pending last token is evaluated: the restored prefix is not prefilled again.
     expect(b.usage.prefill_tokens).toBe(1);

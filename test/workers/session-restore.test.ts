@@ -1,7 +1,7 @@
 // Restore reads the stored KV pages (tampering with a page changes the continuation), and fork and rewind equal a fresh session with the same tokens.
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { LlamaSession } from "../../src/session/llama-session";
+import { EVICT, type LlamaSession } from "../../src/session/llama-session";
 import { countForwarded } from "./forward-counter";
 import { call, createSession, json, referenceRun, seedModel } from "./helpers";
 
@@ -13,7 +13,7 @@ const generate = async (id: string, body: Record<string, unknown>) => json(await
 /** Drops the object's in-memory state, then lets `edit` change its SQLite storage before the next request restores from it. */
 function evictAndEdit(id: string, edit: (sql: SqlStorage) => void = () => {}) {
   return runInDurableObject(env.SESSIONS.getByName(id), (instance: LlamaSession, state) => {
-    expect(instance.evict()).toBe(true);
+    expect(instance[EVICT]()).toBe(true);
     edit(state.storage.sql);
   });
 }

@@ -1,56 +1,14 @@
-// What crosses the RPC boundary between the Worker and a session object: requests, results and generation events.
+// A generation over RPC: the request a session object takes, and the events it streams back token by token.
 import type { FinishReason } from "../engine/generate";
-import type { SamplerConfig } from "../engine/sampler";
-import type { ChatMessage } from "./chat";
+import type { ErrorBody } from "./errors";
+import type { SamplerConfig } from "./sampler-params";
 
-/** An error as the API reports it (OpenAI shape plus the HTTP status); RPC returns it as data so nothing is lost. */
-export interface ErrorBody {
-  readonly status: number;
-  readonly message: string;
-  readonly type: "invalid_request_error" | "not_found_error" | "conflict_error" | "rate_limit_error" | "server_error";
-  readonly code: string;
-  readonly param: string | null;
-}
+export type { FinishReason };
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ErrorBody };
-
-export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-export const fail = (status: number, type: ErrorBody["type"], code: string, message: string, param: string | null = null): Result<never> => ({
-  ok: false,
-  error: { status, type, code, message, param },
-});
-
-/** Settings a session is created with; sampling settings change when a request passes new ones. */
-export interface SessionSettings {
-  readonly nCtx: number;
-  readonly sampler: SamplerConfig;
-}
-
-export interface SessionInfo {
-  readonly createdAt: number;
-  /** Tokens in the session (evaluated and pending). */
-  readonly tokenCount: number;
-  /** Tokens whose K/V are in the cache (and in the stored pages). */
-  readonly evaluated: number;
-  readonly text: string;
-  readonly settings: SessionSettings;
-  readonly storage: StorageInfo;
-  readonly generating: boolean;
-  readonly lastFinishReason: FinishReason | null;
-}
-
-export interface StorageInfo {
-  /** KV page rows and their total size: evaluated × bytesPerPosition. */
-  readonly kvPages: number;
-  readonly kvBytes: number;
-  readonly bytesPerPosition: number;
-  readonly positionsPerPage: number;
-  /** Token log and settings rows. */
-  readonly stateBytes: number;
-  /** kvBytes + stateBytes: what the session stores. */
-  readonly storedBytes: number;
-  /** Size of the object's SQLite database file (pages, indexes and free space included). */
-  readonly databaseBytes: number;
+/** One chat turn; the session renders the turns with the model's chat template (or the plain one). */
+export interface ChatMessage {
+  readonly role: "system" | "user" | "assistant";
+  readonly content: string;
 }
 
 export interface GenerateRequest {
@@ -113,12 +71,5 @@ export type GenerateEvent =
     }
   | { readonly type: "error"; readonly error: ErrorBody };
 
-/** A session's state for fork: everything but the KV pages, which follow one RPC each (≤ 1 MiB per call). */
-export interface SessionSnapshot {
-  readonly settings: SessionSettings;
-  readonly samplerState: string;
-  readonly tokens: readonly number[];
-  readonly evaluated: number;
-  readonly perPage: number;
-  readonly pageCount: number;
-}
+/** The last event of a generation that ended normally. */
+export type DoneEvent = Extract<GenerateEvent, { type: "done" }>;

@@ -1,11 +1,14 @@
-// The Worker's bindings and vars (wrangler.toml), shared by the Hono app and the session Durable Object.
-import type { LlamaSession } from "./llama-session";
+// The Worker's bindings and vars (wrangler.toml) and the defaults read from them: one Env for the Hono app and the session objects.
+import type { SessionRpc } from "./protocol/session-rpc";
 
 export interface Env {
   /** R2 bucket holding the GGUF model files. */
   MODELS: R2Bucket;
-  /** One Durable Object per session. */
-  SESSIONS: DurableObjectNamespace<LlamaSession>;
+  /**
+   * One Durable Object per session. Typed by the RPC contract, not by the LlamaSession class: the Worker sees only
+   * what it may call, and the contract does not import the object (whose module imports this one).
+   */
+  SESSIONS: DurableObjectNamespace<SessionRpc>;
   /** Key of the model inside MODELS (default stories260K.gguf). */
   MODEL_NAME: string;
   /** Engine backend: ref | wasm | wasm-simd128 | wasm-relaxed (default wasm). */
@@ -26,6 +29,8 @@ export interface Env {
   API_KEY?: string;
 }
 
+const MiB = 1 << 20;
+
 /** Reads an optional numeric var; a var that is set but not a number is a configuration error worth failing on. */
 export function numberVar(env: Env, name: keyof Env, fallback: number): number {
   const raw = env[name];
@@ -33,4 +38,24 @@ export function numberVar(env: Env, name: keyof Env, fallback: number): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`var ${name} must be a positive number, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** The model's key in MODELS (MODEL_NAME, default stories260K.gguf). */
+export function modelName(env: Env): string {
+  return env.MODEL_NAME || "stories260K.gguf";
+}
+
+/** The backend setting (BACKEND, default wasm), before "wasm" resolves to a build. */
+export function backendSetting(env: Env): string {
+  return env.BACKEND || "wasm";
+}
+
+/** The isolate's memory budget in bytes (MEMORY_BUDGET_MB, default 128). */
+export function budgetBytes(env: Env): number {
+  return numberVar(env, "MEMORY_BUDGET_MB", 128) * MiB;
+}
+
+/** The context a session gets when it asks for none: N_CTX (default 512), at most the model's training context. */
+export function defaultNCtx(env: Env, nCtxTrain: number): number {
+  return Math.min(numberVar(env, "N_CTX", 512), nCtxTrain);
 }

@@ -1,5 +1,6 @@
-// Reads a GGUF model from R2 in ranges: the header first (a longer prefix when it does not fit), then tensor by tensor.
+// GGUF from R2 in ranges (the header, growing until it fits, then tensor by tensor): session objects load with it, GET /v1/model reads the header.
 import { GgmlType, GgufHeaderTooLarge, readGgufHeader, type GgufHeader } from "../gguf/index";
+import { HostError } from "./errors";
 
 /** First header read; doubled (up to the file size) while the header does not fit, e.g. a large vocabulary. */
 export const HEADER_RANGE_BYTES = 1 << 20;
@@ -7,6 +8,17 @@ export const HEADER_RANGE_BYTES = 1 << 20;
 /** The object is no longer in the bucket (deleted while loading). */
 export class ModelGoneError extends Error {
   override readonly name = "ModelGoneError";
+}
+
+/** The model is not in the bucket. */
+export function modelMissing(name: string): HostError {
+  return new HostError(`model "${name}" is not in the MODELS bucket (npm run seed:r2 uploads the model directory)`, "model_not_found");
+}
+
+/** What a failed loading step reports: model_not_found when the file went away, else model_load_failed naming the model. */
+export function loadFailure(name: string, e: unknown): HostError {
+  if (e instanceof ModelGoneError) return new HostError(e.message, "model_not_found");
+  return new HostError(`model "${name}" could not be loaded: ${e instanceof Error ? e.message : String(e)}`, "model_load_failed");
 }
 
 /** Reads `length` bytes from `offset` of the object `name`; a short read is an error (the object changed under us). */

@@ -1,0 +1,101 @@
+// The served model as GET /v1/model describes it, from the GGUF header alone (R2 range reads): the Worker never loads the weights.
+import { kernelModules, pickBuild } from "../backends/wasm/kernel-modules";
+import { configFromGguf, type LlamaConfig } from "../engine/config";
+import { kvBytesPerPosition } from "../engine/kv-pages";
+import { metaOptString } from "../gguf/index";
+import { backendSetting, budgetBytes, defaultNCtx, modelName, type Env } from "../env";
+import { estimatedWeightBytes, HEADER_RANGE_BYTES, loadFailure, modelMissing, readHeaderRanged } from "./model-file";
+
+/** What the header says, cached per model version: the parsed header itself (and the prefix it views) is not kept. */
+interface HeaderFacts {
+  readonly fileBytes: number;
+  readonly config: LlamaConfig;
+  readonly chatTemplate: boolean;
+  /** Weights a copying backend (wasm) holds once loaded: the estimate the loader checks the budget with. */
+  readonly copiedWeightsBytes: number;
+}
+
+/**
+ * Memory figures are arithmetic on the header, not measurements: the Worker's isolate holds no model, and a session
+ * object's isolate (which does) may be anywhere. They say what an isolate needs to serve one session at the
+ * default context, which is what an operator sizes MEMORY_BUDGET_MB by.
+ */
+export interface ModelMemory {
+  readonly budgetBytes: number;
+  /** weightsBytes + kvBytes + scratchBytes. */
+  readonly usedBytes: number;
+  /** The weights once loaded: the file for ref (it reads them in place), the loader's estimate for wasm. */
+  readonly weightsBytes: number;
+  /** The KV cache of one session at defaultNCtx. */
+  readonly kvBytes: number;
+  /** A forward pass's run buffers (llama2.c's RunState: activations, attention scores, logits), in float32. */
+  readonly scratchBytes: number;
+}
+
+export interface ModelCard {
+  readonly fileBytes: number;
+  readonly config: LlamaConfig;
+  readonly chatTemplate: boolean;
+  readonly backendSetting: string;
+  /** The backend a session object runs: "wasm" resolved to the build this runtime validates. */
+  readonly backend: string;
+  readonly defaultNCtx: number;
+  readonly memory: ModelMemory;
+}
+
+/** One model version per isolate: keyed by name, etag and size, so a replaced file is read again. */
+let cached: { readonly key: string; readonly facts: Promise<HeaderFacts> } | null = null;
+
+/**
+ * The card of MODEL_NAME: one HEAD request each time (to notice a replaced file), range reads of the header only
+ * when this isolate has not read this version yet. HostError when the file is missing or not a model this engine runs.
+ */
+export async function modelCard(env: Env): Promise<ModelCard> {
+  const name = modelName(env);
+  const head = await env.MODELS.head(name);
+  if (!head) throw modelMissing(name);
+  const key = `${name}|${head.etag}|${head.size}`;
+  if (cached?.key !== key) {
+    const facts = readFacts(env.MODELS, name, head.size);
+    cached = { key, facts };
+    // A failed read is not kept: the next request tries again.
+    facts.catch(() => {
+      if (cached?.facts === facts) cached = null;
+    });
+  }
+  const facts = await cached.facts;
+  const setting = backendSetting(env);
+  const nCtx = defaultNCtx(env, facts.config.nCtxTrain);
+  return { ...facts, backendSetting: setting, backend: resolvedBackend(setting), defaultNCtx: nCtx, memory: memoryOf(env, facts, setting, nCtx) };
+}
+
+async function readFacts(bucket: R2Bucket, name: string, size: number): Promise<HeaderFacts> {
+  try {
+    const header = await readHeaderRanged(bucket, name, size, HEADER_RANGE_BYTES);
+    return { fileBytes: size, config: configFromGguf(header), chatTemplate: metaOptString(header, "tokenizer.chat_template") !== undefined, copiedWeightsBytes: estimatedWeightBytes(header) };
+  } catch (e) {
+    throw loadFailure(name, e); // the codes a session object reports when it cannot load the model
+  }
+}
+
+/**
+ * The backend a session object creates for `setting`. "wasm" picks the relaxed-SIMD build where the runtime validates
+ * it, else SIMD128; the session objects run on the same runtime as this Worker, so the same probe gives the same
+ * answer. Other names are the backend's own name already.
+ */
+export function resolvedBackend(setting: string): string {
+  if (setting !== "wasm") return setting;
+  try {
+    return `wasm-${pickBuild(kernelModules())}`;
+  } catch {
+    return setting; // no kernels registered (not a Worker build): report the setting rather than guess
+  }
+}
+
+function memoryOf(env: Env, facts: HeaderFacts, setting: string, nCtx: number): ModelMemory {
+  const c = facts.config;
+  const weightsBytes = setting === "ref" ? facts.fileBytes : facts.copiedWeightsBytes;
+  const kvBytes = kvBytesPerPosition({ nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim }) * nCtx;
+  const scratchBytes = 4 * (3 * c.dim + 2 * c.ffnDim + c.qDim + 2 * c.kvDim + c.nHeads * nCtx + c.vocabSize);
+  return { budgetBytes: budgetBytes(env), usedBytes: weightsBytes + kvBytes + scratchBytes, weightsBytes, kvBytes, scratchBytes };
+}
