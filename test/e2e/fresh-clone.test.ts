@@ -38,7 +38,8 @@ describe("fresh clone, no model hub", () => {
   });
 
   it("npm start verifies the committed model without a request and serves a completion", { timeout: 170_000 }, async () => {
-    execFileSync("git", ["clone", "--quiet", ROOT, clone], { stdio: "pipe" });
+    // safe.directory: a CI checkout owned by another user would otherwise be refused as "dubious ownership".
+    execFileSync("git", ["-c", `safe.directory=${ROOT}`, "clone", "--quiet", ROOT, clone], { stdio: "pipe" });
     const model = join(clone, "models", MODEL);
     expect(existsSync(model), `${MODEL} is not committed at models/${MODEL}`).toBe(true);
     expect(statSync(model).size).toBe(1_185_376);
