@@ -12,8 +12,11 @@ import { expf4 } from "./common";
 }
 
 /**
- * out[t, :] = x[t, :] / sqrt(mean(x²) + eps) * w; sums and scaling in f64 like the ref backend (ggml_float), two f64
- * lanes at a time.
+ * out[t, :] = x[t, :] / sqrt(mean(x²) + eps) * w, bit for bit as ggml's rms_norm + mul (and the ref backend): the
+ * squares are f32 products summed in f64 (ggml_float), mean and 1/sqrtf(mean + eps) are f32, y = (x·scale)·w in f32.
+ * The output feeds the matmuls' activation quantization, where one ulp can move a value across a rounding boundary.
+ * (The f64 sum runs in two lanes, not in ggml's order: sums of ≤ 2^29 f32 squares are exact in f64 to far below
+ * the f32 rounding of the mean.)
  */
 export function rmsnorm(out: usize, x: usize, w: usize, dim: i32, nTokens: i32, eps: f64): void {
   const n4 = dim & ~3;
@@ -23,26 +26,24 @@ export function rmsnorm(out: usize, x: usize, w: usize, dim: i32, nTokens: i32, 
     let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
     for (let i = 0; i < n4; i += 4) {
       const v = v128.load(xr + (<usize>i << 2));
-      const lo = f64half(v, false), hi = f64half(v, true);
-      s0 = f64x2.add(s0, f64x2.mul(lo, lo));
-      s1 = f64x2.add(s1, f64x2.mul(hi, hi));
+      const sq = f32x4.mul(v, v);
+      s0 = f64x2.add(s0, f64half(sq, false));
+      s1 = f64x2.add(s1, f64half(sq, true));
     }
     let ss: f64 = f64sum(s0, s1);
     for (let i = n4; i < dim; i++) {
-      const v = <f64>load<f32>(xr + (<usize>i << 2));
-      ss += v * v;
+      const v = load<f32>(xr + (<usize>i << 2));
+      ss += <f64>(v * v);
     }
-    const scale = 1.0 / Math.sqrt(ss / <f64>dim + eps);
-    const vs = f64x2.splat(scale);
+    const mean = <f32>(ss / <f64>dim);
+    const scale: f32 = <f32>1.0 / Mathf.sqrt(mean + <f32>eps);
+    const vs = f32x4.splat(scale);
     for (let i = 0; i < n4; i += 4) {
       const o = <usize>i << 2;
-      const v = v128.load(xr + o), wv = v128.load(w + o);
-      const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.mul(f64half(v, false), vs), f64half(wv, false)));
-      const hi = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.mul(f64half(v, true), vs), f64half(wv, true)));
-      v128.store(or + o, i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+      v128.store(or + o, f32x4.mul(f32x4.mul(v128.load(xr + o), vs), v128.load(w + o)));
     }
     for (let i = n4; i < dim; i++) {
-      store<f32>(or + (<usize>i << 2), <f32>(<f64>load<f32>(xr + (<usize>i << 2)) * scale * <f64>load<f32>(w + (<usize>i << 2))));
+      store<f32>(or + (<usize>i << 2), load<f32>(xr + (<usize>i << 2)) * scale * load<f32>(w + (<usize>i << 2)));
     }
   }
 }

@@ -1,9 +1,10 @@
 // Activation rounding before quantized and F16 matmuls, exactly as ggml (and the ref backend's "ggml" mode) does it.
-import { f16Round, roundAway4 } from "./common";
+import { f16Round } from "./common";
 
 /**
- * Quantizes n floats (n a multiple of 32; consecutive token rows quantize identically as one run) to Q8_0 blocks:
- * d = amax/127 rounded to f16, q = roundf(x * (1/d)). Writes each block's q as 32 i16 lanes (64 bytes: the
+ * Quantizes n floats (n a multiple of 32; consecutive token rows quantize identically as one run) to Q8_0 blocks
+ * as ggml's x86 quantize_row_q8_0: d = amax/127 rounded to f16, q = round-half-even(x · (127/amax)) (the SIMD code
+ * multiplies by 127/amax, not 1/d, and rounds with _mm256_round_ps(_MM_ROUND_NEAREST); f32x4.nearest is the same). Writes each block's q as 32 i16 lanes (64 bytes: the
  * dot_i16x8 kernels want them widened, so widen once here instead of once per weight row), on the relaxed build after
  * the same as 32 i8 (96 bytes in all: relaxed_dot takes i8), d[b] as f32 and s[b] = -Σq as i32 (the Q4_0 kernels,
  * which dot the unsigned nibbles, start each block's integer sum from 8 times it).
@@ -16,12 +17,12 @@ export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): v
     for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
     const m = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
     const dd: f32 = m / 127.0;
-    const id: f32 = dd != 0 ? <f32>1.0 / dd : 0;
+    const id: f32 = m != 0 ? <f32>127.0 / m : 0;
     const vid = f32x4.splat(id);
     let sum = i32x4.splat(0);
     for (let i = 0; i < 8; i += 2) {
-      const a = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(xp + (<usize>i << 4)), vid)));
-      const c = i32x4.trunc_sat_f32x4_s(roundAway4(f32x4.mul(v128.load(xp + (<usize>(i + 1) << 4)), vid)));
+      const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (<usize>i << 4)), vid)));
+      const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (<usize>(i + 1) << 4)), vid)));
       sum = i32x4.add(sum, i32x4.add(a, c));
       const h = i16x8.narrow_i32x4_s(a, c);
       if (ASC_FEATURE_RELAXED_SIMD) {

@@ -3,7 +3,7 @@ import { GgmlType } from "../../gguf/ggml-types";
 import { dequantizeRow, isDequantizable } from "../../quant/index";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { kvFloatsPerPosition } from "../backend";
-import { roundActivations, type ActivationMode } from "./activation-rounding";
+import { q8_1Correction, roundActivations, type ActivationMode } from "./activation-rounding";
 import { attentionRows, rmsnormRows, ropeRows, softmaxRows, swigluRows } from "./ref-ops";
 
 class RefBuffer implements Buffer {
@@ -83,6 +83,8 @@ export class RefBackend implements Backend {
   private scores = new Float32Array(0);
   /** Rounded copy of a matmul's input rows, grown on demand. */
   private xRounded = new Float32Array(0);
+  /** Per 32-block Q8_1 terms of those rows (see q8_1Correction), grown on demand. */
+  private minTerms = new Float32Array(0);
 
   constructor(options: RefBackendOptions = {}) {
     this.activations = options.activations ?? "ggml";
@@ -164,6 +166,7 @@ export class RefBackend implements Backend {
     const m = mat(w);
     const { rows, cols } = m;
     const xs = this.matmulInput(buf(x), m, nTokens);
+    const q8_1 = this.activations === "ggml" && (m.type === GgmlType.Q4_1 || m.type === GgmlType.Q5_1) && cols % 32 === 0;
     // Row-outer: each weight row is dequantized once and dotted with every token (weights read once per call).
     for (let r = 0; r < rows; r++) {
       const row = this.matrixRow(m, r);
@@ -171,6 +174,7 @@ export class RefBackend implements Backend {
         const xBase = t * cols;
         let sum = 0;
         for (let c = 0; c < cols; c++) sum += row[c]! * xs[xBase + c]!;
+        if (q8_1) sum += q8_1Correction(m.type, m.bytes, r * m.rowBytes, this.minTerms.subarray((t * cols) >> 5), cols >> 5);
         o[t * rows + r] = sum;
       }
     }
@@ -183,7 +187,10 @@ export class RefBackend implements Backend {
     if (this.xRounded.length < n) this.xRounded = new Float32Array(n);
     const xr = this.xRounded;
     xr.set(x.subarray(0, n));
-    for (let t = 0; t < nTokens; t++) roundActivations(w.type, xr.subarray(t * w.cols, (t + 1) * w.cols), w.cols);
+    if (this.minTerms.length < n >> 5) this.minTerms = new Float32Array(n >> 5);
+    for (let t = 0; t < nTokens; t++) {
+      roundActivations(w.type, xr.subarray(t * w.cols, (t + 1) * w.cols), w.cols, this.minTerms.subarray((t * w.cols) >> 5));
+    }
     return xr;
   }
 

@@ -1,15 +1,21 @@
 // Plain-TS math for the reference backend: the executable spec each op of every other backend must match.
 import type { AttentionShape, RopeParams } from "../backend";
 
-/** Root-mean-square normalisation of `nTokens` rows (accumulated in float64, like ggml's ggml_float sum). */
+/**
+ * Root-mean-square normalisation of `nTokens` rows, bit for bit as ggml's rms_norm followed by its mul: the squares
+ * are float32 products summed in float64 (ggml_float) in order, mean and 1/sqrtf(mean + eps) are float32, and
+ * y = (x · scale) · w, each product rounded to float32. The output feeds the matmuls' activation quantization, where
+ * one ulp can move a value across a rounding boundary.
+ */
 export function rmsnormRows(out: Float32Array, x: Float32Array, w: Float32Array, nTokens: number, eps: number): void {
+  const f = Math.fround;
   const dim = w.length;
   for (let t = 0; t < nTokens; t++) {
     const base = t * dim;
     let ss = 0;
-    for (let i = 0; i < dim; i++) ss += x[base + i]! * x[base + i]!;
-    const scale = 1 / Math.sqrt(ss / dim + eps);
-    for (let i = 0; i < dim; i++) out[base + i] = x[base + i]! * scale * w[i]!;
+    for (let i = 0; i < dim; i++) ss += f(x[base + i]! * x[base + i]!);
+    const scale = f(1 / f(Math.sqrt(f(f(ss / dim) + f(eps)))));
+    for (let i = 0; i < dim; i++) out[base + i] = f(f(x[base + i]! * scale) * w[i]!);
   }
 }
 
