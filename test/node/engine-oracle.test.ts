@@ -22,14 +22,15 @@ function scaleOf(rows: number[][]): number {
 //   for F32 files, kvF32) runs, whose own float64 re-check agrees to 7.5e-6. We allow 1e-4·S: room for summation
 //   order and exp/sin/cos, 100x below the smallest planted-bug effect. Measured: ≤ 4.4e-7·S on all 16 files.
 // - "ggml" activations round matmul inputs as llama.cpp's CPU kernels do, so they are compared with llama.cpp's
-//   native kvF32 logits. Where our emulation reproduces ggml's arithmetic (F32, BF16, Q8_0, the K-quants except
-//   Q6_K, and the stories260K files) we measured ≤ 3e-7·S and assert 1e-5·S. For F16, Q4_0, Q4_1, Q5_0, Q5_1 and
-//   Q6_K llama.cpp takes other kernel paths for a 5-token batch (measured 3e-4·S for F16, 1.3e-2..2.1e-2·S for the
-//   others, the size of the activation-quantization effect itself); there we hold the oracle README's 3e-2·S.
+//   native kvF32 logits (made with ggml's AVX2 "haswell" kernels, one 5-token batch). Since the ref backend rounds
+//   Q8_0/Q8_1 activations as ggml's SIMD code does (x·127/amax, ties to even, Q8_1's f16 s-term) and its rmsnorm is
+//   bit-exact, every file but two measures ≤ 4e-7·S, and we assert 1e-5·S. Left at the oracle README's 3e-2·S:
+//   F16 (3.1e-4·S: f16 activations have 2^-11 steps, so the ulp-level differences of our f64 matmul sums, rope and
+//   silu against ggml's f32 SIMD order flip a rounding in most rows) and Q5_1 (7.0e-3·S: one Q8_1 flip; not found).
 const F32_TOL = 1e-4;
 const GGML_EXACT_TOL = 1e-5;
 const GGML_LOOSE_TOL = 3e-2;
-const GGML_LOOSE = new Set(["F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q6_K"].map((t) => `kquant-gqa-${t}`));
+const GGML_LOOSE = new Set(["F16", "Q5_1"].map((t) => `kquant-gqa-${t}`));
 
 // The kquant-gqa models are a larger fixture set (not shipped): present in the model directory, or skipped loudly.
 const kquantSet = optionalFixtures(KQUANT.flatMap((n) => [`oracle/${n}.gguf`, `oracle/${n}.logits.json`]));
