@@ -14,8 +14,8 @@ export interface BpeVocab extends Vocab {
   readonly pre: string;
   readonly preType: string;
   readonly spec: PreTypeSpec;
-  /** Merge rank by "left right" (the merge's text); lower merges first. */
-  readonly ranks: ReadonlyMap<string, number>;
+  /** tokenizer.ggml.merges: "left right" texts, by rank (earlier merges first). */
+  readonly merges: readonly string[];
   /** llama_token_attr bits per token, after llama.cpp's load-time fixes (EOG texts become CONTROL, ...). */
   readonly attrs: Uint16Array;
   /** Special tokens tokenizer_st_partition tries, longest first. */
@@ -72,13 +72,6 @@ export function bpeVocabFromGguf(file: GgufFile): BpeVocab {
   const tokens = tokensIn.map((t, i) => (t === "" ? `[EMPTY_${i}]` : t));
   const lookup = new Map<string, number>();
   tokens.forEach((t, i) => lookup.set(t, i));
-  const ranks = new Map<string, number>();
-  merges.forEach((m, i) => {
-    // llama.cpp splits at the first space after the first character; the first of duplicate merges wins.
-    const at = m.indexOf(" ", 1);
-    const key = at < 0 ? " " : m;
-    if (!ranks.has(key)) ranks.set(key, i);
-  });
 
   const id = (key: string, fallback: number): number => {
     const def = fallback < n ? fallback : NO_TOKEN;
@@ -108,7 +101,7 @@ export function bpeVocabFromGguf(file: GgufFile): BpeVocab {
     pre,
     preType: found.type,
     spec,
-    ranks,
+    merges,
     attrs,
     candidates,
     eog,

@@ -1,8 +1,9 @@
 // Byte-level BPE as llama.cpp's llm_tokenizer_bpe_session: pre-tokenize, then merge each word by rank.
 import type { BpeVocab } from "./bpe-vocab";
+import { MergeTable } from "./bpe-merges";
 import { compileRegex, preTokenize, type CompiledRegex } from "./bpe-pretokenize";
 
-/** A candidate merge of two adjacent symbols; stale once either symbol has changed length. */
+/** A candidate merge of two adjacent symbols; stale once either symbol has changed (length, or token id). */
 interface Bigram {
   readonly rank: number;
   readonly left: number;
@@ -64,9 +65,14 @@ const CACHE_LIMIT = 50_000;
 export class BpeEncoder {
   private readonly regexes: CompiledRegex[];
   private readonly cache = new Map<string, readonly number[]>();
+  private readonly merges: MergeTable;
+  /** Token id of each one-character symbol (a GPT-2 byte character), -1 if it is not a token. */
+  private readonly charId = new Int32Array(512).fill(-1);
 
   constructor(private readonly vocab: BpeVocab) {
     this.regexes = vocab.spec.regexes.map(compileRegex);
+    this.merges = new MergeTable(vocab.tokens, vocab.lookup, vocab.merges);
+    for (let c = 0; c < this.charId.length; c++) this.charId[c] = vocab.lookup.get(String.fromCharCode(c)) ?? -1;
   }
 
   /** Appends the ids of `text` to `out`. */
@@ -89,11 +95,58 @@ export class BpeEncoder {
    * llama.cpp looks up each byte of the encoded text alone.
    */
   encodeWord(word: string): number[] {
-    const { lookup, ranks } = this.vocab;
     if (this.vocab.ignoreMerges) {
-      const id = lookup.get(word);
+      const id = this.vocab.lookup.get(word);
       if (id !== undefined) return [id];
     }
+    return this.mergeIds(word) ?? this.mergeText(word);
+  }
+
+  /**
+   * The merge loop on token ids (fast: no strings); undefined when a symbol is not a token (a byte without a token,
+   * a merge whose result is not in the vocabulary), which only mergeText handles.
+   */
+  private mergeIds(word: string): number[] | undefined {
+    const n = word.length;
+    const sym = new Int32Array(n);
+    const prev = new Int32Array(n);
+    const next = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = word.charCodeAt(i);
+      sym[i] = c < this.charId.length ? this.charId[c]! : -1;
+      if (sym[i]! < 0) return undefined;
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    const heap = new BigramHeap();
+    const tryAdd = (left: number, right: number): void => {
+      if (left < 0 || right < 0) return;
+      const rank = this.merges.rankOf(sym[left]!, sym[right]!);
+      if (rank >= 0) heap.push({ rank, left, right, leftLen: sym[left]!, rightLen: sym[right]! });
+    };
+    for (let i = 1; i < n; i++) tryAdd(i - 1, i);
+    while (heap.size > 0) {
+      // Here leftLen / rightLen hold the symbols' token ids when queued.
+      const { rank, left, right, leftLen: leftId, rightLen: rightId } = heap.pop();
+      if (sym[left] !== leftId || sym[right] !== rightId || next[left] !== right) continue;
+      const merged = this.merges.resultOf(rank, leftId, rightId);
+      if (merged < 0) return undefined;
+      sym[left] = merged;
+      sym[right] = -1;
+      const after = next[right]!;
+      next[left] = after;
+      if (after >= 0) prev[after] = left;
+      tryAdd(prev[left]!, left);
+      tryAdd(left, after);
+    }
+    const ids: number[] = [];
+    for (let i = 0; i >= 0; i = next[i]!) ids.push(sym[i]!);
+    return ids;
+  }
+
+  /** The merge loop on symbol texts, exactly as llama.cpp; see encodeWord. */
+  private mergeText(word: string): number[] {
+    const lookup = this.vocab.lookup;
     const n = word.length;
     const len = new Int32Array(n).fill(1);
     const prev = new Int32Array(n);
@@ -105,7 +158,7 @@ export class BpeEncoder {
     const heap = new BigramHeap();
     const tryAdd = (left: number, right: number): void => {
       if (left < 0 || right < 0) return;
-      const rank = ranks.get(word.slice(left, left + len[left]!) + " " + word.slice(right, right + len[right]!));
+      const rank = this.merges.rankOfText(word.slice(left, left + len[left]!), word.slice(right, right + len[right]!));
       if (rank !== undefined) heap.push({ rank, left, right, leftLen: len[left]!, rightLen: len[right]! });
     };
     for (let i = 1; i < n; i++) tryAdd(i - 1, i);
