@@ -6,15 +6,17 @@ import { f16ToF32, panelByteOffset } from "./common";
   return ((l >> 2) << 4) + panelByteOffset(rr, l & 3, ASC_FEATURE_RELAXED_SIMD);
 }
 
-/** out[t, :] = row tokens[t] of a Q4_K table packed by packQ4K (matmul-q4k.ts): x = d·sc·q − dmin·m, as ggml. */
-export function embed_q4_k(out: usize, w: usize, cols: i32, tokens: usize, nTokens: i32): void {
+/** Rows of a Q4_K (q5 false) or Q5_K table in matmul-q4k.ts's layout: x = d·sc·q − dmin·m, as ggml. */
+@inline function embedQ45(out: usize, w: usize, cols: i32, tokens: usize, nTokens: i32, q5: bool): void {
   const nb = <usize>(cols >> 8);
+  const PB: usize = q5 ? 720 : 592;
+  const QOFF: usize = q5 ? 208 : 80;
   for (let t = 0; t < nTokens; t++) {
     const row = <usize>load<i32>(tokens + (<usize>t << 2));
     const rr = row & 3;
     let o = out + ((<usize>t * <usize>cols) << 2);
     for (let b: usize = 0; b < nb; b++) {
-      const wp = w + ((row >> 2) * nb + b) * 592;
+      const wp = w + ((row >> 2) * nb + b) * PB;
       const d = f16ToF32(load<u16>(wp + (rr << 1)));
       const dmin = f16ToF32(load<u16>(wp + 8 + (rr << 1)));
       for (let c: usize = 0; c < 4; c++) {
@@ -22,16 +24,27 @@ export function embed_q4_k(out: usize, w: usize, cols: i32, tokens: usize, nToke
         const m1 = dmin * <f32>load<u8>(wp + 48 + (c << 3) + rr);
         const d2 = d * <f32>load<u8>(wp + 20 + (c << 3) + rr);
         const m2 = dmin * <f32>load<u8>(wp + 52 + (c << 3) + rr);
-        const qp = wp + 80 + (c << 7);
+        const qp = wp + QOFF + (c << 7);
         for (let l: usize = 0; l < 32; l++) {
           const v = <i32>load<u8>(qp + at(rr, l));
-          store<f32>(o + (l << 2), d1 * <f32>(v & 15) - m1);
-          store<f32>(o + ((l + 32) << 2), d2 * <f32>(v >> 4) - m2);
+          const h = q5 ? <i32>load<u8>(wp + 80 + at(rr, l)) >> (<i32>c << 1) : 0;
+          store<f32>(o + (l << 2), d1 * <f32>((v & 15) | ((h & 1) << 4)) - m1);
+          store<f32>(o + ((l + 32) << 2), d2 * <f32>((v >> 4) | ((h & 2) << 3)) - m2);
         }
         o += 256;
       }
     }
   }
+}
+
+/** out[t, :] = row tokens[t] of a Q4_K table packed by packQ4K (matmul-q4k.ts). */
+export function embed_q4_k(out: usize, w: usize, cols: i32, tokens: usize, nTokens: i32): void {
+  embedQ45(out, w, cols, tokens, nTokens, false);
+}
+
+/** out[t, :] = row tokens[t] of a Q5_K table packed by packQ5K (matmul-q4k.ts). */
+export function embed_q5_k(out: usize, w: usize, cols: i32, tokens: usize, nTokens: i32): void {
+  embedQ45(out, w, cols, tokens, nTokens, true);
 }
 
 /** out[t, :] = row tokens[t] of a Q6_K table packed by packQ6K (matmul-q6k.ts): x = d·sc·(q − 32), as ggml. */

@@ -12,9 +12,9 @@ import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, storeRows4 } from "./kquant-
 const PB: usize = 848;
 
 /**
- * One 6-bit value per byte (per i16 lane on SIMD128) from a ql vector a and its qh vector h: k = 0: low nibble, bits
- * 0-1; 1: low nibble, bits 2-3; 2: high nibble, bits 4-5; 3: high nibble, bits 6-7. 16-bit shifts serve both builds:
- * the masks drop whatever crosses a byte.
+ * One 6-bit value per byte from a ql vector a and its qh vector h: k = 0: low nibble, bits 0-1; 1: low nibble, bits
+ * 2-3; 2: high nibble, bits 4-5; 3: high nibble, bits 6-7. 16-bit shifts (x86 has no byte shifts): the masks drop
+ * whatever crosses a byte.
  */
 @inline function q6(a: v128, h: v128, k: i32): v128 {
   const lo = k < 2 ? v128.and(a, i8x16.splat(0x0f)) : v128.and(i16x8.shr_u(a, 4), i8x16.splat(0x0f));
@@ -22,10 +22,10 @@ const PB: usize = 848;
   return v128.or(lo, v128.and(hb, i8x16.splat(0x30)));
 }
 
-/** acc + dots of values k of the ql vector at ap and the qh vector at hp with the 4 activation elements at xp. */
-@inline function step(acc: v128, ap: usize, hp: usize, xp: usize, k: i32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return dotStep(acc, q6(v128.load(ap), v128.load(hp), k), i32x4.splat(0), xp);
-  return dotStep(acc, q6(v128.load8x8_u(ap), v128.load8x8_u(hp), k), q6(v128.load8x8_u(ap, 8), v128.load8x8_u(hp, 8), k), xp);
+/** acc + dots of the prepared byte vector e (values 0..63) with the 4 activation elements at xp; SIMD128 widens it. */
+@inline function step(acc: v128, e: v128, xp: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return dotStep(acc, e, e, xp);
+  return dotStep(acc, i16x8.extend_low_i8x16_u(e), i16x8.extend_high_i8x16_u(e), xp);
 }
 
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q6_K weights w; x already quantized by quantize_q8_k into (xq, xd, xs). */
@@ -58,10 +58,12 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
             let xp = xb + ((h << 7) + (g << 4)) * XK_ELEM;
             const xe = xp + 16 * XK_ELEM;
             for (; xp < xe; xp += 4 * XK_ELEM) {
-              a0 = step(a0, qp, qp + 32, xp, 0);
-              a1 = step(a1, qp + 16, qp + 32, xp + 32 * XK_ELEM, 1);
-              a2 = step(a2, qp, qp + 32, xp + 64 * XK_ELEM, 2);
-              a3 = step(a3, qp + 16, qp + 32, xp + 96 * XK_ELEM, 3);
+              // Each vector loaded once; the values are rebuilt as bytes (SIMD128 widens them after, once each).
+              const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
+              a0 = step(a0, q6(a, hb, 0), xp);
+              a1 = step(a1, q6(c, hb, 1), xp + 32 * XK_ELEM);
+              a2 = step(a2, q6(a, hb, 2), xp + 64 * XK_ELEM);
+              a3 = step(a3, q6(c, hb, 3), xp + 96 * XK_ELEM);
               qp += 48;
             }
             const sc = wp + 16 + (j << 2);

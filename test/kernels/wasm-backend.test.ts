@@ -137,8 +137,9 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
     expect(() => wasm.loadMatrix("output.weight", GgmlType.Q6_K, 4, 256, new Uint8Array(10))).toThrow(ModelError);
   });
 
-  // K-quant panels: the file's bytes plus unpacked scales (Q4_K: 592 per 4·144, Q6_K: 848 per 4·210), ≤ 5 % over.
-  it.each([[GgmlType.Q4_K, 144], [GgmlType.Q6_K, 210]])("type %i weights take at most 5 %% over the file's bytes", (type, blockBytes) => {
+  // K-quant panels: the file's bytes plus unpacked scales (Q4_K: 592 per 4·144, Q5_K: 720 per 4·176, Q6_K: 848 per
+  // 4·210), ≤ 5 % over.
+  it.each([[GgmlType.Q4_K, 144], [GgmlType.Q5_K, 176], [GgmlType.Q6_K, 210]])("type %i weights take at most 5 %% over the file's bytes", (type, blockBytes) => {
     const b = make();
     const before = b.memory().weightsBytes;
     const [rows, cols] = [64, 512];
@@ -153,6 +154,8 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
   it.each([
     [GgmlType.Q4_K, 64, 256, 1],
     [GgmlType.Q4_K, 30, 768, 9],
+    [GgmlType.Q5_K, 64, 256, 1],
+    [GgmlType.Q5_K, 30, 768, 9],
     [GgmlType.Q6_K, 64, 256, 1],
     [GgmlType.Q6_K, 30, 768, 9],
   ])("K-quant matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", async (type, rows, cols, nTokens) => {

@@ -11,20 +11,30 @@ import type { LogitOracle } from "../helpers/reference";
 import { maxAbsDiff } from "../helpers/reference";
 
 /** Files whose every weight type is in the wasm format table, and files with a type it lacks (refused at load). */
-const RUNS = ["Q4_K", "Q6_K", "Q4_K_M"].map((t) => `kquant-gqa-${t}`);
-const REFUSED = [["Q5_K", "Q5_K"], ["Q5_K_M", "Q5_K"], ["Q4_1", "Q4_1"], ["Q5_0", "Q5_0"], ["Q5_1", "Q5_1"]].map(([f, t]) => [`kquant-gqa-${f}`, t!] as const);
+const RUNS = ["Q4_K", "Q5_K", "Q6_K", "Q4_K_M", "Q5_K_M"].map((t) => `kquant-gqa-${t}`);
+const REFUSED = [["Q4_1", "Q4_1"], ["Q5_0", "Q5_0"], ["Q5_1", "Q5_1"]].map(([f, t]) => [`kquant-gqa-${f}`, t!] as const);
 const set = optionalFixtures([...RUNS, ...REFUSED.map(([f]) => f)].flatMap((f) => [`oracle/${f}.gguf`, `oracle/${f}.logits.json`]));
 
 // As engine-oracle.test.ts holds the ref backend's ggml mode, in units of S = max(1, max |reference logit|): the wasm
-// kernels quantize activations to Q8_K as llama.cpp does, so where llama.cpp's 5-token batch runs the same arithmetic
-// (Q4_K, Q4_K_M) they must agree to 1e-5·S; for Q6_K llama.cpp's batch takes another kernel path (the ref backend
-// measured 1.3e-2..2.1e-2·S there), so the oracle README's 3e-2·S. Both builds must also agree with the ref backend,
-// as tightly, except on Q6_K: wasm's rmsnorm rounds as f64 (the ref backend's now rounds as ggml's f32 ops), which moves
-// a near-tie of one Q8_K activation of token 0 across a rounding boundary (Δ = one quant step from position 1 on,
-// measured 2.4e-2; position 0 agrees to 6e-8). Matching ggml's rmsnorm rounding in wasm removes it.
+// kernels quantize activations to Q8_K as llama.cpp does and sum each block in exact integers, so they agree with
+// llama.cpp's native kernels (and with the ref backend) to float rounding: 1e-5·S (measured ≤ 4.8e-7·S on both builds).
+// One exception is physics, not a bug: a float rounding difference of an ulp can move a near-tie activation across a
+// Q8_K rounding boundary, which shifts later logits by a whole quant step (the oracle README's "single-step flips",
+// 1-2 % of S). ggml accumulates blocks with FMA; the relaxed build does too (relaxed_madd), the SIMD128 build cannot
+// (mul, then add), and on Q5_K that flips one activation of token 1 (6.9e-3·S at position 1 only; positions 0, 2-4
+// agree to 2.3e-7·S). So: at most one prompt position may exceed 1e-5·S, and none the README's 3e-2·S for such engines.
 const EXACT_TOL = 1e-5;
-const LOOSE_TOL = 3e-2;
-const LOOSE = new Set(["kquant-gqa-Q6_K"]);
+const FLIP_TOL = 3e-2;
+
+/** Max |Δ| per prompt position (rows of `vocab` logits). */
+function positionDiffs(got: Float32Array, want: ArrayLike<number>, vocab: number): number[] {
+  return Array.from({ length: got.length / vocab }, (_, p) => maxAbsDiff(got.subarray(p * vocab, (p + 1) * vocab), Array.prototype.slice.call(want, p * vocab, (p + 1) * vocab)));
+}
+
+function expectCloseOrOneFlip(diffs: number[], s: number): void {
+  expect(Math.max(...diffs)).toBeLessThanOrEqual(FLIP_TOL * s);
+  expect(diffs.filter((d) => d > EXACT_TOL * s).length).toBeLessThanOrEqual(1);
+}
 
 function scaleOf(rows: number[][]): number {
   return Math.max(1, ...rows.map((r) => Math.max(...r.map(Math.abs))));
@@ -32,19 +42,21 @@ function scaleOf(rows: number[][]): number {
 
 describe.skipIf(!set.available).each(["wasm-simd128", "wasm-relaxed"])("%s on the K-quant oracle files", (backend) => {
   describe.each(RUNS)("%s", (name) => {
-    it("logits at every prompt position match llama.cpp's native kernels (kvF32)", () => {
+    it("logits at every prompt position match llama.cpp's native kernels (kvF32) and the ref backend", () => {
       const oracle = JSON.parse(readFixtureText(`oracle/${name}.logits.json`)) as LogitOracle;
       const model = LlamaModel.load(readFixture(`oracle/${name}.gguf`), createBackend(backend));
       const got = new LlamaContext(model, { nCtx: 64 }).evaluate(oracle.promptIds, { allLogits: true });
       const expected = oracle.kvF32.logitsAllPositions;
-      const diff = maxAbsDiff(got, expected.flat());
-      console.log(`${backend} ${name}: max |Δlogit| ${diff.toExponential(2)} (S = ${scaleOf(expected).toFixed(2)})`);
-      expect(diff).toBeLessThanOrEqual((LOOSE.has(name) ? LOOSE_TOL : EXACT_TOL) * scaleOf(expected));
-      // The ref backend's ggml mode is the same computation in plain TS: agreement within summation order.
+      const vocab = expected[0]!.length;
+      const s = scaleOf(expected);
+      const diffs = positionDiffs(got, expected.flat(), vocab);
+      // The ref backend's ggml mode is the same computation in plain TS.
       const ref = new LlamaContext(LlamaModel.load(readFixture(`oracle/${name}.gguf`), new RefBackend({ activations: "ggml" })), { nCtx: 64 });
-      const refDiff = maxAbsDiff(got, ref.evaluate(oracle.promptIds, { allLogits: true }));
-      console.log(`${backend} ${name}: max |Δlogit| vs ref ${refDiff.toExponential(2)}`);
-      expect(refDiff).toBeLessThanOrEqual((LOOSE.has(name) ? LOOSE_TOL : EXACT_TOL) * scaleOf(expected));
+      const refDiffs = positionDiffs(got, ref.evaluate(oracle.promptIds, { allLogits: true }), vocab);
+      const show = (d: number[]) => d.map((x) => (x / s).toExponential(1)).join(" ");
+      console.log(`${backend} ${name}: max |Δlogit|/S per position vs llama.cpp ${show(diffs)}; vs ref ${show(refDiffs)}`);
+      expectCloseOrOneFlip(diffs, s);
+      expectCloseOrOneFlip(refDiffs, s);
     });
   });
 

@@ -3,7 +3,7 @@ import { GGML_TYPES, GgmlType } from "../../gguf/ggml-types";
 import type { KernelExports } from "./kernel-exports";
 import type { LinearMemory } from "./linear-memory";
 import { block32PackedBytes, packBlock32, packFloat, type PackedMatrix } from "./repack";
-import { Q4K_PANEL_BLOCK, Q6K_PANEL_BLOCK, kquantPackedBytes, packQ4K, packQ6K } from "./repack-kquant";
+import { Q4K_PANEL_BLOCK, Q5K_PANEL_BLOCK, Q6K_PANEL_BLOCK, kquantPackedBytes, packQ4K, packQ5K, packQ6K } from "./repack-kquant";
 
 /**
  * How a matmul's input rows reach the kernel, as ggml's CPU backend feeds that weight type: f32 as is, rounded to
@@ -72,6 +72,13 @@ const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
     pack: packQ4K,
     matmul: (k, out, w, a, rows, cols, n) => k.matmul_q4_k(out, w.data, a.q, a.d, a.s, rows, cols, n),
     embed: (k, out, w, cols, tokens, n) => k.embed_q4_k(out, w.data, cols, tokens, n),
+  }],
+  [GgmlType.Q5_K, {
+    activation: "q8_k",
+    packedBytes: (rows, cols) => kquantPackedBytes(Q5K_PANEL_BLOCK, rows, cols),
+    pack: packQ5K,
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q5_k(out, w.data, a.q, a.d, a.s, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_q5_k(out, w.data, cols, tokens, n),
   }],
   [GgmlType.Q6_K, {
     activation: "q8_k",

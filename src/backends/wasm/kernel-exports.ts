@@ -10,8 +10,10 @@ export interface KernelExports {
   matmul_q4_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   quantize_q8_k(x: number, q: number, d: number, s: number, n: number): void;
   matmul_q4_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  matmul_q5_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   matmul_q6_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   embed_q4_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
+  embed_q5_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
   embed_q6_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
   matmul_f32(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;
   matmul_f16(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;

@@ -3,8 +3,9 @@ import { f16ToF32 } from "../../quant/index";
 import type { LinearMemory } from "./linear-memory";
 import { panelByteOffset, type PackedMatrix } from "./repack";
 
-/** Packed bytes per 4-row panel and 256-block (the file holds 4·144 and 4·210: +2.8 % and +1 %). */
+/** Packed bytes per 4-row panel and 256-block (the file holds 4·144, 4·176 and 4·210: +2.8 %, +2.3 %, +1 %). */
 export const Q4K_PANEL_BLOCK = 592;
+export const Q5K_PANEL_BLOCK = 720;
 export const Q6K_PANEL_BLOCK = 848;
 
 /** Bytes of a rows×cols matrix packed in panels of `panelBlock` bytes per 256 columns (rows padded to 4). */
@@ -28,11 +29,13 @@ function packPanels(mem: LinearMemory, panelBlock: number, fileBlock: number, ro
 /**
  * Q4_K (file: d, dmin f16, 12 bytes of packed 6-bit scales and mins, 128 quant bytes) → per panel-block: the four rows'
  * d (f16), dmin (f16), scales and mins unpacked to u8 as [sub-block][row], then the quant bytes interleaved by
- * panelByteOffset per 32-byte chunk.
+ * panelByteOffset per 32-byte chunk. Q5_K (d, dmin, scales, qh[32], qs[128]) puts its qh bytes, interleaved the same
+ * way, between the mins and the quants.
  */
-export function packQ4K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+function packQ45(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean, q5: boolean): PackedMatrix {
   const quantAt = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
-  return packPanels(mem, Q4K_PANEL_BLOCK, 144, rows, cols, bytes, (base, rr, s) => {
+  const [panelBlock, fileBlock, qs, qOff] = q5 ? [Q5K_PANEL_BLOCK, 176, 48, 208] : [Q4K_PANEL_BLOCK, 144, 16, 80];
+  return packPanels(mem, panelBlock, fileBlock, rows, cols, bytes, (base, rr, s) => {
     const u8 = mem.u8;
     u8[base + 2 * rr] = bytes[s]!;
     u8[base + 2 * rr + 1] = bytes[s + 1]!;
@@ -45,12 +48,21 @@ export function packQ4K(mem: LinearMemory, rows: number, cols: number, bytes: Ui
       u8[base + 16 + 4 * j + rr] = scale;
       u8[base + 48 + 4 * j + rr] = min;
     }
+    if (q5) for (let l = 0; l < 32; l++) u8[base + 80 + quantAt[rr * 32 + l]!] = bytes[s + 16 + l]!;
     for (let c = 0; c < 4; c++) {
-      const dst = base + 80 + 128 * c;
-      const src = s + 16 + 32 * c;
+      const dst = base + qOff + 128 * c;
+      const src = s + qs + 32 * c;
       for (let l = 0; l < 32; l++) u8[dst + quantAt[rr * 32 + l]!] = bytes[src + l]!;
     }
   });
+}
+
+export function packQ4K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+  return packQ45(mem, rows, cols, bytes, relaxed, false);
+}
+
+export function packQ5K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+  return packQ45(mem, rows, cols, bytes, relaxed, true);
 }
 
 /**
