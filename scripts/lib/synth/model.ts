@@ -1,14 +1,24 @@
 // Synthesizes deterministic random-weight llama GGUF v3 models (shape, weight type, seed, vocabulary) as bytes.
 import { ARCH_KEY, KEY, archKey, gguf, writeGguf, type GgufFile, type GgufValue } from "../../../src/gguf/index";
 import { GgmlType } from "../../../src/gguf/ggml-types";
-import { BLOCK_TENSORS, OUTPUT, OUTPUT_NORM, TOKEN_EMBD, blockTensorName, type BlockTensor } from "../../../src/engine/tensor-names";
-import { RMS_EPS, resolveShape, type SynthOverrides, type SynthShape, type SynthShapeName } from "./shapes";
+import {
+  BLOCK_TENSORS,
+  OUTPUT,
+  OUTPUT_NORM,
+  ROPE_FREQS,
+  TOKEN_EMBD,
+  blockBiasName,
+  blockTensorName,
+  optionalBlockTensorName,
+  type BlockTensor,
+} from "../../../src/engine/tensor-names";
+import { RMS_EPS, headDimOf, resolveShape, type SynthOverrides, type SynthShape, type SynthShapeName } from "./shapes";
 import { isQuantized, matrixType, resolveType, type SynthTypeName } from "./weight-types";
 import { synthTokenizer, tokenizerFromGguf, type MetadataEntry, type SynthTokenizer } from "./tokenizer";
 import { synthTensorData, type SynthTensorSpec } from "./weights";
 
-export { RMS_EPS, SHAPE_INT_FIELDS, SYNTH_SHAPES, resolveShape } from "./shapes";
-export type { SynthOverrides, SynthShape, SynthShapeName } from "./shapes";
+export { RMS_EPS, SHAPE_INT_FIELDS, SYNTH_ARCHS, SYNTH_SHAPES, headDimOf, resolveShape } from "./shapes";
+export type { SynthArch, SynthOverrides, SynthShape, SynthShapeName } from "./shapes";
 export { LLAMA_FTYPE, SYNTH_TYPES, matrixType, resolveType } from "./weight-types";
 export type { SynthTypeName, SynthWeightType } from "./weight-types";
 export { WEIGHT_STD, synthTensorData, type SynthTensorSpec } from "./weights";
@@ -64,26 +74,35 @@ export function synthShapeOf(opts: SynthOptions): SynthShape {
 export function synthTensorSpecs(shapeArg: SynthShapeName | SynthShape, typeName: SynthTypeName): SynthTensorSpec[] {
   const s = resolveShape(shapeArg);
   const want = resolveType(typeName).ggml;
-  const kvDim = (s.dim / s.heads) * s.kvHeads;
+  const headDim = headDimOf(s);
+  const [qDim, kvDim] = [headDim * s.heads, headDim * s.kvHeads];
   const norm = (name: string): SynthTensorSpec => ({ name, dims: [s.dim], type: GgmlType.F32, init: "ones" });
+  const vector = (name: string, length: number, init: SynthTensorSpec["init"]): SynthTensorSpec => ({ name, dims: [length], type: GgmlType.F32, init });
   const matrix = (name: string, rowLen: number, rows: number): SynthTensorSpec => ({ name, dims: [rowLen, rows], type: matrixType(want, rowLen), init: "normal" });
   // [row length, rows] of each block matrix; a Record so a tensor added to BLOCK_TENSORS must be given a shape here.
   const block: Record<BlockTensor, readonly [number, number] | "norm"> = {
     attn_norm: "norm",
-    attn_q: [s.dim, s.dim],
+    attn_q: [s.dim, qDim],
     attn_k: [s.dim, kvDim],
     attn_v: [s.dim, kvDim],
-    attn_output: [s.dim, s.dim],
+    attn_output: [qDim, s.dim],
     ffn_norm: "norm",
     ffn_gate: [s.dim, s.ffn],
     ffn_up: [s.dim, s.ffn],
     ffn_down: [s.ffn, s.dim],
   };
-  const specs = [matrix(TOKEN_EMBD, s.dim, s.vocab)];
+  // llama.cpp's converter writes rope_freqs first; qwen2's biases and qwen3's q/k norms follow their block's matrices.
+  const specs = [...(s.ropeFreqs ? [vector(ROPE_FREQS, headDim / 2, "ramp")] : []), matrix(TOKEN_EMBD, s.dim, s.vocab)];
   for (let i = 0; i < s.layers; i++) {
     for (const t of BLOCK_TENSORS) {
       const d = block[t];
       specs.push(d === "norm" ? norm(blockTensorName(i, t)) : matrix(blockTensorName(i, t), d[0], d[1]));
+    }
+    if (s.arch === "qwen2") {
+      specs.push(vector(blockBiasName(i, "attn_q"), qDim, "bias"), vector(blockBiasName(i, "attn_k"), kvDim, "bias"), vector(blockBiasName(i, "attn_v"), kvDim, "bias"));
+    }
+    if (s.arch === "qwen3") {
+      specs.push(vector(optionalBlockTensorName(i, "attn_q_norm"), headDim, "scale"), vector(optionalBlockTensorName(i, "attn_k_norm"), headDim, "scale"));
     }
   }
   specs.push(norm(OUTPUT_NORM));
@@ -92,13 +111,13 @@ export function synthTensorSpecs(shapeArg: SynthShapeName | SynthShape, typeName
 }
 
 const { u32, f32, str } = gguf;
-const ARCH = "llama";
 
 function metadataOf(s: SynthShape, tokenizer: SynthTokenizer, opts: SynthOptions): MetadataEntry[] {
   const t = resolveType(opts.type);
-  const llama = (suffix: string, v: GgufValue): MetadataEntry => [archKey(ARCH, suffix), v];
+  const arch = s.arch ?? "llama";
+  const llama = (suffix: string, v: GgufValue): MetadataEntry => [archKey(arch, suffix), v];
   return [
-    [KEY.architecture, str(ARCH)],
+    [KEY.architecture, str(arch)],
     [KEY.name, str(`synthetic-${s.name}-${opts.type}-seed${opts.seed}`)],
     [KEY.fileType, u32(t.fileType)],
     ...(isQuantized(t.ggml) ? [[KEY.quantVersion, u32(2)] as MetadataEntry] : []),
@@ -110,7 +129,8 @@ function metadataOf(s: SynthShape, tokenizer: SynthTokenizer, opts: SynthOptions
     llama(ARCH_KEY.headCount, u32(s.heads)),
     llama(ARCH_KEY.headCountKv, u32(s.kvHeads)),
     llama(ARCH_KEY.rmsEps, f32(s.rmsEps ?? RMS_EPS)),
-    llama(ARCH_KEY.ropeDimensionCount, u32(s.dim / s.heads)),
+    ...(s.headDim !== undefined ? [llama("attention.key_length", u32(s.headDim)), llama("attention.value_length", u32(s.headDim))] : []),
+    llama(ARCH_KEY.ropeDimensionCount, u32(headDimOf(s))),
     llama(ARCH_KEY.ropeFreqBase, f32(s.ropeBase)),
     ...tokenizer.entries,
   ];

@@ -15,6 +15,21 @@ export interface SynthShape {
   readonly ropeBase: number;
   /** RMSNorm epsilon; absent means RMS_EPS (kept optional so the original presets' bytes do not change). */
   readonly rmsEps?: number;
+  /** GGUF general.architecture (src/engine/architectures.ts); absent means "llama". */
+  readonly arch?: SynthArch;
+  /** Width of one attention head (attention.key_length); absent means dim / heads. */
+  readonly headDim?: number;
+  /** Write llama 3's rope_freqs.weight (per-pair RoPE divisors, as Llama 3.x files carry). */
+  readonly ropeFreqs?: boolean;
+}
+
+/** Architectures the generator writes: llama, qwen2 (q/k/v biases), qwen3 (per-head q/k norms). */
+export const SYNTH_ARCHS = ["llama", "qwen2", "qwen3"] as const;
+export type SynthArch = (typeof SYNTH_ARCHS)[number];
+
+/** Head width of a shape: headDim when set, else dim / heads. */
+export function headDimOf(s: SynthShape): number {
+  return s.headDim ?? s.dim / s.heads;
 }
 
 /** Any field of a shape, replaced; `name` defaults to "<preset>-custom" when a size changes. */
@@ -66,9 +81,11 @@ export function checkShape(sh: SynthShape): SynthShape {
     // u32 metadata: sizes must fit (llama-3.2-1b's context 131072 does).
     if (!Number.isInteger(v) || v <= 0 || v > 0xffffffff) throw new RangeError(`shape ${sh.name}: ${k} must be a positive integer, got ${v}`);
   }
-  if (sh.dim % sh.heads !== 0 || sh.heads % sh.kvHeads !== 0 || (sh.dim / sh.heads) % 2 !== 0) {
-    throw new RangeError(`shape ${sh.name}: dim must split into an even head size and heads into KV groups`);
+  if (sh.headDim !== undefined && !(Number.isInteger(sh.headDim) && sh.headDim > 0)) throw new RangeError(`shape ${sh.name}: headDim must be a positive integer, got ${sh.headDim}`);
+  if ((sh.headDim === undefined && sh.dim % sh.heads !== 0) || sh.heads % sh.kvHeads !== 0 || headDimOf(sh) % 2 !== 0) {
+    throw new RangeError(`shape ${sh.name}: dim must split into an even head size (or headDim be given) and heads into KV groups`);
   }
+  if (sh.arch !== undefined && !SYNTH_ARCHS.includes(sh.arch)) throw new RangeError(`shape ${sh.name}: unknown arch "${sh.arch}"; known: ${SYNTH_ARCHS.join(", ")}`);
   if (!(sh.ropeBase > 0 && Number.isFinite(sh.ropeBase))) throw new RangeError(`shape ${sh.name}: ropeBase must be a positive number, got ${sh.ropeBase}`);
   if (sh.rmsEps !== undefined && !(sh.rmsEps > 0 && Number.isFinite(sh.rmsEps))) {
     throw new RangeError(`shape ${sh.name}: rmsEps must be a positive number, got ${sh.rmsEps}`);

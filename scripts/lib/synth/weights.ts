@@ -9,7 +9,11 @@ export interface SynthTensorSpec {
   /** GGUF ne: dims[0] is the row length. */
   readonly dims: readonly number[];
   readonly type: GgmlType;
-  readonly init: "ones" | "normal";
+  /**
+   * ones: norm weights; normal: N(0, WEIGHT_STD) weights; bias: N(0, WEIGHT_STD) F32 vectors; scale: F32 norm
+   * weights 1 + N(0, 5·WEIGHT_STD) (so a per-head norm's weights matter); ramp: llama 3-like RoPE divisors from 1 to 8.
+   */
+  readonly init: "ones" | "normal" | "bias" | "scale" | "ramp";
 }
 
 /** Standard deviation of the random weights. */
@@ -55,7 +59,18 @@ export function synthTensorData(spec: SynthTensorSpec, seed: number): Uint8Array
     new Float32Array(out.buffer).fill(1);
     return out;
   }
+  if (spec.init === "ramp") {
+    const f = new Float32Array(out.buffer);
+    for (let i = 0; i < f.length; i++) f[i] = 1 + (7 * i) / Math.max(1, f.length - 1);
+    return out;
+  }
   const rng = tensorRng(seed, spec.name);
+  if (spec.init === "bias" || spec.init === "scale") {
+    const f = new Float32Array(out.buffer);
+    fillNormal(rng, f);
+    if (spec.init === "scale") for (let i = 0; i < f.length; i++) f[i] = 1 + 5 * f[i]!;
+    return out;
+  }
   const chunkRows = Math.max(1, Math.floor(CHUNK_ELEMENTS / rowLen));
   const scratch = new Float32Array(Math.min(rows, chunkRows) * rowLen);
   for (let r = 0; r < rows; r += chunkRows) {
