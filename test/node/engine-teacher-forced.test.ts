@@ -1,0 +1,117 @@
+// Teacher-forced 128-token runs against llama.cpp (npm run oracle): every row of logits, ref and both wasm builds, ggml numerics.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { LlamaContext } from "../../src/engine/context";
+import { LlamaModel } from "../../src/engine/model";
+import { RefBackend } from "../../src/backends/ref/ref-backend";
+import { createBackend } from "../../src/backends/select";
+import { findFixture, optionalFixtures, readFixture, readFixtureText } from "../helpers/fixtures";
+import { LlamaCpp } from "../../scripts/lib/llama-cpp";
+
+/** The layout scripts/oracle.ts writes (only the fields read here). */
+interface TfOracle {
+  promptIds: number[];
+  generatedIds: number[];
+  logits: number[][];
+}
+
+// The oracles: llama.cpp v0.4.0's greedy continuation of each public prompt up to 128 tokens, one token per decode,
+// F32 KV cache, no flash attention, 1 thread; row p is llama.cpp's logits after tokens 0..p (7 significant digits).
+const PROMPTS = ["once", "lily"] as const; // "Once upon a time", "Lily and Tom went to the park"
+const STORIES = ["stories260K", "stories260K-Q8_0", "stories260K-Q4_0"];
+const KQUANT = ["F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q4_K_M"].map((t) => `kquant-gqa-${t}`);
+const BACKENDS = ["ref", "wasm-simd128", "wasm-relaxed"] as const;
+
+// Bound: 1e-5·S, S = max(1, max |llama.cpp logit|). With ggml's activation rounding emulated bit for bit, only float
+// summation order is left (≤ 1e-6·S measured), so 1e-5·S is what "computes what llama.cpp computes" means. It holds
+// for the F32 files on every backend (measured ≤ 7.7e-7·S).
+const TOL = 1e-5;
+
+// Files whose runs do not meet 1e-5·S yet (measured max over the 128 rows, ref / wasm, on this x86 zen4 oracle):
+// stories260K-Q8_0 1.1e-2·S (ref from row 14, wasm-simd128 "once" exact), stories260K-Q4_0 1.5e-2·S (from row 5),
+// kquant-gqa F16 3e-4·S, Q8_0 8.7e-3·S (ref "lily" exact), Q4_0 9e-3·S, Q4_K 1.1e-2·S, Q6_K 5.7e-3·S, Q4_K_M
+// 1.2e-2·S. The cause, found with llama.cpp's eval callback: fed llama.cpp's own inputs, every op agrees to ≤ 2e-7
+// relative, and rmsnorm and the Q8_0/Q8_1/Q8_K rounding are bit-exact; but our matmul sums (f64 in ref, 4-lane f32
+// in wasm), rope and silu/exp differ from ggml's f32 SIMD order by an ulp. Where such a value lies within an ulp of a
+// Q8 (or f16) rounding boundary, one activation rounds to the neighbouring step (0.3–1 % of S on the logits), and
+// the K/V of that row carry it to the later rows. Closing it means bit-exact f32 summation order per ggml kernel.
+// Until then these files are held to the oracle README's bound for activation-quantizing engines, 3e-2·S, plus
+// llama.cpp's own next token wherever its top-1/top-2 margin exceeds that bound.
+const NOT_YET_EXACT = new Set(["stories260K-Q8_0", "stories260K-Q4_0", ...["F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q4_K_M"].map((t) => `kquant-gqa-${t}`)]);
+const NEAR_TOL = 3e-2;
+
+/** kquant-gqa types the wasm backend loads today (K-quant and legacy kernels are being added). */
+const WASM_KQUANT = new Set(["F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q4_K_M"].map((t) => `kquant-gqa-${t}`));
+
+const models = new Map<string, LlamaModel>();
+function load(file: string, backend: string): LlamaModel {
+  const key = `${file}:${backend}`;
+  let m = models.get(key);
+  if (!m) models.set(key, (m = LlamaModel.load(readFixture(file), backend === "ref" ? new RefBackend({ activations: "ggml" }) : createBackend(backend))));
+  return m;
+}
+
+/** Max |Δ| over every row in units of S, the first row over TOL (-1: none), and rows whose argmax differs where llama.cpp's margin is clear. */
+function compare(model: LlamaModel, oracle: TfOracle): { worst: number; firstBad: number; argmaxMisses: number[] } {
+  const tokens = [...oracle.promptIds, ...oracle.generatedIds];
+  const got = new LlamaContext(model, { nCtx: 256 }).evaluate(tokens, { allLogits: true });
+  const vocab = oracle.logits[0]!.length;
+  const scale = Math.max(1, ...oracle.logits.map((r) => Math.max(...r.map(Math.abs))));
+  let worst = 0;
+  let firstBad = -1;
+  const argmaxMisses: number[] = [];
+  oracle.logits.forEach((row, p) => {
+    let d = 0;
+    let ours = 0;
+    for (let i = 0; i < vocab; i++) {
+      d = Math.max(d, Math.abs(got[p * vocab + i]! - row[i]!));
+      if (got[p * vocab + i]! > got[p * vocab + ours]!) ours = i;
+    }
+    if (d > TOL * scale && firstBad < 0) firstBad = p;
+    worst = Math.max(worst, d / scale);
+    const sorted = [...row].sort((a, b) => b - a);
+    if (sorted[0]! - sorted[1]! > NEAR_TOL * scale && row[ours] !== sorted[0]) argmaxMisses.push(p);
+  });
+  return { worst, firstBad, argmaxMisses };
+}
+
+function cases(name: string, modelFile: string, oracleOf: (prompt: (typeof PROMPTS)[number]) => TfOracle): void {
+  const exact = !NOT_YET_EXACT.has(name);
+  describe.each(BACKENDS.filter((b) => b === "ref" || !name.startsWith("kquant") || WASM_KQUANT.has(name)))(`${name} on %s`, (backend) => {
+    it.each(PROMPTS)(`%s: every row within ${exact ? "1e-5" : "3e-2"}·S of llama.cpp`, (prompt) => {
+      const oracle = oracleOf(prompt);
+      const { worst, firstBad, argmaxMisses } = compare(load(modelFile, backend), oracle);
+      console.log(`${name}/${prompt}/${backend}: max ${worst.toExponential(2)}·S${firstBad >= 0 ? `, first row over 1e-5·S: ${firstBad}` : ""}`);
+      expect(worst).toBeLessThanOrEqual(exact ? TOL : NEAR_TOL);
+      expect(argmaxMisses).toEqual([]);
+    });
+  });
+}
+
+describe("teacher-forced stories260K (core fixtures)", () => {
+  for (const name of STORIES) cases(name, `${name}.gguf`, (p) => JSON.parse(readFixtureText(`oracle/${name}-tf128-${p}.json`)) as TfOracle);
+});
+
+// The kquant-gqa models are not shipped, and neither are their oracles (~700 KB each): where the model is present,
+// the oracle is read from the model directory (oracle/kquant-gqa-<T>-tf128-<prompt>.json, as `npm run oracle` writes
+// it) or, when absent there, made on the spot by the same llama.cpp runner (scripts/lib/llama-cpp.ts).
+const PROMPT_TEXT: Record<(typeof PROMPTS)[number], string> = { once: "Once upon a time", lily: "Lily and Tom went to the park" };
+function kquantOracle(name: string, prompt: (typeof PROMPTS)[number]): TfOracle {
+  const file = findFixture(`oracle/${name}-tf128-${prompt}.json`);
+  if (file) return JSON.parse(readFileSync(file, "utf8")) as TfOracle;
+  const llama = new LlamaCpp(findFixture(`oracle/${name}.gguf`)!, { nCtx: 256 });
+  try {
+    const promptIds = llama.tokenize(PROMPT_TEXT[prompt]);
+    const { generated, logits } = llama.greedy(promptIds, 128 - promptIds.length);
+    return { promptIds, generatedIds: generated, logits: logits.map((r) => Array.from(r)) };
+  } finally {
+    llama.free();
+  }
+}
+
+for (const name of KQUANT) {
+  const set = optionalFixtures([`oracle/${name}.gguf`]);
+  describe.skipIf(!set.available)(`teacher-forced ${name}`, () => {
+    cases(name, `oracle/${name}.gguf`, (p) => kquantOracle(name, p));
+  });
+}
