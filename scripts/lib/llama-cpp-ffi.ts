@@ -91,9 +91,13 @@ export type ContextParamsValue = Record<string, unknown> & {
   no_perf: boolean;
 };
 
-/** ggml_type values used here, and llama_flash_attn_type's DISABLED. */
+/** ggml_type values used here, and llama_flash_attn_type's values. */
 export const GGML_TYPE_F32 = 0;
+export const GGML_TYPE_F16 = 1;
+export const GGML_TYPE_Q8_0 = 8;
+export const FLASH_ATTN_AUTO = -1;
 export const FLASH_ATTN_DISABLED = 0;
+export const FLASH_ATTN_ENABLED = 1;
 
 /** Where the shipped CPU build lives: the bins/linux-x64 folder of @node-llama-cpp/linux-x64 (resolved through node-llama-cpp). */
 export function llamaLibDir(): string {

@@ -6,14 +6,33 @@
 // KV cache, flash attention off, one sequence and (by default) one thread: llama.cpp's plain F32 attention, the
 // `kvF32` setting of models/oracle/README.md. Nothing is compiled or downloaded.
 import { join } from "node:path";
-import { bindLlama, cpuVariants, FLASH_ATTN_DISABLED, GGML_TYPE_F32, llamaLibDir, type ContextParamsValue, type LlamaFfi } from "./llama-cpp-ffi";
+import {
+  bindLlama,
+  cpuVariants,
+  FLASH_ATTN_AUTO,
+  FLASH_ATTN_DISABLED,
+  FLASH_ATTN_ENABLED,
+  GGML_TYPE_F16,
+  GGML_TYPE_F32,
+  GGML_TYPE_Q8_0,
+  llamaLibDir,
+  type ContextParamsValue,
+  type LlamaFfi,
+} from "./llama-cpp-ffi";
 
 export interface LlamaCppOptions {
   /** Context length (default 512). */
   nCtx?: number;
   /** ggml threads for decode and batch (default 1: 1 and 2 threads give bit-identical logits, 1 is the fair baseline). */
   threads?: number;
+  /** KV cache type of K and V (llama.cpp's --cache-type-k/v); default f32, the oracles' setting. llama.cpp's own default is f16. */
+  kvType?: "f32" | "f16" | "q8_0";
+  /** Flash attention; default "off" (the oracles' setting). llama.cpp's own default is "auto". */
+  flashAttention?: "off" | "auto" | "on";
 }
+
+const KV_TYPES = { f32: GGML_TYPE_F32, f16: GGML_TYPE_F16, q8_0: GGML_TYPE_Q8_0 } as const;
+const FLASH_ATTN = { off: FLASH_ATTN_DISABLED, auto: FLASH_ATTN_AUTO, on: FLASH_ATTN_ENABLED } as const;
 
 /** What one process has loaded; ggml's CPU backend can be loaded once, so the variant is fixed per process. */
 interface Runtime {
@@ -94,9 +113,9 @@ export class LlamaCpp {
       n_seq_max: 1,
       n_threads: this.threads,
       n_threads_batch: this.threads,
-      flash_attn_type: FLASH_ATTN_DISABLED,
-      type_k: GGML_TYPE_F32,
-      type_v: GGML_TYPE_F32,
+      flash_attn_type: FLASH_ATTN[options.flashAttention ?? "off"],
+      type_k: KV_TYPES[options.kvType ?? "f32"],
+      type_v: KV_TYPES[options.kvType ?? "f32"],
       no_perf: true,
     });
     this.ctx = ffi.llama_init_from_model(this.model, cp);
