@@ -3,18 +3,20 @@ import "../src/backends/wasm/load-node";
 import { writeFileSync } from "node:fs";
 import { parseFlags, UsageError } from "./lib/args";
 import { DEFAULT_BACKENDS, DEFAULT_MODELS } from "./lib/bench-core";
-import { benchReport } from "./lib/bench-report";
+import { benchReport, type BenchReportRow } from "./lib/bench-report";
 import { runBench, type BenchCliOptions } from "./lib/bench-run";
 import { formatTable } from "./lib/bench-table";
 
 const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-simd128,wasm-relaxed,webgpu] [--runtimes node,workerd]
-       [--prefill N] [--decode N] [--runs N] [--warmup N] [--quick] [--json] [--json-out FILE] [--profile]
+       [--prefill N] [--decode N] [--runs N] [--warmup N] [--quick] [--json] [--json-out FILE] [--profile] [--vs-llama-cpp]
   models: ${DEFAULT_MODELS.join(", ")} (default: all), tiny-Q8_0, tiny-Q4_0, or any .gguf in the model directory
   --quick: 3 runs after 1 warm-up (default 5 after 1). ref on smollm2-135m prefills 32 and decodes 16 tokens.
   --runtimes workerd: also runs the synthetic shapes inside workerd (miniflare), timed from Node per phase.
   --json: print the report (date, machine, runtime, settings, rows) on stdout instead of the table.
   --json-out FILE: also write the report to FILE (the table still goes to stdout); npm run docs:bench renders it.
   --profile: instead of the table, time per backend op (matmuls by weight), prefill and decode.
+  --vs-llama-cpp: also time llama.cpp (node-llama-cpp's prebuilt CPU library, 1 thread, F16 KV) on the same GGUF
+    file, alternating runs with ours (Node backends only), with ratio columns; the prefill is one llama_decode there.
   Progress goes to stderr.`;
 
 const list = (s: string | undefined, dflt: readonly string[]) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : [...dflt]);
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
     warmup: "number",
     quick: "boolean",
     profile: "boolean",
+    "vs-llama-cpp": "boolean",
     json: "boolean",
     "json-out": "string",
     help: "boolean",
@@ -64,7 +67,17 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const rows = await runBench(opts);
+  let rows: BenchReportRow[];
+  const engines: Record<string, string> = {};
+  if (flags["vs-llama-cpp"]) {
+    if (!opts.runtimes.every((r) => r === "node")) throw new UsageError("--vs-llama-cpp runs in Node only (leave out --runtimes)");
+    const { benchVsLlamaCpp, LLAMA_CPP_RUNTIME } = await import("./lib/bench-llama-cpp");
+    const r = benchVsLlamaCpp(opts);
+    rows = r.rows;
+    engines.llama_cpp = `${LLAMA_CPP_RUNTIME}, ggml CPU variant ${r.cpuVariant}`;
+  } else {
+    rows = await runBench(opts);
+  }
   const report = benchReport(
     {
       models: [...opts.models],
@@ -77,6 +90,8 @@ async function main(): Promise<void> {
       prefill_batch: 32,
     },
     rows,
+    new Date(),
+    engines,
   );
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (flags["json-out"]) {

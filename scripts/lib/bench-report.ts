@@ -85,7 +85,7 @@ export function workerdVersion(): string | null {
 }
 
 /** Assembles the report of one invocation. */
-export function benchReport(settings: BenchSettings, rows: readonly BenchReportRow[], date = new Date()): BenchReport {
+export function benchReport(settings: BenchSettings, rows: readonly BenchReportRow[], date = new Date(), engines: Record<string, string> = {}): BenchReport {
   return {
     format: BENCH_REPORT_FORMAT,
     date: date.toISOString(),
@@ -94,6 +94,7 @@ export function benchReport(settings: BenchSettings, rows: readonly BenchReportR
       node: process.version,
       v8: process.versions.v8,
       workerd: rows.some((r) => r.runtime.startsWith("workerd")) ? workerdVersion() : null,
+      ...engines,
     },
     settings,
     rows: [...rows],

@@ -204,30 +204,32 @@ export class LlamaCpp {
 
   /** llama-bench style speed: pp tokens in one decode, then tg single-token decodes; median tokens/s of `reps` runs. */
   timing(opts: { pp?: number; tg?: number; reps?: number } = {}): Timing {
+    const reps = opts.reps ?? 5;
+    const runs = Array.from({ length: reps + 1 }, () => this.measureOnce(opts)).slice(1); // the first is a warm-up
+    return { ppTokPerS: median(runs.map((r) => r.pp)), tgTokPerS: median(runs.map((r) => r.tg)), threads: this.threads, cpuVariant: this.cpuVariant };
+  }
+
+  /**
+   * One timed run (tokens/s): `pp` tokens (default 128) in one decode from an empty cache, then `tg` (default 64)
+   * single-token decodes after a one-token prompt. Callers alternate it with other engines' runs in one sitting.
+   */
+  measureOnce(opts: { pp?: number; tg?: number } = {}): { pp: number; tg: number } {
     const pp = opts.pp ?? 128;
     const tg = opts.tg ?? 64;
-    const reps = opts.reps ?? 5;
     if (pp > this.nCtx || tg + 1 > this.nCtx) throw new Error(`pp ${pp} / tg ${tg} exceed the context of ${this.nCtx}`);
     const tokens = Int32Array.from({ length: pp }, (_, i) => (i === 0 ? this.bos : 3 + ((i * 7919) % (this.nVocab - 3))));
-    const ppRates: number[] = [];
-    const tgRates: number[] = [];
-    for (let r = 0; r <= reps; r++) {
-      this.reset();
-      let t0 = performance.now();
-      this.decode(tokens);
-      this.ffi.llama_synchronize(this.ctx);
-      const ppMs = performance.now() - t0;
-      this.reset();
-      this.decode(Int32Array.of(this.bos));
-      t0 = performance.now();
-      for (let i = 0; i < tg; i++) this.decode(Int32Array.of(tokens[1 + (i % (pp - 1))] ?? 3));
-      this.ffi.llama_synchronize(this.ctx);
-      const tgMs = performance.now() - t0;
-      if (r === 0) continue; // warm-up
-      ppRates.push((pp * 1000) / ppMs);
-      tgRates.push((tg * 1000) / tgMs);
-    }
-    return { ppTokPerS: median(ppRates), tgTokPerS: median(tgRates), threads: this.threads, cpuVariant: this.cpuVariant };
+    this.reset();
+    let t0 = performance.now();
+    this.decode(tokens);
+    this.ffi.llama_synchronize(this.ctx);
+    const ppMs = performance.now() - t0;
+    this.reset();
+    this.decode(Int32Array.of(this.bos));
+    t0 = performance.now();
+    for (let i = 0; i < tg; i++) this.decode(Int32Array.of(tokens[1 + (i % Math.max(1, pp - 1))] ?? 3));
+    this.ffi.llama_synchronize(this.ctx);
+    const tgMs = performance.now() - t0;
+    return { pp: (pp * 1000) / ppMs, tg: (tg * 1000) / tgMs };
   }
 
   free(): void {

@@ -4,6 +4,7 @@ import { runBench } from "../../scripts/lib/bench-run";
 import { formatTable } from "../../scripts/lib/bench-table";
 import { findModel, median, tokenCounts } from "../../scripts/lib/bench-core";
 import { BENCH_REPORT_FORMAT, benchReport, machineInfo } from "../../scripts/lib/bench-report";
+import { benchVsLlamaCpp } from "../../scripts/lib/bench-llama-cpp";
 
 describe("bench", () => {
   it("emits one well-formed row per model × backend on the tiny shape", async () => {
@@ -45,6 +46,22 @@ describe("bench", () => {
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.rows).toEqual(rows);
     expect(formatTable(rows).split("\n")).toHaveLength(2 + rows.length);
+  });
+
+  it("--vs-llama-cpp: llama.cpp times the same file in the same run, and the table shows ours/llama.cpp", () => {
+    const o = { models: ["tiny-Q8_0"], backends: ["wasm-relaxed", "webgpu"], runtimes: ["node"], prefill: 16, decode: 8, runs: 2, warmup: 1 };
+    const { rows, cpuVariant } = benchVsLlamaCpp(o);
+    expect(cpuVariant).not.toBe("");
+    expect(rows.map((r) => r.backend)).toEqual(["wasm-relaxed", "llama.cpp"]); // webgpu is not alternated (async readback)
+    const [ours, cpp] = rows as [(typeof rows)[0], (typeof rows)[0]];
+    expect([cpp.model, cpp.type, cpp.runtime]).toEqual([ours.model, ours.type, `llama.cpp (${cpuVariant})`]);
+    for (const r of rows) {
+      expect(r.samples.prefill_tokens_per_s).toHaveLength(2);
+      expect(r.prefill_tokens_per_s > 0 && r.decode_tokens_per_s > 0).toBe(true);
+    }
+    expect([cpp.weights_bytes, cpp.prefill_tokens, cpp.decode_tokens]).toEqual([null, 16, 8]);
+    const ratio = (ours.decode_tokens_per_s / cpp.decode_tokens_per_s).toFixed(2);
+    expect(formatTable(rows).split("\n")[2]).toContain(` ${ratio} `);
   });
 
   it("reads the CPU model and the SIMD flags that matter from /proc/cpuinfo", () => {

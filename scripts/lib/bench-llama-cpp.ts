@@ -1,0 +1,79 @@
+// `npm run bench -- --vs-llama-cpp`: our backends and llama.cpp on the same GGUF file in one sitting, runs alternated.
+//
+// Each model is written as a real GGUF file (synthetic shapes included) and loaded by llama.cpp (scripts/lib/llama-cpp.ts:
+// the prebuilt CPU library of node-llama-cpp@3.21.1, 1 thread, its defaults of an F16 KV cache and flash attention
+// "auto") and by each of our Node backends. Then every timed round runs each engine once in turn, so a machine that
+// slows down or speeds up during the run moves all engines alike; the rows are the medians over rounds, and ratios
+// between them are taken only within this run (docs/benchmarks.md renders them).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createBackend } from "../../src/backends/select";
+import { LlamaModel } from "../../src/engine/model";
+import { benchPrompt, benchRow, benchSamples, findModel, median, modelBytes, modelLabel, modelType, runOnce, tokenCounts, type BenchRow } from "./bench-core";
+import type { BenchReportRow } from "./bench-report";
+import { readBenchModel, type BenchCliOptions } from "./bench-run";
+import { LlamaCpp } from "./llama-cpp";
+
+/** What the rows of llama.cpp were measured with (the report's runtime.llama_cpp). */
+export const LLAMA_CPP_RUNTIME = "llama.cpp v0.4.0 (node-llama-cpp 3.21.1 prebuilt CPU library), 1 thread, F16 KV, flash attention auto";
+
+/** Rows for every model: our Node backends (webgpu excluded: it reads back asynchronously) and llama.cpp, alternated. */
+export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; cpuVariant: string } {
+  const log = o.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), "bench-vs-llama-cpp-"));
+  const rows: BenchReportRow[] = [];
+  let cpuVariant = "";
+  try {
+    for (const spec of o.models.map(findModel)) {
+      const bytes = modelBytes(spec, readBenchModel);
+      const path = join(dir, `${spec.id}.gguf`);
+      writeFileSync(path, bytes);
+      const backends = o.backends.filter((b) => b !== "webgpu");
+      const ours = backends.map((b) => {
+        const model = LlamaModel.load(bytes, createBackend(b));
+        const n = tokenCounts(spec, b, o);
+        return { model, n, prompt: benchPrompt(model.config.vocabSize, n.prefill), results: [] as { prefill: number; decode: number }[] };
+      });
+      const cpp = new LlamaCpp(path, { nCtx: o.prefill + o.decode + 8, threads: 1, kvType: "f16", flashAttention: "auto" });
+      cpuVariant = cpp.cpuVariant;
+      const cppResults: { prefill: number; decode: number }[] = [];
+      try {
+        for (let round = 0; round < o.warmup + o.runs; round++) {
+          const timed = round >= o.warmup;
+          for (const e of ours) {
+            const r = runOnce(e.model, e.prompt, e.n.decode);
+            if (timed) e.results.push(r);
+          }
+          const c = cpp.measureOnce({ pp: o.prefill, tg: o.decode });
+          if (timed) cppResults.push({ prefill: c.pp, decode: c.tg });
+        }
+      } finally {
+        cpp.free();
+      }
+      const bo = { ...o, runtime: `node ${process.version}` };
+      const ourRows: BenchRow[] = ours.map((e) => benchRow(spec, e.model, bo, e.n, e.results));
+      const cppRow: BenchReportRow = {
+        model: modelLabel(spec),
+        type: modelType(ours[0]?.model ?? LlamaModel.load(bytes, createBackend("ref"))),
+        backend: "llama.cpp",
+        runtime: `llama.cpp (${cpuVariant})`,
+        prefill_tokens_per_s: Math.round(median(cppResults.map((r) => r.prefill))),
+        decode_tokens_per_s: Math.round(median(cppResults.map((r) => r.decode)) * 10) / 10,
+        weights_bytes: null,
+        peak_memory_bytes: null,
+        prefill_tokens: o.prefill,
+        decode_tokens: o.decode,
+        runs: o.runs,
+        samples: benchSamples(cppResults),
+      };
+      for (const row of [...ourRows, cppRow]) {
+        log(`${row.model} ${row.type} ${row.backend}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
+        rows.push(row);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { rows, cpuVariant };
+}
