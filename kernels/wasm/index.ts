@@ -2,6 +2,9 @@
 export { quantize_q8_0, round_f16 } from "./quantize-act";
 export { matmul_q8_0, matmul_q4_0 } from "./matmul-quant";
 export { quantize_q8_k } from "./quantize-q8k";
+export { quantize_q8_1 } from "./quantize-q81";
+export { matmul_q4_1, matmul_q5_0, matmul_q5_1 } from "./matmul-legacy";
+export { embed_legacy } from "./embed-legacy";
 export { matmul_q4_k } from "./matmul-q4k";
 export { matmul_q5_k } from "./matmul-q5k";
 export { matmul_q6_k } from "./matmul-q6k";

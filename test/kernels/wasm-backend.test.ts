@@ -138,27 +138,35 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
   });
 
   // K-quant panels: the file's bytes plus unpacked scales (Q4_K: 592 per 4·144, Q5_K: 720 per 4·176, Q6_K: 848 per
-  // 4·210), ≤ 5 % over.
-  it.each([[GgmlType.Q4_K, 144], [GgmlType.Q5_K, 176], [GgmlType.Q6_K, 210]])("type %i weights take at most 5 %% over the file's bytes", (type, blockBytes) => {
+  // 4·210), ≤ 5 % over; Q4_1/Q5_0/Q5_1 panels hold exactly the file's bytes.
+  it.each([GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K])("type %i weights take at most 5 %% over the file's bytes", (type) => {
     const b = make();
     const before = b.memory().weightsBytes;
     const [rows, cols] = [64, 512];
     b.loadMatrix("w", type, rows, cols, randomBlocks(rand, type, rows, cols));
-    const fileBytes = rows * (cols / 256) * blockBytes;
+    const info = GGML_TYPES.get(type)!;
+    const fileBytes = ((rows * cols) / info.blockSize) * info.typeSize;
     const packed = b.memory().weightsBytes - before;
     expect(packed).toBe(WASM_FORMATS.get(type)!.packedBytes(rows, cols));
     expect(packed / fileBytes).toBeLessThanOrEqual(1.05);
   });
 
-  // Same Q8_K activations as the ref backend's ggml mode; the kernels' sums are exact integers scaled once per block.
+  // Same Q8_K / Q8_0 / Q8_1 activations as the ref backend's ggml mode; the kernels' sums are exact integers scaled
+  // once per block.
   it.each([
     [GgmlType.Q4_K, 64, 256, 1],
     [GgmlType.Q4_K, 30, 768, 9],
+    [GgmlType.Q4_1, 64, 256, 1],
+    [GgmlType.Q4_1, 30, 96, 9],
+    [GgmlType.Q5_0, 64, 256, 1],
+    [GgmlType.Q5_0, 30, 96, 9],
+    [GgmlType.Q5_1, 64, 256, 1],
+    [GgmlType.Q5_1, 30, 96, 9],
     [GgmlType.Q5_K, 64, 256, 1],
     [GgmlType.Q5_K, 30, 768, 9],
     [GgmlType.Q6_K, 64, 256, 1],
     [GgmlType.Q6_K, 30, 768, 9],
-  ])("K-quant matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", async (type, rows, cols, nTokens) => {
+  ])("K-quant and legacy matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", async (type, rows, cols, nTokens) => {
     const bytes = randomBlocks(rand, type, rows, cols);
     const x = randomArray(rand, nTokens * cols, 2);
     const err = nmse(await runMatmul(wasm, type, bytes, rows, cols, x, nTokens), await runMatmul(ref, type, bytes, rows, cols, x, nTokens));

@@ -1,4 +1,4 @@
-// Logits of both wasm builds on the K-quant oracle files against llama.cpp's native kernels (Q8_K activations).
+// Logits of both wasm builds on the K-quant and legacy oracle files against llama.cpp's native kernels (Q8_K/Q8_0/Q8_1 activations).
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { RefBackend } from "../../src/backends/ref/ref-backend";
@@ -11,18 +11,22 @@ import type { LogitOracle } from "../helpers/reference";
 import { maxAbsDiff } from "../helpers/reference";
 
 /** Files whose every weight type is in the wasm format table, and files with a type it lacks (refused at load). */
-const RUNS = ["Q4_K", "Q5_K", "Q6_K", "Q4_K_M", "Q5_K_M"].map((t) => `kquant-gqa-${t}`);
-const REFUSED = [["Q4_1", "Q4_1"], ["Q5_0", "Q5_0"], ["Q5_1", "Q5_1"]].map(([f, t]) => [`kquant-gqa-${f}`, t!] as const);
+const RUNS = ["Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "Q4_K_M", "Q5_K_M"].map((t) => `kquant-gqa-${t}`);
+const REFUSED = [["BF16", "BF16"]].map(([f, t]) => [`kquant-gqa-${f}`, t!] as const);
 const set = optionalFixtures([...RUNS, ...REFUSED.map(([f]) => f)].flatMap((f) => [`oracle/${f}.gguf`, `oracle/${f}.logits.json`]));
 
 // As engine-oracle.test.ts holds the ref backend's ggml mode, in units of S = max(1, max |reference logit|): the wasm
-// kernels quantize activations to Q8_K as llama.cpp does and sum each block in exact integers, so they agree with
+// kernels quantize activations to Q8_K / Q8_0 / Q8_1 as llama.cpp does and sum each block in exact integers, so they agree with
 // llama.cpp's native kernels (and with the ref backend) to float rounding: 1e-5·S (measured ≤ 4.8e-7·S on both builds).
 // One exception is physics, not a bug: a float rounding difference of an ulp can move a near-tie activation across a
 // Q8_K rounding boundary, which shifts later logits by a whole quant step (the oracle README's "single-step flips",
 // 1-2 % of S). ggml accumulates blocks with FMA; the relaxed build does too (relaxed_madd), the SIMD128 build cannot
 // (mul, then add), and on Q5_K that flips one activation of token 1 (6.9e-3·S at position 1 only; positions 0, 2-4
 // agree to 2.3e-7·S). So: at most one prompt position may exceed 1e-5·S, and none the README's 3e-2·S for such engines.
+// Q5_1: the ref backend itself sits at 7.0e-3·S from llama.cpp at every position (one Q8_1 flip early on, not found;
+// engine-oracle.test.ts holds it at 3e-2·S), and wasm agrees with the ref backend to 1.1e-7·S; so against llama.cpp
+// Q5_1 gets the README's bound at every position, and against the ref backend the rule above.
+const SAME_AS_REF = new Set(["kquant-gqa-Q5_1"]);
 const EXACT_TOL = 1e-5;
 const FLIP_TOL = 3e-2;
 
@@ -55,7 +59,8 @@ describe.skipIf(!set.available).each(["wasm-simd128", "wasm-relaxed"])("%s on th
       const refDiffs = positionDiffs(got, ref.evaluate(oracle.promptIds, { allLogits: true }), vocab);
       const show = (d: number[]) => d.map((x) => (x / s).toExponential(1)).join(" ");
       console.log(`${backend} ${name}: max |Δlogit|/S per position vs llama.cpp ${show(diffs)}; vs ref ${show(refDiffs)}`);
-      expectCloseOrOneFlip(diffs, s);
+      if (SAME_AS_REF.has(name)) expect(Math.max(...diffs)).toBeLessThanOrEqual(FLIP_TOL * s);
+      else expectCloseOrOneFlip(diffs, s);
       expectCloseOrOneFlip(refDiffs, s);
     });
   });

@@ -3,20 +3,22 @@ import { GGML_TYPES, GgmlType } from "../../gguf/ggml-types";
 import type { KernelExports } from "./kernel-exports";
 import type { LinearMemory } from "./linear-memory";
 import { block32PackedBytes, packBlock32, packFloat, type PackedMatrix } from "./repack";
+import { legacyPackedBytes, packLegacy } from "./repack-legacy";
 import { Q4K_PANEL_BLOCK, Q5K_PANEL_BLOCK, Q6K_PANEL_BLOCK, kquantPackedBytes, packQ4K, packQ5K, packQ6K } from "./repack-kquant";
 
 /**
  * How a matmul's input rows reach the kernel, as ggml's CPU backend feeds that weight type: f32 as is, rounded to
- * f16, quantized to Q8_0 (32-blocks) or to Q8_K (256-blocks).
+ * f16, quantized to Q8_0 (32-blocks), Q8_1 (Q8_0 plus the f16 s = d·Σq term) or Q8_K (256-blocks).
  */
-export type ActivationKind = "f32" | "f16" | "q8_0" | "q8_k";
+export type ActivationKind = "f32" | "f16" | "q8_0" | "q8_1" | "q8_k";
 
-/** Prepared activations in linear memory: `x` (f32 or f16-rounded rows) or quants `q`, scales `d`, sums `s`. */
+/** Prepared activations in linear memory: `x` (f32 or f16-rounded rows) or quants `q`, scales `d`, sums `s`, Q8_1 `st`. */
 export interface Activations {
   readonly x: number;
   readonly q: number;
   readonly d: number;
   readonly s: number;
+  readonly st: number;
 }
 
 export interface WasmFormat {
@@ -65,6 +67,27 @@ const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
     pack: (mem, rows, cols, bytes, relaxed) => packBlock32(mem, false, rows, cols, bytes, relaxed),
     matmul: (k, out, w, a, rows, cols, n) => k.matmul_q4_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, n),
     embed: (k, out, w, cols, tokens, n) => k.embed_quant(out, w.data, w.scales, 1, cols, tokens, n),
+  }],
+  [GgmlType.Q4_1, {
+    activation: "q8_1",
+    packedBytes: (rows, cols) => legacyPackedBytes("q4_1", rows, cols),
+    pack: (mem, rows, cols, bytes, relaxed) => packLegacy("q4_1", mem, rows, cols, bytes, relaxed),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q4_1(out, w.data, a.q, a.d, a.s, a.st, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_legacy(out, w.data, 0, cols, tokens, n),
+  }],
+  [GgmlType.Q5_0, {
+    activation: "q8_0",
+    packedBytes: (rows, cols) => legacyPackedBytes("q5_0", rows, cols),
+    pack: (mem, rows, cols, bytes, relaxed) => packLegacy("q5_0", mem, rows, cols, bytes, relaxed),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q5_0(out, w.data, a.q, a.d, a.s, 0, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_legacy(out, w.data, 1, cols, tokens, n),
+  }],
+  [GgmlType.Q5_1, {
+    activation: "q8_1",
+    packedBytes: (rows, cols) => legacyPackedBytes("q5_1", rows, cols),
+    pack: (mem, rows, cols, bytes, relaxed) => packLegacy("q5_1", mem, rows, cols, bytes, relaxed),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q5_1(out, w.data, a.q, a.d, a.s, a.st, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_legacy(out, w.data, 2, cols, tokens, n),
   }],
   [GgmlType.Q4_K, {
     activation: "q8_k",

@@ -8,6 +8,11 @@ export interface KernelExports {
   round_f16(y: number, x: number, n: number): void;
   matmul_q8_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   matmul_q4_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  quantize_q8_1(x: number, q: number, d: number, s: number, st: number, n: number): void;
+  matmul_q4_1(out: number, w: number, xq: number, xd: number, xs: number, xst: number, rows: number, cols: number, nTokens: number): void;
+  matmul_q5_0(out: number, w: number, xq: number, xd: number, xs: number, xst: number, rows: number, cols: number, nTokens: number): void;
+  matmul_q5_1(out: number, w: number, xq: number, xd: number, xs: number, xst: number, rows: number, cols: number, nTokens: number): void;
+  embed_legacy(out: number, w: number, format: number, cols: number, tokens: number, nTokens: number): void;
   quantize_q8_k(x: number, q: number, d: number, s: number, n: number): void;
   matmul_q4_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   matmul_q5_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;

@@ -177,21 +177,25 @@ export class WasmBackend implements Backend {
   private activations(f: WasmFormat, xp: number, n: number): Activations {
     switch (f.activation) {
       case "f32":
-        return { x: xp, q: 0, d: 0, s: 0 };
+        return { x: xp, q: 0, d: 0, s: 0, st: 0 };
       case "f16": {
         // ggml dots F16 weights with activations rounded to f16; the products and sums are then f32.
         const xr = this.scratchArea("actF", n * 4);
         this.k.round_f16(xr, xp, n);
-        return { x: xr, q: 0, d: 0, s: 0 };
+        return { x: xr, q: 0, d: 0, s: 0, st: 0 };
       }
-      case "q8_0": {
-        // Quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per 32-block.
+      case "q8_0":
+      case "q8_1": {
+        // Quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per 32-block; Q8_1 then
+        // adds its f16 s = d·Σq (as f32) per block.
         const nb = n / 32;
-        const q = this.scratchArea("actQ", n * 3 + nb * 8);
+        const q = this.scratchArea("actQ", n * 3 + nb * 12);
         const d = q + n * 3;
         const s = d + nb * 4;
-        this.k.quantize_q8_0(xp, q, d, s, n);
-        return { x: xp, q, d, s };
+        const st = s + nb * 4;
+        if (f.activation === "q8_1") this.k.quantize_q8_1(xp, q, d, s, st, n);
+        else this.k.quantize_q8_0(xp, q, d, s, n);
+        return { x: xp, q, d, s, st };
       }
       case "q8_k": {
         // Quants (i8 on the relaxed build, i16 on SIMD128), then d and 24 negated partial sums per 256-block.
@@ -201,7 +205,7 @@ export class WasmBackend implements Backend {
         const d = q + qBytes;
         const s = d + nb * 4;
         this.k.quantize_q8_k(xp, q, d, s, n);
-        return { x: xp, q, d, s };
+        return { x: xp, q, d, s, st: 0 };
       }
     }
   }
