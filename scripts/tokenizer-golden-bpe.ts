@@ -10,7 +10,9 @@
 // unparse_special=false) and detokSpecial = llama_detokenize(idsSpecial, unparse_special=true), each only when it is not
 // the text itself; then add_bos/add_eos, the
 // end-of-generation ids (llama_vocab_is_eog over the whole vocabulary) and every token attribute other than NORMAL.
-import { readFileSync, writeFileSync } from "node:fs";
+// Then, for many more tokenizer.ggml.pre names, a hash of the ids of every string with the GPT-2 vocabulary relabelled.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { modelPath } from "./lib/model-dir";
@@ -20,6 +22,28 @@ const FILES = [
   "ggml-vocab-qwen2.gguf", "smollm2.gguf", "gpt-2-pre-llama-bpe.gguf", "gpt-2-pre-qwen2.gguf", "gpt-2-pre-smollm.gguf",
   "gpt-2-pre-deepseek-v3.gguf", "gpt-2-pre-tekken.gguf",
 ];
+
+/**
+ * tokenizer.ggml.pre names also checked on the GPT-2 vocabulary relabelled in memory (a temporary file here): for each,
+ * an FNV-1a hash of every string's ids (parse_special=false), so the fixture stays small.
+ */
+const RELABELLED_PRE = [
+  "default", "qwen35", "minicpm5", "deepseek-llm", "deepseek-coder", "youtu", "falcon", "starcoder", "command-r", "jais-2", "stablelm2",
+  "bloom", "poro-chat", "viking", "exaone-moe", "chameleon", "gpt-4o", "granite-embed-multi-97m", "bailingmoe", "seed-coder",
+  "hunyuan-dense", "laguna", "chatglm-bpe", "dbrx", "trillion", "llama-bpe", "qwen2", "smollm", "deepseek-v3", "tekken", "gpt-2",
+];
+
+/** FNV-1a (32-bit) of a list of ids, as 8 hex digits. */
+function idsHash(ids: readonly number[]): string {
+  let h = 0x811c9dc5;
+  for (const id of ids) {
+    for (let k = 0; k < 4; k++) {
+      h ^= (id >>> (8 * k)) & 0xff;
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  }
+  return h.toString(16).padStart(8, "0");
+}
 
 /** Strings where pre-tokenizers and llama.cpp's own unicode table matter. */
 const STRINGS: string[] = [
@@ -98,10 +122,25 @@ async function main(): Promise<void> {
     console.log(`${file}: ${cases.length} strings, ${eog.length} eog, ${attrs.length} non-normal attributes`);
     await model.dispose();
   }
+  const { readGguf, writeGguf, GgufValueType } = await import("../src/gguf/index");
+  const gpt2 = readGguf(new Uint8Array(readFileSync(modelPath("vocab/ggml-vocab-gpt-2.gguf"))));
+  const tmp = mkdtempSync(join(tmpdir(), "golden-bpe-"));
+  const relabelled: Record<string, string[]> = {};
+  for (const pre of RELABELLED_PRE) {
+    const metadata = new Map(gpt2.metadata);
+    metadata.set("tokenizer.ggml.pre", { type: GgufValueType.STRING, value: pre });
+    const path = join(tmp, `${pre}.gguf`);
+    writeFileSync(path, writeGguf({ metadata, tensors: [] }));
+    const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
+    relabelled[pre] = STRINGS.map((text) => idsHash([...model._model.tokenize(text, false)]));
+    await model.dispose();
+  }
+  console.log(`${RELABELLED_PRE.length} relabelled pre-tokenizers`);
   const fixture = {
     description: "llama.cpp's byte-level BPE tokenization of extra strings for the vocab/ test vocabularies. Made by scripts/tokenizer-golden-bpe.ts; do not edit by hand.",
     llamaCpp: `${info.llamaCppGithubRepo} ${info.tag} (prebuilt libllama via node-llama-cpp ${pkg.version}, CPU)`,
     vocabs,
+    relabelled,
   };
   writeFileSync("test/fixtures/tokenizer-golden-bpe.json", JSON.stringify(fixture, null, 0).replaceAll('{"text"', '\n{"text"').replaceAll('{"file"', '\n{"file"') + "\n");
 }

@@ -2,8 +2,8 @@
 //
 // Regexes are llama.cpp v0.4.0's (llm_tokenizer_bpe in src/llama-vocab.cpp), which it runs in sequence, each one
 // re-splitting the pieces of the one before. They run here through bpe-pretokenize.ts, which reproduces how llama.cpp
-// evaluates them (its category table, its \s); llama.cpp's hand-written splitters for the GPT-2, Llama 3 and Qwen2
-// patterns are equivalent to the regexes evaluated that way.
+// evaluates them (its category table, its \s); llama.cpp's hand-written splitters for the GPT-2, Llama 3, Qwen2 and
+// Qwen3.5 patterns are equivalent to the regexes evaluated that way.
 
 export interface PreTypeSpec {
   readonly regexes: readonly string[];
@@ -73,6 +73,10 @@ const TYPES: Record<string, PreTypeSpec> = {
     ],
   },
   QWEN2: { regexes: [QWEN2], cleanSpaces: false },
+  QWEN35: {
+    regexes: [CONTRACTIONS + String.raw`|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`],
+    cleanSpaces: false,
+  },
   QWEN2_CLEAN: { regexes: [QWEN2] },
   BLOOM: { regexes: [BLOOM] },
   BLOOM_NO_CLEAN: { regexes: [BLOOM], cleanSpaces: false },
@@ -146,6 +150,7 @@ const NAMES: Record<string, string> = {
   ...Object.fromEntries(["dbrx", "smaug-bpe"].map((n) => [n, "DBRX"])),
   ...Object.fromEntries(["glm4", "chatglm-bpe"].map((n) => [n, "CHATGLM4"])),
   ...Object.fromEntries(["bloom", "gpt3-finnish"].map((n) => [n, "BLOOM"])),
+  qwen35: "QWEN35",
   "poro-chat": "BLOOM_NO_CLEAN",
   viking: "VIKING",
   tekken: "TEKKEN",
@@ -160,7 +165,7 @@ const NAMES: Record<string, string> = {
 };
 
 /** Names llama.cpp accepts that need a tokenizer this project does not have yet (hand-written splitters, no byte encoding). */
-const NOT_YET = new Set(["qwen35", "kimi-k2", "afmoe", "tiny_aya", "cohere2moe", "superbpe", "gemma4", "granite-embed-multi-311m", "sarvam-moe", "whitespace"]);
+const NOT_YET = new Set(["kimi-k2", "afmoe", "tiny_aya", "cohere2moe", "superbpe", "gemma4", "granite-embed-multi-311m", "sarvam-moe", "whitespace"]);
 
 /** The spec of a tokenizer.ggml.pre value; undefined pre (no key) is "default". `known` is false for names llama.cpp rejects. */
 export function preTypeSpec(pre: string | undefined): { spec: PreTypeSpec; type: string } | { spec?: undefined; known: boolean } {

@@ -118,7 +118,8 @@ export function bpeVocabFromGguf(file: GgufFile): BpeVocab {
     eomId: ids.eom,
     addBos: bool(meta.get(KEY.addBos), KEY.addBos) ?? spec.addBos ?? false,
     addEos: bool(meta.get(KEY.addEos), KEY.addEos) ?? false,
-    addSpacePrefix: false,
+    // Only llama_detokenize reads it for BPE: it strips the first token's leading space.
+    addSpacePrefix: bool(meta.get(KEY.addSpacePrefix), KEY.addSpacePrefix) ?? false,
     lookup,
   };
 }

@@ -57,7 +57,32 @@ interface GoldenVocab {
   attrs: [number, number][];
   cases: { text: string; ids: number[]; idsSpecial?: number[]; detok?: string; detokSpecial?: string }[];
 }
-const golden = JSON.parse(readFileSync(new URL("../fixtures/tokenizer-golden-bpe.json", import.meta.url), "utf8")) as { llamaCpp: string; vocabs: GoldenVocab[] };
+const golden = JSON.parse(readFileSync(new URL("../fixtures/tokenizer-golden-bpe.json", import.meta.url), "utf8")) as {
+  llamaCpp: string;
+  vocabs: GoldenVocab[];
+  relabelled: Record<string, string[]>;
+};
+
+/** The GPT-2 vocabulary with another tokenizer.ggml.pre (or none). */
+const relabel = (pre: string | undefined): GgufFile => {
+  const base = gguf("ggml-vocab-gpt-2.gguf");
+  const metadata = new Map(base.metadata);
+  if (pre === undefined) metadata.delete("tokenizer.ggml.pre");
+  else metadata.set("tokenizer.ggml.pre", { type: GgufValueType.STRING, value: pre });
+  return { ...base, metadata };
+};
+
+/** FNV-1a (32-bit) of a list of ids, as scripts/tokenizer-golden-bpe.ts hashes them. */
+function idsHash(ids: readonly number[]): string {
+  let h = 0x811c9dc5;
+  for (const id of ids) {
+    for (let k = 0; k < 4; k++) {
+      h ^= (id >>> (8 * k)) & 0xff;
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  }
+  return h.toString(16).padStart(8, "0");
+}
 
 describe.skipIf(!vocabFiles.available)(`golden strings (${golden.llamaCpp})`, () => {
   for (const g of golden.vocabs) {
@@ -87,15 +112,17 @@ describe.skipIf(!vocabFiles.available)(`golden strings (${golden.llamaCpp})`, ()
   }
 });
 
-describe.skipIf(!vocabFiles.available)("tokenizer.ggml.pre", () => {
-  const relabel = (pre: string | undefined): GgufFile => {
-    const base = gguf("ggml-vocab-gpt-2.gguf");
-    const metadata = new Map(base.metadata);
-    if (pre === undefined) metadata.delete("tokenizer.ggml.pre");
-    else metadata.set("tokenizer.ggml.pre", { type: GgufValueType.STRING, value: pre });
-    return { ...base, metadata };
-  };
+describe.skipIf(!vocabFiles.available)("more pre-tokenizers: the GPT-2 vocabulary relabelled, vs llama.cpp (hashes of ids)", () => {
+  const texts = golden.vocabs[0]!.cases.map((c) => c.text);
+  it.each(Object.keys(golden.relabelled))("%s", (pre) => {
+    const tok = createTokenizer(relabel(pre));
+    const hashes = texts.map((t) => idsHash(tok.encode(t, { addSpecial: false })));
+    const wrong = texts.filter((_, i) => hashes[i] !== golden.relabelled[pre]![i]);
+    expect(wrong).toEqual([]);
+  });
+});
 
+describe.skipIf(!vocabFiles.available)("tokenizer.ggml.pre", () => {
   it("an unknown name is a ModelError that names it", () => {
     expect(() => createTokenizer(relabel("my-new-bpe"))).toThrow(ModelError);
     expect(() => createTokenizer(relabel("my-new-bpe"))).toThrow(/unknown pre-tokenizer type "my-new-bpe"/);
