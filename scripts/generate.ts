@@ -5,7 +5,7 @@ import { Sampler } from "../src/engine/sampler";
 import { generate } from "../src/engine/generate";
 import { createBackendAsync } from "../src/backends/select";
 // `--backend webgpu` (or auto) in Node runs on Dawn, the npm `webgpu` package.
-import "../src/backends/webgpu/gpu-node";
+import "./lib/gpu-node";
 import { readModelFile } from "./lib/model-dir";
 import { parseFlags, UsageError } from "./lib/args";
 

@@ -1,5 +1,5 @@
 // Bench rows for the webgpu backend (asynchronous readback), and what a decode step costs in dispatch overhead alone.
-import "../../src/backends/webgpu/gpu-node";
+import "./gpu-node";
 import { LlamaContext } from "../../src/engine/context";
 import { LlamaModel } from "../../src/engine/model";
 import { createBackend } from "../../src/backends/select";

@@ -11,7 +11,7 @@ import "./wasm/load-node";
 /**
  * Every backend name: "ref" (plain TypeScript, the spec), the wasm builds, "webgpu". "wasm" picks the relaxed-SIMD build where
  * the engine validates it, else SIMD128. In Workers the wasm backends need backends/wasm/load-workers imported.
- * "webgpu" needs an adapter (navigator.gpu, or in Node `backends/webgpu/gpu-node` imported) and createBackendAsync.
+ * "webgpu" needs an adapter (navigator.gpu, or in Node `scripts/lib/gpu-node` imported) and createBackendAsync.
  */
 export const BACKEND_NAMES = ["ref", "wasm", "wasm-simd128", "wasm-relaxed", "webgpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];

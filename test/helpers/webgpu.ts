@@ -1,5 +1,5 @@
 // The webgpu backend for tests, or the loud reason there is none (a failure where CI expects an adapter).
-import "../../src/backends/webgpu/gpu-node";
+import "../../scripts/lib/gpu-node";
 import { WebGpuBackend } from "../../src/backends/webgpu/webgpu-backend";
 
 export interface TestGpu {

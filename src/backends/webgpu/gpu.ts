@@ -4,7 +4,7 @@
 type AdapterProvider = () => Promise<GPUAdapter | null>;
 let provider: AdapterProvider | undefined;
 
-/** Node has no navigator.gpu: `gpu-node.ts` registers Dawn (npm `webgpu`) here when imported. */
+/** Node has no navigator.gpu: scripts/lib/gpu-node.ts (Node tooling and tests) registers Dawn (npm `webgpu`) here when imported. */
 export function registerGpuAdapterProvider(p: AdapterProvider): void {
   provider = p;
 }

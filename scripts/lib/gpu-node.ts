@@ -1,6 +1,6 @@
 // Node's WebGPU: Dawn from the npm `webgpu` package, registered as the adapter provider when this module is imported.
 import { create } from "webgpu";
-import { registerGpuAdapterProvider } from "./gpu";
+import { registerGpuAdapterProvider } from "../../src/backends/webgpu/gpu";
 
 type Env = Record<string, string | undefined>;
 const env = (): Env => (globalThis as { process?: { env: Env } }).process?.env ?? {};
