@@ -1,9 +1,11 @@
 // Token sampler: penalties, greedy or top-k/top-p/min-p/temperature sampling, seeded and resumable through plain JSON state.
 import { Rng, type RngState } from "./rng";
 import { DEFAULT_SAMPLER_CONFIG, validateSamplerConfig, SamplerConfigError, type SamplerConfig } from "./sampler-config";
+import { applyLogitBias, applyPenalties, MAX_F32, type LogitBias } from "./sampler-logits";
 
 export { DEFAULT_SAMPLER_CONFIG, SamplerConfigError, validateSamplerConfig } from "./sampler-config";
 export type { SamplerConfig } from "./sampler-config";
+export { applyLogitBias, applyPenalties, checkLogitBias, type LogitBias, type PenaltyConfig } from "./sampler-logits";
 
 /** Everything a sampler needs to continue exactly where it stopped; plain numbers and arrays (JSON round-trips exactly). */
 export interface SamplerState {
@@ -13,47 +15,9 @@ export interface SamplerState {
   readonly history: readonly number[];
 }
 
-export type PenaltyConfig = Pick<SamplerConfig, "repetitionPenalty" | "frequencyPenalty" | "presencePenalty">;
-
 export interface TokenLogprob {
   token: number;
   logprob: number;
-}
-
-// Largest finite float32: +Infinity logits are clamped to it so softmax never computes Infinity - Infinity.
-const MAX_F32 = 3.4028234663852886e38;
-
-/**
- * Applies llama.cpp's penalties in place to the tokens of `window` (entries that are not ids of the logits are
- * ignored): for a token seen `count` times, logit = logit > 0 ? logit / rep : logit * rep, then
- * logit -= count * freq + presence. Arithmetic is rounded to float32 like llama.cpp's float fields. `counts` is
- * zeroed scratch of at least logits.length entries; it is zero again on return.
- */
-export function applyPenalties(logits: Float32Array, window: ArrayLike<number>, penalties: PenaltyConfig, counts = new Int32Array(logits.length)): void {
-  const { repetitionPenalty, frequencyPenalty, presencePenalty } = penalties;
-  if (window.length === 0 || (repetitionPenalty === 1 && frequencyPenalty === 0 && presencePenalty === 0)) return;
-  const n = logits.length;
-  const rep = Math.fround(repetitionPenalty);
-  const freq = Math.fround(frequencyPenalty);
-  const presence = Math.fround(presencePenalty);
-  for (let i = 0; i < window.length; i++) {
-    const t = window[i]!;
-    if (t >= 0 && t < n && Number.isInteger(t)) counts[t]!++;
-  }
-  // Second pass: the first visit of each distinct token applies its penalty once and clears its count.
-  for (let i = 0; i < window.length; i++) {
-    const t = window[i]!;
-    if (!(t >= 0 && t < n && Number.isInteger(t))) continue;
-    const count = counts[t]!;
-    if (count === 0) continue;
-    counts[t] = 0;
-    let v = logits[t]!;
-    // Multiplying negatives (rather than dividing everything, as in the CTRL paper) keeps a penalty a penalty.
-    v = v <= 0 ? Math.fround(v * rep) : Math.fround(v / rep);
-    v = Math.fround(v - Math.fround(Math.fround(count * freq) + presence));
-    // Absurd penalties (rep near 0) can overflow; keep the logits orderable.
-    logits[t] = v !== v ? -Infinity : v === Infinity ? MAX_F32 : v;
-  }
 }
 
 /**
@@ -115,6 +79,7 @@ export function selectBest(work: Float32Array, idx: Int32Array, m: number, weigh
 
 /**
  * Order of operations (llama.cpp's common sampler chain, with the stages this sampler supports):
+ *   0. logit_bias, when a request set one (setLogitBias: per request, not part of state());
  *   1. penalties (repetition, frequency, presence) over the last penaltyLastN accepted tokens, prompt included;
  *   2. temperature 0: argmax, ties to the lowest id. Greedy draws NO random number, so the RNG stream (and
  *      everything sampled after) is the same whether or not some steps were greedy;
@@ -128,6 +93,7 @@ export class Sampler {
   readonly config: SamplerConfig;
   private rng: Rng;
   private history: number[] = [];
+  private bias: LogitBias | null = null;
 
   // Scratch reused across calls, grown to the vocabulary size: penalised logits, candidate ids, per-token counts for
   // the penalties, and per-token weights (probabilities for top-p, then unnormalised softmax for the draw).
@@ -166,6 +132,11 @@ export class Sampler {
   /** A snapshot of config, RNG and penalty window; plain data, unaffected by later calls. */
   state(): SamplerState {
     return { config: { ...this.config }, rng: this.rng.state(), history: this.history.slice() };
+  }
+
+  /** OpenAI's logit_bias for the following samples (null: none); ids are checked by the caller (checkLogitBias). */
+  setLogitBias(bias: LogitBias | null): void {
+    this.bias = bias && bias.length > 0 ? bias : null;
   }
 
   /** Records a token the model has seen (prompt or generated) so penalties apply to it. */
@@ -210,7 +181,7 @@ export class Sampler {
     return { token, logprob: logprob(token), top: best.map((id) => ({ token: id, logprob: logprob(id) })) };
   }
 
-  /** Copies logits into scratch (NaN -> -Infinity, +Infinity -> max float) and applies the penalties; returns the vocab size. */
+  /** Copies logits into scratch (NaN -> -Infinity, +Infinity -> max float), applies logit_bias and the penalties; returns the vocab size. */
   private prepare(logits: Float32Array): number {
     const n = logits.length;
     if (n === 0) throw new RangeError("logits must not be empty");
@@ -225,6 +196,7 @@ export class Sampler {
       const v = logits[i]!;
       work[i] = v !== v ? -Infinity : v === Infinity ? MAX_F32 : v;
     }
+    if (this.bias) applyLogitBias(n === work.length ? work : work.subarray(0, n), this.bias);
     if (this.history.length > 0) applyPenalties(n === work.length ? work : work.subarray(0, n), this.history, this.config, this.counts);
     return n;
   }
