@@ -1,5 +1,6 @@
 // GGUF from R2 in ranges (the header, growing until it fits, then tensor by tensor): session objects load with it, GET /v1/model reads the header.
-import { GgmlType, GgufHeaderTooLarge, readGgufHeader, type GgufHeader } from "../gguf/index";
+import { wasmMatrixBytes } from "../backends/wasm/formats";
+import { GgufHeaderTooLarge, readGgufHeader, type GgufHeader } from "../gguf/index";
 import { HostError } from "./errors";
 
 /** First header read; doubled (up to the file size) while the header does not fit, e.g. a large vocabulary. */
@@ -45,16 +46,16 @@ export async function readHeaderRanged(bucket: R2Bucket, name: string, size: num
 }
 
 /**
- * Bytes a copying backend holds once the weights are loaded: the tensors as stored, except that 32-element blocks of
- * Q8_0/Q4_0 get their f16 scale widened to f32 (the wasm layout) and 1-D tensors become f32 vectors. An estimate for
- * the check before downloading; the real figure is checked after loading.
+ * Bytes a copying backend holds once the weights are loaded: matrices as the wasm backend's format table packs them
+ * (Q8_0/Q4_0 scales widened to f32, K-quant scales unpacked, rows padded to panels of four; the stored size for a type
+ * it lacks) and 1-D tensors as f32 vectors. An estimate for the check before downloading; the real figure is checked
+ * after loading.
  */
 export function estimatedWeightBytes(header: GgufHeader): number {
   let total = 0;
   for (const t of header.tensors) {
     if (t.dims.length === 1) total += t.nElements * 4;
-    else if (t.type === GgmlType.Q8_0 || t.type === GgmlType.Q4_0) total += t.nBytes + (t.nElements / 32) * 2;
-    else total += t.nBytes;
+    else total += wasmMatrixBytes(t.type, t.nElements / t.dims[0]!, t.dims[0]!, t.nBytes);
   }
   return total;
 }

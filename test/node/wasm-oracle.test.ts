@@ -6,6 +6,8 @@ import { createBackend } from "../../src/backends/select";
 import { LlamaContext } from "../../src/engine/context";
 import { ModelError } from "../../src/engine/errors";
 import { LlamaModel } from "../../src/engine/model";
+import { readGguf } from "../../src/gguf/index";
+import { estimatedWeightBytes } from "../../src/protocol/model-file";
 import { optionalFixtures, readFixture, readFixtureText } from "../helpers/fixtures";
 import type { LogitOracle } from "../helpers/reference";
 import { maxAbsDiff } from "../helpers/reference";
@@ -62,6 +64,16 @@ describe.skipIf(!set.available).each(["wasm-simd128", "wasm-relaxed"])("%s on th
       if (SAME_AS_REF.has(name)) expect(Math.max(...diffs)).toBeLessThanOrEqual(FLIP_TOL * s);
       else expectCloseOrOneFlip(diffs, s);
       expectCloseOrOneFlip(refDiffs, s);
+    });
+
+    // The budget check before a ranged load sizes the weights from the header with the format table's packed sizes.
+    it("the pre-load estimate is the loaded weights' size", () => {
+      const bytes = readFixture(`oracle/${name}.gguf`);
+      const model = LlamaModel.load(bytes, createBackend(backend));
+      const tensorBytes = readGguf(bytes).tensors.reduce((n, t) => n + t.nBytes, 0);
+      const loaded = model.backend.memory().weightsBytes;
+      console.log(`${backend} ${name}: weights ${loaded} bytes, tensors in the file ${tensorBytes}`);
+      expect(loaded).toBe(estimatedWeightBytes(readGguf(bytes)));
     });
   });
 
