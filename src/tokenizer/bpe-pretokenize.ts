@@ -147,18 +147,18 @@ function splitPieces(text: SplitText, regex: CompiledRegex, pieces: number[]): n
   const out: number[] = [];
   const re = regex.re;
   const wide = regex.collapsed ? undefined : text.wide();
-  const whole = regex.collapsed ? text.collapsed() : wide!.text;
+  const whole = wide ? wide.text : text.collapsed();
   let start = 0;
   for (const length of pieces) {
+    // The collapsed text has one unit per code point; the wide one needs its offset maps.
     const from = wide ? wide.unitOf[start]! : start;
-    const to = wide ? wide.unitOf[start + length]! : start + length;
-    const sub = whole.slice(from, to);
-    const toCp = (unit: number) => (wide ? wide.cpOf[from + unit]! - start : unit);
+    const sub = whole.slice(from, wide ? wide.unitOf[start + length]! : start + length);
     let done = 0;
     re.lastIndex = 0;
     for (let m = re.exec(sub); m !== null; m = re.exec(sub)) {
-      const at = toCp(m.index);
-      const end = toCp(m.index + m[0].length);
+      const unitEnd = m.index + m[0].length;
+      const at = wide ? wide.cpOf[from + m.index]! - start : m.index;
+      const end = wide ? wide.cpOf[from + unitEnd]! - start : unitEnd;
       if (at > done) out.push(at - done);
       if (end > at) out.push(end - at);
       done = end;

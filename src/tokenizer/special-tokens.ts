@@ -126,11 +126,14 @@ const isSpace = (c: string) => c === " " || (c >= "\t" && c <= "\r");
  */
 export function partitionSpecial(text: string, tokens: readonly string[], attrs: Uint16Array, candidates: readonly number[], parseSpecial: boolean): Fragment[] {
   let fragments: Fragment[] = [{ text }];
+  // Vocabularies can have thousands of user-defined tokens: skip those whose first character is not in the text.
+  const present = new Uint8Array(0x10000);
+  for (let i = 0; i < text.length; i++) present[text.charCodeAt(i)] = 1;
   for (const id of candidates) {
     const attr = attrs[id]!;
     if (!parseSpecial && attr & (Attr.CONTROL | Attr.UNKNOWN)) continue;
     const needle = tokens[id]!;
-    if (!fragments.some((f) => "text" in f && f.text.includes(needle))) continue;
+    if (!present[needle.charCodeAt(0)] || !fragments.some((f) => "text" in f && f.text.includes(needle))) continue;
     const next: Fragment[] = [];
     for (const f of fragments) {
       if (!("text" in f)) {
