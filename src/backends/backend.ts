@@ -1,4 +1,5 @@
 // The Backend interface: every op the forward pass needs, over opaque buffers the backend owns (JS arrays, wasm memory, GPU buffers).
+import type { KvType } from "./kv-format";
 
 /**
  * Handles are opaque: a backend hands them out and only accepts its own. The ref backend wraps
@@ -30,6 +31,8 @@ export interface KvLayout {
   readonly nCtx: number;
   readonly nKvHeads: number;
   readonly headDim: number;
+  /** How each element is stored (see kv-format.ts); f32 when absent. */
+  readonly type?: KvType;
 }
 
 /** One session's KV cache, owned by the backend. */
@@ -105,11 +108,13 @@ export interface Backend {
    * pos * freqScale * freqBase^(-2i/ropeDims) / freqFactors[i], pos = pos0 + t.
    */
   rope(x: Buffer, nTokens: number, pos0: number, params: RopeParams): void;
-  /** Writes k[t, :], v[t, :] into `layer` of the cache at positions pos0 + t. */
+  /** Writes k[t, :], v[t, :] into `layer` of the cache at positions pos0 + t, converted to the cache's type. */
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void;
   /**
    * Causal attention of queries q[t, :] (position pos0 + t) over the cache positions 0..pos0+t of `layer`.
    * Query head h reads KV head floor(h / (nHeads / nKvHeads)) (GQA). Scores scaled by 1/sqrt(headDim).
+   * On an f16 or q8_0 cache the query is first rounded as the K type's dot product takes it (kv-format roundQuery),
+   * and the stored K and V are used as their exact float values.
    */
   attention(out: Buffer, q: Buffer, cache: KvCache, layer: number, pos0: number, nTokens: number, shape: AttentionShape): void;
   /** In place softmax over each of `rows` consecutive rows of length `len`. */
@@ -123,8 +128,15 @@ export interface Backend {
 
   /** Positions [pos0, pos0 + n) of every layer's K and V, as [layer][k|v][pos][kvDim] floats (for persistence). */
   readKv(cache: KvCache, pos0: number, n: number): Float32Array;
-  /** The inverse of readKv: restores positions [pos0, pos0 + n) from that layout. */
+  /** The inverse of readKv: restores positions [pos0, pos0 + n) from that layout (converted to the cache's type). */
   writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void;
+  /**
+   * Positions [pos0, pos0 + n) as the stored bytes, [layer][k|v][pos][kvRowBytes(type, kvDim)] (for f32 the bytes of
+   * readKv): what KV pages hold, so an f16 or q8_0 cache persists and restores exactly, never through floats.
+   */
+  readKvBytes(cache: KvCache, pos0: number, n: number): Uint8Array;
+  /** The inverse of readKvBytes. */
+  writeKvBytes(cache: KvCache, pos0: number, n: number, data: Uint8Array): void;
 
   memory(): BackendMemory;
 
@@ -134,6 +146,7 @@ export interface Backend {
    */
   readAsync?(src: Buffer, srcOffset: number, n: number): Promise<Float32Array>;
   readKvAsync?(cache: KvCache, pos0: number, n: number): Promise<Float32Array>;
+  readKvBytesAsync?(cache: KvCache, pos0: number, n: number): Promise<Uint8Array>;
 
   /** Bumped when the backend moved to another device and every KV cache lost its contents (webgpu failover). */
   readonly generation?: number;

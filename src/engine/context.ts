@@ -1,5 +1,6 @@
 // LlamaContext: one sequence's state on top of a shared model: its KV cache, its token log and its run buffers.
 import type { KvCache } from "../backends/backend";
+import type { KvType } from "../backends/kv-format";
 import { EngineError } from "./errors";
 import { createRunBuffers, forwardBatch, forwardBatchAsync, type RunBuffers } from "./forward";
 import type { LlamaModel } from "./model";
@@ -9,6 +10,8 @@ export interface ContextOptions {
   nCtx?: number;
   /** Tokens per forward pass during prefill (default 32): weights are read once per batch instead of once per token. */
   maxBatch?: number;
+  /** How the KV cache stores K and V: f32 (default), f16 or q8_0 (llama.cpp's --cache-type-k/v; see docs/models.md). */
+  kvType?: KvType;
 }
 
 export class LlamaContext {
@@ -30,7 +33,10 @@ export class LlamaContext {
     const maxBatch = options.maxBatch ?? 32;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new EngineError(`maxBatch must be a positive integer, got ${maxBatch}`, "invalid_parameter");
     this.nCtx = nCtx;
-    this.cache = model.backend.createKvCache({ nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim });
+    const kvType = options.kvType ?? "f32";
+    const layout = { nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim, type: kvType };
+    if (kvType === "q8_0" && c.headDim % 32 !== 0) throw new EngineError(`a q8_0 KV cache needs a head dimension divisible by 32; this model's is ${c.headDim}`, "invalid_parameter");
+    this.cache = model.backend.createKvCache(layout);
     this.buffers = createRunBuffers(model.backend, c, maxBatch);
   }
 
@@ -213,15 +219,19 @@ export class LlamaContext {
   }
 
   /**
-   * Restores a sequence from persisted state: K/V rows for the first `evaluated` tokens
-   * ([layer][k|v][pos][kvDim] as Backend.readKv gives them), the rest of `tokens` pending.
+   * Restores a sequence from persisted state: K/V rows for the first `evaluated` tokens, as the stored bytes of
+   * Backend.readKvBytes (what KV pages hold) or as floats ([layer][k|v][pos][kvDim], Backend.readKv), the rest of
+   * `tokens` pending.
    */
-  restore(tokens: readonly number[], evaluated: number, kv: Float32Array): void {
+  restore(tokens: readonly number[], evaluated: number, kv: Uint8Array | Float32Array): void {
     if (!Number.isInteger(evaluated) || evaluated < 0 || evaluated > tokens.length) throw new EngineError(`cannot restore ${evaluated} evaluated of ${tokens.length} tokens`, "invalid_parameter");
     this.log.length = 0;
     this.pendingTokens.length = 0;
     this.checkTokens(tokens, 0);
-    if (evaluated > 0) this.model.backend.writeKv(this.cache, 0, evaluated, kv);
+    if (evaluated > 0) {
+      if (kv instanceof Uint8Array) this.model.backend.writeKvBytes(this.cache, 0, evaluated, kv);
+      else this.model.backend.writeKv(this.cache, 0, evaluated, kv);
+    }
     this.log.push(...tokens.slice(0, evaluated));
     this.pendingTokens.push(...tokens.slice(evaluated));
   }

@@ -1,14 +1,13 @@
 // KV cache pages: fixed runs of positions across all layers, the unit in which a session persists and restores its cache.
-import { kvFloatsPerPosition, type KvLayout } from "../backends/backend";
+import type { KvLayout } from "../backends/backend";
+import { kvBytesPerPosition, kvRowBytes, kvTypeOf } from "../backends/kv-format";
 import type { LlamaContext } from "./context";
 
 /** Largest page the storage layer accepts in one row (Durable Object SQLite rows must stay under 2 MB). */
 export const MAX_PAGE_BYTES = 1 << 20;
 
-/** Bytes of one position (K and V of every layer, float32). */
-export function kvBytesPerPosition(layout: KvLayout): number {
-  return kvFloatsPerPosition(layout) * 4;
-}
+/** Bytes of one position (K and V of every layer, in the layout's KV type: f32 4, f16 2, q8_0 34/32 bytes per element). */
+export { kvBytesPerPosition };
 
 /** Positions per page: as many as fit in maxBytes (at least one). */
 export function positionsPerPage(layout: KvLayout, maxBytes = MAX_PAGE_BYTES): number {
@@ -33,29 +32,31 @@ export function dirtyPages(before: number, after: number, perPage: number): numb
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }
 
-/** The bytes of page `index` of a context's cache, holding only evaluated positions (layout of Backend.readKv). */
+/**
+ * The bytes of page `index` of a context's cache, holding only evaluated positions: the cache's stored bytes in the
+ * layout of Backend.readKvBytes (an f16 or q8_0 cache is stored as it is held, never widened to floats).
+ */
 export function readPage(ctx: LlamaContext, index: number, perPage: number): Uint8Array {
   const { start, end } = pageSpan(index, perPage);
   const stop = Math.min(end, ctx.nEvaluated);
   if (start >= stop) return new Uint8Array(0);
-  const floats = ctx.model.backend.readKv(ctx.cache, start, stop - start);
-  return new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength);
+  return ctx.model.backend.readKvBytes(ctx.cache, start, stop - start);
 }
 
-/** Concatenates stored pages (in order) into the float array LlamaContext.restore expects for `evaluated` positions. */
-export function joinPages(pages: readonly Uint8Array[], layout: KvLayout, evaluated: number): Float32Array {
-  const perPos = kvFloatsPerPosition(layout);
-  const out = new Float32Array(evaluated * perPos);
-  // Pages are [layer][k|v][pos][kvDim] each, so positions interleave per layer: copy layer by layer.
-  const kvDim = layout.nKvHeads * layout.headDim;
+/** Concatenates stored pages (in order) into the bytes LlamaContext.restore expects for `evaluated` positions. */
+export function joinPages(pages: readonly Uint8Array[], layout: KvLayout, evaluated: number): Uint8Array {
+  const perPos = kvBytesPerPosition(layout);
+  const row = kvRowBytes(kvTypeOf(layout), layout.nKvHeads * layout.headDim);
+  const out = new Uint8Array(evaluated * perPos);
+  // Pages are [layer][k|v][pos][row] each, so positions interleave per layer: copy layer by layer.
   let pos0 = 0;
   for (const page of pages) {
-    if (page.byteLength % (perPos * 4) !== 0) throw new RangeError(`KV page of ${page.byteLength} bytes is not a whole number of positions`);
-    const n = page.byteLength / (perPos * 4);
-    const floats = new Float32Array(page.slice().buffer);
+    if (page.byteLength % perPos !== 0) throw new RangeError(`KV page of ${page.byteLength} bytes is not a whole number of positions`);
+    const n = page.byteLength / perPos;
+    const take = Math.max(0, Math.min(n, evaluated - pos0));
     for (let part = 0; part < layout.nLayers * 2; part++) {
-      const src = floats.subarray(part * n * kvDim, (part + 1) * n * kvDim);
-      out.set(src.subarray(0, Math.max(0, Math.min(n, evaluated - pos0)) * kvDim), part * evaluated * kvDim + pos0 * kvDim);
+      const src = page.subarray(part * n * row, part * n * row + take * row);
+      out.set(src, part * evaluated * row + pos0 * row);
     }
     pos0 += n;
   }

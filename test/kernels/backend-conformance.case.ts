@@ -6,6 +6,7 @@ import { GGML_TYPES, GgmlType } from "../../src/gguf/ggml-types";
 import { QUANTIZE_TYPES, dequantize, quantize } from "../../src/quant/index";
 import { attention64, matmul64, nmse, randomArray, rmsnorm64, rope64, seededRandom, softmax64 } from "./expected";
 import { randomBlocks } from "./random-blocks";
+import { runKvConformance } from "./kv-conformance.case";
 
 /** Per-op NMSE bounds a backend promises. Quantized matmuls get their own bound when inputs are quantized too. */
 export interface ConformanceTolerances {
@@ -201,5 +202,7 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       expect(Array.from(await readKvBack(b, 2, 6))).toEqual(Array.from(page));
       expect((await readKvBack(b, 0, 2)).every((x) => x === 0)).toBe(true);
     });
+
+    runKvConformance(backend, rand, upload, readBack, tol.attention);
   });
 }

@@ -2,7 +2,7 @@
 import { GgmlType } from "../../gguf/ggml-types";
 import { dequantizeRow, isDequantizable } from "../../quant/index";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
-import { kvFloatsPerPosition } from "../backend";
+import { checkKvLayout, decodeKv, kvBytesToFloats, kvFloatsToBytes, kvRowBytes, kvTypeOf, encodeKv, roundQuery, type KvType } from "../kv-format";
 import { q8_1Correction, roundActivations, type ActivationMode } from "./activation-rounding";
 import { attentionRows, rmsnormRows, ropeRows, softmaxRows, swigluRows } from "./ref-ops";
 
@@ -36,16 +36,32 @@ class RefMatrix implements Matrix {
 }
 
 class RefKvCache implements KvCache {
-  /** Per layer: K then V, each [nCtx][kvDim]. */
-  readonly k: Float32Array[];
-  readonly v: Float32Array[];
+  readonly type: KvType;
+  readonly kvDim: number;
+  /** Bytes of one position's row of one layer's K (or V) in the cache's type. */
+  readonly rowBytes: number;
+  /** Per layer: K then V, each [nCtx] rows of kvDim elements stored as `type`. */
+  readonly k: Uint8Array[];
+  readonly v: Uint8Array[];
   constructor(readonly layout: KvLayout) {
-    const n = layout.nCtx * layout.nKvHeads * layout.headDim;
-    this.k = Array.from({ length: layout.nLayers }, () => new Float32Array(n));
-    this.v = Array.from({ length: layout.nLayers }, () => new Float32Array(n));
+    checkKvLayout(layout);
+    this.type = kvTypeOf(layout);
+    this.kvDim = layout.nKvHeads * layout.headDim;
+    this.rowBytes = kvRowBytes(this.type, this.kvDim);
+    const n = layout.nCtx * this.rowBytes;
+    this.k = Array.from({ length: layout.nLayers }, () => new Uint8Array(n));
+    this.v = Array.from({ length: layout.nLayers }, () => new Uint8Array(n));
   }
   get bytes(): number {
-    return this.layout.nLayers * 2 * this.k[0]!.byteLength;
+    return this.layout.nLayers * 2 * this.layout.nCtx * this.rowBytes;
+  }
+  /** An f32 plane as floats (a view: the planes are whole, aligned buffers). */
+  f32(plane: Uint8Array): Float32Array {
+    return new Float32Array(plane.buffer, plane.byteOffset, plane.byteLength / 4);
+  }
+  /** Positions [0, n) of one plane as floats (their exact stored values) into dst. */
+  decode(plane: Uint8Array, n: number, dst: Float32Array): void {
+    decodeKv(this.type, plane, 0, dst, 0, n * this.kvDim);
   }
 }
 
@@ -81,6 +97,8 @@ export class RefBackend implements Backend {
   private row = new Float32Array(0);
   /** Attention score scratch (one row of positions), grown on demand. */
   private scores = new Float32Array(0);
+  /** A typed cache's K and V rows and the rounded queries as floats, for attention; grown on demand. */
+  private kvF32 = [new Float32Array(0), new Float32Array(0), new Float32Array(0)] as const;
   /** Rounded copy of a matmul's input rows, grown on demand. */
   private xRounded = new Float32Array(0);
   /** Per 32-block Q8_1 terms of those rows (see q8_1Correction), grown on demand. */
@@ -206,16 +224,32 @@ export class RefBackend implements Backend {
 
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void {
     const c = kv(cache);
-    const kvDim = c.layout.nKvHeads * c.layout.headDim;
     if (pos0 < 0 || pos0 + nTokens > c.layout.nCtx) throw new RangeError(`KV positions ${pos0}..${pos0 + nTokens} exceed the context of ${c.layout.nCtx}`);
-    c.k[layer]!.set(buf(k).subarray(0, nTokens * kvDim), pos0 * kvDim);
-    c.v[layer]!.set(buf(v).subarray(0, nTokens * kvDim), pos0 * kvDim);
+    // Row by row: a q8_0 row's blocks are quantized on their own, as llama.cpp's set_rows does.
+    for (let t = 0; t < nTokens; t++) {
+      encodeKv(c.type, buf(k), t * c.kvDim, c.kvDim, c.k[layer]!, (pos0 + t) * c.rowBytes);
+      encodeKv(c.type, buf(v), t * c.kvDim, c.kvDim, c.v[layer]!, (pos0 + t) * c.rowBytes);
+    }
   }
 
   attention(out: Buffer, q: Buffer, cache: KvCache, layer: number, pos0: number, nTokens: number, shape: AttentionShape): void {
     const c = kv(cache);
     if (this.scores.length < pos0 + nTokens) this.scores = new Float32Array(c.layout.nCtx);
-    attentionRows(buf(out), buf(q), c.k[layer]!, c.v[layer]!, pos0, nTokens, shape, this.scores);
+    const nPos = pos0 + nTokens;
+    const qDim = shape.nHeads * shape.headDim;
+    if (this.kvF32[0].length < c.layout.nCtx * c.kvDim || this.kvF32[2].length < nTokens * qDim) {
+      const n = Math.max(this.kvF32[0].length, c.layout.nCtx * c.kvDim);
+      this.kvF32 = [new Float32Array(n), new Float32Array(n), new Float32Array(Math.max(this.kvF32[2].length, nTokens * qDim))];
+    }
+    const [kf, vf, qf] = c.type === "f32" ? [c.f32(c.k[layer]!), c.f32(c.v[layer]!), this.kvF32[2]] : this.kvF32;
+    if (c.type !== "f32") {
+      c.decode(c.k[layer]!, nPos, kf);
+      c.decode(c.v[layer]!, nPos, vf);
+    }
+    // The query as the K type's vec_dot takes it; on f32 it is the query itself.
+    const qs = c.type === "f32" ? buf(q) : qf;
+    if (c.type !== "f32") roundQuery(c.type, buf(q), 0, nTokens * qDim, qf, 0);
+    attentionRows(buf(out), qs, kf, vf, pos0, nTokens, shape, this.scores);
   }
 
   softmax(x: Buffer, rows: number, len: number): void {
@@ -234,28 +268,39 @@ export class RefBackend implements Backend {
   }
 
   readKv(cache: KvCache, pos0: number, n: number): Float32Array {
+    return kvBytesToFloats(kv(cache).layout, this.readKvBytes(cache, pos0, n));
+  }
+
+  writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
     const c = kv(cache);
-    const kvDim = c.layout.nKvHeads * c.layout.headDim;
-    const out = new Float32Array(n * kvFloatsPerPosition(c.layout));
+    if (data.length !== n * c.layout.nLayers * 2 * c.kvDim) throw new RangeError(`writeKv: expected ${n * c.layout.nLayers * 2 * c.kvDim} floats, got ${data.length}`);
+    this.writeKvBytes(cache, pos0, n, kvFloatsToBytes(c.layout, data));
+  }
+
+  readKvBytes(cache: KvCache, pos0: number, n: number): Uint8Array {
+    const c = kv(cache);
+    const span = n * c.rowBytes;
+    const out = new Uint8Array(c.layout.nLayers * 2 * span);
     let o = 0;
     for (let l = 0; l < c.layout.nLayers; l++) {
       for (const part of [c.k[l]!, c.v[l]!]) {
-        out.set(part.subarray(pos0 * kvDim, (pos0 + n) * kvDim), o);
-        o += n * kvDim;
+        out.set(part.subarray(pos0 * c.rowBytes, pos0 * c.rowBytes + span), o);
+        o += span;
       }
     }
     return out;
   }
 
-  writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
+  writeKvBytes(cache: KvCache, pos0: number, n: number, data: Uint8Array): void {
     const c = kv(cache);
-    const kvDim = c.layout.nKvHeads * c.layout.headDim;
-    if (data.length !== n * kvFloatsPerPosition(c.layout)) throw new RangeError(`writeKv: expected ${n * kvFloatsPerPosition(c.layout)} floats, got ${data.length}`);
+    const span = n * c.rowBytes;
+    if (data.byteLength !== c.layout.nLayers * 2 * span) throw new RangeError(`writeKvBytes: expected ${c.layout.nLayers * 2 * span} bytes, got ${data.byteLength}`);
+    if (pos0 < 0 || pos0 + n > c.layout.nCtx) throw new RangeError(`writeKvBytes: positions ${pos0}..${pos0 + n} exceed the context of ${c.layout.nCtx}`);
     let o = 0;
     for (let l = 0; l < c.layout.nLayers; l++) {
       for (const part of [c.k[l]!, c.v[l]!]) {
-        part.set(data.subarray(o, o + n * kvDim), pos0 * kvDim);
-        o += n * kvDim;
+        part.set(data.subarray(o, o + span), pos0 * c.rowBytes);
+        o += span;
       }
     }
   }

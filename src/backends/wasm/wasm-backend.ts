@@ -2,7 +2,7 @@
 import { ggmlTypeName } from "../../gguf/ggml-types";
 import { ModelError } from "../../engine/errors";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
-import { kvFloatsPerPosition } from "../backend";
+import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes, kvRowBytes, kvTypeOf, type KvType } from "../kv-format";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
 import { WASM_FORMATS, type Activations, type WasmFormat } from "./formats";
@@ -31,14 +31,26 @@ class WasmMatrix implements Matrix {
   }
 }
 
+/** The kernels' code for a KV type (kv_encode / kv_decode); f32 needs no conversion. */
+const KV_CODE: Record<KvType, number> = { f32: 0, f16: 1, q8_0: 2 };
+
 class WasmKvCache implements KvCache {
   released = false;
   readonly kvDim: number;
-  /** Bytes of one layer's K (or V) plane: [nCtx][kvDim] f32. */
+  readonly type: KvType;
+  /** Bytes of one position's row of one layer's K (or V), in the cache's type. */
+  readonly rowBytes: number;
+  /** Bytes of one layer's K (or V) plane: [nCtx] rows. */
   readonly planeBytes: number;
   constructor(readonly owner: WasmBackend, readonly layout: KvLayout, readonly ptr: number) {
     this.kvDim = layout.nKvHeads * layout.headDim;
-    this.planeBytes = layout.nCtx * this.kvDim * 4;
+    this.type = kvTypeOf(layout);
+    this.rowBytes = kvRowBytes(this.type, this.kvDim);
+    this.planeBytes = layout.nCtx * this.rowBytes;
+  }
+  /** Total bytes of the cache: what createKvCache allocates. */
+  static bytesFor(layout: KvLayout): number {
+    return layout.nLayers * 2 * layout.nCtx * kvRowBytes(kvTypeOf(layout), layout.nKvHeads * layout.headDim);
   }
   get bytes(): number {
     return this.layout.nLayers * 2 * this.planeBytes;
@@ -53,7 +65,7 @@ class WasmKvCache implements KvCache {
 }
 
 /** Kernel scratch areas, each grown on demand and reused across calls. */
-type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope";
+type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope" | "kvK" | "kvV" | "kvQ";
 
 export class WasmBackend implements Backend {
   readonly name: string;
@@ -112,7 +124,8 @@ export class WasmBackend implements Backend {
   }
 
   createKvCache(layout: KvLayout): KvCache {
-    const bytes = layout.nLayers * 2 * layout.nCtx * layout.nKvHeads * layout.headDim * 4;
+    checkKvLayout(layout);
+    const bytes = WasmKvCache.bytesFor(layout);
     const ptr = this.mem.alloc(bytes);
     this.k.fill_zero(ptr, bytes);
     const cache = new WasmKvCache(this, layout, ptr);
@@ -230,10 +243,15 @@ export class WasmBackend implements Backend {
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void {
     const c = this.kv(cache);
     if (pos0 < 0 || pos0 + nTokens > c.layout.nCtx) throw new RangeError(`KV positions ${pos0}..${pos0 + nTokens} exceed the context of ${c.layout.nCtx}`);
-    const at = pos0 * c.kvDim * 4;
-    const bytes = nTokens * c.kvDim * 4;
-    this.k.copy_bytes(c.k(layer) + at, this.buf(k).ptr, bytes);
-    this.k.copy_bytes(c.v(layer) + at, this.buf(v).ptr, bytes);
+    const at = pos0 * c.rowBytes;
+    if (c.type === "f32") {
+      this.k.copy_bytes(c.k(layer) + at, this.buf(k).ptr, nTokens * c.rowBytes);
+      this.k.copy_bytes(c.v(layer) + at, this.buf(v).ptr, nTokens * c.rowBytes);
+      return;
+    }
+    // Rows are whole q8_0 blocks (kvDim % 32 = 0), so consecutive rows convert as one run.
+    this.k.kv_encode(c.k(layer) + at, this.buf(k).ptr, nTokens * c.kvDim, KV_CODE[c.type]);
+    this.k.kv_encode(c.v(layer) + at, this.buf(v).ptr, nTokens * c.kvDim, KV_CODE[c.type]);
   }
 
   attention(out: Buffer, q: Buffer, cache: KvCache, layer: number, pos0: number, nTokens: number, shape: AttentionShape): void {
@@ -241,7 +259,25 @@ export class WasmBackend implements Backend {
     if (pos0 + nTokens > c.layout.nCtx) throw new RangeError(`attention past the context of ${c.layout.nCtx}`);
     const group = shape.nHeads / shape.nKvHeads;
     const scores = this.scratchArea("scores", group * c.layout.nCtx * 4);
-    this.k.attention(this.buf(out).ptr, this.buf(q).ptr, c.k(layer), c.v(layer), scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim);
+    let [qp, kp, vp] = [this.buf(q).ptr, c.k(layer), c.v(layer)];
+    if (c.type !== "f32") {
+      // The stored rows as their exact f32 values, and the query as the K type's dot takes it (f16-rounded, or
+      // Q8_0-quantized and back: d·q is exact), then the f32 kernel; the extra pass reads what attention reads anyway.
+      const nPos = pos0 + nTokens;
+      const code = KV_CODE[c.type];
+      const qn = nTokens * shape.nHeads * shape.headDim;
+      [kp, vp] = [this.scratchArea("kvK", c.layout.nCtx * c.kvDim * 4), this.scratchArea("kvV", c.layout.nCtx * c.kvDim * 4)];
+      this.k.kv_decode(kp, c.k(layer), nPos * c.kvDim, code);
+      this.k.kv_decode(vp, c.v(layer), nPos * c.kvDim, code);
+      const qr = this.scratchArea("kvQ", qn * 4 + kvRowBytes(c.type, qn));
+      if (c.type === "f16") this.k.round_f16(qr, qp, qn);
+      else {
+        this.k.kv_encode(qr + qn * 4, qp, qn, code);
+        this.k.kv_decode(qr, qr + qn * 4, qn, code);
+      }
+      qp = qr;
+    }
+    this.k.attention(this.buf(out).ptr, qp, kp, vp, scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim);
   }
 
   softmax(x: Buffer, rows: number, len: number): void {
@@ -257,29 +293,40 @@ export class WasmBackend implements Backend {
   }
 
   readKv(cache: KvCache, pos0: number, n: number): Float32Array {
+    return kvBytesToFloats(this.kv(cache).layout, this.readKvBytes(cache, pos0, n));
+  }
+
+  writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
     const c = this.kv(cache);
-    const span = n * c.kvDim;
-    const out = new Float32Array(n * kvFloatsPerPosition(c.layout));
-    const f32 = this.mem.f32;
+    const want = n * c.layout.nLayers * 2 * c.kvDim;
+    if (data.length !== want) throw new RangeError(`writeKv: expected ${want} floats, got ${data.length}`);
+    this.writeKvBytes(cache, pos0, n, kvFloatsToBytes(c.layout, data));
+  }
+
+  readKvBytes(cache: KvCache, pos0: number, n: number): Uint8Array {
+    const c = this.kv(cache);
+    const span = n * c.rowBytes;
+    const out = new Uint8Array(c.layout.nLayers * 2 * span);
+    const u8 = this.mem.u8;
     for (let l = 0, o = 0; l < c.layout.nLayers; l++) {
       for (const plane of [c.k(l), c.v(l)]) {
-        const start = plane / 4 + pos0 * c.kvDim;
-        out.set(f32.subarray(start, start + span), o);
+        const start = plane + pos0 * c.rowBytes;
+        out.set(u8.subarray(start, start + span), o);
         o += span;
       }
     }
     return out;
   }
 
-  writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
+  writeKvBytes(cache: KvCache, pos0: number, n: number, data: Uint8Array): void {
     const c = this.kv(cache);
-    if (data.length !== n * kvFloatsPerPosition(c.layout)) throw new RangeError(`writeKv: expected ${n * kvFloatsPerPosition(c.layout)} floats, got ${data.length}`);
-    if (pos0 < 0 || pos0 + n > c.layout.nCtx) throw new RangeError(`writeKv: positions ${pos0}..${pos0 + n} exceed the context of ${c.layout.nCtx}`);
-    const span = n * c.kvDim;
-    const f32 = this.mem.f32;
+    const span = n * c.rowBytes;
+    if (data.byteLength !== c.layout.nLayers * 2 * span) throw new RangeError(`writeKvBytes: expected ${c.layout.nLayers * 2 * span} bytes, got ${data.byteLength}`);
+    if (pos0 < 0 || pos0 + n > c.layout.nCtx) throw new RangeError(`writeKvBytes: positions ${pos0}..${pos0 + n} exceed the context of ${c.layout.nCtx}`);
+    const u8 = this.mem.u8;
     for (let l = 0, o = 0; l < c.layout.nLayers; l++) {
       for (const plane of [c.k(l), c.v(l)]) {
-        f32.set(data.subarray(o, o + span), plane / 4 + pos0 * c.kvDim);
+        u8.set(data.subarray(o, o + span), plane + pos0 * c.rowBytes);
         o += span;
       }
     }

@@ -148,6 +148,16 @@ export class FailoverBackend implements Backend {
     const c = this.current;
     return c.readKvAsync ? c.readKvAsync(this.kv(cache), pos0, n) : c.readKv(this.kv(cache), pos0, n);
   }
+  readKvBytes(cache: KvCache, pos0: number, n: number): Uint8Array {
+    return this.current.readKvBytes(this.kv(cache), pos0, n);
+  }
+  async readKvBytesAsync(cache: KvCache, pos0: number, n: number): Promise<Uint8Array> {
+    const c = this.current;
+    return c.readKvBytesAsync ? c.readKvBytesAsync(this.kv(cache), pos0, n) : c.readKvBytes(this.kv(cache), pos0, n);
+  }
+  writeKvBytes(cache: KvCache, pos0: number, n: number, data: Uint8Array): void {
+    this.current.writeKvBytes(this.kv(cache), pos0, n, data);
+  }
   writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
     this.current.writeKv(this.kv(cache), pos0, n, data);
   }

@@ -87,6 +87,8 @@ export class WebGpuBackend implements Backend {
   }
 
   createKvCache(layout: KvLayout): KvCache {
+    // The shaders read f32 planes; f16 and q8_0 caches run on ref and wasm (docs/models.md).
+    if ((layout.type ?? "f32") !== "f32") throw new RangeError(`webgpu backend: a ${layout.type} KV cache is not supported yet (KV_CACHE_TYPE f32)`);
     const plane = () => Array.from({ length: layout.nLayers }, () => {
       const b = this.pool.take(floatBytes(layout.nCtx * layout.nKvHeads * layout.headDim));
       this.rec.clear(b);
@@ -265,6 +267,21 @@ export class WebGpuBackend implements Backend {
   async readKvAsync(cache: KvCache, pos0: number, n: number): Promise<Float32Array> {
     const runs = this.kv(cache).runs(pos0, n);
     return this.readBack(runs.length * runs[0]!.bytes, (staging) => runs.forEach((r, i) => this.rec.copy(r.plane, r.offset, staging, i * r.bytes, r.bytes)));
+  }
+
+  readKvBytes(_cache: KvCache, _pos0: number, _n: number): Uint8Array {
+    throw new Error("webgpu backend: the KV cache is read back asynchronously; use readKvBytesAsync");
+  }
+
+  /** An f32 cache's stored bytes are its floats. */
+  async readKvBytesAsync(cache: KvCache, pos0: number, n: number): Promise<Uint8Array> {
+    const f = await this.readKvAsync(cache, pos0, n);
+    return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+  }
+
+  writeKvBytes(cache: KvCache, pos0: number, n: number, data: Uint8Array): void {
+    if (data.byteLength % 4 !== 0) throw new RangeError(`writeKvBytes: ${data.byteLength} bytes are not whole f32 elements`);
+    this.writeKv(cache, pos0, n, new Float32Array(data.slice().buffer));
   }
 
   writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
