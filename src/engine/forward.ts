@@ -1,7 +1,7 @@
 // The llama forward pass over a batch of tokens: one readable function, one comment per step (after llama2.c's run.c).
-import type { Backend, Buffer, KvCache } from "../backends/backend";
+import type { Backend, Buffer, KvCache, Matrix, Vector } from "../backends/backend";
 import type { LlamaConfig } from "./config";
-import type { ModelWeights } from "./weights";
+import type { LayerWeights, ModelWeights } from "./weights";
 
 /** Activation buffers for up to `maxBatch` tokens, allocated once per context and reused for every call. */
 export interface RunBuffers {
@@ -19,11 +19,16 @@ export interface RunBuffers {
   readonly logits: Buffer; // [maxBatch × vocab]
 }
 
-export function createRunBuffers(backend: Backend, c: LlamaConfig, maxBatch: number): RunBuffers {
-  const b = (n: number) => backend.createBuffer(maxBatch * n);
+/**
+ * `parts` sizes the buffers of a shard that runs only some of the pass: without layers the layer activations shrink to
+ * one float, and `logitsWidth` is the number of classifier rows it holds (the vocabulary for the whole model).
+ */
+export function createRunBuffers(backend: Backend, c: LlamaConfig, maxBatch: number, parts: { layers: boolean; logitsWidth: number } = { layers: true, logitsWidth: c.vocabSize }): RunBuffers {
+  const full = (n: number) => backend.createBuffer(maxBatch * n);
+  const b = (n: number) => (parts.layers ? full(n) : backend.createBuffer(1));
   return {
     maxBatch,
-    x: b(c.dim),
+    x: full(c.dim),
     xb: b(c.dim),
     q: b(c.qDim),
     k: b(c.kvDim),
@@ -32,8 +37,8 @@ export function createRunBuffers(backend: Backend, c: LlamaConfig, maxBatch: num
     proj: b(c.dim),
     gate: b(c.ffnDim),
     up: b(c.ffnDim),
-    last: b(c.dim),
-    logits: b(c.vocabSize),
+    last: full(c.dim),
+    logits: full(Math.max(1, parts.logitsWidth)),
   };
 }
 
@@ -66,21 +71,33 @@ function recordForward(
   allLogits: boolean,
 ): number {
   const n = tokens.length;
+  recordEmbed(backend, w.tokenEmbd, s, tokens);
+  recordLayers(backend, c, w.layers, w.ropeFreqs, s, cache, n, pos0);
+  return recordHead(backend, c, w.outputNorm, w.output, s, n, allLogits);
+}
+
+/** Token embeddings into the residual stream (`table` may be a row slice starting at token id `firstRow`). */
+export function recordEmbed(backend: Backend, table: Matrix, s: RunBuffers, tokens: readonly number[], firstRow = 0): void {
+  backend.embed(s.x, table, firstRow === 0 ? tokens : tokens.map((t) => t - firstRow));
+}
+
+/**
+ * The transformer layers `layers` over the n rows of the residual stream at positions pos0..; cache layer i holds
+ * layers[i]'s keys and values (a shard's cache covers only its own layers).
+ */
+export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly LayerWeights[], ropeFreqs: Vector | undefined, s: RunBuffers, cache: KvCache, n: number, pos0: number): void {
   const rope = {
     headDim: c.headDim,
     ropeDims: c.ropeDims,
     freqBase: c.ropeFreqBase,
     freqScale: c.ropeFreqScale,
     style: c.traits.ropeStyle,
-    ...(w.ropeFreqs && { freqFactors: w.ropeFreqs }),
+    ...(ropeFreqs && { freqFactors: ropeFreqs }),
   };
   const shape = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim };
 
-  // Token embeddings into the residual stream.
-  backend.embed(s.x, w.tokenEmbd, tokens);
-
-  for (let l = 0; l < c.nLayers; l++) {
-    const layer = w.layers[l]!;
+  for (let l = 0; l < layers.length; l++) {
+    const layer = layers[l]!;
     // Attention block: RMSNorm, then Q/K/V projections.
     backend.rmsnorm(s.xb, s.x, layer.attnNorm, n, c.rmsEps);
     backend.matmul(s.q, layer.wq, s.xb, n);
@@ -111,11 +128,16 @@ function recordForward(
     backend.matmul(s.proj, layer.wDown, s.gate, n);
     backend.add(s.x, s.x, s.proj, n * c.dim);
   }
+}
 
-  // Final RMSNorm and classifier, only for the rows whose logits are wanted.
+/**
+ * Final RMSNorm and classifier, only for the rows whose logits are wanted (the last, or all n); `output` may be a row
+ * slice of the classifier, giving that many logits per row. Returns the number of rows.
+ */
+export function recordHead(backend: Backend, c: LlamaConfig, outputNorm: Vector, output: Matrix, s: RunBuffers, n: number, allLogits: boolean): number {
   const rows = allLogits ? n : 1;
   backend.copy(s.last, 0, s.x, (n - rows) * c.dim, rows * c.dim);
-  backend.rmsnorm(s.last, s.last, w.outputNorm, rows, c.rmsEps);
-  backend.matmul(s.logits, w.output, s.last, rows);
+  backend.rmsnorm(s.last, s.last, outputNorm, rows, c.rmsEps);
+  backend.matmul(s.logits, output, s.last, rows);
   return rows;
 }

@@ -64,45 +64,113 @@ function* loadVector(file: GgufFile, backend: Backend, name: string, length: num
   return backend.loadVector(name, dequantize(info.type, yield info, length));
 }
 
-/** Uploads every tensor the forward pass uses; quantized files reorder tensors, so lookup is by name only. */
-function* weightSteps(file: GgufFile, config: LlamaConfig, backend: Backend): Steps<ModelWeights> {
-  const { dim, qDim, kvDim, ffnDim, vocabSize } = config;
+/** Row range [start, end) of a [rows × cols] matrix: rows are contiguous whole blocks, so a slice is one byte range. */
+export type RowSpan = readonly [start: number, end: number];
+
+function* loadMatrixRows(file: GgufFile, backend: Backend, name: string, rows: number, cols: number, span: RowSpan): Steps<Matrix> {
+  if (span[0] === 0 && span[1] === rows) return yield* loadMatrix(file, backend, name, rows, cols);
+  const info = findTensor(file, name, [cols, rows]);
+  if (!backend.supportsWeightType(info.type)) {
+    throw new ModelError(`tensor ${name} has type ${ggmlTypeName(info.type)}, which the ${backend.name} backend cannot use`);
+  }
+  const rowBytes = info.nBytes / rows;
+  const n = span[1] - span[0];
+  const slice: GgufTensorInfo = { ...info, offset: info.offset + span[0] * rowBytes, nBytes: n * rowBytes, nElements: n * cols, dims: [cols, n] };
+  return backend.loadMatrix(name, info.type, n, cols, yield slice);
+}
+
+/** Layer i's tensors (the architecture's optional ones included). */
+function* layerSteps(file: GgufFile, config: LlamaConfig, backend: Backend, i: number): Steps<LayerWeights> {
+  const { dim, qDim, kvDim, ffnDim } = config;
   const matrix = (name: string, rows: number, cols: number) => loadMatrix(file, backend, name, rows, cols);
   const vector = (name: string, length: number) => loadVector(file, backend, name, length);
-  const block = (i: number, t: BlockTensor) => blockTensorName(i, t);
+  const block = (t: BlockTensor) => blockTensorName(i, t);
   const { qkvBias, qkNorm } = config.traits;
   const headDim = config.headDim;
+  return {
+    ...(qkvBias && {
+      bq: yield* vector(blockBiasName(i, "attn_q"), qDim),
+      bk: yield* vector(blockBiasName(i, "attn_k"), kvDim),
+      bv: yield* vector(blockBiasName(i, "attn_v"), kvDim),
+    }),
+    ...(qkNorm && {
+      qNorm: yield* vector(optionalBlockTensorName(i, "attn_q_norm"), headDim),
+      kNorm: yield* vector(optionalBlockTensorName(i, "attn_k_norm"), headDim),
+    }),
+    attnNorm: yield* vector(block("attn_norm"), dim),
+    wq: yield* matrix(block("attn_q"), qDim, dim),
+    wk: yield* matrix(block("attn_k"), kvDim, dim),
+    wv: yield* matrix(block("attn_v"), kvDim, dim),
+    wo: yield* matrix(block("attn_output"), dim, qDim),
+    ffnNorm: yield* vector(block("ffn_norm"), dim),
+    wGate: yield* matrix(block("ffn_gate"), ffnDim, dim),
+    wUp: yield* matrix(block("ffn_up"), ffnDim, dim),
+    wDown: yield* matrix(block("ffn_down"), dim, ffnDim),
+  };
+}
+
+/** Uploads every tensor the forward pass uses; quantized files reorder tensors, so lookup is by name only. */
+function* weightSteps(file: GgufFile, config: LlamaConfig, backend: Backend): Steps<ModelWeights> {
+  const { dim, vocabSize } = config;
   const layers: LayerWeights[] = [];
-  for (let i = 0; i < config.nLayers; i++) {
-    layers.push({
-      ...(qkvBias && {
-        bq: yield* vector(blockBiasName(i, "attn_q"), qDim),
-        bk: yield* vector(blockBiasName(i, "attn_k"), kvDim),
-        bv: yield* vector(blockBiasName(i, "attn_v"), kvDim),
-      }),
-      ...(qkNorm && {
-        qNorm: yield* vector(optionalBlockTensorName(i, "attn_q_norm"), headDim),
-        kNorm: yield* vector(optionalBlockTensorName(i, "attn_k_norm"), headDim),
-      }),
-      attnNorm: yield* vector(block(i, "attn_norm"), dim),
-      wq: yield* matrix(block(i, "attn_q"), qDim, dim),
-      wk: yield* matrix(block(i, "attn_k"), kvDim, dim),
-      wv: yield* matrix(block(i, "attn_v"), kvDim, dim),
-      wo: yield* matrix(block(i, "attn_output"), dim, qDim),
-      ffnNorm: yield* vector(block(i, "ffn_norm"), dim),
-      wGate: yield* matrix(block(i, "ffn_gate"), ffnDim, dim),
-      wUp: yield* matrix(block(i, "ffn_up"), ffnDim, dim),
-      wDown: yield* matrix(block(i, "ffn_down"), dim, ffnDim),
-    });
-  }
-  const tokenEmbd = yield* matrix(TOKEN_EMBD, vocabSize, dim);
+  for (let i = 0; i < config.nLayers; i++) layers.push(yield* layerSteps(file, config, backend, i));
+  const tokenEmbd = yield* loadMatrix(file, backend, TOKEN_EMBD, vocabSize, dim);
   return {
     tokenEmbd,
     layers,
-    outputNorm: yield* vector(OUTPUT_NORM, dim),
-    output: config.tiedOutput ? tokenEmbd : yield* matrix(OUTPUT, vocabSize, dim),
-    ...(config.ropeFreqFactors && { ropeFreqs: yield* vector(ROPE_FREQS, config.ropeDims / 2) }),
+    outputNorm: yield* loadVector(file, backend, OUTPUT_NORM, dim),
+    output: config.tiedOutput ? tokenEmbd : yield* loadMatrix(file, backend, OUTPUT, vocabSize, dim),
+    ...(config.ropeFreqFactors && { ropeFreqs: yield* loadVector(file, backend, ROPE_FREQS, config.ropeDims / 2) }),
   };
+}
+
+/** The part of the model one shard runs: embedding rows, a layer range, classifier rows (see src/shard/plan.ts). */
+export interface WeightPart {
+  readonly embedRows: RowSpan | null;
+  readonly layers: RowSpan;
+  readonly headRows: RowSpan | null;
+}
+
+/** A shard's weights: `layers[i]` is layer part.layers[0] + i; the embedding and classifier hold only their rows. */
+export interface PartWeights {
+  readonly part: WeightPart;
+  readonly tokenEmbd?: Matrix;
+  readonly layers: readonly LayerWeights[];
+  readonly outputNorm?: Vector;
+  readonly output?: Matrix;
+  readonly ropeFreqs?: Vector;
+}
+
+/** Uploads only the tensors (and rows) of `part`, with the same per-tensor loading as the whole model. */
+function* partSteps(file: GgufFile, config: LlamaConfig, backend: Backend, part: WeightPart): Steps<PartWeights> {
+  const { dim, vocabSize } = config;
+  const layers: LayerWeights[] = [];
+  for (let i = part.layers[0]; i < part.layers[1]; i++) layers.push(yield* layerSteps(file, config, backend, i));
+  const tokenEmbd = part.embedRows ? yield* loadMatrixRows(file, backend, TOKEN_EMBD, vocabSize, dim, part.embedRows) : undefined;
+  const sameRows = part.embedRows && part.headRows && part.embedRows[0] === part.headRows[0] && part.embedRows[1] === part.headRows[1];
+  return {
+    part,
+    layers,
+    ...(tokenEmbd && { tokenEmbd }),
+    ...(part.headRows && {
+      outputNorm: yield* loadVector(file, backend, OUTPUT_NORM, dim),
+      output: config.tiedOutput && sameRows ? tokenEmbd! : yield* loadMatrixRows(file, backend, config.tiedOutput ? TOKEN_EMBD : OUTPUT, vocabSize, dim, part.headRows),
+    }),
+    ...(config.ropeFreqFactors && layers.length > 0 && { ropeFreqs: yield* loadVector(file, backend, ROPE_FREQS, config.ropeDims / 2) }),
+  };
+}
+
+/** Loads one shard's tensors by range reads (see loadWeightsStreaming); nothing outside `part` is read. */
+export async function loadPartStreaming(header: GgufHeader, config: LlamaConfig, backend: Backend, fetch: FetchRange, part: WeightPart): Promise<PartWeights> {
+  return drive(partSteps(header, config, backend, part), header, fetch);
+}
+
+/** Loads one shard's tensors from a file held in memory. */
+export function loadPart(file: GgufFile, config: LlamaConfig, backend: Backend, part: WeightPart): PartWeights {
+  const steps = partSteps(file, config, backend, part);
+  let step = steps.next();
+  while (!step.done) step = steps.next(tensorData(file, step.value));
+  return step.value;
 }
 
 /** Loads the weights from a file held in memory (tensor bytes are views of it). */
@@ -118,7 +186,11 @@ export type FetchRange = (offset: number, length: number) => Promise<Uint8Array>
 
 /** Loads the weights tensor by tensor: only one tensor's bytes are held at a time, beside what the backend copied. */
 export async function loadWeightsStreaming(header: GgufHeader, config: LlamaConfig, backend: Backend, fetch: FetchRange): Promise<ModelWeights> {
-  const steps = weightSteps(header, config, backend);
+  return drive(weightSteps(header, config, backend), header, fetch);
+}
+
+/** Runs loading steps, fetching each tensor's bytes (or row slice) by one range read. */
+async function drive<T>(steps: Steps<T>, header: GgufHeader, fetch: FetchRange): Promise<T> {
   let step = steps.next();
   while (!step.done) {
     const info = step.value;

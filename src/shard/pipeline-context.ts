@@ -1,0 +1,162 @@
+// PipelineContext: a session's sequence whose forward passes run through the shards of a plan (the KV cache lives in the shards).
+import type { LlamaContext } from "../engine/context";
+import { EngineError } from "../engine/errors";
+import type { LlamaModel } from "../engine/model";
+import type { ShardPlan } from "./plan";
+import { pipelineStep, type ShardCaller } from "./pipeline";
+
+/** Shard-side housekeeping the context asks for (trim to a length); the Worker implements it by RPC. */
+export interface ShardHousekeeping {
+  /** Every shard drops this session's positions at and past `n` (memory and pages). */
+  trim(n: number): Promise<void>;
+}
+
+/**
+ * The token log and pending tokens as LlamaContext keeps them, with the same public surface the session and generate()
+ * use; the forward pass is pipelineStep. Only the async entry points work (RPC is asynchronous).
+ */
+export class PipelineContext {
+  private readonly log: number[] = [];
+  private readonly pendingTokens: number[] = [];
+  /** A trim the shards have not confirmed yet; the next step waits for it, so no shard runs on stale positions. */
+  private trimming: Promise<void> | null = null;
+
+  constructor(
+    readonly model: LlamaModel,
+    readonly nCtx: number,
+    private readonly plan: ShardPlan,
+    private readonly call: ShardCaller,
+    private readonly shards: ShardHousekeeping,
+    readonly maxBatch = 32,
+  ) {}
+
+  /** The session code is typed against LlamaContext; this object offers every member it uses (see the class comment). */
+  asContext(): LlamaContext {
+    return this as unknown as LlamaContext;
+  }
+
+  get nEvaluated(): number {
+    return this.log.length;
+  }
+
+  get tokens(): readonly number[] {
+    return this.pendingTokens.length === 0 ? this.log : [...this.log, ...this.pendingTokens];
+  }
+
+  get length(): number {
+    return this.log.length + this.pendingTokens.length;
+  }
+
+  get pending(): readonly number[] {
+    return this.pendingTokens;
+  }
+
+  append(tokens: readonly number[]): void {
+    this.checkTokens(tokens, this.length);
+    for (const t of tokens) this.pendingTokens.push(t);
+  }
+
+  nextLogits(): Float32Array {
+    throw new EngineError("a sharded model runs asynchronously: use nextLogitsAsync", "invalid_state");
+  }
+
+  evaluate(): Float32Array {
+    throw new EngineError("a sharded model runs asynchronously: use evaluateAsync", "invalid_state");
+  }
+
+  /** As LlamaContext.nextLogitsAsync: evaluates the pending tokens (or the last token again) and returns the last logits. */
+  async nextLogitsAsync(): Promise<Float32Array> {
+    if (this.pendingTokens.length === 0) {
+      const last = this.log.pop();
+      if (last === undefined) throw new EngineError("the sequence is empty: append a prompt first", "empty_sequence");
+      this.pendingTokens.push(last);
+    }
+    const logits = await this.run(this.pendingTokens, false);
+    this.pendingTokens.length = 0;
+    return logits;
+  }
+
+  async evaluateAsync(tokens: readonly number[], options: { allLogits?: boolean } = {}): Promise<Float32Array> {
+    if (this.pendingTokens.length > 0) throw new EngineError("pending tokens must be evaluated first (nextLogits)", "invalid_state");
+    return this.run(tokens, options.allLogits === true);
+  }
+
+  /** Batches of maxBatch through the pipeline; the log grows per batch and rolls back if a batch fails. */
+  private async run(tokens: readonly number[], all: boolean): Promise<Float32Array> {
+    if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
+    this.checkTokens(tokens, this.log.length);
+    const start = this.log.length;
+    const vocab = this.model.config.vocabSize;
+    const out = all ? new Float32Array(tokens.length * vocab) : null;
+    let last: Float32Array = new Float32Array(0);
+    try {
+      await this.settle();
+      for (let i = 0; i < tokens.length; i += this.maxBatch) {
+        const batch = tokens.slice(i, i + this.maxBatch);
+        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all);
+        this.log.push(...batch);
+        if (out) out.set(last, i * vocab);
+      }
+    } catch (e) {
+      this.log.length = start;
+      throw e;
+    }
+    return out ?? last;
+  }
+
+  /** Waits for a trim in flight (rewind, restore); a failed trim fails the step that waits for it. */
+  async settle(): Promise<void> {
+    const t = this.trimming;
+    if (!t) return;
+    try {
+      await t;
+    } finally {
+      if (this.trimming === t) this.trimming = null;
+    }
+  }
+
+  truncate(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > this.length) throw new EngineError(`cannot truncate to ${n}: the sequence holds ${this.length} tokens`, "invalid_parameter");
+    if (n <= this.log.length) {
+      this.log.length = n;
+      this.pendingTokens.length = 0;
+      this.startTrim(n);
+    } else {
+      this.pendingTokens.length = n - this.log.length;
+    }
+  }
+
+  /** The session's committed state: `evaluated` positions are in the shards; shards drop anything past it (the commit point). */
+  restore(tokens: readonly number[], evaluated: number): void {
+    if (!Number.isInteger(evaluated) || evaluated < 0 || evaluated > tokens.length) throw new EngineError(`cannot restore ${evaluated} evaluated of ${tokens.length} tokens`, "invalid_parameter");
+    this.checkTokens(tokens, 0);
+    this.log.length = 0;
+    this.pendingTokens.length = 0;
+    this.log.push(...tokens.slice(0, evaluated));
+    this.pendingTokens.push(...tokens.slice(evaluated));
+    this.startTrim(evaluated);
+  }
+
+  private startTrim(n: number): void {
+    const before = this.trimming ?? Promise.resolve();
+    const next = before.then(() => this.shards.trim(n));
+    next.catch(() => {}); // reported to whoever settles
+    this.trimming = next;
+  }
+
+  /** Nothing to free in this isolate: the KV caches live in the shards. */
+  dispose(): void {}
+
+  private checkTokens(tokens: readonly number[], used: number): void {
+    if (used + tokens.length > this.nCtx) {
+      throw new EngineError(
+        `${used + tokens.length} tokens exceed the context length of ${this.nCtx} (${used} already in the sequence, ${tokens.length} new)`,
+        "context_length_exceeded",
+      );
+    }
+    const vocab = this.model.config.vocabSize;
+    for (const t of tokens) {
+      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new EngineError(`token id ${t} is outside the vocabulary (0..${vocab - 1})`, "invalid_token");
+    }
+  }
+}

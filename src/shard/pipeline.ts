@@ -1,0 +1,53 @@
+// One forward step through the shards of a plan: embedding slices, the chain of layer shards, then classifier slices.
+import type { LlamaConfig } from "../engine/config";
+import type { ShardPlan, ShardSpec } from "./plan";
+import type { ShardStepInput, ShardStepOutput } from "./shard-engine";
+
+/** Runs a step on one shard (in process for tests and benchmarks, by RPC in the Worker). */
+export type ShardCaller = (shard: ShardSpec, input: ShardStepInput) => Promise<ShardStepOutput>;
+
+/** What a shard does in a step; the roles follow from the spec alone. */
+export function roleOf(s: ShardSpec, vocab: number): "embed-slice" | "chain" | "head-slice" {
+  const hasLayers = s.layers[1] > s.layers[0];
+  const wholeEmbed = s.embedRows !== null && s.embedRows[0] === 0 && s.embedRows[1] === vocab;
+  if (hasLayers || wholeEmbed) return "chain";
+  return s.embedRows ? "embed-slice" : "head-slice";
+}
+
+/**
+ * Logits of one batch (at most the plan's batch size) at positions pos0..: the last row's, or every row's when
+ * `allLogits` ([rows × vocab]). Slices of a split embedding or classifier are called in parallel; layer shards in order.
+ */
+export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardCaller, tokens: readonly number[], pos0: number, allLogits: boolean): Promise<Float32Array> {
+  const n = tokens.length;
+  const roles = plan.shards.map((s) => roleOf(s, c.vocabSize));
+  const slices = plan.shards.filter((_, i) => roles[i] === "embed-slice");
+  let x: Float32Array | undefined;
+  if (slices.length > 0) {
+    // Each slice looks up the tokens in its rows; their rows are put back in batch order.
+    x = new Float32Array(n * c.dim);
+    const owned = slices.map((s) => tokens.map((t, i) => [t, i] as const).filter(([t]) => t >= s.embedRows![0] && t < s.embedRows![1]));
+    const outs = await Promise.all(slices.map((s, k) => (owned[k]!.length > 0 ? call(s, { pos0, tokens: owned[k]!.map(([t]) => t), allLogits }) : null)));
+    outs.forEach((out, k) => owned[k]!.forEach(([, i], j) => x!.set(out!.x!.subarray(j * c.dim, (j + 1) * c.dim), i * c.dim)));
+  }
+  const rows = allLogits ? n : 1;
+  const logits = new Float32Array(rows * c.vocabSize);
+  const place = (s: ShardSpec, part: Float32Array) => {
+    const [r0, r1] = s.headRows!;
+    const w = r1 - r0;
+    for (let r = 0; r < rows; r++) logits.set(part.subarray(r * w, (r + 1) * w), r * c.vocabSize + r0);
+  };
+  for (const [i, s] of plan.shards.entries()) {
+    if (roles[i] !== "chain") continue;
+    const out = await call(s, { pos0, tokens, ...(x && { x }), allLogits });
+    if (out.x) x = out.x;
+    if (out.logits) place(s, out.logits);
+  }
+  const heads = plan.shards.filter((_, i) => roles[i] === "head-slice");
+  if (heads.length > 0) {
+    const last = x!.subarray((n - rows) * c.dim);
+    const outs = await Promise.all(heads.map((s) => call(s, { pos0, tokens: tokens.slice(n - rows), x: last, allLogits: true })));
+    outs.forEach((out, k) => place(heads[k]!, out.logits!));
+  }
+  return logits;
+}

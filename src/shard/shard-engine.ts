@@ -1,0 +1,93 @@
+// One shard's part of the forward pass: its weights, run buffers and a KV cache per session for its layers only.
+import type { Backend, KvCache } from "../backends/backend";
+import type { LlamaConfig } from "../engine/config";
+import { createRunBuffers, recordEmbed, recordHead, recordLayers, type RunBuffers } from "../engine/forward";
+import type { PartWeights } from "../engine/weights";
+
+/** A step as the pipeline sends it to one shard (see ShardForward in src/protocol/shard-rpc.ts for the wire form). */
+export interface ShardStepInput {
+  /** Positions pos0.. of this batch. */
+  readonly pos0: number;
+  /** The batch's token ids (a shard that embeds looks them up; an embedding slice gets only the tokens it holds). */
+  readonly tokens: readonly number[];
+  /** The residual stream [rows × dim] from the shard before (absent when this shard embeds the tokens). */
+  readonly x?: Float32Array;
+  /** Logits for every row instead of the last. */
+  readonly allLogits: boolean;
+}
+
+export interface ShardStepOutput {
+  /** The residual stream after this shard's layers (or its embedding rows). */
+  readonly x?: Float32Array;
+  /** Logits of its classifier rows: [rows × headRows width]. */
+  readonly logits?: Float32Array;
+}
+
+/** One session's KV for this shard's layers. */
+export interface ShardSeq {
+  readonly cache: KvCache;
+  /** Positions whose K/V are in the cache. */
+  evaluated: number;
+}
+
+export class ShardEngine {
+  private readonly buffers: RunBuffers;
+  /** Positions this engine ran through its layers (tests prove restores compute nothing). */
+  forwarded = 0;
+
+  constructor(
+    readonly backend: Backend,
+    readonly config: LlamaConfig,
+    readonly weights: PartWeights,
+    readonly maxBatch = 32,
+  ) {
+    const head = weights.part.headRows;
+    this.buffers = createRunBuffers(backend, config, maxBatch, { layers: weights.layers.length > 0, logitsWidth: head ? head[1] - head[0] : 0 });
+  }
+
+  get nLayers(): number {
+    return this.weights.layers.length;
+  }
+
+  /** A KV cache for one session's positions in this shard's layers. */
+  createSeq(nCtx: number): ShardSeq {
+    const c = this.config;
+    return { cache: this.backend.createKvCache({ nLayers: Math.max(1, this.nLayers), nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim }), evaluated: 0 };
+  }
+
+  releaseSeq(seq: ShardSeq): void {
+    this.backend.release(seq.cache);
+  }
+
+  /** Floats of one position in this shard's pages: K and V of its layers. */
+  floatsPerPosition(): number {
+    return Math.max(1, this.nLayers) * 2 * this.config.kvDim;
+  }
+
+  /**
+   * Runs one batch through this shard: embedding (when it holds the embedding and gets no x), its layers (positions
+   * past pos0 + n in `seq` are discarded: they belonged to a continuation the session no longer has), then its
+   * classifier rows. The ops are exactly the single-object pass's, so the results are bit-identical.
+   */
+  step(seq: ShardSeq | null, input: ShardStepInput): ShardStepOutput {
+    const { backend, config: c, weights: w, buffers: s } = this;
+    const n = input.x ? input.x.length / c.dim : input.tokens.length;
+    if (!Number.isInteger(n) || n < 1 || n > this.maxBatch) throw new RangeError(`a shard step takes 1..${this.maxBatch} rows, got ${n}`);
+    if (input.x) backend.write(s.x, input.x);
+    else if (w.tokenEmbd && w.part.embedRows) recordEmbed(backend, w.tokenEmbd, s, input.tokens, w.part.embedRows[0]);
+    else throw new RangeError("this shard neither embeds tokens nor was given the residual stream");
+    const hasLayers = this.nLayers > 0;
+    if (hasLayers) {
+      if (!seq) throw new RangeError("a shard with layers needs the session's KV cache");
+      if (input.pos0 > seq.evaluated) throw new RangeError(`the shard holds ${seq.evaluated} positions, a step at ${input.pos0} would leave a gap`);
+      recordLayers(backend, c, w.layers, w.ropeFreqs, s, seq.cache, n, input.pos0);
+      seq.evaluated = input.pos0 + n;
+      this.forwarded += n;
+    }
+    const x = hasLayers || !w.output ? backend.read(s.x, 0, n * c.dim) : undefined;
+    if (!w.output || !w.outputNorm) return { x };
+    // A classifier-only shard gets exactly the rows it scores; after layers, the last row or all of them.
+    const rows = recordHead(backend, c, w.outputNorm, w.output, s, n, hasLayers ? input.allLogits : true);
+    return { ...(x && { x }), logits: backend.read(s.logits, 0, rows * w.output.rows) };
+  }
+}
