@@ -47,3 +47,9 @@ export const XK_SUMS: usize = 24;
   if (r0 + 1 < rows) store<f32>(o, f32x4.extract_lane(v, 1), 4);
   if (r0 + 2 < rows) store<f32>(o, f32x4.extract_lane(v, 2), 8);
 }
+
+/** acc + dots of a byte vector e of small unsigned values (4 per row, as dotStep) with the 4 activations at xp. */
+@inline export function dotBytes(acc: v128, e: v128, xp: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return dotStep(acc, e, e, xp);
+  return dotStep(acc, i16x8.extend_low_i8x16_u(e), i16x8.extend_high_i8x16_u(e), xp);
+}

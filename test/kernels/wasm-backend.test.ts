@@ -138,8 +138,8 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
   });
 
   // K-quant panels: the file's bytes plus unpacked scales (Q4_K: 592 per 4·144, Q5_K: 720 per 4·176, Q6_K: 848 per
-  // 4·210), ≤ 5 % over; Q4_1/Q5_0/Q5_1 panels hold exactly the file's bytes.
-  it.each([GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K])("type %i weights take at most 5 %% over the file's bytes", (type) => {
+  // 4·210, Q3_K: 456 per 4·110), ≤ 5 % over; Q4_1/Q5_0/Q5_1 and Q2_K panels hold exactly the file's bytes.
+  it.each([GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K])("type %i weights take at most 5 %% over the file's bytes", (type) => {
     const b = make();
     const before = b.memory().weightsBytes;
     const [rows, cols] = [64, 512];
@@ -162,6 +162,10 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
     [GgmlType.Q5_0, 30, 96, 9],
     [GgmlType.Q5_1, 64, 256, 1],
     [GgmlType.Q5_1, 30, 96, 9],
+    [GgmlType.Q2_K, 64, 256, 1],
+    [GgmlType.Q2_K, 30, 768, 9],
+    [GgmlType.Q3_K, 64, 256, 1],
+    [GgmlType.Q3_K, 30, 768, 9],
     [GgmlType.Q5_K, 64, 256, 1],
     [GgmlType.Q5_K, 30, 768, 9],
     [GgmlType.Q6_K, 64, 256, 1],

@@ -4,7 +4,10 @@ import type { KernelExports } from "./kernel-exports";
 import type { LinearMemory } from "./linear-memory";
 import { block32PackedBytes, packBlock32, packFloat, type PackedMatrix } from "./repack";
 import { legacyPackedBytes, packLegacy } from "./repack-legacy";
-import { Q4K_PANEL_BLOCK, Q5K_PANEL_BLOCK, Q6K_PANEL_BLOCK, kquantPackedBytes, packQ4K, packQ5K, packQ6K } from "./repack-kquant";
+import {
+  Q2K_PANEL_BLOCK, Q3K_PANEL_BLOCK, Q4K_PANEL_BLOCK, Q5K_PANEL_BLOCK, Q6K_PANEL_BLOCK,
+  kquantPackedBytes, packQ2K, packQ3K, packQ4K, packQ5K, packQ6K,
+} from "./repack-kquant";
 
 /**
  * How a matmul's input rows reach the kernel, as ggml's CPU backend feeds that weight type: f32 as is, rounded to
@@ -88,6 +91,20 @@ const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
     pack: (mem, rows, cols, bytes, relaxed) => packLegacy("q5_1", mem, rows, cols, bytes, relaxed),
     matmul: (k, out, w, a, rows, cols, n) => k.matmul_q5_1(out, w.data, a.q, a.d, a.s, a.st, rows, cols, n),
     embed: (k, out, w, cols, tokens, n) => k.embed_legacy(out, w.data, 2, cols, tokens, n),
+  }],
+  [GgmlType.Q2_K, {
+    activation: "q8_k",
+    packedBytes: (rows, cols) => kquantPackedBytes(Q2K_PANEL_BLOCK, rows, cols),
+    pack: packQ2K,
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q2_k(out, w.data, a.q, a.d, a.s, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_q2_k(out, w.data, cols, tokens, n),
+  }],
+  [GgmlType.Q3_K, {
+    activation: "q8_k",
+    packedBytes: (rows, cols) => kquantPackedBytes(Q3K_PANEL_BLOCK, rows, cols),
+    pack: packQ3K,
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q3_k(out, w.data, a.q, a.d, a.s, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_q3_k(out, w.data, cols, tokens, n),
   }],
   [GgmlType.Q4_K, {
     activation: "q8_k",

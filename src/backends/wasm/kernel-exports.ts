@@ -14,6 +14,10 @@ export interface KernelExports {
   matmul_q5_1(out: number, w: number, xq: number, xd: number, xs: number, xst: number, rows: number, cols: number, nTokens: number): void;
   embed_legacy(out: number, w: number, format: number, cols: number, tokens: number, nTokens: number): void;
   quantize_q8_k(x: number, q: number, d: number, s: number, n: number): void;
+  matmul_q2_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  matmul_q3_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
+  embed_q2_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
+  embed_q3_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
   matmul_q4_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   matmul_q5_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   matmul_q6_k(out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;

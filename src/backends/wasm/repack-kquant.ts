@@ -7,6 +7,9 @@ import { panelByteOffset, type PackedMatrix } from "./repack";
 export const Q4K_PANEL_BLOCK = 592;
 export const Q5K_PANEL_BLOCK = 720;
 export const Q6K_PANEL_BLOCK = 848;
+/** Q2_K: exactly 4·84 (scales stay packed); Q3_K: 4·110 + 16 (scales unpacked to i8): +3.6 %. */
+export const Q2K_PANEL_BLOCK = 336;
+export const Q3K_PANEL_BLOCK = 456;
 
 /** Bytes of a rows×cols matrix packed in panels of `panelBlock` bytes per 256 columns (rows padded to 4). */
 export function kquantPackedBytes(panelBlock: number, rows: number, cols: number): number {
@@ -86,5 +89,43 @@ export function packQ6K(mem: LinearMemory, rows: number, cols: number, bytes: Ui
         u8[o + 32] = bytes[qh + l]!;
       }
     }
+  });
+}
+
+/**
+ * Q2_K (file: scales[16] (scale | min << 4), qs[64], d, dmin f16) → per panel-block: d and dmin of the four rows
+ * (f16), the scale bytes as [sub-block][row], then per 128-element half the qs bytes as 8 vectors (matmul-q3k.ts).
+ */
+export function packQ2K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+  const at = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
+  return packPanels(mem, Q2K_PANEL_BLOCK, 84, rows, cols, bytes, (base, rr, s) => {
+    const u8 = mem.u8;
+    for (let i = 0; i < 2; i++) {
+      u8[base + 2 * rr + i] = bytes[s + 80 + i]!;
+      u8[base + 8 + 2 * rr + i] = bytes[s + 82 + i]!;
+    }
+    for (let j = 0; j < 16; j++) u8[base + 16 + 4 * j + rr] = bytes[s + j]!;
+    for (let n = 0; n < 2; n++) for (let l = 0; l < 32; l++) u8[base + 80 + 128 * n + at[rr * 32 + l]!] = bytes[s + 16 + 32 * n + l]!;
+  });
+}
+
+/**
+ * Q3_K (file: hmask[32], qs[64], 12 bytes of packed 6-bit scales, d f16) → per panel-block: d of the four rows (f16),
+ * the scales unpacked to i8 (−32 applied) as [sub-block][row], the hmask bytes as 8 vectors, then the qs as Q2_K's.
+ */
+export function packQ3K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+  const at = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
+  return packPanels(mem, Q3K_PANEL_BLOCK, 110, rows, cols, bytes, (base, rr, s) => {
+    const u8 = mem.u8;
+    u8[base + 2 * rr] = bytes[s + 108]!;
+    u8[base + 2 * rr + 1] = bytes[s + 109]!;
+    const sc = s + 96;
+    for (let j = 0; j < 16; j++) {
+      const low = j < 8 ? bytes[sc + j]! & 0xf : bytes[sc + j - 8]! >>> 4;
+      const high = (bytes[sc + 8 + (j & 3)]! >>> (2 * (j >>> 2))) & 3;
+      u8[base + 8 + 4 * j + rr] = ((low | (high << 4)) - 32) & 0xff;
+    }
+    for (let l = 0; l < 32; l++) u8[base + 72 + at[rr * 32 + l]!] = bytes[s + l]!;
+    for (let n = 0; n < 2; n++) for (let l = 0; l < 32; l++) u8[base + 200 + 128 * n + at[rr * 32 + l]!] = bytes[s + 32 + 32 * n + l]!;
   });
 }
