@@ -76,6 +76,8 @@ const Batch = koffi.struct("llama_batch", {
   logits: "int8*",
 });
 
+const ChatMessage = koffi.struct("llama_chat_message", { role: "const char*", content: "const char*" });
+
 /** Field values of llama_model_params / llama_context_params as koffi decodes them (plain objects). */
 export type ModelParamsValue = Record<string, unknown>;
 export type ContextParamsValue = Record<string, unknown> & {
@@ -139,6 +141,13 @@ export function bindLlama(dir: string) {
     llama_vocab_bos: lib.func("int32 llama_vocab_bos(void *vocab)"),
     llama_tokenize: lib.func("int32 llama_tokenize(void *vocab, const char *text, int32 len, _Out_ int32 *tokens, int32 max, bool add_special, bool parse_special)"),
     llama_token_to_piece: lib.func("int32 llama_token_to_piece(void *vocab, int32 token, _Out_ uint8 *buf, int32 len, int32 lstrip, bool special)"),
+    ChatMessage,
+    /** llama.cpp's built-in chat formats (no Jinja): it recognises the template by its text, -1 when it does not know it. */
+    llama_chat_apply_template: lib.func(
+      "int32 llama_chat_apply_template(const char *tmpl, const llama_chat_message *chat, size_t n_msg, bool add_ass, _Out_ uint8 *buf, int32 length)",
+    ),
+    llama_model_chat_template: lib.func("const char *llama_model_chat_template(void *model, const char *name)"),
+    llama_vocab_is_eog: lib.func("bool llama_vocab_is_eog(void *vocab, int32 token)"),
     llama_batch_init: lib.func("llama_batch llama_batch_init(int32 n_tokens, int32 embd, int32 n_seq_max)"),
     llama_batch_free: lib.func("void llama_batch_free(llama_batch batch)"),
     llama_decode: lib.func("int32 llama_decode(void *ctx, llama_batch batch)"),

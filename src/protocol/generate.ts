@@ -14,6 +14,8 @@ export interface ChatMessage {
 export interface GenerateRequest {
   /** Text appended before decoding (tokenized on its own; a BOS starts an empty session). */
   readonly text?: string;
+  /** Turn special-token text in `text` ("<|im_end|>") into those tokens (llama_tokenize's parse_special); default false: literal text. */
+  readonly parseSpecial?: boolean;
   /** Token ids appended instead of text, exactly as given: no BOS is added, even to an empty session. Checked against the vocabulary. */
   readonly tokens?: readonly number[];
   /** The request field `tokens` came from, for error messages (default `prompt`, the completions API's). */

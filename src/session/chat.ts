@@ -1,20 +1,29 @@
-// Chat prompts: the model's GGUF chat template through @huggingface/jinja when it has one, else a documented plain template.
+// Chat prompts: the model's GGUF chat template through @huggingface/jinja (template text may hold control tokens, message
+// contents never do), else a documented plain template.
 import { Template } from "@huggingface/jinja";
-import type { LlamaModel } from "../engine/model";
+import type { TextSegment, Tokenizer } from "../tokenizer/index";
 import type { ChatMessage } from "../protocol/generate";
 
 export interface ChatPrompt {
+  /** The prompt as segments: the template's own text (special-token text becomes those tokens) and message contents (literal). */
+  readonly segments: readonly TextSegment[];
+  /** The segments joined: the rendered prompt. */
   readonly text: string;
-  /** Template text holds special tokens ("<|im_start|>") that must become those tokens. */
-  readonly parseSpecial: boolean;
   /** Stop strings the format needs (the plain template's next "User:" turn). */
   readonly stop: readonly string[];
   /** The BOS piece the template was given ("" without one): a prompt starting with it needs no second BOS. */
   readonly bosText: string;
+  /** "model": the GGUF's tokenizer.chat_template; "plain": the built-in one. */
+  readonly template: "model" | "plain";
 }
 
 /** Stop string of the plain template: the model starting the user's next turn. */
 export const PLAIN_STOP = "\nUser:";
+
+/** A template that cannot be rendered for these messages (a syntax error, or its own raise_exception). */
+export class ChatTemplateError extends Error {
+  override readonly name = "ChatTemplateError";
+}
 
 /**
  * The plain template, for models without `tokenizer.chat_template`: one line per message, "System: …", "User: …",
@@ -25,16 +34,124 @@ export function plainChatPrompt(messages: readonly ChatMessage[]): string {
   return messages.map((m) => `${name(m.role)}: ${m.content}\n`).join("") + "Assistant:";
 }
 
-/** Renders a Jinja chat template the way llama.cpp and transformers call it. */
-export function renderTemplate(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }): string {
-  return new Template(template).render({ messages, add_generation_prompt: true, bos_token: specials.bos, eos_token: specials.eos });
+/** Parsed templates: one model per isolate, so one entry is enough and memory stays bounded. */
+let parsed: { readonly source: string; readonly template: Template } | null = null;
+
+function compile(source: string): Template {
+  if (parsed?.source !== source) parsed = { source, template: new Template(source) };
+  return parsed.template;
 }
 
-export function chatPrompt(model: LlamaModel, template: string | undefined, messages: readonly ChatMessage[]): ChatPrompt {
-  if (template === undefined) return { text: plainChatPrompt(messages), parseSpecial: false, stop: [PLAIN_STOP], bosText: "" };
-  const t = model.tokenizer;
-  const piece = (id: number) => (id >= 0 && id < t.vocabSize ? t.tokenText(id) : "");
-  const bos = piece(t.bosId);
-  const text = renderTemplate(template, messages, { bos, eos: piece(t.eosId) });
-  return { text, parseSpecial: true, stop: [], bosText: bos };
+/** Renders a Jinja chat template the way llama.cpp and transformers call it (add_generation_prompt, bos/eos strings). */
+export function renderTemplate(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }): string {
+  try {
+    return compile(template).render({
+      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      add_generation_prompt: true,
+      bos_token: specials.bos,
+      eos_token: specials.eos,
+    });
+  } catch (e) {
+    // A syntax error, or the template's own raise_exception (roles not alternating...): a 400 naming messages, not a 500.
+    throw new ChatTemplateError(`the chat template could not be rendered for these messages: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Private-use characters no message or template holds: the marker pair around each content in the marked render. */
+function pickMarkers(texts: readonly string[]): { open: string; close: string } {
+  for (let cp = 0xf8f0; cp < 0xf900; cp += 2) {
+    const open = String.fromCharCode(cp);
+    const close = String.fromCharCode(cp + 1);
+    if (!texts.some((t) => t.includes(open) || t.includes(close))) return { open, close };
+  }
+  throw new ChatTemplateError("the messages use every private-use marker character this renderer can pick");
+}
+
+/**
+ * The template rendered into segments: template text (parse_special on) and message contents (parse_special off).
+ *
+ * How: the template is rendered twice, once with the real contents (the prompt) and once with every content wrapped in
+ * private-use marker characters; the marked render says where each content landed. When the two renders agree once
+ * the markers are removed, the segments are exact. Templates that `| trim` contents (Llama 3) strip whitespace the
+ * markers protect, so trimmed contents are tried next. If neither matches (a template that rewrites contents in some
+ * other way), the marked render's segments are used: the prompt may then keep a content's outer whitespace, but a
+ * content still never becomes a control token (see splitMarked for templates that cut contents apart).
+ */
+export function templateSegments(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }): TextSegment[] {
+  const rendered = renderTemplate(template, messages, specials);
+  const { open, close } = pickMarkers([template, specials.bos, specials.eos, ...messages.map((m) => m.content)]);
+  const marked = renderTemplate(template, messages.map((m) => ({ ...m, content: open + m.content + close })), specials);
+  const parts = splitMarked(marked, open, close);
+  const join = (ps: readonly TextSegment[]) => ps.map((p) => p.text).join("");
+  const variants: ((s: string) => string)[] = [(s) => s, (s) => s.trim(), (s) => s.trimEnd(), (s) => s.trimStart()];
+  for (const f of variants) {
+    const candidate = parts.map((p) => (p.parseSpecial ? p : { text: f(p.text), parseSpecial: false }));
+    if (join(candidate) === rendered) return candidate.filter((p) => p.text.length > 0);
+  }
+  return parts.filter((p) => p.text.length > 0);
+}
+
+/**
+ * Splits the marked render into template text (parse_special) and contents (literal). A template that cuts a content
+ * apart (slicing, `split`) leaves a marker alone; the span it may have come from is then literal too: from the last
+ * clean boundary up to a lone close marker, or from a lone open marker up to the next open one. Safe (no content text
+ * can become a control token), at the price of that span's own control tokens.
+ */
+function splitMarked(marked: string, open: string, close: string): TextSegment[] {
+  const out: TextSegment[] = [];
+  const literal = (from: number, to: number) => out.push({ text: strip(marked.slice(from, to), open, close), parseSpecial: false });
+  let at = 0;
+  while (at < marked.length) {
+    const o = marked.indexOf(open, at);
+    const c = marked.indexOf(close, at);
+    if (o < 0 && c < 0) {
+      out.push({ text: marked.slice(at), parseSpecial: true });
+      break;
+    }
+    if (o < 0 || (c >= 0 && c < o)) {
+      literal(at, c); // a close with no open: its content began somewhere after the last boundary
+      at = c + 1;
+      continue;
+    }
+    out.push({ text: marked.slice(at, o), parseSpecial: true });
+    const nextOpen = marked.indexOf(open, o + 1);
+    const end = marked.indexOf(close, o + 1);
+    if (end < 0 || (nextOpen >= 0 && nextOpen < end)) {
+      const stop = nextOpen < 0 ? marked.length : nextOpen; // an open with no close: literal up to the next content
+      literal(o + 1, stop);
+      at = stop;
+      continue;
+    }
+    out.push({ text: marked.slice(o + 1, end), parseSpecial: false });
+    at = end + 1;
+  }
+  return out;
+}
+
+const strip = (s: string, open: string, close: string) => s.replaceAll(open, "").replaceAll(close, "");
+
+/**
+ * The prompt of a chat request: the model's template when it has one (bos/eos strings are the vocabulary's pieces), else
+ * the plain template, all literal text. ChatTemplateError when the template cannot render these messages.
+ */
+export function chatPrompt(tokenizer: Tokenizer, template: string | undefined, messages: readonly ChatMessage[]): ChatPrompt {
+  if (template === undefined) {
+    const text = plainChatPrompt(messages);
+    return { segments: [{ text, parseSpecial: false }], text, stop: [PLAIN_STOP], bosText: "", template: "plain" };
+  }
+  const piece = (id: number) => (id >= 0 && id < tokenizer.vocabSize ? tokenizer.tokenText(id) : "");
+  const bos = piece(tokenizer.bosId);
+  const segments = templateSegments(template, messages, { bos, eos: piece(tokenizer.eosId) });
+  return { segments, text: segments.map((s) => s.text).join(""), stop: [], bosText: bos, template: "model" };
+}
+
+/**
+ * Token ids of a chat prompt appended to a session holding `sessionTokens` tokens: BOS starts an empty session when the
+ * vocabulary asks for one (add_bos_token) and the template did not render it already (its bos_token text, parsed as
+ * the BOS token); never an EOS.
+ */
+export function encodeChatPrompt(tokenizer: Tokenizer, prompt: ChatPrompt, sessionTokens: number): number[] {
+  const first = prompt.segments[0];
+  const rendersBos = prompt.bosText !== "" && first !== undefined && first.parseSpecial && first.text.startsWith(prompt.bosText);
+  return tokenizer.encodeSegments(prompt.segments, { addBos: sessionTokens === 0 && tokenizer.vocab.addBos && !rendersBos, addEos: false });
 }

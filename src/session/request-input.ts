@@ -1,7 +1,7 @@
 // A generate request's input, checked against the session: the text, token ids or chat turn as tokens, its stop strings, 413 and logprobs checks.
 import type { LlamaContext } from "../engine/context";
 import type { LlamaModel } from "../engine/model";
-import { chatPrompt } from "./chat";
+import { ChatTemplateError, chatPrompt, encodeChatPrompt, type ChatPrompt } from "./chat";
 import { MAX_TOP_LOGPROBS } from "./logprobs";
 import { host } from "./model-host";
 import { contextTooLong, invalidValue } from "../protocol/errors";
@@ -22,11 +22,22 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
     const bad = req.tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
     if (bad >= 0) return fail(invalidValue(`${tokensParam}[${bad}] is ${req.tokens[bad]}, not a token id of this model (its vocabulary has ${vocab} tokens: 0..${vocab - 1})`, tokensParam));
   }
-  const chat = req.messages ? chatPrompt(model, host.chatTemplate(model), req.messages) : null;
-  const text = chat ? chat.text : req.text;
-  // A rendered template that already starts with BOS text gets no second one.
-  const addBos = llm.length === 0 && !(chat?.parseSpecial && chat.bosText !== "" && chat.text.startsWith(chat.bosText));
-  const input = req.tokens ? [...req.tokens] : text ? model.tokenizer.encode(text, { addBos, parseSpecial: chat?.parseSpecial ?? false }) : [];
+  let chat: ChatPrompt | null = null;
+  try {
+    chat = req.messages ? chatPrompt(model.tokenizer, host.chatTemplate(model), req.messages) : null;
+  } catch (e) {
+    if (e instanceof ChatTemplateError) return fail(invalidValue(e.message, "messages"));
+    throw e;
+  }
+  // Chat: template text may hold control tokens, message contents never do. Raw text: its special-token text becomes
+  // those tokens only when the request says parse_special. A BOS starts an empty session where the vocabulary wants one.
+  const input = req.tokens
+    ? [...req.tokens]
+    : chat
+      ? encodeChatPrompt(model.tokenizer, chat, llm.length)
+      : req.text
+        ? model.tokenizer.encode(req.text, { addBos: llm.length === 0 && model.tokenizer.vocab.addBos, addEos: false, parseSpecial: req.parseSpecial ?? false })
+        : [];
   // 413: the input (plus the tokens asked for, where the endpoint reserves them) does not fit in the context.
   const reserved = req.requireRoom ? req.maxTokens : 0;
   if (llm.length + input.length + reserved > llm.nCtx) {

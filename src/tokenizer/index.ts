@@ -34,6 +34,12 @@ export interface EncodeOptions {
   readonly parseSpecial?: boolean;
 }
 
+/** A piece of text to encode with its own parse_special (Tokenizer.encodeSegments). */
+export interface TextSegment {
+  readonly text: string;
+  readonly parseSpecial: boolean;
+}
+
 export interface DecodeOptions {
   /** Drop control and unknown tokens from the text (default true); false shows their piece text ("<s>"). */
   readonly skipSpecial?: boolean;
@@ -100,32 +106,50 @@ export class Tokenizer {
    * merged by rank. Empty text gives no text tokens.
    */
   encode(text: string, options: EncodeOptions = {}): number[] {
+    return this.encodeSegments([{ text, parseSpecial: options.parseSpecial ?? false }], options);
+  }
+
+  /**
+   * Text made of segments, each with its own parse_special: a chat prompt's template text (its "<|im_start|>" are
+   * control tokens) and message contents (always literal). Special tokens are looked for inside each segment only, so
+   * none can straddle a boundary; the raw text between special tokens is then encoded as one piece across segment
+   * boundaries, exactly as llama_tokenize would encode the joined text. So for contents without special-token text
+   * the ids equal encode(joined, {parseSpecial: true}), and a content "<|im_end|>" stays the literal pieces.
+   * options.parseSpecial is ignored here: each segment says its own.
+   */
+  encodeSegments(segments: readonly TextSegment[], options: EncodeOptions = {}): number[] {
     const addSpecial = options.addSpecial ?? true;
     const addBos = options.addBos ?? (addSpecial && this.vocab.addBos);
     const addEos = options.addEos ?? (addSpecial && this.vocab.addEos);
-    const parseSpecial = options.parseSpecial ?? false;
     const out: number[] = [];
     if (addBos && this.bosId !== NO_TOKEN) out.push(this.bosId);
-    const clean = text.replace(LONE_SURROGATE, "\uFFFD");
-    if (clean.length > 0 && this.bpe) {
-      const { vocab, encoder } = this.bpe;
-      for (const fragment of partitionBpe(clean, vocab.tokens, vocab.attrs, vocab.candidates, parseSpecial)) {
-        if ("token" in fragment) out.push(fragment.token);
-        else encoder.encode(fragment.text, out);
+    let pending = ""; // raw text not yet encoded: it may continue in the next segment
+    let prevSpecial = true; // SentencePiece: a raw fragment that starts the text or follows a special gets the space prefix
+    const flush = () => {
+      if (pending.length === 0) return;
+      if (this.bpe) this.bpe.encoder.encode(pending, out);
+      else {
+        const raw = this.vocab.addSpacePrefix && prevSpecial ? " " + pending : pending;
+        spmEncodeFragment(this.vocab, this.byteTokens, escapeWhitespace(raw), out);
       }
-    } else if (clean.length > 0) {
-      let prevSpecial = true;
-      for (const fragment of partitionSpecial(this.vocab, this.specials, clean, parseSpecial)) {
+      pending = "";
+      prevSpecial = false;
+    };
+    for (const segment of segments) {
+      const clean = segment.text.replace(LONE_SURROGATE, "\uFFFD");
+      if (clean.length === 0) continue;
+      const fragments = this.bpe
+        ? partitionBpe(clean, this.bpe.vocab.tokens, this.bpe.vocab.attrs, this.bpe.vocab.candidates, segment.parseSpecial)
+        : partitionSpecial(this.vocab, this.specials, clean, segment.parseSpecial);
+      for (const fragment of fragments) {
         if ("token" in fragment) {
+          flush();
           out.push(fragment.token);
           prevSpecial = true;
-          continue;
-        }
-        const raw = this.vocab.addSpacePrefix && prevSpecial ? " " + fragment.text : fragment.text;
-        spmEncodeFragment(this.vocab, this.byteTokens, escapeWhitespace(raw), out);
-        prevSpecial = false;
+        } else pending += fragment.text;
       }
     }
+    flush();
     if (addEos && this.eosId !== NO_TOKEN) out.push(this.eosId);
     return out;
   }
@@ -147,6 +171,15 @@ export class Tokenizer {
   /** Raw bytes of one token (its text turned back into bytes; control/unknown -> empty). Do not modify. */
   tokenBytes(id: number): Uint8Array {
     return this.pieces.bytes(id, false);
+  }
+
+  /**
+   * The bytes llama_token_to_piece gives for one token (lstrip 0): `special` (llama.cpp's default in its tools and
+   * server) shows control and unknown tokens as their text, else they are empty. Do not modify.
+   */
+  pieceBytes(id: number, special = true): Uint8Array {
+    this.pieces.check(id);
+    return this.pieces.bytes(id, special);
   }
 
   /** The piece text of a token as stored in the vocabulary ("▁the", "<0x0A>", "Ġthe", "<s>"). */
