@@ -13,6 +13,7 @@ export { matmul_q5_k } from "./matmul-q5k";
 export { matmul_q6_k } from "./matmul-q6k";
 export { embed_q4_k, embed_q5_k, embed_q6_k } from "./embed-kquant";
 export { matmul_f32, matmul_f16 } from "./matmul-float";
+export { matmul_bf16, round_bf16, embed_bf16 } from "./matmul-bf16";
 export { rmsnorm, softmax, swiglu, add, add_bias, copy_bytes, fill_zero } from "./elementwise";
 export { rope, rope_table } from "./rope";
 export { attention } from "./attention";

@@ -4,7 +4,6 @@ import "../../src/backends/wasm/load-node";
 import { RefBackend } from "../../src/backends/ref/ref-backend";
 import { createBackend } from "../../src/backends/select";
 import { LlamaContext } from "../../src/engine/context";
-import { ModelError } from "../../src/engine/errors";
 import { LlamaModel } from "../../src/engine/model";
 import { readGguf } from "../../src/gguf/index";
 import { wasmMatrixBytes } from "../../src/backends/wasm/formats";
@@ -12,10 +11,9 @@ import { optionalFixtures, readFixture, readFixtureText } from "../helpers/fixtu
 import type { LogitOracle } from "../helpers/reference";
 import { maxAbsDiff } from "../helpers/reference";
 
-/** Files whose every weight type is in the wasm format table, and files with a type it lacks (refused at load). */
-const RUNS = ["Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "Q4_K_M", "Q5_K_M"].map((t) => `kquant-gqa-${t}`);
-const REFUSED = [["BF16", "BF16"]].map(([f, t]) => [`kquant-gqa-${f}`, t!] as const);
-const set = optionalFixtures([...RUNS, ...REFUSED.map(([f]) => f)].flatMap((f) => [`oracle/${f}.gguf`, `oracle/${f}.logits.json`]));
+/** Oracle files whose weight types were added to the wasm format table by the K-quant work (BF16, legacy, K-quants). */
+const RUNS = ["BF16", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "Q4_K_M", "Q5_K_M"].map((t) => `kquant-gqa-${t}`);
+const set = optionalFixtures(RUNS.flatMap((f) => [`oracle/${f}.gguf`, `oracle/${f}.logits.json`]));
 
 // As engine-oracle.test.ts holds the ref backend's ggml mode, in units of S = max(1, max |reference logit|): the wasm
 // kernels quantize activations to Q8_K / Q8_0 / Q8_1 as llama.cpp does and sum each block in exact integers, so they agree with
@@ -78,11 +76,5 @@ describe.skipIf(!set.available).each(["wasm-simd128", "wasm-relaxed"])("%s on th
       console.log(`${backend} ${name}: weights ${loaded} bytes, tensors in the file ${tensorBytes}`);
       expect(loaded).toBe(estimate);
     });
-  });
-
-  it.each(REFUSED)("%s is refused at load with a ModelError naming a %s tensor", (name, type) => {
-    const load = () => LlamaModel.load(readFixture(`oracle/${name}.gguf`), createBackend(backend));
-    expect(load).toThrow(ModelError);
-    expect(load).toThrow(new RegExp(`tensor \\S+ has type ${type}, which the ${backend} backend cannot use`));
   });
 });

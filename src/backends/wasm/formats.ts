@@ -11,9 +11,9 @@ import {
 
 /**
  * How a matmul's input rows reach the kernel, as ggml's CPU backend feeds that weight type: f32 as is, rounded to
- * f16, quantized to Q8_0 (32-blocks), Q8_1 (Q8_0 plus the f16 s = d·Σq term) or Q8_K (256-blocks).
+ * f16 or bf16, quantized to Q8_0 (32-blocks), Q8_1 (Q8_0 plus the f16 s = d·Σq term) or Q8_K (256-blocks).
  */
-export type ActivationKind = "f32" | "f16" | "q8_0" | "q8_1" | "q8_k";
+export type ActivationKind = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k";
 
 /** Prepared activations in linear memory: `x` (f32 or f16-rounded rows) or quants `q`, scales `d`, sums `s`, Q8_1 `st`. */
 export interface Activations {
@@ -56,6 +56,13 @@ const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
     pack: (mem, rows, cols, bytes) => packFloat(mem, 2, rows, cols, bytes),
     matmul: (k, out, w, a, rows, cols, n) => k.matmul_f16(out, w.data, a.x, rows, cols, n),
     embed: (k, out, w, cols, tokens, n) => k.embed_float(out, w.data, 2, cols, tokens, n),
+  }],
+  [GgmlType.BF16, {
+    activation: "bf16",
+    packedBytes: (rows, cols) => rows * cols * 2,
+    pack: (mem, rows, cols, bytes) => packFloat(mem, 2, rows, cols, bytes),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_bf16(out, w.data, a.x, rows, cols, n),
+    embed: (k, out, w, cols, tokens, n) => k.embed_bf16(out, w.data, cols, tokens, n),
   }],
   [GgmlType.Q8_0, {
     activation: "q8_0",

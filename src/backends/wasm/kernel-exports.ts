@@ -25,6 +25,9 @@ export interface KernelExports {
   embed_q5_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
   embed_q6_k(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
   matmul_f32(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;
+  matmul_bf16(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;
+  round_bf16(y: number, x: number, n: number): void;
+  embed_bf16(out: number, w: number, cols: number, tokens: number, nTokens: number): void;
   matmul_f16(out: number, w: number, x: number, rows: number, cols: number, nTokens: number): void;
   rmsnorm(out: number, x: number, w: number, dim: number, nTokens: number, eps: number): void;
   softmax(x: number, rows: number, len: number): void;

@@ -191,10 +191,12 @@ export class WasmBackend implements Backend {
     switch (f.activation) {
       case "f32":
         return { x: xp, q: 0, d: 0, s: 0, st: 0 };
-      case "f16": {
-        // ggml dots F16 weights with activations rounded to f16; the products and sums are then f32.
+      case "f16":
+      case "bf16": {
+        // ggml dots F16 (BF16) weights with activations rounded to f16 (bf16); the products and sums are then f32.
         const xr = this.scratchArea("actF", n * 4);
-        this.k.round_f16(xr, xp, n);
+        if (f.activation === "f16") this.k.round_f16(xr, xp, n);
+        else this.k.round_bf16(xr, xp, n);
         return { x: xr, q: 0, d: 0, s: 0, st: 0 };
       }
       case "q8_0":
