@@ -10,8 +10,10 @@ import { readModelFile } from "./lib/model-dir";
 import { parseFlags, UsageError } from "./lib/args";
 
 const USAGE = `usage: npm run generate -- --model FILE --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]
-       [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--stop STR] [--backend ref] [--json]
-FILE is a path, or a name inside the model directory ($EDGE_LLAMA_MODELS, default ./models).`;
+       [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--stop STR] [--backend ref] [--parse-special] [--json]
+FILE is a path, or a name inside the model directory ($EDGE_LLAMA_MODELS, default ./models).
+--parse-special: special-token text in the prompt ("<|im_start|>", "<s>") becomes those tokens, as in llama.cpp's tools;
+without it the prompt is literal text. Generation stops at any end-of-generation token of the vocabulary.`;
 
 async function main(): Promise<void> {
   const { flags } = parseFlags(process.argv.slice(2), {
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     stop: "string",
     backend: "string",
     json: "boolean",
+    "parse-special": "boolean",
     help: "boolean",
   });
   if (flags.help) {
@@ -48,7 +51,8 @@ async function main(): Promise<void> {
     ...(flags["repeat-penalty"] !== undefined && { repetitionPenalty: flags["repeat-penalty"] }),
     seed: flags.seed ?? Date.now() % 2 ** 31,
   });
-  const promptTokens = model.tokenizer.encode(flags.prompt);
+  // BOS where the vocabulary asks for it (add_bos_token), never an EOS after a prompt.
+  const promptTokens = model.tokenizer.encode(flags.prompt, { addEos: false, parseSpecial: flags["parse-special"] ?? false });
   const run = generate(ctx, sampler, {
     input: promptTokens,
     maxTokens: flags["max-tokens"] ?? 128,
