@@ -17,6 +17,12 @@ export interface Env {
   MEMORY_BUDGET_MB?: string;
   /** Default context length of a new session in tokens (default 512). */
   N_CTX?: string;
+  /**
+   * How session KV caches store K and V: f32 (default), f16 (half the bytes) or q8_0 (34 bytes per 32 elements),
+   * llama.cpp's --cache-type-k/v. A comma-separated list may add per-model entries NAME=TYPE keyed by MODEL_NAME,
+   * e.g. "q8_0, stories260K.gguf=f32". Fixed per session when it is created; see docs/models.md.
+   */
+  KV_CACHE_TYPE?: string;
   /** Largest KV page row in bytes (default and maximum 1 MiB: Durable Object SQLite rows stay under 2 MB). */
   KV_PAGE_BYTES?: string;
   /** Tokens decoded between two writes of a session's state during a long generation (default 32). */
@@ -53,6 +59,27 @@ export function backendSetting(env: Env): string {
 /** The isolate's memory budget in bytes (MEMORY_BUDGET_MB, default 128). */
 export function budgetBytes(env: Env): number {
   return numberVar(env, "MEMORY_BUDGET_MB", 128) * MiB;
+}
+
+/** KV cache types a deployment may name (the engine's KvType). */
+export type KvCacheType = "f32" | "f16" | "q8_0";
+
+/**
+ * The KV cache type for `model` (a MODELS key): its NAME=TYPE entry in KV_CACHE_TYPE, else the list's bare type,
+ * else f32. An unknown type or a malformed entry is a configuration error.
+ */
+export function kvCacheType(env: Env, model: string): KvCacheType {
+  const raw = env.KV_CACHE_TYPE ?? "";
+  let fallback: KvCacheType = "f32";
+  let chosen: KvCacheType | undefined;
+  for (const entry of raw.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+    const eq = entry.lastIndexOf("=");
+    const type = (eq < 0 ? entry : entry.slice(eq + 1)).trim().toLowerCase();
+    if (type !== "f32" && type !== "f16" && type !== "q8_0") throw new Error(`var KV_CACHE_TYPE: unknown type ${JSON.stringify(type)} in ${JSON.stringify(raw)} (f32 | f16 | q8_0)`);
+    if (eq < 0) fallback = type;
+    else if (entry.slice(0, eq).trim() === model) chosen = type;
+  }
+  return chosen ?? fallback;
 }
 
 /** The context a session gets when it asks for none: N_CTX (default 512), at most the model's training context. */

@@ -6,6 +6,8 @@ import type { SamplerConfig } from "./sampler-params";
 export interface SessionSettings {
   readonly nCtx: number;
   readonly sampler: SamplerConfig;
+  /** How the KV cache stores K and V, fixed at creation (KV_CACHE_TYPE); absent in sessions stored before it: f32. */
+  readonly kvType?: "f32" | "f16" | "q8_0";
 }
 
 /** What a new session asks for: unset fields take the deployment's defaults (N_CTX, the sampler's). */

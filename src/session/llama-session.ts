@@ -4,7 +4,7 @@ import { generate, type FinishReason, type GenerateStep } from "../engine/genera
 import { positionsPerPage } from "../engine/kv-pages";
 import type { LlamaModel } from "../engine/model";
 import { Sampler } from "../engine/sampler";
-import { defaultNCtx, numberVar, type Env } from "../env";
+import { defaultNCtx, kvCacheType, modelName, numberVar, type Env } from "../env";
 import { errorBody, invalidValue, sessionBusy, sessionExists, sessionNotFound } from "../protocol/errors";
 import type { GenerateRequest, GenerateStart } from "../protocol/generate";
 import { fail, ok, type Result } from "../protocol/result";
@@ -57,7 +57,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       const settings = this.#settingsFor(model, input);
       if (!settings.ok) return settings;
       const sampler = new Sampler(settings.value.sampler);
-      const perPage = positionsPerPage(layoutOf(model, settings.value.nCtx), pageBytes(this.env));
+      const perPage = positionsPerPage(layoutOf(model, settings.value.nCtx, settings.value.kvType), pageBytes(this.env));
       const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState: JSON.stringify(sampler.state()), tokens: [], evaluated: 0, perPage, lastFinish: null };
       this.store.save(state, new Map());
       return ok(this.#describe(model, state));
@@ -99,7 +99,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       const model = await host.model(this.env);
       const settings = this.#settingsFor(model, { nCtx: req.nCtx, sampler: req.sampler });
       if (!settings.ok) return settings;
-      const llm = host.createContext(this.env, model, this.#owner, settings.value.nCtx);
+      const llm = host.createContext(this.env, model, this.#owner, settings.value.nCtx, settings.value.kvType);
       const samplerState = JSON.stringify(new Sampler(settings.value.sampler).state());
       const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState, tokens: [], evaluated: 0, perPage: 1, lastFinish: null };
       live = this.live = { model, llm, sampler: new Sampler(settings.value.sampler), state, persistedEvaluated: 0, ephemeral: true };
@@ -270,7 +270,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     if (!state) return fail(sessionNotFound()); // before loading any weights
     const model = await host.model(this.env);
     if (this.live) return ok(this.live);
-    const llm = host.createContext(this.env, model, this.#owner, state.settings.nCtx);
+    const llm = host.createContext(this.env, model, this.#owner, state.settings.nCtx, state.settings.kvType);
     try {
       this.live = restoreLive(this.store, state, model, llm);
     } catch (e) {
@@ -281,7 +281,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
   }
 
   #settingsFor(model: LlamaModel, input: CreateSessionInput): Result<SessionSettings> {
-    return newSettings(model, input, defaultNCtx(this.env, model.config.nCtxTrain));
+    return newSettings(model, input, defaultNCtx(this.env, model.config.nCtxTrain), kvCacheType(this.env, modelName(this.env)));
   }
 
   #describe(model: LlamaModel, state: StoredState): SessionInfo {

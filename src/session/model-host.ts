@@ -1,6 +1,7 @@
 // Per-isolate model host: loads the weights from R2 once (single-flight), keeps every session's KV cache inside the memory budget.
 import { createBackendAsync } from "../backends/select";
 import { LlamaContext } from "../engine/context";
+import type { KvType } from "../backends/kv-format";
 import { kvBytesPerPosition } from "../engine/kv-pages";
 import { LlamaModel } from "../engine/model";
 import { metaOptString, readGguf, type GgufFile } from "../gguf/index";
@@ -31,6 +32,8 @@ export class ModelHost {
   private readonly contexts = new Map<ContextOwner, Held>();
   /** Run buffers of one context, measured on the first one (the backend reports them as scratch). */
   private scratchPerContext = 0;
+  /** The largest typed-cache decode scratch a context of this isolate may have grown (see decodeScratch). */
+  private decodeScratchBytes = 0;
   private clock = 0;
   private readonly templates = new WeakMap<LlamaModel, string | undefined>();
 
@@ -116,14 +119,15 @@ export class ModelHost {
 
   /**
    * A new context for `owner`, if it fits in the budget; idle contexts of other sessions are dropped first, least
-   * recently used first (their sessions restore from SQLite on their next request).
+   * recently used first (their sessions restore from SQLite on their next request). Its KV cache counts at its
+   * type's size (f16 half of f32, q8_0 34/128), plus, for a typed cache, the f32 planes attention decodes one layer
+   * into (wasm; shared by the isolate's contexts, counted here because the first forward pass allocates them).
    */
-  createContext(env: Env, model: LlamaModel, owner: ContextOwner, nCtx: number): LlamaContext {
+  createContext(env: Env, model: LlamaModel, owner: ContextOwner, nCtx: number, kvType: KvType = "f32"): LlamaContext {
     this.release(owner);
     const budget = budgetBytes(env);
-    const c = model.config;
-    const kv = kvBytesPerPosition({ nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim }) * nCtx;
-    const need = kv + this.scratchPerContext;
+    const kv = kvBytesPerPosition(kvLayout(model, nCtx, kvType)) * nCtx;
+    const need = kv + this.scratchPerContext + this.decodeScratch(model, nCtx, kvType);
     const idle = [...this.contexts].filter(([o]) => o.idle()).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     // Live allocations decide: space a dropped context frees is reused by the allocator, though wasm memory never shrinks.
     while (this.liveBytes(model) + need > budget && idle.length > 0) {
@@ -134,7 +138,7 @@ export class ModelHost {
     const refuse = () => budgetError(`a context of ${nCtx} tokens (${mib(need)} of KV cache and buffers)`, budget);
     if (this.liveBytes(model) + need > budget) throw refuse();
     const before = model.backend.memory();
-    const ctx = new LlamaContext(model, { nCtx });
+    const ctx = new LlamaContext(model, { nCtx, kvType });
     const after = model.backend.memory();
     // Fragmentation can make the runtime memory outgrow the live count: refuse rather than run past the budget.
     if ((after.reservedBytes ?? 0) > budget) {
@@ -142,8 +146,17 @@ export class ModelHost {
       throw refuse();
     }
     this.scratchPerContext = Math.max(this.scratchPerContext, after.scratchBytes - before.scratchBytes);
+    if (kvType !== "f32") this.decodeScratchBytes = Math.max(this.decodeScratchBytes, this.decodeScratch(model, nCtx, kvType) + this.decodeScratchBytes);
     this.contexts.set(owner, { ctx, bytes: kv, lastUsed: ++this.clock });
     return ctx;
+  }
+
+  /** Bytes a typed cache's attention still has to allocate: K and V of one layer as f32, unless an earlier context grew them. */
+  private decodeScratch(model: LlamaModel, nCtx: number, kvType: KvType): number {
+    if (kvType === "f32" || model.backend.name === "ref") return 0;
+    const c = model.config;
+    const bytes = 2 * nCtx * c.nKvHeads * c.headDim * 4;
+    return Math.max(0, bytes - this.decodeScratchBytes);
   }
 
   /** Marks the owner's context as recently used. */
@@ -159,6 +172,12 @@ export class ModelHost {
     this.contexts.delete(owner);
     held.ctx.dispose();
   }
+}
+
+/** The KV layout of a context of `nCtx` tokens of `model` whose cache stores `type`. */
+function kvLayout(model: LlamaModel, nCtx: number, type: KvType) {
+  const c = model.config;
+  return { nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim, type };
 }
 
 /** Runs one loading step; any failure becomes model_load_failed, naming the model. */
