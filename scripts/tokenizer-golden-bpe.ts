@@ -1,5 +1,6 @@
 // Writes test/fixtures/tokenizer-golden-bpe.json: llama.cpp's tokenization of extra strings with the byte-level BPE
-// test vocabularies (EDGE_LLAMA_MODELS/vocab, see its README), beyond the .inp/.out vectors they come with.
+// test vocabularies (EDGE_LLAMA_MODELS/vocab, see its README), beyond the .inp/.out vectors they come with, and with
+// the two SentencePiece ones there as a control of the special-token handling both share.
 //
 // llama.cpp comes from node-llama-cpp, which is NOT a project dependency (see scripts/tokenizer-golden.ts):
 //   mkdir -p /tmp/llcpp && cd /tmp/llcpp && npm init -y && npm i -E node-llama-cpp@3.21.1 --ignore-scripts
@@ -21,6 +22,8 @@ const FILES = [
   "ggml-vocab-gpt-2.gguf", "ggml-vocab-starcoder.gguf", "ggml-vocab-deepseek-llm.gguf", "ggml-vocab-deepseek-coder.gguf",
   "ggml-vocab-qwen2.gguf", "smollm2.gguf", "gpt-2-pre-llama-bpe.gguf", "gpt-2-pre-qwen2.gguf", "gpt-2-pre-smollm.gguf",
   "gpt-2-pre-deepseek-v3.gguf", "gpt-2-pre-tekken.gguf",
+  // SentencePiece controls: special-token handling is shared (Phi-3's RSTRIP tokens, "</s>" typed USER_DEFINED).
+  "ggml-vocab-llama-spm.gguf", "ggml-vocab-phi-3.gguf",
 ];
 
 /**

@@ -4,8 +4,8 @@ import { KEY, type GgufFile } from "../gguf/index";
 import { GgufValueType, type GgufValue } from "../gguf/types";
 import { preTypeSpec, type PreTypeSpec } from "./bpe-pre-types";
 import { array, bool, tokenId } from "./gguf-vocab";
-import { Attr, attrsFromTypes, detectSpecials, partitionCandidates, type SpecialIds } from "./special-tokens";
-import { NO_TOKEN, TokenType, TokenizerError, type Vocab } from "./vocab";
+import { attrsFromTypes, detectSpecials, partitionCandidates, setStripAttrs, typesFromAttrs, type SpecialIds } from "./special-tokens";
+import { NO_TOKEN, TokenizerError, type Vocab } from "./vocab";
 
 /** A byte-level BPE vocabulary. The Vocab fields hold what the SentencePiece code paths read (no scores, no space prefix). */
 export interface BpeVocab extends Vocab {
@@ -122,38 +122,4 @@ export function bpeVocabFromGguf(file: GgufFile): BpeVocab {
     addSpacePrefix: bool(meta.get(KEY.addSpacePrefix), KEY.addSpacePrefix) ?? false,
     lookup,
   };
-}
-
-/** llama.cpp's per-model LSTRIP / RSTRIP attributes (set after the partition list is built, by model or pre name). */
-function setStripAttrs(name: string, pre: string, arch: string, lookup: ReadonlyMap<string, number>, attrs: Uint16Array, candidates: readonly number[]): void {
-  const set = (text: string, bit: number, on: boolean) => {
-    const id = lookup.get(text);
-    if (id !== undefined) attrs[id] = on ? attrs[id]! | bit : attrs[id]! & ~bit;
-  };
-  const lower = name.toLowerCase();
-  if (["jina-v2-de", "jina-v2-es", "jina-v2-code"].some((p) => pre.includes(p)) || ["nomic-bert-moe", "jina-bert-v3"].some((a) => arch.includes(a))) {
-    set("<mask>", Attr.LSTRIP, true);
-  } else if (lower.includes("phi-3") || lower.includes("phi3")) {
-    for (const id of candidates) attrs[id]! |= Attr.RSTRIP;
-    set("</s>", Attr.RSTRIP, true);
-    for (const t of ["<unk>", "<s>", "<|endoftext|>"]) set(t, Attr.RSTRIP, false);
-  } else if (lower.includes("modern-bert")) {
-    set("[MASK]", Attr.LSTRIP, true);
-  }
-}
-
-/** Token types that describe the attributes (what Vocab.types means for the SentencePiece paths). */
-function typesFromAttrs(attrs: Uint16Array): Uint8Array {
-  const types = new Uint8Array(attrs.length);
-  attrs.forEach((a, i) => {
-    types[i] =
-      a & Attr.CONTROL ? TokenType.CONTROL
-      : a & Attr.UNKNOWN ? TokenType.UNKNOWN
-      : a & Attr.USER_DEFINED ? TokenType.USER_DEFINED
-      : a & Attr.NORMAL ? TokenType.NORMAL
-      : a & Attr.BYTE ? TokenType.BYTE
-      : a & Attr.UNUSED ? TokenType.UNUSED
-      : TokenType.UNDEFINED;
-  });
-  return types;
 }

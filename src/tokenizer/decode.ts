@@ -1,4 +1,5 @@
 // Token -> bytes as llama.cpp's token_to_piece does for SPM vocabularies, and whole-sequence detokenization.
+import { spmSpecials } from "./special-tokens";
 import { SPACE_SYMBOL } from "./spm";
 import { decodeUtf8, encodeUtf8 } from "./utf8";
 import { TokenType, TokenizerError, type Vocab } from "./vocab";
@@ -52,7 +53,8 @@ export class PieceTable implements PieceSource {
 
   private compute(id: number, special: boolean): Uint8Array {
     const piece = this.vocab.tokens[id]!;
-    switch (this.vocab.types[id]) {
+    // Types after llama.cpp's load-time fixes: an end-of-generation text typed USER_DEFINED renders as CONTROL.
+    switch (spmSpecials(this.vocab).types[id]) {
       case TokenType.NORMAL:
         return encodeUtf8(piece.replaceAll(SPACE_SYMBOL, " "));
       case TokenType.BYTE:

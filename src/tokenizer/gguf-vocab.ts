@@ -72,7 +72,14 @@ export function vocabFromGguf(file: GgufFile): Vocab {
     addBos: bool(meta.get(K.addBos), K.addBos),
     addEos: bool(meta.get(K.addEos), K.addEos),
     addSpacePrefix: bool(meta.get(K.addSpacePrefix), K.addSpacePrefix),
+    ...optString(meta.get("general.name"), "modelName"),
+    ...optString(meta.get("general.architecture"), "architecture"),
   });
+}
+
+/** { [field]: value } for a string metadata value, {} otherwise. */
+function optString<F extends string>(v: GgufValue | undefined, field: F): Partial<Record<F, string>> {
+  return v?.type === GgufValueType.STRING ? ({ [field]: v.value } as Record<F, string>) : {};
 }
 
 /** A typed array value of the metadata (TokenizerError if mistyped; undefined if absent and not required). */

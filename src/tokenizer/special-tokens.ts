@@ -1,6 +1,6 @@
 // Token attributes, llama.cpp's load-time special-token detection (EOT/EOM/FIM/end-of-generation by text) and the
 // partitioning of text around special tokens (tokenizer_st_partition).
-import { NO_TOKEN, TokenType } from "./vocab";
+import { NO_TOKEN, TokenType, type Vocab } from "./vocab";
 
 /** llama_token_attr bits. */
 export const Attr = {
@@ -154,4 +154,69 @@ export function partitionSpecial(text: string, tokens: readonly string[], attrs:
     fragments = next;
   }
   return fragments;
+}
+
+/** llama.cpp's per-model LSTRIP / RSTRIP attributes (set after the partition list is built, by model or pre name). */
+export function setStripAttrs(name: string, pre: string, arch: string, lookup: ReadonlyMap<string, number>, attrs: Uint16Array, candidates: readonly number[]): void {
+  const set = (text: string, bit: number, on: boolean) => {
+    const id = lookup.get(text);
+    if (id !== undefined) attrs[id] = on ? attrs[id]! | bit : attrs[id]! & ~bit;
+  };
+  const lower = name.toLowerCase();
+  if (["jina-v2-de", "jina-v2-es", "jina-v2-code"].some((p) => pre.includes(p)) || ["nomic-bert-moe", "jina-bert-v3"].some((a) => arch.includes(a))) {
+    set("<mask>", Attr.LSTRIP, true);
+  } else if (lower.includes("phi-3") || lower.includes("phi3")) {
+    for (const id of candidates) attrs[id]! |= Attr.RSTRIP;
+    set("</s>", Attr.RSTRIP, true);
+    for (const t of ["<unk>", "<s>", "<|endoftext|>"]) set(t, Attr.RSTRIP, false);
+  } else if (lower.includes("modern-bert")) {
+    set("[MASK]", Attr.LSTRIP, true);
+  }
+}
+
+/** Token types that describe the attributes (what Vocab.types means for the SentencePiece paths). */
+export function typesFromAttrs(attrs: Uint16Array): Uint8Array {
+  const types = new Uint8Array(attrs.length);
+  attrs.forEach((a, i) => {
+    types[i] =
+      a & Attr.CONTROL ? TokenType.CONTROL
+      : a & Attr.UNKNOWN ? TokenType.UNKNOWN
+      : a & Attr.USER_DEFINED ? TokenType.USER_DEFINED
+      : a & Attr.NORMAL ? TokenType.NORMAL
+      : a & Attr.BYTE ? TokenType.BYTE
+      : a & Attr.UNUSED ? TokenType.UNUSED
+      : TokenType.UNDEFINED;
+  });
+  return types;
+}
+
+/** A SentencePiece vocabulary's attributes after llama.cpp's load-time fixes, its partition candidates and EOG set. */
+export interface LlamaSpecials {
+  readonly attrs: Uint16Array;
+  readonly candidates: readonly number[];
+  readonly eog: ReadonlySet<number>;
+  /** Token types that match the attributes (a token promoted to CONTROL renders as one). */
+  readonly types: Uint8Array;
+}
+
+const spmSpecialsCache = new WeakMap<Vocab, LlamaSpecials>();
+
+/**
+ * llama.cpp's load-time special-token handling for a SentencePiece vocabulary (computed once per Vocab): EOG texts
+ * become CONTROL (so "</s>" typed USER_DEFINED is no longer matched without parse_special), and Phi-3's special
+ * tokens eat the whitespace after them (by general.name, as llama.cpp decides).
+ */
+export function spmSpecials(vocab: Vocab): LlamaSpecials {
+  let found = spmSpecialsCache.get(vocab);
+  if (!found) {
+    const attrs = attrsFromTypes(vocab.tokens.length, vocab.types);
+    const none = NO_TOKEN;
+    const ids = { eos: vocab.eosId, eot: vocab.eotId, eom: vocab.eomId, fimPre: none, fimSuf: none, fimMid: none, fimPad: none, fimRep: none, fimSep: none };
+    const eog = detectSpecials(vocab.tokens, vocab.lookup, attrs, ids);
+    const candidates = partitionCandidates(vocab.tokens, attrs);
+    setStripAttrs(vocab.modelName ?? "", "", vocab.architecture ?? "", vocab.lookup, attrs, candidates);
+    found = { attrs, candidates, eog, types: typesFromAttrs(attrs) };
+    spmSpecialsCache.set(vocab, found);
+  }
+  return found;
 }

@@ -1,5 +1,6 @@
 // SentencePiece BPE encoding as llama.cpp's SPM tokenizer does it: score-ordered pair merges, then byte fallback.
-import { NO_TOKEN, TokenType, TokenizerError, type Vocab } from "./vocab";
+import { partitionSpecial as partitionText, spmSpecials } from "./special-tokens";
+import { NO_TOKEN, TokenizerError, type Vocab } from "./vocab";
 
 /** The SentencePiece meta symbol that stands for a space in pieces. */
 export const SPACE_SYMBOL = "\u2581";
@@ -150,16 +151,12 @@ function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }
 
-/** Ids of the tokens that parse_special can match in text: control and unknown only with parseSpecial, user-defined always. */
+/**
+ * Ids of the tokens tokenizer_st_partition tries (control, user-defined, unknown, after llama.cpp's load-time fixes),
+ * longest UTF-8 text first, ties by id.
+ */
 export function specialTokenIds(vocab: Vocab): number[] {
-  const ids: number[] = [];
-  for (let id = 0; id < vocab.tokens.length; id++) {
-    const t = vocab.types[id];
-    if (t === TokenType.CONTROL || t === TokenType.USER_DEFINED || t === TokenType.UNKNOWN) ids.push(id);
-  }
-  // Longest text (in UTF-8 bytes) first, as llama.cpp partitions; equal lengths by id.
-  const bytes = new Map(ids.map((id) => [id, encoder.encode(vocab.tokens[id]!).length]));
-  return ids.sort((a, b) => bytes.get(b)! - bytes.get(a)! || a - b);
+  return [...spmSpecials(vocab).candidates];
 }
 
 /** A piece of input text: raw text to tokenize, or a special token matched in the text. */
@@ -167,28 +164,9 @@ export type Fragment = { readonly text: string } | { readonly token: number };
 
 /**
  * Splits text on the texts of special tokens, each token in turn (longest first), all occurrences, as
- * llama.cpp's tokenizer_st_partition does. Control/unknown tokens take part only with parseSpecial.
+ * llama.cpp's tokenizer_st_partition does. Control/unknown tokens take part only with parseSpecial; user-defined
+ * ones always; RSTRIP / LSTRIP tokens (Phi-3) eat the whitespace beside them.
  */
 export function partitionSpecial(vocab: Vocab, specials: readonly number[], text: string, parseSpecial: boolean): Fragment[] {
-  let fragments: Fragment[] = [{ text }];
-  for (const id of specials) {
-    if (!parseSpecial && vocab.types[id] !== TokenType.USER_DEFINED) continue;
-    const needle = vocab.tokens[id]!;
-    const nextFragments: Fragment[] = [];
-    for (const f of fragments) {
-      if (!("text" in f) || !f.text.includes(needle)) {
-        nextFragments.push(f);
-        continue;
-      }
-      let from = 0;
-      for (let at = f.text.indexOf(needle); at >= 0; at = f.text.indexOf(needle, from)) {
-        if (at > from) nextFragments.push({ text: f.text.slice(from, at) });
-        nextFragments.push({ token: id });
-        from = at + needle.length;
-      }
-      if (from < f.text.length) nextFragments.push({ text: f.text.slice(from) });
-    }
-    fragments = nextFragments;
-  }
-  return fragments;
+  return partitionText(text, vocab.tokens, spmSpecials(vocab).attrs, specials, parseSpecial);
 }

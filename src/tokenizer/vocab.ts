@@ -45,6 +45,9 @@ export interface Vocab {
   readonly addSpacePrefix: boolean;
   /** Piece text -> id. For duplicated pieces the last id wins, as in llama.cpp. */
   readonly lookup: ReadonlyMap<string, number>;
+  /** general.name and general.architecture: llama.cpp sets some token attributes by them (Phi-3's RSTRIP). */
+  readonly modelName?: string;
+  readonly architecture?: string;
 }
 
 /**
@@ -65,6 +68,8 @@ export interface VocabInit {
   readonly addBos?: boolean;
   readonly addEos?: boolean;
   readonly addSpacePrefix?: boolean;
+  readonly modelName?: string;
+  readonly architecture?: string;
 }
 
 /** Piece texts that llama.cpp recognises as end-of-turn when no eot id is given. */
@@ -138,5 +143,7 @@ export function makeVocab(init: VocabInit): Vocab {
     addEos: init.addEos ?? false,
     addSpacePrefix: init.addSpacePrefix ?? true,
     lookup,
+    ...(init.modelName !== undefined ? { modelName: init.modelName } : {}),
+    ...(init.architecture !== undefined ? { architecture: init.architecture } : {}),
   };
 }

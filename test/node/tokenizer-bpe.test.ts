@@ -1,13 +1,15 @@
 // Byte-level BPE ("gpt2") tokenizer vs llama.cpp: the vocab/ test vectors, the golden strings of
-// scripts/tokenizer-golden-bpe.ts, end-of-generation sets, token attributes and pre-tokenizer errors.
+// scripts/tokenizer-golden-bpe.ts (with two SentencePiece vocabularies as a control of the shared special-token
+// handling), end-of-generation sets, token attributes and pre-tokenizer errors.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ModelError } from "../../src/engine/errors";
 import { GgufValueType, readGguf, type GgufFile } from "../../src/gguf/index";
 import { createTokenizer, TokenizerError, type BpeVocab, type Tokenizer } from "../../src/tokenizer/index";
+import { spmSpecials } from "../../src/tokenizer/special-tokens";
 import { optionalFixtures, readFixture, readFixtureText } from "../helpers/fixtures";
 
-const UPSTREAM = ["gpt-2", "starcoder", "deepseek-llm", "deepseek-coder", "qwen2"].map((v) => `ggml-vocab-${v}.gguf`);
+const UPSTREAM = ["gpt-2", "starcoder", "deepseek-llm", "deepseek-coder", "qwen2", "llama-spm", "phi-3"].map((v) => `ggml-vocab-${v}.gguf`);
 const RELABELLED = ["llama-bpe", "qwen2", "smollm", "deepseek-v3", "tekken"].map((p) => `gpt-2-pre-${p}.gguf`);
 const VOCABS = [...UPSTREAM, "smollm2.gguf", ...RELABELLED];
 const vocabFiles = optionalFixtures(VOCABS.flatMap((f) => [`vocab/${f}`, `vocab/${f}.inp`, `vocab/${f}.out`]));
@@ -98,11 +100,11 @@ describe.skipIf(!vocabFiles.available)(`golden strings (${golden.llamaCpp})`, ()
 
       it("special ids, add_bos / add_eos, end-of-generation set, token attributes", () => {
         const tok = load(g.file);
-        const vocab = tok.vocab as BpeVocab;
+        const vocab = tok.vocab;
         expect([tok.bosId, tok.eosId, vocab.addBos, vocab.addEos]).toEqual([g.bos, g.eos, g.addBos, g.addEos]);
         expect([...tok.eogIds].sort((a, b) => a - b)).toEqual(g.eog);
         const attrs: [number, number][] = [];
-        vocab.attrs.forEach((a, id) => a !== 4 && attrs.push([id, a]));
+        (tok.model === "gpt2" ? (vocab as BpeVocab).attrs : spmSpecials(vocab).attrs).forEach((a, id) => a !== 4 && attrs.push([id, a]));
         expect(attrs).toEqual(g.attrs);
         const bos = g.addBos ? [g.bos] : [];
         const eos = g.addEos ? [g.eos] : [];
