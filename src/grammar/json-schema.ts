@@ -55,16 +55,25 @@ export function jsonSchemaToGbnf(schema: unknown, options: JsonSchemaOptions = {
   };
   const literal = (v: unknown): string => `${gbnfLit(JSON.stringify(v))} ${usePrimitive("space")}`;
 
-  const resolveRef = (ref: string, path: Path): string => {
-    const have = refs.get(ref);
-    if (have) return have;
+  const lookup = (ref: string, path: Path): { target: unknown; parts: string[] } => {
     if (!ref.startsWith("#")) throw schemaError(path, "$ref", `only local $ref ("#...") is supported, not ${JSON.stringify(ref)}`);
     let target: unknown = root;
     const parts = ref === "#" ? [] : ref.slice(ref.startsWith("#/") ? 2 : 1).split("/").map((p) => decodeURIComponent(p).replace(/~1/g, "/").replace(/~0/g, "~"));
     for (const p of parts) {
-      if (!isObj(target) && !Array.isArray(target)) throw schemaError(path, "$ref", `$ref ${JSON.stringify(ref)} does not resolve`);
-      target = (target as Record<string, unknown>)[p];
+      target = isObj(target) || Array.isArray(target) ? (target as Record<string, unknown>)[p] : undefined;
       if (target === undefined) throw schemaError(path, "$ref", `$ref ${JSON.stringify(ref)} does not resolve`);
+    }
+    return { target, parts };
+  };
+  const resolveRef = (ref: string, path: Path): string => {
+    const have = refs.get(ref);
+    if (have) return have;
+    const { target, parts } = lookup(ref, path);
+    // A chain of bare $refs that comes back to itself describes no value at all.
+    const chain = new Set([ref]);
+    for (let t = target; isObj(t) && typeof t.$ref === "string"; t = lookup(t.$ref, path).target) {
+      if (chain.has(t.$ref)) throw schemaError(path, "$ref", `$ref ${JSON.stringify(ref)} is a cycle of references`);
+      chain.add(t.$ref);
     }
     // Name the rule before visiting, so recursive schemas refer to it.
     const name = rule(`ref-${parts[parts.length - 1] ?? "root"}`, `"\\u0000placeholder-${refs.size}"`);

@@ -1,5 +1,5 @@
 // Shared by the grammar tests: a synthetic byte-piece vocabulary, a temperature-1.0 sampler, shortest completions.
-import type { GState, GrammarEngine } from "../../src/grammar/engine";
+import type { GState, GrammarEngine, StackNode } from "../../src/grammar/engine";
 import { GrammarMatcher, TokenVocab, maskIds, type Grammar } from "../../src/grammar/index";
 import { seededRandom } from "../helpers/random";
 
@@ -34,11 +34,18 @@ export function syntheticVocab(seed = 1): { vocab: TokenVocab; pieces: Uint8Arra
     '{"nested": {"deep": [1, 2, {"k": "v\\"q\\\\"}]}, "ü": "日本語😀", "a b": 0}',
     "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 foo bar baz qux",
   ].map((s) => enc.encode(s));
-  while (pieces.length < 3000) {
+  for (let tries = 0; pieces.length < 2500 && tries < 100_000; tries++) {
     const c = corpus[Math.floor(rand() * corpus.length)]!;
     const start = Math.floor(rand() * c.length);
     const len = 2 + Math.floor(rand() * 7);
     add(c.subarray(start, Math.min(c.length, start + len)));
+  }
+  // Word-like pieces, with and without a leading space, as BPE vocabularies have.
+  const letters = "etaoinshrdlucmfwypvbgkqjxz";
+  while (pieces.length < 4000) {
+    let w = rand() < 0.5 ? " " : "";
+    for (let n = 1 + Math.floor(rand() * 6); n > 0; n--) w += letters[Math.floor(rand() * rand() * letters.length)];
+    add(enc.encode(w));
   }
   const control = pieces.length;
   const eog = control + 1;
@@ -46,26 +53,51 @@ export function syntheticVocab(seed = 1): { vocab: TokenVocab; pieces: Uint8Arra
   return { vocab: new TokenVocab(all, { eogTokens: [eog] }), pieces: all, eog, control };
 }
 
-/** The first byte of a shortest byte path from `state` to a complete state (breadth-first over DFA states). */
-export function shortestCompletionByte(engine: GrammarEngine, state: GState): number | undefined {
-  if (state.complete) return undefined;
-  const first = new Map<number, number>([[state.id, -1]]);
-  let frontier: GState[] = [state];
-  for (let depth = 0; depth < 10_000 && frontier.length; depth++) {
-    const next: GState[] = [];
-    for (const s of frontier) {
-      for (let b = 0; b < 256; b++) {
-        const t = engine.step(s, b);
-        if (!t || first.has(t.id)) continue;
-        const f = s === state ? b : first.get(s.id)!;
-        if (t.complete) return f;
-        first.set(t.id, f);
-        next.push(t);
-      }
+const minCache = new WeakMap<GrammarEngine, Float64Array>();
+
+/** For each graph position, the fewest bytes that finish its alternative from there (rule minima by fixpoint). */
+function suffixMinima(engine: GrammarEngine): Float64Array {
+  const hit = minCache.get(engine);
+  if (hit) return hit;
+  const { kind, arg, ruleAlts } = engine.graph;
+  const ruleMin = new Float64Array(ruleAlts.length).fill(Infinity);
+  const suffix = new Float64Array(kind.length).fill(Infinity);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let pos = kind.length - 1; pos >= 0; pos--) {
+      const own = kind[pos] === 0 ? 0 : kind[pos] === 1 ? 1 : ruleMin[arg[pos]!]!;
+      suffix[pos] = kind[pos] === 0 ? 0 : own + suffix[pos + 1]!;
     }
-    frontier = next;
+    ruleAlts.forEach((alts, r) => {
+      const m = Math.min(...alts.map((a) => suffix[a]!));
+      if (m < ruleMin[r]!) (ruleMin[r] = m), (changed = true);
+    });
   }
-  throw new Error("no completion reachable");
+  minCache.set(engine, suffix);
+  return suffix;
+}
+
+/** A shortest byte string taking `state` to a complete state: follow the cheapest stack, lowest byte first. */
+export function shortestCompletion(engine: GrammarEngine, state: GState): number[] {
+  const suffix = suffixMinima(engine);
+  const cost = (s: StackNode): number => {
+    let c = 0;
+    for (let n: StackNode | null = s; n; n = n.next) c += n.pos < 0 ? 0 : suffix[n.pos]!;
+    return c;
+  };
+  const out: number[] = [];
+  let st: GState | null = state;
+  while (st && !st.complete) {
+    const best = [...st.stacks].sort((a, b) => cost(a) - cost(b))[0]!;
+    const set = engine.graph.arg[best.pos]!;
+    let b = 0;
+    while (((engine.graph.charsets[set * 8 + (b >> 5)]! >>> (b & 31)) & 1) === 0) b++;
+    out.push(b);
+    st = engine.step(st, b);
+    if (out.length > 100_000) throw new Error("no completion reachable");
+  }
+  if (!st) throw new Error("completion walk died");
+  return out;
 }
 
 /** Current state of a matcher (tests only). */
@@ -84,7 +116,88 @@ export function sample(grammar: Grammar, v: { vocab: TokenVocab; eog: number }, 
     m.accept(id);
     if (m.hasEnded) break;
   }
-  while (!m.hasEnded && !m.isComplete()) m.accept(shortestCompletionByte(grammar.engine, stateOf(m))!); // single-byte ids = bytes
+  if (!m.hasEnded) for (const b of shortestCompletion(grammar.engine, stateOf(m))) m.accept(b); // single-byte token id = byte
   if (!m.hasEnded) m.accept(v.eog);
   return new TextDecoder("utf-8", { fatal: true }).decode(m.acceptedBytes());
+}
+
+type S = Record<string, unknown>;
+
+/** A random schema from the supported subset; `depth` bounds nesting. */
+export function randomSchema(rand: () => number, depth: number, defs: S): S {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const leaf = (): S => {
+    switch (int(0, 9)) {
+      case 0: {
+        const s: S = { type: "string" };
+        if (rand() < 0.7) s.minLength = int(0, 3);
+        if (rand() < 0.7) s.maxLength = int((s.minLength as number) ?? 0, 8);
+        return s;
+      }
+      case 1:
+        return { type: "string", pattern: pick(["^[a-z]{2,5}$", "^\\d{3}-\\d{4}$", "abc", "^(foo|bar)+$", '^[A-Z"\\\\]{1,4}$', "^\\w+@\\w+\\.com$", "x\\d", "^.{0,3}$", "^[^a-z]*$", "^(?:\\s|é|😀)+$", "^a|b$", "^\\u00e9{2}[\\x00-\\x1f]?$"]) };
+      case 2:
+        return { type: "string", format: pick(["date", "time", "date-time", "uuid"]) };
+      case 3: {
+        const s: S = { type: "integer" };
+        const a = int(-2000, 2000);
+        const b = a + int(0, rand() < 0.5 ? 30 : 100_000);
+        if (rand() < 0.7) s[rand() < 0.3 ? "exclusiveMinimum" : "minimum"] = rand() < 0.2 ? a + 0.5 : a;
+        if (rand() < 0.7) s[rand() < 0.3 ? "exclusiveMaximum" : "maximum"] = b + 2;
+        return s;
+      }
+      case 4: {
+        const s: S = { type: "number" };
+        const a = int(-100, 100);
+        if (rand() < 0.6) s.minimum = a;
+        if (rand() < 0.6) s.maximum = a + int(0, 50);
+        return s;
+      }
+      case 5:
+        return { enum: pick([["red", "green", "blue"], [1, "one", null, true], ['quo"te', "back\\slash", "日本", "new\nline"], [{ a: 1 }, [1, 2]]]) };
+      case 6:
+        return { const: pick(["fixed", 42, false, { k: ["v"] }]) };
+      case 7:
+        return { type: pick(["boolean", "null", "number", "integer", "string"]) };
+      case 8:
+        return { type: ["string", "null"], maxLength: 4 };
+      default:
+        return rand() < 0.5 ? {} : { type: "object" };
+    }
+  };
+  if (depth <= 0 || rand() < 0.35) return leaf();
+  switch (int(0, 5)) {
+    case 0: case 1: {
+      const names = ["id", "name", "a b", "ü", 'quo"te', "x", "y", "items", "nested", "k"];
+      const properties: S = {};
+      const n = int(0, 5);
+      for (let i = 0; i < n; i++) properties[pick(names)] = randomSchema(rand, depth - 1, defs);
+      const keys = Object.keys(properties);
+      const s: S = { type: "object", properties, required: keys.filter(() => rand() < 0.5) };
+      if (rand() < 0.5) s.additionalProperties = false;
+      return s;
+    }
+    case 2: {
+      const s: S = { type: "array", items: randomSchema(rand, depth - 1, defs) };
+      if (rand() < 0.6) s.minItems = int(0, 2);
+      if (rand() < 0.6) s.maxItems = int((s.minItems as number) ?? 0, 4);
+      return s;
+    }
+    case 3:
+      return { anyOf: [randomSchema(rand, depth - 1, defs), randomSchema(rand, depth - 1, defs), ...(rand() < 0.5 ? [leaf()] : [])] };
+    case 4: {
+      // oneOf with mutually exclusive branches (different JSON types), as oneOf is compiled like anyOf.
+      const types = ["string", "integer", "boolean", "null", "array"].sort(() => rand() - 0.5).slice(0, int(2, 3));
+      return { oneOf: types.map((t) => (t === "array" ? { type: "array", items: randomSchema(rand, depth - 1, defs), maxItems: 2 } : { type: t })) };
+    }
+    default: {
+      const name = `d${Object.keys(defs).length}`;
+      defs[name] = {}; // reserve the name before recursing
+      defs[name] = rand() < 0.3
+        ? { type: "object", properties: { v: { type: "integer" }, kids: { type: "array", items: { $ref: `#/$defs/${name}` }, maxItems: 2 } }, required: ["v"] }
+        : randomSchema(rand, depth - 1, defs);
+      return { $ref: `#/$defs/${name}` };
+    }
+  }
 }
