@@ -6,7 +6,7 @@ import { BpePieceTable, cleanSpaces } from "./bpe-decode";
 import { bpeVocabFromGguf, type BpeVocab } from "./bpe-vocab";
 import { PieceTable, detokenize, type PieceSource } from "./decode";
 import { vocabFromGguf } from "./gguf-vocab";
-import { attrsFromTypes, detectSpecials, partitionSpecial as partitionBpe } from "./special-tokens";
+import { partitionSpecial as partitionBpe, spmSpecials } from "./special-tokens";
 import { byteFallbackTable, escapeWhitespace, partitionSpecial, specialTokenIds, spmEncodeFragment } from "./spm";
 import { StreamDecoder, type StreamDecoderOptions } from "./stream-decoder";
 import { NO_TOKEN, type Vocab } from "./vocab";
@@ -94,7 +94,7 @@ export class Tokenizer {
       this.pieces = new PieceTable(vocab);
       this.byteTokens = byteFallbackTable(vocab);
       this.specials = specialTokenIds(vocab);
-      this.eogIds = spmEogIds(vocab);
+      this.eogIds = spmSpecials(vocab).eog;
     }
   }
 
@@ -201,14 +201,6 @@ export class Tokenizer {
 
 function isBpeVocab(vocab: Vocab): vocab is BpeVocab {
   return (vocab as Partial<BpeVocab>).model === "gpt2";
-}
-
-/** llama.cpp's end-of-generation set for a SentencePiece vocabulary (its token types are left as they are). */
-function spmEogIds(vocab: Vocab): ReadonlySet<number> {
-  const attrs = attrsFromTypes(vocab.tokens.length, vocab.types);
-  const none = NO_TOKEN;
-  const ids = { eos: vocab.eosId, eot: vocab.eotId, eom: vocab.eomId, fimPre: none, fimSuf: none, fimMid: none, fimPad: none, fimRep: none, fimSep: none };
-  return detectSpecials(vocab.tokens, vocab.lookup, attrs, ids);
 }
 
 /**
