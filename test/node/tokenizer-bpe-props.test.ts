@@ -56,7 +56,7 @@ describe("llama.cpp's unicode table, not the JavaScript engine's", () => {
     const gpt2 = [compileRegex(String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`)];
     const words = (s: string) => preTokenize(s, gpt2).map((w) => decodeUtf8(decodeByteLevel(w)));
     expect(words("a\u088Fb c")).toEqual(["a", "\u088F", "b", " c"]);
-    // U+0085 is whitespace to llama.cpp: "\s+(?!\S)" takes one, the other stays with nothing after it to join.
+    // U+0085 is whitespace to llama.cpp: the run " \u0085 " before "y" splits as "\s+(?!\S)" + " y".
     expect(words("x \u0085 y")).toEqual(["x", " \u0085", " y"]);
   });
 });
