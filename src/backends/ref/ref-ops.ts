@@ -1,4 +1,5 @@
 // Plain-TS math for the reference backend: the executable spec each op of every other backend must match.
+import { f16ToF32, f32ToF16 } from "../../quant/f16";
 import type { AttentionShape, RopeParams } from "../backend";
 
 /**
@@ -64,7 +65,8 @@ export function softmaxRows(x: Float32Array, rows: number, len: number, offset =
 
 /**
  * Causal GQA attention. k and v are one layer's caches laid out [pos][kvHead][headDim];
- * query t sits at position pos0 + t and sees positions 0..pos0+t.
+ * query t sits at position pos0 + t and sees positions 0..pos0+t. `weightsF16`: the softmax weights are rounded to
+ * f16 before they weight V, as llama.cpp's non-flash attention does on an F16 cache (V·kq is an F16 matmul there).
  */
 export function attentionRows(
   out: Float32Array,
@@ -75,6 +77,7 @@ export function attentionRows(
   nTokens: number,
   shape: AttentionShape,
   scores: Float32Array,
+  weightsF16 = false,
 ): void {
   const { nHeads, nKvHeads, headDim } = shape;
   const group = nHeads / nKvHeads;
@@ -93,6 +96,7 @@ export function attentionRows(
         scores[p] = dot * scale;
       }
       softmaxRows(scores, 1, nPos);
+      if (weightsF16) for (let p = 0; p < nPos; p++) scores[p] = f16ToF32(f32ToF16(scores[p]!));
       const oBase = t * qDim + h * headDim;
       for (let d = 0; d < headDim; d++) out[oBase + d] = 0;
       for (let p = 0; p < nPos; p++) {
