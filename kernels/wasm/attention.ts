@@ -1,5 +1,5 @@
 // Causal attention over the f32 KV cache with GQA fused per KV head: the query heads sharing a KV head read it once.
-import { dot4, hsum, madd } from "./common";
+import { dot4, f16Round, hsum, madd } from "./common";
 import { softmaxRow } from "./elementwise";
 
 /** Σ a[d] b[d] over n floats (two accumulators: the adds of one chain would wait on each other). */
@@ -58,8 +58,9 @@ import { softmaxRow } from "./elementwise";
 /**
  * out[t, h, :] = softmax_p(q[t, h]·k[p, g] / sqrt(headDim)) · v[p, g] over p ≤ pos0 + t, with g = h / (nHeads / nKvHeads).
  * k and v are one layer's caches, [nCtx][nKvHeads][headDim]. scores: scratch of (nHeads / nKvHeads) × (pos0 + nTokens) floats.
+ * weightsF16 ≠ 0 rounds the softmax weights to f16 before they weight V (llama.cpp's non-flash attention on an F16 cache).
  */
-export function attention(out: usize, q: usize, k: usize, v: usize, scores: usize, pos0: i32, nTokens: i32, nHeads: i32, nKvHeads: i32, headDim: i32): void {
+export function attention(out: usize, q: usize, k: usize, v: usize, scores: usize, pos0: i32, nTokens: i32, nHeads: i32, nKvHeads: i32, headDim: i32, weightsF16: i32): void {
   const group = nHeads / nKvHeads;
   const kvDim = <usize>nKvHeads * <usize>headDim;
   const qDim = <usize>nHeads * <usize>headDim;
@@ -88,6 +89,12 @@ export function attention(out: usize, q: usize, k: usize, v: usize, scores: usiz
         for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
       }
       for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * rowBytes, nPos);
+      if (weightsF16) {
+        for (let j = 0; j < group; j++) {
+          const row = scores + <usize>j * rowBytes;
+          for (let p = 0; p < nPos; p++) store<f32>(row + (<usize>p << 2), f16Round(load<f32>(row + (<usize>p << 2))));
+        }
+      }
       weightedSum(o0, hBytes, scores, rowBytes, group, v + <usize>g * hBytes, stride, nPos, headDim);
     }
   }

@@ -2,7 +2,8 @@
 import { expect, it } from "vitest";
 import type { Backend, Buffer as BackendBuffer } from "../../src/backends/backend";
 import { decodeKv, encodeKv, kvRowBytes, roundQuery, type KvType } from "../../src/backends/kv-format";
-import { attention64, nmse, randomArray } from "./expected";
+import { f16ToF32, f32ToF16 } from "../../src/quant/f16";
+import { nmse, randomArray, softmax64 } from "./expected";
 
 const TYPED: readonly KvType[] = ["f16", "q8_0"];
 
@@ -20,9 +21,39 @@ function stored(type: KvType, x: Float32Array, kvDim: number): { values: Float32
 }
 
 /**
+ * expected.ts's attention64, with the softmax weights rounded to f16 when `weightsF16` (an F16 cache: llama.cpp's
+ * non-flash attention multiplies V by them as an F16 matmul). The seeded inputs keep every weight clear of an f16
+ * rounding boundary by more than the f32/f64 softmax difference (a weight on the other side would show as ≥ 1e-8).
+ */
+function attentionKv64(q: Float32Array, k: Float32Array, v: Float32Array, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, weightsF16: boolean): Float64Array {
+  const out = new Float64Array(nTokens * nHeads * headDim);
+  const kvDim = nKvHeads * headDim;
+  for (let t = 0; t < nTokens; t++) {
+    const n = pos0 + t + 1;
+    for (let h = 0; h < nHeads; h++) {
+      const kvh = Math.floor(h / (nHeads / nKvHeads));
+      const scores = new Float64Array(n);
+      for (let p = 0; p < n; p++) {
+        let s = 0;
+        for (let d = 0; d < headDim; d++) s += q[(t * nHeads + h) * headDim + d]! * k[p * kvDim + kvh * headDim + d]!;
+        scores[p] = s / Math.sqrt(headDim);
+      }
+      const att = Array.from(softmax64(scores, 1, n), (w) => (weightsF16 ? f16ToF32(f32ToF16(w)) : w));
+      for (let d = 0; d < headDim; d++) {
+        let s = 0;
+        for (let p = 0; p < n; p++) s += att[p]! * v[p * kvDim + kvh * headDim + d]!;
+        out[(t * nHeads + h) * headDim + d] = s;
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Every backend's typed caches against the spec: storeKv writes exactly kv-format's bytes (so pages restore across
  * backends), and attention equals float64 attention over the stored values with the query rounded as the K type's
- * dot takes it (kv-format roundQuery) — within the backend's f32 attention bound.
+ * dot takes it (kv-format roundQuery), on f16 with the softmax weights rounded to f16 — within the backend's f32
+ * attention bound.
  */
 export function runKvConformance(backend: Backend, rand: () => number, upload: (x: Float32Array) => BackendBuffer, readBack: (b: BackendBuffer, o: number, n: number) => Promise<Float32Array>, tol: number): void {
   const readBytes = async (c: ReturnType<Backend["createKvCache"]>, pos0: number, n: number) =>
@@ -50,7 +81,7 @@ export function runKvConformance(backend: Backend, rand: () => number, upload: (
       const [sk, sv] = [stored(type, k, kvDim), stored(type, v, kvDim)];
       const qr = new Float32Array(q.length);
       roundQuery(type, q, 0, q.length, qr, 0);
-      const want = attention64(qr, sk.values, sv.values, pos0, nTokens, nHeads, nKvHeads, headDim);
+      const want = attentionKv64(qr, sk.values, sv.values, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16");
       expect(nmse(await readBack(out, 0, q.length), want)).toBeLessThanOrEqual(tol);
       // The stored bytes are kv-format's, byte for byte: [layer][k|v][pos][row], layer 0 untouched (zero).
       const n = pos0 + nTokens;

@@ -279,7 +279,8 @@ export class WasmBackend implements Backend {
       }
       qp = qr;
     }
-    this.k.attention(this.buf(out).ptr, qp, kp, vp, scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim);
+    // On an F16 cache the softmax weights are rounded to f16 too: llama.cpp multiplies V by them as an F16 matmul.
+    this.k.attention(this.buf(out).ptr, qp, kp, vp, scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim, c.type === "f16" ? 1 : 0);
   }
 
   softmax(x: Buffer, rows: number, len: number): void {
