@@ -1,7 +1,11 @@
 // Test projects: "node" (engine, GGUF, quant, tokenizer, kernels in plain Node), "e2e" (HTTP against wrangler dev) and "workers" (inside workerd).
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { fixturePath } from "./test/helpers/fixtures.js";
+import { findFixture, fixturePath } from "./test/helpers/fixtures.js";
+
+// SmolLM2's vocabulary (a larger fixture, from $EDGE_LLAMA_MODELS): the tokenize and chat-template Worker tests build a
+// synthetic model on it, and skip (saying so) without it.
+const smollm2Vocab = findFixture("vocab/smollm2.gguf");
 
 export default defineConfig({
   test: {
@@ -34,6 +38,7 @@ export default defineConfig({
               dataBlobBindings: {
                 TEST_MODEL_STORIES260K: fixturePath("stories260K.gguf"),
                 TEST_MODEL_STORIES260K_Q8_0: fixturePath("stories260K-Q8_0.gguf"),
+                ...(smollm2Vocab ? { TEST_VOCAB_SMOLLM2: smollm2Vocab } : {}),
               },
               textBlobBindings: { TEST_REFERENCE_OUTPUTS: fixturePath("reference-outputs.json") },
               // Small KV pages (10 positions of stories260K) and frequent checkpoints, so tests cross page boundaries.
@@ -44,6 +49,25 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
+          exclude: ["test/workers/shard-*.test.ts"],
+          testTimeout: 120_000,
+        },
+      },
+      {
+        // The same Worker with a budget so small (0.5 MiB) that stories260K runs as a pipeline of ModelShard objects.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              dataBlobBindings: { TEST_MODEL_STORIES260K: fixturePath("stories260K.gguf") },
+              textBlobBindings: { TEST_REFERENCE_OUTPUTS: fixturePath("reference-outputs.json") },
+              bindings: { KV_PAGE_BYTES: "12800", PERSIST_EVERY: "8", MEMORY_BUDGET_MB: "0.5", N_CTX: "128" },
+            },
+          }),
+        ],
+        test: {
+          name: "workers-sharded",
+          include: ["test/workers/shard-*.test.ts"],
           testTimeout: 120_000,
         },
       },

@@ -1,5 +1,6 @@
 // The Worker's bindings and vars (wrangler.toml) and the defaults read from them: one Env for the Hono app and the session objects.
 import type { SessionRpc } from "./protocol/session-rpc";
+import type { ShardRpc } from "./protocol/shard-rpc";
 
 export interface Env {
   /** R2 bucket holding the GGUF model files. */
@@ -9,6 +10,12 @@ export interface Env {
    * what it may call, and the contract does not import the object (whose module imports this one).
    */
   SESSIONS: DurableObjectNamespace<SessionRpc>;
+  /** One Durable Object per shard (and replica) of a model too big for one isolate (src/shard, docs/sharding.md). */
+  SHARDS: DurableObjectNamespace<ShardRpc>;
+  /** Replicas of every shard of a sharded model; sessions map to one by their id (default 1). */
+  SHARD_REPLICAS?: string;
+  /** Sessions whose KV cache the shard plan sizes each shard for at N_CTX (default 1; more are kept as pages). */
+  SHARD_SESSIONS?: string;
   /** Key of the model inside MODELS (default stories260K.gguf). */
   MODEL_NAME: string;
   /** Engine backend: ref | wasm | wasm-simd128 | wasm-relaxed (default wasm). */

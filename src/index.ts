@@ -8,10 +8,12 @@ import { ApiError, onError } from "./api/errors";
 import { modelInfo } from "./api/model-info";
 import { openapi } from "./api/openapi";
 import { sessions } from "./api/sessions";
+import { tokenizeRoutes } from "./api/tokenize";
 import type { Env } from "./env";
 
 export type { Env } from "./env";
 export { LlamaSession } from "./session/llama-session";
+export { ModelShard } from "./shard/model-shard";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -25,6 +27,7 @@ app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: c.env.MODEL_N
 app.route("/v1/sessions", sessions);
 app.route("/v1", completions);
 app.route("/v1", modelInfo);
+app.route("/", tokenizeRoutes);
 app.route("/", openapi);
 
 app.notFound((c) => {

@@ -24,6 +24,83 @@ export class Q5 {}
   return v128.or(q, v128.and(i16x8.shl(hc, h ? 3 : 4), i8x16.splat(0x10)));
 }
 
+/**
+ * Prepared values of half h of the weight vector at qp (Q5_K: fifth bits from the qh vector at hp, chunk c): the
+ * relaxed build's whole vector, or SIMD128's first (k = 0) or second i16x8 half.
+ */
+@inline function prep<T>(qp: usize, hp: usize, c: usize, h: bool, k: i32): v128 {
+  const q5 = idof<T>() == idof<Q5>();
+  const hc = q5 ? i16x8.shr_u(v128.load(hp), <i32>(c << 1)) : i32x4.splat(0);
+  if (ASC_FEATURE_RELAXED_SIMD) return values<T>(v128.load(qp), hc, h);
+  const n = k ? v128.load8x8_u(qp, 8) : v128.load8x8_u(qp);
+  return values<T>(n, q5 ? (k ? i16x8.extend_high_i8x16_u(hc) : i16x8.extend_low_i8x16_u(hc)) : hc, h);
+}
+
+/**
+ * Four tokens (t..t+3, prefill) of one panel: each weight vector is prepared once for all four, low nibbles and high
+ * nibbles in separate passes over the chunk so that four accumulators serve both.
+ */
+@inline function tile4<T>(o: usize, wpan: usize, PB: usize, QOFF: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32): void {
+  const zero = i32x4.splat(0);
+  let o0 = f32x4.splat(0), o1 = o0, o2 = o0, o3 = o0;
+  let wp = wpan;
+  for (let b: usize = 0; b < nb; b++) {
+    const dx0 = v128.load32_splat(dp + (b << 2)), dx1 = v128.load32_splat(dp + (nb << 2) + (b << 2));
+    const dx2 = v128.load32_splat(dp + (nb << 3) + (b << 2)), dx3 = v128.load32_splat(dp + 3 * (nb << 2) + (b << 2));
+    const dm = f16x4At(wp + 8);
+    const sb = s0 + b * XK_SUMS * 4 + 64;
+    let m0 = zero, m1 = zero, m2 = zero, m3 = zero;
+    for (let j: usize = 0; j < 32; j += 4) {
+      const m = u8x4(wp + 48 + j);
+      m0 = i32x4.add(m0, i32x4.mul(m, v128.load32_splat(sb + j)));
+      m1 = i32x4.add(m1, i32x4.mul(m, v128.load32_splat(sb + sRow + j)));
+      m2 = i32x4.add(m2, i32x4.mul(m, v128.load32_splat(sb + 2 * sRow + j)));
+      m3 = i32x4.add(m3, i32x4.mul(m, v128.load32_splat(sb + 3 * sRow + j)));
+    }
+    o0 = madd(f32x4.convert_i32x4_s(m0), f32x4.mul(dm, dx0), o0);
+    o1 = madd(f32x4.convert_i32x4_s(m1), f32x4.mul(dm, dx1), o1);
+    o2 = madd(f32x4.convert_i32x4_s(m2), f32x4.mul(dm, dx2), o2);
+    o3 = madd(f32x4.convert_i32x4_s(m3), f32x4.mul(dm, dx3), o3);
+    let u0 = zero, u1 = zero, u2 = zero, u3 = zero;
+    const xb = x0 + b * XK_BYTES;
+    for (let c: usize = 0; c < 4; c++) {
+      for (let hh = 0; hh < 2; hh++) {
+        const h = hh == 1;
+        let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        let qp = wp + QOFF + (c << 7), hp = wp + 80;
+        let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
+        const xe = xp + 32 * XK_ELEM;
+        for (; xp < xe; xp += 4 * XK_ELEM) {
+          const p0 = prep<T>(qp, hp, c, h, 0);
+          const p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, hp, c, h, 1);
+          a0 = dotStep(a0, p0, p1, xp);
+          a1 = dotStep(a1, p0, p1, xp + xRow);
+          a2 = dotStep(a2, p0, p1, xp + 2 * xRow);
+          a3 = dotStep(a3, p0, p1, xp + 3 * xRow);
+          qp += 16;
+          hp += 16;
+        }
+        const sc = u8x4(wp + 16 + (c << 3) + (h ? 4 : 0));
+        u0 = i32x4.add(u0, i32x4.mul(a0, sc));
+        u1 = i32x4.add(u1, i32x4.mul(a1, sc));
+        u2 = i32x4.add(u2, i32x4.mul(a2, sc));
+        u3 = i32x4.add(u3, i32x4.mul(a3, sc));
+      }
+    }
+    const d = f16x4At(wp);
+    o0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(d, dx0), o0);
+    o1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(d, dx1), o1);
+    o2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(d, dx2), o2);
+    o3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(d, dx3), o3);
+    wp += PB;
+  }
+  const oRow = <usize>rows << 2;
+  storeRows4(o, o0, r, rows);
+  storeRows4(o + oRow, o1, r, rows);
+  storeRows4(o + 2 * oRow, o2, r, rows);
+  storeRows4(o + 3 * oRow, o3, r, rows);
+}
+
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q4_K or Q5_K weights w; x already quantized by quantize_q8_k. */
 @inline export function matmulQ45<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   const q5 = idof<T>() == idof<Q5>();
@@ -35,7 +112,12 @@ export class Q5 {}
   const zero = i32x4.splat(0);
   for (let r = 0; r < rows; r += 4) {
     const wpan = w + (<usize>r >> 2) * nb * PB;
-    for (let t = 0; t < nTokens; t++) {
+    let t = 0;
+    for (; t + 4 <= nTokens; t += 4) {
+      tile4<T>(out + ((<usize>t * <usize>rows + <usize>r) << 2), wpan, PB, QOFF, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
+    }
+    // Remaining tokens (all of decode) one at a time.
+    for (; t < nTokens; t++) {
       let wp = wpan;
       let xp = xq + <usize>t * xRow;
       let sp = xs + <usize>t * sRow;

@@ -42,6 +42,8 @@ const CHAT: Shape = {
 
 interface CompletionRequest {
   readonly text?: string;
+  /** Special-token text in `text` becomes control tokens (parse_special). */
+  readonly parseSpecial?: boolean;
   /** Token ids appended as they are (no BOS). */
   readonly tokens?: readonly number[];
   readonly messages?: readonly ChatMessage[];
@@ -63,6 +65,7 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
   const start = unwrap(
     (await stub.generate({
       text: req.text,
+      parseSpecial: req.parseSpecial,
       tokens: req.tokens,
       messages: req.messages,
       maxTokens: req.maxTokens ?? req.defaultMaxTokens,
@@ -102,7 +105,7 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
 
 completions.post("/completions", async (c) => {
   const b = await readBody(c, completionBody);
-  const prompt = typeof b.prompt === "string" ? { text: b.prompt } : { tokens: b.prompt };
+  const prompt = typeof b.prompt === "string" ? { text: b.prompt, parseSpecial: b.parse_special } : { tokens: b.prompt };
   return complete(c, TEXT, { ...prompt, maxTokens: b.max_tokens, defaultMaxTokens: 16, stop: b.stop, stream: b.stream, sessionId: b.session_id, sampler: samplerOf(b), logprobs: b.logprobs });
 });
 

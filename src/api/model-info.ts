@@ -1,4 +1,4 @@
-// GET /v1/model: the served model's configuration, the backend that runs it and its memory needs (for the playground and ops).
+// GET /v1/model: the served model's configuration, chat template, end-of-generation tokens, the backend that runs it and its memory needs.
 import { Hono } from "hono";
 import type { Env } from "../env";
 import { errorBody, modelCard } from "../protocol";
@@ -27,7 +27,10 @@ modelInfo.get("/model", async (c) => {
     backend: card.backend,
     backend_setting: card.backendSetting,
     file_bytes: card.fileBytes,
-    chat_template: card.chatTemplate,
+    // The template text itself (null: the plain System:/User:/Assistant: template is used) and the tokens that end
+    // a generation, so a client can see how chat prompts are built and where replies stop.
+    chat_template: card.chatTemplate ?? null,
+    eog_tokens: [...card.tokenizer.eogIds].sort((a, b) => a - b).map((id) => ({ id, piece: card.tokenizer.tokenText(id) })),
     default_n_ctx: card.defaultNCtx,
     config: {
       dim: cfg.dim,

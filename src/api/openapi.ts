@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Env } from "../env";
 import * as res from "./openapi-schemas";
 import { chatBody, completionBody, createSessionBody, generateBody, rewindBody } from "./schemas";
+import { TOKENIZE_ROUTES, TOKENIZE_SCHEMAS } from "./openapi-tokenize";
 
 type Method = "get" | "post" | "delete";
 
@@ -23,6 +24,8 @@ export interface RouteDoc {
   readonly path: string;
   readonly summary: string;
   readonly tag: "service" | "sessions" | "openai";
+  /** Behind the API key although outside /v1 (llama.cpp's /tokenize and /detokenize paths). */
+  readonly auth?: boolean;
   readonly body?: { readonly schema: SchemaName; readonly optional?: boolean; readonly example: unknown };
   readonly responses: readonly ResponseDoc[];
 }
@@ -43,6 +46,7 @@ export const SCHEMAS = {
   SessionDeleted: res.sessionDeletedResponse,
   Completion: res.completionResponse,
   ChatCompletion: res.chatCompletionResponse,
+  ...TOKENIZE_SCHEMAS,
 } satisfies Record<string, z.ZodType>;
 export type SchemaName = keyof typeof SCHEMAS;
 
@@ -97,6 +101,7 @@ export const ROUTES: readonly RouteDoc[] = [
     body: { schema: "ChatCompletionRequest", example: { messages: [{ role: "user", content: "Tell me a story about Lily." }], max_tokens: 32, stream: false } },
     responses: [{ status: 200, description: "the reply", schema: "ChatCompletion", example: ex.chatCompletion, sse: OPENAI_SSE }, bad(), missing, busy, ...generating],
   },
+  ...TOKENIZE_ROUTES,
 ];
 
 /** `/v1/sessions/:id` → `/v1/sessions/{id}` and its path parameters. */
@@ -126,7 +131,7 @@ function responseObject(r: ResponseDoc) {
 
 function operation(r: RouteDoc) {
   const { params } = openApiPath(r.path);
-  const api = r.path.startsWith("/v1/");
+  const api = r.path.startsWith("/v1/") || r.auth === true;
   return {
     summary: r.summary,
     tags: [r.tag],

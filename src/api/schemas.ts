@@ -43,10 +43,14 @@ const topLogprobs = opt(z.number().int().min(0).max(20));
 
 export const createSessionBody = z.object({ n_ctx: opt(z.number().int().min(1)), ...samplingFields });
 
+/** llama_tokenize's parse_special for a raw text prompt: special-token text ("<|im_end|>") becomes those tokens. Default false. */
+const parseSpecial = opt(z.boolean()).describe("turn special-token text in the prompt (<|im_end|>, <s>) into those control tokens; default false: literal text");
+
 export const generateBody = z.object({
   text: opt(z.string()),
   /** Token ids appended exactly as given (no BOS), instead of text. */
   tokens: opt(z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).min(1)),
+  parse_special: parseSpecial,
   max_tokens: maxTokens(64),
   stop,
   stream: opt(z.boolean()),
@@ -84,6 +88,7 @@ const completionPrompt = z
 export const completionBody = z.object({
   model: opt(z.string()),
   prompt: completionPrompt,
+  parse_special: parseSpecial,
   // Absent: 16 (OpenAI's default), and the completion may end early on a full context; given: it must fit (else 413).
   max_tokens: opt(tokenCount),
   stop,

@@ -41,7 +41,7 @@ sessions.post("/:id/generate", async (c) => {
   const id = c.req.param("id");
   const stub = sessionStub(c.env, id);
   const body = await readBody(c, generateBody, { optional: true });
-  const start = unwrap(await stub.generate({ text: body.text, tokens: body.tokens, tokensParam: "tokens", maxTokens: body.max_tokens, stop: body.stop, sampler: samplerOf(body), logprobs: body.logprobs }));
+  const start = unwrap(await stub.generate({ text: body.text, parseSpecial: body.parse_special, tokens: body.tokens, tokensParam: "tokens", maxTokens: body.max_tokens, stop: body.stop, sampler: samplerOf(body), logprobs: body.logprobs }));
   if (!body.stream) {
     const { done, logprobs } = await collect(start.events);
     return c.json(generationJson(id, done, body.logprobs === undefined ? undefined : logprobs));

@@ -5,4 +5,4 @@ export * from "./session";
 export * from "./generate";
 export * from "./sampler-params";
 export type { SessionRpc } from "./session-rpc";
-export { modelCard, resolvedBackend, type ModelCard, type ModelMemory } from "./model-card";
+export { modelCard, modelTokenizer, resolvedBackend, type ModelCard, type ModelMemory } from "./model-card";

@@ -2,15 +2,23 @@
 import { kernelModules, pickBuild } from "../backends/wasm/kernel-modules";
 import { configFromGguf, type LlamaConfig } from "../engine/config";
 import { kvBytesPerPosition } from "../engine/kv-pages";
-import { metaOptString } from "../gguf/index";
+import { metaOptString, type GgufHeader } from "../gguf/index";
+import { createTokenizer, type Tokenizer } from "../tokenizer/index";
 import { backendSetting, budgetBytes, defaultNCtx, modelName, type Env } from "../env";
 import { estimatedWeightBytes, HEADER_RANGE_BYTES, loadFailure, modelMissing, readHeaderRanged } from "./model-file";
 
-/** What the header says, cached per model version: the parsed header itself (and the prefix it views) is not kept. */
-interface HeaderFacts {
+/**
+ * What the header says, cached per model version: the parsed header itself (and the prefix it views) is not kept, but
+ * the tokenizer built from its tokenizer.* keys is, so /tokenize runs where the vocabulary is without the weights. Its
+ * heap, measured in Node: 2.6 MB for a 32k SentencePiece vocabulary, 6.7 MB for SmolLM2's 49k BPE, 21.5 MB for
+ * Qwen2's 152k; one model version per isolate is cached, so that is the bound.
+ */
+export interface HeaderFacts {
   readonly fileBytes: number;
   readonly config: LlamaConfig;
-  readonly chatTemplate: boolean;
+  /** tokenizer.chat_template, when the GGUF has one. */
+  readonly chatTemplate: string | undefined;
+  readonly tokenizer: Tokenizer;
   /** Weights a copying backend (wasm) holds once loaded: the estimate the loader checks the budget with. */
   readonly copiedWeightsBytes: number;
 }
@@ -35,7 +43,9 @@ export interface ModelMemory {
 export interface ModelCard {
   readonly fileBytes: number;
   readonly config: LlamaConfig;
-  readonly chatTemplate: boolean;
+  readonly chatTemplate: string | undefined;
+  /** The vocabulary's tokenizer (encode, decode, end-of-generation set), built from the header alone. */
+  readonly tokenizer: Tokenizer;
   readonly backendSetting: string;
   /** The backend a session object runs: "wasm" resolved to the build this runtime validates. */
   readonly backend: string;
@@ -72,10 +82,26 @@ export async function modelCard(env: Env): Promise<ModelCard> {
 async function readFacts(bucket: R2Bucket, name: string, size: number): Promise<HeaderFacts> {
   try {
     const header = await readHeaderRanged(bucket, name, size, HEADER_RANGE_BYTES);
-    return { fileBytes: size, config: configFromGguf(header), chatTemplate: metaOptString(header, "tokenizer.chat_template") !== undefined, copiedWeightsBytes: estimatedWeightBytes(header) };
+    return factsOf(header, size);
   } catch (e) {
     throw loadFailure(name, e); // the codes a session object reports when it cannot load the model
   }
+}
+
+/** The facts of a parsed header (exported for tests). Throws what the model loader would (a malformed vocabulary...). */
+export function factsOf(header: GgufHeader, size: number): HeaderFacts {
+  return {
+    fileBytes: size,
+    config: configFromGguf(header),
+    chatTemplate: metaOptString(header, "tokenizer.chat_template"),
+    tokenizer: createTokenizer(header),
+    copiedWeightsBytes: estimatedWeightBytes(header),
+  };
+}
+
+/** The served model's tokenizer, from the header cached per model version (HostError as modelCard). */
+export async function modelTokenizer(env: Env): Promise<Tokenizer> {
+  return (await modelCard(env)).tokenizer;
 }
 
 /**

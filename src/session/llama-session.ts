@@ -19,6 +19,7 @@ import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
 import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
 import { restoreLive, writeLive, type Live } from "./live-state";
+import { dropShards, forkShards, modelFor, settleShards, shardContext } from "../shard/session-shards";
 
 /** Test hook (`instance[EVICT]()` in runInDurableObject): a symbol key, so RPC, which calls methods by name, cannot reach it. */
 export const EVICT: unique symbol = Symbol("LlamaSession.evict");
@@ -53,7 +54,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
   async create(input: CreateSessionInput): Promise<Result<SessionInfo>> {
     if (this.store.exists()) return fail(sessionExists("this session already exists"));
     return this.#guard(async () => {
-      const model = await host.model(this.env);
+      const model = await this.#model();
       const settings = this.#settingsFor(model, input);
       if (!settings.ok) return settings;
       const sampler = new Sampler(settings.value.sampler);
@@ -67,7 +68,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
   async info(): Promise<Result<SessionInfo>> {
     const state = this.store.load();
     if (!state) return fail(sessionNotFound());
-    return this.#guard(async () => ok(this.#describe(await host.model(this.env), state)));
+    return this.#guard(async () => ok(this.#describe(await this.#model(), state)));
   }
 
   /**
@@ -96,10 +97,10 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     let live: Live;
     if (req.ephemeral) {
       if (this.store.exists()) return fail(sessionExists("an ephemeral generation needs an unused object"));
-      const model = await host.model(this.env);
+      const model = await this.#model();
       const settings = this.#settingsFor(model, { nCtx: req.nCtx, sampler: req.sampler });
       if (!settings.ok) return settings;
-      const llm = host.createContext(this.env, model, this.#owner, settings.value.nCtx, settings.value.kvType);
+      const llm = shardContext(model, this.ctx.id.toString(), settings.value.nCtx, true) ?? host.createContext(this.env, model, this.#owner, settings.value.nCtx, settings.value.kvType);
       const samplerState = JSON.stringify(new Sampler(settings.value.sampler).state());
       const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState, tokens: [], evaluated: 0, perPage: 1, lastFinish: null };
       live = this.live = { model, llm, sampler: new Sampler(settings.value.sampler), state, persistedEvaluated: 0, ephemeral: true };
@@ -202,6 +203,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       this.releaseAfterRun = true;
       throw e;
     }
+    await settleShards(live.llm); // the shards of a sharded model hold no position past n either
     return ok(live);
   }
 
@@ -215,7 +217,9 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     try {
       return await this.#guard(async () => {
         const target = this.env.SESSIONS.getByName(targetId);
-        const pageCount = Math.ceil(state.evaluated / state.perPage);
+        // A sharded model's KV is copied shard by shard; the session itself then holds no pages.
+        const sharded = await forkShards(this.env, this.ctx.id.toString(), this.env.SESSIONS.idFromName(targetId).toString(), state.evaluated);
+        const pageCount = sharded ? 0 : Math.ceil(state.evaluated / state.perPage);
         for (let i = 0; i < pageCount; i++) {
           const page = this.store.page(i);
           if (!page) throw new Error(`session storage lacks KV page ${i}`);
@@ -239,7 +243,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     return this.#guard(async () => {
       const state: StoredState = { createdAt: Date.now(), settings: s.settings, samplerState: s.samplerState, tokens: s.tokens, evaluated: s.evaluated, perPage: s.perPage, lastFinish: null };
       this.store.save(state, new Map());
-      return ok(this.#describe(await host.model(this.env), state));
+      return ok(this.#describe(await this.#model(), state));
     });
   }
 
@@ -256,6 +260,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     } else {
       host.release(this.#owner);
     }
+    await dropShards(this.env, this.ctx.id.toString());
     await this.store.deleteAll();
     return ok({ deleted: true });
   }
@@ -268,9 +273,9 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     }
     const state = this.store.load();
     if (!state) return fail(sessionNotFound()); // before loading any weights
-    const model = await host.model(this.env);
+    const model = await this.#model();
     if (this.live) return ok(this.live);
-    const llm = host.createContext(this.env, model, this.#owner, state.settings.nCtx, state.settings.kvType);
+    const llm = shardContext(model, this.ctx.id.toString(), state.settings.nCtx) ?? host.createContext(this.env, model, this.#owner, state.settings.nCtx, state.settings.kvType);
     try {
       this.live = restoreLive(this.store, state, model, llm);
     } catch (e) {
@@ -278,6 +283,11 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       throw e;
     }
     return ok(this.live);
+  }
+
+  /** The model: this isolate's, or the header-only one of a sharded deployment (its weights live in ModelShard objects). */
+  #model(): Promise<LlamaModel> {
+    return modelFor(this.env, () => host.model(this.env));
   }
 
   #settingsFor(model: LlamaModel, input: CreateSessionInput): Result<SessionSettings> {

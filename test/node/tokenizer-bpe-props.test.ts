@@ -4,7 +4,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readGguf } from "../../src/gguf/index";
 import { createTokenizer, type BpeVocab, type Tokenizer } from "../../src/tokenizer/index";
-import { BYTE_TO_CHAR } from "../../src/tokenizer/unicode";
+import { decodeByteLevel } from "../../src/tokenizer/bpe-decode";
+import { compileRegex, preTokenize } from "../../src/tokenizer/bpe-pretokenize";
+import { decodeUtf8 } from "../../src/tokenizer/utf8";
+import { BYTE_TO_CHAR, Category, WHITESPACE_BIT, codePointClass } from "../../src/tokenizer/unicode";
 import { optionalFixtures, readFixture } from "../helpers/fixtures";
 
 const FILES = ["ggml-vocab-gpt-2.gguf", "ggml-vocab-qwen2.gguf", "ggml-vocab-deepseek-coder.gguf", "smollm2.gguf", "gpt-2-pre-tekken.gguf"];
@@ -34,6 +37,29 @@ const text = fc
     { maxLength: 12 },
   )
   .map((parts) => parts.join(""));
+
+describe("llama.cpp's unicode table, not the JavaScript engine's", () => {
+  it("classifies by llama.cpp's Unicode version and whitespace set", () => {
+    // Letters, marks and digits newer than llama.cpp's table are undefined there (JavaScript may call them letters).
+    for (const cp of [0x088f, 0x0897, 0x1b4e, 0x20c1, 0x10d40, 0xa7cb]) expect(codePointClass(cp) & 7, cp.toString(16)).toBe(Category.UNDEFINED);
+    expect(codePointClass(0x0041)).toBe(Category.LETTER);
+    expect(codePointClass(0x0663)).toBe(Category.NUMBER);
+    expect(codePointClass(0x0301)).toBe(Category.MARK);
+    // \s: U+0085 is whitespace (JavaScript's \s says no), U+FEFF is not (JavaScript's says yes).
+    expect(codePointClass(0x0085) & WHITESPACE_BIT).toBe(WHITESPACE_BIT);
+    expect(codePointClass(0xfeff) & WHITESPACE_BIT).toBe(0);
+    expect(codePointClass(0x00a0) & WHITESPACE_BIT).toBe(WHITESPACE_BIT);
+    expect(codePointClass(0x110000)).toBe(Category.UNDEFINED);
+  });
+
+  it("pre-tokenizes by it: GPT-2 splits around U+088F (a letter to Unicode 17, undefined to llama.cpp)", () => {
+    const gpt2 = [compileRegex(String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`)];
+    const words = (s: string) => preTokenize(s, gpt2).map((w) => decodeUtf8(decodeByteLevel(w)));
+    expect(words("a\u088Fb c")).toEqual(["a", "\u088F", "b", " c"]);
+    // U+0085 is whitespace to llama.cpp: the run " \u0085 " before "y" splits as "\s+(?!\S)" + " y".
+    expect(words("x \u0085 y")).toEqual(["x", " \u0085", " y"]);
+  });
+});
 
 describe.skipIf(!set.available)("byte-level BPE properties", () => {
   it.each(FILES)("%s: decode(encode(s)) == s, special texts included, lone surrogates as U+FFFD", (file) => {

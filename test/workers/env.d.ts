@@ -7,6 +7,8 @@ declare global {
       TEST_MODEL_STORIES260K: ArrayBuffer;
       TEST_MODEL_STORIES260K_Q8_0: ArrayBuffer;
       TEST_REFERENCE_OUTPUTS: string;
+      /** vocab/smollm2.gguf when $EDGE_LLAMA_MODELS has it (vitest.config.mts). */
+      TEST_VOCAB_SMOLLM2?: ArrayBuffer;
     }
   }
 }

@@ -71,7 +71,8 @@ describe("GET /v1/model", () => {
     });
     expect(m.backend).toBe(model.backend.name);
     expect(m.file_bytes).toBe(model.fileBytes);
-    expect(m.chat_template).toBe(host.chatTemplate(model) !== undefined);
+    expect(m.chat_template).toBe(host.chatTemplate(model) ?? null);
+    expect(m.eog_tokens).toEqual([...model.tokenizer.eogIds].map((id) => ({ id, piece: model.tokenizer.tokenText(id) })));
     expect(m.default_n_ctx).toBe((await createSession()).settings.n_ctx);
     // The header's estimate of the weights is the loader's budget check; the backend's count is the truth it estimates.
     const weights = model.backend.memory().weightsBytes;

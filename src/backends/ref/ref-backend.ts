@@ -4,6 +4,8 @@ import { dequantizeRow, isDequantizable } from "../../quant/index";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { checkKvLayout, decodeKv, kvBytesToFloats, kvFloatsToBytes, kvRowBytes, kvTypeOf, encodeKv, roundQuery, type KvType } from "../kv-format";
 import { q8_1Correction, roundActivations, type ActivationMode } from "./activation-rounding";
+import { matmulGgml } from "./ggml-dot";
+import { attentionGgml, ropeGgml, swigluGgml } from "./ggml-ops";
 import { attentionRows, rmsnormRows, ropeRows, softmaxRows, swigluRows } from "./ref-ops";
 
 class RefBuffer implements Buffer {
@@ -101,6 +103,8 @@ export class RefBackend implements Backend {
   private kvF32 = [new Float32Array(0), new Float32Array(0), new Float32Array(0)] as const;
   /** Rounded copy of a matmul's input rows, grown on demand. */
   private xRounded = new Float32Array(0);
+  /** ffn_gate's row count (the feed-forward width): the row length of swiglu's inputs; 0 until loaded. */
+  private ffnRowLen = 0;
   /** Per 32-block Q8_1 terms of those rows (see q8_1Correction), grown on demand. */
   private minTerms = new Float32Array(0);
 
@@ -114,6 +118,7 @@ export class RefBackend implements Backend {
 
   loadMatrix(name: string, type: number, rows: number, cols: number, bytes: Uint8Array): Matrix {
     if (!this.supportsWeightType(type)) throw new Error(`ref backend: ${name}: weight type ${type} is not supported`);
+    if (name.endsWith("ffn_gate.weight")) this.ffnRowLen = rows;
     let f32: Float32Array | null = null;
     if (type === GgmlType.F32) {
       f32 = new Float32Array(rows * cols);
@@ -183,6 +188,9 @@ export class RefBackend implements Backend {
     const o = buf(out);
     const m = mat(w);
     const { rows, cols } = m;
+    // Q8_0, Q4_0 and F16 weights: ggml's own dot products, lane for lane (its float summation order decides
+    // near-ties in the next activation rounding).
+    if (this.activations === "ggml" && matmulGgml(o, m, buf(x), nTokens, (r) => this.matrixRow(m, r), () => this.matmulInput(buf(x), m, nTokens))) return;
     const xs = this.matmulInput(buf(x), m, nTokens);
     const q8_1 = this.activations === "ggml" && (m.type === GgmlType.Q4_1 || m.type === GgmlType.Q5_1) && cols % 32 === 0;
     // Row-outer: each weight row is dequantized once and dotted with every token (weights read once per call).
@@ -213,7 +221,9 @@ export class RefBackend implements Backend {
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, params: RopeParams): void {
-    ropeRows(buf(x), nTokens, pos0, params, params.freqFactors ? vec(params.freqFactors).data : undefined);
+    const factors = params.freqFactors ? vec(params.freqFactors).data : undefined;
+    if (this.activations === "ggml") ropeGgml(buf(x), nTokens, pos0, params, factors);
+    else ropeRows(buf(x), nTokens, pos0, params, factors);
   }
 
   addBias(x: Buffer, bias: Vector, nTokens: number): void {
@@ -249,7 +259,8 @@ export class RefBackend implements Backend {
     // The query as the K type's vec_dot takes it; on f32 it is the query itself.
     const qs = c.type === "f32" ? buf(q) : qf;
     if (c.type !== "f32") roundQuery(c.type, buf(q), 0, nTokens * qDim, qf, 0);
-    attentionRows(buf(out), qs, kf, vf, pos0, nTokens, shape, this.scores, c.type === "f16");
+    if (this.activations === "ggml" && c.type === "f32") attentionGgml(buf(out), qs, kf, vf, pos0, nTokens, shape);
+    else attentionRows(buf(out), qs, kf, vf, pos0, nTokens, shape, this.scores, c.type === "f16");
   }
 
   softmax(x: Buffer, rows: number, len: number): void {
@@ -257,7 +268,9 @@ export class RefBackend implements Backend {
   }
 
   swiglu(out: Buffer, gate: Buffer, up: Buffer, n: number): void {
-    swigluRows(buf(out), buf(gate), buf(up), n);
+    // ggml runs silu per row in 16-lane chunks plus a libm tail, so its row length (ffn_gate's rows) matters.
+    if (this.activations === "ggml") swigluGgml(buf(out), buf(gate), buf(up), n, this.ffnRowLen || n);
+    else swigluRows(buf(out), buf(gate), buf(up), n);
   }
 
   add(out: Buffer, a: Buffer, b: Buffer, n: number): void {

@@ -1,0 +1,50 @@
+// The ModelShard object's RPC surface: one forward step of a session through the shard, and the housekeeping of its KV.
+import type { ShardSpec } from "../shard/plan";
+import type { Result } from "./result";
+
+/** One step through one shard. Activations travel as raw float32 bytes (ArrayBuffer), never as JSON numbers. */
+export interface ShardForward {
+  /** The shard's part of the plan: an object serves exactly one spec (its name is derived from it). */
+  readonly spec: ShardSpec;
+  /** The session's key (its object id): the shard keeps one KV cache per session. */
+  readonly session: string;
+  /** Context length of the session (the shard's cache for it is sized to it). */
+  readonly nCtx: number;
+  readonly pos0: number;
+  readonly tokens: readonly number[];
+  /** Residual stream [rows × dim] as float32 bytes, from the shard before. */
+  readonly x?: ArrayBuffer;
+  readonly allLogits: boolean;
+  /** Write the new positions to SQLite pages (false for a throwaway generation). */
+  readonly persist: boolean;
+}
+
+export interface ShardOutputWire {
+  readonly x?: ArrayBuffer;
+  readonly logits?: ArrayBuffer;
+}
+
+/** What a shard stores and holds, for storage accounting and tests. */
+export interface ShardStats {
+  /** Positions run through this shard's layers since its isolate started. */
+  readonly forwarded: number;
+  /** Positions written back into a cache from pages since its isolate started. */
+  readonly restored: number;
+  /** Sessions whose cache is in memory. */
+  readonly live: number;
+  /** Per session: positions stored in pages. */
+  readonly stored: Readonly<Record<string, number>>;
+  readonly pageBytes: number;
+  readonly databaseBytes: number;
+}
+
+export interface ShardRpc extends Rpc.DurableObjectBranded {
+  forward(req: ShardForward): Promise<Result<ShardOutputWire>>;
+  /** Drops the session's positions at and past n, in memory and in pages (rewind, and the commit point after a restart). */
+  trim(spec: ShardSpec, session: string, n: number): Promise<Result<{ evaluated: number }>>;
+  /** Copies the first n positions of `source` to `target` (fork), pages included. */
+  fork(spec: ShardSpec, source: string, target: string, n: number): Promise<Result<{ copied: number }>>;
+  /** Forgets the session: cache and every page. */
+  drop(session: string): Promise<Result<{ dropped: boolean }>>;
+  stats(session?: string): Promise<ShardStats>;
+}

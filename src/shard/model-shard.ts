@@ -1,0 +1,201 @@
+// ModelShard: one Durable Object per shard (and replica) of a plan; loads only its tensors and keeps each session's KV for its layers.
+import { DurableObject } from "cloudflare:workers";
+import { createBackendAsync } from "../backends/select";
+import { configFromGguf } from "../engine/config";
+import { loadPartStreaming } from "../engine/weights";
+import { backendSetting, budgetBytes, modelName, type Env } from "../env";
+import { errorBody, HostError } from "../protocol/errors";
+import { loadFailure, modelMissing, readHeaderRanged, readRange } from "../protocol/model-file";
+import { fail, ok, type Result } from "../protocol/result";
+import type { ShardForward, ShardOutputWire, ShardRpc, ShardStats } from "../protocol/shard-rpc";
+import { partOf } from "./in-process";
+import type { ShardSpec } from "./plan";
+import { ShardEngine, type ShardSeq } from "./shard-engine";
+import { shardPageBytes, joinShardPages, readShardPage } from "./shard-pages";
+import { ShardStore } from "./shard-store";
+
+/** Test hook (`instance[SHARD_EVICT]()` in runInDurableObject): drops every in-memory cache, as an eviction would. */
+export const SHARD_EVICT: unique symbol = Symbol("ModelShard.evict");
+
+interface Held {
+  readonly seq: ShardSeq;
+  readonly nCtx: number;
+  readonly perPage: number;
+  /** Positions already in the pages. */
+  persisted: number;
+  lastUsed: number;
+}
+
+export class ModelShard extends DurableObject<Env> implements ShardRpc {
+  private readonly store = new ShardStore(this.ctx.storage);
+  private engine: Promise<ShardEngine> | null = null;
+  private readonly held = new Map<string, Held>();
+  private clock = 0;
+  private restored = 0;
+
+  [SHARD_EVICT](): void {
+    for (const h of this.held.values()) void this.engine?.then((e) => e.releaseSeq(h.seq));
+    this.held.clear();
+  }
+
+  async forward(req: ShardForward): Promise<Result<ShardOutputWire>> {
+    return this.#guard(async () => {
+      const engine = await this.#engine(req.spec);
+      const held = engine.nLayers > 0 ? this.#hold(engine, req.session, req.nCtx) : null;
+      const x = req.x ? new Float32Array(req.x) : undefined;
+      if (held && req.pos0 < held.persisted) held.persisted = Math.floor(req.pos0 / held.perPage) * held.perPage;
+      const out = engine.step(held?.seq ?? null, { pos0: req.pos0, tokens: req.tokens, ...(x && { x }), allLogits: req.allLogits });
+      if (held && req.persist) this.#persist(engine, req.session, held);
+      return ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }) });
+    });
+  }
+
+  async trim(spec: ShardSpec, session: string, n: number): Promise<Result<{ evaluated: number }>> {
+    return this.#guard(async () => {
+      const engine = await this.#engine(spec);
+      if (engine.nLayers === 0) return ok({ evaluated: 0 });
+      const stored = this.store.seq(session);
+      const held = this.held.get(session);
+      if (held) {
+        held.seq.evaluated = Math.min(held.seq.evaluated, n);
+        held.persisted = Math.floor(Math.min(held.persisted, held.seq.evaluated) / held.perPage) * held.perPage;
+        // The kept part of the last page is written back, pages past it go.
+        if (stored) this.#persist(engine, session, held);
+        return ok({ evaluated: held.seq.evaluated });
+      }
+      if (!stored || stored.evaluated <= n) return ok({ evaluated: stored?.evaluated ?? 0 });
+      // Not in memory: restore, cut, persist (the last kept page may be partial).
+      const h = this.#hold(engine, session, null);
+      h.seq.evaluated = n;
+      h.persisted = Math.floor(n / h.perPage) * h.perPage;
+      this.#persist(engine, session, h);
+      return ok({ evaluated: n });
+    });
+  }
+
+  async fork(spec: ShardSpec, source: string, target: string, n: number): Promise<Result<{ copied: number }>> {
+    return this.#guard(async () => {
+      const engine = await this.#engine(spec);
+      if (engine.nLayers === 0) return ok({ copied: 0 });
+      const from = this.#hold(engine, source, null);
+      const count = Math.min(n, from.seq.evaluated);
+      const to = this.#hold(engine, target, from.nCtx);
+      if (count > 0) engine.backend.writeKv(to.seq.cache, 0, count, engine.backend.readKv(from.seq.cache, 0, count));
+      to.seq.evaluated = count;
+      to.persisted = 0;
+      this.#persist(engine, target, to);
+      return ok({ copied: count });
+    });
+  }
+
+  async drop(session: string): Promise<Result<{ dropped: boolean }>> {
+    return this.#guard(async () => {
+      const held = this.held.get(session);
+      if (held) {
+        this.held.delete(session);
+        (await this.engine)?.releaseSeq(held.seq);
+      }
+      return ok({ dropped: this.store.drop(session) || held !== undefined });
+    });
+  }
+
+  async stats(): Promise<ShardStats> {
+    const engine = this.engine ? await this.engine.catch(() => null) : null;
+    return { forwarded: engine?.forwarded ?? 0, restored: this.restored, live: this.held.size, ...this.store.sizes() };
+  }
+
+  /** The session's cache in memory: restored from pages when stored (nothing recomputed), else new. */
+  #hold(engine: ShardEngine, session: string, nCtx: number | null): Held {
+    const have = this.held.get(session);
+    if (have && (nCtx === null || have.nCtx >= nCtx)) {
+      have.lastUsed = ++this.clock;
+      return have;
+    }
+    if (have) {
+      // Held with a smaller cache (opened by a trim or fork): store it and reopen at the session's context.
+      this.#persist(engine, session, have);
+      this.held.delete(session);
+      engine.releaseSeq(have.seq);
+    }
+    const stored = this.store.seq(session);
+    const ctxLen = nCtx ?? Math.max(stored?.evaluated ?? 0, 1);
+    this.#makeRoom(engine, ctxLen);
+    const seq = engine.createSeq(ctxLen);
+    const perPage = stored?.perPage ?? Math.max(1, Math.floor(shardPageBytes(this.env) / (engine.floatsPerPosition() * 4)));
+    if (stored && stored.evaluated > 0) {
+      const pages = this.store.pages(session, Math.ceil(stored.evaluated / perPage));
+      engine.backend.writeKv(seq.cache, 0, stored.evaluated, joinShardPages(pages, engine, stored.evaluated));
+      seq.evaluated = stored.evaluated;
+      this.restored += stored.evaluated;
+    }
+    const held: Held = { seq, nCtx: ctxLen, perPage, persisted: seq.evaluated, lastUsed: ++this.clock };
+    this.held.set(session, held);
+    return held;
+  }
+
+  /** Drops least recently used caches (their pages stay) until a new one of nCtx positions fits the budget. */
+  #makeRoom(engine: ShardEngine, nCtx: number): void {
+    const budget = budgetBytes(this.env);
+    const need = engine.floatsPerPosition() * 4 * nCtx;
+    const used = () => {
+      const m = engine.backend.memory();
+      return m.weightsBytes + m.kvBytes + m.scratchBytes;
+    };
+    const lru = [...this.held].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    while (used() + need > budget && lru.length > 0) {
+      const [key, h] = lru.shift()!;
+      this.held.delete(key);
+      engine.releaseSeq(h.seq);
+    }
+    if (used() + need > budget) {
+      throw new HostError(`shard ${engine.weights.part.layers.join("..")}: a KV cache of ${nCtx} positions does not fit beside its weights in the memory budget (MEMORY_BUDGET_MB)`, "memory_budget_exceeded");
+    }
+  }
+
+  /** Writes the pages that changed since the last write, and the session's length, in one transaction. */
+  #persist(engine: ShardEngine, session: string, h: Held): void {
+    const first = Math.floor(h.persisted / h.perPage);
+    const pages = new Map<number, Uint8Array>();
+    for (let p = first; p * h.perPage < h.seq.evaluated; p++) pages.set(p, readShardPage(engine, h.seq, p, h.perPage));
+    this.store.save(session, { evaluated: h.seq.evaluated, perPage: h.perPage }, pages);
+    h.persisted = h.seq.evaluated;
+  }
+
+  /** Loads this object's part of the model once (single flight; a failed load is retried by the next call). */
+  #engine(spec: ShardSpec): Promise<ShardEngine> {
+    if (this.engine) return this.engine;
+    const p = this.#load(spec);
+    this.engine = p;
+    p.catch(() => {
+      if (this.engine === p) this.engine = null;
+    });
+    return p;
+  }
+
+  async #load(spec: ShardSpec): Promise<ShardEngine> {
+    const name = modelName(this.env);
+    const head = await this.env.MODELS.head(name);
+    if (!head) throw modelMissing(name);
+    try {
+      const header = await readHeaderRanged(this.env.MODELS, name, head.size);
+      const config = configFromGguf(header);
+      const backend = await createBackendAsync(backendSetting(this.env));
+      const weights = await loadPartStreaming(header, config, backend, (o, l) => readRange(this.env.MODELS, name, o, l), partOf(spec));
+      return new ShardEngine(backend, config, weights);
+    } catch (e) {
+      throw loadFailure(name, e);
+    }
+  }
+
+  async #guard<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+    try {
+      return await fn();
+    } catch (e) {
+      return fail(errorBody(e));
+    }
+  }
+}
+
+function bytesOf(a: Float32Array): ArrayBuffer {
+  return a.buffer.byteLength === a.byteLength ? (a.buffer as ArrayBuffer) : (a.slice().buffer as ArrayBuffer);
+}

@@ -1,0 +1,158 @@
+// The session object's side of a sharded model: the plan from the header, a header-only model, and RPC to the shards.
+import { configFromGguf, type LlamaConfig } from "../engine/config";
+import type { LlamaContext } from "../engine/context";
+import { ModelError } from "../engine/errors";
+import type { LlamaModel } from "../engine/model";
+import { defaultNCtx, modelName, budgetBytes, numberVar, type Env } from "../env";
+import { HostError, type ErrorBody } from "../protocol/errors";
+import { readHeaderRanged } from "../protocol/model-file";
+import type { Result } from "../protocol/result";
+import { createTokenizer } from "../tokenizer/index";
+import type { ShardCaller } from "./pipeline";
+import { PipelineContext } from "./pipeline-context";
+import { isSharded, planShards, type ShardPlan, type ShardSpec } from "./plan";
+
+/** A model served by shards: what the session needs of it (config, tokenizer) and the plan. */
+interface Sharding {
+  readonly plan: ShardPlan;
+  readonly env: Env;
+}
+
+const shardings = new WeakMap<LlamaModel, Sharding>();
+let cached: { key: string; model: Promise<LlamaModel | null> } | null = null;
+
+/** The plan for MODEL_NAME under this isolate's vars (pure function of the header and the budget). */
+export async function shardPlan(env: Env): Promise<{ plan: ShardPlan; config: LlamaConfig; header: Awaited<ReturnType<typeof readHeaderRanged>> } | null> {
+  const name = modelName(env);
+  const head = await env.MODELS.head(name);
+  if (!head) return null;
+  const header = await readHeaderRanged(env.MODELS, name, head.size);
+  const config = configFromGguf(header);
+  const plan = planShards(
+    { config, tensors: header.tensors },
+    { budgetBytes: budgetBytes(env), nCtx: defaultNCtx(env, config.nCtxTrain), sessionsPerShard: numberVar(env, "SHARD_SESSIONS", 1) },
+  );
+  return { plan, config, header };
+}
+
+/**
+ * The header-only model of a sharded deployment, or null when the model fits one isolate (the session then loads it
+ * itself, as always). Only the plan's refusal (a layer over budget) is reported from here; any other problem with the
+ * file is left to the normal loader, which reports it as it always has.
+ */
+export function shardedModel(env: Env): Promise<LlamaModel | null> {
+  const key = `${modelName(env)}|${env.MEMORY_BUDGET_MB}|${env.N_CTX}|${env.SHARD_SESSIONS}|${env.BACKEND}`;
+  if (cached?.key === key) return cached.model;
+  const model = load(env);
+  cached = { key, model };
+  model.catch(() => {
+    if (cached?.model === model) cached = null;
+  });
+  return model;
+}
+
+async function load(env: Env): Promise<LlamaModel | null> {
+  let found;
+  try {
+    found = await shardPlan(env);
+  } catch (e) {
+    if (e instanceof HostError && e.code === "memory_budget_exceeded") throw e;
+    return null;
+  }
+  // A missing file is not remembered: the next call looks again (the bucket may be seeded meanwhile).
+  if (!found) cached = null;
+  if (!found || !isSharded(found.plan)) return null;
+  const tokenizer = createTokenizer(found.header);
+  if (tokenizer.vocabSize !== found.config.vocabSize) throw new ModelError(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${found.config.vocabSize}`);
+  // The session reads config and tokenizer only; the weights live in the shards.
+  const model = { config: found.config, tokenizer, fileBytes: found.header.fileSize } as unknown as LlamaModel;
+  shardings.set(model, { plan: found.plan, env });
+  return model;
+}
+
+/** The session's model: the sharded one when the plan needs several shards, else the isolate's own (`local`). */
+export async function modelFor(env: Env, local: () => Promise<LlamaModel>): Promise<LlamaModel> {
+  return (await shardedModel(env)) ?? local();
+}
+
+/** The replica of a shard serving a session: a stable hash of the session key, so every call of a session lands on one. */
+export function replicaOf(session: string, replicas: number): number {
+  let h = 2166136261;
+  for (let i = 0; i < session.length; i++) h = Math.imul(h ^ session.charCodeAt(i), 16777619);
+  return (h >>> 0) % replicas;
+}
+
+/** The object name of a shard replica: model, plan shape and budget, so a changed plan gets new objects. */
+export function shardName(env: Env, plan: ShardPlan, s: ShardSpec, replica: number): string {
+  return `${modelName(env)}#${s.index}/${plan.shards.length}@${plan.budgetBytes}:${s.layers.join("-")}:r${replica}`;
+}
+
+function stubFor(env: Env, plan: ShardPlan, s: ShardSpec, session: string) {
+  const replicas = Math.floor(numberVar(env, "SHARD_REPLICAS", 1));
+  return env.SHARDS.getByName(shardName(env, plan, s, replicaOf(session, replicas)));
+}
+
+function unwrap<T>(r: Result<T>): T {
+  if (r.ok) return r.value;
+  const e = (r as { error: ErrorBody }).error;
+  throw new HostError(`shard: ${e.message}`, e.code === "memory_budget_exceeded" || e.code === "model_not_found" ? e.code : "model_load_failed");
+}
+
+/** A pipeline context for `session` when the model is sharded, else null (the caller makes a local context). */
+export function shardContext(model: LlamaModel, session: string, nCtx: number, ephemeral = false): LlamaContext | null {
+  const sh = shardings.get(model);
+  if (!sh) return null;
+  const { env, plan } = sh;
+  const call: ShardCaller = async (s, input) => {
+    const x = input.x ? (input.x.byteLength === input.x.buffer.byteLength ? input.x.buffer : input.x.slice().buffer) : undefined;
+    const out = unwrap(
+      await stubFor(env, plan, s, session).forward({ spec: s, session, nCtx, pos0: input.pos0, tokens: [...input.tokens], ...(x && { x: x as ArrayBuffer }), allLogits: input.allLogits, persist: !ephemeral }),
+    );
+    return { ...(out.x && { x: new Float32Array(out.x) }), ...(out.logits && { logits: new Float32Array(out.logits) }) };
+  };
+  const trim = async (n: number) => {
+    await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).trim(s, session, n))));
+  };
+  return new PipelineContext(model, nCtx, plan, call, { trim }).asContext();
+}
+
+function layerShards(plan: ShardPlan): ShardSpec[] {
+  return plan.shards.filter((s) => s.layers[1] > s.layers[0]);
+}
+
+/** True when the context runs through shards (its KV is in the shards' pages, not the session's). */
+export function isPipeline(llm: LlamaContext): boolean {
+  return (llm as unknown) instanceof PipelineContext;
+}
+
+/** Waits until the shards hold exactly the context's positions (after a rewind or a restore). */
+export async function settleShards(llm: LlamaContext): Promise<void> {
+  if (isPipeline(llm)) await (llm as unknown as PipelineContext).settle();
+}
+
+/** Fork: every shard copies the source session's first n positions to the target (on the replica each maps to). */
+export async function forkShards(env: Env, source: string, target: string, n: number): Promise<boolean> {
+  const model = await shardedModel(env);
+  const sh = model && shardings.get(model);
+  if (!sh) return false;
+  const { plan } = sh;
+  await Promise.all(
+    layerShards(plan).map(async (s) => {
+      const from = stubFor(env, plan, s, source);
+      const to = stubFor(env, plan, s, target);
+      if (!from.id.equals(to.id)) throw new Error("forking a session onto another shard replica is not supported: run with SHARD_REPLICAS = 1");
+      return unwrap(await from.fork(s, source, target, n));
+    }),
+  );
+  return true;
+}
+
+/** Delete: every shard forgets the session, pages included. */
+export async function dropShards(env: Env, session: string): Promise<void> {
+  // A deployment whose plan is refused has no shards to clean.
+  const model = await shardedModel(env).catch(() => null);
+  const sh = model && shardings.get(model);
+  if (!sh) return;
+  const { plan } = sh;
+  await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).drop(session))));
+}
