@@ -93,7 +93,7 @@ describe.skipIf(!smol)("a SmolLM2-shaped model with the real vocabulary", () => 
   const tok = smol ? createTokenizer(readGguf(new Uint8Array(smol))) : undefined!;
   beforeAll(async () => {
     if (!(await env.MODELS.head(name))) await env.MODELS.put(name, synthModel({ shape: "tiny", type: "f32", seed: 3, vocabFrom: new Uint8Array(smol!) }));
-  });
+  }, 120_000); // a 49k-token vocabulary model: seconds to build on a loaded machine
 
   it("parse_special is off by default: <|im_end|> typed by a user is text; on, it is the control token", async () => {
     const text = "<|im_start|>user\nHi<|im_end|>";
