@@ -91,7 +91,7 @@ describe("GBNF matching over tokens", () => {
     const vocab = new TokenVocab([...pieces, new Uint8Array(0)], { eogTokens: [pieces.length] });
     const g = compileGbnf(`root ::= "{" "\\"" key "\\":" [^a-z"}]+ "}"\nkey ::= "a" "b"?`);
     const m = new GrammarMatcher(g, vocab);
-    const text = () => maskIds(m.allowedTokens()).map((i) => new TextDecoder().decode(vocab.tokens[i]));
+    const text = () => maskIds(m.allowedTokens()).map((i) => new TextDecoder().decode(vocab.tokens[i]!));
     expect(text()).toEqual(['{"', "{"]);
     const c = m.clone();
     c.accept(0); // '{"': then only "a" fits, and this vocabulary has no such piece
