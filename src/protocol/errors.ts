@@ -36,7 +36,8 @@ export const notFoundError = (message: string, code = "not_found") => errorOf(40
 export const sessionNotFound = () => notFoundError("no such session", "session_not_found");
 export const sessionBusy = () => errorOf(409, "session_busy", "this session is already generating; one generation at a time per session (retry when it ends)");
 export const sessionExists = (message: string) => errorOf(409, "session_exists", message);
-export const contextTooLong = (message: string, param: string) => errorOf(413, "context_length_exceeded", message, param);
+// 400, as OpenAI and llama.cpp answer an overflowing prompt (it was a 413 before issue 15).
+export const contextTooLong = (message: string, param: string) => errorOf(400, "context_length_exceeded", message, param);
 export const rateLimited = (message: string) => errorOf(429, "rate_limit_exceeded", message);
 export const internalError = (code = "internal_error", message = "internal error") => errorOf(500, code, message);
 

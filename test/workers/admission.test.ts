@@ -58,7 +58,7 @@ describe("admission control", () => {
 
   it("refused generations give their slot back (a prompt over the context, an unknown session)", async () => {
     const s = await createSession({ n_ctx: 8, temperature: 0 });
-    await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: "Once upon a time there was a little girl named Lily" }), 413);
+    await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: "Once upon a time there was a little girl named Lily" }), 400);
     await json(await call("POST", `/v1/sessions/0123456789abcdef0123456789abcdef/generate`, {}), 404);
     expect(admission.inUse).toBe(0);
     // More sequential requests than slots: none leaks one.

@@ -20,7 +20,7 @@ describe("API errors", () => {
 
   it.each([
     [{ prompt: "x", temperature: -1 }, "temperature"],
-    [{ prompt: "x", top_p: 0 }, "top_p"],
+    [{ prompt: "x", top_p: -0.1 }, "top_p"],
     [{ prompt: "x", top_k: 1.5 }, "top_k"],
     [{ prompt: "x", min_p: 2 }, "min_p"],
     [{ prompt: "x", presence_penalty: 3 }, "presence_penalty"],
@@ -37,7 +37,7 @@ describe("API errors", () => {
     [{ prompt: "x", max_tokens: "10" }, "max_tokens"],
     [{ prompt: "x", temperature: "hot" }, "temperature"],
     [{ prompt: "x", stream: "yes" }, "stream"],
-    [{ prompt: "x", n: 2 }, "n"],
+    [{ prompt: "x", n: 129 }, "n"],
   ])("out-of-range or wrong-typed %j is a 400 naming %s", async (body, param) => {
     const res = await json(await call("POST", "/v1/completions", body), 400);
     expectShape(res, { type: "invalid_request_error", param });
@@ -79,25 +79,25 @@ describe("API errors", () => {
     expectShape(await json(await call("POST", "/v1/chat/completions", { messages: [] }), 400), { type: "invalid_request_error", param: "messages" });
   });
 
-  it("a prompt over the context is a 413 context_length_exceeded, and the session is unchanged", async () => {
+  it("a prompt over the context is a 400 context_length_exceeded, and the session is unchanged", async () => {
     const s = await createSession({ n_ctx: 16 });
     const long = "Once upon a time there was a little girl who liked to play in the park with her dog";
-    expectShape(await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: long }), 413), { type: "invalid_request_error", code: "context_length_exceeded", param: "text" });
+    expectShape(await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: long }), 400), { type: "invalid_request_error", code: "context_length_exceeded", param: "text" });
     expect((await json(await call("GET", `/v1/sessions/${s.id}`))).token_count).toBe(0);
     const huge = Array(600).fill("dog").join(" ");
-    expectShape(await json(await call("POST", "/v1/completions", { prompt: huge }), 413), { type: "invalid_request_error", code: "context_length_exceeded", param: "prompt" });
-    expectShape(await json(await call("POST", "/v1/chat/completions", { messages: [{ role: "user", content: huge }] }), 413), { type: "invalid_request_error", code: "context_length_exceeded", param: "messages" });
+    expectShape(await json(await call("POST", "/v1/completions", { prompt: huge }), 400), { type: "invalid_request_error", code: "context_length_exceeded", param: "prompt" });
+    expectShape(await json(await call("POST", "/v1/chat/completions", { messages: [{ role: "user", content: huge }] }), 400), { type: "invalid_request_error", code: "context_length_exceeded", param: "messages" });
   });
 
-  it("an explicit max_tokens that does not fit after the prompt is a 413; without one the reply just ends at the context", async () => {
+  it("an explicit max_tokens that does not fit after the prompt is a 400 context_length_exceeded; without one the reply just ends at the context", async () => {
     // The default context is 512 tokens; "Once upon a time" is 5 of them (BOS included).
-    const tooMany = await json(await call("POST", "/v1/completions", { prompt: "Once upon a time", max_tokens: 508, temperature: 0 }), 413);
+    const tooMany = await json(await call("POST", "/v1/completions", { prompt: "Once upon a time", max_tokens: 508, temperature: 0 }), 400);
     expectShape(tooMany, { type: "invalid_request_error", code: "context_length_exceeded", param: "prompt" });
     expect(tooMany.error.message).toContain("508 to generate");
     const fits = await json(await call("POST", "/v1/completions", { prompt: "Once upon a time", max_tokens: 507, temperature: 0 }));
     expect(fits.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 507 });
     const s = await createSession({ n_ctx: 16, temperature: 0 });
-    expectShape(await json(await call("POST", "/v1/completions", { prompt: "Once upon a time", max_tokens: 12, session_id: s.id }), 413), { type: "invalid_request_error", code: "context_length_exceeded" });
+    expectShape(await json(await call("POST", "/v1/completions", { prompt: "Once upon a time", max_tokens: 12, session_id: s.id }), 400), { type: "invalid_request_error", code: "context_length_exceeded" });
     const native = await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: "Once upon a time", max_tokens: 12 }));
     expect(native).toMatchObject({ finish_reason: "context_full", can_continue: false });
   });

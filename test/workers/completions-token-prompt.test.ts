@@ -1,4 +1,4 @@
-// Token-id prompts: POST /v1/completions ([ids] and [[ids]], OpenAI's forms) and the native generate API's `tokens`: llama.cpp's output, errors, 413, sessions.
+// Token-id prompts: POST /v1/completions ([ids] and [[ids]], OpenAI's forms) and the native generate API's `tokens`: llama.cpp's output, errors, context overflow (400), sessions.
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, createSession, json, parseSse, referenceRun, seedModel } from "./helpers";
 
@@ -101,15 +101,15 @@ describe("bad token prompts", () => {
     expect((await complete({ prompt: [vocab - 1], max_tokens: 1 })).usage.prompt_tokens).toBe(1);
   });
 
-  it("a token prompt longer than the context is a 413, one-shot and in a session (left unchanged)", async () => {
+  it("a token prompt longer than the context is a 400 context_length_exceeded, one-shot and in a session (left unchanged)", async () => {
     const run = referenceRun();
     const ctx = (await json(await call("GET", "/v1/model"))).default_n_ctx as number;
     const ids = (n: number) => Array.from({ length: n }, (_, i) => run.promptTokens[i % run.promptTokens.length]!);
-    const err = await complete({ prompt: ids(ctx + 1) }, 413);
+    const err = await complete({ prompt: ids(ctx + 1) }, 400);
     expect(err.error).toMatchObject({ type: "invalid_request_error", code: "context_length_exceeded", param: "prompt" });
     expect(err.error.message).toContain(`over its context length of ${ctx}`);
     const s = await createSession({ n_ctx: 16, temperature: 0 });
-    expect((await complete({ prompt: ids(17), session_id: s.id }, 413)).error).toMatchObject({ code: "context_length_exceeded", param: "prompt" });
+    expect((await complete({ prompt: ids(17), session_id: s.id }, 400)).error).toMatchObject({ code: "context_length_exceeded", param: "prompt" });
     expect(await sessionInfo(s.id)).toMatchObject({ token_count: 0, evaluated_tokens: 0 });
     // Exactly the context fits.
     expect((await complete({ prompt: ids(16), max_tokens: 0, session_id: s.id })).usage.prompt_tokens).toBe(16);
@@ -138,7 +138,7 @@ describe("token ids on the native generate API", () => {
     expect(bad.error).toMatchObject({ code: "invalid_value", param: "tokens" });
     expect(bad.error.message).toContain(`tokens[1] is ${vocab}`);
     const ids = Array.from({ length: 17 }, (_, i) => run.promptTokens[i % run.promptTokens.length]!);
-    expect((await generate(s.id, { tokens: ids }, 413)).error).toMatchObject({ code: "context_length_exceeded", param: "tokens" });
+    expect((await generate(s.id, { tokens: ids }, 400)).error).toMatchObject({ code: "context_length_exceeded", param: "tokens" });
     expect(await sessionInfo(s.id)).toMatchObject({ token_count: 0, evaluated_tokens: 0 });
   });
 });

@@ -9,20 +9,20 @@ beforeAll(seedModel);
 const complete = (body: Record<string, unknown>) => call("POST", "/v1/completions", { temperature: 0, ...body });
 
 describe("prompts and the context", () => {
-  it("a prompt that exactly fills n_ctx is accepted; one token more is a 413 that leaves the session untouched", async () => {
+  it("a prompt that exactly fills n_ctx is accepted; one token more is a 400 context_length_exceeded that leaves the session untouched", async () => {
     const run = referenceRun();
     const p = run.promptTokens.length;
     const fits = await createSession({ n_ctx: p, temperature: 0 });
     const ok = await json(await call("POST", `/v1/sessions/${fits.id}/generate`, { text: run.prompt, max_tokens: 0 }));
     expect(ok.usage.input_tokens).toBe(p);
     const over = await createSession({ n_ctx: p - 1, temperature: 0 });
-    const err = await json(await call("POST", `/v1/sessions/${over.id}/generate`, { text: run.prompt }), 413);
+    const err = await json(await call("POST", `/v1/sessions/${over.id}/generate`, { text: run.prompt }), 400);
     expect(err.error).toMatchObject({ type: "invalid_request_error", code: "context_length_exceeded", param: "text" });
     expect(err.error.message).toContain(`over its context length of ${p - 1}`);
     expect(await json(await call("GET", `/v1/sessions/${over.id}`))).toMatchObject({ token_count: 0, evaluated_tokens: 0 });
   });
 
-  it("huge prompts (100k characters, long chat histories) are 413s, on every generating route", async () => {
+  it("huge prompts (100k characters, long chat histories) are 400 context_length_exceeded, on every generating route", async () => {
     const huge = "Once upon a time ".repeat(6000);
     const s = await createSession();
     const cases: [string, Record<string, unknown>, string][] = [
@@ -31,7 +31,7 @@ describe("prompts and the context", () => {
       [`/v1/sessions/${s.id}/generate`, { text: huge }, "text"],
     ];
     for (const [path, body, param] of cases) {
-      const err = await json(await call("POST", path, body), 413);
+      const err = await json(await call("POST", path, body), 400);
       expect(err.error).toMatchObject({ code: "context_length_exceeded", param });
     }
   });

@@ -65,7 +65,7 @@ describe("storage accounting", () => {
           const info = await json(await call("GET", `/v1/sessions/${s.id}`));
           if (o.kind === "generate") {
             const res = await call("POST", `/v1/sessions/${s.id}/generate`, { text: o.text, max_tokens: o.tokens });
-            // Clean refusals: an empty session without text (400), a full context (413); anything else must succeed.
+            // Clean refusals: an empty session without text (400), a full context (400 context_length_exceeded); anything else must succeed.
             if (res.status !== 200) {
               const err = await json(res, res.status);
               expect(err.error.code).toBe(info.token_count === 0 && o.text === "" ? "empty_sequence" : "context_length_exceeded");
