@@ -5,7 +5,9 @@ import { BACKEND_NAMES } from "./backends/select";
 import { completions } from "./api/completions";
 import { requireApiKey } from "./api/auth";
 import { ApiError, onError } from "./api/errors";
+import { countRequests, metricsRoute } from "./api/metrics";
 import { modelInfo } from "./api/model-info";
+import { models } from "./api/models";
 import { openapi } from "./api/openapi";
 import { sessions } from "./api/sessions";
 import { tokenizeRoutes } from "./api/tokenize";
@@ -17,18 +19,23 @@ export { ModelShard } from "./shard/model-shard";
 
 export const app = new Hono<{ Bindings: Env }>();
 
+// First: every request is counted by its route pattern and status (GET /metrics).
+app.use("*", countRequests);
+
 app.get("/health", (c) => c.json({ status: "ok", model: c.env.MODEL_NAME, backend: c.env.BACKEND || "wasm", backends: BACKEND_NAMES }));
 
 // Every API route sits under /v1 and needs the key when API_KEY is set; /health and the docs stay public.
 app.use("/v1/*", requireApiKey);
+app.use("/metrics", requireApiKey);
 
-app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: c.env.MODEL_NAME, object: "model", created: 0, owned_by: "edge-llama" }] }));
+app.route("/v1", models);
 
 app.route("/v1/sessions", sessions);
 app.route("/v1", completions);
 app.route("/v1", modelInfo);
 app.route("/", tokenizeRoutes);
 app.route("/", openapi);
+app.route("/", metricsRoute);
 
 app.notFound((c) => {
   throw ApiError.notFound(`no route for ${c.req.method} ${new URL(c.req.url).pathname}`);

@@ -1,9 +1,10 @@
 // OpenAI-compatible completions: one-shot in a throwaway session object, or continuing a session (x-session-id / session_id).
 import { Hono, type Context } from "hono";
 import type { Env } from "../env";
-import type { ChatMessage, FinishReason, GenerateEvent, GenerateStart, Result, TokenLogprobs } from "../protocol";
+import type { ChatMessage, DoneEvent, FinishReason, GenerateEvent, GenerateStart, Result, TokenLogprobs } from "../protocol";
 import { errorJson } from "./errors";
-import { collect, SSE_HEADERS, sseFrame, sseStream, usageOf } from "./events";
+import { collectChoices, SSE_HEADERS, sseFrame, sseStream, usageOf, type Collected } from "./events";
+import { arrivedAt, eventMeter } from "./metrics";
 import { chatLogprobs, legacyLogprobs, textLength } from "./logprobs";
 import { chatBody, completionBody, samplerOf } from "./schemas";
 import { ephemeralStub, newSessionId, sessionStub, unwrap } from "./session-client";
@@ -19,24 +20,27 @@ function openAiFinish(r: FinishReason): "length" | "stop" {
 interface Shape {
   readonly object: string;
   readonly chunkObject: string;
-  /** One choice; `logprobs` is null when not asked for, `offset` where its text starts in the whole completion. */
-  choice(text: string, finish: "length" | "stop" | null, delta: boolean, logprobs: readonly TokenLogprobs[] | null, offset: number): Record<string, unknown>;
+  /**
+   * One choice; `logprobs` is null when not asked for, `offset` where its text starts in the whole completion. A
+   * streamed chat choice names its role in its first delta only (`first`), as OpenAI does.
+   */
+  choice(index: number, text: string, finish: "length" | "stop" | null, delta: { first: boolean } | null, logprobs: readonly TokenLogprobs[] | null, offset: number): Record<string, unknown>;
 }
 
 const TEXT: Shape = {
   object: "text_completion",
   chunkObject: "text_completion",
-  choice: (text, finish, _delta, logprobs, offset) => ({ index: 0, text, logprobs: logprobs && legacyLogprobs(logprobs, offset), finish_reason: finish }),
+  choice: (index, text, finish, _delta, logprobs, offset) => ({ index, text, logprobs: logprobs && legacyLogprobs(logprobs, offset), finish_reason: finish }),
 };
 
 const CHAT: Shape = {
   object: "chat.completion",
   chunkObject: "chat.completion.chunk",
-  choice: (text, finish, delta, logprobs) => {
+  choice: (index, text, finish, delta, logprobs) => {
     const lp = logprobs && chatLogprobs(logprobs);
-    return delta
-      ? { index: 0, delta: text ? { role: "assistant", content: text } : {}, logprobs: lp, finish_reason: finish }
-      : { index: 0, message: { role: "assistant", content: text }, logprobs: lp, finish_reason: finish };
+    if (!delta) return { index, message: { role: "assistant", content: text }, logprobs: lp, finish_reason: finish };
+    const content = text || delta.first ? { content: text } : {};
+    return { index, delta: { ...(delta.first ? { role: "assistant" } : {}), ...content }, logprobs: lp, finish_reason: finish };
   },
 };
 
@@ -47,7 +51,7 @@ interface CompletionRequest {
   /** Token ids appended as they are (no BOS). */
   readonly tokens?: readonly number[];
   readonly messages?: readonly ChatMessage[];
-  /** As the client sent it: given, it must fit in the context (413 otherwise); absent, `defaultMaxTokens` caps the reply. */
+  /** As the client sent it: given, it must fit in the context (400 context_length_exceeded otherwise); absent, `defaultMaxTokens` caps the reply. */
   readonly maxTokens: number | undefined;
   readonly defaultMaxTokens: number;
   readonly stop?: string[];
@@ -56,12 +60,27 @@ interface CompletionRequest {
   readonly sampler: ReturnType<typeof samplerOf>;
   /** Alternatives per token to report log-probabilities for; undefined: no logprobs. */
   readonly logprobs?: number;
+  readonly logitBias?: readonly (readonly [number, number])[];
+  /** Choices returned, and choices generated (best_of ≥ n: the n with the highest cumulative log-probability win). */
+  readonly n: number;
+  readonly bestOf?: number;
+  /** Completions' echo: the prompt text starts each choice's text. */
+  readonly echo?: boolean;
+  /** stream_options.include_usage: a last chunk with choices [] carries usage; the others say usage: null. */
+  readonly includeUsage?: boolean;
+}
+
+/** The n choices a request returns: with best_of, the n best by cumulative log-probability (stable: ties keep order). */
+function pick(all: Collected[], n: number): Collected[] {
+  if (all.length === n) return all;
+  return [...all].sort((a, b) => (b.done.logprob ?? -Infinity) - (a.done.logprob ?? -Infinity)).slice(0, n);
 }
 
 /** Runs the generation in the named session, or in a fresh throwaway object, and answers in OpenAI's shapes. */
 async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: CompletionRequest) {
   const sessionId = req.sessionId ?? c.req.header("x-session-id");
   const stub = sessionId !== undefined ? sessionStub(c.env, sessionId) : ephemeralStub(c.env);
+  const generated = req.bestOf ?? req.n;
   const start = unwrap(
     (await stub.generate({
       text: req.text,
@@ -74,39 +93,78 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
       sampler: req.sampler,
       logprobs: req.logprobs,
       ephemeral: sessionId === undefined,
+      ...(req.logitBias ? { logitBias: req.logitBias } : {}),
+      ...(generated > 1 ? { n: generated } : {}),
+      ...(generated > req.n ? { choiceLogprob: true } : {}),
+      ...(req.echo && req.text === undefined ? { echo: true } : {}),
     })) as Result<GenerateStart>,
   );
+  const meter = eventMeter(arrivedAt(c));
   const id = `${shape === CHAT ? "chatcmpl" : "cmpl"}-${newSessionId()}`;
   const created = Math.floor(Date.now() / 1000);
   const model = c.env.MODEL_NAME;
   const headers: Record<string, string> = sessionId ? { "x-session-id": sessionId } : {};
   const wantLogprobs = req.logprobs !== undefined;
+  // A text prompt is echoed as the client sent it; token ids as the session decodes them.
+  const echo = req.echo ? (req.text ?? start.inputText ?? "") : "";
 
   if (!req.stream) {
-    const { done: d, logprobs } = await collect(start.events);
-    return c.json({ id, object: shape.object, created, model, choices: [shape.choice(d.text, openAiFinish(d.finishReason), false, wantLogprobs ? logprobs : null, 0)], usage: usageOf(d) }, 200, headers);
+    const all = await collectChoices(start.events, generated, meter);
+    const choices = pick(all, req.n).map(({ done: d, logprobs }, i) => shape.choice(i, echo + d.text, openAiFinish(d.finishReason), null, wantLogprobs ? logprobs : null, 0));
+    return c.json({ id, object: shape.object, created, model, choices, usage: usageOf(...all.map((x) => x.done)) }, 200, headers);
   }
-  const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => sseFrame({ id, object: shape.chunkObject, created, model, choices: [choice], ...extra });
-  let offset = 0;
+  // OpenAI's usage in streams: absent without include_usage; with it, null on every chunk and one last chunk with choices [].
+  const usageField = req.includeUsage ? { usage: null } : {};
+  const chunk = (choices: Record<string, unknown>[], extra: Record<string, unknown> = usageField) => sseFrame({ id, object: shape.chunkObject, created, model, choices, ...extra });
+  const offsets = new Array<number>(req.n).fill(0);
+  const opened = new Array<boolean>(req.n).fill(false);
+  const dones: DoneEvent[] = [];
+  /** A choice's first chunk: its role (chat) and, with echo, the prompt text (completions). */
+  const open = (i: number) => {
+    const first = !opened[i];
+    opened[i] = true;
+    return first;
+  };
   const frames = (e: GenerateEvent) => {
+    if (e.type === "error") return [sseFrame(errorJson(e.error))];
+    const i = e.index ?? 0;
+    const first = open(i);
+    const lead = first && echo ? [chunk([shape.choice(i, echo, null, { first: true }, wantLogprobs ? [] : null, 0)])] : [];
+    const delta = { first: first && !echo };
     if (e.type === "token") {
       // With logprobs, a token whose text is still held back (part of a character) gets its own chunk too.
       const logprobs = wantLogprobs ? (e.logprobs ? [e.logprobs] : []) : null;
-      if (!e.text && !logprobs?.length) return [];
-      const frame = chunk(shape.choice(e.text, null, true, logprobs, offset));
-      offset += logprobs ? textLength(logprobs) : 0;
-      return [frame];
+      if (!e.text && !logprobs?.length && !delta.first) return lead;
+      const frame = chunk([shape.choice(i, e.text, null, delta, logprobs, offsets[i]!)]);
+      offsets[i]! += logprobs ? textLength(logprobs) : 0;
+      return [...lead, frame];
     }
-    if (e.type === "done") return [chunk(shape.choice("", openAiFinish(e.finishReason), true, null, offset), { usage: usageOf(e) })];
-    return [sseFrame(errorJson(e.error))];
+    dones[i] = e;
+    const end = [chunk([shape.choice(i, "", openAiFinish(e.finishReason), delta, null, offsets[i]!)])];
+    if (i === req.n - 1 && req.includeUsage) end.push(chunk([], { usage: usageOf(...dones) }));
+    return [...lead, ...end];
   };
-  return new Response(sseStream(start.events, frames, [sseFrame("[DONE]")]), { headers: { ...SSE_HEADERS, ...headers } });
+  return new Response(sseStream(start.events, frames, [sseFrame("[DONE]")], meter), { headers: { ...SSE_HEADERS, ...headers } });
 }
 
 completions.post("/completions", async (c) => {
   const b = await readBody(c, completionBody);
   const prompt = typeof b.prompt === "string" ? { text: b.prompt, parseSpecial: b.parse_special } : { tokens: b.prompt };
-  return complete(c, TEXT, { ...prompt, maxTokens: b.max_tokens, defaultMaxTokens: 16, stop: b.stop, stream: b.stream, sessionId: b.session_id, sampler: samplerOf(b), logprobs: b.logprobs });
+  return complete(c, TEXT, {
+    ...prompt,
+    maxTokens: b.max_tokens,
+    defaultMaxTokens: 16,
+    stop: b.stop,
+    stream: b.stream,
+    sessionId: b.session_id,
+    sampler: samplerOf(b),
+    logprobs: b.logprobs,
+    logitBias: b.logit_bias,
+    n: b.n ?? 1,
+    bestOf: b.best_of,
+    echo: b.echo,
+    includeUsage: b.stream_options?.include_usage,
+  });
 });
 
 completions.post("/chat/completions", async (c) => {
@@ -122,5 +180,8 @@ completions.post("/chat/completions", async (c) => {
     sessionId: b.session_id,
     sampler: samplerOf(b),
     logprobs: b.logprobs ? (b.top_logprobs ?? 0) : undefined,
+    logitBias: b.logit_bias,
+    n: b.n ?? 1,
+    includeUsage: b.stream_options?.include_usage,
   });
 });

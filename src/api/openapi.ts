@@ -5,6 +5,7 @@ import type { Env } from "../env";
 import * as res from "./openapi-schemas";
 import { chatBody, completionBody, createSessionBody, generateBody, rewindBody } from "./schemas";
 import { TOKENIZE_ROUTES, TOKENIZE_SCHEMAS } from "./openapi-tokenize";
+import { OPENAI_ROUTES, OPENAI_SCHEMAS } from "./openapi-openai";
 
 type Method = "get" | "post" | "delete";
 
@@ -16,6 +17,8 @@ export interface ResponseDoc {
   readonly example?: unknown;
   /** With `stream: true` the route answers text/event-stream; this describes the frames. */
   readonly sse?: string;
+  /** A text/plain answer (GET /metrics); this is its example. */
+  readonly text?: string;
 }
 
 export interface RouteDoc {
@@ -28,6 +31,8 @@ export interface RouteDoc {
   readonly auth?: boolean;
   readonly body?: { readonly schema: SchemaName; readonly optional?: boolean; readonly example: unknown };
   readonly responses: readonly ResponseDoc[];
+  /** Path parameters other than a session id (the default description and pattern). */
+  readonly params?: Readonly<Record<string, { readonly description: string }>>;
 }
 
 /** Every named schema of the document: request bodies (parsed input side) and responses. */
@@ -47,22 +52,26 @@ export const SCHEMAS = {
   Completion: res.completionResponse,
   ChatCompletion: res.chatCompletionResponse,
   ...TOKENIZE_SCHEMAS,
+  ...OPENAI_SCHEMAS,
 } satisfies Record<string, z.ZodType>;
 export type SchemaName = keyof typeof SCHEMAS;
 
 const ex = res.responseExamples;
 const bad = (description = "invalid request (the message names the parameter)"): ResponseDoc => ({ status: 400, description, schema: "Error", example: ex.error });
+/** Generating routes: a bad parameter, or an input that does not fit (400 context_length_exceeded, as OpenAI answers). */
+const badGen = bad("invalid request (the message names the parameter); code context_length_exceeded when the input (plus max_tokens where given) does not fit in the context");
 const missing: ResponseDoc = { status: 404, description: "no such session", schema: "Error" };
 const busy: ResponseDoc = { status: 409, description: "the session is generating", schema: "Error" };
-const tooLong: ResponseDoc = { status: 413, description: "the input (plus max_tokens where given) does not fit in the context", schema: "Error" };
+
 const limited: ResponseDoc = { status: 429, description: "too many generations in progress; retry after the Retry-After header's seconds", schema: "Error" };
 const noRoom: ResponseDoc = { status: 503, description: "the model does not fit in the memory budget (MEMORY_BUDGET_MB) or is not in the bucket", schema: "Error" };
 const noModel: ResponseDoc = { status: 503, description: "the model is not in the bucket", schema: "Error" };
 const unauthorized: ResponseDoc = { status: 401, description: "API_KEY is set and the bearer key is missing or wrong", schema: "Error" };
 /** What every generating route may also answer. */
-const generating = [tooLong, limited, noRoom];
+const generating = [limited, noRoom];
 const session = (status: number, description: string): ResponseDoc => ({ status, description, schema: "Session", example: ex.session });
-const OPENAI_SSE = "data: {chunk} frames in OpenAI's streaming shape; the last chunk carries usage; then data: [DONE]";
+const OPENAI_SSE =
+  "data: {chunk} frames (the CompletionChunk schema): choices carry index (n > 1), a chat choice's first delta has its role; with stream_options.include_usage every chunk has usage: null and one last chunk with choices [] carries usage; then data: [DONE]";
 
 /** The documented routes; a test checks this list against the routes the Hono app registers. */
 export const ROUTES: readonly RouteDoc[] = [
@@ -81,7 +90,7 @@ export const ROUTES: readonly RouteDoc[] = [
     body: { schema: "GenerateRequest", optional: true, example: { text: "Once upon a time", max_tokens: 32, temperature: 0.8, stream: true } },
     responses: [
       { status: 200, description: "the generation", schema: "Generation", example: ex.generation, sse: "event: token frames ({token, text}), then one event: done frame with the Generation object (or event: error)" },
-      bad(), missing, busy, ...generating,
+      badGen, missing, busy, ...generating,
     ],
   },
   {
@@ -94,14 +103,15 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post", path: "/v1/completions", summary: "OpenAI text completion (one-shot, or in a session with session_id)", tag: "openai",
     body: { schema: "CompletionRequest", example: { model: "stories260K.gguf", prompt: "Once upon a time", max_tokens: 16, temperature: 0 } },
-    responses: [{ status: 200, description: "the completion", schema: "Completion", example: ex.completion, sse: OPENAI_SSE }, bad(), missing, busy, ...generating],
+    responses: [{ status: 200, description: "the completion", schema: "Completion", example: ex.completion, sse: OPENAI_SSE }, badGen, missing, busy, ...generating],
   },
   {
     method: "post", path: "/v1/chat/completions", summary: "OpenAI chat completion (the model's chat template, or the plain one)", tag: "openai",
     body: { schema: "ChatCompletionRequest", example: { messages: [{ role: "user", content: "Tell me a story about Lily." }], max_tokens: 32, stream: false } },
-    responses: [{ status: 200, description: "the reply", schema: "ChatCompletion", example: ex.chatCompletion, sse: OPENAI_SSE }, bad(), missing, busy, ...generating],
+    responses: [{ status: 200, description: "the reply", schema: "ChatCompletion", example: ex.chatCompletion, sse: OPENAI_SSE }, badGen, missing, busy, ...generating],
   },
   ...TOKENIZE_ROUTES,
+  ...OPENAI_ROUTES,
 ];
 
 /** `/v1/sessions/:id` → `/v1/sessions/{id}` and its path parameters. */
@@ -123,6 +133,7 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 const ref = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
 
 function responseObject(r: ResponseDoc) {
+  if (r.text !== undefined) return { description: r.description, content: { "text/plain": { schema: { type: "string" }, example: r.text } } };
   if (!r.schema) return { description: r.description, content: r.status === 200 ? { "application/json": {} } : undefined };
   const content: Record<string, unknown> = { "application/json": { schema: ref(r.schema), ...(r.example !== undefined ? { example: r.example } : {}) } };
   if (r.sse) content["text/event-stream"] = { schema: { type: "string", description: r.sse } };
@@ -139,7 +150,13 @@ function operation(r: RouteDoc) {
     // /v1 routes need the key only when API_KEY is set: either no credentials or a bearer token.
     ...(api ? { security: [{}, { bearerAuth: [] }] } : {}),
     ...(params.length > 0
-      ? { parameters: params.map((name) => ({ name, in: "path", required: true, description: "session id (32 hex digits)", schema: { type: "string", pattern: "^[0-9a-f]{32}$" } })) }
+      ? {
+          parameters: params.map((name) =>
+            r.params?.[name]
+              ? { name, in: "path", required: true, description: r.params[name].description, schema: { type: "string" } }
+              : { name, in: "path", required: true, description: "session id (32 hex digits)", schema: { type: "string", pattern: "^[0-9a-f]{32}$" } },
+          ),
+        }
       : {}),
     ...(r.body ? { requestBody: { required: !r.body.optional, content: { "application/json": { schema: ref(r.body.schema), example: r.body.example } } } } : {}),
     responses: Object.fromEntries([...r.responses, ...(api ? [unauthorized] : [])].map((x) => [String(x.status), responseObject(x)])),

@@ -2,8 +2,7 @@
 import { z } from "zod";
 import type { SamplerConfig } from "../protocol";
 
-// OpenAI clients send null for "not set"; treat it as absent.
-const opt = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
+import { chatMessage, chatOnlyFields, completionOnlyFields, openAiFields, opt } from "./openai-fields";
 
 export const samplingFields = {
   temperature: opt(z.number().min(0).max(100)),
@@ -21,10 +20,12 @@ type Sampling = { [K in keyof typeof samplingFields]: z.output<(typeof samplingF
 
 /** The sampler settings a request sets (absent fields stay absent, so a session keeps its own). */
 export function samplerOf(b: Sampling): Partial<SamplerConfig> {
+  // OpenAI's top_p 0 keeps only the most likely token, which is top_k 1 (the sampler's top_p must be > 0).
+  const onlyBest = b.top_p === 0;
   const out: Partial<SamplerConfig> = {
     temperature: b.temperature,
-    topP: b.top_p,
-    topK: b.top_k,
+    topP: onlyBest ? 1 : b.top_p,
+    topK: onlyBest ? 1 : b.top_k,
     minP: b.min_p,
     seed: b.seed,
     presencePenalty: b.presence_penalty,
@@ -85,31 +86,57 @@ const completionPrompt = z
   .transform((p): string | number[] => (typeof p === "string" ? p : typeof p[0] === "number" ? (p as number[]) : (p[0] as string | number[])))
   .describe("A string (or an array of one), or token ids (or an array of one array of them): ids are appended as given, no BOS is added.");
 
-export const completionBody = z.object({
-  model: opt(z.string()),
-  prompt: completionPrompt,
-  parse_special: parseSpecial,
-  // Absent: 16 (OpenAI's default), and the completion may end early on a full context; given: it must fit (else 413).
-  max_tokens: opt(tokenCount),
-  stop,
-  stream: opt(z.boolean()),
-  logprobs: topLogprobs,
-  n: opt(z.literal(1)),
-  session_id: sessionIdField,
-  ...samplingFields,
-});
+/** Cross-field rules of both OpenAI bodies. */
+function openAiRules(b: { stream?: boolean; stream_options?: unknown; n?: number; session_id?: string }, ctx: z.RefinementCtx) {
+  if (b.stream_options !== undefined && b.stream !== true) ctx.addIssue({ code: "custom", path: ["stream_options"], message: "stream_options is only allowed with stream: true" });
+  if ((b.n ?? 1) > 1 && b.session_id !== undefined) ctx.addIssue({ code: "custom", path: ["n"], message: "n > 1 is not supported with session_id (a session keeps one continuation)" });
+}
 
-export const chatBody = z.object({
-  model: opt(z.string()),
-  messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(1),
-  // Absent: 128, and the reply may end early on a full context; given: it must fit (else 413).
-  max_tokens: opt(tokenCount),
-  max_completion_tokens: opt(tokenCount),
-  stop,
-  stream: opt(z.boolean()),
-  n: opt(z.literal(1)),
-  session_id: sessionIdField,
-  logprobs: opt(z.boolean()),
-  top_logprobs: topLogprobs,
-  ...samplingFields,
-}).refine((b) => b.top_logprobs === undefined || b.logprobs === true, { message: "top_logprobs needs logprobs: true", path: ["top_logprobs"] });
+export const completionBody = z
+  .object({
+    model: opt(z.string()),
+    prompt: completionPrompt,
+    parse_special: parseSpecial,
+    // Absent: 16 (OpenAI's default), and the completion may end early on a full context; given: it must fit (else 400 context_length_exceeded).
+    max_tokens: opt(tokenCount),
+    stream: opt(z.boolean()),
+    logprobs: topLogprobs,
+    session_id: sessionIdField,
+    ...samplingFields,
+    ...openAiFields,
+    ...completionOnlyFields,
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    openAiRules(b, ctx);
+    const n = b.n ?? 1;
+    if (b.best_of !== undefined && b.best_of < n) ctx.addIssue({ code: "custom", path: ["best_of"], message: `best_of must be at least n (${n})` });
+    if (b.best_of !== undefined && b.best_of > n && b.stream) ctx.addIssue({ code: "custom", path: ["best_of"], message: "best_of > n is not supported with stream (the choices are ranked once all are done)" });
+    if (b.best_of !== undefined && b.best_of > 1 && b.session_id !== undefined) ctx.addIssue({ code: "custom", path: ["best_of"], message: "best_of > 1 is not supported with session_id (a session keeps one continuation)" });
+    // Prompt tokens' log-probabilities would need the logits of every prompt position; the engine keeps the last row only.
+    if (b.echo && b.logprobs !== undefined) ctx.addIssue({ code: "custom", path: ["echo"], message: "echo with logprobs is not supported (the prompt tokens' log-probabilities are not computed)" });
+  });
+
+export const chatBody = z
+  .object({
+    model: opt(z.string()),
+    messages: z.array(chatMessage).min(1),
+    // Absent: 128, and the reply may end early on a full context; given: it must fit (else 400 context_length_exceeded).
+    max_tokens: opt(tokenCount),
+    max_completion_tokens: opt(tokenCount),
+    stream: opt(z.boolean()),
+    session_id: sessionIdField,
+    logprobs: opt(z.boolean()),
+    top_logprobs: topLogprobs,
+    ...samplingFields,
+    ...openAiFields,
+    ...chatOnlyFields,
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    openAiRules(b, ctx);
+    if (b.top_logprobs !== undefined && b.logprobs !== true) ctx.addIssue({ code: "custom", path: ["top_logprobs"], message: "top_logprobs needs logprobs: true" });
+    if (b.max_tokens !== undefined && b.max_completion_tokens !== undefined && b.max_tokens !== b.max_completion_tokens) {
+      ctx.addIssue({ code: "custom", path: ["max_completion_tokens"], message: `max_completion_tokens (${b.max_completion_tokens}) and max_tokens (${b.max_tokens}) differ; give one` });
+    }
+  });

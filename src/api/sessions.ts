@@ -4,6 +4,7 @@ import type { Env } from "../env";
 import type { DoneEvent, GenerateEvent, Result, SessionInfo, TokenLogprobs } from "../protocol";
 import { collect, SSE_HEADERS, sseFrame, sseStream } from "./events";
 import { nativeLogprobs } from "./logprobs";
+import { arrivedAt, eventMeter } from "./metrics";
 import { createSessionBody, generateBody, rewindBody, samplerOf } from "./schemas";
 import { newSessionId, sessionJson, sessionStub, unwrap } from "./session-client";
 import { readBody } from "./validate";
@@ -43,7 +44,7 @@ sessions.post("/:id/generate", async (c) => {
   const body = await readBody(c, generateBody, { optional: true });
   const start = unwrap(await stub.generate({ text: body.text, parseSpecial: body.parse_special, tokens: body.tokens, tokensParam: "tokens", maxTokens: body.max_tokens, stop: body.stop, sampler: samplerOf(body), logprobs: body.logprobs }));
   if (!body.stream) {
-    const { done, logprobs } = await collect(start.events);
+    const { done, logprobs } = await collect(start.events, eventMeter(arrivedAt(c)));
     return c.json(generationJson(id, done, body.logprobs === undefined ? undefined : logprobs));
   }
   const frames = (e: GenerateEvent) => {
@@ -54,7 +55,7 @@ sessions.post("/:id/generate", async (c) => {
     if (e.type === "done") return [sseFrame(generationJson(id, e), "done")];
     return [sseFrame({ error: { message: e.error.message, type: e.error.type, code: e.error.code, param: e.error.param } }, "error")];
   };
-  return new Response(sseStream(start.events, frames), { headers: SSE_HEADERS });
+  return new Response(sseStream(start.events, frames, [], eventMeter(arrivedAt(c))), { headers: SSE_HEADERS });
 });
 
 sessions.post("/:id/rewind", async (c) => {

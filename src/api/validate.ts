@@ -23,8 +23,15 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): z.outp
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
+    // A key a strict object does not know: named as the parameter, so nothing the client sent is silently dropped.
+    if (issue.code === "unrecognized_keys") {
+      const param = [...issue.path, issue.keys[0]!].map(String).join(".");
+      throw ApiError.invalid(`${param} is not a supported parameter of this endpoint`, param);
+    }
     const param = issue.path.length > 0 ? issue.path.map(String).join(".") : null;
-    throw ApiError.invalid(param ? `${param}: ${issue.message}` : issue.message, param);
+    // A message that already names its parameter ("suffix is not supported") is not prefixed with it again.
+    const named = param !== null && issue.message.startsWith(`${param} `);
+    throw ApiError.invalid(param && !named ? `${param}: ${issue.message}` : issue.message, param);
   }
   return parsed.data;
 }

@@ -32,7 +32,18 @@ export interface GenerateRequest {
   readonly nCtx?: number;
   /** Report each token's log-probability and its top N alternatives (0..20); absent: none. */
   readonly logprobs?: number;
-  /** Refuse with 413 when the input plus maxTokens does not fit in the context (OpenAI endpoints), instead of ending with context_full. */
+  /** OpenAI's logit_bias for this request only: [token id, bias in [-100, 100]] pairs; -100 bans the token. */
+  readonly logitBias?: readonly (readonly [number, number])[];
+  /**
+   * Choices to generate from the one prompt (ephemeral requests only): the prompt is evaluated once, then each choice
+   * continues from its KV state (the sequence is cut back to the prompt between choices). Choice i samples with seed + i.
+   */
+  readonly n?: number;
+  /** Report each choice's cumulative log-probability on its done event (best_of ranks the choices by it). */
+  readonly choiceLogprob?: boolean;
+  /** Return the appended input's text in GenerateStart.inputText (OpenAI's echo). */
+  readonly echo?: boolean;
+  /** Refuse with 400 context_length_exceeded when the input plus maxTokens does not fit in the context (OpenAI endpoints), instead of ending with context_full. */
   readonly requireRoom?: boolean;
 }
 
@@ -54,12 +65,18 @@ export interface GenerateStart {
   readonly events: ReadableStream<Uint8Array>;
   /** Tokens the appended text became. */
   readonly inputTokens: number;
+  /** The appended input as text, when the request asked for echo. */
+  readonly inputText?: string;
 }
 
 export type GenerateEvent =
-  | { readonly type: "token"; readonly token: number | null; readonly text: string; readonly logprobs?: TokenLogprobs }
+  | { readonly type: "token"; readonly token: number | null; readonly text: string; readonly logprobs?: TokenLogprobs; readonly index?: number }
   | {
       readonly type: "done";
+      /** The choice this ends (absent: 0); a request with n choices gets n done events, in order. */
+      readonly index?: number;
+      /** Sum of the sampled tokens' log-probabilities, when the request asked for choiceLogprob. */
+      readonly logprob?: number;
       readonly finishReason: FinishReason;
       /** True when the generation stopped on a limit and another request continues exactly from here. */
       readonly canContinue: boolean;

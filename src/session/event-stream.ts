@@ -1,4 +1,4 @@
-// A generation as a pull stream of newline-delimited JSON events: one token per read, so a reader that stops stops the model.
+// A generation as a pull stream of newline-delimited JSON events: one token per read, so a reader that stops stops the model; n choices one after another.
 import type { FinishReason, GenerateStep, generate } from "../engine/generate";
 import { errorBody } from "../protocol/errors";
 import type { GenerateEvent, TokenLogprobs } from "../protocol/generate";
@@ -7,6 +7,14 @@ const encoder = new TextEncoder();
 /** Tokens between two turns of the event loop during a generation. */
 const YIELD_EVERY = 16;
 const line = (e: GenerateEvent) => encoder.encode(JSON.stringify(e) + "\n");
+
+/** The choices of one request: `count` generations, the i-th started only when the one before it has ended. */
+export interface Choices {
+  readonly count: number;
+  start(index: number): ReturnType<typeof generate>;
+  /** Sum each choice's token log-probabilities onto its done event (the steps must carry logprob). */
+  readonly sumLogprobs?: boolean;
+}
 
 export interface StreamHooks {
   /** Aborted by a client disconnect (or a delete): the generation ends with "abort". */
@@ -29,7 +37,12 @@ export interface StreamHooks {
   sessionTokens(): { length: number; nCtx: number };
 }
 
-export function generationStream(steps: ReturnType<typeof generate>, hooks: StreamHooks): ReadableStream<Uint8Array> {
+export function generationStream(choices: Choices, hooks: StreamHooks): ReadableStream<Uint8Array> {
+  let index = 0;
+  let steps = choices.start(0);
+  let logprobSum = 0;
+  // Events name their choice only when there are several: a one-choice stream is what it always was.
+  const tag = (i: number) => (choices.count > 1 ? { index: i } : {});
   let sinceCheckpoint = 0;
   let generated = 0;
   let closed = false;
@@ -58,7 +71,8 @@ export function generationStream(steps: ReturnType<typeof generate>, hooks: Stre
           const step = await steps.next();
           if (!step.done) {
             const logprobs = hooks.logprobs?.(step.value);
-            controller.enqueue(line({ type: "token", token: step.value.token, text: step.value.text, ...(logprobs ? { logprobs } : {}) }));
+            if (step.value.logprob !== undefined) logprobSum += step.value.logprob;
+            controller.enqueue(line({ type: "token", ...tag(index), token: step.value.token, text: step.value.text, ...(logprobs ? { logprobs } : {}) }));
             if (step.value.token !== null) generated++;
             if (step.value.token !== null && ++sinceCheckpoint >= hooks.checkpointEvery) {
               hooks.checkpoint();
@@ -68,11 +82,14 @@ export function generationStream(steps: ReturnType<typeof generate>, hooks: Stre
           }
           const r = step.value;
           const finishReason = reason(r.finishReason);
-          end(finishReason);
+          const last = index === choices.count - 1;
+          if (last) end(finishReason);
           const { length, nCtx } = hooks.sessionTokens();
           controller.enqueue(
             line({
               type: "done",
+              ...tag(index),
+              ...(choices.sumLogprobs ? { logprob: logprobSum } : {}),
               finishReason,
               canContinue: finishReason === "length" && length < nCtx,
               tokens: r.tokens,
@@ -83,6 +100,12 @@ export function generationStream(steps: ReturnType<typeof generate>, hooks: Stre
               timings: { prefillMs: r.timings.prefillMs, decodeMs: r.timings.decodeMs },
             }),
           );
+          if (!last) {
+            // The next choice starts from the prompt's KV state (start() cuts the sequence back).
+            steps = choices.start(++index);
+            logprobSum = 0;
+            return;
+          }
           controller.close();
         } catch (e) {
           end(null);

@@ -1,6 +1,6 @@
 // LlamaSession: one Durable Object per session; token log, sampler and KV pages in SQLite, one generation at a time.
 import { DurableObject } from "cloudflare:workers";
-import { generate, type FinishReason, type GenerateStep } from "../engine/generate";
+import type { FinishReason, GenerateStep } from "../engine/generate";
 import { positionsPerPage } from "../engine/kv-pages";
 import type { LlamaModel } from "../engine/model";
 import { Sampler } from "../engine/sampler";
@@ -11,6 +11,7 @@ import { fail, ok, type Result } from "../protocol/result";
 import type { CreateSessionInput, SessionInfo, SessionSettings, SessionSnapshot } from "../protocol/session";
 import type { SessionRpc } from "../protocol/session-rpc";
 import { admission } from "./admission";
+import { requestChoices } from "./choices";
 import { generationStream } from "./event-stream";
 import { stepLogprobs } from "./logprobs";
 import { requestInput } from "./request-input";
@@ -117,13 +118,10 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       live.sampler = resumeSampler(live.sampler.state(), llm.tokens, req.sampler);
       live.state = { ...live.state, settings: { ...live.state.settings, sampler: live.sampler.config } };
     }
-    const maxTokens = Math.min(req.maxTokens, live.state.settings.nCtx);
     const budget = new AbortController();
-    // The engine computes log-probabilities only when asked for at least one alternative; 0 keeps the chosen token's.
-    const topLogprobs = req.logprobs === undefined ? 0 : Math.max(1, req.logprobs);
-    const steps = generate(llm, live.sampler, { input, maxTokens, stop, signal: AbortSignal.any([abort.signal, budget.signal]), topLogprobs });
+    const choices = requestChoices(live, req, input, stop, AbortSignal.any([abort.signal, budget.signal]));
     const epoch = this.epoch;
-    const events = generationStream(steps, {
+    const events = generationStream(choices, {
       abort,
       budget: { ms: numberVar(this.env, "REQUEST_BUDGET_MS", 20_000), abort: budget },
       ...(req.logprobs === undefined ? {} : { logprobs: (step: GenerateStep) => stepLogprobs(model.tokenizer, step, req.logprobs!) }),
@@ -147,7 +145,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       },
       sessionTokens: () => ({ length: live.llm.length, nCtx: live.llm.nCtx }),
     });
-    return ok({ events, inputTokens: input.length });
+    return ok({ events, inputTokens: input.length, ...(req.echo ? { inputText: model.tokenizer.decode(input) } : {}) });
   }
 
   #finishRun(abort: AbortController): void {

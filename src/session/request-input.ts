@@ -1,12 +1,16 @@
-// A generate request's input, checked against the session: the text, token ids or chat turn as tokens, its stop strings, 413 and logprobs checks.
+// A generate request's input, checked against the session: the text, token ids or chat turn as tokens, its stop strings, context-length and logprobs checks.
 import type { LlamaContext } from "../engine/context";
 import type { LlamaModel } from "../engine/model";
 import { ChatTemplateError, chatPrompt, encodeChatPrompt, type ChatPrompt } from "./chat";
+import { checkLogitBias } from "../engine/sampler";
 import { MAX_TOP_LOGPROBS } from "./logprobs";
 import { host } from "./model-host";
 import { contextTooLong, invalidValue } from "../protocol/errors";
 import type { GenerateRequest } from "../protocol/generate";
 import { fail, ok, type Result } from "../protocol/result";
+
+/** Most choices one request may ask for (OpenAI's bound on n and best_of together: 128). */
+export const MAX_CHOICES = 128;
 
 export interface RequestInput {
   readonly input: number[];
@@ -38,12 +42,20 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
       : req.text
         ? model.tokenizer.encode(req.text, { addBos: llm.length === 0 && model.tokenizer.vocab.addBos, addEos: false, parseSpecial: req.parseSpecial ?? false })
         : [];
-  // 413: the input (plus the tokens asked for, where the endpoint reserves them) does not fit in the context.
+  // context_length_exceeded (400): the input (plus the tokens asked for, where the endpoint reserves them) does not fit in the context.
   const reserved = req.requireRoom ? req.maxTokens : 0;
   if (llm.length + input.length + reserved > llm.nCtx) {
     const asked = reserved > 0 ? ` and ${reserved} to generate` : "";
     return fail(contextTooLong(
       `the session would hold ${llm.length + input.length + reserved} tokens (${llm.length} already, ${input.length} new${asked}), over its context length of ${llm.nCtx}`, req.messages ? "messages" : req.tokens ? tokensParam : req.ephemeral ? "prompt" : "text"));
+  }
+  if (req.logitBias) {
+    const bad = checkLogitBias(req.logitBias, model.config.vocabSize);
+    if (bad) return fail(invalidValue(`logit_bias: ${bad}`, "logit_bias"));
+  }
+  // Several choices restart from the prompt: only a throwaway object may (a session keeps exactly one continuation).
+  if (req.n !== undefined && (!Number.isInteger(req.n) || req.n < 1 || req.n > MAX_CHOICES || (req.n > 1 && !req.ephemeral))) {
+    return fail(invalidValue(req.ephemeral ? `n must be an integer in [1, ${MAX_CHOICES}], got ${req.n}` : "n > 1 is not supported in a session (it keeps one continuation); send the request without session_id", "n"));
   }
   if (req.logprobs !== undefined && (!Number.isInteger(req.logprobs) || req.logprobs < 0 || req.logprobs > MAX_TOP_LOGPROBS)) {
     return fail(invalidValue(`logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${req.logprobs}`, "logprobs"));

@@ -42,7 +42,8 @@ describe("OpenAI-compatible API", () => {
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
     const last = chunks.at(-1);
     expect(last.choices[0].finish_reason).toBe("length");
-    expect(last.usage).toMatchObject({ completion_tokens: 30 });
+    // Without stream_options.include_usage no chunk has a usage field (OpenAI's behaviour).
+    expect(chunks.some((c) => "usage" in c)).toBe(false);
     expect(chunks.slice(0, -1).every((c) => c.choices[0].finish_reason === null)).toBe(true);
     expect(chunks.map((c) => c.choices[0].text).join("")).toBe(run.generatedText.slice(0, chunks.map((c) => c.choices[0].text).join("").length));
     const whole = await json(await call("POST", "/v1/completions", { prompt: run.prompt, max_tokens: 30, temperature: 0 }));
@@ -73,6 +74,30 @@ describe("OpenAI-compatible API", () => {
     const chunks = frames.slice(0, -1).map((f) => JSON.parse(f.data));
     expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
     expect(chunks.map((c) => c.choices[0].delta.content ?? "").join("")).toBe(body.choices[0].message.content);
+  });
+
+  it("a streamed chat choice names its role in its first delta only; the last chunk has an empty delta and the finish reason", async () => {
+    const frames = parseSse(await (await call("POST", "/v1/chat/completions", { messages: [{ role: "user", content: "Tell me a story." }], max_tokens: 8, temperature: 0, stream: true })).text());
+    const chunks = frames.slice(0, -1).map((f) => JSON.parse(f.data));
+    expect(chunks[0].choices[0].delta).toMatchObject({ role: "assistant" });
+    expect(chunks.slice(1).every((c) => !("role" in c.choices[0].delta))).toBe(true);
+    expect(chunks.at(-1).choices[0]).toMatchObject({ delta: {}, finish_reason: "length" });
+  });
+
+  it("stream_options.include_usage: usage null on every chunk, then one last chunk with choices [] and the usage", async () => {
+    for (const [path, body] of [
+      ["/v1/completions", { prompt: "Once upon a time", max_tokens: 6 }],
+      ["/v1/chat/completions", { messages: [{ role: "user", content: "Hi" }], max_tokens: 6 }],
+    ] as const) {
+      const frames = parseSse(await (await call("POST", path, { ...body, temperature: 0, stream: true, stream_options: { include_usage: true } })).text());
+      expect(frames.at(-1)!.data).toBe("[DONE]");
+      const chunks = frames.slice(0, -1).map((f) => JSON.parse(f.data));
+      const last = chunks.at(-1);
+      expect(last.choices).toEqual([]);
+      expect(last.usage).toMatchObject({ completion_tokens: 6 });
+      expect(last.usage.total_tokens).toBe(last.usage.prompt_tokens + 6);
+      expect(chunks.slice(0, -1).every((c) => c.usage === null && c.choices.length === 1)).toBe(true);
+    }
   });
 });
 
