@@ -55,7 +55,7 @@ function attentionKv64(q: Float32Array, k: Float32Array, v: Float32Array, pos0: 
  * dot takes it (kv-format roundQuery), on f16 with the softmax weights rounded to f16 — within the backend's f32
  * attention bound.
  */
-export function runKvConformance(backend: Backend, rand: () => number, upload: (x: Float32Array) => BackendBuffer, readBack: (b: BackendBuffer, o: number, n: number) => Promise<Float32Array>, tol: number): void {
+export function runKvConformance(backend: Backend, rand: () => number, upload: (x: Float32Array) => BackendBuffer, readBack: (b: BackendBuffer, o: number, n: number) => Promise<Float32Array>, tol: Record<"f16" | "q8_0", number>): void {
   const readBytes = async (c: ReturnType<Backend["createKvCache"]>, pos0: number, n: number) =>
     backend.readKvBytesAsync ? backend.readKvBytesAsync(c, pos0, n) : backend.readKvBytes(c, pos0, n);
 
@@ -82,7 +82,7 @@ export function runKvConformance(backend: Backend, rand: () => number, upload: (
       const qr = new Float32Array(q.length);
       roundQuery(type, q, 0, q.length, qr, 0);
       const want = attentionKv64(qr, sk.values, sv.values, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16");
-      expect(nmse(await readBack(out, 0, q.length), want)).toBeLessThanOrEqual(tol);
+      expect(nmse(await readBack(out, 0, q.length), want)).toBeLessThanOrEqual(tol[type]);
       // The stored bytes are kv-format's, byte for byte: [layer][k|v][pos][row], layer 0 untouched (zero).
       const n = pos0 + nTokens;
       const bytes = await readBytes(cache, 0, n);

@@ -16,7 +16,9 @@ const gpu = await webGpuForTests();
 // ggml's test-backend-ops bound for quantized mul_mat, 5e-4. Elementwise ops run in f32 on the GPU; RoPE computes the
 // angle in f32 as llama.cpp does, which at position 2040 costs ~1e-4 rad (measured NMSE ~1e-8): bound 1e-7, still
 // 1000× below what a wrong index or sign gives. Matmul and attention sums are f32 in another order: exact bounds.
-const TOLERANCES = { ...EXACT_TOLERANCES, matmulQuantized: 5e-4, elementwise: 1e-7 };
+// On an f16 KV cache the spec rounds the softmax weights to f16 (llama.cpp's F16 V matmul); the one-pass online
+// softmax here never holds the final weights, so it keeps them f32: a relative 2^-12 per weight, NMSE ≤ 1e-7.
+const TOLERANCES = { ...EXACT_TOLERANCES, matmulQuantized: 5e-4, elementwise: 1e-7, attentionF16Kv: 1e-6 };
 
 if (gpu.backend) {
   const backend = gpu.backend;

@@ -213,10 +213,10 @@ export class WasmBackend implements Backend {
         return { x: xp, q, d, s, st };
       }
       case "q8_k": {
-        // Quants (i8 on the relaxed build, i16 on SIMD128), then d and 112 bytes of negated partial sums per 256-block.
+        // Quants (i8 on the relaxed build, i16 on SIMD128), then d and 24 negated partial sums per 256-block.
         const nb = n / 256;
         const qBytes = n * (this.relaxed ? 1 : 2);
-        const q = this.scratchArea("actK", qBytes + nb * 4 + nb * 112);
+        const q = this.scratchArea("actK", qBytes + nb * 4 + nb * 96);
         const d = q + qBytes;
         const s = d + nb * 4;
         this.k.quantize_q8_k(xp, q, d, s, n);

@@ -10,6 +10,7 @@ const BINDINGS: Record<KernelName, readonly ("r" | "rw")[]> = {
   add_bias: ["r", "rw"],
   attention: ["r", "r", "r", "rw"],
   embed: ["r", "rw"],
+  kv_round: ["rw"],
   matmul_float: ["r", "r", "rw"],
   matmul_quant: ["r", "r", "r", "rw"],
   noop: ["rw"],

@@ -4,6 +4,7 @@
 import { GgmlType } from "../../gguf/ggml-types";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { kvFloatsPerPosition } from "../backend";
+import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes, kvTypeOf, type KvType } from "../kv-format";
 import { BufferPool, GpuBuffer, GpuKvCache, GpuMatrix, GpuVector, STORAGE_USAGE, floatBytes, ownBuffer, ownKvCache, ownMatrix, ownVector, uploadRows } from "./buffers";
 import { DeviceWatch } from "./device-watch";
 import { openDevice, requestGpuAdapter } from "./gpu";
@@ -15,6 +16,8 @@ const TOKENS_PER_GROUP = 4; // TT in matmul_*.wgsl
 const HEADS_PER_GROUP = 8; // HG in attention.wgsl
 const MAX_HEAD_DIM = 128; // MAX_HD in attention.wgsl
 const groupsOf = (n: number) => Math.ceil(n / 64);
+/** kv_round.wgsl's mode per KV type (0: nothing to round). */
+const KV_ROUND: Record<KvType, number> = { f32: 0, f16: 1, q8_0: 2 };
 
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu";
@@ -87,8 +90,7 @@ export class WebGpuBackend implements Backend {
   }
 
   createKvCache(layout: KvLayout): KvCache {
-    // The shaders read f32 planes; f16 and q8_0 caches run on ref and wasm (docs/models.md).
-    if ((layout.type ?? "f32") !== "f32") throw new RangeError(`webgpu backend: a ${layout.type} KV cache is not supported yet (KV_CACHE_TYPE f32)`);
+    checkKvLayout(layout);
     const plane = () => Array.from({ length: layout.nLayers }, () => {
       const b = this.pool.take(floatBytes(layout.nCtx * layout.nKvHeads * layout.headDim));
       this.rec.clear(b);
@@ -226,6 +228,15 @@ export class WebGpuBackend implements Backend {
     const bytes = nTokens * c.kvDim * 4;
     this.rec.copy(this.buf(k).gpu, 0, c.k[layer]!, pos0 * c.kvDim * 4, bytes);
     this.rec.copy(this.buf(v).gpu, 0, c.v[layer]!, pos0 * c.kvDim * 4, bytes);
+    // An f16 or q8_0 cache is held as f32 planes of the values that type stores (rounded in place; see kv_round.wgsl):
+    // the same numbers and page bytes as ref and wasm, though GPU memory stays f32 (it is not the isolate's budget).
+    const mode = KV_ROUND[kvTypeOf(c.layout)];
+    if (mode !== 0) for (const plane of [c.k[layer]!, c.v[layer]!]) this.roundKv(plane, pos0 * c.kvDim, nTokens * c.kvDim, mode);
+  }
+
+  /** Rounds n floats of `buffer` from element `first` to the KV type `mode` (kv_round.wgsl). */
+  private roundKv(buffer: GPUBuffer, first: number, n: number, mode: number): void {
+    this.run("kv_round", [buffer], { a: [first, n, mode] }, groupsOf(mode === 1 ? n : n / 32));
   }
 
   attention(out: Buffer, q: Buffer, cache: KvCache, layer: number, pos0: number, nTokens: number, shape: AttentionShape): void {
@@ -236,9 +247,18 @@ export class WebGpuBackend implements Backend {
     const chunks = Math.ceil(nHeads / nKvHeads / HEADS_PER_GROUP);
     if (headDim > MAX_HEAD_DIM) throw new RangeError(`attention: head dimension ${headDim} exceeds the kernel's ${MAX_HEAD_DIM}`);
     const qb = this.buf(q);
+    // On a typed cache the query is rounded as the K type's dot takes it, in a copy (the caller's q is left as is).
+    const mode = KV_ROUND[kvTypeOf(c.layout)];
+    const qBytes = nTokens * nHeads * headDim * 4;
+    const qr = mode === 0 ? null : this.pool.take(Math.ceil(qBytes / 16) * 16);
+    if (qr) {
+      this.rec.copy(qb.gpu, 0, qr, 0, qBytes);
+      this.roundKv(qr, 0, qBytes / 4, mode);
+    }
     this.intoTarget(this.buf(out), [qb], (target) =>
-      this.run("attention", [qb.gpu, c.k[layer]!, c.v[layer]!, target], { a: [nHeads, nKvHeads, headDim], b: [pos0, nTokens, chunks], f: [1 / Math.sqrt(headDim)] }, nTokens * nKvHeads * chunks),
+      this.run("attention", [qr ?? qb.gpu, c.k[layer]!, c.v[layer]!, target], { a: [nHeads, nKvHeads, headDim], b: [pos0, nTokens, chunks], f: [1 / Math.sqrt(headDim)] }, nTokens * nKvHeads * chunks),
     );
+    if (qr) this.pool.give(qr); // later users of the buffer run after this dispatch (commands execute in order)
   }
 
   softmax(x: Buffer, rows: number, len: number): void {
@@ -273,19 +293,19 @@ export class WebGpuBackend implements Backend {
     throw new Error("webgpu backend: the KV cache is read back asynchronously; use readKvBytesAsync");
   }
 
-  /** An f32 cache's stored bytes are its floats. */
+  /** The stored bytes: the planes hold exactly the type's values, so encoding them again gives the same bytes. */
   async readKvBytesAsync(cache: KvCache, pos0: number, n: number): Promise<Uint8Array> {
-    const f = await this.readKvAsync(cache, pos0, n);
-    return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+    return kvFloatsToBytes(this.kv(cache).layout, await this.readKvAsync(cache, pos0, n));
   }
 
   writeKvBytes(cache: KvCache, pos0: number, n: number, data: Uint8Array): void {
-    if (data.byteLength % 4 !== 0) throw new RangeError(`writeKvBytes: ${data.byteLength} bytes are not whole f32 elements`);
-    this.writeKv(cache, pos0, n, new Float32Array(data.slice().buffer));
+    this.writeKv(cache, pos0, n, kvBytesToFloats(this.kv(cache).layout, data));
   }
 
-  writeKv(cache: KvCache, pos0: number, n: number, data: Float32Array): void {
+  writeKv(cache: KvCache, pos0: number, n: number, floats: Float32Array): void {
     const c = this.kv(cache);
+    // A typed cache holds what its type stores: round the floats as storeKv would (exact values pass unchanged).
+    const data = kvTypeOf(c.layout) === "f32" ? floats : kvBytesToFloats(c.layout, kvFloatsToBytes(c.layout, floats));
     if (data.length !== n * kvFloatsPerPosition(c.layout)) throw new RangeError(`writeKv: expected ${n * kvFloatsPerPosition(c.layout)} floats, got ${data.length}`);
     const runs = c.runs(pos0, n);
     this.rec.flush(); // queue writes land before later submissions, so recorded work goes first
