@@ -52,15 +52,21 @@ export class GrammarEngine {
     const t = state.trans?.[byte];
     if (t !== undefined) return t;
     const { kind, arg, charsets } = this.graph;
-    const out: StackNode[] = [];
-    const seen = new Set<number>();
+    let out: StackNode[] | undefined;
+    let merged = false;
     for (const s of state.stacks) {
       if (s.pos < 0 || kind[s.pos] !== CHAR) continue;
       if (((charsets[arg[s.pos]! * 8 + (byte >> 5)]! >>> (byte & 31)) & 1) === 0) continue;
-      this.addAll(this.expand(s.pos + 1, s.next), out, seen);
+      const list = this.expand(s.pos + 1, s.next);
+      if (out === undefined) out = list; // usually one stack survives: reuse its memoized list as is
+      else {
+        if (!merged) (out = [...out]), (merged = true);
+        for (const n of list) if (!out.includes(n)) out.push(n);
+      }
     }
-    const next = out.length === 0 ? null : this.intern(out);
-    (state.trans ??= new Array<GState | null | undefined>(256))[byte] = next;
+    const next = out === undefined ? null : this.intern(out);
+    // A packed array (filled, not holey) keeps the lookups in the mask walk fast.
+    (state.trans ??= new Array<GState | null | undefined>(256).fill(undefined))[byte] = next;
     return next;
   }
 
@@ -110,9 +116,10 @@ export class GrammarEngine {
     return out;
   }
 
-  private intern(stacks: StackNode[]): GState {
-    stacks.sort((a, b) => a.id - b.id);
-    const key = stacks.map((s) => s.id).join(",");
+  private intern(list: readonly StackNode[]): GState {
+    const stacks = list.length === 1 ? (list as StackNode[]) : [...list].sort((a, b) => a.id - b.id);
+    let key = String(stacks[0]!.id);
+    for (let i = 1; i < stacks.length; i++) key += "," + stacks[i]!.id;
     let st = this.states.get(key);
     if (!st) {
       if (this.nodes.size > MAX_NODES) this.reset();
