@@ -11,6 +11,19 @@
  *   `maskHas`, `maskIds`), `accept(id)`, `acceptBytes(bytes)`, `isComplete()` (EOG allowed), `isDone()`, `clone()`.
  *   Its state is the accepted bytes: `acceptedBytes()` + `hasEnded`, rebuilt with `GrammarMatcher.restore(...)`.
  *
+ * JSON Schema subset: type (object, array, string, number, integer, boolean, null, and type lists), properties +
+ * required (declared order; optional ones may be skipped), additionalProperties (absent or false: no extra keys are
+ * ever generated, which every schema accepts, as OpenAI's strict mode requires; a schema or true only without
+ * properties, as a map), items, minItems/maxItems, enum, const, anyOf, oneOf (as anyOf: branches should exclude
+ * each other), allOf with one schema, local $ref (#, #/$defs/..., #/definitions/..., recursion allowed),
+ * minLength/maxLength (code points), pattern (regex subset, see regex.ts; unanchored sides allow any text), format
+ * date/time/date-time/uuid (dates stop at Feb 28), integer minimum/maximum/exclusive* (exact digit grammars),
+ * number minimum/maximum with integer values (decimals without exponent). Annotations (title, description, default,
+ * examples, $schema, $id, $comment, deprecated, readOnly, writeOnly) are ignored. Everything else is a GrammarError:
+ * not, if/then/else, patternProperties, propertyNames, min/maxProperties, dependent*, prefixItems, contains,
+ * uniqueItems: true, multipleOf, exclusiveMinimum/Maximum and non-integer bounds on numbers, other formats, pattern or
+ * format together with min/maxLength, remote $ref, $ref with sibling keywords, bare $ref cycles, `false` schemas.
+ *
  * How: the grammar is lowered to bytes (character classes become UTF-8 byte-range sequences), so a token may end
  * inside a character. A position is a set of llama.cpp-style parse stacks; stack nodes and stack sets are interned,
  * so each distinct set is one lazily built DFA state with cached byte transitions. The mask of a state is a walk of
