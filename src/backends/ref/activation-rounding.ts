@@ -25,37 +25,15 @@ function roundEven(x: number): number {
  * multiplies by 127/amax and rounds with _mm256_round_ps(_MM_ROUND_NEAREST). Activations built from quantized
  * weights (the embedding rows, their norms) hit exact .5 ties often, and an ulp in the multiplier moves near-ties.
  */
-function roundQ8_0(x: Float32Array, n: number, minTerms?: Float32Array): void {
+function roundQ8_0(x: Float32Array, n: number): void {
   for (let b = 0; b < n; b += 32) {
     let amax = 0;
     for (let i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs(x[i]!));
     const id = amax !== 0 ? Math.fround(127 / amax) : 0;
     const d = Math.fround(amax / 127);
     const dh = f16Round(d);
-    let sumq = 0;
-    for (let i = b; i < b + 32; i++) {
-      const q = roundEven(Math.fround(x[i]! * id));
-      sumq += q;
-      x[i] = dh * q;
-    }
-    // Q8_1 also stores s = f16(d · Σq) with the unrounded f32 d; Q4_1/Q5_1 dots add m_w · s for their block minimum
-    // where Σ w·x̃ over dequantized values would give m_w · f16(d) · Σq. Keep the difference per block.
-    if (minTerms) minTerms[b >> 5] = f16Round(Math.fround(d * sumq)) - dh * sumq;
+    for (let i = b; i < b + 32; i++) x[i] = dh * roundEven(Math.fround(x[i]! * id));
   }
-}
-
-/**
- * The per-block term a Q4_1 / Q5_1 matmul adds to Σ w·x̃ to equal ggml's Q8_1 dot: m_w[b] · minTerms[b], where
- * minTerms was filled by roundActivations for that input row (see roundQ8_0).
- */
-export function q8_1Correction(type: number, rowBytes: Uint8Array, rowOffset: number, minTerms: Float32Array, nBlocks: number): number {
-  const blockBytes = type === GgmlType.Q4_1 ? 20 : 24; // d, m (f16 each), then the quants
-  let sum = 0;
-  for (let b = 0; b < nBlocks; b++) {
-    const o = rowOffset + b * blockBytes + 2;
-    sum += f16ToF32(rowBytes[o]! | (rowBytes[o + 1]! << 8)) * minTerms[b]!;
-  }
-  return sum;
 }
 
 /**
@@ -98,17 +76,17 @@ function bf16Round(x: number): number {
 }
 
 /**
- * Rounds the first n activations (one matmul input row) in place for a matmul against weights of `weightType`;
- * for Q4_1/Q5_1 weights `minTerms` (n/32 floats) receives what q8_1Correction needs.
+ * Rounds the first n activations (one matmul input row) in place for a matmul against weights of `weightType`.
+ * (Q8_0/Q4_0/Q5_0/Q4_1/Q5_1/F16 matmuls in "ggml" mode go through ggml-dot.ts, which also keeps Q8_1's s-term.)
  */
-export function roundActivations(weightType: number, x: Float32Array, n: number, minTerms?: Float32Array): void {
+export function roundActivations(weightType: number, x: Float32Array, n: number): void {
   switch (weightType) {
     case GgmlType.Q4_0:
     case GgmlType.Q5_0:
     case GgmlType.Q8_0:
     case GgmlType.Q4_1:
     case GgmlType.Q5_1:
-      if (n % 32 === 0) roundQ8_0(x, n, minTerms);
+      if (n % 32 === 0) roundQ8_0(x, n);
       return;
     case GgmlType.Q2_K:
     case GgmlType.Q3_K:

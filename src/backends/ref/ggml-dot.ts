@@ -9,6 +9,8 @@ const f = Math.fround;
 export interface Q8Row {
   q: Int8Array;
   d: Float32Array;
+  /** Q8_1's s = f16(d · Σq) per block, d the unrounded f32 scale (used by Q4_1/Q5_1 dots). */
+  s: Float32Array;
 }
 
 /**
@@ -53,14 +55,18 @@ export function quantizeQ8_0(x: Float32Array, n: number, nTokens: number): Q8Row
   const total = n * nTokens;
   const q = new Int8Array(total);
   const d = new Float32Array(total >> 5);
+  const s = new Float32Array(total >> 5);
   for (let b = 0; b < total; b += 32) {
     let amax = 0;
     for (let i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs(x[i]!));
     const id = amax !== 0 ? f(127 / amax) : 0;
-    d[b >> 5] = f16ToF32(f32ToF16(f(amax / 127)));
-    for (let i = b; i < b + 32; i++) q[i] = roundEven(f(x[i]! * id));
+    const d32 = f(amax / 127);
+    d[b >> 5] = f16ToF32(f32ToF16(d32));
+    let sum = 0;
+    for (let i = b; i < b + 32; i++) sum += q[i] = roundEven(f(x[i]! * id));
+    s[b >> 5] = f16ToF32(f32ToF16(f(d32 * sum)));
   }
-  return { q, d };
+  return { q, d, s };
 }
 
 /**
@@ -147,13 +153,15 @@ interface WeightsLike {
  */
 export function matmulGgml(out: Float32Array, w: WeightsLike, x: Float32Array, nTokens: number, row: (r: number) => Float32Array, f16Input: () => Float32Array): boolean {
   const { type, rows, cols } = w;
-  if ((type === GgmlType.Q8_0 || type === GgmlType.Q4_0) && cols % 32 === 0) {
+  if ((type === GgmlType.Q8_0 || type === GgmlType.Q4_0 || LEGACY[type]) && cols % 32 === 0) {
     const xq = quantizeQ8_0(x, cols, nTokens);
     const nb = cols >> 5;
     const repacked = rows % 8 === 0; // ggml's CPU_REPACK takes Q4_0 matrices whose row count is a multiple of 8
     for (let r = 0; r < rows; r++) {
       for (let t = 0; t < nTokens; t++) {
-        out[t * rows + r] = type === GgmlType.Q8_0 ? dotQ8_0(w.bytes, r * w.rowBytes, nb, xq, t * nb) : dotQ4_0(w.bytes, r * w.rowBytes, nb, xq, t * nb, repacked);
+        const wo = r * w.rowBytes;
+        out[t * rows + r] =
+          type === GgmlType.Q8_0 ? dotQ8_0(w.bytes, wo, nb, xq, t * nb) : type === GgmlType.Q4_0 ? dotQ4_0(w.bytes, wo, nb, xq, t * nb, repacked) : dotLegacy(type, w.bytes, wo, nb, xq, t * nb);
       }
     }
     return true;
@@ -168,4 +176,40 @@ export function matmulGgml(out: Float32Array, w: WeightsLike, x: Float32Array, n
     return true;
   }
   return false;
+}
+
+/** Block geometry of the legacy types handled by dotLegacy: bytes per block and where qh / qs start. */
+const LEGACY: Record<number, { bytes: number; qh: number; qs: number; min: boolean; bias: number }> = {
+  [GgmlType.Q5_0]: { bytes: 22, qh: 2, qs: 6, min: false, bias: 16 },
+  [GgmlType.Q4_1]: { bytes: 20, qh: -1, qs: 4, min: true, bias: 0 },
+  [GgmlType.Q5_1]: { bytes: 24, qh: 4, qs: 8, min: true, bias: 0 },
+};
+
+/**
+ * Q5_0 · Q8_0, Q4_1 · Q8_1 and Q5_1 · Q8_1 as ggml's x86 vec_dot: the eight lanes of dotQ8_0 over the block's
+ * integer values; the _1 types add Σ m_w·s_x as a separate f32 sum after the horizontal sum.
+ */
+export function dotLegacy(type: number, w: Uint8Array, wOff: number, nBlocks: number, x: Q8Row, xBlock: number): number {
+  const g = LEGACY[type]!;
+  const lanes = [0, 0, 0, 0, 0, 0, 0, 0];
+  let summs = 0;
+  for (let b = 0; b < nBlocks; b++) {
+    const o = wOff + b * g.bytes;
+    const qh = g.qh < 0 ? 0 : (w[o + g.qh]! | (w[o + g.qh + 1]! << 8) | (w[o + g.qh + 2]! << 16) | (w[o + g.qh + 3]! << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const byte = w[o + g.qs + j]!;
+      q4[j] = ((byte & 15) | (g.qh < 0 ? 0 : ((qh >>> j) & 1) << 4)) - g.bias;
+      q4[j + 16] = ((byte >> 4) | (g.qh < 0 ? 0 : ((qh >>> (j + 16)) & 1) << 4)) - g.bias;
+    }
+    if (g.min) summs = f(summs + f(f16ToF32(w[o + 2]! | (w[o + 3]! << 8)) * x.s[xBlock + b]!));
+    const d = f(f16ToF32(w[o]! | (w[o + 1]! << 8)) * x.d[xBlock + b]!);
+    const xo = (xBlock + b) * 32;
+    for (let j = 0; j < 8; j++) {
+      const k = j * 4;
+      const sum = q4[k]! * x.q[xo + k]! + q4[k + 1]! * x.q[xo + k + 1]! + q4[k + 2]! * x.q[xo + k + 2]! + q4[k + 3]! * x.q[xo + k + 3]!;
+      lanes[j] = f(d * sum + lanes[j]!);
+    }
+  }
+  const r0 = f(lanes[4]! + lanes[0]!), r1 = f(lanes[5]! + lanes[1]!), r2 = f(lanes[6]! + lanes[2]!), r3 = f(lanes[7]! + lanes[3]!);
+  return f(f(f(r0 + r2) + f(r1 + r3)) + summs);
 }

@@ -3,7 +3,7 @@ import { GgmlType } from "../../gguf/ggml-types";
 import { dequantizeRow, isDequantizable } from "../../quant/index";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { checkKvLayout, decodeKv, kvBytesToFloats, kvFloatsToBytes, kvRowBytes, kvTypeOf, encodeKv, roundQuery, type KvType } from "../kv-format";
-import { q8_1Correction, roundActivations, type ActivationMode } from "./activation-rounding";
+import { roundActivations, type ActivationMode } from "./activation-rounding";
 import { matmulGgml } from "./ggml-dot";
 import { attentionGgml, ropeGgml, swigluGgml } from "./ggml-ops";
 import { attentionRows, rmsnormRows, ropeRows, softmaxRows, swigluRows } from "./ref-ops";
@@ -105,8 +105,6 @@ export class RefBackend implements Backend {
   private xRounded = new Float32Array(0);
   /** ffn_gate's row count (the feed-forward width): the row length of swiglu's inputs; 0 until loaded. */
   private ffnRowLen = 0;
-  /** Per 32-block Q8_1 terms of those rows (see q8_1Correction), grown on demand. */
-  private minTerms = new Float32Array(0);
 
   constructor(options: RefBackendOptions = {}) {
     this.activations = options.activations ?? "ggml";
@@ -188,11 +186,10 @@ export class RefBackend implements Backend {
     const o = buf(out);
     const m = mat(w);
     const { rows, cols } = m;
-    // Q8_0, Q4_0 and F16 weights: ggml's own dot products, lane for lane (its float summation order decides
+    // Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 and F16 weights: ggml's own dot products, lane for lane (its float summation order decides
     // near-ties in the next activation rounding).
     if (this.activations === "ggml" && matmulGgml(o, m, buf(x), nTokens, (r) => this.matrixRow(m, r), () => this.matmulInput(buf(x), m, nTokens))) return;
     const xs = this.matmulInput(buf(x), m, nTokens);
-    const q8_1 = this.activations === "ggml" && (m.type === GgmlType.Q4_1 || m.type === GgmlType.Q5_1) && cols % 32 === 0;
     // Row-outer: each weight row is dequantized once and dotted with every token (weights read once per call).
     for (let r = 0; r < rows; r++) {
       const row = this.matrixRow(m, r);
@@ -200,7 +197,6 @@ export class RefBackend implements Backend {
         const xBase = t * cols;
         let sum = 0;
         for (let c = 0; c < cols; c++) sum += row[c]! * xs[xBase + c]!;
-        if (q8_1) sum += q8_1Correction(m.type, m.bytes, r * m.rowBytes, this.minTerms.subarray((t * cols) >> 5), cols >> 5);
         o[t * rows + r] = sum;
       }
     }
@@ -213,9 +209,8 @@ export class RefBackend implements Backend {
     if (this.xRounded.length < n) this.xRounded = new Float32Array(n);
     const xr = this.xRounded;
     xr.set(x.subarray(0, n));
-    if (this.minTerms.length < n >> 5) this.minTerms = new Float32Array(n >> 5);
     for (let t = 0; t < nTokens; t++) {
-      roundActivations(w.type, xr.subarray(t * w.cols, (t + 1) * w.cols), w.cols, this.minTerms.subarray((t * w.cols) >> 5));
+      roundActivations(w.type, xr.subarray(t * w.cols, (t + 1) * w.cols), w.cols);
     }
     return xr;
   }
