@@ -1,4 +1,4 @@
-// `npm run model:quantize -- --in F --out G --type q8_0|q4_0 [--pure]`: quantizes an F32/F16 GGUF as llama.cpp does.
+// `npm run model:quantize -- --in F --out G --type MIX [--pure]`: quantizes an F32/F16 GGUF as llama.cpp does (byte for byte).
 import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "./lib/atomic-write";
 import { resolve } from "node:path";
@@ -9,10 +9,11 @@ import { parseFlags, UsageError } from "./lib/args";
 
 const TYPES = Object.keys(MODEL_QUANT_TYPES).join("|");
 const USAGE = `usage: npm run model:quantize -- --in FILE --out FILE --type ${TYPES} [--pure]
-Quantizes every weight matrix of an F32/F16 GGUF with ggml's reference quantizers (byte-identical to llama.cpp's
-llama_model_quantize without an imatrix). Matrices whose rows are not whole 32-element blocks become F16; vectors
-(norms) keep their type. With q4_0, output.weight is Q8_0 (llama.cpp would pick Q6_K where rows fit 256-blocks; there
-is no Q6_K quantizer here) unless --pure, which gives every matrix the target type.
+Quantizes every weight matrix of an F32/F16 GGUF with ggml's reference quantizers and llama.cpp's mixture rules:
+the file is byte-identical to llama.cpp's llama_model_quantize without an imatrix. A mix is a default type plus
+upgrades (q4_k_m: the classifier and attn_v/ffn_down of some layers as Q6_K; q3_k_m: attn_output Q4_K, early attn_v
+Q5_K; ...). Rows that a type's blocks do not divide fall back (Q4_K to Q5_0, Q6_K to Q8_0, ..., else F16); vectors
+and norms keep their type. --pure gives every matrix the mix's default type.
 FILE is a path (./x or /x), or a bare name inside the model directory ($EDGE_LLAMA_MODELS, default ./models).`;
 
 const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;

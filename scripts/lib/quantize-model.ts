@@ -1,26 +1,20 @@
-// Quantizes a whole F32/F16 GGUF model to Q8_0 or Q4_0 the way llama.cpp's llama_model_quantize does (no imatrix).
-import { GgmlType, ggmlTypeName, gguf, type GgufFile, type GgufValue, type GgufWriteSpec, type GgufTensorSpec, tensorData } from "../../src/gguf/index";
+// Quantizes a whole F32/F16 GGUF model to a llama.cpp mix (Q8_0, Q4_0, Q2_K, Q3_K_M, Q4_K_M, Q5_K_M, Q6_K) as llama_model_quantize does without an imatrix.
+import { GgmlType, ggmlTypeName, gguf, metaOptNumber, metaOptString, type GgufFile, type GgufValue, type GgufWriteSpec, type GgufTensorSpec, tensorData } from "../../src/gguf/index";
 import { dequantize } from "../../src/quant/dequantize";
 import { quantize } from "../../src/quant/quantize";
 import { OUTPUT, tensorLayer } from "../../src/engine/tensor-names";
+import { QUANT_MIXES, mixTensorType, type MixModel, type QuantMix } from "./quant-mix";
 
-/** Target types the model quantizer offers, with the `general.file_type` (llama_ftype) each writes. */
-export const MODEL_QUANT_TYPES = {
-  q8_0: { type: GgmlType.Q8_0, fileType: 7 },
-  q4_0: { type: GgmlType.Q4_0, fileType: 2 },
-} as const;
-export type ModelQuantType = keyof typeof MODEL_QUANT_TYPES;
+/** Target mixes the model quantizer offers, with the `general.file_type` (llama_ftype) each writes. */
+export const MODEL_QUANT_TYPES = QUANT_MIXES;
+export type ModelQuantType = QuantMix;
 
 /** `general.quantization_version` llama.cpp writes (GGML_QNT_VERSION). */
 export const QUANTIZATION_VERSION = 2;
 
 export interface QuantizeModelOptions {
   readonly type: ModelQuantType;
-  /**
-   * Every matrix gets the target type (llama.cpp's `pure`). Otherwise, as llama.cpp's default mixture, q4_0 makes
-   * output.weight Q8_0: llama.cpp wants Q6_K there (falling back to Q8_0 when rows are not whole 256-blocks); we have
-   * no Q6_K quantizer, so it is Q8_0 always.
-   */
+  /** Every matrix gets the mix's default type (llama.cpp's `pure`); otherwise the mix's rules (quant-mix.ts). */
   readonly pure?: boolean;
 }
 
@@ -51,17 +45,24 @@ export function compareTensorNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** What the mixture rules need from the file: layer count, GQA ratio, tied embeddings. */
+export function mixModelOf(file: GgufFile): MixModel {
+  const arch = metaOptString(file, "general.architecture") ?? "llama";
+  const heads = metaOptNumber(file, `${arch}.attention.head_count`) ?? 1;
+  const kvHeads = metaOptNumber(file, `${arch}.attention.head_count_kv`) ?? heads;
+  return {
+    nLayers: file.tensors.filter((t) => t.name.endsWith(".attn_v.weight")).length,
+    nGqa: Math.max(1, Math.trunc(heads / kvHeads)),
+    tiedEmbeddings: !file.tensorByName.has(OUTPUT),
+  };
+}
+
 /**
- * The stored type of one tensor after quantization. Matrices (2-D or more, named *.weight) get the target type;
- * rows that are not whole 32-element blocks fall back to F16 (stories260K's ffn_down, 172 wide); vectors keep
- * their type. Without `pure`, q4_0 stores output.weight as Q8_0.
+ * The stored type of one tensor after quantization: vectors and norms keep their type; matrices get the mix's
+ * type (quant-mix.ts), falling back where rows are not whole blocks (stories260K's 172-wide ffn_down becomes F16).
  */
-export function targetTensorType(name: string, dims: readonly number[], from: number, opts: QuantizeModelOptions): number {
-  if (dims.length < 2 || !name.endsWith("weight")) return from;
-  let to: number = MODEL_QUANT_TYPES[opts.type].type;
-  if (!opts.pure && name === OUTPUT && to === GgmlType.Q4_0) to = GgmlType.Q8_0;
-  if (dims[0]! % 32 !== 0) to = GgmlType.F16;
-  return to;
+export function targetTensorType(name: string, dims: readonly number[], from: number, opts: QuantizeModelOptions, model: MixModel): number {
+  return mixTensorType(name, dims, from, opts.type, model, opts.pure ?? false);
 }
 
 /** Quantizes every matrix of an F32/F16 model; throws if the model holds an already-quantized tensor. */
@@ -76,12 +77,13 @@ export function quantizeModel(file: GgufFile, opts: QuantizeModelOptions): Quant
     }
   }
 
+  const model = mixModelOf(file);
   const ordered = [...file.tensors].sort((a, b) => compareTensorNames(a.name, b.name));
   const plan: TensorPlan[] = [];
   const tensors: GgufTensorSpec[] = [];
   const counts = new Map<string, number>();
   for (const t of ordered) {
-    const to = targetTensorType(t.name, t.dims, t.type, opts);
+    const to = targetTensorType(t.name, t.dims, t.type, opts, model);
     const raw = tensorData(file, t);
     const data = to === t.type ? raw : quantize(to, dequantize(t.type, raw, t.nElements));
     tensors.push({ name: t.name, dims: t.dims, type: to, data });

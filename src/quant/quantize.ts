@@ -1,6 +1,8 @@
-// Quantizers that reproduce ggml's reference ones bit for bit: Q8_0, Q4_0, F16 and BF16 (float32 math via Math.fround).
+// Quantizers that reproduce ggml's reference ones bit for bit: Q8_0, Q4_0, F16, BF16 and the K-quants (float32 math via Math.fround).
 import { GgmlType, ggmlTypeName } from "../gguf/ggml-types";
 import { f32BitsToF16, f32ToBf16, f32ToF16 } from "./f16";
+import { quantizeQ2_K, quantizeQ3_K, quantizeQ4_K, quantizeQ5_K, quantizeQ6_K } from "./quantize-kquants";
+import { quantizeQ4_1, quantizeQ5_0, quantizeQ5_1 } from "./quantize-legacy";
 
 const fr = Math.fround;
 
@@ -98,9 +100,23 @@ export function quantizeF32(src: Float32Array): Uint8Array {
 }
 
 /** The types `quantize` can produce. */
-export const QUANTIZE_TYPES: readonly GgmlType[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0];
+export const QUANTIZE_TYPES: readonly GgmlType[] = [
+  GgmlType.F32,
+  GgmlType.F16,
+  GgmlType.BF16,
+  GgmlType.Q8_0,
+  GgmlType.Q4_0,
+  GgmlType.Q4_1,
+  GgmlType.Q5_0,
+  GgmlType.Q5_1,
+  GgmlType.Q2_K,
+  GgmlType.Q3_K,
+  GgmlType.Q4_K,
+  GgmlType.Q5_K,
+  GgmlType.Q6_K,
+];
 
-/** Encodes float32 values as `type` (F32, F16, BF16, Q8_0, Q4_0); any other type throws naming it. */
+/** Encodes float32 values as `type` (one of QUANTIZE_TYPES); any other type throws naming it. */
 export function quantize(type: GgmlType, src: Float32Array): Uint8Array {
   switch (type) {
     case GgmlType.F32:
@@ -113,6 +129,22 @@ export function quantize(type: GgmlType, src: Float32Array): Uint8Array {
       return quantizeQ8_0(src);
     case GgmlType.Q4_0:
       return quantizeQ4_0(src);
+    case GgmlType.Q4_1:
+      return quantizeQ4_1(src);
+    case GgmlType.Q5_0:
+      return quantizeQ5_0(src);
+    case GgmlType.Q5_1:
+      return quantizeQ5_1(src);
+    case GgmlType.Q2_K:
+      return quantizeQ2_K(src);
+    case GgmlType.Q3_K:
+      return quantizeQ3_K(src);
+    case GgmlType.Q4_K:
+      return quantizeQ4_K(src);
+    case GgmlType.Q5_K:
+      return quantizeQ5_K(src);
+    case GgmlType.Q6_K:
+      return quantizeQ6_K(src);
     default:
       throw new Error(`cannot quantize to ${ggmlTypeName(type)}: unsupported type`);
   }

@@ -27,7 +27,7 @@ function expectSameTensors(ours: GgufFile, theirs: GgufFile, except: readonly st
 describe("quantizeModel vs llama.cpp", () => {
   const stories = load("stories260K.gguf");
   // The kquant-gqa oracle set is a larger fixture set: its tests run where the model directory has it.
-  const kqSet = optionalFixtures(["oracle/kquant-gqa-F32.gguf", "oracle/kquant-gqa-Q8_0.gguf", "oracle/kquant-gqa-Q4_0.gguf"]);
+  const kqSet = optionalFixtures(["F32", "Q8_0", "Q4_0", "Q6_K", "Q4_K_M", "Q5_K_M"].map((t) => `oracle/kquant-gqa-${t}.gguf`));
   const itKq = it.skipIf(!kqSet.available);
   const kq = kqSet.available ? load("oracle/kquant-gqa-F32.gguf") : (undefined as unknown as GgufFile);
 
@@ -53,12 +53,17 @@ describe("quantizeModel vs llama.cpp", () => {
     expect(bytesEqual(writeGguf(quantizeModel(kq, { type: "q4_0", pure: true }).spec), readModelFile("oracle/kquant-gqa-Q4_0.gguf"))).toBe(true);
   });
 
-  itKq("kquant-gqa to q4_0 (default mixture): output.weight is Q8_0 (the Q8_0 file's bytes), the rest as the pure Q4_0 file", () => {
+  itKq("kquant-gqa to q4_0 (default mixture): output.weight is Q6_K (the Q6_K file's bytes), the rest as the pure Q4_0 file", () => {
     const ours = readGguf(writeGguf(quantizeModel(kq, { type: "q4_0" }).spec));
     expectSameTensors(ours, load("oracle/kquant-gqa-Q4_0.gguf"), ["output.weight"]);
-    const q8 = load("oracle/kquant-gqa-Q8_0.gguf");
-    expect(ours.tensorByName.get("output.weight")!.type).toBe(GgmlType.Q8_0);
-    expect(bytesEqual(tensorData(ours, "output.weight"), tensorData(q8, "output.weight"))).toBe(true);
+    const q6 = load("oracle/kquant-gqa-Q6_K.gguf");
+    expect(ours.tensorByName.get("output.weight")!.type).toBe(GgmlType.Q6_K);
+    expect(bytesEqual(tensorData(ours, "output.weight"), tensorData(q6, "output.weight"))).toBe(true);
+  });
+
+  itKq.each(["Q4_K_M", "Q5_K_M"] as const)("kquant-gqa to %s is byte-identical to llama.cpp's oracle/kquant-gqa-%s.gguf", (mix) => {
+    const ours = writeGguf(quantizeModel(kq, { type: mix.toLowerCase() as "q4_k_m" }).spec);
+    expect(bytesEqual(ours, readModelFile(`oracle/kquant-gqa-${mix}.gguf`))).toBe(true);
   });
 
   itKq("writes general.quantization_version = 2 and general.file_type (u32), replacing an existing file_type at the end", () => {
@@ -109,14 +114,17 @@ describe("tensor plan", () => {
     ]);
   });
 
-  it("chooses types: vectors kept, ragged rows to F16, output.weight Q8_0 in q4_0 unless pure", () => {
+  it("chooses types: vectors and norms kept, ragged rows to F16, output.weight Q6_K in q4_0 unless its rows are not 256-blocks or pure", () => {
     const q4 = { type: "q4_0" } as const;
-    expect(targetTensorType("blk.0.attn_norm.weight", [64], GgmlType.F32, q4)).toBe(GgmlType.F32);
-    expect(targetTensorType("blk.0.ffn_down.weight", [172, 64], GgmlType.F32, q4)).toBe(GgmlType.F16);
-    expect(targetTensorType("output.weight", [64, 512], GgmlType.F32, q4)).toBe(GgmlType.Q8_0);
-    expect(targetTensorType("output.weight", [64, 512], GgmlType.F32, { type: "q4_0", pure: true })).toBe(GgmlType.Q4_0);
-    expect(targetTensorType("token_embd.weight", [64, 512], GgmlType.F16, q4)).toBe(GgmlType.Q4_0);
-    expect(targetTensorType("rope_freqs", [32, 2], GgmlType.F32, q4)).toBe(GgmlType.F32); // not a weight
+    const model = { nLayers: 5, nGqa: 2, tiedEmbeddings: false };
+    expect(targetTensorType("blk.0.attn_norm.weight", [64], GgmlType.F32, q4, model)).toBe(GgmlType.F32);
+    expect(targetTensorType("blk.0.ffn_down.weight", [172, 64], GgmlType.F32, q4, model)).toBe(GgmlType.F16);
+    expect(targetTensorType("output.weight", [64, 512], GgmlType.F32, q4, model)).toBe(GgmlType.Q8_0);
+    expect(targetTensorType("output.weight", [256, 512], GgmlType.F32, q4, model)).toBe(GgmlType.Q6_K);
+    expect(targetTensorType("output.weight", [64, 512], GgmlType.F32, { type: "q4_0", pure: true }, model)).toBe(GgmlType.Q4_0);
+    expect(targetTensorType("token_embd.weight", [64, 512], GgmlType.F16, q4, model)).toBe(GgmlType.Q4_0);
+    expect(targetTensorType("token_embd.weight", [256, 512], GgmlType.F16, q4, { ...model, tiedEmbeddings: true })).toBe(GgmlType.Q6_K);
+    expect(targetTensorType("rope_freqs", [32, 2], GgmlType.F32, q4, model)).toBe(GgmlType.F32); // not a weight
   });
 });
 

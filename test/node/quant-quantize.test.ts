@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GgmlType, ggmlTypeName, readGguf, tensorData, type GgufFile } from "../../src/gguf/index";
-import { dequantize, f16ToF32, quantize, quantizeBF16, quantizeF16, quantizeQ4_0, quantizeQ8_0 } from "../../src/quant/index";
+import { dequantize, f16ToF32, quantize, quantizeBF16, quantizeF16, quantizeQ4_0, quantizeQ4_1, quantizeQ4_K, quantizeQ5_0, quantizeQ5_1, quantizeQ5_K, quantizeQ6_K, quantizeQ8_0 } from "../../src/quant/index";
 import { KQUANT_MODELS, optionalFixtures, readFixture as readModelFile } from "../helpers/fixtures";
 
 const load = (name: string): GgufFile => readGguf(readModelFile(name));
@@ -16,6 +16,12 @@ const ENCODE: Partial<Record<number, (x: Float32Array) => Uint8Array>> = {
   [GgmlType.Q4_0]: quantizeQ4_0,
   [GgmlType.F16]: quantizeF16,
   [GgmlType.BF16]: quantizeBF16,
+  [GgmlType.Q4_1]: quantizeQ4_1,
+  [GgmlType.Q5_0]: quantizeQ5_0,
+  [GgmlType.Q5_1]: quantizeQ5_1,
+  [GgmlType.Q4_K]: quantizeQ4_K,
+  [GgmlType.Q5_K]: quantizeQ5_K,
+  [GgmlType.Q6_K]: quantizeQ6_K,
 };
 
 /** Re-encodes every non-F32 tensor of `quantized` from the F32 master; returns "name:TYPE" per tensor checked. */
@@ -56,7 +62,7 @@ describe("byte-identical to llama.cpp's llama_model_quantize", () => {
     expect(checked).toContain("output.weight:Q8_0");
   });
 
-  it.skipIf(!kq).each(["Q8_0", "Q4_0", "F16", "BF16"])("oracle kquant-gqa-%s: all 16 matrices", (type) => {
+  it.skipIf(!kq).each(["Q8_0", "Q4_0", "F16", "BF16", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"])("oracle kquant-gqa-%s: all 16 matrices", (type) => {
     const checked = reencodeAll(kq!, load(`oracle/kquant-gqa-${type}.gguf`));
     expect(count(checked, type)).toBe(16);
   });
@@ -169,7 +175,8 @@ describe("quantize dispatch", () => {
   });
 
   it("refuses other types and partial blocks", () => {
-    expect(() => quantize(GgmlType.Q4_K, new Float32Array(256))).toThrow("cannot quantize to Q4_K: unsupported type");
+    expect(() => quantize(GgmlType.Q8_1, new Float32Array(256))).toThrow("cannot quantize to Q8_1: unsupported type");
+    expect(() => quantize(GgmlType.Q4_K, new Float32Array(288))).toThrow(/288 values to Q4_K: not a multiple of the super-block size 256/);
     expect(() => quantizeQ8_0(new Float32Array(33))).toThrow(/33 values to Q8_0: not a multiple of the block size 32/);
     expect(() => quantizeQ4_0(new Float32Array(48))).toThrow(/Q4_0/);
   });
