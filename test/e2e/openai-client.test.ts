@@ -53,6 +53,35 @@ describe("openai client against wrangler dev", () => {
     expect(streamed).toBe(message.content);
   });
 
+  it("the client's stream helper accumulates the chunks (role first, include_usage's last chunk) into the non-streamed answer", async () => {
+    const whole = await client.chat.completions.create({ model: MODEL, messages: STORY, max_completion_tokens: 12, temperature: 0 });
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    const stream = client.chat.completions.stream({ model: MODEL, messages: STORY, max_completion_tokens: 12, temperature: 0, stream_options: { include_usage: true } });
+    stream.on("chunk", (c) => chunks.push(c));
+    const final = await stream.finalChatCompletion();
+    expect(final.choices[0]!.message.content).toBe(whole.choices[0]!.message.content);
+    expect(final.usage).toEqual(whole.usage);
+    expect(chunks[0]!.choices[0]!.delta.role).toBe("assistant");
+    expect(chunks.slice(1).every((c) => c.choices[0]?.delta.role === undefined)).toBe(true);
+    expect(chunks.at(-1)!.choices).toEqual([]);
+  });
+
+  it("n, best_of, logit_bias, echo and models.retrieve through the client; refusals are its BadRequestError naming the field", async () => {
+    const three = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 8, temperature: 1, seed: 5, n: 3 });
+    expect(three.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+    const best = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 8, temperature: 1, seed: 5, best_of: 3 });
+    expect(best.choices).toHaveLength(1);
+    const echoed = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 4, temperature: 0, echo: true, logit_bias: { "432": -100 } });
+    expect(echoed.choices[0]!.text.startsWith("Once upon a time")).toBe(true);
+    const two = await client.chat.completions.create({ model: MODEL, messages: [{ role: "developer", content: "Be brief." }, ...STORY], max_tokens: 4, temperature: 1, n: 2 });
+    expect(two.choices).toHaveLength(2);
+    expect((await client.models.retrieve(MODEL)).id).toBe(MODEL);
+    expect(await client.models.retrieve("gpt-4o").catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    const err = await client.chat.completions.create({ model: MODEL, messages: STORY, response_format: { type: "json_object" } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("response_format");
+  });
+
   it("a wrong key is refused with the client's AuthenticationError", async () => {
     const wrong = new OpenAI({ apiKey: "sk-wrong", baseURL: `${dev.url}/v1`, maxRetries: 0 });
     const err = await wrong.models.list().catch((e: unknown) => e);
