@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { fixturePath } from "../helpers/fixtures";
 import { referenceFor } from "../helpers/reference";
 
 const run = promisify(execFile);
@@ -10,7 +11,7 @@ const tsx = "node_modules/.bin/tsx";
 describe("generate CLI", () => {
   it("--json prints prompt tokens, generated ids, text, backend and timings", async () => {
     const ref = referenceFor("stories260K-Q8_0.gguf").runs[1]!;
-    const { stdout } = await run(tsx, ["scripts/generate.ts", "--model", "stories260K-Q8_0.gguf", "--prompt", ref.prompt, "--max-tokens", "64", "--temperature", "0", "--backend", "ref", "--json"]);
+    const { stdout } = await run(tsx, ["scripts/generate.ts", "--model", fixturePath("stories260K-Q8_0.gguf"), "--prompt", ref.prompt, "--max-tokens", "64", "--temperature", "0", "--backend", "ref", "--json"]);
     const out = JSON.parse(stdout) as Record<string, unknown> & { timings: Record<string, number> };
     expect(out.prompt_tokens).toEqual(ref.promptTokens);
     expect(out.tokens).toEqual(ref.generatedTokens);
