@@ -5,7 +5,8 @@ import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout,
 import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes, kvRowBytes, kvTypeOf, type KvType } from "../kv-format";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
-import { WASM_FORMATS, type Activations, type WasmFormat } from "./formats";
+import { prepareActivations } from "./activations";
+import { WASM_FORMATS, type WasmFormat } from "./formats";
 import type { PackedMatrix } from "./repack";
 
 class WasmBuffer implements Buffer {
@@ -182,47 +183,8 @@ export class WasmBackend implements Backend {
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     const m = this.mat(w);
-    const a = this.activations(m.format, this.buf(x).ptr, nTokens * m.cols);
+    const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, (slot, bytes) => this.scratchArea(slot, bytes));
     m.format.matmul(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, nTokens);
-  }
-
-  /** The n input floats at xp prepared as the format's kernel reads them (see formats.ts ActivationKind). */
-  private activations(f: WasmFormat, xp: number, n: number): Activations {
-    switch (f.activation) {
-      case "f32":
-        return { x: xp, q: 0, d: 0, s: 0, st: 0 };
-      case "f16":
-      case "bf16": {
-        // ggml dots F16 (BF16) weights with activations rounded to f16 (bf16); the products and sums are then f32.
-        const xr = this.scratchArea("actF", n * 4);
-        if (f.activation === "f16") this.k.round_f16(xr, xp, n);
-        else this.k.round_bf16(xr, xp, n);
-        return { x: xr, q: 0, d: 0, s: 0, st: 0 };
-      }
-      case "q8_0":
-      case "q8_1": {
-        // Quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per 32-block; Q8_1 then
-        // adds its f16 s = d·Σq (as f32) per block.
-        const nb = n / 32;
-        const q = this.scratchArea("actQ", n * 3 + nb * 12);
-        const d = q + n * 3;
-        const s = d + nb * 4;
-        const st = s + nb * 4;
-        if (f.activation === "q8_1") this.k.quantize_q8_1(xp, q, d, s, st, n);
-        else this.k.quantize_q8_0(xp, q, d, s, n);
-        return { x: xp, q, d, s, st };
-      }
-      case "q8_k": {
-        // Quants (i8 on the relaxed build, i16 on SIMD128), then d and 24 negated partial sums per 256-block.
-        const nb = n / 256;
-        const qBytes = n * (this.relaxed ? 1 : 2);
-        const q = this.scratchArea("actK", qBytes + nb * 4 + nb * 96);
-        const d = q + qBytes;
-        const s = d + nb * 4;
-        this.k.quantize_q8_k(xp, q, d, s, n);
-        return { x: xp, q, d, s, st: 0 };
-      }
-    }
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {

@@ -1,0 +1,46 @@
+// Prepares a matmul's input rows in linear memory as the weight format's kernel reads them (formats.ts ActivationKind).
+import type { Activations, ActivationKind } from "./formats";
+import type { KernelExports } from "./kernel-exports";
+
+/** A scratch area of at least `bytes` for one kind of activations, reused across calls (the backend's allocator). */
+export type ScratchFor = (slot: "actQ" | "actK" | "actF", bytes: number) => number;
+
+/** The n input floats at xp, rounded or quantized as ggml's CPU backend feeds weights of that activation kind. */
+export function prepareActivations(k: KernelExports, kind: ActivationKind, xp: number, n: number, relaxed: boolean, scratch: ScratchFor): Activations {
+  switch (kind) {
+    case "f32":
+      return { x: xp, q: 0, d: 0, s: 0, st: 0 };
+    case "f16":
+    case "bf16": {
+      // ggml dots F16 (BF16) weights with activations rounded to f16 (bf16); the products and sums are then f32.
+      const xr = scratch("actF", n * 4);
+      if (kind === "f16") k.round_f16(xr, xp, n);
+      else k.round_bf16(xr, xp, n);
+      return { x: xr, q: 0, d: 0, s: 0, st: 0 };
+    }
+    case "q8_0":
+    case "q8_1": {
+      // Quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per 32-block; Q8_1 then
+      // adds its f16 s = d·Σq (as f32) per block.
+      const nb = n / 32;
+      const q = scratch("actQ", n * 3 + nb * 12);
+      const d = q + n * 3;
+      const s = d + nb * 4;
+      const st = s + nb * 4;
+      if (kind === "q8_1") k.quantize_q8_1(xp, q, d, s, st, n);
+      else k.quantize_q8_0(xp, q, d, s, n);
+      return { x: xp, q, d, s, st };
+    }
+    case "q8_k": {
+      // Quants (i8 on the relaxed build, i16 on SIMD128), then d and 112 bytes of negated partial sums per 256-block
+      // (kernels/wasm/quantize-q8k.ts).
+      const nb = n / 256;
+      const qBytes = n * (relaxed ? 1 : 2);
+      const q = scratch("actK", qBytes + nb * 4 + nb * 112);
+      const d = q + qBytes;
+      const s = d + nb * 4;
+      k.quantize_q8_k(xp, q, d, s, n);
+      return { x: xp, q, d, s, st: 0 };
+    }
+  }
+}
