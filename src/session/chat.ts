@@ -130,19 +130,59 @@ function splitMarked(marked: string, open: string, close: string): TextSegment[]
 
 const strip = (s: string, open: string, close: string) => s.replaceAll(open, "").replaceAll(close, "");
 
+/** Where a session's conversation stands when new messages arrive: its last token (an EOG token when the reply ended itself). */
+export interface ChatContinuation {
+  readonly lastToken: number;
+}
+
+/** Stand-ins for the turns a session already holds: a system turn (so templates add no default one) and a reply. */
+const HISTORY_TEXT = "\uE000history\uE000";
+const REPLY_TEXT = "\uE000reply\uE000";
+
 /**
  * The prompt of a chat request: the model's template when it has one (bos/eos strings are the vocabulary's pieces), else
  * the plain template, all literal text. ChatTemplateError when the template cannot render these messages.
+ *
+ * In a session that already holds a conversation (`continued`), only the new turns are rendered: the template runs on a
+ * stand-in history (system, user, assistant) followed by the new messages, and the text after the stand-in reply is
+ * kept, so the earlier reply is closed as the template closes turns ("<|im_end|>\n") and no default system turn
+ * repeats. When that reply ended with its own end-of-generation token, the template's copy of it is dropped.
  */
-export function chatPrompt(tokenizer: Tokenizer, template: string | undefined, messages: readonly ChatMessage[]): ChatPrompt {
+export function chatPrompt(tokenizer: Tokenizer, template: string | undefined, messages: readonly ChatMessage[], continued?: ChatContinuation): ChatPrompt {
   if (template === undefined) {
     const text = plainChatPrompt(messages);
     return { segments: [{ text, parseSpecial: false }], text, stop: [PLAIN_STOP], bosText: "", template: "plain" };
   }
   const piece = (id: number) => (id >= 0 && id < tokenizer.vocabSize ? tokenizer.tokenText(id) : "");
   const bos = piece(tokenizer.bosId);
-  const segments = templateSegments(template, messages, { bos, eos: piece(tokenizer.eosId) });
+  const specials = { bos, eos: piece(tokenizer.eosId) };
+  const segments = (continued && continuationSegments(template, messages, specials, tokenizer, continued)) || templateSegments(template, messages, specials);
   return { segments, text: segments.map((s) => s.text).join(""), stop: [], bosText: bos, template: "model" };
+}
+
+/** The new turns' segments after a stand-in history, or undefined when the template does not render it that way. */
+function continuationSegments(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }, tokenizer: Tokenizer, at: ChatContinuation): TextSegment[] | undefined {
+  const history: ChatMessage[] = [
+    { role: "system", content: HISTORY_TEXT },
+    { role: "user", content: HISTORY_TEXT },
+    { role: "assistant", content: REPLY_TEXT },
+  ];
+  let all: TextSegment[];
+  try {
+    all = templateSegments(template, [...history, ...messages], specials);
+  } catch {
+    return undefined; // e.g. a template that refuses a system turn: render the new messages alone
+  }
+  const reply = all.findIndex((s) => !s.parseSpecial && s.text === REPLY_TEXT);
+  if (reply < 0) return undefined;
+  const rest = all.slice(reply + 1);
+  const first = rest[0];
+  if (first?.parseSpecial && tokenizer.isEog(at.lastToken)) {
+    // The reply's own EOG token is already in the session: the template's turn closer starts with the same piece.
+    const eog = tokenizer.tokenText(at.lastToken);
+    if (first.text.startsWith(eog)) rest[0] = { text: first.text.slice(eog.length), parseSpecial: true };
+  }
+  return rest.filter((s) => s.text.length > 0);
 }
 
 /**

@@ -28,7 +28,8 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
   }
   let chat: ChatPrompt | null = null;
   try {
-    chat = req.messages ? chatPrompt(model.tokenizer, host.chatTemplate(model), req.messages) : null;
+    const last = llm.tokens.at(-1);
+    chat = req.messages ? chatPrompt(model.tokenizer, host.chatTemplate(model), req.messages, last === undefined ? undefined : { lastToken: last }) : null;
   } catch (e) {
     if (e instanceof ChatTemplateError) return fail(invalidValue(e.message, "messages"));
     throw e;

@@ -94,6 +94,31 @@ describe.skipIf(!vocabs.available)("chat prompts tokenized with the real vocabul
   });
 });
 
+describe.skipIf(!vocabs.available)("a conversation continued in a session renders only the new turns", () => {
+  for (const file of ["vocab/smollm2.gguf", "vocab/ggml-vocab-qwen2.gguf"]) {
+    it(`${file}: first turn + reply + <|im_end|> + continuation = the whole conversation rendered at once`, () => {
+      const tok = tokenizer(file);
+      const template = metaOptString(readGguf(readFixture(file)), "tokenizer.chat_template");
+      const imEnd = tok.vocab.lookup.get("<|im_end|>")!;
+      const first: Message[] = [{ role: "user", content: "Tell me about a cat." }];
+      const reply = "A cat sat in the sun.";
+      const next: Message[] = [{ role: "user", content: "And then? <|im_end|>" }];
+      const opening = chatPrompt(tok, template, first);
+      // The reply ended itself with <|im_end|> (EOG, already in the session): the new turn starts after it.
+      const cont = chatPrompt(tok, template, next, { lastToken: imEnd });
+      expect(cont.text).toBe("\n<|im_start|>user\nAnd then? <|im_end|><|im_end|>\n<|im_start|>assistant\n");
+      const whole = chatPrompt(tok, template, [...first, { role: "assistant", content: reply }, ...next]);
+      expect(opening.text + reply + "<|im_end|>" + cont.text).toBe(whole.text);
+      // Ids: the session's tokens (opening, the reply's, its EOG, the continuation) equal the whole render's.
+      const session = [...encodeChatPrompt(tok, opening, 0), ...tok.encode(reply, { addSpecial: false }), imEnd, ...encodeChatPrompt(tok, cont, 1)];
+      expect(session).toEqual(encodeChatPrompt(tok, whole, 0));
+      // A reply cut by max_tokens (its last token is not EOG): the template closes the turn itself.
+      const cut = chatPrompt(tok, template, next, { lastToken: tok.encode(".", { addSpecial: false })[0]! });
+      expect(cut.text).toBe("<|im_end|>\n" + cont.text.slice(1));
+    });
+  }
+});
+
 describe("segments", () => {
   const specials = { bos: "<s>", eos: "</s>" };
   it("a template that cuts contents apart makes the affected span literal (never a control token from content)", () => {
