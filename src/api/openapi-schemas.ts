@@ -103,7 +103,7 @@ export const completionResponse = z.object({
   object: z.literal("text_completion"),
   created: z.number().int(),
   model: z.string(),
-  choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: openAiFinish })),
+  choices: z.array(z.object({ index: z.number().int(), text: z.string(), logprobs: z.unknown().nullable().optional().describe("with logprobs: tokens, token_logprobs, top_logprobs, text_offset"), finish_reason: openAiFinish })),
   usage,
 });
 
@@ -112,7 +112,7 @@ export const chatCompletionResponse = z.object({
   object: z.literal("chat.completion"),
   created: z.number().int(),
   model: z.string(),
-  choices: z.array(z.object({ index: z.number().int(), message: z.object({ role: z.literal("assistant"), content: z.string() }), finish_reason: openAiFinish })),
+  choices: z.array(z.object({ index: z.number().int(), message: z.object({ role: z.literal("assistant"), content: z.string() }), logprobs: z.unknown().nullable().optional().describe("with logprobs: {content: [...], refusal: null}"), finish_reason: openAiFinish })),
   usage,
 });
 

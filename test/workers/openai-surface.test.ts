@@ -2,6 +2,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, json, parseSse, referenceRun } from "./helpers";
 import { seedModel } from "./helpers";
+import { countForwarded } from "./forward-counter";
+import { SCHEMAS } from "../../src/api/openapi";
 
 beforeAll(seedModel);
 
@@ -69,11 +71,22 @@ describe("n and best_of", () => {
     expect(c.choices.map((x: { index: number; message: { role: string } }) => [x.index, x.message.role])).toEqual([[0, "assistant"], [1, "assistant"]]);
   });
 
+  it("the prompt is evaluated once: each further choice re-evaluates only the prompt's last token", async () => {
+    const run = referenceRun();
+    const body = { prompt: run.prompt, max_tokens: 5, temperature: 1, seed: 2 };
+    const one = await countForwarded(() => complete(body));
+    const three = await countForwarded(() => complete({ ...body, n: 3 }));
+    expect(one.forwarded).toBe(run.promptTokens.length + 4);
+    // Per extra choice: the last prompt token again (its logits), then 4 of its 5 tokens (the last stays pending).
+    expect(three.forwarded).toBe(one.forwarded + 2 * (1 + 4));
+  });
+
   it("streams n choices with index on every chunk; each choice's text equals the non-streamed one", async () => {
     const whole = await complete({ ...sampled, n: 2 });
     const frames = parseSse(await (await call("POST", "/v1/completions", { ...sampled, n: 2, stream: true })).text());
     expect(frames.at(-1)!.data).toBe("[DONE]");
     const chunks = frames.slice(0, -1).map((f) => JSON.parse(f.data));
+    for (const c of chunks) expect(SCHEMAS.CompletionChunk.safeParse(c).success).toBe(true);
     for (const i of [0, 1]) {
       const mine = chunks.filter((c) => c.choices[0].index === i);
       expect(mine.map((c) => c.choices[0].text).join("")).toBe(whole.choices[i].text);
@@ -105,7 +118,9 @@ describe("n and best_of", () => {
 
 describe("models", () => {
   it("GET /v1/models/{id} answers the served model in OpenAI's shape; another id is a 404 model_not_found", async () => {
-    expect(await json(await call("GET", "/v1/models/stories260K.gguf"))).toEqual({ id: "stories260K.gguf", object: "model", created: 0, owned_by: "edge-llama" });
+    const model = await json(await call("GET", "/v1/models/stories260K.gguf"));
+    expect(model).toEqual({ id: "stories260K.gguf", object: "model", created: 0, owned_by: "edge-llama" });
+    expect(SCHEMAS.Model.safeParse(model).success).toBe(true);
     const err = await json(await call("GET", "/v1/models/gpt-4o"), 404);
     expect(err.error).toMatchObject({ code: "model_not_found", type: "not_found_error" });
   });
