@@ -45,6 +45,11 @@ export class ModelHost {
     return this.templates.get(model);
   }
 
+  /** Records the chat template of a model loaded elsewhere (a sharded model's header-only model, src/shard). */
+  rememberTemplate(model: LlamaModel, template: string | undefined): void {
+    this.templates.set(model, template);
+  }
+
   /** The model of this isolate; concurrent first callers share one load, a failed load is retried by the next caller. */
   model(env: Env): Promise<LlamaModel> {
     const name = modelName(env);

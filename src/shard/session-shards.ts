@@ -7,7 +7,10 @@ import { defaultNCtx, modelName, budgetBytes, numberVar, type Env } from "../env
 import { HostError, type ErrorBody } from "../protocol/errors";
 import { readHeaderRanged } from "../protocol/model-file";
 import type { Result } from "../protocol/result";
+import type { SessionInfo } from "../protocol/session";
 import { createTokenizer } from "../tokenizer/index";
+import { metaOptString } from "../gguf/index";
+import { host } from "../session/model-host";
 import type { ShardCaller } from "./pipeline";
 import { PipelineContext } from "./pipeline-context";
 import { isSharded, planShards, type ShardPlan, type ShardSpec } from "./plan";
@@ -67,6 +70,7 @@ async function load(env: Env): Promise<LlamaModel | null> {
   // The session reads config and tokenizer only; the weights live in the shards.
   const model = { config: found.config, tokenizer, fileBytes: found.header.fileSize } as unknown as LlamaModel;
   shardings.set(model, { plan: found.plan, env });
+  host.rememberTemplate(model, metaOptString(found.header, "tokenizer.chat_template"));
   return model;
 }
 
@@ -125,6 +129,11 @@ export function isPipeline(llm: LlamaContext): boolean {
   return (llm as unknown) instanceof PipelineContext;
 }
 
+/** The session is being deleted: its pipeline sends no further step (a step after the shards' drop would store pages again). */
+export function closeShards(llm: LlamaContext): void {
+  if (isPipeline(llm)) (llm as unknown as PipelineContext).close();
+}
+
 /** Waits until the shards hold exactly the context's positions (after a rewind or a restore). */
 export async function settleShards(llm: LlamaContext): Promise<void> {
   if (isPipeline(llm)) await (llm as unknown as PipelineContext).settle();
@@ -155,4 +164,16 @@ export async function dropShards(env: Env, session: string): Promise<void> {
   if (!sh) return;
   const { plan } = sh;
   await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).drop(session))));
+}
+
+/** Storage accounting of a sharded session: the KV pages its shards hold for it replace the session's own (none). */
+export async function withShardStorage(env: Env, session: string, info: SessionInfo): Promise<SessionInfo> {
+  const model = await shardedModel(env).catch(() => null);
+  const sh = model && shardings.get(model);
+  if (!sh) return info;
+  const { plan } = sh;
+  const usage = await Promise.all(layerShards(plan).map(async (s) => (await stubFor(env, plan, s, session).stats(session)).session ?? { pages: 0, bytes: 0 }));
+  const kvPages = usage.reduce((n, u) => n + u.pages, 0);
+  const kvBytes = usage.reduce((n, u) => n + u.bytes, 0);
+  return { ...info, storage: { ...info.storage, kvPages, kvBytes, storedBytes: kvBytes + info.storage.stateBytes } };
 }
