@@ -28,6 +28,73 @@ const PB: usize = 848;
   return dotStep(acc, i16x8.extend_low_i8x16_u(e), i16x8.extend_high_i8x16_u(e), xp);
 }
 
+/** The relaxed build's byte vector as is, or SIMD128's low (k = 0) or high i16x8 half of it. */
+@inline function half(e: v128, k: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return e;
+  return k ? i16x8.extend_high_i8x16_u(e) : i16x8.extend_low_i8x16_u(e);
+}
+
+/**
+ * Two tokens (t, t+1: prefill) of one panel: each weight vector is loaded and its four value planes rebuilt (and on
+ * SIMD128 widened) once for both. Eight accumulators: two tokens would need sixteen, past the 16 registers of x86.
+ */
+@inline function tile2(o: usize, wpan: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32): void {
+  const zero = i32x4.splat(0);
+  let o0 = f32x4.splat(0), o1 = o0;
+  let wp = wpan;
+  for (let b: usize = 0; b < nb; b++) {
+    let u0 = zero, u1 = zero;
+    let qp = wp + 80;
+    const xb = x0 + b * XK_BYTES;
+    const sb = s0 + b * XK_SUMS * 4;
+    for (let h: usize = 0; h < 2; h++) {
+      for (let g: usize = 0; g < 2; g++) {
+        const j = (h << 3) + g;
+        const sj = sb + (j << 2);
+        let a00 = i32x4.shl(v128.load32_splat(sj), 5), a10 = i32x4.shl(v128.load32_splat(sj, 8), 5);
+        let a20 = i32x4.shl(v128.load32_splat(sj, 16), 5), a30 = i32x4.shl(v128.load32_splat(sj, 24), 5);
+        let a01 = i32x4.shl(v128.load32_splat(sj + sRow), 5), a11 = i32x4.shl(v128.load32_splat(sj + sRow, 8), 5);
+        let a21 = i32x4.shl(v128.load32_splat(sj + sRow, 16), 5), a31 = i32x4.shl(v128.load32_splat(sj + sRow, 24), 5);
+        let xp = xb + ((h << 7) + (g << 4)) * XK_ELEM;
+        const xe = xp + 16 * XK_ELEM;
+        for (; xp < xe; xp += 4 * XK_ELEM) {
+          const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
+          let e = q6(a, hb, 0);
+          let p0 = half(e, 0), p1 = half(e, 1);
+          a00 = dotStep(a00, p0, p1, xp);
+          a01 = dotStep(a01, p0, p1, xp + xRow);
+          e = q6(c, hb, 1);
+          p0 = half(e, 0);
+          p1 = half(e, 1);
+          a10 = dotStep(a10, p0, p1, xp + 32 * XK_ELEM);
+          a11 = dotStep(a11, p0, p1, xp + xRow + 32 * XK_ELEM);
+          e = q6(a, hb, 2);
+          p0 = half(e, 0);
+          p1 = half(e, 1);
+          a20 = dotStep(a20, p0, p1, xp + 64 * XK_ELEM);
+          a21 = dotStep(a21, p0, p1, xp + xRow + 64 * XK_ELEM);
+          e = q6(c, hb, 3);
+          p0 = half(e, 0);
+          p1 = half(e, 1);
+          a30 = dotStep(a30, p0, p1, xp + 96 * XK_ELEM);
+          a31 = dotStep(a31, p0, p1, xp + xRow + 96 * XK_ELEM);
+          qp += 48;
+        }
+        const sc = wp + 16 + (j << 2);
+        const s0v = i8x4(sc), s1v = i8x4(sc + 8), s2v = i8x4(sc + 16), s3v = i8x4(sc + 24);
+        u0 = i32x4.add(u0, i32x4.add(i32x4.add(i32x4.mul(a00, s0v), i32x4.mul(a10, s1v)), i32x4.add(i32x4.mul(a20, s2v), i32x4.mul(a30, s3v))));
+        u1 = i32x4.add(u1, i32x4.add(i32x4.add(i32x4.mul(a01, s0v), i32x4.mul(a11, s1v)), i32x4.add(i32x4.mul(a21, s2v), i32x4.mul(a31, s3v))));
+      }
+    }
+    const dw = v128.load(wp);
+    o0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, v128.load32_splat(dp + (b << 2))), o0);
+    o1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(dw, v128.load32_splat(dp + (nb << 2) + (b << 2))), o1);
+    wp += PB;
+  }
+  storeRows4(o, o0, r, rows);
+  storeRows4(o + (<usize>rows << 2), o1, r, rows);
+}
+
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q6_K weights w; x already quantized by quantize_q8_k into (xq, xd, xs). */
 export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   const nb = <usize>(cols >> 8);
@@ -36,7 +103,12 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
   const zero = i32x4.splat(0);
   for (let r = 0; r < rows; r += 4) {
     const wpan = w + (<usize>r >> 2) * nb * PB;
-    for (let t = 0; t < nTokens; t++) {
+    let t = 0;
+    for (; t + 2 <= nTokens; t += 2) {
+      tile2(out + ((<usize>t * <usize>rows + <usize>r) << 2), wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
+    }
+    // The last odd token (all of decode) alone.
+    for (; t < nTokens; t++) {
       let wp = wpan;
       const x0 = xq + <usize>t * xRow;
       const s0 = xs + <usize>t * sRow;
