@@ -3,8 +3,10 @@ import { LlamaModel } from "../../src/engine/model";
 import { LlamaContext } from "../../src/engine/context";
 import { createBackend } from "../../src/backends/select";
 import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
-import { ggmlTypeName } from "../../src/gguf/index";
-import { synthModel, type SynthShapeName, type SynthTypeName } from "./synth/model";
+import { ggmlTypeName, readGguf, writeGguf } from "../../src/gguf/index";
+import { synthModel, type SynthOverrides, type SynthShapeName, type SynthTypeName } from "./synth/model";
+import { quantizeModel } from "./quantize-model";
+import type { QuantMix } from "./quant-mix";
 
 /** Tokens/s of each timed run, in run order; the row's figures are their medians. */
 export interface BenchSamples {
@@ -33,7 +35,20 @@ export interface BenchRow {
 /** A benchmark model: a file in the model directory, or a synthetic one generated in memory (seed 1). */
 export type BenchModelSpec =
   | { readonly id: string; readonly kind: "file"; readonly file: string }
-  | { readonly id: string; readonly kind: "synth"; readonly shape: SynthShapeName; readonly type: SynthTypeName };
+  | {
+      readonly id: string;
+      readonly kind: "synth";
+      readonly shape: SynthShapeName;
+      readonly type: SynthTypeName;
+      readonly mix?: QuantMix;
+      readonly overrides?: SynthOverrides;
+    };
+
+/**
+ * A shape whose widths are whole 256-blocks (stories15M's 288 and SmolLM2's 576 are not, so llama.cpp's K-quant mixes
+ * of them are mostly Q5_0/Q5_1/Q8_0 fallbacks): K-quant kernels are timed on it, beside Q4_0 of the same shape.
+ */
+const K256: SynthOverrides = { name: "k256", dim: 512, ffn: 1536, layers: 4, heads: 8, kvHeads: 4, vocab: 8192, context: 512, tied: false };
 
 /** The catalogue, by id (`--models` takes these ids, or any .gguf file name in the model directory). */
 export const BENCH_MODELS: readonly BenchModelSpec[] = [
@@ -43,11 +58,18 @@ export const BENCH_MODELS: readonly BenchModelSpec[] = [
   { id: "stories15M-Q8_0", kind: "synth", shape: "stories15M", type: "q8_0" },
   { id: "stories15M-Q4_0", kind: "synth", shape: "stories15M", type: "q4_0" },
   { id: "smollm2-135m-Q4_0", kind: "synth", shape: "smollm2-135m", type: "q4_0" },
+  // llama.cpp's mixes of the F32 synthetic model (model:quantize's rules; ~30 s each to make).
+  { id: "k256-Q4_0", kind: "synth", shape: "tiny", overrides: K256, type: "f32", mix: "q4_0" },
+  { id: "k256-Q4_K_M", kind: "synth", shape: "tiny", overrides: K256, type: "f32", mix: "q4_k_m" },
+  { id: "k256-Q5_K_M", kind: "synth", shape: "tiny", overrides: K256, type: "f32", mix: "q5_k_m" },
+  { id: "k256-Q6_K", kind: "synth", shape: "tiny", overrides: K256, type: "f32", mix: "q6_k" },
+  // Not in the default matrix: mostly Q5_0 fallbacks (rows of 288), and stories15M's mix takes ~20 s to make.
+  { id: "stories15M-Q4_K_M", kind: "synth", shape: "stories15M", type: "f32", mix: "q4_k_m" },
   // Test-only shapes (not in the default matrix).
   { id: "tiny-Q8_0", kind: "synth", shape: "tiny", type: "q8_0" },
   { id: "tiny-Q4_0", kind: "synth", shape: "tiny", type: "q4_0" },
 ];
-export const DEFAULT_MODELS = BENCH_MODELS.filter((m) => !m.id.startsWith("tiny")).map((m) => m.id);
+export const DEFAULT_MODELS = BENCH_MODELS.filter((m) => !m.id.startsWith("tiny") && m.id !== "stories15M-Q4_K_M").map((m) => m.id);
 export const DEFAULT_BACKENDS = ["ref", "wasm-simd128", "wasm-relaxed", "webgpu"];
 
 /**
@@ -67,12 +89,16 @@ export function findModel(id: string): BenchModelSpec {
 
 /** Display name: synthetic models are marked as such. */
 export function modelLabel(spec: BenchModelSpec): string {
-  return spec.kind === "synth" ? `${spec.shape} (synth)` : spec.file;
+  if (spec.kind === "file") return spec.file;
+  const shape = spec.overrides?.name ?? spec.shape;
+  return spec.mix ? `${shape} (synth, ${spec.mix.toUpperCase()} mix)` : `${shape} (synth)`;
 }
 
 /** The model's bytes: generated deterministically (seed 1) or read through `readFile` (model directory). */
 export function modelBytes(spec: BenchModelSpec, readFile: (name: string) => Uint8Array): Uint8Array {
-  return spec.kind === "synth" ? synthModel({ shape: spec.shape, type: spec.type, seed: 1 }) : readFile(spec.file);
+  if (spec.kind === "file") return readFile(spec.file);
+  const bytes = synthModel({ shape: spec.shape, ...(spec.overrides && { overrides: spec.overrides }), type: spec.type, seed: 1 });
+  return spec.mix ? writeGguf(quantizeModel(readGguf(bytes), { type: spec.mix }).spec) : bytes;
 }
 
 export const median = (xs: readonly number[]): number => {
