@@ -13,18 +13,19 @@ export function samplingSettings(form) {
 
 /**
  * Streams one generation. `onText(text)` gets each new piece, `onRate(tokensPerSecond)` the live rate (tokens
- * since the first one over the time since it arrived). Resolves to {sessionTokens, decodeTps} from the final event.
+ * since the first one over the time since it arrived). Resolves to {sessionTokens, decodeTps, finishReason} from the final
+ * event (finishReason: "stop" when the model ended its reply, an end-of-generation token or a stop string; "length"...).
  */
 export async function streamGeneration({ sessionId, mode, prompt, settings, signal, onText, onRate }) {
   const { max_tokens, ...sampling } = settings;
   const chat = mode === "chat";
   const path = chat ? "/v1/chat/completions" : `/v1/sessions/${sessionId}/generate`;
   const body = chat
-    ? { session_id: sessionId, messages: [{ role: "user", content: prompt }], max_tokens, stream: true, ...sampling }
+    ? { session_id: sessionId, messages: [{ role: "user", content: prompt }], max_tokens, stream: true, stream_options: { include_usage: true }, ...sampling }
     : { text: prompt, max_tokens, stream: true, ...sampling };
   let first = 0;
   let count = 0;
-  let result = { sessionTokens: null, decodeTps: null };
+  let result = { sessionTokens: null, decodeTps: null, finishReason: null };
   const piece = (text) => {
     const now = performance.now();
     if (count === 0) first = now;
@@ -38,11 +39,12 @@ export async function streamGeneration({ sessionId, mode, prompt, settings, sign
     if (chat) {
       const choice = data.choices?.[0];
       if (choice?.delta?.content) piece(choice.delta.content);
+      if (choice?.finish_reason) result = { ...result, finishReason: choice.finish_reason };
     } else if (event === "token") {
       piece(data.text);
     } else if (event === "done") {
       const decodeMs = data.timings.decode_ms;
-      result = { sessionTokens: data.usage.session_tokens, decodeTps: decodeMs > 0 ? (data.usage.output_tokens / decodeMs) * 1000 : null };
+      result = { sessionTokens: data.usage.session_tokens, decodeTps: decodeMs > 0 ? (data.usage.output_tokens / decodeMs) * 1000 : null, finishReason: data.finish_reason };
     }
   }
   return result;

@@ -182,6 +182,11 @@ async function generate() {
       onRate: (tps) => (ui.tps.textContent = tps.toFixed(1)),
     });
     if (r.decodeTps !== null) ui.tps.textContent = r.decodeTps.toFixed(1);
+    // Why the reply ended (stop: the model's end-of-generation token or a stop string; length: max tokens), on hover.
+    if (r.finishReason) {
+      out.dataset.finish = r.finishReason;
+      out.title = `finish: ${r.finishReason}`;
+    }
     ui.prompt.value = "";
     say("done");
   } catch (e) {
