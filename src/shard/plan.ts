@@ -128,7 +128,9 @@ export function planShards(input: PlanInput, options: PlanOptions): ShardPlan {
     // Rows per slice: as many as fit beside the slice's fixed costs, rounded down to the row alignment.
     const perRow = loadedBytes(t) / c.vocabSize + 4 * maxBatch * (whole.logitsWidth > 0 ? 1 : 0) + t.nBytes / c.vocabSize;
     const fixedCost = cost([fixed([0, 0])]).total;
-    const rows = Math.floor((budget - fixedCost) / perRow / ROW_ALIGN) * ROW_ALIGN;
+    let rows = Math.floor((budget - fixedCost) / perRow / ROW_ALIGN) * ROW_ALIGN;
+    // The estimate leaves out buffers that only exist with rows (the classifier's input row): step down until it fits.
+    while (rows >= ROW_ALIGN && cost([fixed([0, rows])]).total > budget) rows -= ROW_ALIGN;
     if (rows < ROW_ALIGN) throw planError(`${what} (${ROW_ALIGN} rows of ${t.name} with its buffers)`, fixedCost + ROW_ALIGN * perRow, budget);
     const pieces: Piece[] = [];
     for (let r = 0; r < c.vocabSize; r += rows) pieces.push(fixed([r, Math.min(c.vocabSize, r + rows)]));

@@ -82,3 +82,36 @@ describe("rewind trims the shards: a rewound pipeline equals a fresh one", () =>
     expect(step.value.tokens).toEqual(st.value.tokens);
   });
 });
+
+describe("a stories15M-shaped model (Q8_0, 32000-token vocabulary) at 8 MiB", () => {
+  it("runs in ≥ 4 shards (embedding and classifier split by rows) with logits bit-identical to the single engine", async () => {
+    const { synthModel } = await import("../../scripts/lib/synth/model");
+    const file = readGguf(synthModel({ shape: "stories15M", type: "q8_0", seed: 1 }));
+    const config = configFromGguf(file);
+    const plan = planShards({ config, tensors: file.tensors }, { budgetBytes: 8 * MiB, nCtx: 256 });
+    expect(plan.shards.length).toBeGreaterThanOrEqual(4);
+    for (const s of plan.shards) expect(s.totalBytes).toBeLessThanOrEqual(8 * MiB);
+    const single = LlamaModel.load(file, createBackend("ref"));
+    const shards = inProcessShards(file, config, plan, () => createBackend("ref"));
+    const prompt = single.tokenizer.encode("Once upon a time there was", { addBos: true });
+    const a = new LlamaContext(single, { nCtx: 64 });
+    const s = shards.session("s15", 64);
+    const b = new PipelineContext(single, 64, plan, s.call, s.shards);
+    const la = a.evaluate(prompt, { allLogits: true });
+    const lb = await b.evaluateAsync(prompt, { allLogits: true });
+    expect(Buffer.from(lb.buffer).equals(Buffer.from(la.buffer))).toBe(true);
+    // Four decode steps, one position each.
+    for (let i = 0; i < 4; i++) {
+      const t = argmax(la.subarray(la.length - config.vocabSize));
+      const da = a.evaluate([t]);
+      const db = await b.evaluateAsync([t]);
+      expect(Buffer.from(db.buffer).equals(Buffer.from(da.buffer))).toBe(true);
+    }
+  }, 300_000);
+});
+
+function argmax(v: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+}

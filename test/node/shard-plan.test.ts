@@ -56,6 +56,19 @@ describe("shard plan", () => {
     for (const h of heads) expect(h.tensors).toContain(`output.weight[${h.headRows![0]}:${h.headRows![1]}]`);
   });
 
+  it.each([0.24, 0.3, 0.37, 0.5, 0.75, 1, 1.5])("every shard of a %s MiB plan is within the budget and the pieces cover the model once", (mb) => {
+    for (const maxBatch of [4, 32]) {
+      let plan: ShardPlan;
+      try {
+        plan = planShards(input, { budgetBytes: mb * MiB, nCtx: 16, maxBatch });
+      } catch (e) {
+        expect((e as HostError).code).toBe("memory_budget_exceeded");
+        continue;
+      }
+      expectCovers(plan);
+    }
+  });
+
   it("more KV per shard (longer context, more sessions) needs more shards", () => {
     const a = planShards(input, { budgetBytes: 1 * MiB, nCtx: 64 });
     const b = planShards(input, { budgetBytes: 1 * MiB, nCtx: 64, sessionsPerShard: 4 });
