@@ -18,6 +18,8 @@ export interface GState {
   readonly complete: boolean;
   /** Transitions by byte, filled lazily: undefined = not computed yet, null = dead. */
   trans: (GState | null | undefined)[] | undefined;
+  /** Text bytes it surely absorbs (absorb.ts), filled lazily. */
+  absorb: number | undefined;
 }
 
 /** After this many interned stack nodes the caches start over (states already handed out keep working). */
@@ -123,7 +125,7 @@ export class GrammarEngine {
     let st = this.states.get(key);
     if (!st) {
       if (this.nodes.size > MAX_NODES) this.reset();
-      st = { id: this.nextStateId++, stacks, complete: stacks[0]!.id === 0, trans: undefined };
+      st = { id: this.nextStateId++, stacks, complete: stacks[0]!.id === 0, trans: undefined, absorb: undefined };
       this.states.set(key, st);
     }
     return st;

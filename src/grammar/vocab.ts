@@ -1,4 +1,5 @@
 // The vocabulary as a byte trie, and the allowed-token mask computed by walking it together with a grammar state.
+import { ABSORB_CAP, isTextByte, textAbsorb } from "./absorb";
 import type { GState, GrammarEngine } from "./engine";
 
 export interface TokenVocabOptions {
@@ -20,6 +21,12 @@ export class TokenVocab {
   /** Token ids whose bytes end at node n: tokIds[tokStart[n] .. tokStart[n+1]-1] (duplicates happen, e.g. SPM byte tokens). */
   readonly tokStart: Int32Array;
   readonly tokIds: Int32Array;
+  /** Bytes from n's parent to the deepest token end in n's subtree (1 when n has no children). */
+  readonly height: Uint16Array;
+  /** Depth-first layout: n's subtree is nodes n .. subEnd[n]-1, so its tokens are one run of tokIds. */
+  readonly subEnd: Int32Array;
+  /** 1 when every byte below n (not n's own) is a text byte (absorb.ts): the mask fast path. */
+  readonly pureText: Uint8Array;
 
   constructor(readonly tokens: readonly (Uint8Array | null | undefined)[], options: TokenVocabOptions = {}) {
     this.size = tokens.length;
@@ -71,6 +78,24 @@ export class TokenVocab {
     this.childStart[count] = e;
     this.tokStart[count] = tokIds.length;
     this.tokIds = Int32Array.from(tokIds);
+    // Children come after their parent in depth-first order, so one backward pass sees every child first.
+    this.height = new Uint16Array(count);
+    this.subEnd = new Int32Array(count);
+    this.pureText = new Uint8Array(count);
+    for (let n = count - 1; n >= 0; n--) {
+      let h = 0;
+      let pure = 1;
+      let end = n + 1;
+      for (let i = this.childStart[n]!; i < this.childStart[n + 1]!; i++) {
+        const c = this.childNode[i]!;
+        h = Math.max(h, this.height[c]!);
+        if (!this.pureText[c] || !isTextByte(this.childByte[i]!)) pure = 0;
+        end = Math.max(end, this.subEnd[c]!);
+      }
+      this.height[n] = Math.min(ABSORB_CAP, h + 1);
+      this.subEnd[n] = end;
+      this.pureText[n] = pure;
+    }
   }
 
   /** Words in a mask bitset. */
@@ -81,16 +106,28 @@ export class TokenVocab {
   /** The allowed-token bitset for `state`: a token is allowed iff all its bytes step the state without dying. */
   computeMask(engine: GrammarEngine, state: GState): Uint32Array {
     const mask = new Uint32Array(this.maskWords);
-    const { childStart, childByte, childNode, tokStart, tokIds } = this;
-    // Depth-first over the trie; a dead byte prunes the whole subtree below it.
+    const { childStart, childByte, childNode, tokStart, tokIds, height, subEnd, pureText } = this;
+    // Depth-first over the trie; a dead byte prunes the whole subtree below it. A subtree of text bytes no deeper than
+    // the state's text absorption is allowed whole: one run of tokIds, no stepping (most of a vocabulary in a string).
     const walk = (node: number, st: GState): void => {
       const end = childStart[node + 1]!;
+      let absorb = -1;
       for (let i = childStart[node]!; i < end; i++) {
         const b = childByte[i]!;
+        const c = childNode[i]!;
+        if (pureText[c] === 1 && isTextByte(b)) {
+          if (absorb < 0) absorb = textAbsorb(engine, st);
+          if (height[c]! <= absorb) {
+            for (let t = tokStart[c]!, te = tokStart[subEnd[c]!]!; t < te; t++) {
+              const id = tokIds[t]!;
+              mask[id >>> 5]! |= 1 << (id & 31);
+            }
+            continue;
+          }
+        }
         let next = st.trans === undefined ? undefined : st.trans[b];
         if (next === undefined) next = engine.step(st, b);
         if (next === null) continue;
-        const c = childNode[i]!;
         for (let t = tokStart[c]!, te = tokStart[c + 1]!; t < te; t++) {
           const id = tokIds[t]!;
           mask[id >>> 5]! |= 1 << (id & 31);
