@@ -21,9 +21,9 @@ import { f16ToF32, panelByteOffset } from "./common";
       const dmin = f16ToF32(load<u16>(wp + 8 + (rr << 1)));
       for (let c: usize = 0; c < 4; c++) {
         const d1 = d * <f32>load<u8>(wp + 16 + (c << 3) + rr);
-        const m1 = dmin * <f32>load<u8>(wp + 48 + (c << 3) + rr);
+        const m1 = dmin * <f32>load<u8>(wp + 48 + (c << 3) + (rr << 1));
         const d2 = d * <f32>load<u8>(wp + 20 + (c << 3) + rr);
-        const m2 = dmin * <f32>load<u8>(wp + 52 + (c << 3) + rr);
+        const m2 = dmin * <f32>load<u8>(wp + 49 + (c << 3) + (rr << 1));
         const qp = wp + QOFF + (c << 7);
         for (let l: usize = 0; l < 32; l++) {
           const v = <i32>load<u8>(qp + at(rr, l));

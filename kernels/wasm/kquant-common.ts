@@ -5,8 +5,8 @@ import { f16x4ToF32 } from "./common";
 export const XK_BYTES: usize = ASC_FEATURE_RELAXED_SIMD ? 256 : 512;
 /** Bytes per activation element. */
 export const XK_ELEM: usize = ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
-/** i32 sums per 256-block: 16 of -Σq per 16 elements, then 8 of -Σq per 32. */
-export const XK_SUMS: usize = 24;
+/** i32 slots per 256-block: 16 i32 of -Σq per 16 elements, 8 i32 of -Σq per 32, the same 8 as i16 (4 slots). */
+export const XK_SUMS: usize = 28;
 
 // Weight bytes reach the dot steps as "prepared" vectors of small unsigned values (0..63), the four rows of a panel
 // interleaved as repack-kquant.ts lays them out: on the relaxed build one v128 holds 4 consecutive values of each row

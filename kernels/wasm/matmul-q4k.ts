@@ -4,7 +4,7 @@ import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, storeRows4, u8x4 } from "
 
 // Weight layout (repack-kquant.ts packQ4K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block 592 bytes: d of the 4 rows (f16), dmin (f16), the 8 six-bit scales unpacked to u8 as [sub-block][row], the
-// 8 mins likewise, then the quants: per 64-element chunk c, the row's 32 bytes (low nibbles: sub-block 2c, high:
+// 8 mins as u8 [pair][row][2] (one dot_i16x8 per pair against the i16 activation sums), then the quants: per 64-element chunk c, the row's 32 bytes (low nibbles: sub-block 2c, high:
 // 2c+1) as 8 vectors, vector v holding bytes 4v..4v+3 of the four rows (relaxed: each row's 4 together; SIMD128: each
 // row's bytes 4v, 4v+1 in the first half, 4v+2, 4v+3 in the second). Q5_K (matmul-q5k.ts) adds, before the quants,
 // its 32 bytes of fifth bits per row as 8 vectors in the same order: bit 2c of byte l for element l of sub-block 2c,
@@ -48,14 +48,15 @@ export class Q5 {}
     const dx0 = v128.load32_splat(dp + (b << 2)), dx1 = v128.load32_splat(dp + (nb << 2) + (b << 2));
     const dx2 = v128.load32_splat(dp + (nb << 3) + (b << 2)), dx3 = v128.load32_splat(dp + 3 * (nb << 2) + (b << 2));
     const dm = f16x4At(wp + 8);
-    const sb = s0 + b * XK_SUMS * 4 + 64;
+    const sb = s0 + b * XK_SUMS * 4 + 96;
     let m0 = zero, m1 = zero, m2 = zero, m3 = zero;
-    for (let j: usize = 0; j < 32; j += 4) {
-      const m = u8x4(wp + 48 + j);
-      m0 = i32x4.add(m0, i32x4.mul(m, v128.load32_splat(sb + j)));
-      m1 = i32x4.add(m1, i32x4.mul(m, v128.load32_splat(sb + sRow + j)));
-      m2 = i32x4.add(m2, i32x4.mul(m, v128.load32_splat(sb + 2 * sRow + j)));
-      m3 = i32x4.add(m3, i32x4.mul(m, v128.load32_splat(sb + 3 * sRow + j)));
+    for (let k: usize = 0; k < 32; k += 8) {
+      const m = v128.load8x8_u(wp + 48 + k);
+      const j = k >> 1;
+      m0 = i32x4.add(m0, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + j)));
+      m1 = i32x4.add(m1, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + sRow + j)));
+      m2 = i32x4.add(m2, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + 2 * sRow + j)));
+      m3 = i32x4.add(m3, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + 3 * sRow + j)));
     }
     o0 = madd(f32x4.convert_i32x4_s(m0), f32x4.mul(dm, dx0), o0);
     o1 = madd(f32x4.convert_i32x4_s(m1), f32x4.mul(dm, dx1), o1);
@@ -125,7 +126,7 @@ export class Q5 {}
       let o = f32x4.splat(0);
       for (let b: usize = 0; b < nb; b++) {
         let mins = zero;
-        for (let j: usize = 0; j < 32; j += 4) mins = i32x4.add(mins, i32x4.mul(u8x4(wp + 48 + j), v128.load32_splat(sp + 64 + j)));
+        for (let k: usize = 0; k < 32; k += 8) mins = i32x4.add(mins, i32x4.dot_i16x8_s(v128.load8x8_u(wp + 48 + k), v128.load32_splat(sp + 96 + (k >> 1))));
         let sumi = zero;
         let qp = wp + QOFF;
         for (let c: usize = 0; c < 4; c++) {

@@ -7,7 +7,7 @@ import { XK_BYTES, XK_SUMS } from "./kquant-common";
  * q = min(127, nearest-even(iscale·x)), d = 1/iscale (an all-zero block gets d = 0, q = 0). Writes the quants at
  * q + b·XK_BYTES (i8 on the relaxed build, widened to i16 on SIMD128: dot_i16x8 wants them so; widen once here, not
  * once per weight row), d[b] as f32, and at s + b·XK_SUMS·4 the negated sums the kernels start from: 16 i32 of -Σq per
- * 16 elements (Q6_K's -32 offset, Q3_K, Q2_K), then 8 of -Σq per 32 (Q4_K/Q5_K mins).
+ * 16 elements (Q6_K's -32 offset, Q3_K, Q2_K), then 8 of -Σq per 32, then those 8 as i16 (Q4_K/Q5_K mins).
  */
 export function quantize_q8_k(x: usize, q: usize, d: usize, s: usize, n: i32): void {
   const nb = n >> 8;
@@ -53,7 +53,11 @@ export function quantize_q8_k(x: usize, q: usize, d: usize, s: usize, n: i32): v
         v128.store(qb + (<usize>g << 5), h1, 16);
       }
     }
-    for (let j = 0; j < 8; j++) store<i32>(sb + 64 + (<usize>j << 2), load<i32>(sb + (<usize>j << 3)) + load<i32>(sb + (<usize>j << 3), 4));
+    for (let j = 0; j < 8; j++) {
+      const s32 = load<i32>(sb + (<usize>j << 3)) + load<i32>(sb + (<usize>j << 3), 4);
+      store<i32>(sb + 64 + (<usize>j << 2), s32);
+      store<i16>(sb + 96 + (<usize>j << 1), <i16>s32); // |Σ| ≤ 32·127: the i16 pairs Q4_K/Q5_K's mins dot_i16x8 takes
+    }
     store<f32>(d + (<usize>b << 2), <f32>1.0 / iscale);
   }
 }

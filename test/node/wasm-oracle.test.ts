@@ -23,10 +23,11 @@ const set = optionalFixtures(RUNS.flatMap((f) => [`oracle/${f}.gguf`, `oracle/${
 // 1-2 % of S). ggml accumulates blocks with FMA; the relaxed build does too (relaxed_madd), the SIMD128 build cannot
 // (mul, then add), and on Q5_K that flips one activation of token 1 (6.9e-3·S at position 1 only; positions 0, 2-4
 // agree to 2.3e-7·S). So: at most one prompt position may exceed 1e-5·S, and none the README's 3e-2·S for such engines.
-// Q5_1: the ref backend itself sits at 7.0e-3·S from llama.cpp at every position (one Q8_1 flip early on, not found;
-// engine-oracle.test.ts holds it at 3e-2·S), and wasm agrees with the ref backend to 1.1e-7·S; so against llama.cpp
-// Q5_1 gets the README's bound at every position, and against the ref backend the rule above.
-const SAME_AS_REF = new Set(["kquant-gqa-Q5_1"]);
+// Q5_1: an early activation of this file is a near-tie that flips with the f32 summation order of the Q5_1 dot:
+// ggml sums eight lanes per block, wasm four rows' exact integers per block, so every position moves by 5.8e-3 to
+// 7.0e-3·S (the ref backend shows the same flip unless it emulates ggml's lane order op for op). Held at the README's
+// 3e-2·S at every position, against llama.cpp and the ref backend alike.
+const FLIPS = new Set(["kquant-gqa-Q5_1"]);
 const EXACT_TOL = 1e-5;
 const FLIP_TOL = 3e-2;
 
@@ -59,9 +60,10 @@ describe.skipIf(!set.available).each(["wasm-simd128", "wasm-relaxed"])("%s on th
       const refDiffs = positionDiffs(got, ref.evaluate(oracle.promptIds, { allLogits: true }), vocab);
       const show = (d: number[]) => d.map((x) => (x / s).toExponential(1)).join(" ");
       console.log(`${backend} ${name}: max |Δlogit|/S per position vs llama.cpp ${show(diffs)}; vs ref ${show(refDiffs)}`);
-      if (SAME_AS_REF.has(name)) expect(Math.max(...diffs)).toBeLessThanOrEqual(FLIP_TOL * s);
-      else expectCloseOrOneFlip(diffs, s);
-      expectCloseOrOneFlip(refDiffs, s);
+      for (const d of [diffs, refDiffs]) {
+        if (FLIPS.has(name)) expect(Math.max(...d)).toBeLessThanOrEqual(FLIP_TOL * s);
+        else expectCloseOrOneFlip(d, s);
+      }
     });
 
     // The budget check before a ranged load (src/protocol/model-file.ts estimatedWeightBytes) sizes matrices from the

@@ -31,7 +31,7 @@ function packPanels(mem: LinearMemory, panelBlock: number, fileBlock: number, ro
 
 /**
  * Q4_K (file: d, dmin f16, 12 bytes of packed 6-bit scales and mins, 128 quant bytes) → per panel-block: the four rows'
- * d (f16), dmin (f16), scales and mins unpacked to u8 as [sub-block][row], then the quant bytes interleaved by
+ * d (f16), dmin (f16), scales unpacked to u8 as [sub-block][row], mins as [pair][row][2], then the quant bytes by
  * panelByteOffset per 32-byte chunk. Q5_K (d, dmin, scales, qh[32], qs[128]) puts its qh bytes, interleaved the same
  * way, between the mins and the quants.
  */
@@ -49,7 +49,7 @@ function packQ45(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Arra
       const scale = j < 4 ? bytes[sc + j]! & 63 : (bytes[sc + j + 4]! & 0xf) | ((bytes[sc + j - 4]! >>> 6) << 4);
       const min = j < 4 ? bytes[sc + j + 4]! & 63 : (bytes[sc + j + 4]! >>> 4) | ((bytes[sc + j]! >>> 6) << 4);
       u8[base + 16 + 4 * j + rr] = scale;
-      u8[base + 48 + 4 * j + rr] = min;
+      u8[base + 48 + 8 * (j >> 1) + 2 * rr + (j & 1)] = min; // row pairs (m_2k, m_2k+1): dot_i16x8 sums each pair
     }
     if (q5) for (let l = 0; l < 32; l++) u8[base + 80 + quantAt[rr * 32 + l]!] = bytes[s + 16 + l]!;
     for (let c = 0; c < 4; c++) {
