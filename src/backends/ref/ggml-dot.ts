@@ -2,6 +2,7 @@
 import { f16ToF32, f32ToF16 } from "../../quant/index";
 import { GgmlType } from "../../gguf/ggml-types";
 import { reduceAdd16 } from "./ggml-ops";
+import { dotQ5_K, dotQ6_K, quantizeQ8_K } from "./ggml-dot-kquant";
 
 const f = Math.fround;
 
@@ -44,8 +45,8 @@ export function dotQ8_0(w: Uint8Array, wOff: number, nBlocks: number, x: Q8Row, 
   return f(f(r0 + r2) + f(r1 + r3));
 }
 
-/** Round half to even (ggml's _mm256_round_ps(_MM_ROUND_NEAREST)). */
-function roundEven(v: number): number {
+/** Round half to even (ggml's _mm256_round_ps(_MM_ROUND_NEAREST) and nearest_int). */
+export function roundEven(v: number): number {
   const r = Math.round(v);
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
@@ -166,6 +167,13 @@ export function matmulGgml(out: Float32Array, w: WeightsLike, x: Float32Array, n
     }
     return true;
   }
+  if ((type === GgmlType.Q6_K || type === GgmlType.Q5_K) && cols % 256 === 0) {
+    const xq = quantizeQ8_K(x, cols, nTokens);
+    const nb = cols >> 8;
+    const dot = type === GgmlType.Q6_K ? dotQ6_K : dotQ5_K;
+    for (let r = 0; r < rows; r++) for (let t = 0; t < nTokens; t++) out[t * rows + r] = dot(w.bytes, r * w.rowBytes, nb, xq, t * nb);
+    return true;
+  }
   if (type === GgmlType.F16) {
     const xs = f16Input();
     const lanes = new Float32Array(64);
@@ -213,3 +221,4 @@ export function dotLegacy(type: number, w: Uint8Array, wOff: number, nBlocks: nu
   const r0 = f(lanes[4]! + lanes[0]!), r1 = f(lanes[5]! + lanes[1]!), r2 = f(lanes[6]! + lanes[2]!), r3 = f(lanes[7]! + lanes[3]!);
   return f(f(f(r0 + r2) + f(r1 + r3)) + summs);
 }
+
