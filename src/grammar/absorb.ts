@@ -7,12 +7,47 @@ import type { GState, GrammarEngine } from "./engine";
  */
 export const isTextByte = (b: number): boolean => b >= 0x20 && b <= 0x7e && b !== 0x22 && b !== 0x5c;
 const TEXT: readonly number[] = Array.from({ length: 256 }, (_, b) => b).filter(isTextByte);
+const TEXT_SET = new Uint32Array(8);
+for (const b of TEXT) TEXT_SET[b >> 5]! |= 1 << (b & 31);
+
+/**
+ * How a state's stacks see the text bytes: 0 none accepts any (all die), 1 each accepts all or none of them (so all
+ * text bytes lead to one state), 2 mixed (step them one by one).
+ */
+function textUniformity(engine: GrammarEngine, s: GState): 0 | 1 | 2 {
+  const { charsets, arg } = engine.graph;
+  let some = false;
+  for (const st of s.stacks) {
+    if (st.pos < 0) continue;
+    const base = arg[st.pos]! * 8;
+    let all = true;
+    let any = false;
+    for (let w = 0; w < 8; w++) {
+      const t = TEXT_SET[w]!;
+      const hit = (charsets[base + w]! & t) >>> 0;
+      if (hit !== 0) any = true;
+      if (hit !== t) all = false;
+    }
+    if (any && !all) return 2;
+    if (all) some = true;
+  }
+  return some ? 1 : 0;
+}
 
 /** "At least this many" (larger than any token): a state that absorbs text forever, like the body of `char*`. */
 export const ABSORB_CAP = 0xffff;
 
 /** The distinct successors of `s` over text bytes, or null when some text byte kills it ("leaky"). */
 function textSuccessors(engine: GrammarEngine, s: GState): GState[] | null {
+  const u = textUniformity(engine, s);
+  if (u === 0) return null;
+  if (u === 1) {
+    // One step stands for all 93 text bytes; fill their transitions so the trie walk finds them cached.
+    const n = engine.step(s, 0x61)!;
+    const trans = s.trans!;
+    for (const b of TEXT) trans[b] = n;
+    return [n];
+  }
   const out: GState[] = [];
   let last: GState | null = null;
   for (const b of TEXT) {

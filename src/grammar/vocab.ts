@@ -27,6 +27,11 @@ export class TokenVocab {
   readonly subEnd: Int32Array;
   /** 1 when every byte below n (not n's own) is a text byte (absorb.ts): the mask fast path. */
   readonly pureText: Uint8Array;
+  /** Tokens made only of text bytes, shortest first; textUpTo[h] of them are at most h bytes long. */
+  readonly textIds: Int32Array;
+  readonly textUpTo: Int32Array;
+  /** The bitset of all of them (copied whole into the mask of a state that absorbs any text token, e.g. `char*`). */
+  readonly textMask: Uint32Array;
 
   constructor(readonly tokens: readonly (Uint8Array | null | undefined)[], options: TokenVocabOptions = {}) {
     this.size = tokens.length;
@@ -96,6 +101,18 @@ export class TokenVocab {
       this.subEnd[n] = end;
       this.pureText[n] = pure;
     }
+    const text = tokens.flatMap((b, id) => (b && b.length > 0 && b.every(isTextByte) ? [id] : []));
+    const len = (id: number) => tokens[id]!.length;
+    text.sort((a, b) => len(a) - len(b) || a - b);
+    this.textIds = Int32Array.from(text);
+    const maxText = text.length ? len(text[text.length - 1]!) : 0;
+    this.textUpTo = new Int32Array(maxText + 1);
+    for (let h = 0, i = 0; h <= maxText; h++) {
+      while (i < text.length && len(text[i]!) <= h) i++;
+      this.textUpTo[h] = i;
+    }
+    this.textMask = new Uint32Array(this.maskWords);
+    for (const id of text) this.textMask[id >>> 5]! |= 1 << (id & 31);
   }
 
   /** Words in a mask bitset. */
@@ -106,36 +123,44 @@ export class TokenVocab {
   /** The allowed-token bitset for `state`: a token is allowed iff all its bytes step the state without dying. */
   computeMask(engine: GrammarEngine, state: GState): Uint32Array {
     const mask = new Uint32Array(this.maskWords);
-    const { childStart, childByte, childNode, tokStart, tokIds, height, subEnd, pureText } = this;
+    const { childStart, childByte, childNode, tokStart, tokIds, height, subEnd, pureText, textIds, textUpTo } = this;
+    const set = (from: number, to: number): void => {
+      for (let t = from; t < to; t++) {
+        const id = tokIds[t]!;
+        mask[id >>> 5]! |= 1 << (id & 31);
+      }
+    };
+    // Text tokens no longer than what the state surely absorbs are allowed without looking at the trie (in a JSON
+    // string that is most of the vocabulary): all of them by one copy, or the shortest ones by length class.
+    const maxText = textUpTo.length - 1;
+    const rootAbsorb = maxText > 0 ? textAbsorb(engine, state) : 0;
+    const covered = Math.min(rootAbsorb, maxText);
+    if (covered === maxText) mask.set(this.textMask);
+    else for (let i = 0, e = textUpTo[covered]!; i < e; i++) mask[textIds[i]! >>> 5]! |= 1 << (textIds[i]! & 31);
     // Depth-first over the trie; a dead byte prunes the whole subtree below it. A subtree of text bytes no deeper than
-    // the state's text absorption is allowed whole: one run of tokIds, no stepping (most of a vocabulary in a string).
-    const walk = (node: number, st: GState): void => {
+    // the state's text absorption is allowed whole (one run of tokIds, no stepping), or skipped when covered above.
+    const walk = (node: number, st: GState, depth: number, textPath: boolean): void => {
       const end = childStart[node + 1]!;
       let absorb = -1;
       for (let i = childStart[node]!; i < end; i++) {
         const b = childByte[i]!;
         const c = childNode[i]!;
         if (pureText[c] === 1 && isTextByte(b)) {
+          if (textPath && depth + height[c]! <= covered) continue;
           if (absorb < 0) absorb = textAbsorb(engine, st);
           if (height[c]! <= absorb) {
-            for (let t = tokStart[c]!, te = tokStart[subEnd[c]!]!; t < te; t++) {
-              const id = tokIds[t]!;
-              mask[id >>> 5]! |= 1 << (id & 31);
-            }
+            set(tokStart[c]!, tokStart[subEnd[c]!]!);
             continue;
           }
         }
         let next = st.trans === undefined ? undefined : st.trans[b];
         if (next === undefined) next = engine.step(st, b);
         if (next === null) continue;
-        for (let t = tokStart[c]!, te = tokStart[c + 1]!; t < te; t++) {
-          const id = tokIds[t]!;
-          mask[id >>> 5]! |= 1 << (id & 31);
-        }
-        if (childStart[c]! < childStart[c + 1]!) walk(c, next);
+        set(tokStart[c]!, tokStart[c + 1]!);
+        if (childStart[c]! < childStart[c + 1]!) walk(c, next, depth + 1, textPath && isTextByte(b));
       }
     };
-    walk(0, state);
+    walk(0, state, 0, true);
     if (state.complete) for (const id of this.eog) mask[id >>> 5]! |= 1 << (id & 31);
     return mask;
   }
