@@ -1,4 +1,4 @@
-// Matrix × vectors for F32 and F16 weights (WTYPE), any row length: out[t, rowOffset + r] = Σ_c w[r, c] · x[t, c].
+// Matrix × vectors for F32, F16 and BF16 weights (WTYPE), any row length: out[t, rowOffset + r] = Σ_c w[r, c] · x[t, c].
 //#include common.wgsl
 //#include blocks.wgsl
 
@@ -29,8 +29,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let w = weight_at(WTYPE, row, c);
     for (var t = 0u; t < nt; t++) {
       var x = X[(t0 + t) * cols + c];
+      // ggml feeds F16 and BF16 weights activations rounded to their type.
       if (WTYPE == TYPE_F16) {
         x = round_f16(x);
+      } else if (WTYPE == TYPE_BF16) {
+        x = round_bf16(x);
       }
       acc[t] += w * x;
     }

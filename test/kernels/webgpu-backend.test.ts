@@ -1,6 +1,7 @@
 // Runs the shared conformance suite against the webgpu backend on whatever adapter Dawn finds (a software one here).
 import { describe, expect, it } from "vitest";
 import { GgmlType } from "../../src/gguf/ggml-types";
+import { ModelError } from "../../src/engine/errors";
 import { quantize } from "../../src/quant/index";
 import { RefBackend } from "../../src/backends/ref/ref-backend";
 import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
@@ -45,6 +46,16 @@ if (gpu.backend) {
       [GgmlType.Q8_0, 40, 2048, 5],
       [GgmlType.Q4_0, 33, 4096, 3],
       [GgmlType.F32, 9, 4096, 2],
+      // Every other format of the table: Q8_1 (Q4_1, Q5_1) and Q8_K (K-quants) activations, bf16-rounded ones (BF16).
+      [GgmlType.BF16, 33, 96, 3],
+      [GgmlType.Q5_0, 33, 96, 3],
+      [GgmlType.Q4_1, 33, 96, 3],
+      [GgmlType.Q5_1, 33, 2048, 2],
+      [GgmlType.Q2_K, 33, 512, 3],
+      [GgmlType.Q3_K, 33, 512, 3],
+      [GgmlType.Q4_K, 33, 2048, 3],
+      [GgmlType.Q5_K, 33, 512, 3],
+      [GgmlType.Q6_K, 33, 512, 5],
     ])("matmul type %i %ix%i × %i tokens matches ref to 1e-10 NMSE", async (type, rows, cols, nTokens) => {
       const bytes = quantize(type, randomArray(rand, rows * cols, 0.5));
       const x = randomArray(rand, nTokens * cols, 2);
@@ -121,7 +132,11 @@ if (gpu.backend) {
       const buf = backend.createBuffer(4);
       expect(() => backend.read(buf, 0, 1)).toThrow(/readAsync/);
       expect(() => backend.matmul(buf, backend.loadMatrix("w", GgmlType.F32, 1, 4, new Uint8Array(16)), ref.createBuffer(4), 1)).toThrow(/another backend/);
-      expect(backend.supportsWeightType(GgmlType.Q4_K)).toBe(false);
+      expect(backend.supportsWeightType(GgmlType.Q8_1)).toBe(false);
+      // A type missing from the format table is refused at load, naming the tensor and the type.
+      expect(() => backend.loadMatrix("blk.0.ffn_up.weight", GgmlType.Q8_1, 1, 32, new Uint8Array(36))).toThrow(ModelError);
+      expect(() => backend.loadMatrix("blk.0.ffn_up.weight", GgmlType.Q8_1, 1, 32, new Uint8Array(36))).toThrow(/blk\.0\.ffn_up\.weight has type Q8_1/);
+      expect(() => backend.loadMatrix("blk.0.attn_q.weight", GgmlType.Q4_K, 1, 64, new Uint8Array(144))).toThrow(/blk\.0\.attn_q\.weight: rows of 64 are not whole Q4_K blocks/);
     });
   });
 } else {

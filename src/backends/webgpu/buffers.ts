@@ -15,8 +15,8 @@ export class GpuBuffer implements Buffer {
   released = false;
   /** Bumped by every write, so a cached quantization of this buffer's contents knows it is stale. */
   version = 0;
-  /** Q8_0 quantization of the contents (matmul input), tagged with the version it was made from. */
-  quantized: { xq: GPUBuffer; xds: GPUBuffer; version: number; elements: number } | null = null;
+  /** Q8_0/Q8_1 (block 32) or Q8_K (block 256) quantization of the contents (matmul input), tagged with its version. */
+  quantized: { xq: GPUBuffer; xds: GPUBuffer; version: number; elements: number; block: number } | null = null;
   constructor(readonly owner: object, readonly gpu: GPUBuffer, readonly length: number) {}
 }
 
@@ -92,7 +92,8 @@ export class BufferPool {
 /** Uploads `bytes` (rows of equal size) once, in as few buffers as the device's buffer and binding limits allow. */
 export function uploadRows(device: GPUDevice, label: string, bytes: Uint8Array, rows: number, maxBytes: number): MatrixChunk[] {
   const rowBytes = rows === 0 ? 0 : bytes.byteLength / rows;
-  // A row may start at an odd half-word (Q8_0 rows of 34-byte blocks), so chunks hold whole rows plus 4 bytes of slack.
+  // A row may start at an odd half-word (rows of 34-, 18-, 22-, 110- or 210-byte blocks), so chunks hold whole rows
+  // plus 4 bytes of slack.
   const rowsPerChunk = Math.floor((maxBytes - 4) / rowBytes);
   if (rowsPerChunk < 1) throw new RangeError(`webgpu: ${label}: one row of ${rowBytes} bytes exceeds the device's ${maxBytes}-byte buffer limit`);
   const chunks: MatrixChunk[] = [];

@@ -14,7 +14,7 @@ const BINDINGS: Record<KernelName, readonly ("r" | "rw")[]> = {
   matmul_float: ["r", "r", "rw"],
   matmul_quant: ["r", "r", "r", "rw"],
   noop: ["rw"],
-  quantize_q8_0: ["r", "rw", "rw"],
+  quantize_act: ["r", "rw", "rw"],
   rmsnorm: ["r", "r", "rw"],
   rope: ["r", "rw"],
   softmax: ["rw"],

@@ -1,17 +1,18 @@
 /// <reference types="@webgpu/types" />
 // The WebGPU backend: weights, activations and KV caches in GPU buffers; ops are recorded into one command encoder
 // and submitted together when results are read back (asynchronously: readAsync), so a forward step is one submission.
-import { GgmlType } from "../../gguf/ggml-types";
+import { ggmlTypeName } from "../../gguf/ggml-types";
+import { ModelError } from "../../engine/errors";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { kvFloatsPerPosition } from "../backend";
 import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes, kvTypeOf, type KvType } from "../kv-format";
 import { BufferPool, GpuBuffer, GpuKvCache, GpuMatrix, GpuVector, STORAGE_USAGE, floatBytes, ownBuffer, ownKvCache, ownMatrix, ownVector, uploadRows } from "./buffers";
 import { DeviceWatch } from "./device-watch";
+import { GPU_FORMATS, gpuRowBytes, type GpuActivation } from "./formats";
 import { openDevice, requestGpuAdapter } from "./gpu";
 import { KernelCache, type KernelName } from "./kernels";
 import { MAX_TOKENS_PER_DISPATCH, Recorder, type DispatchParams } from "./recorder";
 
-const WEIGHT_TYPES: readonly number[] = [GgmlType.F32, GgmlType.F16, GgmlType.Q4_0, GgmlType.Q8_0];
 const TOKENS_PER_GROUP = 4; // TT in matmul_*.wgsl
 const HEADS_PER_GROUP = 8; // HG in attention.wgsl
 const MAX_HEAD_DIM = 128; // MAX_HD in attention.wgsl
@@ -64,13 +65,15 @@ export class WebGpuBackend implements Backend {
   }
 
   supportsWeightType(type: number): boolean {
-    return WEIGHT_TYPES.includes(type);
+    return GPU_FORMATS.has(type);
   }
 
+  /** A type missing from the format table, or rows that are not whole blocks, are a ModelError naming the tensor. */
   loadMatrix(name: string, type: number, rows: number, cols: number, bytes: Uint8Array): Matrix {
-    if (!this.supportsWeightType(type)) throw new Error(`webgpu backend: ${name}: weight type ${type} is not supported`);
-    if (type !== GgmlType.F32 && type !== GgmlType.F16 && cols % 32 !== 0) throw new Error(`webgpu backend: ${name}: rows of ${cols} do not divide into 32-element blocks`);
-    const rowBytes = type === GgmlType.F32 ? cols * 4 : type === GgmlType.F16 ? cols * 2 : (cols / 32) * (type === GgmlType.Q8_0 ? 34 : 18);
+    const format = GPU_FORMATS.get(type);
+    if (!format) throw new ModelError(`tensor ${name} has type ${ggmlTypeName(type)}, which the webgpu backend cannot use`);
+    if (cols % format.blockElems !== 0) throw new ModelError(`tensor ${name}: rows of ${cols} are not whole ${ggmlTypeName(type)} blocks of ${format.blockElems}`);
+    const rowBytes = gpuRowBytes(format, cols);
     if (bytes.byteLength < rows * rowBytes) throw new RangeError(`webgpu backend: ${name}: ${bytes.byteLength} bytes for ${rows} rows of ${rowBytes}`);
     const chunks = uploadRows(this.device, name, bytes.subarray(0, rows * rowBytes), rows, this.maxWeightChunk);
     for (const c of chunks) this.weightsBytes += c.gpu.size;
@@ -179,12 +182,12 @@ export class WebGpuBackend implements Backend {
     const xb = this.buf(x);
     const o = this.buf(out);
     if (nTokens * m.cols > xb.length || nTokens * m.rows > o.length) throw new RangeError(`matmul ${m.name}: ${nTokens} tokens overflow the buffers`);
-    const float = m.type === GgmlType.F32 || m.type === GgmlType.F16;
-    const inputs = float ? [xb.gpu] : this.quantizeQ8_0(xb, nTokens * m.cols);
+    const format = GPU_FORMATS.get(m.type)!; // loadMatrix admitted only table types
+    const inputs = format.activation === "f32" ? [xb.gpu] : this.quantizeInput(xb, nTokens * m.cols, format.activation);
     // Threads per row: about 64 elements or 8 blocks each, so short rows share a workgroup (a workgroup's fixed cost
     // dominates small rows on software adapters) and long ones get the whole workgroup.
-    const split = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(float ? m.cols / 64 : m.cols / 32 / 8)))));
-    const kernel = this.kernels.get(float ? "matmul_float" : "matmul_quant", { WTYPE: m.type, SPLIT: split });
+    const split = Math.min(64, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(m.cols / format.threadElems)))));
+    const kernel = this.kernels.get(format.matmul, { WTYPE: m.type, SPLIT: split });
     this.intoTarget(o, [xb], (target) => {
       for (const c of m.chunks) {
         const groups = Math.ceil(c.rows / (64 / split));
@@ -193,14 +196,18 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  /** The Q8_0 blocks of the first `n` elements of x (ggml's activation format), reused while x is unchanged. */
-  private quantizeQ8_0(x: GpuBuffer, n: number): GPUBuffer[] {
+  /**
+   * The first `n` elements of x quantized to ggml's activation format for the weight type (quantize_act.wgsl), reused
+   * while x is unchanged. Q8_0 and Q8_1 are one quantization (the kernel writes Q8_1's s beside Q8_0's d).
+   */
+  private quantizeInput(x: GpuBuffer, n: number, kind: Exclude<GpuActivation, "f32">): GPUBuffer[] {
+    const block = kind === "q8_k" ? 256 : 32;
     const q = x.quantized;
-    if (q && q.version === x.version && q.elements === n) return [q.xq, q.xds];
-    const cached = q ?? { xq: this.pool.take(floatBytes(x.length / 4)), xds: this.pool.take(floatBytes(Math.ceil(x.length / 32) * 2)), version: 0, elements: 0 };
-    this.run("quantize_q8_0", [x.gpu, cached.xq, cached.xds], { a: [n / 32] }, groupsOf(n / 32));
-    x.quantized = { ...cached, version: x.version, elements: n };
-    return [cached.xq, cached.xds];
+    if (q && q.version === x.version && q.elements === n && q.block === block) return [q.xq, q.xds];
+    const buffers = q ?? { xq: this.pool.take(floatBytes(x.length / 4)), xds: this.pool.take(floatBytes(Math.ceil(x.length / 32) * 4)) };
+    this.run("quantize_act", [x.gpu, buffers.xq, buffers.xds], { a: [n / block, block === 256 ? 1 : 0] }, groupsOf(n / block));
+    x.quantized = { xq: buffers.xq, xds: buffers.xds, version: x.version, elements: n, block };
+    return [buffers.xq, buffers.xds];
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {
