@@ -51,10 +51,23 @@ const contentPart = z
  * One chat message: `developer` is taken as `system` (OpenAI's newer name for it), and content may be an array of text
  * parts, joined with "\n" (as vLLM joins them). Other roles (tool, function) and other part types are refused.
  */
+/** A message field that may only be empty: a client replaying an assistant message sends `refusal: null`, `tool_calls: []`. */
+const emptyOnly = (name: string) =>
+  z
+    .unknown()
+    .refine((v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0), { message: `${name} is not supported in messages (only null or empty)` })
+    .optional();
+
 export const chatMessage = z
   .strictObject({
     role: z.enum(["developer", "system", "user", "assistant"]),
     content: z.union([z.string(), z.array(contentPart).min(1)]),
+    refusal: emptyOnly("refusal"),
+    tool_calls: emptyOnly("tool_calls"),
+    function_call: emptyOnly("function_call"),
+    audio: emptyOnly("audio"),
+    annotations: emptyOnly("annotations"),
+    name: emptyOnly("name"),
   })
   .transform((m) => ({ role: m.role === "developer" ? ("system" as const) : m.role, content: typeof m.content === "string" ? m.content : m.content.join("\n") }));
 

@@ -139,6 +139,12 @@ describe("chat messages", () => {
     expect(image.error.message).toMatch(/image_url/);
     expect((await chat({ messages: [{ role: "tool", content: "x" }] }, 400)).error.param).toBe("messages.0.role");
     expect((await chat({ messages: [{ role: "user", content: "x", name: "bob" }] }, 400)).error.param).toBe("messages.0.name");
+    expect((await chat({ messages: [{ role: "user", content: "x", metadata: {} }] }, 400)).error.param).toBe("messages.0.metadata");
+    // An assistant message replayed as a client got it: its empty fields carry nothing, so they are accepted.
+    const replay = { role: "assistant", content: " Once", refusal: null, tool_calls: [], function_call: null, audio: null, annotations: [] };
+    await chat({ messages: [...user, replay, { role: "user", content: "More." }], max_tokens: 2 });
+    const calls = await chat({ messages: [...user, { ...replay, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }] }] }, 400);
+    expect(calls.error.param).toBe("messages.1.tool_calls");
   });
 
   it("max_completion_tokens is max_tokens; both given and different is a 400", async () => {
