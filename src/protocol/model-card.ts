@@ -4,7 +4,7 @@ import { configFromGguf, type LlamaConfig } from "../engine/config";
 import { kvBytesPerPosition } from "../engine/kv-pages";
 import { metaOptString, type GgufHeader } from "../gguf/index";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index";
-import { backendSetting, budgetBytes, defaultNCtx, modelName, type Env } from "../env";
+import { backendSetting, budgetBytes, defaultNCtx, kvCacheType, modelName, type Env } from "../env";
 import { estimatedWeightBytes, HEADER_RANGE_BYTES, loadFailure, modelMissing, readHeaderRanged } from "./model-file";
 
 /**
@@ -34,7 +34,7 @@ export interface ModelMemory {
   readonly usedBytes: number;
   /** The weights once loaded: the file for ref (it reads them in place), the loader's estimate for wasm. */
   readonly weightsBytes: number;
-  /** The KV cache of one session at defaultNCtx. */
+  /** The KV cache of one session at defaultNCtx, in the type KV_CACHE_TYPE gives new sessions. */
   readonly kvBytes: number;
   /** A forward pass's run buffers (llama2.c's RunState: activations, attention scores, logits), in float32. */
   readonly scratchBytes: number;
@@ -121,7 +121,10 @@ export function resolvedBackend(setting: string): string {
 function memoryOf(env: Env, facts: HeaderFacts, setting: string, nCtx: number): ModelMemory {
   const c = facts.config;
   const weightsBytes = setting === "ref" ? facts.fileBytes : facts.copiedWeightsBytes;
-  const kvBytes = kvBytesPerPosition({ nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim }) * nCtx;
+  // The KV type a new session gets (KV_CACHE_TYPE; q8_0 on heads that are not whole 32-blocks stores f16).
+  const configured = kvCacheType(env, modelName(env));
+  const type = configured === "q8_0" && c.headDim % 32 !== 0 ? "f16" : configured;
+  const kvBytes = kvBytesPerPosition({ nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim, type }) * nCtx;
   const scratchBytes = 4 * (3 * c.dim + 2 * c.ffnDim + c.qDim + 2 * c.kvDim + c.nHeads * nCtx + c.vocabSize);
   return { budgetBytes: budgetBytes(env), usedBytes: weightsBytes + kvBytes + scratchBytes, weightsBytes, kvBytes, scratchBytes };
 }

@@ -47,6 +47,9 @@ for (const c of CASES) {
       expect(info.storage.kv_bytes).toBe(info.evaluated_tokens * c.perPosition);
       expect(await pageBytes(s.id)).toBe(info.evaluated_tokens * c.perPosition);
       expect(r.tokens.length).toBe(12);
+      // GET /v1/model sizes a session's cache in the same type.
+      const card = await json(await call("GET", "/v1/model"));
+      expect(card.memory.kv_bytes).toBe(card.default_n_ctx * c.perPosition);
     });
 
     it("sampled: evicted and restored from its pages, a session continues exactly like an uninterrupted run", async () => {
