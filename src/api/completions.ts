@@ -2,7 +2,7 @@
 import { Hono, type Context } from "hono";
 import type { Env } from "../env";
 import type { ChatMessage, DoneEvent, FinishReason, GenerateEvent, GenerateStart, Result, TokenLogprobs } from "../protocol";
-import { errorJson } from "./errors";
+import { ApiError, errorJson } from "./errors";
 import { collectChoices, SSE_HEADERS, sseFrame, sseStream, usageOf, type Collected } from "./events";
 import { arrivedAt, eventMeter } from "./metrics";
 import { chatLogprobs, legacyLogprobs, textLength } from "./logprobs";
@@ -81,6 +81,11 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
   const sessionId = req.sessionId ?? c.req.header("x-session-id");
   const stub = sessionId !== undefined ? sessionStub(c.env, sessionId) : ephemeralStub(c.env);
   const generated = req.bestOf ?? req.n;
+  if (sessionId !== undefined && generated > 1) {
+    // The body's session_id is refused by the schema; this is the x-session-id header's twin of that refusal.
+    const param = req.n > 1 ? "n" : "best_of";
+    throw ApiError.invalid(`${param} > 1 is not supported in a session (it keeps one continuation); send the request without x-session-id`, param);
+  }
   const start = unwrap(
     (await stub.generate({
       text: req.text,

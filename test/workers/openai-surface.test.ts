@@ -112,6 +112,9 @@ describe("n and best_of", () => {
     expect((await complete({ prompt: "x", n: 3, best_of: 2 }, 400)).error.param).toBe("best_of");
     expect((await complete({ prompt: "x", best_of: 2, stream: true }, 400)).error.param).toBe("best_of");
     expect((await complete({ prompt: "x", n: 2, session_id: "0".repeat(32) }, 400)).error.param).toBe("n");
+    const header = { "x-session-id": "0".repeat(32) };
+    expect((await json(await call("POST", "/v1/completions", { prompt: "x", best_of: 2 }, header), 400)).error.param).toBe("best_of");
+    expect((await json(await call("POST", "/v1/chat/completions", { messages: user, n: 2 }, header), 400)).error.param).toBe("n");
     expect((await chat({ messages: user, best_of: 2 }, 400)).error.param).toBe("best_of");
   });
 });
