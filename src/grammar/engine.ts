@@ -138,6 +138,11 @@ export class GrammarEngine {
     this.states = new Map();
   }
 
+  /** Rough bytes of the interning tables: nodes and memo entries, states with a 256-slot transition array. */
+  get approxBytes(): number {
+    return this.nodes.size * 80 + this.memo.size * 96 + this.states.size * 2200;
+  }
+
   /** Interned states so far (for tests and stats). */
   get stateCount(): number {
     return this.states.size;

@@ -10,6 +10,9 @@
  * - `new GrammarMatcher(grammar, vocab)`: `allowedTokens()` → Uint32Array bitset (bit id&31 of word id>>>5; see
  *   `maskHas`, `maskIds`), `accept(id)`, `acceptBytes(bytes)`, `isComplete()` (EOG allowed), `isDone()`, `clone()`.
  *   Its state is the accepted bytes: `acceptedBytes()` + `hasEnded`, rebuilt with `GrammarMatcher.restore(...)`.
+ * - `new GrammarCache({ maxEntries, maxBytes })`: `.gbnf(text)` / `.jsonSchema(schema, opts)` return a shared compiled
+ *   Grammar (LRU by canonical source key within an entry and byte budget; see cache.ts). Share grammars across
+ *   requests: their DFA states and masks are what make masks cheap. The TokenVocab is per model, not per grammar.
  *
  * JSON Schema subset: type (object, array, string, number, integer, boolean, null, and type lists), properties +
  * required (declared order; optional ones may be skipped), additionalProperties (absent or false: no extra keys are
@@ -27,10 +30,14 @@
  * How: the grammar is lowered to bytes (character classes become UTF-8 byte-range sequences), so a token may end
  * inside a character. A position is a set of llama.cpp-style parse stacks; stack nodes and stack sets are interned,
  * so each distinct set is one lazily built DFA state with cached byte transitions. The mask of a state is a walk of
- * the vocabulary's byte trie that prunes at the first dead byte, cached per (state, vocabulary).
+ * the vocabulary's byte trie that prunes at the first dead byte, cached per (state, vocabulary). Fast path (absorb.ts):
+ * "text bytes" (printable ASCII but `"` and `\`) are most of a vocabulary; a state's text absorption (how many text
+ * bytes in any order it surely survives, exact and cached per state) lets the walk take, without stepping, all text
+ * tokens up to that length (by length class, precomputed per vocabulary) and any all-text trie subtree no deeper.
  */
 export { GrammarError, type GrammarErrorKind } from "./errors";
 export { Grammar, GrammarMatcher, compileGbnf } from "./matcher";
 export { compileJsonSchema, jsonSchemaToGbnf, type JsonSchemaOptions } from "./json-schema";
 export { TokenVocab, maskHas, maskIds, type TokenVocabOptions } from "./vocab";
 export { gpt2PieceBytes, vocabBytes } from "./pieces";
+export { GrammarCache, canonicalJson, type GrammarCacheOptions } from "./cache";

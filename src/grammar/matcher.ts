@@ -12,6 +12,7 @@ const MASK_CACHE_BYTES = 32 << 20;
 export class Grammar {
   readonly engine: GrammarEngine;
   private readonly masks = new WeakMap<TokenVocab, Map<number, Uint32Array>>();
+  private maskBytes = 0;
 
   constructor(
     readonly graph: RuleGraph,
@@ -21,6 +22,12 @@ export class Grammar {
     this.engine = new GrammarEngine(graph);
   }
 
+  /** Rough memory held: rule graph, GBNF text, interned states and their transitions, cached masks (GrammarCache's budget). */
+  get approxBytes(): number {
+    const g = this.graph;
+    return g.kind.byteLength * 6 + g.charsets.byteLength + this.gbnf.length * 2 + this.engine.approxBytes + this.maskBytes;
+  }
+
   /** The allowed-token bitset for a state, cached by state (a state is a canonical stack set). Do not mutate it. */
   mask(vocab: TokenVocab, state: GState): Uint32Array {
     let cache = this.masks.get(vocab);
@@ -28,8 +35,12 @@ export class Grammar {
     let m = cache.get(state.id);
     if (!m) {
       m = vocab.computeMask(this.engine, state);
-      if ((cache.size + 1) * m.byteLength > MASK_CACHE_BYTES) cache.delete(cache.keys().next().value!); // oldest first
+      if ((cache.size + 1) * m.byteLength > MASK_CACHE_BYTES) {
+        cache.delete(cache.keys().next().value!); // oldest first
+        this.maskBytes -= m.byteLength;
+      }
       cache.set(state.id, m);
+      this.maskBytes += m.byteLength;
     }
     return m;
   }
