@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { Env } from "../env";
 import { errorBody, modelCard } from "../protocol";
 import { ApiError } from "./errors";
+import { planInfo } from "../shard/plan-info";
 
 export const modelInfo = new Hono<{ Bindings: Env }>();
 
@@ -19,6 +20,10 @@ modelInfo.get("/model", async (c) => {
   });
   const cfg = card.config;
   const mem = card.memory;
+  // A model over the budget runs as a pipeline of shards (docs/sharding.md); a plan that cannot work is a 503 here too.
+  const sharding = await planInfo(c.env, card).catch((e: unknown) => {
+    throw new ApiError(errorBody(e));
+  });
   return c.json({
     object: "model.info",
     id: c.env.MODEL_NAME,
@@ -53,5 +58,6 @@ modelInfo.get("/model", async (c) => {
       kv_bytes: mem.kvBytes,
       scratch_bytes: mem.scratchBytes,
     },
+    sharding,
   });
 });

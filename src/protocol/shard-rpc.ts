@@ -36,6 +36,8 @@ export interface ShardStats {
   readonly stored: Readonly<Record<string, number>>;
   readonly pageBytes: number;
   readonly databaseBytes: number;
+  /** The asked-for session's pages in this shard. */
+  readonly session?: { readonly pages: number; readonly bytes: number };
 }
 
 export interface ShardRpc extends Rpc.DurableObjectBranded {

@@ -20,7 +20,7 @@ import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
 import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
 import { restoreLive, writeLive, type Live } from "./live-state";
-import { dropShards, forkShards, modelFor, settleShards, shardContext } from "../shard/session-shards";
+import { closeShards, dropShards, forkShards, modelFor, settleShards, shardContext, withShardStorage } from "../shard/session-shards";
 
 /** Test hook (`instance[EVICT]()` in runInDurableObject): a symbol key, so RPC, which calls methods by name, cannot reach it. */
 export const EVICT: unique symbol = Symbol("LlamaSession.evict");
@@ -69,7 +69,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
   async info(): Promise<Result<SessionInfo>> {
     const state = this.store.load();
     if (!state) return fail(sessionNotFound());
-    return this.#guard(async () => ok(this.#describe(await this.#model(), state)));
+    return this.#guard(async () => ok(await withShardStorage(this.env, this.ctx.id.toString(), this.#describe(await this.#model(), state))));
   }
 
   /**
@@ -249,6 +249,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
   async destroy(): Promise<Result<{ deleted: true }>> {
     if (!this.store.exists()) return fail(sessionNotFound());
     this.epoch++;
+    if (this.live) closeShards(this.live.llm); // a running generation sends no step after the shards are told to drop
     // Detached first: a running generation or rewind can no longer persist anything (persist checks this.live).
     this.live = null;
     if (this.running) {

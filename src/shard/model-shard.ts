@@ -99,9 +99,9 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     });
   }
 
-  async stats(): Promise<ShardStats> {
+  async stats(session?: string): Promise<ShardStats> {
     const engine = this.engine ? await this.engine.catch(() => null) : null;
-    return { forwarded: engine?.forwarded ?? 0, restored: this.restored, live: this.held.size, ...this.store.sizes() };
+    return { forwarded: engine?.forwarded ?? 0, restored: this.restored, live: this.held.size, ...this.store.sizes(), ...(session !== undefined && { session: this.store.usage(session) }) };
   }
 
   /** The session's cache in memory: restored from pages when stored (nothing recomputed), else new. */

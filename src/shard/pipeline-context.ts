@@ -20,6 +20,8 @@ export class PipelineContext {
   private readonly pendingTokens: number[] = [];
   /** A trim the shards have not confirmed yet; the next step waits for it, so no shard runs on stale positions. */
   private trimming: Promise<void> | null = null;
+  /** Set when the session is deleted: no step may reach a shard after that. */
+  private closed = false;
 
   constructor(
     readonly model: LlamaModel,
@@ -92,6 +94,7 @@ export class PipelineContext {
     try {
       await this.settle();
       for (let i = 0; i < tokens.length; i += this.maxBatch) {
+        if (this.closed) throw new EngineError("the session was deleted", "invalid_state");
         const batch = tokens.slice(i, i + this.maxBatch);
         last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all);
         this.log.push(...batch);
@@ -142,6 +145,10 @@ export class PipelineContext {
     const next = before.then(() => this.shards.trim(n));
     next.catch(() => {}); // reported to whoever settles
     this.trimming = next;
+  }
+
+  close(): void {
+    this.closed = true;
   }
 
   /** Nothing to free in this isolate: the KV caches live in the shards. */

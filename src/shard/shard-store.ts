@@ -55,6 +55,12 @@ export class ShardStore {
     return had;
   }
 
+  /** One session's stored pages and their bytes. */
+  usage(session: string): { pages: number; bytes: number } {
+    const r = this.sql.exec("SELECT count(*) AS n, coalesce(sum(length(data)), 0) AS b FROM pages WHERE session = ?", session).one();
+    return { pages: Number(r.n), bytes: Number(r.b) };
+  }
+
   /** Positions stored per session, and the page bytes in all. */
   sizes(): { stored: Record<string, number>; pageBytes: number; databaseBytes: number } {
     const stored: Record<string, number> = {};

@@ -66,10 +66,17 @@ describe("bit-identical to the single-object engine", () => {
     expect(out.tokens).toEqual(run.generatedTokens);
     const after = await stats();
     after.forEach((a, i) => expect(a.forwarded - before[i]!.forwarded).toBe(run.promptTokens.length + 63));
-    // The session stores no KV page itself; every layer shard stores its positions.
+    // Every layer shard stores the session's positions; the session's storage counts the shards' pages.
+    const evaluated = run.promptTokens.length + 63;
+    for (const st of after) expect(st.stored[keyOf(s.id)]).toBe(evaluated);
     const info = await json(await call("GET", `/v1/sessions/${s.id}`));
-    expect(info.storage.kv_pages).toBe(0);
-    for (const st of after) expect(st.stored[keyOf(s.id)]).toBe(run.promptTokens.length + 63);
+    expect(info.evaluated_tokens).toBe(evaluated);
+    expect(info.storage.kv_bytes).toBe(evaluated * info.storage.bytes_per_position);
+    expect(info.storage.kv_pages).toBeGreaterThanOrEqual(layerShards().length);
+    expect(info.storage.stored_bytes).toBe(info.storage.kv_bytes + info.storage.state_bytes);
+    await runInDurableObject(env.SESSIONS.getByName(s.id), (_i: LlamaSession, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM kv_pages").one().n).toBe(0);
+    });
   });
 });
 
