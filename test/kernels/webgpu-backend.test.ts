@@ -4,12 +4,28 @@ import { GgmlType } from "../../src/gguf/ggml-types";
 import { ModelError } from "../../src/engine/errors";
 import { quantize } from "../../src/quant/index";
 import { RefBackend } from "../../src/backends/ref/ref-backend";
-import { EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
+import { CONFORMANCE_WEIGHT_TYPES, EXACT_TOLERANCES, runConformance } from "./backend-conformance.case";
 import { attention64, nmse, randomArray, seededRandom } from "./expected";
 import { runMatmul } from "../helpers/backend-ops";
 import { webGpuForTests } from "../helpers/webgpu";
 import { WebGpuBackend } from "../../src/backends/webgpu/webgpu-backend";
 import type { GpuMatrix } from "../../src/backends/webgpu/buffers";
+import { GPU_FORMATS } from "../../src/backends/webgpu/formats";
+import { GGML_TYPES } from "../../src/gguf/ggml-types";
+
+// The format table needs no adapter: every row's geometry is the file's, and the conformance suite covers every row.
+describe("webgpu format table", () => {
+  it("holds every weight type of issue 12 with the file's block geometry, each one the conformance suite checks", () => {
+    const names = [...GPU_FORMATS.keys()].map((t) => GgmlType[t]).sort();
+    expect(names).toEqual(["BF16", "F16", "F32", "Q2_K", "Q3_K", "Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q6_K", "Q8_0"]);
+    for (const [type, f] of GPU_FORMATS) {
+      const info = GGML_TYPES.get(type)!;
+      expect([f.blockElems, f.blockBytes], info.name).toEqual([info.blockSize, info.typeSize]);
+      expect(f.blockBytes % 2, `${info.name}: blocks.wgsl reads blocks at even offsets`).toBe(0);
+      expect(CONFORMANCE_WEIGHT_TYPES, info.name).toContain(type);
+    }
+  });
+});
 
 const gpu = await webGpuForTests();
 
@@ -152,6 +168,10 @@ describe.skipIf(!gpu.backend)("webgpu weights split across buffers", () => {
     [GgmlType.Q4_0, 37, 96, 2],
     [GgmlType.F16, 37, 172, 1],
     [GgmlType.F32, 37, 40, 2],
+    // Blocks of 22, 110 and 210 bytes: rows start at half-word offsets in each chunk.
+    [GgmlType.Q5_0, 37, 96, 2],
+    [GgmlType.Q3_K, 37, 256, 2],
+    [GgmlType.Q6_K, 37, 256, 3],
   ])("type %i, %i rows of %i, %i tokens: matmul and embed equal an unsplit matrix", async (type, rows, cols, nTokens) => {
     const whole = gpu.backend!;
     const split = await WebGpuBackend.create(null, { maxWeightBytes: 1024 });
