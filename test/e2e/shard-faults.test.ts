@@ -1,0 +1,103 @@
+// SIGKILL of `wrangler dev` mid-stream with a sharded model: after a restart the continuation equals the uninterrupted run and the single engine, and no shard keeps an orphan position.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getJson, postJson, streamGenerate } from "../../scripts/lib/loadtest-sse";
+import { synthModel } from "../../scripts/lib/synth/model";
+import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
+import { createBackend } from "../../src/backends/select";
+import { LlamaContext } from "../../src/engine/context";
+import { generate } from "../../src/engine/generate";
+import { LlamaModel } from "../../src/engine/model";
+import { Sampler } from "../../src/engine/sampler";
+import { seededRandom } from "../helpers/random";
+
+// A stories15M-shaped model at an 8 MiB budget: 8 shards (embedding and classifier split by rows, layers 0-3 and 4-5).
+const MODEL = "shard-faults-stories15M-q8_0.gguf";
+const PERSIST_EVERY = 8;
+const BYTES_PER_POSITION = 6 * 2 * 288 * 4;
+const M = 48;
+const SAMPLING = { temperature: 0.9, top_k: 40, seed: 20261204 };
+const PROMPT = "Once upon a time";
+const KILLS = 2;
+
+interface Session {
+  id: string;
+  token_count: number;
+  evaluated_tokens: number;
+  text: string;
+  generating: boolean;
+  storage: { kv_bytes: number; kv_pages: number };
+}
+interface Generation {
+  tokens: number[];
+  finish_reason: string;
+  usage: { input_tokens: number };
+}
+
+describe("faults with a sharded model: SIGKILL mid-stream", () => {
+  let dev: DevServer;
+  let modelDir: string;
+  let bytes: Uint8Array;
+  beforeAll(async () => {
+    modelDir = mkdtempSync(join(tmpdir(), "edge-llama-shard-faults-"));
+    bytes = synthModel({ shape: "stories15M", type: "q8_0", seed: 1 });
+    writeFileSync(join(modelDir, MODEL), bytes);
+    dev = await startDevServer({
+      models: [join(modelDir, MODEL)],
+      vars: { MODEL_NAME: MODEL, BACKEND: "ref", MEMORY_BUDGET_MB: "8", REQUEST_BUDGET_MS: "600000", PERSIST_EVERY: String(PERSIST_EVERY), N_CTX: "256" },
+    });
+  });
+  afterAll(async () => {
+    await dev?.dispose();
+    if (modelDir) rmSync(modelDir, { recursive: true, force: true });
+  });
+
+  const create = () => postJson<Session>(`${dev.url}/v1/sessions`, SAMPLING, 201);
+  const info = (id: string) => getJson<Session>(`${dev.url}/v1/sessions/${id}`);
+  const gen = (id: string, body: Record<string, unknown>) => postJson<Generation>(`${dev.url}/v1/sessions/${id}/generate`, body);
+
+  it(`continues exactly after ${KILLS} seeded kills; the shards hold exactly the committed positions`, async () => {
+    const model = await getJson<{ sharding: { shards: number } }>(`${dev.url}/v1/model`);
+    expect(model.sharding.shards).toBeGreaterThanOrEqual(4);
+    const reference = await create();
+    const full = await gen(reference.id, { text: PROMPT, max_tokens: M });
+    expect(full.finish_reason).toBe("length");
+    expect(full.tokens).toHaveLength(M);
+    // The single-object engine on the same backend and file, with the same sampler: the sharded run equals it.
+    const single = LlamaModel.load(bytes, createBackend("ref"));
+    const input = single.tokenizer.encode(PROMPT, { addBos: single.tokenizer.vocab.addBos, addEos: false });
+    expect(input).toHaveLength(full.usage.input_tokens);
+    const g = generate(new LlamaContext(single, { nCtx: 256 }), new Sampler({ temperature: 0.9, topK: 40, seed: SAMPLING.seed }), { input, maxTokens: M });
+    let step = await g.next();
+    while (!step.done) step = await g.next();
+    expect(step.value.tokens).toEqual(full.tokens);
+
+    const random = seededRandom(11);
+    for (let i = 0; i < KILLS; i++) {
+      const killAfter = PERSIST_EVERY + 2 + Math.floor(random() * (M - PERSIST_EVERY - 14));
+      const s = await create().catch((e: unknown) => {
+        console.log(`[shard-faults] kill ${i}: create failed; wrangler said:\n${dev.logs().slice(-4000)}`);
+        throw e;
+      });
+      let killing: Promise<void> | null = null;
+      await streamGenerate(dev.url, s.id, { text: PROMPT, max_tokens: M }, {
+        onToken: (n) => {
+          if (n === killAfter && !killing) killing = dev.kill();
+        },
+      });
+      await killing;
+      await dev.restart();
+      const after = await info(s.id);
+      const committed = after.token_count === 0 ? 0 : after.token_count - input.length;
+      expect(committed % PERSIST_EVERY).toBe(0);
+      const rest = await gen(s.id, committed === 0 ? { text: PROMPT, max_tokens: M } : { max_tokens: M - committed });
+      expect(rest.tokens).toEqual(full.tokens.slice(committed));
+      // Every layer shard holds exactly the session's evaluated positions: anything computed past the commit point is gone.
+      const done = await info(s.id);
+      expect(done.evaluated_tokens).toBe(input.length + M - 1);
+      expect(done.storage.kv_bytes).toBe(done.evaluated_tokens * BYTES_PER_POSITION);
+    }
+  }, 900_000);
+});
