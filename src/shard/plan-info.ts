@@ -1,0 +1,43 @@
+// The shard plan as GET /v1/model reports it: one shard when the model fits an isolate, else every shard's layers, bytes and tensors.
+import type { Env } from "../env";
+import type { ModelCard } from "../protocol/model-card";
+import { shardPlan } from "./session-shards";
+import type { ShardPlan } from "./plan";
+
+/** Plans per model version and vars: the header is read once per isolate for them. */
+const plans = new Map<string, Promise<ShardPlan | null>>();
+
+/**
+ * Reads the header again only when the card says the model does not fit one isolate (then the session objects shard
+ * it too); a plan that cannot work throws the plan's HostError (503 memory_budget_exceeded naming the layer).
+ */
+export async function planInfo(env: Env, card: ModelCard) {
+  if (card.memory.usedBytes <= card.memory.budgetBytes) return { sharded: false, shards: 1 };
+  const key = `${env.MODEL_NAME}|${card.fileBytes}|${env.MEMORY_BUDGET_MB}|${env.N_CTX}|${env.SHARD_SESSIONS}`;
+  let p = plans.get(key);
+  if (!p) {
+    p = shardPlan(env).then((r) => r?.plan ?? null);
+    plans.set(key, p);
+    p.catch(() => plans.delete(key));
+  }
+  const plan = await p;
+  if (!plan) return { sharded: false, shards: 1 };
+  return {
+    sharded: plan.shards.length > 1,
+    shards: plan.shards.length,
+    budget_bytes: plan.budgetBytes,
+    n_ctx: plan.nCtx,
+    sessions_per_shard: plan.sessionsPerShard,
+    plan: plan.shards.map((s) => ({
+      index: s.index,
+      embed_rows: s.embedRows,
+      layers: s.layers,
+      head_rows: s.headRows,
+      weights_bytes: s.weightBytes,
+      kv_bytes: s.kvBytes,
+      buffer_bytes: s.bufferBytes,
+      total_bytes: s.totalBytes,
+      tensors: s.tensors,
+    })),
+  };
+}

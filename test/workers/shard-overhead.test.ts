@@ -1,0 +1,40 @@
+// Per-hop overhead of the pipeline: decode through the ModelShard objects against the single engine in this isolate (printed for docs/sharding.md).
+import { env } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createBackend } from "../../src/backends/select";
+import { LlamaContext } from "../../src/engine/context";
+import { generate } from "../../src/engine/generate";
+import { LlamaModel } from "../../src/engine/model";
+import { Sampler } from "../../src/engine/sampler";
+import { shardContext, shardedModel, shardPlan } from "../../src/shard/session-shards";
+import { referenceRun, seedModel } from "./helpers";
+
+beforeAll(seedModel);
+
+async function decode(ctx: LlamaContext, prompt: number[], n: number): Promise<{ tokens: number[]; msPerToken: number }> {
+  const g = generate(ctx, new Sampler({ temperature: 0 }), { input: prompt, maxTokens: n });
+  let step = await g.next();
+  while (!step.done) step = await g.next();
+  return { tokens: step.value.tokens, msPerToken: step.value.timings.decodeMs / step.value.timings.decodeTokens };
+}
+
+describe("pipeline overhead", () => {
+  it("decodes the same tokens; reports ms per token and per hop", async () => {
+    const plan = (await shardPlan(env))!.plan;
+    const single = LlamaModel.load(env.TEST_MODEL_STORIES260K, createBackend(env.BACKEND || "wasm"));
+    const prompt = referenceRun().promptTokens;
+    await decode(new LlamaContext(single, { nCtx: 128 }), prompt, 8); // warm up
+    const a = await decode(new LlamaContext(single, { nCtx: 128 }), prompt, 64);
+    const model = (await shardedModel(env))!;
+    await decode(shardContext(model, "overhead-warm", 128)!, prompt, 8); // loads every shard
+    const b = await decode(shardContext(model, "overhead", 128)!, prompt, 64);
+    const c = await decode(shardContext(model, "overhead-mem", 128, true)!, prompt, 64);
+    console.log(`[shard-overhead] without page writes: ${c.msPerToken.toFixed(3)} ms/token`);
+    expect(b.tokens).toEqual(a.tokens);
+    const hops = plan.shards.length;
+    console.log(
+      `[shard-overhead] ${hops} shards: single ${a.msPerToken.toFixed(3)} ms/token, pipeline ${b.msPerToken.toFixed(3)} ms/token, ` +
+        `${((b.msPerToken - a.msPerToken) / hops).toFixed(3)} ms per hop (RPC + activation copy + page write)`,
+    );
+  });
+});
