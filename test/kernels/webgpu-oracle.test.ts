@@ -38,7 +38,11 @@ describe.skipIf(!set.available || !gpu.backend)("webgpu on the K-quant oracle fi
     const oracle = JSON.parse(readFixtureText(`oracle/${name}.logits.json`)) as LogitOracle;
     const backend = await WebGpuBackend.create();
     try {
-      const model = LlamaModel.load(readFixture(`oracle/${name}.gguf`), backend);
+      const file = readFixture(`oracle/${name}.gguf`);
+      const model = LlamaModel.load(file, backend);
+      // Weights stay the file's blocks: GPU memory within the tensors' bytes (vectors as f32) plus 5 %.
+      const fileBytes = readGguf(file).tensors.reduce((n, t) => n + (t.dims.length === 1 ? t.nElements * 4 : t.nBytes), 0);
+      expect(backend.memory().weightsBytes).toBeLessThanOrEqual(fileBytes * 1.05);
       const got = await new LlamaContext(model, { nCtx: 64 }).evaluateAsync(oracle.promptIds, { allLogits: true });
       const expected = oracle.kvF32.logitsAllPositions;
       const s = Math.max(1, ...expected.map((r) => Math.max(...r.map(Math.abs))));
