@@ -40,9 +40,23 @@ export class GrammarEngine {
   /** The stack of a completed parse (nothing left to match). */
   private readonly EMPTY = new StackNode(0, -1, null);
   readonly initial: GState;
+  /** Bytes no charset of the grammar tells apart step every state alike: one step fills the whole class. */
+  private readonly classMembers: readonly (readonly number[])[];
+  private readonly byteClass = new Uint8Array(256);
 
   constructor(readonly graph: RuleGraph) {
     this.P = graph.kind.length + 1;
+    const sets = graph.charsets.length / 8;
+    const classes = new Map<string, number[]>();
+    for (let b = 0; b < 256; b++) {
+      let sig = "";
+      for (let i = 0; i < sets; i++) sig += (graph.charsets[i * 8 + (b >> 5)]! >>> (b & 31)) & 1;
+      let members = classes.get(sig);
+      if (!members) classes.set(sig, (members = []));
+      members.push(b);
+    }
+    this.classMembers = [...classes.values()];
+    this.classMembers.forEach((members, c) => members.forEach((b) => (this.byteClass[b] = c)));
     const out: StackNode[] = [];
     const seen = new Set<number>();
     for (const alt of graph.ruleAlts[graph.root]!) this.addAll(this.expand(alt, null), out, seen);
@@ -68,7 +82,8 @@ export class GrammarEngine {
     }
     const next = out === undefined ? null : this.intern(out);
     // A packed array (filled, not holey) keeps the lookups in the mask walk fast.
-    (state.trans ??= new Array<GState | null | undefined>(256).fill(undefined))[byte] = next;
+    const trans = (state.trans ??= new Array<GState | null | undefined>(256).fill(undefined));
+    for (const b of this.classMembers[this.byteClass[byte]!]!) trans[b] = next;
     return next;
   }
 
