@@ -61,7 +61,8 @@ export default defineConfig({
             miniflare: {
               dataBlobBindings: { TEST_MODEL_STORIES260K: fixturePath("stories260K.gguf") },
               textBlobBindings: { TEST_REFERENCE_OUTPUTS: fixturePath("reference-outputs.json") },
-              bindings: { KV_PAGE_BYTES: "12800", PERSIST_EVERY: "8", MEMORY_BUDGET_MB: "0.5", N_CTX: "128" },
+              // Two replicas of every shard: sessions spread over them, and forks cross between them.
+              bindings: { KV_PAGE_BYTES: "12800", PERSIST_EVERY: "8", MEMORY_BUDGET_MB: "0.5", N_CTX: "128", SHARD_REPLICAS: "2" },
             },
           }),
         ],

@@ -44,8 +44,13 @@ export interface ShardRpc extends Rpc.DurableObjectBranded {
   forward(req: ShardForward): Promise<Result<ShardOutputWire>>;
   /** Drops the session's positions at and past n, in memory and in pages (rewind, and the commit point after a restart). */
   trim(spec: ShardSpec, session: string, n: number): Promise<Result<{ evaluated: number }>>;
-  /** Copies the first n positions of `source` to `target` (fork), pages included. */
-  fork(spec: ShardSpec, source: string, target: string, n: number): Promise<Result<{ copied: number }>>;
+  /**
+   * Copies the first n positions of `source` to `target` (fork), pages included; to the replica object named
+   * `targetShard` when the target session maps to another replica (sent there with importKv).
+   */
+  fork(spec: ShardSpec, source: string, target: string, n: number, targetShard?: string): Promise<Result<{ copied: number }>>;
+  /** A fork's positions [pos0, pos0 + rows) arriving from another replica (float32, Backend.readKv's layout). */
+  importKv(spec: ShardSpec, session: string, nCtx: number, pos0: number, data: ArrayBuffer): Promise<Result<{ evaluated: number }>>;
   /** Forgets the session: cache and every page. */
   drop(session: string): Promise<Result<{ dropped: boolean }>>;
   stats(session?: string): Promise<ShardStats>;

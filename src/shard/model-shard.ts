@@ -73,18 +73,48 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     });
   }
 
-  async fork(spec: ShardSpec, source: string, target: string, n: number): Promise<Result<{ copied: number }>> {
+  async fork(spec: ShardSpec, source: string, target: string, n: number, targetShard?: string): Promise<Result<{ copied: number }>> {
     return this.#guard(async () => {
       const engine = await this.#engine(spec);
       if (engine.nLayers === 0) return ok({ copied: 0 });
       const from = this.#hold(engine, source, null);
       const count = Math.min(n, from.seq.evaluated);
+      if (targetShard !== undefined) {
+        // Another replica: the positions travel in chunks of at most 16 MiB (RPC messages stay well under their limit).
+        const remote = this.env.SHARDS.getByName(targetShard);
+        const per = Math.max(1, Math.floor((16 << 20) / (engine.floatsPerPosition() * 4)));
+        for (let p = 0; p === 0 || p < count; p += per) {
+          const k = Math.min(per, count - p);
+          const data = k > 0 ? engine.backend.readKv(from.seq.cache, p, k).slice().buffer : new ArrayBuffer(0);
+          const r = await remote.importKv(spec, target, from.nCtx, p, data as ArrayBuffer);
+          if (!r.ok) return r;
+        }
+        return ok({ copied: count });
+      }
       const to = this.#hold(engine, target, from.nCtx);
       if (count > 0) engine.backend.writeKv(to.seq.cache, 0, count, engine.backend.readKv(from.seq.cache, 0, count));
       to.seq.evaluated = count;
       to.persisted = 0;
       this.#persist(engine, target, to);
       return ok({ copied: count });
+    });
+  }
+
+  async importKv(spec: ShardSpec, session: string, nCtx: number, pos0: number, data: ArrayBuffer): Promise<Result<{ evaluated: number }>> {
+    return this.#guard(async () => {
+      const engine = await this.#engine(spec);
+      const h = this.#hold(engine, session, nCtx);
+      if (pos0 === 0) {
+        h.seq.evaluated = 0;
+        h.persisted = 0;
+      }
+      if (pos0 !== h.seq.evaluated) throw new RangeError(`a fork's positions must arrive in order: got ${pos0}, holding ${h.seq.evaluated}`);
+      const floats = new Float32Array(data);
+      const k = floats.length / engine.floatsPerPosition();
+      if (k > 0) engine.backend.writeKv(h.seq.cache, pos0, k, floats);
+      h.seq.evaluated = pos0 + k;
+      this.#persist(engine, session, h);
+      return ok({ evaluated: h.seq.evaluated });
     });
   }
 

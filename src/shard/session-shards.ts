@@ -147,10 +147,10 @@ export async function forkShards(env: Env, source: string, target: string, n: nu
   const { plan } = sh;
   await Promise.all(
     layerShards(plan).map(async (s) => {
+      const replicas = Math.floor(numberVar(env, "SHARD_REPLICAS", 1));
+      const [a, b] = [replicaOf(source, replicas), replicaOf(target, replicas)];
       const from = stubFor(env, plan, s, source);
-      const to = stubFor(env, plan, s, target);
-      if (!from.id.equals(to.id)) throw new Error("forking a session onto another shard replica is not supported: run with SHARD_REPLICAS = 1");
-      return unwrap(await from.fork(s, source, target, n));
+      return unwrap(await (a === b ? from.fork(s, source, target, n) : from.fork(s, source, target, n, shardName(env, plan, s, b))));
     }),
   );
   return true;

@@ -11,7 +11,7 @@ import { resumeSampler } from "../../src/session/sampling";
 import { SHARD_EVICT, type ModelShard } from "../../src/shard/model-shard";
 import type { PipelineContext } from "../../src/shard/pipeline-context";
 import type { ShardPlan } from "../../src/shard/plan";
-import { shardContext, shardedModel, shardName, shardPlan } from "../../src/shard/session-shards";
+import { forkShards, replicaOf, shardContext, shardedModel, shardName, shardPlan } from "../../src/shard/session-shards";
 import { call, createSession, json, referenceRun, seedModel } from "./helpers";
 
 let plan: ShardPlan;
@@ -26,8 +26,16 @@ beforeAll(async () => {
 const generateIn = async (id: string, body: Record<string, unknown>) => json(await call("POST", `/v1/sessions/${id}/generate`, body));
 const keyOf = (id: string) => env.SESSIONS.idFromName(id).toString();
 const layerShards = () => plan.shards.filter((s) => s.layers[1] > s.layers[0]);
-const stub = (i: number) => env.SHARDS.getByName(shardName(env, plan, plan.shards[i]!, 0));
-const stats = () => Promise.all(layerShards().map((s) => stub(s.index).stats()));
+const REPLICAS = Number(env.SHARD_REPLICAS ?? "1");
+const stub = (i: number, replica = 0) => env.SHARDS.getByName(shardName(env, plan, plan.shards[i]!, replica));
+/** Each layer shard's counters, summed over its replicas (a session lives on one of them). */
+const stats = () =>
+  Promise.all(
+    layerShards().map(async (s) => {
+      const all = await Promise.all([...Array(REPLICAS).keys()].map((r) => stub(s.index, r).stats()));
+      return { forwarded: all.reduce((n, a) => n + a.forwarded, 0), restored: all.reduce((n, a) => n + a.restored, 0), stored: Object.assign({}, ...all.map((a) => a.stored)) as Record<string, number> };
+    }),
+  );
 const SAMPLING = { temperature: 0.9, top_k: 40, top_p: 0.95, repetition_penalty: 1.1, seed: 4321 };
 /** SAMPLING as the engine's config (the session builds its sampler from the same values). */
 const CONFIG = new Sampler({ temperature: 0.9, topK: 40, topP: 0.95, repetitionPenalty: 1.1, seed: 4321 }).config;
@@ -85,7 +93,7 @@ describe("restore and the commit point", () => {
     const run = referenceRun();
     const s = await createSession(SAMPLING);
     const first = await generateIn(s.id, { text: run.prompt, max_tokens: 12 });
-    for (const sh of layerShards()) await runInDurableObject(stub(sh.index), (i: ModelShard) => i[SHARD_EVICT]());
+    for (const sh of layerShards()) for (let r = 0; r < REPLICAS; r++) await runInDurableObject(stub(sh.index, r), (i: ModelShard) => i[SHARD_EVICT]());
     await runInDurableObject(env.SESSIONS.getByName(s.id), (i: LlamaSession) => expect(i[EVICT]()).toBe(true));
     const before = await stats();
     const second = await generateIn(s.id, { max_tokens: 10 });
@@ -107,9 +115,10 @@ describe("restore and the commit point", () => {
     // A step the session never committed (as if it crashed after the shards ran it): shard 1 now holds orphan positions.
     const sh = layerShards()[0]!;
     const x = new Float32Array(3 * single.config.dim).fill(0.5).buffer;
-    const r = await stub(sh.index).forward({ spec: sh, session: keyOf(s.id), nCtx: 128, pos0: committed, tokens: [1, 2, 3], x, allLogits: false, persist: true });
+    const replica = replicaOf(keyOf(s.id), REPLICAS);
+    const r = await stub(sh.index, replica).forward({ spec: sh, session: keyOf(s.id), nCtx: 128, pos0: committed, tokens: [1, 2, 3], x, allLogits: false, persist: true });
     expect(r.ok).toBe(true);
-    expect((await stub(sh.index).stats()).stored[keyOf(s.id)]).toBe(committed + 3);
+    expect((await stub(sh.index, replica).stats()).stored[keyOf(s.id)]).toBe(committed + 3);
     await runInDurableObject(env.SESSIONS.getByName(s.id), (i: LlamaSession) => expect(i[EVICT]()).toBe(true));
     const second = await generateIn(s.id, { max_tokens: 8 });
     // The orphan step was overwritten by the session's own (its first step re-runs the pending token), nothing beyond.
@@ -146,5 +155,30 @@ describe("sessions on the same shards", () => {
     ctx.append(kept);
     const restB = await singleRun(sb, [], 9, ctx, resumeSampler(new Sampler(sb).state(), kept, { seed: 5 }));
     expect(tb.tokens).toEqual(restB.tokens);
+  });
+});
+
+describe("replicas", () => {
+  it("sessions map to replicas by their id; a fork onto another replica carries the positions bit for bit", async () => {
+    expect(REPLICAS).toBeGreaterThan(1);
+    // Two keys on different replicas (the mapping is a stable hash, so this search is deterministic).
+    const keys = [...Array(64).keys()].map((i) => `replica-probe-${i}`);
+    const source = keys.find((k) => replicaOf(k, REPLICAS) === 0)!;
+    const target = keys.find((k) => replicaOf(k, REPLICAS) === 1)!;
+    const model = (await shardedModel(env))!;
+    const prompt = referenceRun().promptTokens;
+    const src = shardContext(model, source, 128)! as unknown as PipelineContext;
+    await src.evaluateAsync(prompt);
+    expect(await forkShards(env, source, target, prompt.length)).toBe(true);
+    for (const st of await stats()) expect(st.stored[target]).toBe(prompt.length);
+    // The target continues from the copied positions: its next logits equal the single engine's.
+    const dst = shardContext(model, target, 128)! as unknown as PipelineContext;
+    dst.restore(prompt, prompt.length);
+    const next = 42;
+    const sharded = await dst.evaluateAsync([next]);
+    const local = new LlamaContext(single, { nCtx: 128 });
+    local.evaluate(prompt);
+    const expected = local.evaluate([next]);
+    expect(Buffer.from(sharded.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
   });
 });
