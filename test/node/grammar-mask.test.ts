@@ -147,10 +147,14 @@ describe.skipIf(!fixtures.available)("mask cost per decode step on real vocabula
       for (let i = 0; i < 5; i++) run(shared);
       const warm: number[] = [];
       for (let i = 0; i < 10; i++) warm.push(...run(shared));
-      const line = (xs: number[]) => `median ${pct(xs, 0.5).toFixed(0)} µs, p99 ${pct(xs, 0.99).toFixed(0)} µs, mean ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(0)} µs`;
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      // The overhead is against an assumed ~8 ms per decode step (SmolLM2-135M in wasm), not a measured one.
+      const line = (xs: number[]) => `median ${pct(xs, 0.5).toFixed(0)} µs, mean ${mean(xs).toFixed(0)} µs (${((mean(xs) / 8000) * 100).toFixed(1)}% of an assumed 8 ms step), p99 ${pct(xs, 0.99).toFixed(0)} µs`;
       console.log(`[grammar mask] ${file} (${vocab.size} tokens): cold ${line(cold)} over ${cold.length} steps; warm ${line(warm)} over ${warm.length} steps`);
-      // The budget: 10% of an ~8 ms SmolLM2-135M wasm decode step, for the median step of a first request.
+      // Generous bounds only (a shared, loaded machine): the budget is 10% of an ~8 ms step for the median step of a
+      // first request, and a shared grammar must stay well below a decode step on average.
       expect(pct(cold, 0.5)).toBeLessThan(800);
+      expect(mean(warm)).toBeLessThan(4000);
     });
   }
 });
