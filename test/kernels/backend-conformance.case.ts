@@ -208,6 +208,6 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       expect((await readKvBack(b, 0, 2)).every((x) => x === 0)).toBe(true);
     });
 
-    runKvConformance(backend, rand, upload, readBack, { q8_0: tol.attention, f16: tol.attentionF16Kv ?? tol.attention });
+    runKvConformance(backend, upload, readBack, { q8_0: tol.attention, f16: tol.attentionF16Kv ?? tol.attention });
   });
 }

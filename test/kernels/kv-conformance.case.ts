@@ -3,7 +3,7 @@ import { expect, it } from "vitest";
 import type { Backend, Buffer as BackendBuffer } from "../../src/backends/backend";
 import { decodeKv, encodeKv, kvRowBytes, roundQuery, type KvType } from "../../src/backends/kv-format";
 import { f16ToF32, f32ToF16 } from "../../src/quant/f16";
-import { nmse, randomArray, softmax64 } from "./expected";
+import { nmse, randomArray, seededRandom, softmax64 } from "./expected";
 
 const TYPED: readonly KvType[] = ["f16", "q8_0"];
 
@@ -22,8 +22,7 @@ function stored(type: KvType, x: Float32Array, kvDim: number): { values: Float32
 
 /**
  * expected.ts's attention64, with the softmax weights rounded to f16 when `weightsF16` (an F16 cache: llama.cpp's
- * non-flash attention multiplies V by them as an F16 matmul). The seeded inputs keep every weight clear of an f16
- * rounding boundary by more than the f32/f64 softmax difference (a weight on the other side would show as ≥ 1e-8).
+ * non-flash attention multiplies V by them as an F16 matmul).
  */
 function attentionKv64(q: Float32Array, k: Float32Array, v: Float32Array, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, weightsF16: boolean): Float64Array {
   const out = new Float64Array(nTokens * nHeads * headDim);
@@ -55,7 +54,9 @@ function attentionKv64(q: Float32Array, k: Float32Array, v: Float32Array, pos0: 
  * dot takes it (kv-format roundQuery), on f16 with the softmax weights rounded to f16 — within the backend's f32
  * attention bound.
  */
-export function runKvConformance(backend: Backend, rand: () => number, upload: (x: Float32Array) => BackendBuffer, readBack: (b: BackendBuffer, o: number, n: number) => Promise<Float32Array>, tol: Record<"f16" | "q8_0", number>): void {
+export function runKvConformance(backend: Backend, upload: (x: Float32Array) => BackendBuffer, readBack: (b: BackendBuffer, o: number, n: number) => Promise<Float32Array>, tol: Record<"f16" | "q8_0", number>): void {
+  // Its own seed: the inputs must not depend on which other tests of the suite a filter runs first.
+  const rand = seededRandom(0x0f16);
   const readBytes = async (c: ReturnType<Backend["createKvCache"]>, pos0: number, n: number) =>
     backend.readKvBytesAsync ? backend.readKvBytesAsync(c, pos0, n) : backend.readKvBytes(c, pos0, n);
 
@@ -82,7 +83,9 @@ export function runKvConformance(backend: Backend, rand: () => number, upload: (
       const qr = new Float32Array(q.length);
       roundQuery(type, q, 0, q.length, qr, 0);
       const want = attentionKv64(qr, sk.values, sv.values, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16");
-      expect(nmse(await readBack(out, 0, q.length), want)).toBeLessThanOrEqual(tol[type]);
+      // A softmax weight within f32 rounding of an f16 tie may round either way in the backend's f32 softmax and the
+      // f64 spec: one f16 step, 2^-11 of that weight, NMSE up to ~1e-7; so f16 is held to at least 1e-6.
+      expect(nmse(await readBack(out, 0, q.length), want)).toBeLessThanOrEqual(type === "f16" ? Math.max(tol.f16, 1e-6) : tol.q8_0);
       // The stored bytes are kv-format's, byte for byte: [layer][k|v][pos][row], layer 0 untouched (zero).
       const n = pos0 + nTokens;
       const bytes = await readBytes(cache, 0, n);
