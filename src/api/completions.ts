@@ -8,6 +8,7 @@ import { arrivedAt, eventMeter } from "./metrics";
 import { chatLogprobs, legacyLogprobs, textLength } from "./logprobs";
 import { chatBody, completionBody, samplerOf } from "./schemas";
 import { ephemeralStub, newSessionId, sessionStub, unwrap } from "./session-client";
+import { structuredGrammar } from "./structured-output";
 import { readBody } from "./validate";
 
 export const completions = new Hono<{ Bindings: Env }>();
@@ -68,6 +69,8 @@ interface CompletionRequest {
   readonly echo?: boolean;
   /** stream_options.include_usage: a last chunk with choices [] carries usage; the others say usage: null. */
   readonly includeUsage?: boolean;
+  /** Structured output: the GBNF the reply is constrained to (response_format, grammar or json_schema), compiled and checked here. */
+  readonly grammar?: { readonly gbnf: string; readonly param: string };
 }
 
 /** The n choices a request returns: with best_of, the n best by cumulative log-probability (stable: ties keep order). */
@@ -99,6 +102,7 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
       logprobs: req.logprobs,
       ephemeral: sessionId === undefined,
       ...(req.logitBias ? { logitBias: req.logitBias } : {}),
+      ...(req.grammar ? { grammar: req.grammar } : {}),
       ...(generated > 1 ? { n: generated } : {}),
       ...(generated > req.n ? { choiceLogprob: true } : {}),
       ...(req.echo && req.text === undefined ? { echo: true } : {}),
@@ -169,6 +173,7 @@ completions.post("/completions", async (c) => {
     bestOf: b.best_of,
     echo: b.echo,
     includeUsage: b.stream_options?.include_usage,
+    grammar: structuredGrammar(b),
   });
 });
 
@@ -188,5 +193,6 @@ completions.post("/chat/completions", async (c) => {
     logitBias: b.logit_bias,
     n: b.n ?? 1,
     includeUsage: b.stream_options?.include_usage,
+    grammar: structuredGrammar(b),
   });
 });

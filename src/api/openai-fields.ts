@@ -31,9 +31,7 @@ export const openAiFields = {
   logit_bias: logitBias,
   stream_options: opt(z.strictObject({ include_usage: opt(z.boolean()) })).describe("with include_usage: true, one last chunk with choices: [] carries usage (usage: null on the others)"),
   user: opt(z.string()).describe("accepted and not used (OpenAI's end-user id for abuse monitoring)"),
-  // llama.cpp's extensions for constrained decoding: not integrated yet.
-  grammar: refused("grammar is not supported (constrained decoding is not available on this endpoint yet)"),
-  json_schema: refused("json_schema is not supported (constrained decoding is not available on this endpoint yet)"),
+  // Structured output (response_format, llama.cpp's grammar and json_schema): see structured-output.ts.
 };
 
 /** A chat content part: only text parts; another type is refused naming it. */
@@ -80,13 +78,6 @@ export const chatOnlyFields = {
     .optional()
     .describe('"none" or "auto" (the reply is plain text); anything else is refused'),
   parallel_tool_calls: opt(z.boolean()).describe("accepted: no tool calls are ever made"),
-  response_format: z
-    .unknown()
-    .refine((v) => v === undefined || v === null || (typeof v === "object" && !Array.isArray(v) && (v as { type?: unknown }).type === "text" && Object.keys(v).length === 1), {
-      message: 'response_format other than {"type": "text"} is not supported (constrained decoding is not available on this endpoint yet)',
-    })
-    .optional()
-    .describe('{"type": "text"} only; json_object and json_schema are refused'),
   functions: refused("functions is not supported (the model cannot call functions)"),
   function_call: refused("function_call is not supported (the model cannot call functions)"),
 };

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { SamplerConfig } from "../protocol";
 
 import { chatMessage, chatOnlyFields, completionOnlyFields, openAiFields, opt } from "./openai-fields";
+import { grammarFields, responseFormat, structuredRules } from "./structured-output";
 
 export const samplingFields = {
   temperature: opt(z.number().min(0).max(100)),
@@ -105,10 +106,13 @@ export const completionBody = z
     ...samplingFields,
     ...openAiFields,
     ...completionOnlyFields,
+    response_format: responseFormat,
+    ...grammarFields,
   })
   .strict()
   .superRefine((b, ctx) => {
     openAiRules(b, ctx);
+    structuredRules(b, ctx);
     const n = b.n ?? 1;
     if (b.best_of !== undefined && b.best_of < n) ctx.addIssue({ code: "custom", path: ["best_of"], message: `best_of must be at least n (${n})` });
     if (b.best_of !== undefined && b.best_of > n && b.stream) ctx.addIssue({ code: "custom", path: ["best_of"], message: "best_of > n is not supported with stream (the choices are ranked once all are done)" });
@@ -131,10 +135,13 @@ export const chatBody = z
     ...samplingFields,
     ...openAiFields,
     ...chatOnlyFields,
+    response_format: responseFormat,
+    ...grammarFields,
   })
   .strict()
   .superRefine((b, ctx) => {
     openAiRules(b, ctx);
+    structuredRules(b, ctx);
     if (b.top_logprobs !== undefined && b.logprobs !== true) ctx.addIssue({ code: "custom", path: ["top_logprobs"], message: "top_logprobs needs logprobs: true" });
     if (b.max_tokens !== undefined && b.max_completion_tokens !== undefined && b.max_tokens !== b.max_completion_tokens) {
       ctx.addIssue({ code: "custom", path: ["max_completion_tokens"], message: `max_completion_tokens (${b.max_completion_tokens}) and max_tokens (${b.max_tokens}) differ; give one` });

@@ -49,6 +49,7 @@ export async function* generate(ctx: LlamaContext, sampler: Sampler, options: Ge
   const stop = new StopMatcher(options.stop ?? []);
   const decoder = tokenizer.createStreamDecoder();
   const input = options.input ?? [];
+  const constraint = sampler.constraint;
   ctx.append(input);
   for (const t of input) sampler.accept(t);
 
@@ -78,6 +79,8 @@ export async function* generate(ctx: LlamaContext, sampler: Sampler, options: Ge
     const token = step.token;
     tokens.push(token);
     ctx.append([token]);
+    // A constraint (grammar) follows each sampled token; its mask allowed EOG only where the grammar is complete.
+    constraint?.accept(token);
     if (tokenizer.isEog(token)) {
       finishReason = "eos";
       break;
@@ -87,6 +90,11 @@ export async function* generate(ctx: LlamaContext, sampler: Sampler, options: Ge
     yield { token, text: out.emit, ...("logprob" in step ? { logprob: step.logprob, topLogprobs: step.top } : {}) };
     if (out.stopped) {
       finishReason = "stop";
+      break;
+    }
+    // The grammar admits nothing more: the end of generation, as if the model had sampled EOG.
+    if (constraint?.isDone()) {
+      finishReason = "eos";
       break;
     }
     // Let other work (an abort, a client disconnect) run between tokens.

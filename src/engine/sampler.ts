@@ -7,6 +7,17 @@ export { DEFAULT_SAMPLER_CONFIG, SamplerConfigError, validateSamplerConfig } fro
 export type { SamplerConfig } from "./sampler-config";
 export { applyLogitBias, applyPenalties, checkLogitBias, type LogitBias, type PenaltyConfig } from "./sampler-logits";
 
+/**
+ * A per-request constraint on the generated tokens (constrained decoding: a grammar or JSON Schema). mask() sets the
+ * logits of the tokens it does not allow to -Infinity (after logit_bias and the penalties, before any selection, greedy
+ * or sampled); the decode loop calls accept() with each sampled token and ends the generation once isDone().
+ */
+export interface TokenConstraint {
+  mask(logits: Float32Array): void;
+  accept(token: number): void;
+  isDone(): boolean;
+}
+
 /** Everything a sampler needs to continue exactly where it stopped; plain numbers and arrays (JSON round-trips exactly). */
 export interface SamplerState {
   readonly config: SamplerConfig;
@@ -81,6 +92,7 @@ export function selectBest(work: Float32Array, idx: Int32Array, m: number, weigh
  * Order of operations (llama.cpp's common sampler chain, with the stages this sampler supports):
  *   0. logit_bias, when a request set one (setLogitBias: per request, not part of state());
  *   1. penalties (repetition, frequency, presence) over the last penaltyLastN accepted tokens, prompt included;
+ *   1b. the request's constraint (setConstraint: a grammar), which sets disallowed tokens to -Infinity;
  *   2. temperature 0: argmax, ties to the lowest id. Greedy draws NO random number, so the RNG stream (and
  *      everything sampled after) is the same whether or not some steps were greedy;
  *   3. top-k; 4. top-p (on the softmax at temperature 1 of what top-k kept); 5. min-p (relative to the best kept);
@@ -94,6 +106,7 @@ export class Sampler {
   private rng: Rng;
   private history: number[] = [];
   private bias: LogitBias | null = null;
+  private constraintOf: TokenConstraint | null = null;
 
   // Scratch reused across calls, grown to the vocabulary size: penalised logits, candidate ids, per-token counts for
   // the penalties, and per-token weights (probabilities for top-p, then unnormalised softmax for the draw).
@@ -137,6 +150,15 @@ export class Sampler {
   /** OpenAI's logit_bias for the following samples (null: none); ids are checked by the caller (checkLogitBias). */
   setLogitBias(bias: LogitBias | null): void {
     this.bias = bias && bias.length > 0 ? bias : null;
+  }
+
+  /** A constraint for the following samples (null: none); per request, like logit_bias, and not part of state(). */
+  setConstraint(constraint: TokenConstraint | null): void {
+    this.constraintOf = constraint;
+  }
+
+  get constraint(): TokenConstraint | null {
+    return this.constraintOf;
   }
 
   /** Records a token the model has seen (prompt or generated) so penalties apply to it. */
@@ -198,6 +220,7 @@ export class Sampler {
     }
     if (this.bias) applyLogitBias(n === work.length ? work : work.subarray(0, n), this.bias);
     if (this.history.length > 0) applyPenalties(n === work.length ? work : work.subarray(0, n), this.history, this.config, this.counts);
+    if (this.constraintOf) this.constraintOf.mask(n === work.length ? work : work.subarray(0, n));
     return n;
   }
 

@@ -43,6 +43,12 @@ export interface GenerateRequest {
   readonly choiceLogprob?: boolean;
   /** Return the appended input's text in GenerateStart.inputText (OpenAI's echo). */
   readonly echo?: boolean;
+  /**
+   * Constrained decoding for this request's generated tokens only: GBNF text (a JSON Schema or response_format arrives
+   * as the GBNF the Worker compiled it to). `param` names the request field it came from, for errors. Nothing of it is
+   * kept after the request: a session's next request is unconstrained unless it sends a grammar again.
+   */
+  readonly grammar?: { readonly gbnf: string; readonly param: string };
   /** Refuse with 400 context_length_exceeded when the input plus maxTokens does not fit in the context (OpenAI endpoints), instead of ending with context_full. */
   readonly requireRoom?: boolean;
 }

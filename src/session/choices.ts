@@ -3,6 +3,7 @@ import { generate } from "../engine/generate";
 import type { GenerateRequest } from "../protocol/generate";
 import type { Choices } from "./event-stream";
 import type { Live } from "./live-state";
+import { constraintFor } from "./grammar-constraint";
 import { resumeSampler } from "./sampling";
 
 /** Choice i samples with seed + i (seed - i where that would leave the safe integers): distinct, reproducible streams. */
@@ -33,6 +34,8 @@ export function requestChoices(live: Live, req: GenerateRequest, input: readonly
       }
       // Per request: a session's next request without logit_bias samples without it.
       live.sampler.setLogitBias(req.logitBias ?? null);
+      // So is a grammar: each choice starts a fresh matcher over its own generated tokens.
+      live.sampler.setConstraint(constraintFor(live.model.tokenizer, req));
       return generate(llm, live.sampler, { input: i === 0 ? input : [], maxTokens, stop, signal, topLogprobs });
     },
   };

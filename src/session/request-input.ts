@@ -3,6 +3,7 @@ import type { LlamaContext } from "../engine/context";
 import type { LlamaModel } from "../engine/model";
 import { ChatTemplateError, chatPrompt, encodeChatPrompt, type ChatPrompt } from "./chat";
 import { checkLogitBias } from "../engine/sampler";
+import { requestGrammar } from "./grammar-constraint";
 import { MAX_TOP_LOGPROBS } from "./logprobs";
 import { host } from "./model-host";
 import { contextTooLong, invalidValue } from "../protocol/errors";
@@ -61,5 +62,8 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
   if (req.logprobs !== undefined && (!Number.isInteger(req.logprobs) || req.logprobs < 0 || req.logprobs > MAX_TOP_LOGPROBS)) {
     return fail(invalidValue(`logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}], got ${req.logprobs}`, "logprobs"));
   }
+  // A grammar that does not compile is a 400 before anything runs (the Worker checks it too; this covers RPC callers).
+  const grammar = requestGrammar(req);
+  if (!grammar.ok) return fail(grammar.error);
   return ok({ input, stop: [...(req.stop ?? []), ...(chat?.stop ?? [])] });
 }

@@ -165,8 +165,8 @@ describe("ranges and refusals", () => {
     [{ presence_penalty: 2.1 }, "presence_penalty"],
     [{ stop: ["a", "b", "c", "d", "e"] }, "stop"],
     [{ logprobs: 21 }, "logprobs"],
-    [{ grammar: "root ::= \"a\"" }, "grammar"],
-    [{ json_schema: { type: "object" } }, "json_schema"],
+    [{ grammar: "root ::= (" }, "grammar"],
+    [{ json_schema: { type: "object", not: {} } }, "json_schema.not"],
     [{ frobnicate: true }, "frobnicate"],
     [{ stream_options: { include_usage: true } }, "stream_options"],
   ])("completions %j is a 400 naming %s", async (extra, param) => {
@@ -176,8 +176,8 @@ describe("ranges and refusals", () => {
   });
 
   it.each([
-    [{ response_format: { type: "json_object" } }, "response_format"],
-    [{ response_format: { type: "json_schema", json_schema: { name: "x", schema: {} } } }, "response_format"],
+    [{ response_format: { type: "json_object" }, grammar: 'root ::= "a"' }, "grammar"],
+    [{ response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "number", multipleOf: 2 } } } }, "response_format.json_schema.schema.multipleOf"],
     [{ tools: [{ type: "function", function: { name: "f" } }], tool_choice: "required" }, "tool_choice"],
     [{ tool_choice: { type: "function", function: { name: "f" } } }, "tool_choice"],
     [{ functions: [{ name: "f" }] }, "functions"],
