@@ -91,7 +91,7 @@ fn weight_at(wtype: u32, row: u32, c: u32) -> f32 {
 
 // f32 rounded to the nearest f16 and back (ggml feeds F16 weights f16 activations).
 fn round_f16(x: f32) -> f32 {
-  return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x;
+  return f16_rne(x);
 }
 
 // f32 rounded to the nearest bf16, ties to even (ggml's GGML_FP32_TO_BF16 for BF16 weights' activations); NaN kept.

@@ -3,25 +3,6 @@
 
 @group(0) @binding(1) var<storage, read_write> X: array<f32>;
 
-// Nearest f16-representable value, ties to even, overflow to ±Inf (the integer trick of kernels/wasm/common.ts).
-fn f16_round(x: f32) -> f32 {
-  let u = bitcast<u32>(x);
-  let sign = u & 0x80000000u;
-  let a = u & 0x7fffffffu;
-  if (a >= 0x7f800000u) {
-    return x;
-  }
-  if (a >= 0x477ff000u) {
-    return bitcast<f32>(sign | 0x7f800000u);
-  }
-  if (a < 0x38800000u) {
-    // f16 subnormals: multiples of 2^-24; scaling by a power of two is exact, round() ties to even.
-    let q = round(bitcast<f32>(a) * 16777216.0);
-    return bitcast<f32>(sign | bitcast<u32>(q * 5.9604644775390625e-8));
-  }
-  return bitcast<f32>(sign | ((a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u));
-}
-
 // P.a = (first element, elements, mode: 1 f16, 2 q8_0). f16: one element per invocation. q8_0: one 32-block per
 // invocation, as ggml's x86 quantize_row_q8_0: d = f16(amax/127), q = round-half-even(x · (127/amax)), value d·q.
 @compute @workgroup_size(64)
@@ -30,7 +11,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let base = P.a.x;
   if (P.a.z == 1u) {
     if (i < P.a.y) {
-      X[base + i] = f16_round(X[base + i]);
+      X[base + i] = f16_rne(X[base + i]);
     }
     return;
   }
@@ -42,7 +23,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var j = 0u; j < 32u; j++) {
     amax = max(amax, abs(X[o + j]));
   }
-  let d = f16_round(amax / 127.0);
+  let d = f16_rne(amax / 127.0);
   var id = 0.0;
   if (amax != 0.0) {
     id = 127.0 / amax;

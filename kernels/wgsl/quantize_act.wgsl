@@ -6,11 +6,6 @@
 @group(0) @binding(2) var<storage, read_write> XQ: array<u32>;        // int8 quants, 8 packed words per 32
 @group(0) @binding(3) var<storage, read_write> XDS: array<vec4<f32>>; // per 32: d, Σq of each 16-half, Q8_1's s
 
-// f32 rounded to the nearest f16 and back.
-fn f16r(x: f32) -> f32 {
-  return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x;
-}
-
 // P.a.x = number of blocks, P.a.y = 0 for 32-element Q8_0/Q8_1 blocks, 1 for 256-element Q8_K blocks; a thread each.
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -41,7 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     } else {
       id = 127.0 / amax;
       d32 = amax / 127.0;
-      d = f16r(d32);
+      d = f16_rne(d32);
     }
   }
   for (var g = 0u; g < n / 32u; g++) {
@@ -55,6 +50,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
       XQ[(x0 / 32u + g) * 8u + j] = word;
     }
-    XDS[x0 / 32u + g] = vec4<f32>(d, f32(sums.x), f32(sums.y), f16r(d32 * f32(sums.x + sums.y)));
+    XDS[x0 / 32u + g] = vec4<f32>(d, f32(sums.x), f32(sums.y), f16_rne(d32 * f32(sums.x + sums.y)));
   }
 }

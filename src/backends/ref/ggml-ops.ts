@@ -5,6 +5,8 @@
 // exact f32 operation order removes those flips. Math.fround(a·b + c) stands for an FMA: where a·b is exact in a
 // double (two floats), only a 2^-29-rare double rounding can differ.
 
+import { ggmlRopeTable } from "../rope-table";
+
 const f = Math.fround;
 
 /** ggml_v_expf for __m512 (ARM's optimized-routines expf, max error 1.45 + 0.5 ulp), one lane. */
@@ -88,26 +90,19 @@ export function ropeGgml(x: Float32Array, nTokens: number, pos0: number, p: Rope
   const rowLen = p.nHeads * p.headDim;
   const half = p.ropeDims / 2;
   const neox = p.style === "neox";
-  const thetaScale = f(Math.pow(p.freqBase, f(-2 / p.ropeDims)));
-  const cos = new Float32Array(half);
-  const sin = new Float32Array(half);
+  const table = ggmlRopeTable(nTokens, pos0, p, factors);
   for (let t = 0; t < nTokens; t++) {
-    let theta = f(pos0 + t);
-    for (let i = 0; i < half; i++) {
-      const th = f(f(p.freqScale) * f(theta / (factors ? factors[i]! : 1)));
-      cos[i] = Math.cos(th);
-      sin[i] = Math.sin(th);
-      theta = f(theta * thetaScale);
-    }
     for (let h = 0; h < p.nHeads; h++) {
       const base = t * rowLen + h * p.headDim;
       for (let i = 0; i < half; i++) {
+        const c = table[2 * (t * half + i)]!;
+        const s = table[2 * (t * half + i) + 1]!;
         const ia = neox ? base + i : base + 2 * i;
         const ib = neox ? ia + half : ia + 1;
         const x0 = x[ia]!;
         const x1 = x[ib]!;
-        x[ia] = mulSub(x0, cos[i]!, x1, sin[i]!);
-        x[ib] = mulAdd(x0, sin[i]!, x1, cos[i]!);
+        x[ia] = mulSub(x0, c, x1, s);
+        x[ib] = mulAdd(x0, s, x1, c);
       }
     }
   }

@@ -21,7 +21,8 @@ export class GpuBuffer implements Buffer {
 }
 
 export class GpuVector implements Vector {
-  constructor(readonly owner: object, readonly name: string, readonly gpu: GPUBuffer, readonly length: number) {}
+  /** `host`: a copy of small vectors' values kept in JS (RoPE frequency factors feed the host-side angle table). */
+  constructor(readonly owner: object, readonly name: string, readonly gpu: GPUBuffer, readonly length: number, readonly host?: Float32Array) {}
 }
 
 /** Rows [r0, r0 + rows) of a matrix, in a buffer of their own (starting at byte 0). */

@@ -5,8 +5,9 @@ import { ggmlTypeName } from "../../gguf/ggml-types";
 import { ModelError } from "../../engine/errors";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { kvFloatsPerPosition } from "../backend";
+import { ggmlRopeTable } from "../rope-table";
 import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes, kvTypeOf, type KvType } from "../kv-format";
-import { BufferPool, GpuBuffer, GpuKvCache, GpuMatrix, GpuVector, STORAGE_USAGE, floatBytes, ownBuffer, ownKvCache, ownMatrix, ownVector, uploadRows } from "./buffers";
+import { BufferPool, GpuBuffer, GpuKvCache, GpuMatrix, GpuVector, floatBytes, ownBuffer, ownKvCache, ownMatrix, ownVector, uploadRows } from "./buffers";
 import { DeviceWatch } from "./device-watch";
 import { GPU_FORMATS, gpuRowBytes, type GpuActivation } from "./formats";
 import { openDevice, requestGpuAdapter } from "./gpu";
@@ -31,7 +32,7 @@ export class WebGpuBackend implements Backend {
   private weightsBytes = 0;
   private readonly caches = new Set<GpuKvCache>();
   private readonly watch: DeviceWatch;
-  private placeholderBuffer: GPUBuffer | undefined;
+  private readonly ropeCache: { key: string; buffer?: GPUBuffer } = { key: "" };
 
   private constructor(readonly device: GPUDevice, readonly adapterDescription: string, maxWeightBytes: number) {
     const l = device.limits;
@@ -83,7 +84,7 @@ export class WebGpuBackend implements Backend {
   loadVector(name: string, data: Float32Array): Vector {
     const [chunk] = uploadRows(this.device, name, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 1, this.maxBinding);
     this.weightsBytes += chunk!.gpu.size;
-    return new GpuVector(this, name, chunk!.gpu, data.length);
+    return new GpuVector(this, name, chunk!.gpu, data.length, data.length <= 4096 ? Float32Array.from(data) : undefined);
   }
 
   createBuffer(length: number): Buffer {
@@ -214,10 +215,27 @@ export class WebGpuBackend implements Backend {
     if (p.ropeDims % 2 !== 0 || p.ropeDims > p.headDim) throw new RangeError(`rope: ropeDims ${p.ropeDims} must be even and at most headDim ${p.headDim}`);
     const xb = this.buf(x);
     const pairs = nTokens * p.nHeads * (p.ropeDims / 2);
-    const factors = p.freqFactors ? this.vec(p.freqFactors).gpu : this.placeholder();
-    const flags = [pos0, p.style === "neox" ? 1 : 0, p.freqFactors ? 1 : 0];
-    this.run("rope", [factors, xb.gpu], { a: [nTokens, p.nHeads, p.headDim, p.ropeDims], b: flags, f: [p.freqBase, p.freqScale] }, groupsOf(pairs));
+    this.run("rope", [this.ropeTable(nTokens, pos0, p), xb.gpu], { a: [nTokens, p.nHeads, p.headDim, p.ropeDims], b: [0, p.style === "neox" ? 1 : 0] }, groupsOf(pairs));
     xb.version++;
+  }
+
+  /** The cos/sin table of these positions (ggmlRopeTable), uploaded when it changes: q and k of every layer share it. */
+  private ropeTable(nTokens: number, pos0: number, p: RopeParams): GPUBuffer {
+    const factors = p.freqFactors ? this.vec(p.freqFactors) : undefined;
+    if (factors && !factors.host) throw new Error(`rope: frequency factors ${factors.name} are too long to keep on the host`);
+    const key = `${nTokens}:${pos0}:${p.ropeDims}:${p.freqBase}:${p.freqScale}:${factors?.name ?? ""}`;
+    const bytes = nTokens * p.ropeDims * 4;
+    if (key !== this.ropeCache.key || bytes > (this.ropeCache.buffer?.size ?? 0)) {
+      const table = ggmlRopeTable(nTokens, pos0, p, factors?.host);
+      if (bytes > (this.ropeCache.buffer?.size ?? 0)) {
+        if (this.ropeCache.buffer) this.pool.give(this.ropeCache.buffer);
+        this.ropeCache.buffer = this.pool.take(Math.max(bytes, 4096));
+      }
+      this.rec.flush(); // work recorded with the previous table is submitted before the write lands
+      this.device.queue.writeBuffer(this.ropeCache.buffer!, 0, table.buffer, table.byteOffset, table.byteLength);
+      this.ropeCache.key = key;
+    }
+    return this.ropeCache.buffer!;
   }
 
   addBias(x: Buffer, bias: Vector, nTokens: number): void {
@@ -388,9 +406,5 @@ export class WebGpuBackend implements Backend {
   }
   private vec(v: Vector): GpuVector {
     return ownVector(this, v);
-  }
-  /** A one-float storage buffer bound where a kernel's optional input is absent (it is never read). */
-  private placeholder(): GPUBuffer {
-    return (this.placeholderBuffer ??= this.device.createBuffer({ label: "placeholder", size: 16, usage: STORAGE_USAGE }));
   }
 }
