@@ -58,7 +58,10 @@ export const generateBody = z.object({
   stream: opt(z.boolean()),
   logprobs: topLogprobs,
   ...samplingFields,
-}).refine((b) => b.text === undefined || b.tokens === undefined, { message: "give text or tokens, not both", path: ["tokens"] });
+  ...grammarFields,
+})
+  .refine((b) => b.text === undefined || b.tokens === undefined, { message: "give text or tokens, not both", path: ["tokens"] })
+  .superRefine(structuredRules);
 
 export const rewindBody = z.object({ tokens: z.number().int().min(0) });
 

@@ -7,6 +7,7 @@ import { nativeLogprobs } from "./logprobs";
 import { arrivedAt, eventMeter } from "./metrics";
 import { createSessionBody, generateBody, rewindBody, samplerOf } from "./schemas";
 import { newSessionId, sessionJson, sessionStub, unwrap } from "./session-client";
+import { structuredGrammar } from "./structured-output";
 import { readBody } from "./validate";
 
 export const sessions = new Hono<{ Bindings: Env }>();
@@ -42,7 +43,7 @@ sessions.post("/:id/generate", async (c) => {
   const id = c.req.param("id");
   const stub = sessionStub(c.env, id);
   const body = await readBody(c, generateBody, { optional: true });
-  const start = unwrap(await stub.generate({ text: body.text, parseSpecial: body.parse_special, tokens: body.tokens, tokensParam: "tokens", maxTokens: body.max_tokens, stop: body.stop, sampler: samplerOf(body), logprobs: body.logprobs }));
+  const start = unwrap(await stub.generate({ text: body.text, parseSpecial: body.parse_special, tokens: body.tokens, tokensParam: "tokens", maxTokens: body.max_tokens, stop: body.stop, sampler: samplerOf(body), logprobs: body.logprobs, grammar: structuredGrammar(body) }));
   if (!body.stream) {
     const { done, logprobs } = await collect(start.events, eventMeter(arrivedAt(c)));
     return c.json(generationJson(id, done, body.logprobs === undefined ? undefined : logprobs));

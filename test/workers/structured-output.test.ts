@@ -183,3 +183,18 @@ describe("OpenAPI", () => {
     }
   });
 });
+
+describe("native session route", () => {
+  it("generate takes grammar and json_schema for that request only; a bad one is a 400", async () => {
+    const s = await createSession({ seed: 4, temperature: 1 });
+    const yn = await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: "Is it a dog?", max_tokens: 10, grammar: 'root ::= ("yes" | "no")' }));
+    expect(["yes", "no"]).toContain(yn.text);
+    expect(yn.finish_reason).toBe("eos");
+    const person = await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: " Now JSON:", max_tokens: 200, json_schema: PERSON }));
+    expect(Person.safeParse(JSON.parse(person.text)).success, person.text).toBe(true);
+    const free = await json(await call("POST", `/v1/sessions/${s.id}/generate`, { max_tokens: 8, temperature: 0 }));
+    expect(free.tokens).toHaveLength(8);
+    const bad = await json(await call("POST", `/v1/sessions/${s.id}/generate`, { text: "x", grammar: "root ::= [" }), 400);
+    expect(bad.error).toMatchObject({ param: "grammar", code: "invalid_grammar" });
+  });
+});
