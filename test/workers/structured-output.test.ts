@@ -105,7 +105,7 @@ describe("GBNF grammar", () => {
     expect(r.choices[0].finish_reason).toBe("stop");
   });
 
-  it("greedy too, and logit_bias applies first (a banned token is never chosen)", async () => {
+  it("greedy decoding is masked too", async () => {
     const grammar = 'root ::= [a-z]+ "."';
     const r = await complete({ prompt: "Once upon a time", temperature: 0, max_tokens: 30, grammar });
     expect(r.choices[0].text).toMatch(/^[a-z]+\.?$/);
