@@ -1,10 +1,9 @@
 // Token -> bytes for byte-level BPE vocabularies (llama.cpp's token_to_piece), and llama_detokenize's space clean-up.
 import type { BpeVocab } from "./bpe-vocab";
-import { byteOfPiece, type PieceSource } from "./decode";
+import { byteOfPiece, CachedPieces } from "./decode";
 import { Attr } from "./special-tokens";
 import { CHAR_TO_BYTE } from "./unicode";
 import { encodeUtf8 } from "./utf8";
-import { TokenizerError } from "./vocab";
 
 const EMPTY = new Uint8Array(0);
 
@@ -16,28 +15,8 @@ const EMPTY = new Uint8Array(0);
  *   stands for no byte gives llama.cpp's "[UNK_BYTE_0x..]" marker;
  * - byte (`<0xXX>`): that byte; unused and undefined: nothing.
  */
-export class BpePieceTable implements PieceSource {
-  private readonly plain: (Uint8Array | undefined)[];
-  private readonly special: (Uint8Array | undefined)[];
-
-  constructor(readonly vocab: BpeVocab) {
-    this.plain = new Array<Uint8Array | undefined>(vocab.tokens.length);
-    this.special = new Array<Uint8Array | undefined>(vocab.tokens.length);
-  }
-
-  check(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocab.tokens.length) {
-      throw new TokenizerError(`token id ${id} is out of range (vocabulary has ${this.vocab.tokens.length} tokens)`);
-    }
-  }
-
-  bytes(id: number, special: boolean): Uint8Array {
-    this.check(id);
-    const cache = special ? this.special : this.plain;
-    return (cache[id] ??= this.compute(id, special));
-  }
-
-  private compute(id: number, special: boolean): Uint8Array {
+export class BpePieceTable extends CachedPieces<BpeVocab> {
+  protected compute(id: number, special: boolean): Uint8Array {
     const attr = this.vocab.attrs[id]!;
     const text = this.vocab.tokens[id]!;
     if (attr & (Attr.CONTROL | Attr.UNKNOWN)) return special ? encodeUtf8(text) : EMPTY;

@@ -1,6 +1,7 @@
 // Byte-level BPE as llama.cpp's llm_tokenizer_bpe_session: pre-tokenize, then merge each word by rank.
 import type { BpeVocab } from "./bpe-vocab";
 import { MergeTable } from "./bpe-merges";
+import { BinaryHeap } from "./heap";
 import { compileRegex, preTokenize, type CompiledRegex } from "./bpe-pretokenize";
 
 /** A candidate merge of two adjacent symbols; stale once either symbol has changed (length, or token id). */
@@ -12,50 +13,9 @@ interface Bigram {
   readonly rightLen: number;
 }
 
-/** Min-heap on rank; equal ranks: the leftmost pair first (llama.cpp's llm_bigram_bpe ordering). */
-class BigramHeap {
-  private readonly items: Bigram[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  private static before(a: Bigram, b: Bigram): boolean {
-    return a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
-  }
-
-  push(item: Bigram): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!BigramHeap.before(item, items[parent]!)) break;
-      items[i] = items[parent]!;
-      i = parent;
-    }
-    items[i] = item;
-  }
-
-  pop(): Bigram {
-    const items = this.items;
-    const top = items[0]!;
-    const last = items.pop()!;
-    const n = items.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const child = l + 1 < n && BigramHeap.before(items[l + 1]!, items[l]!) ? l + 1 : l;
-        if (!BigramHeap.before(items[child]!, last)) break;
-        items[i] = items[child]!;
-        i = child;
-      }
-      items[i] = last;
-    }
-    return top;
-  }
+/** Min-heap order on rank; equal ranks: the leftmost pair first (llama.cpp's llm_bigram_bpe ordering). */
+function byRank(a: Bigram, b: Bigram): boolean {
+  return a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
 }
 
 /** Words tokenized so far; cleared when it grows past this many entries. */
@@ -118,7 +78,7 @@ export class BpeEncoder {
       prev[i] = i - 1;
       next[i] = i + 1 < n ? i + 1 : -1;
     }
-    const heap = new BigramHeap();
+    const heap = new BinaryHeap(byRank);
     const tryAdd = (left: number, right: number): void => {
       if (left < 0 || right < 0) return;
       const rank = this.merges.rankOf(sym[left]!, sym[right]!);
@@ -155,7 +115,7 @@ export class BpeEncoder {
       prev[i] = i - 1;
       next[i] = i + 1 < n ? i + 1 : -1;
     }
-    const heap = new BigramHeap();
+    const heap = new BinaryHeap(byRank);
     const tryAdd = (left: number, right: number): void => {
       if (left < 0 || right < 0) return;
       const rank = this.merges.rankOfText(word.slice(left, left + len[left]!), word.slice(right, right + len[right]!));

@@ -15,19 +15,12 @@ export interface PieceSource {
 }
 const SPACE = 0x20;
 
-/**
- * Bytes of each token's piece, computed on first use:
- * - normal: the piece with U+2581 turned into spaces;
- * - byte (`<0xXX>`): that single byte;
- * - user-defined: the piece text as is;
- * - control and unknown (`<s>`, `</s>`, `<unk>`): nothing, or the piece text as is when special text is asked for;
- * - unused and undefined types: nothing.
- */
-export class PieceTable implements PieceSource {
+/** Caches each token's bytes (plain, and with special text) for a PieceSource; `compute` makes them on first use. */
+export abstract class CachedPieces<V extends { readonly tokens: readonly string[] }> implements PieceSource {
   private readonly plain: (Uint8Array | undefined)[];
   private readonly special: (Uint8Array | undefined)[];
 
-  constructor(readonly vocab: Vocab) {
+  constructor(readonly vocab: V) {
     this.plain = new Array<Uint8Array | undefined>(vocab.tokens.length);
     this.special = new Array<Uint8Array | undefined>(vocab.tokens.length);
   }
@@ -51,7 +44,20 @@ export class PieceTable implements PieceSource {
     return b;
   }
 
-  private compute(id: number, special: boolean): Uint8Array {
+  /** The bytes of token `id` (a valid id), for the cache. */
+  protected abstract compute(id: number, special: boolean): Uint8Array;
+}
+
+/**
+ * Bytes of each token's piece, computed on first use:
+ * - normal: the piece with U+2581 turned into spaces;
+ * - byte (`<0xXX>`): that single byte;
+ * - user-defined: the piece text as is;
+ * - control and unknown (`<s>`, `</s>`, `<unk>`): nothing, or the piece text as is when special text is asked for;
+ * - unused and undefined types: nothing.
+ */
+export class PieceTable extends CachedPieces<Vocab> {
+  protected compute(id: number, special: boolean): Uint8Array {
     const piece = this.vocab.tokens[id]!;
     // Types after llama.cpp's load-time fixes: an end-of-generation text typed USER_DEFINED renders as CONTROL.
     switch (spmSpecials(this.vocab).types[id]) {

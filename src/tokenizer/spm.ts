@@ -1,4 +1,5 @@
 // SentencePiece BPE encoding as llama.cpp's SPM tokenizer does it: score-ordered pair merges, then byte fallback.
+import { BinaryHeap } from "./heap";
 import { partitionSpecial as partitionText, spmSpecials } from "./special-tokens";
 import { NO_TOKEN, TokenizerError, type Vocab } from "./vocab";
 
@@ -13,51 +14,9 @@ interface Bigram {
   readonly size: number;
 }
 
-/** Max-heap on score; equal scores: the leftmost pair first. */
-class BigramQueue {
-  private readonly items: Bigram[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  private before(a: Bigram, b: Bigram): boolean {
-    return a.score > b.score || (a.score === b.score && a.left < b.left);
-  }
-
-  push(item: Bigram): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(item, items[parent]!)) break;
-      items[i] = items[parent]!;
-      i = parent;
-    }
-    items[i] = item;
-  }
-
-  pop(): Bigram {
-    const items = this.items;
-    const top = items[0]!;
-    const last = items.pop()!;
-    const n = items.length;
-    if (n > 0) {
-      let i = 0;
-      while (true) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const child = r < n && this.before(items[r]!, items[l]!) ? r : l;
-        if (!this.before(items[child]!, last)) break;
-        items[i] = items[child]!;
-        i = child;
-      }
-      items[i] = last;
-    }
-    return top;
-  }
+/** Max-heap order on score; equal scores: the leftmost pair first. */
+function byScore(a: Bigram, b: Bigram): boolean {
+  return a.score > b.score || (a.score === b.score && a.left < b.left);
 }
 
 /** For each byte value, the id of its `<0xXX>` piece (else a one-byte piece, else unk, else NO_TOKEN). */
@@ -107,7 +66,7 @@ export function spmEncodeFragment(vocab: Vocab, byteTokens: Int32Array, text: st
     next[i] = i + 1 < n ? i + 1 : -1;
   }
 
-  const queue = new BigramQueue();
+  const queue = new BinaryHeap(byScore);
   const tryAdd = (left: number, right: number): void => {
     if (left < 0 || right < 0) return;
     const size = len[left]! + len[right]!;
