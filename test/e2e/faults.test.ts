@@ -1,12 +1,9 @@
 // SIGKILL of `wrangler dev` mid-stream at seeded random points: after a restart the session is at its last commit and continues exactly.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getJson, postJson, streamGenerate } from "../../scripts/lib/loadtest-sse";
+import type { DevServer } from "../../scripts/lib/dev-server";
 import { synthModel } from "../../scripts/lib/synth/model";
+import { killMidStream, sessionCalls, startDevWithModel } from "../helpers/dev-model";
 import { seededRandom } from "../helpers/random";
-import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 
 // A stories15M-shaped model (random weights, seed 1) on the reference backend decodes ~40 tokens/s on one core: slow
 // enough that a kill lands mid-generation, and the seeded sampled tokens are still fully deterministic.
@@ -27,39 +24,22 @@ function isSubsequence(sub: readonly number[], seq: readonly number[]): boolean 
   return j === sub.length;
 }
 
-interface Session {
-  id: string;
-  token_count: number;
-  evaluated_tokens: number;
-  text: string;
-  generating: boolean;
-  storage: { kv_bytes: number; kv_pages: number; stored_bytes: number; state_bytes: number };
-}
-interface Generation {
-  tokens: number[];
-  finish_reason: string;
-  usage: { input_tokens: number };
-}
-
 describe("faults: SIGKILL mid-stream", () => {
   let dev: DevServer;
-  let modelDir: string;
   beforeAll(async () => {
-    modelDir = mkdtempSync(join(tmpdir(), "edge-llama-faults-"));
-    writeFileSync(join(modelDir, MODEL), synthModel({ shape: "stories15M", type: "q8_0", seed: 1 }));
-    dev = await startDevServer({
-      models: [join(modelDir, MODEL)],
-      vars: { MODEL_NAME: MODEL, BACKEND: "ref", PERSIST_EVERY: String(PERSIST_EVERY), KV_PAGE_BYTES: String(BYTES_PER_POSITION * POSITIONS_PER_PAGE), N_CTX: "256" },
+    dev = await startDevWithModel("edge-llama-faults-", MODEL, synthModel({ shape: "stories15M", type: "q8_0", seed: 1 }), {
+      MODEL_NAME: MODEL,
+      BACKEND: "ref",
+      PERSIST_EVERY: String(PERSIST_EVERY),
+      KV_PAGE_BYTES: String(BYTES_PER_POSITION * POSITIONS_PER_PAGE),
+      N_CTX: "256",
     });
   });
   afterAll(async () => {
     await dev?.dispose();
-    if (modelDir) rmSync(modelDir, { recursive: true, force: true });
   });
 
-  const create = () => postJson<Session>(`${dev.url}/v1/sessions`, SAMPLING, 201);
-  const info = (id: string) => getJson<Session>(`${dev.url}/v1/sessions/${id}`);
-  const generate = (id: string, body: Record<string, unknown>) => postJson<Generation>(`${dev.url}/v1/sessions/${id}/generate`, body);
+  const { create, info, generate } = sessionCalls(() => dev, SAMPLING);
 
   it(`resumes from the last commit and gives exactly the uninterrupted run's tokens (${KILLS} seeded kill points)`, async () => {
     // The uninterrupted run: same seed, same prompt, M tokens in one request.
@@ -75,13 +55,7 @@ describe("faults: SIGKILL mid-stream", () => {
       // Past the first commit and well before the end (so the kill surely lands mid-generation).
       const killAfter = PERSIST_EVERY + 2 + Math.floor(random() * (M - PERSIST_EVERY - 14));
       const s = await create();
-      let killing: Promise<void> | null = null;
-      const streamed = await streamGenerate(dev.url, s.id, { text: PROMPT, max_tokens: M }, {
-        onToken: (n) => {
-          if (n === killAfter && !killing) killing = dev.kill();
-        },
-      });
-      await killing;
+      const streamed = await killMidStream(dev, s.id, { text: PROMPT, max_tokens: M }, killAfter);
       // The stream broke: the kill came before the generation ended.
       expect(streamed.done).toBeUndefined();
       // Token frames skip tokens whose text is held back (part of a UTF-8 character): what arrived is in order within the run.

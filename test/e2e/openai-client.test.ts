@@ -1,7 +1,8 @@
 // The official `openai` npm client against `wrangler dev`: completions and chat, streamed or not, bearer auth, and a session that survives a restart.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
+import type { DevServer } from "../../scripts/lib/dev-server";
+import { startOpenAiDev } from "../helpers/openai-dev";
 
 const KEY = "sk-edge-llama-e2e";
 const MODEL = "stories260K.gguf";
@@ -13,8 +14,7 @@ describe("openai client against wrangler dev", () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    dev = await startDevServer({ vars: { API_KEY: KEY } });
-    client = new OpenAI({ apiKey: KEY, baseURL: `${dev.url}/v1`, maxRetries: 0 });
+    ({ dev, client } = await startOpenAiDev(KEY));
   });
   afterAll(async () => {
     await dev?.dispose();

@@ -3,7 +3,8 @@ import OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
+import type { DevServer } from "../../scripts/lib/dev-server";
+import { startOpenAiDev } from "../helpers/openai-dev";
 
 const KEY = "sk-edge-llama-e2e";
 const MODEL = "stories260K.gguf";
@@ -19,8 +20,7 @@ describe("structured output with the openai client against wrangler dev", () => 
   let client: OpenAI;
 
   beforeAll(async () => {
-    dev = await startDevServer({ vars: { API_KEY: KEY } });
-    client = new OpenAI({ apiKey: KEY, baseURL: `${dev.url}/v1`, maxRetries: 0 });
+    ({ dev, client } = await startOpenAiDev(KEY));
   });
   afterAll(async () => {
     await dev?.dispose();

@@ -1,16 +1,14 @@
 // SIGKILL of `wrangler dev` mid-stream with a sharded model: after a restart the continuation equals the uninterrupted run and the single engine, and no shard keeps an orphan position.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getJson, postJson, streamGenerate } from "../../scripts/lib/loadtest-sse";
+import type { DevServer } from "../../scripts/lib/dev-server";
+import { getJson } from "../../scripts/lib/loadtest-sse";
 import { synthModel } from "../../scripts/lib/synth/model";
-import { startDevServer, type DevServer } from "../../scripts/lib/dev-server";
 import { createBackend } from "../../src/backends/select";
 import { LlamaContext } from "../../src/engine/context";
 import { generate } from "../../src/engine/generate";
 import { LlamaModel } from "../../src/engine/model";
 import { Sampler } from "../../src/engine/sampler";
+import { killMidStream, sessionCalls, startDevWithModel } from "../helpers/dev-model";
 import { seededRandom } from "../helpers/random";
 
 // A stories15M-shaped model at an 8 MiB budget: 8 shards (embedding and classifier split by rows, layers 0-3 and 4-5).
@@ -22,41 +20,25 @@ const SAMPLING = { temperature: 0.9, top_k: 40, seed: 20261204 };
 const PROMPT = "Once upon a time";
 const KILLS = 2;
 
-interface Session {
-  id: string;
-  token_count: number;
-  evaluated_tokens: number;
-  text: string;
-  generating: boolean;
-  storage: { kv_bytes: number; kv_pages: number };
-}
-interface Generation {
-  tokens: number[];
-  finish_reason: string;
-  usage: { input_tokens: number };
-}
-
 describe("faults with a sharded model: SIGKILL mid-stream", () => {
   let dev: DevServer;
-  let modelDir: string;
   let bytes: Uint8Array;
   beforeAll(async () => {
-    modelDir = mkdtempSync(join(tmpdir(), "edge-llama-shard-faults-"));
     bytes = synthModel({ shape: "stories15M", type: "q8_0", seed: 1 });
-    writeFileSync(join(modelDir, MODEL), bytes);
-    dev = await startDevServer({
-      models: [join(modelDir, MODEL)],
-      vars: { MODEL_NAME: MODEL, BACKEND: "ref", MEMORY_BUDGET_MB: "8", REQUEST_BUDGET_MS: "600000", PERSIST_EVERY: String(PERSIST_EVERY), N_CTX: "256" },
+    dev = await startDevWithModel("edge-llama-shard-faults-", MODEL, bytes, {
+      MODEL_NAME: MODEL,
+      BACKEND: "ref",
+      MEMORY_BUDGET_MB: "8",
+      REQUEST_BUDGET_MS: "600000",
+      PERSIST_EVERY: String(PERSIST_EVERY),
+      N_CTX: "256",
     });
   });
   afterAll(async () => {
     await dev?.dispose();
-    if (modelDir) rmSync(modelDir, { recursive: true, force: true });
   });
 
-  const create = () => postJson<Session>(`${dev.url}/v1/sessions`, SAMPLING, 201);
-  const info = (id: string) => getJson<Session>(`${dev.url}/v1/sessions/${id}`);
-  const gen = (id: string, body: Record<string, unknown>) => postJson<Generation>(`${dev.url}/v1/sessions/${id}/generate`, body);
+  const { create, info, generate: gen } = sessionCalls(() => dev, SAMPLING);
 
   it(`continues exactly after ${KILLS} seeded kills; the shards hold exactly the committed positions`, async () => {
     const model = await getJson<{ sharding: { shards: number } }>(`${dev.url}/v1/model`);
@@ -81,13 +63,7 @@ describe("faults with a sharded model: SIGKILL mid-stream", () => {
         console.log(`[shard-faults] kill ${i}: create failed; wrangler said:\n${dev.logs().slice(-4000)}`);
         throw e;
       });
-      let killing: Promise<void> | null = null;
-      await streamGenerate(dev.url, s.id, { text: PROMPT, max_tokens: M }, {
-        onToken: (n) => {
-          if (n === killAfter && !killing) killing = dev.kill();
-        },
-      });
-      await killing;
+      await killMidStream(dev, s.id, { text: PROMPT, max_tokens: M }, killAfter);
       await dev.restart();
       const after = await info(s.id);
       const committed = after.token_count === 0 ? 0 : after.token_count - input.length;
