@@ -1,7 +1,7 @@
 // Byte-level BPE as llama.cpp's llm_tokenizer_bpe_session: pre-tokenize, then merge each word by rank.
 import type { BpeVocab } from "./bpe-vocab";
 import { MergeTable } from "./bpe-merges";
-import { BinaryHeap } from "./heap";
+import { BinaryHeap, unlinkMerged } from "./merge-queue";
 import { compileRegex, preTokenize, type CompiledRegex } from "./bpe-pretokenize";
 
 /** A candidate merge of two adjacent symbols; stale once either symbol has changed (length, or token id). */
@@ -93,11 +93,7 @@ export class BpeEncoder {
       if (merged < 0) return undefined;
       sym[left] = merged;
       sym[right] = -1;
-      const after = next[right]!;
-      next[left] = after;
-      if (after >= 0) prev[after] = left;
-      tryAdd(prev[left]!, left);
-      tryAdd(left, after);
+      unlinkMerged(prev, next, left, right, tryAdd);
     }
     const ids: number[] = [];
     for (let i = 0; i >= 0; i = next[i]!) ids.push(sym[i]!);
@@ -127,11 +123,7 @@ export class BpeEncoder {
       if (len[left] !== leftLen || len[right] !== rightLen || leftLen === 0 || rightLen === 0 || next[left] !== right) continue;
       len[left] = leftLen + rightLen;
       len[right] = 0;
-      const after = next[right]!;
-      next[left] = after;
-      if (after >= 0) prev[after] = left;
-      tryAdd(prev[left]!, left);
-      tryAdd(left, after);
+      unlinkMerged(prev, next, left, right, tryAdd);
     }
     const ids: number[] = [];
     for (let i = 0; i >= 0 && i < n; i = next[i]!) {

@@ -1,5 +1,5 @@
 // SentencePiece BPE encoding as llama.cpp's SPM tokenizer does it: score-ordered pair merges, then byte fallback.
-import { BinaryHeap } from "./heap";
+import { BinaryHeap, unlinkMerged } from "./merge-queue";
 import { partitionSpecial as partitionText, spmSpecials } from "./special-tokens";
 import { NO_TOKEN, TokenizerError, type Vocab } from "./vocab";
 
@@ -82,11 +82,7 @@ export function spmEncodeFragment(vocab: Vocab, byteTokens: Int32Array, text: st
     if (len[left] === 0 || len[right] === 0 || len[left]! + len[right]! !== size) continue;
     len[left] = size;
     len[right] = 0;
-    const after = next[right]!;
-    next[left] = after;
-    if (after >= 0) prev[after] = left;
-    tryAdd(prev[left]!, left);
-    tryAdd(left, after);
+    unlinkMerged(prev, next, left, right, tryAdd);
   }
 
   for (let i = 0; i >= 0; i = next[i]!) {

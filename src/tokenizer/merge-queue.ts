@@ -1,4 +1,4 @@
-// A binary heap ordered by a `before` test: the merge queues of the BPE and SentencePiece encoders.
+// What the BPE and SentencePiece merge loops share: a binary heap ordered by a `before` test, and the symbol list's unlink step.
 
 /** Binary heap: pop() gives the item that comes `before` all others. */
 export class BinaryHeap<T> {
@@ -44,4 +44,16 @@ export class BinaryHeap<T> {
     }
     return top;
   }
+}
+
+/**
+ * After `right` has been merged into `left` in a doubly linked symbol list: unlinks `right`, then offers the two new
+ * neighbour pairs (before `left`, and `left` with what followed `right`) to `tryAdd`, which skips an index of -1.
+ */
+export function unlinkMerged(prev: Int32Array, next: Int32Array, left: number, right: number, tryAdd: (left: number, right: number) => void): void {
+  const after = next[right]!;
+  next[left] = after;
+  if (after >= 0) prev[after] = left;
+  tryAdd(prev[left]!, left);
+  tryAdd(left, after);
 }
