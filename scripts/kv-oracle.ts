@@ -13,21 +13,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "./lib/atomic-write";
+import { TINY_HD32, type KvOracleRun } from "./lib/kv-oracle-format";
 import { LlamaCpp, type LlamaCppOptions } from "./lib/llama-cpp";
 import { synthModel } from "./lib/synth/model";
 
-/** The oracle file's layout (test/fixtures/models/oracle/kv-types.json). */
-export interface KvOracleRun {
-  model: "stories260K.gguf" | "tiny-hd32";
-  kvType: "f32" | "f16" | "q8_0";
-  flashAttention: boolean;
-  promptIds: number[];
-  generatedIds: number[];
-  logits: number[][];
-}
-
-/** The synthetic model's options: a tiny llama whose heads are whole Q8_0 blocks. */
-export const TINY_HD32 = { shape: "tiny", overrides: { heads: 2, kvHeads: 1 }, type: "f32", seed: 7 } as const;
 const STEPS = 20;
 
 function run(path: string, model: KvOracleRun["model"], kvType: KvOracleRun["kvType"], flash: boolean, prompt: number[] | string): KvOracleRun {

@@ -15,8 +15,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { idsHash } from "./lib/ids-hash";
 import { modelPath } from "./lib/model-dir";
+import { importNodeLlamaCpp } from "./lib/node-llama-cpp";
 
 const FILES = [
   "ggml-vocab-gpt-2.gguf", "ggml-vocab-starcoder.gguf", "ggml-vocab-deepseek-llm.gguf", "ggml-vocab-deepseek-coder.gguf",
@@ -35,18 +36,6 @@ const RELABELLED_PRE = [
   "bloom", "poro-chat", "viking", "exaone-moe", "chameleon", "gpt-4o", "granite-embed-multi-97m", "bailingmoe", "seed-coder",
   "hunyuan-dense", "laguna", "chatglm-bpe", "dbrx", "trillion", "llama-bpe", "qwen2", "smollm", "deepseek-v3", "tekken", "gpt-2",
 ];
-
-/** FNV-1a (32-bit) of a list of ids, as 8 hex digits. */
-function idsHash(ids: readonly number[]): string {
-  let h = 0x811c9dc5;
-  for (const id of ids) {
-    for (let k = 0; k < 4; k++) {
-      h ^= (id >>> (8 * k)) & 0xff;
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-  }
-  return h.toString(16).padStart(8, "0");
-}
 
 /** Strings where pre-tokenizers and llama.cpp's own unicode table matter. */
 const STRINGS: string[] = [
@@ -88,13 +77,9 @@ interface AddonModel {
 }
 
 async function main(): Promise<void> {
-  const dir = process.env.NODE_LLAMA_CPP_DIR ?? "/tmp/llcpp";
-  const pkgDir = join(dir, "node_modules", "node-llama-cpp");
-  const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { version: string };
-  const info = JSON.parse(readFileSync(join(pkgDir, "llama", "llama.cpp.info.json"), "utf8")) as { tag: string; llamaCppGithubRepo: string };
-  const mod = (await import(pathToFileURL(join(pkgDir, "dist", "index.js")).href)) as {
+  const { pkg, info, mod } = await importNodeLlamaCpp<{
     getLlama(o: object): Promise<{ loadModel(o: object): Promise<{ _model: AddonModel; readonly tokens: { readonly size?: number }; dispose(): Promise<void> }> }>;
-  };
+  }>();
   const llama = await mod.getLlama({ gpu: false, build: "never", skipDownload: true, logLevel: "error" });
   const vocabs = [];
   for (const file of FILES) {

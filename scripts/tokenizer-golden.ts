@@ -10,10 +10,9 @@
 // false)), llama_detokenize of those ids with and without a leading BOS, and with parse_special for a few
 // strings; plus detokenize cases built from ids (broken UTF-8, control tokens). The fixtures are committed, so
 // the tests never need llama.cpp. The model files come from the model directory (EDGE_LLAMA_MODELS or ./models).
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { writeFileSync } from "node:fs";
 import { modelPath } from "./lib/model-dir";
+import { importNodeLlamaCpp } from "./lib/node-llama-cpp";
 
 const MODELS = [
   { file: "llama-2-tiny-random.gguf", out: "test/fixtures/tokenizer-golden-llama2.json" },
@@ -88,13 +87,9 @@ interface LlamaModel {
 }
 
 async function main(): Promise<void> {
-  const dir = process.env.NODE_LLAMA_CPP_DIR ?? "/tmp/llcpp";
-  const pkgDir = join(dir, "node_modules", "node-llama-cpp");
-  const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { version: string };
-  const info = JSON.parse(readFileSync(join(pkgDir, "llama", "llama.cpp.info.json"), "utf8")) as { tag: string; llamaCppGithubRepo: string };
-  const mod = (await import(pathToFileURL(join(pkgDir, "dist", "index.js")).href)) as {
+  const { pkg, info, mod } = await importNodeLlamaCpp<{
     getLlama(o: object): Promise<Llama>;
-  };
+  }>();
   const llama = await mod.getLlama({ gpu: false, build: "never", skipDownload: true });
   for (const { file, out } of MODELS) {
     const model = await llama.loadModel({ modelPath: modelPath(file) });

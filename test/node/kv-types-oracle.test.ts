@@ -5,20 +5,12 @@ import { RefBackend } from "../../src/backends/ref/ref-backend";
 import { createBackend } from "../../src/backends/select";
 import { LlamaContext } from "../../src/engine/context";
 import { LlamaModel } from "../../src/engine/model";
+import { TINY_HD32, type KvOracleRun as Run } from "../../scripts/lib/kv-oracle-format";
 import { synthModel } from "../../scripts/lib/synth/model";
 import { fixturePath, readFixture } from "../helpers/fixtures";
 
-interface Run {
-  model: "stories260K.gguf" | "tiny-hd32";
-  kvType: "f32" | "f16" | "q8_0";
-  flashAttention: boolean;
-  promptIds: number[];
-  generatedIds: number[];
-  logits: number[][];
-}
 const ORACLE = JSON.parse(readFileSync(fixturePath("oracle/kv-types.json"), "utf8")) as { runs: Run[] };
-/** scripts/kv-oracle.ts's TINY_HD32 (kept here as data: tests do not import the script, which runs on import). */
-const TINY = synthModel({ shape: "tiny", overrides: { heads: 2, kvHeads: 1 }, type: "f32", seed: 7 });
+const TINY = synthModel(TINY_HD32);
 
 // Bounds in units of S = max(1, max |llama.cpp logit|); measured max over every row on this oracle (x86 zen4), with
 // ref / wasm-simd128 / wasm-relaxed:

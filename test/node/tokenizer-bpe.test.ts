@@ -7,6 +7,7 @@ import { ModelError } from "../../src/engine/errors";
 import { GgufValueType, readGguf, type GgufFile } from "../../src/gguf/index";
 import { createTokenizer, TokenizerError, type BpeVocab, type Tokenizer } from "../../src/tokenizer/index";
 import { spmSpecials } from "../../src/tokenizer/special-tokens";
+import { idsHash } from "../../scripts/lib/ids-hash";
 import { optionalFixtures, readFixture, readFixtureText } from "../helpers/fixtures";
 
 const UPSTREAM = ["gpt-2", "starcoder", "deepseek-llm", "deepseek-coder", "qwen2", "llama-spm", "phi-3"].map((v) => `ggml-vocab-${v}.gguf`);
@@ -73,18 +74,6 @@ const relabel = (pre: string | undefined): GgufFile => {
   else metadata.set("tokenizer.ggml.pre", { type: GgufValueType.STRING, value: pre });
   return { ...base, metadata };
 };
-
-/** FNV-1a (32-bit) of a list of ids, as scripts/tokenizer-golden-bpe.ts hashes them. */
-function idsHash(ids: readonly number[]): string {
-  let h = 0x811c9dc5;
-  for (const id of ids) {
-    for (let k = 0; k < 4; k++) {
-      h ^= (id >>> (8 * k)) & 0xff;
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-  }
-  return h.toString(16).padStart(8, "0");
-}
 
 describe.skipIf(!vocabFiles.available)(`golden strings (${golden.llamaCpp})`, () => {
   for (const g of golden.vocabs) {
