@@ -45,6 +45,13 @@ export function f16Round(x: f32): f32 {
   return reinterpret<f32>(sign | r);
 }
 
+/** max |x| over the 32 floats at p (one Q8_0 block): lane-wise over 8 vectors, then (0 max 1) max (2 max 3). */
+@inline export function absMax32(p: usize): f32 {
+  let amax = f32x4.splat(0);
+  for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(p + (<usize>i << 4))));
+  return max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+}
+
 /** C's roundf (half away from zero) on four lanes: trunc, then step away when the dropped fraction is ≥ 0.5. */
 @inline export function roundAway4(x: v128): v128 {
   const t = f32x4.trunc(x);

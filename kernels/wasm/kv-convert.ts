@@ -1,5 +1,5 @@
 // KV cache element conversion: f32 rows to f16 or Q8_0 blocks (as llama.cpp's cache store) and back, for storeKv and attention.
-import { f16Round, f16ToF32 } from "./common";
+import { absMax32, f16Round, f16ToF32 } from "./common";
 
 /** f16 bits of x, rounded to nearest even (GGML_FP32_TO_FP16): round in f32 first, then the exact value's bits. */
 @inline function f16Bits(x: f32): u32 {
@@ -24,9 +24,7 @@ export function kv_encode(dst: usize, src: usize, n: i32, type: i32): void {
   for (let b = 0; b < n >> 5; b++) {
     const xp = src + (<usize>b << 7);
     const o = dst + <usize>b * 34;
-    let amax = f32x4.splat(0);
-    for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
-    const m = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+    const m = absMax32(xp);
     const id: f32 = m != 0 ? <f32>127.0 / m : 0;
     store<u16>(o, <u16>f16Bits(m / 127.0));
     const vid = f32x4.splat(id);

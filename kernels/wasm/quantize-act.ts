@@ -1,5 +1,5 @@
 // Activation rounding before quantized and F16 matmuls, exactly as ggml (and the ref backend's "ggml" mode) does it.
-import { f16Round } from "./common";
+import { absMax32, f16Round } from "./common";
 
 /**
  * Quantizes n floats (n a multiple of 32; consecutive token rows quantize identically as one run) to Q8_0 blocks
@@ -13,9 +13,7 @@ export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): v
   const nb = n >> 5;
   for (let b = 0; b < nb; b++) {
     const xp = x + (<usize>b << 7);
-    let amax = f32x4.splat(0);
-    for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
-    const m = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+    const m = absMax32(xp);
     const dd: f32 = m / 127.0;
     const id: f32 = m != 0 ? <f32>127.0 / m : 0;
     const vid = f32x4.splat(id);

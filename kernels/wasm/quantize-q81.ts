@@ -1,5 +1,5 @@
 // Q8_1 activations for Q4_1 / Q5_1 weights: Q8_0's quants and d, plus ggml's s = f16(d·Σq) per 32-block.
-import { f16Round } from "./common";
+import { absMax32, f16Round } from "./common";
 import { quantize_q8_0 } from "./quantize-act";
 
 /**
@@ -11,9 +11,7 @@ export function quantize_q8_1(x: usize, q: usize, d: usize, s: usize, st: usize,
   const nb = n >> 5;
   for (let b = 0; b < nb; b++) {
     const xp = x + (<usize>b << 7);
-    let amax = f32x4.splat(0);
-    for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
-    const m = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+    const m = absMax32(xp);
     const dd: f32 = m / 127.0;
     store<f32>(st + (<usize>b << 2), f16Round(dd * <f32>(-load<i32>(s + (<usize>b << 2)))));
   }
