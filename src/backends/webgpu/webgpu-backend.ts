@@ -32,7 +32,8 @@ export class WebGpuBackend implements Backend {
   private weightsBytes = 0;
   private readonly caches = new Set<GpuKvCache>();
   private readonly watch: DeviceWatch;
-  private readonly ropeCache: { key: string; buffer?: GPUBuffer } = { key: "" };
+  /** The RoPE table on the device: its key, and the submission count when a dispatch last bound it. */
+  private readonly ropeCache: { key: string; buffer?: GPUBuffer; usedAt: number } = { key: "", usedAt: -1 };
 
   private constructor(readonly device: GPUDevice, readonly adapterDescription: string, maxWeightBytes: number) {
     const l = device.limits;
@@ -231,10 +232,13 @@ export class WebGpuBackend implements Backend {
         if (this.ropeCache.buffer) this.pool.give(this.ropeCache.buffer);
         this.ropeCache.buffer = this.pool.take(Math.max(bytes, 4096));
       }
-      this.rec.flush(); // work recorded with the previous table is submitted before the write lands
+      // Work recorded with the previous table must be submitted before the write lands. Each forward step reads its
+      // logits back (one submission), so a new step finds the table's last use already submitted: no extra flush.
+      if (this.ropeCache.usedAt === this.rec.submissions) this.rec.flush();
       this.device.queue.writeBuffer(this.ropeCache.buffer!, 0, table.buffer, table.byteOffset, table.byteLength);
       this.ropeCache.key = key;
     }
+    this.ropeCache.usedAt = this.rec.submissions;
     return this.ropeCache.buffer!;
   }
 
