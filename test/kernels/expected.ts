@@ -88,8 +88,21 @@ export function softmax64(x: ArrayLike<number>, rows: number, len: number): Floa
   return out;
 }
 
-/** Causal GQA attention over caches k, v laid out [pos][kvHead][headDim]; query t at position pos0 + t. */
-export function attention64(q: Float32Array, k: Float32Array, v: Float32Array, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number): Float64Array {
+/**
+ * Causal GQA attention over caches k, v laid out [pos][kvHead][headDim]; query t at position pos0 + t. `weight`
+ * maps each softmax weight before it multiplies V (an f16 KV cache rounds them to f16).
+ */
+export function attention64(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  pos0: number,
+  nTokens: number,
+  nHeads: number,
+  nKvHeads: number,
+  headDim: number,
+  weight: (w: number) => number = (w) => w,
+): Float64Array {
   const out = new Float64Array(nTokens * nHeads * headDim);
   const kvDim = nKvHeads * headDim;
   for (let t = 0; t < nTokens; t++) {
@@ -102,7 +115,7 @@ export function attention64(q: Float32Array, k: Float32Array, v: Float32Array, p
         for (let d = 0; d < headDim; d++) s += q[(t * nHeads + h) * headDim + d]! * k[p * kvDim + kvh * headDim + d]!;
         scores[p] = s / Math.sqrt(headDim);
       }
-      const att = softmax64(scores, 1, n);
+      const att = Array.from(softmax64(scores, 1, n), weight);
       for (let d = 0; d < headDim; d++) {
         let s = 0;
         for (let p = 0; p < n; p++) s += att[p]! * v[p * kvDim + kvh * headDim + d]!;

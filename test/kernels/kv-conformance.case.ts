@@ -3,7 +3,10 @@ import { expect, it } from "vitest";
 import type { Backend, Buffer as BackendBuffer } from "../../src/backends/backend";
 import { decodeKv, encodeKv, kvRowBytes, roundQuery, type KvType } from "../../src/backends/kv-format";
 import { f16ToF32, f32ToF16 } from "../../src/quant/f16";
-import { nmse, randomArray, seededRandom, softmax64 } from "./expected";
+import { attention64, nmse, randomArray, seededRandom } from "./expected";
+
+/** On an f16 KV cache llama.cpp rounds the softmax weights to f16 (its non-flash attention multiplies V as an F16 matmul). */
+const roundF16 = (w: number) => f16ToF32(f32ToF16(w));
 
 const TYPED: readonly KvType[] = ["f16", "q8_0"];
 
@@ -18,34 +21,6 @@ function stored(type: KvType, x: Float32Array, kvDim: number): { values: Float32
     decodeKv(type, bytes, r * rb, values, r * kvDim, kvDim);
   }
   return { values, bytes };
-}
-
-/**
- * expected.ts's attention64, with the softmax weights rounded to f16 when `weightsF16` (an F16 cache: llama.cpp's
- * non-flash attention multiplies V by them as an F16 matmul).
- */
-function attentionKv64(q: Float32Array, k: Float32Array, v: Float32Array, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, weightsF16: boolean): Float64Array {
-  const out = new Float64Array(nTokens * nHeads * headDim);
-  const kvDim = nKvHeads * headDim;
-  for (let t = 0; t < nTokens; t++) {
-    const n = pos0 + t + 1;
-    for (let h = 0; h < nHeads; h++) {
-      const kvh = Math.floor(h / (nHeads / nKvHeads));
-      const scores = new Float64Array(n);
-      for (let p = 0; p < n; p++) {
-        let s = 0;
-        for (let d = 0; d < headDim; d++) s += q[(t * nHeads + h) * headDim + d]! * k[p * kvDim + kvh * headDim + d]!;
-        scores[p] = s / Math.sqrt(headDim);
-      }
-      const att = Array.from(softmax64(scores, 1, n), (w) => (weightsF16 ? f16ToF32(f32ToF16(w)) : w));
-      for (let d = 0; d < headDim; d++) {
-        let s = 0;
-        for (let p = 0; p < n; p++) s += att[p]! * v[p * kvDim + kvh * headDim + d]!;
-        out[(t * nHeads + h) * headDim + d] = s;
-      }
-    }
-  }
-  return out;
 }
 
 /**
@@ -82,7 +57,7 @@ export function runKvConformance(backend: Backend, upload: (x: Float32Array) => 
       const [sk, sv] = [stored(type, k, kvDim), stored(type, v, kvDim)];
       const qr = new Float32Array(q.length);
       roundQuery(type, q, 0, q.length, qr, 0);
-      const want = attentionKv64(qr, sk.values, sv.values, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16");
+      const want = attention64(qr, sk.values, sv.values, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16" ? roundF16 : undefined);
       // A softmax weight within f32 rounding of an f16 tie may round either way in the backend's f32 softmax and the
       // f64 spec: one f16 step, 2^-11 of that weight, NMSE up to ~1e-7; so f16 is held to at least 1e-6.
       expect(nmse(await readBack(out, 0, q.length), want)).toBeLessThanOrEqual(type === "f16" ? Math.max(tol.f16, 1e-6) : tol.q8_0);
