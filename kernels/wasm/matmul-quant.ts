@@ -40,7 +40,7 @@ class Q4 {}
   }
   if (i8dot<T>()) {
     const n = v128.load(wp);
-    return h ? i8x16.shr_u(n, 4) : v128.and(n, i8x16.splat(0x0f));
+    return v128.and(h ? i16x8.shr_u(n, 4) : n, i8x16.splat(0x0f)); // x86 has no byte shift: i16 shift, then mask
   }
   const u = k ? v128.load8x8_u(wp, 8) : v128.load8x8_u(wp);
   return h ? i16x8.shr_u(u, 4) : v128.and(u, i16x8.splat(0x0f));
@@ -48,10 +48,13 @@ class Q4 {}
 
 /**
  * acc + the four rows' integer dots of one prepared weight vector (p0, p1) of half h with one token's activations at
- * xp (its i8 quants for relaxed_dot, else its i16 quants): 4 i8 or 2 + 2 i16 broadcast to all lanes.
+ * xp (its i8 quants for relaxed_dot, else its i16 quants): 4 i8 or 2 + 2 i16 broadcast to all lanes. The relaxed
+ * build's acc is i16x8 (two lanes per row, summed by `finish`): i16x8.relaxed_dot is one pmaddubsw on x86, while the
+ * i32 form adds a pmaddwd and an add per step where no VNNI is used. A lane gets 2 products of a nibble (0..15) and a
+ * quant (|q| ≤ 127) per step, at most 8 steps per block: |lane| ≤ 8·2·15·127 = 30480 < 2^15, so the sums are exact.
  */
 @inline function step<T>(acc: v128, p0: v128, p1: v128, xp: usize, h: bool): v128 {
-  if (i8dot<T>()) return i32x4.relaxed_dot_i8x16_i7x16_add_s(h ? v128.load32_splat(xp, 16) : v128.load32_splat(xp), p0, acc);
+  if (i8dot<T>()) return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(h ? v128.load32_splat(xp, 16) : v128.load32_splat(xp), p0));
   const x0 = h ? v128.load32_splat(xp, 32) : v128.load32_splat(xp);
   const x1 = h ? v128.load32_splat(xp, 36) : v128.load32_splat(xp, 4);
   return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(p0, x0), i32x4.dot_i16x8_s(p1, x1)));
@@ -61,6 +64,16 @@ class Q4 {}
 @inline function start<T>(sp: usize): v128 {
   if (idof<T>() == idof<Q8>()) return i32x4.splat(0);
   return i32x4.shl(v128.load32_splat(sp), 3);
+}
+
+/** A block's accumulator before its first step: the i32 start, or (relaxed_dot) i16 zeros. */
+@inline function init<T>(sp: usize): v128 {
+  return i8dot<T>() ? i32x4.splat(0) : start<T>(sp);
+}
+
+/** A block's four i32 row sums from its accumulator: relaxed_dot's i16 lane pairs added, then the start. */
+@inline function finish<T>(acc: v128, sp: usize): v128 {
+  return i8dot<T>() ? i32x4.add(i32x4.extadd_pairwise_i16x8_s(acc), start<T>(sp)) : acc;
 }
 
 /** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
@@ -97,7 +110,7 @@ class Q4 {}
       let o0 = zero, o1 = zero, o2 = zero, o3 = zero;
       for (let b = 0; b < nb; b++) {
         const so = <usize>b << 2;
-        let a0 = start<T>(s0 + so), a1 = start<T>(s0 + sRow + so), a2 = start<T>(s0 + 2 * sRow + so), a3 = start<T>(s0 + 3 * sRow + so);
+        let a0 = init<T>(s0 + so), a1 = init<T>(s0 + sRow + so), a2 = init<T>(s0 + 2 * sRow + so), a3 = init<T>(s0 + 3 * sRow + so);
         let x1 = x0 + xRow, x2 = x1 + xRow, x3 = x2 + xRow;
         const xe = x0 + XG * 4;
         for (let xp = x0; xp < xe; xp += XG) {
@@ -120,10 +133,10 @@ class Q4 {}
         wp += PB - 64;
         x0 += XB;
         const dw = v128.load(dpan + (<usize>b << 4));
-        o0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(dw, v128.load32_splat(d0 + so)), o0);
-        o1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, v128.load32_splat(d0 + sRow + so)), o1);
-        o2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, v128.load32_splat(d0 + 2 * sRow + so)), o2);
-        o3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, v128.load32_splat(d0 + 3 * sRow + so)), o3);
+        o0 = madd(f32x4.convert_i32x4_s(finish<T>(a0, s0 + so)), f32x4.mul(dw, v128.load32_splat(d0 + so)), o0);
+        o1 = madd(f32x4.convert_i32x4_s(finish<T>(a1, s0 + sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + sRow + so)), o1);
+        o2 = madd(f32x4.convert_i32x4_s(finish<T>(a2, s0 + 2 * sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + 2 * sRow + so)), o2);
+        o3 = madd(f32x4.convert_i32x4_s(finish<T>(a3, s0 + 3 * sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + 3 * sRow + so)), o3);
       }
       const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
       storeRows(o, o0, r, rows);
@@ -141,7 +154,7 @@ class Q4 {}
       for (let b = 0; b < nb; b++) {
         const so = <usize>b << 2;
         // Two independent integer sums (low and high half), added at the end of the block.
-        let a0 = start<T>(s0 + so), a1 = i32x4.splat(0);
+        let a0 = init<T>(s0 + so), a1 = i32x4.splat(0);
         const xe = xp + XG * 4;
         for (; xp < xe; xp += XG) {
           a0 = step<T>(a0, operand<T>(wp, false, 0), operand<T>(wp, false, 1), xp, false);
@@ -150,7 +163,7 @@ class Q4 {}
         }
         wp += PB - 64;
         xp += XB - XG * 4;
-        o0 = madd(f32x4.convert_i32x4_s(i32x4.add(a0, a1)), f32x4.mul(v128.load(dpan + (<usize>b << 4)), v128.load32_splat(d0 + so)), o0);
+        o0 = madd(f32x4.convert_i32x4_s(finish<T>(i8dot<T>() ? i16x8.add(a0, a1) : i32x4.add(a0, a1), s0 + so)), f32x4.mul(v128.load(dpan + (<usize>b << 4)), v128.load32_splat(d0 + so)), o0);
       }
       storeRows(out + ((<usize>t * <usize>rows + <usize>r) << 2), o0, r, rows);
     }
