@@ -81,6 +81,9 @@ describe("structured output with the Vercel AI SDK against wrangler dev", () => 
     // More than one partial: the reply arrived as a stream, not as one chunk.
     expect(partials.length).toBeGreaterThan(1);
     expect(partials.at(-1)).toEqual(final);
+    // includeUsage sends stream_options.include_usage: the streamed reply's token count equals the non-streamed one's.
+    expect(lastBody().stream_options).toEqual({ include_usage: true });
+    expect((await stream.usage).outputTokens).toBe(whole.usage.outputTokens);
   });
 
   it("streamObject: the final object validates against the nested schema", async () => {
