@@ -21,7 +21,7 @@ modelInfo.get("/model", async (c) => {
   const cfg = card.config;
   const mem = card.memory;
   // A model over the budget runs as a pipeline of shards (docs/sharding.md); a plan that cannot work is a 503 here too.
-  const sharding = await planInfo(c.env, card).catch((e: unknown) => {
+  const sharding = await planInfo(c.env, card, c.req.query("shard_stats") === "1").catch((e: unknown) => {
     throw new ApiError(errorBody(e));
   });
   return c.json({

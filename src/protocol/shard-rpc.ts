@@ -22,6 +22,9 @@ export interface ShardForward {
 export interface ShardOutputWire {
   readonly x?: ArrayBuffer;
   readonly logits?: ArrayBuffer;
+  /** Time spent inside the shard on this step (ms): the forward pass, and writing its pages. */
+  readonly computeMs?: number;
+  readonly persistMs?: number;
 }
 
 /** What a shard stores and holds, for storage accounting and tests. */
@@ -38,6 +41,12 @@ export interface ShardStats {
   readonly databaseBytes: number;
   /** The asked-for session's pages in this shard. */
   readonly session?: { readonly pages: number; readonly bytes: number };
+  /** Steps served since the isolate started, and the time they spent computing and writing pages (ms). */
+  readonly steps: number;
+  readonly computeMs: number;
+  readonly persistMs: number;
+  /** The backend's accounting of this isolate's memory (weights, KV caches, run buffers, reserved), null before the load. */
+  readonly memory: { readonly weightsBytes: number; readonly kvBytes: number; readonly scratchBytes: number; readonly reservedBytes: number } | null;
 }
 
 export interface ShardRpc extends Rpc.DurableObjectBranded {
@@ -54,4 +63,6 @@ export interface ShardRpc extends Rpc.DurableObjectBranded {
   /** Forgets the session: cache and every page. */
   drop(session: string): Promise<Result<{ dropped: boolean }>>;
   stats(session?: string): Promise<ShardStats>;
+  /** An empty round trip carrying `data` (its byte length comes back): measures one RPC leg's cost. */
+  ping(data?: ArrayBuffer): Promise<number>;
 }

@@ -32,6 +32,9 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   private readonly held = new Map<string, Held>();
   private clock = 0;
   private restored = 0;
+  private steps = 0;
+  private computeMs = 0;
+  private persistMs = 0;
 
   [SHARD_EVICT](): void {
     for (const h of this.held.values()) void this.engine?.then((e) => e.releaseSeq(h.seq));
@@ -44,9 +47,15 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       const held = engine.nLayers > 0 ? this.#hold(engine, req.session, req.nCtx) : null;
       const x = req.x ? new Float32Array(req.x) : undefined;
       if (held && req.pos0 < held.persisted) held.persisted = Math.floor(req.pos0 / held.perPage) * held.perPage;
+      const t0 = performance.now();
       const out = engine.step(held?.seq ?? null, { pos0: req.pos0, tokens: req.tokens, ...(x && { x }), allLogits: req.allLogits });
+      const t1 = performance.now();
       if (held && req.persist) this.#persist(engine, req.session, held);
-      return ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }) });
+      const t2 = performance.now();
+      this.steps++;
+      this.computeMs += t1 - t0;
+      this.persistMs += t2 - t1;
+      return ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }), computeMs: t1 - t0, persistMs: t2 - t1 });
     });
   }
 
@@ -131,7 +140,23 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
 
   async stats(session?: string): Promise<ShardStats> {
     const engine = this.engine ? await this.engine.catch(() => null) : null;
-    return { forwarded: engine?.forwarded ?? 0, restored: this.restored, live: this.held.size, ...this.store.sizes(), ...(session !== undefined && { session: this.store.usage(session) }) };
+    const m = engine?.backend.memory();
+    const memory = m ? { weightsBytes: m.weightsBytes, kvBytes: m.kvBytes, scratchBytes: m.scratchBytes, reservedBytes: m.reservedBytes ?? m.weightsBytes + m.kvBytes + m.scratchBytes } : null;
+    return {
+      forwarded: engine?.forwarded ?? 0,
+      restored: this.restored,
+      live: this.held.size,
+      ...this.store.sizes(),
+      ...(session !== undefined && { session: this.store.usage(session) }),
+      steps: this.steps,
+      computeMs: this.computeMs,
+      persistMs: this.persistMs,
+      memory,
+    };
+  }
+
+  async ping(data?: ArrayBuffer): Promise<number> {
+    return data?.byteLength ?? 0;
   }
 
   /** The session's cache in memory: restored from pages when stored (nothing recomputed), else new. */

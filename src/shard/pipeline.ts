@@ -3,6 +3,16 @@ import type { LlamaConfig } from "../engine/config";
 import type { ShardPlan, ShardSpec } from "./plan";
 import type { ShardStepInput, ShardStepOutput } from "./shard-engine";
 
+/** Where a context's hops spent their time (ms, summed): the caller's round trips, and inside the shards. */
+export interface HopStats {
+  calls: number;
+  roundTripMs: number;
+  computeMs: number;
+  persistMs: number;
+}
+
+export const newHopStats = (): HopStats => ({ calls: 0, roundTripMs: 0, computeMs: 0, persistMs: 0 });
+
 /** Runs a step on one shard (in process for tests and benchmarks, by RPC in the Worker). */
 export type ShardCaller = (shard: ShardSpec, input: ShardStepInput) => Promise<ShardStepOutput>;
 

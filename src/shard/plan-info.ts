@@ -1,7 +1,7 @@
 // The shard plan as GET /v1/model reports it: one shard when the model fits an isolate, else every shard's layers, bytes and tensors.
-import type { Env } from "../env";
+import { numberVar, type Env } from "../env";
 import type { ModelCard } from "../protocol/model-card";
-import { shardPlan } from "./session-shards";
+import { shardName, shardPlan } from "./session-shards";
 import type { ShardPlan } from "./plan";
 
 /** Plans per model version and vars: the header is read once per isolate for them. */
@@ -10,8 +10,9 @@ const plans = new Map<string, Promise<ShardPlan | null>>();
 /**
  * Reads the header again only when the card says the model does not fit one isolate (then the session objects shard
  * it too); a plan that cannot work throws the plan's HostError (503 memory_budget_exceeded naming the layer).
+ * `live` adds each replica's counters and memory accounting (RPC to every shard object: for benchmarks, not polling).
  */
-export async function planInfo(env: Env, card: ModelCard) {
+export async function planInfo(env: Env, card: ModelCard, live = false) {
   if (card.memory.usedBytes <= card.memory.budgetBytes) return { sharded: false, shards: 1 };
   const key = `${env.MODEL_NAME}|${card.fileBytes}|${env.MEMORY_BUDGET_MB}|${env.N_CTX}|${env.SHARD_SESSIONS}`;
   let p = plans.get(key);
@@ -22,6 +23,10 @@ export async function planInfo(env: Env, card: ModelCard) {
   }
   const plan = await p;
   if (!plan) return { sharded: false, shards: 1 };
+  const replicas = Math.max(1, Math.floor(numberVar(env, "SHARD_REPLICAS", 1)));
+  const stats = live
+    ? await Promise.all(plan.shards.map((s) => Promise.all([...Array(replicas).keys()].map((r) => env.SHARDS.getByName(shardName(env, plan, s, r)).stats()))))
+    : null;
   return {
     sharded: plan.shards.length > 1,
     shards: plan.shards.length,
@@ -38,6 +43,15 @@ export async function planInfo(env: Env, card: ModelCard) {
       buffer_bytes: s.bufferBytes,
       total_bytes: s.totalBytes,
       tensors: s.tensors,
+      ...(stats && {
+        replicas: stats[s.index]!.map((st) => ({
+          steps: st.steps,
+          forwarded: st.forwarded,
+          compute_ms: st.computeMs,
+          persist_ms: st.persistMs,
+          memory: st.memory && { weights_bytes: st.memory.weightsBytes, kv_bytes: st.memory.kvBytes, scratch_bytes: st.memory.scratchBytes, reserved_bytes: st.memory.reservedBytes },
+        })),
+      }),
     })),
   };
 }

@@ -11,7 +11,7 @@ import type { SessionInfo } from "../protocol/session";
 import { createTokenizer } from "../tokenizer/index";
 import { metaOptString } from "../gguf/index";
 import { host } from "../session/model-host";
-import type { ShardCaller } from "./pipeline";
+import { newHopStats, type HopStats, type ShardCaller } from "./pipeline";
 import { PipelineContext } from "./pipeline-context";
 import { isSharded, planShards, type ShardPlan, type ShardSpec } from "./plan";
 
@@ -107,17 +107,32 @@ export function shardContext(model: LlamaModel, session: string, nCtx: number, e
   const sh = shardings.get(model);
   if (!sh) return null;
   const { env, plan } = sh;
+  const hops = newHopStats();
   const call: ShardCaller = async (s, input) => {
     const x = input.x ? (input.x.byteLength === input.x.buffer.byteLength ? input.x.buffer : input.x.slice().buffer) : undefined;
+    const t0 = performance.now();
     const out = unwrap(
       await stubFor(env, plan, s, session).forward({ spec: s, session, nCtx, pos0: input.pos0, tokens: [...input.tokens], ...(x && { x: x as ArrayBuffer }), allLogits: input.allLogits, persist: !ephemeral }),
     );
+    hops.calls++;
+    hops.roundTripMs += performance.now() - t0;
+    hops.computeMs += out.computeMs ?? 0;
+    hops.persistMs += out.persistMs ?? 0;
     return { ...(out.x && { x: new Float32Array(out.x) }), ...(out.logits && { logits: new Float32Array(out.logits) }) };
   };
   const trim = async (n: number) => {
     await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).trim(s, session, n))));
   };
-  return new PipelineContext(model, nCtx, plan, call, { trim }).asContext();
+  const ctx = new PipelineContext(model, nCtx, plan, call, { trim });
+  hopStats.set(ctx, hops);
+  return ctx.asContext();
+}
+
+const hopStats = new WeakMap<PipelineContext, HopStats>();
+
+/** The hop timings of a pipeline context (null for a local one): round trips seen here against time inside the shards. */
+export function hopStatsOf(llm: LlamaContext): HopStats | null {
+  return hopStats.get(llm as unknown as PipelineContext) ?? null;
 }
 
 function layerShards(plan: ShardPlan): ShardSpec[] {

@@ -6,7 +6,7 @@ import { LlamaContext } from "../../src/engine/context";
 import { generate } from "../../src/engine/generate";
 import { LlamaModel } from "../../src/engine/model";
 import { Sampler } from "../../src/engine/sampler";
-import { shardContext, shardedModel, shardPlan } from "../../src/shard/session-shards";
+import { hopStatsOf, shardContext, shardedModel, shardName, shardPlan } from "../../src/shard/session-shards";
 import { referenceRun, seedModel } from "./helpers";
 
 beforeAll(seedModel);
@@ -30,6 +30,23 @@ describe("pipeline overhead", () => {
     const b = await decode(shardContext(model, "overhead", 128)!, prompt, 64);
     const c = await decode(shardContext(model, "overhead-mem", 128, true)!, prompt, 64);
     console.log(`[shard-overhead] without page writes: ${c.msPerToken.toFixed(3)} ms/token`);
+    // Where a hop's time goes: the round trip the session sees against the time inside the shard (compute, pages).
+    const bctx = shardContext(model, "overhead-split", 128)!;
+    await decode(bctx, prompt, 32);
+    const h = hopStatsOf(bctx)!;
+    expect(h.calls).toBeGreaterThan(0);
+    expect(h.roundTripMs).toBeGreaterThanOrEqual(h.computeMs + h.persistMs);
+    const per = (v: number) => (v / h.calls).toFixed(3);
+    console.log(`[shard-overhead] per hop: round trip ${per(h.roundTripMs)} ms = compute ${per(h.computeMs)} + page writes ${per(h.persistMs)} + RPC ${per(h.roundTripMs - h.computeMs - h.persistMs)}`);
+    // An empty RPC leg pair, and one carrying an activation row of a 2048-wide model (8 KiB).
+    const stub = env.SHARDS.getByName(shardName(env, plan, plan.shards[1]!, 0));
+    const ping = async (data?: ArrayBuffer) => {
+      const t0 = performance.now();
+      for (let i = 0; i < 50; i++) expect(await stub.ping(data)).toBe(data?.byteLength ?? 0);
+      return (performance.now() - t0) / 50;
+    };
+    await ping();
+    console.log(`[shard-overhead] empty RPC round trip ${(await ping()).toFixed(3)} ms, with 8 KiB ${(await ping(new ArrayBuffer(8192))).toFixed(3)} ms`);
     expect(b.tokens).toEqual(a.tokens);
     const hops = plan.shards.length;
     console.log(
