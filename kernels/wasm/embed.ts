@@ -17,7 +17,7 @@ export function embed_float(out: usize, w: usize, elemBytes: i32, cols: i32, tok
   }
 }
 
-/** out[t, :] = row tokens[t] of a repacked Q8_0 (q4 = 0) or Q4_0 (q4 = 1) table: 4-row panels at wq, f32 scales at wd. */
+/** out[t, :] = row tokens[t] of a repacked Q8_0 (q4 = 0) or Q4_0 (q4 = 1) table: 4-row panels at wq, scales at wd. */
 export function embed_quant(out: usize, wq: usize, wd: usize, q4: i32, cols: i32, tokens: usize, nTokens: i32): void {
   const nb = <usize>(cols >> 5);
   const pb: usize = q4 ? 64 : 128; // bytes per panel-block
@@ -27,7 +27,8 @@ export function embed_quant(out: usize, wq: usize, wd: usize, q4: i32, cols: i32
     const o = out + ((<usize>t * <usize>cols) << 2);
     for (let b: usize = 0; b < nb; b++) {
       const pblock = (row >> 2) * nb + b;
-      const d = load<f32>(wd + (((pblock << 2) + rr) << 2));
+      // Q4_0 panels keep f32 scales, Q8_0 panels the file's f16 (matmul-quant.ts).
+      const d = q4 ? load<f32>(wd + (((pblock << 2) + rr) << 2)) : f16ToF32(<u32>load<u16>(wd + (((pblock << 2) + rr) << 1)));
       const wp = wq + pblock * pb;
       const ob = o + (b << 7);
       if (q4) {

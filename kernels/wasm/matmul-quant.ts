@@ -1,5 +1,6 @@
 // Q8_0 / Q4_0 weights × Q8_0-quantized activations: 4-row panels dotted in integers per 32-block, scaled once per block.
 import { madd } from "./common";
+import { f16x4At } from "./kquant-common";
 
 // Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
 // 32-block, vector j (16 bytes) holds quant bytes 4j..4j+3 of all four rows: Q8_0 has 8 such vectors (element k is
@@ -7,7 +8,8 @@ import { madd } from "./common";
 // 4 bytes stay together where relaxed_dot (which sums 4 adjacent i8 products) does the dots: Q4_0 on the relaxed build;
 // elsewhere each row's 2-byte pairs do, for dot_i16x8 (which sums 2 adjacent i16 products after widening). Either way
 // one integer dot step puts the four rows' sums in the four lanes: no horizontal sums, and one convert and one
-// multiply-add per block serve four rows. Block scales: one v128 of four f32 (the panel's rows) per panel-block.
+// multiply-add per block serve four rows. Block scales, the panel's four rows per panel-block: Q4_0 as four f32 (one
+// v128), Q8_0 as the file's four f16 (8 bytes, widened per block), so a Q8_0 matrix (a tied embedding) stays at file size.
 // Relaxed Q8_0 widens to i16 like SIMD128: relaxed_dot wants a 7-bit operand, and moving the weights' signs onto the
 // activations costs more than the i16 dots do.
 // Activations (quantize_q8_0): per 32-block the quants as i8 (relaxed only) and as i16; per block f32 d and i32 -Σq.
@@ -76,6 +78,11 @@ class Q4 {}
   return i8dot<T>() ? i32x4.add(i32x4.extadd_pairwise_i16x8_s(acc), start<T>(sp)) : acc;
 }
 
+/** The four rows' scales of panel-block b of the panel whose scales start at dpan (see the layout above). */
+@inline function scales<T>(dpan: usize, b: i32): v128 {
+  return idof<T>() == idof<Q8>() ? f16x4At(dpan + (<usize>b << 3)) : v128.load(dpan + (<usize>b << 4));
+}
+
 /** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
 @inline function storeRows(o: usize, v: v128, r0: i32, rows: i32): void {
   if (r0 + 4 <= rows) {
@@ -99,7 +106,7 @@ class Q4 {}
   const zero = f32x4.splat(0);
   for (let r = 0; r < rows; r += 4) {
     const wpan = wq + (<usize>r >> 2) * <usize>nb * PB;
-    const dpan = wd + (<usize>r >> 2) * sRow * 4;
+    const dpan = wd + (<usize>r >> 2) * sRow * (idof<T>() == idof<Q8>() ? 2 : 4); // per panel: nb × 4 scales
     let t = 0;
     // Tiles of four tokens (prefill): each weight vector is loaded and prepared once for all four.
     for (; t + 4 <= nTokens; t += 4) {
@@ -132,7 +139,7 @@ class Q4 {}
         }
         wp += PB - 64;
         x0 += XB;
-        const dw = v128.load(dpan + (<usize>b << 4));
+        const dw = scales<T>(dpan, b);
         o0 = madd(f32x4.convert_i32x4_s(finish<T>(a0, s0 + so)), f32x4.mul(dw, v128.load32_splat(d0 + so)), o0);
         o1 = madd(f32x4.convert_i32x4_s(finish<T>(a1, s0 + sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + sRow + so)), o1);
         o2 = madd(f32x4.convert_i32x4_s(finish<T>(a2, s0 + 2 * sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + 2 * sRow + so)), o2);
@@ -163,7 +170,7 @@ class Q4 {}
         }
         wp += PB - 64;
         xp += XB - XG * 4;
-        o0 = madd(f32x4.convert_i32x4_s(finish<T>(i8dot<T>() ? i16x8.add(a0, a1) : i32x4.add(a0, a1), s0 + so)), f32x4.mul(v128.load(dpan + (<usize>b << 4)), v128.load32_splat(d0 + so)), o0);
+        o0 = madd(f32x4.convert_i32x4_s(finish<T>(i8dot<T>() ? i16x8.add(a0, a1) : i32x4.add(a0, a1), s0 + so)), f32x4.mul(scales<T>(dpan, b), v128.load32_splat(d0 + so)), o0);
       }
       storeRows(out + ((<usize>t * <usize>rows + <usize>r) << 2), o0, r, rows);
     }
