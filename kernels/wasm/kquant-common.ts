@@ -15,11 +15,21 @@ export const XK_SUMS: usize = 28;
 
 /**
  * acc + the four rows' dots of 4 weight values (prepared vector p, or halves p/p1 on SIMD128) with the 4 activation
- * elements at xp (broadcast to all lanes).
+ * elements at xp (broadcast to all lanes). On the relaxed build acc is i16x8, two lanes per row (`settle` adds them):
+ * i16x8.relaxed_dot is one pmaddubsw on x86, where the i32 form costs a pmaddwd and an add more per step unless the
+ * engine uses VNNI. Each step adds 2 products of a value v and a quant (|q| ≤ 127) to a lane: callers settle after at
+ * most ⌊32767 / (254·vmax)⌋ steps (8 for 4-bit values, 4 for 5-bit, 2 for 6-bit, more for 3-bit), so sums are exact.
+ * On SIMD128 acc is i32x4 already.
  */
 @inline export function dotStep(acc: v128, p: v128, p1: v128, xp: usize): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp), p, acc);
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp), p));
   return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(p, v128.load32_splat(xp)), i32x4.dot_i16x8_s(p1, v128.load32_splat(xp, 4))));
+}
+
+/** The four rows' i32 sums of a dotStep accumulator that started at zero (relaxed: its i16 lane pairs added). */
+@inline export function settle(acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(acc);
+  return acc;
 }
 
 /** Four u8 (one per row) at p as i32 lanes. */

@@ -1,6 +1,6 @@
 // Q3_K weights × Q8_K activations (and Q2_K, matmul-q2k.ts): 2-bit planes, 16-element sub-blocks, 4-row panels.
 import { madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotBytes, f16x4At, i8x4, storeRows4, u8x4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotBytes, f16x4At, i8x4, settle, storeRows4, u8x4 } from "./kquant-common";
 
 // Weight layouts (repack-kquant.ts): rows in panels of four (the last padded with zero rows); per panel and 256-block:
 // Q3_K (456 bytes): d of the 4 rows (f16), the 16 six-bit scales unpacked to i8 (−32 applied) as [sub-block][row],
@@ -53,12 +53,6 @@ export class Q3 {}
           for (let g: usize = 0; g < 2; g++) {
             const k = (n << 3) + g; // sub-blocks k, k + 2, k + 4, k + 6
             let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-            if (q3) {
-              a0 = i32x4.shl(v128.load32_splat(sb + (k << 2)), 2);
-              a1 = i32x4.shl(v128.load32_splat(sb + (k << 2), 8), 2);
-              a2 = i32x4.shl(v128.load32_splat(sb + (k << 2), 16), 2);
-              a3 = i32x4.shl(v128.load32_splat(sb + (k << 2), 24), 2);
-            }
             let hp = wp + 72 + (g << 6);
             let xp = xb + ((n << 7) + (g << 4)) * XK_ELEM;
             const xe = xp + 16 * XK_ELEM;
@@ -71,6 +65,17 @@ export class Q3 {}
               a3 = dotBytes(a3, value<T>(q, hn, 3), xp + 96 * XK_ELEM);
               qp += 16;
               hp += 16;
+            }
+            // 4 steps of values ≤ 7 fit dotStep's i16 lanes (kquant-common.ts); then Q3_K's start of 4·(−Σqx).
+            a0 = settle(a0);
+            a1 = settle(a1);
+            a2 = settle(a2);
+            a3 = settle(a3);
+            if (q3) {
+              a0 = i32x4.add(a0, i32x4.shl(v128.load32_splat(sb + (k << 2)), 2));
+              a1 = i32x4.add(a1, i32x4.shl(v128.load32_splat(sb + (k << 2), 8), 2));
+              a2 = i32x4.add(a2, i32x4.shl(v128.load32_splat(sb + (k << 2), 16), 2));
+              a3 = i32x4.add(a3, i32x4.shl(v128.load32_splat(sb + (k << 2), 24), 2));
             }
             const sc = wp + SC + (k << 2);
             const m4 = i32x4.splat(15);

@@ -1,6 +1,6 @@
 // Q4_K weights × Q8_K activations: 4-row panels, integer dots per 32-element sub-block, 6-bit scales and mins in ints.
 import { madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, storeRows4, u8x4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, settle, storeRows4, u8x4 } from "./kquant-common";
 
 // Weight layout (repack-kquant.ts packQ4K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block 592 bytes: d of the 4 rows (f16), dmin (f16), the 8 six-bit scales unpacked to u8 as [sub-block][row], the
@@ -22,6 +22,11 @@ export class Q5 {}
   const q = h ? v128.and(i16x8.shr_u(n, 4), m4) : v128.and(n, m4);
   if (idof<T>() == idof<Q4>()) return q;
   return v128.or(q, v128.and(i16x8.shl(hc, h ? 3 : 4), i8x16.splat(0x10)));
+}
+
+/** Runs of dotStep per sub-block between settles (kquant-common.ts): 8 steps of 4-bit values, 4 of Q5_K's 5-bit. */
+@inline function phases<T>(): i32 {
+  return idof<T>() == idof<Q5>() ? 2 : 1;
 }
 
 /**
@@ -67,25 +72,27 @@ export class Q5 {}
     for (let c: usize = 0; c < 4; c++) {
       for (let hh = 0; hh < 2; hh++) {
         const h = hh == 1;
-        let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        const sc = u8x4(wp + 16 + (c << 3) + (h ? 4 : 0));
         let qp = wp + QOFF + (c << 7), hp = wp + 80;
         let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
-        const xe = xp + 32 * XK_ELEM;
-        for (; xp < xe; xp += 4 * XK_ELEM) {
-          const p0 = prep<T>(qp, hp, c, h, 0);
-          const p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, hp, c, h, 1);
-          a0 = dotStep(a0, p0, p1, xp);
-          a1 = dotStep(a1, p0, p1, xp + xRow);
-          a2 = dotStep(a2, p0, p1, xp + 2 * xRow);
-          a3 = dotStep(a3, p0, p1, xp + 3 * xRow);
-          qp += 16;
-          hp += 16;
+        for (let ph = 0; ph < phases<T>(); ph++) {
+          let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+          const xe = xp + (32 / phases<T>()) * XK_ELEM;
+          for (; xp < xe; xp += 4 * XK_ELEM) {
+            const p0 = prep<T>(qp, hp, c, h, 0);
+            const p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, hp, c, h, 1);
+            a0 = dotStep(a0, p0, p1, xp);
+            a1 = dotStep(a1, p0, p1, xp + xRow);
+            a2 = dotStep(a2, p0, p1, xp + 2 * xRow);
+            a3 = dotStep(a3, p0, p1, xp + 3 * xRow);
+            qp += 16;
+            hp += 16;
+          }
+          u0 = i32x4.add(u0, i32x4.mul(settle(a0), sc));
+          u1 = i32x4.add(u1, i32x4.mul(settle(a1), sc));
+          u2 = i32x4.add(u2, i32x4.mul(settle(a2), sc));
+          u3 = i32x4.add(u3, i32x4.mul(settle(a3), sc));
         }
-        const sc = u8x4(wp + 16 + (c << 3) + (h ? 4 : 0));
-        u0 = i32x4.add(u0, i32x4.mul(a0, sc));
-        u1 = i32x4.add(u1, i32x4.mul(a1, sc));
-        u2 = i32x4.add(u2, i32x4.mul(a2, sc));
-        u3 = i32x4.add(u3, i32x4.mul(a3, sc));
       }
     }
     const d = f16x4At(wp);
@@ -130,27 +137,30 @@ export class Q5 {}
         let sumi = zero;
         let qp = wp + QOFF;
         for (let c: usize = 0; c < 4; c++) {
-          let lo = zero, hi = zero;
-          let hp = wp + 80;
-          const xe = xp + 32 * XK_ELEM;
-          for (let xv = xp; xv < xe; xv += 4 * XK_ELEM) {
-            const hc = q5 ? i16x8.shr_u(v128.load(hp), <i32>(c << 1)) : zero;
-            if (ASC_FEATURE_RELAXED_SIMD) {
-              const n = v128.load(qp);
-              lo = dotStep(lo, values<T>(n, hc, false), zero, xv);
-              hi = dotStep(hi, values<T>(n, hc, true), zero, xv + 32);
-            } else {
-              // Bytes to i16 lanes first (x86 has no byte shifts); the nibble and bit masks work on either.
-              const n0 = v128.load8x8_u(qp), n1 = v128.load8x8_u(qp, 8);
-              const h0 = q5 ? i16x8.extend_low_i8x16_u(hc) : zero, h1 = q5 ? i16x8.extend_high_i8x16_u(hc) : zero;
-              lo = dotStep(lo, values<T>(n0, h0, false), values<T>(n1, h1, false), xv);
-              hi = dotStep(hi, values<T>(n0, h0, true), values<T>(n1, h1, true), xv + 64);
-            }
-            qp += 16;
-            hp += 16;
-          }
           const sc = wp + 16 + (c << 3);
-          sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(lo, u8x4(sc)), i32x4.mul(hi, u8x4(sc + 4))));
+          let hp = wp + 80;
+          let xv = xp;
+          for (let ph = 0; ph < phases<T>(); ph++) {
+            let lo = zero, hi = zero;
+            const xe = xv + (32 / phases<T>()) * XK_ELEM;
+            for (; xv < xe; xv += 4 * XK_ELEM) {
+              const hc = q5 ? i16x8.shr_u(v128.load(hp), <i32>(c << 1)) : zero;
+              if (ASC_FEATURE_RELAXED_SIMD) {
+                const n = v128.load(qp);
+                lo = dotStep(lo, values<T>(n, hc, false), zero, xv);
+                hi = dotStep(hi, values<T>(n, hc, true), zero, xv + 32);
+              } else {
+                // Bytes to i16 lanes first (x86 has no byte shifts); the nibble and bit masks work on either.
+                const n0 = v128.load8x8_u(qp), n1 = v128.load8x8_u(qp, 8);
+                const h0 = q5 ? i16x8.extend_low_i8x16_u(hc) : zero, h1 = q5 ? i16x8.extend_high_i8x16_u(hc) : zero;
+                lo = dotStep(lo, values<T>(n0, h0, false), values<T>(n1, h1, false), xv);
+                hi = dotStep(hi, values<T>(n0, h0, true), values<T>(n1, h1, true), xv + 64);
+              }
+              qp += 16;
+              hp += 16;
+            }
+            sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(settle(lo), u8x4(sc)), i32x4.mul(settle(hi), u8x4(sc + 4))));
+          }
           xp += 64 * XK_ELEM;
         }
         const dx = v128.load32_splat(dp + (b << 2));

@@ -1,6 +1,6 @@
 // Q6_K weights × Q8_K activations: 4-row panels, 6-bit values rebuilt from nibble and 2-bit planes, i8 scales per 16.
 import { madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, storeRows4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, settle, storeRows4 } from "./kquant-common";
 
 // Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 128-element half
@@ -22,10 +22,12 @@ const PB: usize = 848;
   return v128.or(lo, v128.and(hb, i8x16.splat(0x30)));
 }
 
-/** acc + dots of the prepared byte vector e (values 0..63) with the 4 activation elements at xp; SIMD128 widens it. */
-@inline function step(acc: v128, e: v128, xp: usize): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return dotStep(acc, e, e, xp);
-  return dotStep(acc, i16x8.extend_low_i8x16_u(e), i16x8.extend_high_i8x16_u(e), xp);
+/**
+ * acc (i32) + the dots of two consecutive steps: prepared vectors (p0, p1) with the 4 activations at xp and (r0, r1)
+ * with the next 4. Two steps of 6-bit values are as many as dotStep's i16 lanes hold exactly (kquant-common.ts).
+ */
+@inline function pair(acc: v128, p0: v128, p1: v128, r0: v128, r1: v128, xp: usize): v128 {
+  return i32x4.add(acc, settle(dotStep(dotStep(i32x4.splat(0), p0, p1, xp), r0, r1, xp + 4 * XK_ELEM)));
 }
 
 /** The relaxed build's byte vector as is, or SIMD128's low (k = 0) or high i16x8 half of it. */
@@ -57,28 +59,39 @@ const PB: usize = 848;
         let a21 = i32x4.shl(v128.load32_splat(sj + sRow, 16), 5), a31 = i32x4.shl(v128.load32_splat(sj + sRow, 24), 5);
         let xp = xb + ((h << 7) + (g << 4)) * XK_ELEM;
         const xe = xp + 16 * XK_ELEM;
-        for (; xp < xe; xp += 4 * XK_ELEM) {
+        for (; xp < xe; xp += 8 * XK_ELEM) {
+          // Two steps (vectors at qp and qp + 48) per settle; each plane's values rebuilt (and widened) once for both tokens.
           const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
-          let e = q6(a, hb, 0);
-          let p0 = half(e, 0), p1 = half(e, 1);
-          a00 = dotStep(a00, p0, p1, xp);
-          a01 = dotStep(a01, p0, p1, xp + xRow);
+          const a_ = v128.load(qp, 48), c_ = v128.load(qp, 64), hb_ = v128.load(qp, 80);
+          let e = q6(a, hb, 0), f = q6(a_, hb_, 0);
+          let p0 = half(e, 0), p1 = half(e, 1), r0 = half(f, 0), r1 = half(f, 1);
+          a00 = pair(a00, p0, p1, r0, r1, xp);
+          a01 = pair(a01, p0, p1, r0, r1, xp + xRow);
           e = q6(c, hb, 1);
+          f = q6(c_, hb_, 1);
           p0 = half(e, 0);
           p1 = half(e, 1);
-          a10 = dotStep(a10, p0, p1, xp + 32 * XK_ELEM);
-          a11 = dotStep(a11, p0, p1, xp + xRow + 32 * XK_ELEM);
+          r0 = half(f, 0);
+          r1 = half(f, 1);
+          a10 = pair(a10, p0, p1, r0, r1, xp + 32 * XK_ELEM);
+          a11 = pair(a11, p0, p1, r0, r1, xp + xRow + 32 * XK_ELEM);
           e = q6(a, hb, 2);
+          f = q6(a_, hb_, 2);
           p0 = half(e, 0);
           p1 = half(e, 1);
-          a20 = dotStep(a20, p0, p1, xp + 64 * XK_ELEM);
-          a21 = dotStep(a21, p0, p1, xp + xRow + 64 * XK_ELEM);
+          r0 = half(f, 0);
+          r1 = half(f, 1);
+          a20 = pair(a20, p0, p1, r0, r1, xp + 64 * XK_ELEM);
+          a21 = pair(a21, p0, p1, r0, r1, xp + xRow + 64 * XK_ELEM);
           e = q6(c, hb, 3);
+          f = q6(c_, hb_, 3);
           p0 = half(e, 0);
           p1 = half(e, 1);
-          a30 = dotStep(a30, p0, p1, xp + 96 * XK_ELEM);
-          a31 = dotStep(a31, p0, p1, xp + xRow + 96 * XK_ELEM);
-          qp += 48;
+          r0 = half(f, 0);
+          r1 = half(f, 1);
+          a30 = pair(a30, p0, p1, r0, r1, xp + 96 * XK_ELEM);
+          a31 = pair(a31, p0, p1, r0, r1, xp + xRow + 96 * XK_ELEM);
+          qp += 96;
         }
         const sc = wp + 16 + (j << 2);
         const s0v = i8x4(sc), s1v = i8x4(sc + 8), s2v = i8x4(sc + 16), s3v = i8x4(sc + 24);
@@ -129,14 +142,22 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
             let a3 = i32x4.shl(v128.load32_splat(sb + (j << 2), 24), 5);
             let xp = xb + ((h << 7) + (g << 4)) * XK_ELEM;
             const xe = xp + 16 * XK_ELEM;
-            for (; xp < xe; xp += 4 * XK_ELEM) {
-              // Each vector loaded once; the values are rebuilt as bytes (SIMD128 widens them after, once each).
+            for (; xp < xe; xp += 8 * XK_ELEM) {
+              // Two steps (vectors at qp and qp + 48) per settle; values rebuilt as bytes (SIMD128 widens them after).
               const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
-              a0 = step(a0, q6(a, hb, 0), xp);
-              a1 = step(a1, q6(c, hb, 1), xp + 32 * XK_ELEM);
-              a2 = step(a2, q6(a, hb, 2), xp + 64 * XK_ELEM);
-              a3 = step(a3, q6(c, hb, 3), xp + 96 * XK_ELEM);
-              qp += 48;
+              const a_ = v128.load(qp, 48), c_ = v128.load(qp, 64), hb_ = v128.load(qp, 80);
+              let e = q6(a, hb, 0), f = q6(a_, hb_, 0);
+              a0 = pair(a0, half(e, 0), half(e, 1), half(f, 0), half(f, 1), xp);
+              e = q6(c, hb, 1);
+              f = q6(c_, hb_, 1);
+              a1 = pair(a1, half(e, 0), half(e, 1), half(f, 0), half(f, 1), xp + 32 * XK_ELEM);
+              e = q6(a, hb, 2);
+              f = q6(a_, hb_, 2);
+              a2 = pair(a2, half(e, 0), half(e, 1), half(f, 0), half(f, 1), xp + 64 * XK_ELEM);
+              e = q6(c, hb, 3);
+              f = q6(c_, hb_, 3);
+              a3 = pair(a3, half(e, 0), half(e, 1), half(f, 0), half(f, 1), xp + 96 * XK_ELEM);
+              qp += 96;
             }
             const sc = wp + 16 + (j << 2);
             sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(a0, i8x4(sc)), i32x4.mul(a1, i8x4(sc + 8))));
