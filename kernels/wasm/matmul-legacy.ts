@@ -52,6 +52,9 @@ export class Q51 {}
         let acc = hasMin<T>() ? i32x4.splat(0) : i32x4.shl(v128.load32_splat(xs + so), 4);
         const qh = hasHigh<T>() ? v128.load(wp, hasMin<T>() ? 16 : 8) : acc;
         const xp = x0 + b * XB;
+        // Relaxed: i16 lanes (two per row) from i16x8.relaxed_dot (one pmaddubsw on x86), widened into acc after at
+        // most 4 steps of 5-bit values (2·31·127 per step) or 8 of 4-bit ones: exact, as matmul-quant.ts explains.
+        let a16 = i32x4.splat(0);
         for (let j = 0; j < 4; j++) {
           const qp = wp + QOFF + (<usize>j << 4);
           if (ASC_FEATURE_RELAXED_SIMD) {
@@ -61,8 +64,12 @@ export class Q51 {}
               lo = v128.or(lo, high(qh, j << 2));
               hi = v128.or(hi, high(qh, 16 + (j << 2)));
             }
-            acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp + (<usize>j << 2)), lo, acc);
-            acc = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp + 16 + (<usize>j << 2)), hi, acc);
+            a16 = i16x8.add(a16, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp + (<usize>j << 2)), lo));
+            a16 = i16x8.add(a16, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp + 16 + (<usize>j << 2)), hi));
+            if (hasHigh<T>() && j == 1) {
+              acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(a16));
+              a16 = i32x4.splat(0);
+            }
           } else {
             const u0 = v128.load8x8_u(qp), u1 = v128.load8x8_u(qp, 8);
             let l0 = v128.and(u0, m4), l1 = v128.and(u1, m4), h0 = i16x8.shr_u(u0, 4), h1 = i16x8.shr_u(u1, 4);
@@ -77,6 +84,7 @@ export class Q51 {}
             acc = i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(h0, v128.load32_splat(xj, 32)), i32x4.dot_i16x8_s(h1, v128.load32_splat(xj, 36))));
           }
         }
+        if (ASC_FEATURE_RELAXED_SIMD) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(a16));
         o = madd(f32x4.convert_i32x4_s(acc), f32x4.mul(f16x4At(wp), v128.load32_splat(xd + so)), o);
         if (hasMin<T>()) o = madd(f16x4At(wp + 8), v128.load32_splat(xst + so), o);
         wp += PB;
