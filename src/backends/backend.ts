@@ -68,6 +68,16 @@ export interface RopeParams {
   readonly freqFactors?: Vector;
 }
 
+/** A matrix being loaded in chunks of whole rows (Backend.beginMatrix). */
+export interface MatrixSink {
+  /** The file bytes of rows row0.., in order; chunks start on a multiple of Backend.matrixRowGroup rows. */
+  write(row0: number, bytes: Uint8Array): void;
+  /** The matrix, once every row was written. */
+  finish(): Matrix;
+  /** Frees what was allocated (a load that failed midway). */
+  abandon(): void;
+}
+
 /** Bytes a backend holds, so the Worker can enforce its memory budget. */
 export interface BackendMemory {
   readonly weightsBytes: number;
@@ -84,6 +94,13 @@ export interface Backend {
   supportsWeightType(type: number): boolean;
 
   loadMatrix(name: string, type: number, rows: number, cols: number, bytes: Uint8Array): Matrix;
+  /**
+   * Optional: a matrix received in row chunks (ranged loading), each repacked into place as it arrives, so no
+   * whole-tensor copy exists outside the backend. Same checks and errors as loadMatrix.
+   */
+  beginMatrix?(name: string, type: number, rows: number, cols: number): MatrixSink;
+  /** With beginMatrix: chunks start on a multiple of this many rows, and only the last may hold fewer. */
+  readonly matrixRowGroup?: number;
   loadVector(name: string, data: Float32Array): Vector;
   createBuffer(length: number): Buffer;
   createKvCache(layout: KvLayout): KvCache;

@@ -37,7 +37,8 @@ export class LlamaContext {
     const layout = { nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim, type: kvType };
     if (kvType === "q8_0" && c.headDim % 32 !== 0) throw new EngineError(`a q8_0 KV cache needs a head dimension divisible by 32; this model's is ${c.headDim}`, "invalid_parameter");
     this.cache = model.backend.createKvCache(layout);
-    this.buffers = createRunBuffers(model.backend, c, maxBatch);
+    // Logits for one row: every pass but an allLogits one wants only the last token's (that one grows the buffer).
+    this.buffers = createRunBuffers(model.backend, c, maxBatch, undefined, 1);
   }
 
   /** Tokens whose K/V are in the cache (= the position of the next evaluated token). */

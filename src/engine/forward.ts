@@ -16,14 +16,25 @@ export interface RunBuffers {
   readonly gate: Buffer; // [maxBatch × ffnDim] ffn_gate output, then silu(gate) * up
   readonly up: Buffer; // [maxBatch × ffnDim]  ffn_up output
   readonly last: Buffer; // [maxBatch × dim]   final-normed rows that get logits
-  readonly logits: Buffer; // [maxBatch × vocab]
+  /** [logitsRows × width]: rows that get logits in one pass; grown (recordHead) when a pass wants more. */
+  logits: Buffer;
+  logitsRows: number;
 }
 
 /**
  * `parts` sizes the buffers of a shard that runs only some of the pass: without layers the layer activations shrink to
  * one float, and `logitsWidth` is the number of classifier rows it holds (the vocabulary for the whole model).
+ * `logitsRows`: rows of logits held from the start (default maxBatch). A context that wants only the last token's
+ * logits passes 1: maxBatch rows of a 49152-token vocabulary are 6.3 MB of an isolate's budget, used only by passes
+ * asking for every row's logits, which grow the buffer then.
  */
-export function createRunBuffers(backend: Backend, c: LlamaConfig, maxBatch: number, parts: { layers: boolean; logitsWidth: number } = { layers: true, logitsWidth: c.vocabSize }): RunBuffers {
+export function createRunBuffers(
+  backend: Backend,
+  c: LlamaConfig,
+  maxBatch: number,
+  parts: { layers: boolean; logitsWidth: number } = { layers: true, logitsWidth: c.vocabSize },
+  logitsRows = maxBatch,
+): RunBuffers {
   const full = (n: number) => backend.createBuffer(maxBatch * n);
   const b = (n: number) => (parts.layers ? full(n) : backend.createBuffer(1));
   return {
@@ -38,7 +49,8 @@ export function createRunBuffers(backend: Backend, c: LlamaConfig, maxBatch: num
     gate: b(c.ffnDim),
     up: b(c.ffnDim),
     last: full(c.dim),
-    logits: full(Math.max(1, parts.logitsWidth)),
+    logits: backend.createBuffer(logitsRows * Math.max(1, parts.logitsWidth)),
+    logitsRows,
   };
 }
 
@@ -136,6 +148,11 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
  */
 export function recordHead(backend: Backend, c: LlamaConfig, outputNorm: Vector, output: Matrix, s: RunBuffers, n: number, allLogits: boolean): number {
   const rows = allLogits ? n : 1;
+  if (rows > s.logitsRows) {
+    backend.release(s.logits);
+    s.logits = backend.createBuffer(rows * output.rows);
+    s.logitsRows = rows;
+  }
   backend.copy(s.last, 0, s.x, (n - rows) * c.dim, rows * c.dim);
   backend.rmsnorm(s.last, s.last, outputNorm, rows, c.rmsEps);
   backend.matmul(s.logits, output, s.last, rows);

@@ -2,7 +2,7 @@
 import type { GgufFile, GgufHeader, GgufTensorInfo } from "../gguf/index";
 import { ggmlTypeName, tensorData } from "../gguf/index";
 import { dequantize } from "../quant/index";
-import type { Backend, Matrix, Vector } from "../backends/backend";
+import type { Backend, Matrix, MatrixSink, Vector } from "../backends/backend";
 import type { LlamaConfig } from "./config";
 import { ModelError } from "./errors";
 import { OUTPUT, OUTPUT_NORM, ROPE_FREQS, TOKEN_EMBD, blockBiasName, blockTensorName, optionalBlockTensorName, type BlockTensor } from "./tensor-names";
@@ -46,22 +46,47 @@ function findTensor(file: GgufFile, name: string, expected: readonly number[]) {
 }
 
 /**
- * A loading step: yields the tensor whose bytes it needs next and is resumed with them, so one loader serves both the
- * file in memory (loadWeights) and tensors fetched one at a time (loadWeightsStreaming).
+ * What a loading step needs next: a tensor's bytes (or a row slice's), resumed with them; or, where the backend takes a
+ * matrix in chunks (`sink`), its rows written into the sink, resumed with null once they all are.
  */
-type Steps<T> = Generator<GgufTensorInfo, T, Uint8Array>;
+interface TensorRequest {
+  readonly info: GgufTensorInfo;
+  readonly sink?: MatrixSink;
+  /** Rows of the matrix the sink receives (info.dims[1]). */
+  readonly rows?: number;
+}
+
+/**
+ * A loading step: yields the tensor it needs next and is resumed with its bytes, so one loader serves both the file in
+ * memory (loadWeights) and tensors fetched by range (loadWeightsStreaming).
+ */
+type Steps<T> = Generator<TensorRequest, T, Uint8Array | null>;
+
+function* whole(info: GgufTensorInfo): Steps<Uint8Array> {
+  const bytes = yield { info };
+  if (!bytes) throw new ModelError(`tensor ${info.name}: no bytes were read`);
+  return bytes;
+}
 
 function* loadMatrix(file: GgufFile, backend: Backend, name: string, rows: number, cols: number): Steps<Matrix> {
   const info = findTensor(file, name, [cols, rows]);
   if (!backend.supportsWeightType(info.type)) {
     throw new ModelError(`tensor ${name} has type ${ggmlTypeName(info.type)}, which the ${backend.name} backend cannot use`);
   }
-  return backend.loadMatrix(name, info.type, rows, cols, yield info);
+  const sink = backend.beginMatrix?.(name, info.type, rows, cols);
+  if (!sink) return backend.loadMatrix(name, info.type, rows, cols, yield* whole(info));
+  try {
+    yield { info, sink, rows };
+    return sink.finish();
+  } catch (e) {
+    sink.abandon();
+    throw e;
+  }
 }
 
 function* loadVector(file: GgufFile, backend: Backend, name: string, length: number): Steps<Vector> {
   const info = findTensor(file, name, [length]);
-  return backend.loadVector(name, dequantize(info.type, yield info, length));
+  return backend.loadVector(name, dequantize(info.type, yield* whole(info), length));
 }
 
 /** Row range [start, end) of a [rows × cols] matrix: rows are contiguous whole blocks, so a slice is one byte range. */
@@ -76,7 +101,7 @@ function* loadMatrixRows(file: GgufFile, backend: Backend, name: string, rows: n
   const rowBytes = info.nBytes / rows;
   const n = span[1] - span[0];
   const slice: GgufTensorInfo = { ...info, offset: info.offset + span[0] * rowBytes, nBytes: n * rowBytes, nElements: n * cols, dims: [cols, n] };
-  return backend.loadMatrix(name, info.type, n, cols, yield slice);
+  return backend.loadMatrix(name, info.type, n, cols, yield* whole(slice));
 }
 
 /** Layer i's tensors (the architecture's optional ones included). */
@@ -162,23 +187,52 @@ function* partSteps(file: GgufFile, config: LlamaConfig, backend: Backend, part:
 
 /** Loads one shard's tensors by range reads (see loadWeightsStreaming); nothing outside `part` is read. */
 export async function loadPartStreaming(header: GgufHeader, config: LlamaConfig, backend: Backend, fetch: FetchRange, part: WeightPart): Promise<PartWeights> {
-  return drive(partSteps(header, config, backend, part), header, fetch);
+  return drive(partSteps(header, config, backend, part), header, fetch, backend);
 }
 
 /** Loads one shard's tensors from a file held in memory. */
 export function loadPart(file: GgufFile, config: LlamaConfig, backend: Backend, part: WeightPart): PartWeights {
-  const steps = partSteps(file, config, backend, part);
-  let step = steps.next();
-  while (!step.done) step = steps.next(tensorData(file, step.value));
-  return step.value;
+  return driveInMemory(partSteps(file, config, backend, part), file);
 }
 
 /** Loads the weights from a file held in memory (tensor bytes are views of it). */
 export function loadWeights(file: GgufFile, config: LlamaConfig, backend: Backend): ModelWeights {
-  const steps = weightSteps(file, config, backend);
+  return driveInMemory(weightSteps(file, config, backend), file);
+}
+
+/** Runs loading steps over a file in memory: a chunked matrix gets all its rows as one write (a view, no copy). */
+function driveInMemory<T>(steps: Steps<T>, file: GgufFile): T {
   let step = steps.next();
-  while (!step.done) step = steps.next(tensorData(file, step.value));
+  while (!step.done) {
+    const { info, sink } = step.value;
+    if (sink) {
+      sink.write(0, tensorData(file, info));
+      step = steps.next(null);
+    } else step = steps.next(tensorData(file, info));
+  }
   return step.value;
+}
+
+/** Bytes per range read of a matrix streamed into a backend in chunks (a few MB: R2 reads, no whole-tensor copy). */
+export const LOAD_CHUNK_BYTES = 4 << 20;
+
+/** Rows per range read of a chunked matrix: whole groups of `rowGroup` rows, about LOAD_CHUNK_BYTES, at least one group. */
+export function chunkRows(rowBytes: number, rowGroup: number): number {
+  return Math.max(1, Math.floor(LOAD_CHUNK_BYTES / (rowBytes * rowGroup))) * rowGroup;
+}
+
+/**
+ * The most bytes one range read of a ranged load holds: the whole tensor, or for a matrix a backend takes in chunks
+ * (its matrixRowGroup) one chunk of rows. The model host checks weights plus this against its budget before loading.
+ */
+export function largestReadBytes(header: GgufHeader, rowGroup: number | undefined): number {
+  let most = 0;
+  for (const t of header.tensors) {
+    const rows = t.dims.length >= 2 ? t.nElements / t.dims[0]! : 0;
+    const read = rowGroup && rows > 0 ? Math.min(t.nBytes, chunkRows(t.nBytes / rows, rowGroup) * (t.nBytes / rows)) : t.nBytes;
+    most = Math.max(most, read);
+  }
+  return most;
 }
 
 /** Reads `length` bytes of the file from absolute byte `offset`. */
@@ -186,17 +240,36 @@ export type FetchRange = (offset: number, length: number) => Promise<Uint8Array>
 
 /** Loads the weights tensor by tensor: only one tensor's bytes are held at a time, beside what the backend copied. */
 export async function loadWeightsStreaming(header: GgufHeader, config: LlamaConfig, backend: Backend, fetch: FetchRange): Promise<ModelWeights> {
-  return drive(weightSteps(header, config, backend), header, fetch);
+  return drive(weightSteps(header, config, backend), header, fetch, backend);
 }
 
-/** Runs loading steps, fetching each tensor's bytes (or row slice) by one range read. */
-async function drive<T>(steps: Steps<T>, header: GgufHeader, fetch: FetchRange): Promise<T> {
+/**
+ * Runs loading steps, fetching each tensor's bytes (or row slice) by one range read, or a chunked matrix by range
+ * reads of chunkRows rows, each written into its sink and dropped before the next is read.
+ */
+async function drive<T>(steps: Steps<T>, header: GgufHeader, fetch: FetchRange, backend: Backend): Promise<T> {
+  const read = async (info: GgufTensorInfo, offset: number, length: number) => {
+    const bytes = await fetch(header.dataOffset + info.offset + offset, length);
+    if (bytes.byteLength !== length) throw new ModelError(`tensor ${info.name}${offset ? ` (from its byte ${offset})` : ""}: read ${bytes.byteLength} bytes, expected ${length}`);
+    return bytes;
+  };
   let step = steps.next();
   while (!step.done) {
-    const info = step.value;
-    const bytes = await fetch(header.dataOffset + info.offset, info.nBytes);
-    if (bytes.byteLength !== info.nBytes) throw new ModelError(`tensor ${info.name}: read ${bytes.byteLength} bytes, expected ${info.nBytes}`);
-    step = steps.next(bytes);
+    const { info, sink, rows } = step.value;
+    if (sink && rows) {
+      try {
+        const rowBytes = info.nBytes / rows;
+        const per = chunkRows(rowBytes, backend.matrixRowGroup ?? 1);
+        for (let r = 0; r < rows; r += per) {
+          const n = Math.min(per, rows - r);
+          sink.write(r, await read(info, r * rowBytes, n * rowBytes));
+        }
+      } catch (e) {
+        step = steps.throw(e);
+        continue;
+      }
+      step = steps.next(null);
+    } else step = steps.next(await read(info, 0, info.nBytes));
   }
   return step.value;
 }

@@ -4,11 +4,12 @@ import { LlamaContext } from "../engine/context";
 import type { KvType } from "../backends/kv-format";
 import { kvBytesPerPosition } from "../engine/kv-pages";
 import { LlamaModel } from "../engine/model";
+import { largestReadBytes } from "../engine/weights";
 import { metaOptString, readGguf, type GgufFile } from "../gguf/index";
 import type { Backend } from "../backends/backend";
 import { backendSetting, budgetBytes, modelName, type Env } from "../env";
 import { HostError } from "../protocol/errors";
-import { HEADER_RANGE_BYTES, estimatedWeightBytes, largestTensorBytes, loadFailure, modelMissing, readHeaderRanged, readRange } from "../protocol/model-file";
+import { HEADER_RANGE_BYTES, estimatedWeightBytes, loadFailure, modelMissing, readHeaderRanged, readRange } from "../protocol/model-file";
 
 const MiB = 1 << 20;
 
@@ -36,6 +37,8 @@ export class ModelHost {
   private decodeScratchBytes = 0;
   private clock = 0;
   private readonly templates = new WeakMap<LlamaModel, string | undefined>();
+  /** The R2 etag of the file each model was loaded from (the prompt cache's identity of the weights actually served). */
+  private readonly etags = new WeakMap<LlamaModel, string>();
 
   /** `headerRangeBytes`: the first range read for a model's header (it grows while the header does not fit). */
   constructor(private readonly headerRangeBytes = HEADER_RANGE_BYTES) {}
@@ -43,6 +46,11 @@ export class ModelHost {
   /** The model's `tokenizer.chat_template`, if its GGUF has one. */
   chatTemplate(model: LlamaModel): string | undefined {
     return this.templates.get(model);
+  }
+
+  /** The R2 etag of the file this isolate loaded `model` from (undefined for a model loaded elsewhere). */
+  etagOf(model: LlamaModel): string | undefined {
+    return this.etags.get(model);
   }
 
   /** Records the chat template of a model loaded elsewhere (a sharded model's header-only model, src/shard). */
@@ -74,6 +82,7 @@ export class ModelHost {
     const model = backend.name === "ref" ? await this.loadWhole(env, name, head.size, backend, budget) : await this.loadRanged(env, name, head.size, backend, budget);
     const used = this.usedBytes(model);
     if (used > budget) throw budgetError(`model "${name}" takes ${mib(used)} once loaded`, budget);
+    this.etags.set(model, head.etag);
     return model;
   }
 
@@ -89,15 +98,16 @@ export class ModelHost {
   }
 
   /**
-   * The header, then one tensor at a time: the isolate holds the weights plus at most the largest tensor, which is
-   * checked against the budget once the header is read, before any tensor is downloaded.
+   * The header, then tensor by tensor (matrices in chunks of a few MB where the backend repacks chunks into place): the
+   * isolate holds the weights plus at most the largest single read, which is checked against the budget once the
+   * header is read, before any tensor is downloaded.
    */
   private async loadRanged(env: Env, name: string, size: number, backend: Backend, budget: number): Promise<LlamaModel> {
     const header = await loading(name, () => readHeaderRanged(env.MODELS, name, size, this.headerRangeBytes));
     const weights = estimatedWeightBytes(header);
-    const largest = largestTensorBytes(header);
+    const largest = largestReadBytes(header, backend.matrixRowGroup);
     if (weights + largest > budget) {
-      throw budgetError(`loading model "${name}" (about ${mib(weights)} of weights, plus ${mib(largest)} for its largest tensor while loading)`, budget);
+      throw budgetError(`loading model "${name}" (about ${mib(weights)} of weights, plus ${mib(largest)} for its largest read while loading)`, budget);
     }
     const fetch = (offset: number, length: number) => readRange(env.MODELS, name, offset, length);
     return loading(name, () => this.withTemplate(header, (file) => LlamaModel.loadStreaming(file, fetch, backend)));

@@ -68,13 +68,13 @@ describe("model host: ranged loading", () => {
 
   it("a model that does not fit is refused with memory_budget_exceeded after the header, before any tensor is read", async () => {
     const weights = (await new ModelHost().model(env)).backend.memory().weightsBytes;
-    // Room for the weights, but not for them plus the largest tensor in flight while loading.
+    // Room for the weights, but not for them plus the largest read in flight while loading (a whole tensor: all are under a chunk).
     const budget = weights + largest / 2;
     const { bucket, reads } = recordingBucket();
     const err = await new ModelHost().model({ ...env, MODELS: bucket, MEMORY_BUDGET_MB: String(budget / MiB) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostError);
     expect((err as HostError).code).toBe("memory_budget_exceeded");
-    expect((err as Error).message).toMatch(/^loading model "stories260K\.gguf" \(about [\d.]+ MiB of weights, plus 0\.1 MiB for its largest tensor while loading\) does not fit in the memory budget of [\d.]+ MiB \(MEMORY_BUDGET_MB\)$/);
+    expect((err as Error).message).toMatch(/^loading model "stories260K\.gguf" \(about [\d.]+ MiB of weights, plus 0\.1 MiB for its largest read while loading\) does not fit in the memory budget of [\d.]+ MiB \(MEMORY_BUDGET_MB\)$/);
     expect(reads).toEqual([{ key: env.MODEL_NAME, offset: 0, length: Math.min(1 << 20, bytes.byteLength) }]);
   });
 

@@ -1,7 +1,7 @@
 // The wasm backend's weight formats, one row per ggml type: file geometry, repack, kernels, activations, memory.
 import { GGML_TYPES, GgmlType } from "../../gguf/ggml-types";
 import type { KernelExports } from "./kernel-exports";
-import type { LinearMemory } from "./linear-memory";
+import type { PackMemory } from "./linear-memory";
 import { block32PackedBytes, packBlock32, packFloat, type PackedMatrix } from "./repack";
 import { legacyPackedBytes, packLegacy } from "./repack-legacy";
 import {
@@ -33,7 +33,7 @@ export interface WasmFormat {
   /** Bytes the packed rows×cols matrix takes in linear memory (the memory estimate before loading). */
   packedBytes(rows: number, cols: number): number;
   /** Copies the file's bytes into linear memory in the kernels' layout (the relaxed build's may differ). */
-  pack(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix;
+  pack(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix;
   /** out[t, r] = Σ_c w[r, c] x[t, c] for nTokens prepared rows (decode and prefill tiles alike). */
   matmul(k: KernelExports, out: number, w: PackedMatrix, a: Activations, rows: number, cols: number, nTokens: number): void;
   /** out[t, :] = row tokens[t] of the table, dequantized; `tokens` points at nTokens i32 ids. */

@@ -9,6 +9,9 @@ interface FreeBlock {
   size: number;
 }
 
+/** What a repack function uses: allocations and views (LinearMemory, or a row chunk's window into a matrix: matrix-sink.ts). */
+export type PackMemory = Pick<LinearMemory, "alloc" | "u8" | "f32">;
+
 export class LinearMemory {
   private top: number;
   /**

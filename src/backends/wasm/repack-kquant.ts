@@ -1,6 +1,6 @@
 // Repacks K-quant super-blocks into the 4-row panels the wasm kernels read (kernels/wasm/matmul-q4k.ts, matmul-q6k.ts).
 import { f16ToF32 } from "../../quant/index";
-import type { LinearMemory } from "./linear-memory";
+import type { PackMemory } from "./linear-memory";
 import { panelByteOffset, type PackedMatrix } from "./repack";
 
 /** Packed bytes per 4-row panel and 256-block (the file holds 4·144, 4·176 and 4·210: +2.8 %, +2.3 %, +1 %). */
@@ -17,7 +17,7 @@ export function kquantPackedBytes(panelBlock: number, rows: number, cols: number
 }
 
 /** Allocates the zeroed panels (padding rows stay zero: zero scales, zero quants) and runs `fill` per row and block. */
-function packPanels(mem: LinearMemory, panelBlock: number, fileBlock: number, rows: number, cols: number, bytes: Uint8Array, fill: (base: number, rr: number, src: number) => void): PackedMatrix {
+function packPanels(mem: PackMemory, panelBlock: number, fileBlock: number, rows: number, cols: number, bytes: Uint8Array, fill: (base: number, rr: number, src: number) => void): PackedMatrix {
   const nb = cols / 256;
   if (bytes.length < rows * nb * fileBlock) throw new RangeError(`${bytes.length} bytes, expected ${rows * nb * fileBlock}`);
   const dataBytes = kquantPackedBytes(panelBlock, rows, cols);
@@ -35,7 +35,7 @@ function packPanels(mem: LinearMemory, panelBlock: number, fileBlock: number, ro
  * panelByteOffset per 32-byte chunk. Q5_K (d, dmin, scales, qh[32], qs[128]) puts its qh bytes, interleaved the same
  * way, between the mins and the quants.
  */
-function packQ45(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean, q5: boolean): PackedMatrix {
+function packQ45(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean, q5: boolean): PackedMatrix {
   const quantAt = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
   const [panelBlock, fileBlock, qs, qOff] = q5 ? [Q5K_PANEL_BLOCK, 176, 48, 208] : [Q4K_PANEL_BLOCK, 144, 16, 80];
   return packPanels(mem, panelBlock, fileBlock, rows, cols, bytes, (base, rr, s) => {
@@ -60,11 +60,11 @@ function packQ45(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Arra
   });
 }
 
-export function packQ4K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+export function packQ4K(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   return packQ45(mem, rows, cols, bytes, relaxed, false);
 }
 
-export function packQ5K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+export function packQ5K(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   return packQ45(mem, rows, cols, bytes, relaxed, true);
 }
 
@@ -72,7 +72,7 @@ export function packQ5K(mem: LinearMemory, rows: number, cols: number, bytes: Ui
  * Q6_K (file: ql[128], qh[64], 16 i8 scales, d f16) → per panel-block: the four rows' d as f32, the scales as
  * [sub-block][row], then per 128-element half and 4-byte group v the vectors ql[4v..], ql[32+4v..], qh[4v..].
  */
-export function packQ6K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+export function packQ6K(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   const at = Array.from({ length: 4 * 32 }, (_, i) => ((i & 31) >> 2) * 48 + panelByteOffset(i >> 5, i & 3, relaxed)); // [rr][l]
   return packPanels(mem, Q6K_PANEL_BLOCK, 210, rows, cols, bytes, (base, rr, s) => {
     const u8 = mem.u8;
@@ -96,7 +96,7 @@ export function packQ6K(mem: LinearMemory, rows: number, cols: number, bytes: Ui
  * Q2_K (file: scales[16] (scale | min << 4), qs[64], d, dmin f16) → per panel-block: d and dmin of the four rows
  * (f16), the scale bytes as [sub-block][row], then per 128-element half the qs bytes as 8 vectors (matmul-q3k.ts).
  */
-export function packQ2K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+export function packQ2K(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   const at = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
   return packPanels(mem, Q2K_PANEL_BLOCK, 84, rows, cols, bytes, (base, rr, s) => {
     const u8 = mem.u8;
@@ -113,7 +113,7 @@ export function packQ2K(mem: LinearMemory, rows: number, cols: number, bytes: Ui
  * Q3_K (file: hmask[32], qs[64], 12 bytes of packed 6-bit scales, d f16) → per panel-block: d of the four rows (f16),
  * the scales unpacked to i8 (−32 applied) as [sub-block][row], the hmask bytes as 8 vectors, then the qs as Q2_K's.
  */
-export function packQ3K(mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+export function packQ3K(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   const at = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
   return packPanels(mem, Q3K_PANEL_BLOCK, 110, rows, cols, bytes, (base, rr, s) => {
     const u8 = mem.u8;

@@ -1,5 +1,5 @@
 // Repacks Q4_1, Q5_0 and Q5_1 blocks into the 4-row panels the wasm kernels read (kernels/wasm/matmul-legacy.ts).
-import type { LinearMemory } from "./linear-memory";
+import type { PackMemory } from "./linear-memory";
 import { panelByteOffset, type PackedMatrix } from "./repack";
 
 /** File layout of each format: block bytes, and where m, qh and the 16 quant bytes sit (-1: absent). */
@@ -24,7 +24,7 @@ export function legacyPackedBytes(f: LegacyFormat, rows: number, cols: number): 
  * Per panel-block: the four rows' d (f16), then m (f16) where the format has one, then qh (u32 per row) where it has
  * one, then the quant bytes interleaved as Q4_0's (panelByteOffset). Padding rows are all zero.
  */
-export function packLegacy(f: LegacyFormat, mem: LinearMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+export function packLegacy(f: LegacyFormat, mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   const { block, m, qh, qs } = LAYOUT[f];
   const nb = cols / 32;
   if (bytes.length < rows * nb * block) throw new RangeError(`${bytes.length} bytes, expected ${rows * nb * block}`);

@@ -1,6 +1,6 @@
 // Copies F32/F16 and Q8_0/Q4_0 weight matrices into linear memory once, in the layout the kernels read.
 import { f16ToF32 } from "../../quant/index";
-import type { LinearMemory } from "./linear-memory";
+import type { PackMemory } from "./linear-memory";
 
 /** Where a matrix lives: `data` (F32/F16 rows, Q8_0/Q4_0 quants, whole K-quant panels) and `scales` (per 32-block of Q8_0 (f16) and Q4_0 (f32); else 0). */
 export interface PackedMatrix {
@@ -11,7 +11,7 @@ export interface PackedMatrix {
 }
 
 /** F32 and F16 rows, copied as stored (elemBytes 4 or 2). */
-export function packFloat(mem: LinearMemory, elemBytes: number, rows: number, cols: number, bytes: Uint8Array): PackedMatrix {
+export function packFloat(mem: PackMemory, elemBytes: number, rows: number, cols: number, bytes: Uint8Array): PackedMatrix {
   const dataBytes = rows * cols * elemBytes;
   if (bytes.length < dataBytes) throw new RangeError(`${bytes.length} bytes, expected ${dataBytes}`);
   const data = mem.alloc(dataBytes);
@@ -35,7 +35,7 @@ export function block32PackedBytes(quantBytes: number, rows: number, cols: numbe
  * side (Q4_0's converted once to f32, Q8_0's kept f16), so one SIMD step of the kernel dots four rows at once
  * (kernels/wasm/matmul-quant.ts).
  */
-export function packBlock32(mem: LinearMemory, q8: boolean, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
+export function packBlock32(mem: PackMemory, q8: boolean, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   const n = rows * cols;
   const quantBytes = q8 ? 32 : 16;
   const blockBytes = quantBytes + 2;

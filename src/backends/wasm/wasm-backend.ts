@@ -1,13 +1,14 @@
 // The WASM-SIMD backend: weights, activations and KV caches live in the kernel module's linear memory.
 import { ggmlTypeName } from "../../gguf/ggml-types";
 import { ModelError } from "../../engine/errors";
-import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
+import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, MatrixSink, RopeParams, Vector } from "../backend";
 import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes, kvRowBytes, kvTypeOf, type KvType } from "../kv-format";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
 import { prepareActivations } from "./activations";
 import { WASM_FORMATS, type WasmFormat } from "./formats";
 import type { PackedMatrix } from "./repack";
+import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
 
 class WasmBuffer implements Buffer {
   released = false;
@@ -79,6 +80,7 @@ export class WasmBackend implements Backend {
   /** What the "rope" scratch holds the angles of (table address, positions, params). */
   private ropeKey = "";
   private readonly caches = new Set<WasmKvCache>();
+  readonly matrixRowGroup = ROW_GROUP;
 
   /** Instantiates a compiled kernel module (either build); the name follows the build it was handed. */
   constructor(module: WebAssembly.Module) {
@@ -94,11 +96,7 @@ export class WasmBackend implements Backend {
 
   /** A type missing from the format table, or rows that are not whole blocks, are a ModelError naming the tensor. */
   loadMatrix(name: string, type: number, rows: number, cols: number, bytes: Uint8Array): Matrix {
-    const format = WASM_FORMATS.get(type);
-    if (!format) throw new ModelError(`tensor ${name} has type ${ggmlTypeName(type)}, which the ${this.name} backend cannot use`);
-    if (cols % format.blockElems !== 0) {
-      throw new ModelError(`tensor ${name}: rows of ${cols} are not whole ${ggmlTypeName(type)} blocks of ${format.blockElems}`);
-    }
+    const format = this.format(name, type, cols);
     let packed: PackedMatrix;
     try {
       packed = format.pack(this.mem, rows, cols, bytes, this.relaxed);
@@ -108,6 +106,39 @@ export class WasmBackend implements Backend {
     }
     this.weightsBytes += packed.dataBytes + packed.scalesBytes;
     return new WasmMatrix(this, name, format, rows, cols, packed);
+  }
+
+  /** loadMatrix in chunks of whole rows: the matrix is allocated once and each chunk repacked into its panels. */
+  beginMatrix(name: string, type: number, rows: number, cols: number): MatrixSink {
+    const format = this.format(name, type, cols);
+    const named = <T>(step: () => T): T => {
+      try {
+        return step();
+      } catch (e) {
+        if (e instanceof RangeError) throw new ModelError(`tensor ${name} (${ggmlTypeName(type)} ${rows}x${cols}): ${e.message}`);
+        throw e;
+      }
+    };
+    const chunks = named(() => new MatrixChunks(this.mem, format, rows, cols, this.relaxed));
+    return {
+      write: (row0, bytes) => named(() => chunks.write(row0, bytes)),
+      finish: () => {
+        const packed = chunks.finish();
+        this.weightsBytes += packed.dataBytes + packed.scalesBytes;
+        return new WasmMatrix(this, name, format, rows, cols, packed);
+      },
+      abandon: () => chunks.abandon(),
+    };
+  }
+
+  /** The format of a weight tensor, if this backend has it and its rows are whole blocks. */
+  private format(name: string, type: number, cols: number): WasmFormat {
+    const format = WASM_FORMATS.get(type);
+    if (!format) throw new ModelError(`tensor ${name} has type ${ggmlTypeName(type)}, which the ${this.name} backend cannot use`);
+    if (cols % format.blockElems !== 0) {
+      throw new ModelError(`tensor ${name}: rows of ${cols} are not whole ${ggmlTypeName(type)} blocks of ${format.blockElems}`);
+    }
+    return format;
   }
 
   loadVector(name: string, data: Float32Array): Vector {

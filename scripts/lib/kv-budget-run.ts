@@ -1,0 +1,104 @@
+// One session of N tokens served by the model host from an in-memory bucket: the host's figures, and what really lives at once.
+import { kvBytesPerPosition, type KvType } from "../../src/backends/kv-format";
+import { ModelHost } from "../../src/session/model-host";
+import type { Env } from "../../src/env";
+
+const MiB = 1 << 20;
+
+/** The R2 surface the model host reads (head, ranged get) over bytes in memory; records the largest range it served. */
+export function memoryBucket(name: string, bytes: Uint8Array): { bucket: R2Bucket; largestRead: () => number; reads: () => number } {
+  let largest = 0;
+  let reads = 0;
+  const bucket = {
+    head: async (key: string) => (key === name ? { size: bytes.byteLength } : null),
+    get: async (key: string, opts?: { range?: { offset: number; length: number } }) => {
+      if (key !== name) return null;
+      const { offset = 0, length = bytes.byteLength } = opts?.range ?? {};
+      // A copy, as a response body is: the reader holds these bytes until it has packed them.
+      const slice = bytes.slice(offset, offset + length);
+      largest = Math.max(largest, slice.byteLength);
+      reads++;
+      return { size: bytes.byteLength, arrayBuffer: async () => slice.buffer };
+    },
+  } as unknown as R2Bucket;
+  return { bucket, largestRead: () => largest, reads: () => reads };
+}
+
+export interface KvBudgetRow {
+  readonly kvType: KvType;
+  /** Set when the host refused the context (or the model): its message. */
+  readonly refused?: string;
+  readonly perTokenBytes?: number;
+  readonly weightsBytes: number;
+  readonly kvBytes?: number;
+  readonly scratchBytes?: number;
+  /** Wasm linear memory right after loading, and after the context's last token was evaluated (it never shrinks). */
+  readonly loadedLinearBytes: number;
+  readonly linearBytes?: number;
+  /** The real size of the backend's wasm memory (the WebAssembly.Memory's buffer), read past the host. */
+  readonly wasmMemoryBytes?: number;
+  /** The largest range read while loading: the most file bytes held in JS beside linear memory at once. */
+  readonly largestReadBytes: number;
+  readonly rangeReads: number;
+  /** Loading peak: linear memory once loaded (it only grew while loading) plus the largest range in flight. */
+  readonly loadPeakBytes: number;
+  /** What the host counts against the budget (ModelHost.usedBytes). */
+  readonly hostBytes?: number;
+  readonly budgetBytes: number;
+  readonly fits: boolean;
+}
+
+/**
+ * A fresh host (a fresh isolate: wasm memory never shrinks) loads `bytes` as the Worker does, creates one context of
+ * nCtx tokens with `kvType`, fills its first nCtx-1 positions through writeKvBytes and evaluates the last token, so
+ * attention runs over the whole context and every buffer it needs exists.
+ */
+export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: KvType, nCtx: number, budgetMb: number): Promise<KvBudgetRow> {
+  const { bucket, largestRead, reads } = memoryBucket(name, bytes);
+  const host = new ModelHost();
+  const env = { MODELS: bucket, MODEL_NAME: name, BACKEND: "wasm", MEMORY_BUDGET_MB: String(budgetMb) } as unknown as Env;
+  const budgetBytes = budgetMb * MiB;
+  const model = await host.model(env);
+  const loaded = model.backend.memory();
+  const loadedLinearBytes = loaded.reservedBytes ?? 0;
+  const base = {
+    kvType,
+    weightsBytes: loaded.weightsBytes,
+    loadedLinearBytes,
+    largestReadBytes: largestRead(),
+    rangeReads: reads(),
+    loadPeakBytes: loadedLinearBytes + largestRead(),
+    budgetBytes,
+  };
+  const owner = { idle: () => false, dropContext: () => {} };
+  try {
+    const ctx = host.createContext(env, model, owner, nCtx, kvType);
+    const per = kvBytesPerPosition(ctx.cache.layout);
+    const tokens = Array.from({ length: nCtx }, (_, i) => (i * 7919 + 1) % model.config.vocabSize);
+    ctx.restore(tokens.slice(0, nCtx - 1), nCtx - 1, new Uint8Array((nCtx - 1) * per));
+    ctx.evaluate([tokens[nCtx - 1]!]);
+    const m = model.backend.memory();
+    const hostBytes = host.usedBytes(model);
+    const wasmMemoryBytes = wasmMemoryOf(model.backend);
+    return {
+      ...base,
+      perTokenBytes: per,
+      kvBytes: m.kvBytes,
+      scratchBytes: m.scratchBytes,
+      linearBytes: m.reservedBytes ?? 0,
+      ...(wasmMemoryBytes !== undefined && { wasmMemoryBytes }),
+      hostBytes,
+      fits: hostBytes <= budgetBytes && base.loadPeakBytes <= budgetBytes,
+    };
+  } catch (e) {
+    return { ...base, refused: (e as Error).message, fits: false };
+  } finally {
+    host.release(owner);
+  }
+}
+
+/** The byte length of the WebAssembly.Memory the wasm backend's kernels run in (undefined for other backends). */
+function wasmMemoryOf(backend: object): number | undefined {
+  const k = (backend as { k?: { memory?: unknown } }).k;
+  return k?.memory instanceof WebAssembly.Memory ? k.memory.buffer.byteLength : undefined;
+}
