@@ -17,6 +17,11 @@ const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-si
   --profile: instead of the table, time per backend op (matmuls by weight), prefill and decode.
   --vs-llama-cpp: also time llama.cpp (node-llama-cpp's prebuilt CPU library, 1 thread, F16 KV) on the same GGUF
     file, alternating runs with ours (Node backends only), with ratio columns; the prefill is one llama_decode there.
+  --sharded: SmolLM2-360M- and Llama-3.2-1B-shaped Q4_K_M files (--quick: a stories15M-shaped Q8_0 at 8 MiB) served
+    by ModelShard objects under \`wrangler dev\` (shards of at most 128 MiB) beside the same file in Node, one run:
+    prefill/decode tok/s and ratios, per-hop overhead, two concurrent sessions, every shard's memory. --backends takes
+    one backend (default wasm-relaxed); files are cached in build/bench-sharded. --render: docs/sharding.md's block
+    from docs/bench-sharded/*.json.
   Progress goes to stderr.`;
 
 const list = (s: string | undefined, dflt: readonly string[]) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : [...dflt]);
@@ -33,6 +38,8 @@ async function main(): Promise<void> {
     quick: "boolean",
     profile: "boolean",
     "vs-llama-cpp": "boolean",
+    sharded: "boolean",
+    render: "boolean",
     json: "boolean",
     "json-out": "string",
     help: "boolean",
@@ -46,6 +53,10 @@ async function main(): Promise<void> {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${k} must be a positive integer`);
   }
   if (flags.warmup !== undefined && (!Number.isInteger(flags.warmup) || flags.warmup < 0)) throw new UsageError("--warmup must be an integer ≥ 0");
+  if (flags.sharded) {
+    const { shardedCli } = await import("./lib/bench-sharded-cli");
+    return shardedCli(flags, (line) => process.stderr.write(`${line}\n`));
+  }
   const opts: BenchCliOptions = {
     models: list(flags.models, DEFAULT_MODELS),
     backends: list(flags.backends, DEFAULT_BACKENDS),

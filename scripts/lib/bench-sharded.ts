@@ -1,0 +1,220 @@
+// `npm run bench -- --sharded`: one model through real ModelShard objects under `wrangler dev` beside the same file in
+// the single-process engine in Node, in one run: prefill/decode tok/s, per-hop overhead, two sessions at once, shard memory.
+import { execSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { createBackend } from "../../src/backends/select";
+import { LlamaModel } from "../../src/engine/model";
+import { benchPrompt, median, runOnce } from "./bench-core";
+import { startDevServer, type DevServer } from "./dev-server";
+import { getJson, postJson } from "./loadtest-sse";
+import { SHARDED_MODELS, shardedModelFile, type ShardedBenchModel } from "./bench-sharded-model";
+import { ROOT } from "./local-r2";
+
+export const SHARDED_QUICK = ["stories15M-Q8_0"];
+export const SHARDED_FULL = ["smollm2-360m-Q4_K_M", "llama-3.2-1b-Q4_K_M"];
+
+export interface ShardedBenchOptions {
+  readonly models: readonly string[];
+  readonly backend: string;
+  readonly prefill: number;
+  readonly decode: number;
+  readonly runs: number;
+  readonly log: (line: string) => void;
+}
+
+/** A shard's plan entry as GET /v1/model?shard_stats=1 reports it. */
+interface PlanEntry {
+  index: number;
+  layers: [number, number];
+  embed_rows: [number, number] | null;
+  head_rows: [number, number] | null;
+  total_bytes: number;
+  replicas: { steps: number; forwarded: number; compute_ms: number; persist_ms: number; memory: { weights_bytes: number; kv_bytes: number; scratch_bytes: number; reserved_bytes: number } | null }[];
+}
+interface ModelInfo {
+  file_bytes: number;
+  backend: string;
+  sharding: { shards: number; budget_bytes: number; plan: PlanEntry[] };
+}
+interface Generation {
+  tokens: number[];
+  timings: { prefill_ms: number; decode_ms: number };
+}
+
+export interface ShardedRow {
+  model: string;
+  backend: string;
+  file_bytes: number;
+  budget_bytes: number;
+  shards: number;
+  /** Calls one after another per forward step: parallel row slices of the embedding or classifier count once. */
+  stages: number;
+  /** The plan's largest shard (weights + KV + buffers), and each shard's memory by the backend's accounting after the run. */
+  max_shard_plan_bytes: number;
+  shard_memory: { index: number; weights_bytes: number; kv_bytes: number; scratch_bytes: number; reserved_bytes: number }[];
+  node: { prefill_tokens_per_s: number; decode_tokens_per_s: number };
+  sharded: { prefill_tokens_per_s: number; decode_tokens_per_s: number };
+  /** Decode ms per token in the session, of which inside the shards (compute, page writes), and the rest per stage. */
+  decode_ms_per_token: number;
+  shard_compute_ms_per_token: number;
+  shard_persist_ms_per_token: number;
+  hop_overhead_ms: number;
+  /** Two sessions decoding at once on the same shards: their tokens together per second, against one session alone (both timed from Node). */
+  one_session_decode_tokens_per_s: number;
+  two_sessions_decode_tokens_per_s: number;
+  prefill_tokens: number;
+  decode_tokens: number;
+  runs: number;
+}
+
+/** Sequential stages of a step: embedding slices (parallel), the chain of layer shards, classifier slices (parallel). */
+export function stagesOf(plan: readonly PlanEntry[], vocab: number): number {
+  const layer = (s: PlanEntry) => s.layers[1] > s.layers[0] || (s.embed_rows?.[0] === 0 && s.embed_rows[1] === vocab);
+  const embedSlices = plan.some((s) => !layer(s) && s.embed_rows);
+  const headSlices = plan.some((s) => !layer(s) && !s.embed_rows && s.head_rows);
+  return plan.filter(layer).length + (embedSlices ? 1 : 0) + (headSlices ? 1 : 0);
+}
+
+/** Sums of the shards' counters (every replica): the time they spent inside steps, for a before/after difference. */
+function shardTime(plan: readonly PlanEntry[]) {
+  let compute = 0;
+  let persist = 0;
+  for (const s of plan) for (const r of s.replicas) (compute += r.compute_ms), (persist += r.persist_ms);
+  return { compute, persist };
+}
+
+export async function benchSharded(o: ShardedBenchOptions): Promise<ShardedRow[]> {
+  const rows: ShardedRow[] = [];
+  for (const id of o.models) {
+    const m = SHARDED_MODELS[id];
+    if (!m) throw new Error(`unknown sharded bench model "${id}"; known: ${Object.keys(SHARDED_MODELS).join(", ")}`);
+    rows.push(await benchOne(m, o));
+  }
+  return rows;
+}
+
+async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<ShardedRow> {
+  const file = shardedModelFile(m, o.log);
+  const bytes = new Uint8Array(readFileSync(file));
+  // The single-process engine in Node on the same file and backend: the figure the pipeline is compared with.
+  const single = LlamaModel.load(bytes, createBackend(o.backend));
+  const vocab = single.config.vocabSize;
+  const prompt = benchPrompt(vocab, o.prefill);
+  runOnce(single, prompt, Math.min(4, o.decode));
+  const local = Array.from({ length: o.runs }, () => runOnce(single, prompt, o.decode));
+  const node = { prefill_tokens_per_s: median(local.map((r) => r.prefill)), decode_tokens_per_s: median(local.map((r) => r.decode)) };
+  o.log(`${m.id} node ${o.backend}: prefill ${node.prefill_tokens_per_s.toFixed(1)}, decode ${node.decode_tokens_per_s.toFixed(2)} tok/s`);
+  const nCtx = o.prefill + o.decode + 8;
+  o.log(`${m.id}: starting wrangler dev at MEMORY_BUDGET_MB=${m.budgetMb}`);
+  const root = snapshot();
+  const dev = await startDevServer({
+    root,
+    models: [file],
+    vars: {
+      MODEL_NAME: basename(file),
+      BACKEND: o.backend,
+      MEMORY_BUDGET_MB: String(m.budgetMb),
+      N_CTX: String(nCtx),
+      // Room in every shard for the two concurrent sessions of the overlap measurement.
+      SHARD_SESSIONS: "2",
+      REQUEST_BUDGET_MS: "3600000",
+    },
+    startTimeoutMs: 300_000,
+  });
+  try {
+    return await measureDev(dev, m, o, { node, vocab, nCtx, prompt });
+  } catch (e) {
+    o.log(dev.logs().split("\n").slice(-30).join("\n"));
+    throw e;
+  } finally {
+    await dev.dispose();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The committed tree (git archive HEAD) with the built kernels and node_modules linked: `wrangler dev` reloads on any
+ * source change, and a long run must not pick up an edit made in the checkout meanwhile.
+ */
+function snapshot(): string {
+  const dir = mkdtempSync(join(tmpdir(), "edge-llama-bench-sharded-"));
+  execSync(`git -C ${JSON.stringify(ROOT)} archive HEAD | tar -x -C ${JSON.stringify(dir)}`);
+  cpSync(join(ROOT, "build/kernels"), join(dir, "build/kernels"), { recursive: true });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+async function measureDev(
+  dev: DevServer,
+  m: ShardedBenchModel,
+  o: ShardedBenchOptions,
+  s: { node: ShardedRow["node"]; vocab: number; nCtx: number; prompt: number[] },
+): Promise<ShardedRow> {
+  const info = () => getJson<ModelInfo>(`${dev.url}/v1/model?shard_stats=1`);
+  const create = () => postJson<{ id: string }>(`${dev.url}/v1/sessions`, { temperature: 0, n_ctx: s.nCtx }, 201);
+  const gen = (id: string, body: Record<string, unknown>) => postJson<Generation>(`${dev.url}/v1/sessions/${id}/generate`, body);
+  const plan = (await info()).sharding.plan;
+  const stages = stagesOf(plan, s.vocab);
+  o.log(`${m.id}: ${plan.length} shards, ${stages} stages per step; loading every shard`);
+  // Warm-up: every shard loads its part (R2 range reads) and runs a step.
+  const warm = await create();
+  await gen(warm.id, { tokens: s.prompt, max_tokens: 1 });
+  await gen(warm.id, { max_tokens: Math.min(4, o.decode) });
+  const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; wall: number }[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    const { id } = await create();
+    const p = await gen(id, { tokens: s.prompt, max_tokens: 1 });
+    const before = shardTime((await info()).sharding.plan);
+    const t0 = performance.now();
+    const d = await gen(id, { max_tokens: o.decode });
+    const wall = performance.now() - t0;
+    const after = shardTime((await info()).sharding.plan);
+    // The first step of a continuation evaluates the pending token (timed as its prefill); decode_ms covers the rest.
+    const n = Math.max(1, d.tokens.length - 1);
+    results.push({
+      prefill: (o.prefill * 1000) / p.timings.prefill_ms,
+      decode: (n * 1000) / d.timings.decode_ms,
+      msPerToken: d.timings.decode_ms / n,
+      compute: (after.compute - before.compute) / n,
+      persist: (after.persist - before.persist) / n,
+      wall: (d.tokens.length * 1000) / wall,
+    });
+    o.log(`${m.id} run ${i + 1}: prefill ${results.at(-1)!.prefill.toFixed(1)}, decode ${results.at(-1)!.decode.toFixed(2)} tok/s (${n} tokens)`);
+  }
+  // Two sessions at once on the same shards: while one waits on shard k, shard k-1 can serve the other.
+  const pair = await Promise.all([create(), create()]);
+  for (const p of pair) await gen(p.id, { tokens: s.prompt, max_tokens: 1 });
+  const t0 = performance.now();
+  const both = await Promise.all(pair.map((p) => gen(p.id, { max_tokens: o.decode })));
+  const two = (both.reduce((k, g) => k + g.tokens.length, 0) * 1000) / (performance.now() - t0);
+  const last = (await info()).sharding;
+  const med = (f: (r: (typeof results)[number]) => number) => median(results.map(f));
+  const msPerToken = med((r) => r.msPerToken);
+  const compute = med((r) => r.compute);
+  const persist = med((r) => r.persist);
+  const row: ShardedRow = {
+    model: `${m.shape} (synth, ${m.mix ? `${m.mix.toUpperCase()} mix` : m.type!.toUpperCase()})`,
+    backend: o.backend,
+    file_bytes: (await info()).file_bytes,
+    budget_bytes: last.budget_bytes,
+    shards: last.shards,
+    stages,
+    max_shard_plan_bytes: Math.max(...last.plan.map((e) => e.total_bytes)),
+    shard_memory: last.plan.flatMap((e) => e.replicas.filter((r) => r.memory).map((r) => ({ index: e.index, ...r.memory! }))),
+    node: s.node,
+    sharded: { prefill_tokens_per_s: med((r) => r.prefill), decode_tokens_per_s: med((r) => r.decode) },
+    decode_ms_per_token: msPerToken,
+    shard_compute_ms_per_token: compute,
+    shard_persist_ms_per_token: persist,
+    hop_overhead_ms: (msPerToken - compute - persist) / stages,
+    one_session_decode_tokens_per_s: med((r) => r.wall),
+    two_sessions_decode_tokens_per_s: two,
+    prefill_tokens: o.prefill,
+    decode_tokens: o.decode,
+    runs: o.runs,
+  };
+  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms.toFixed(2)} ms, two sessions ${two.toFixed(2)} tok/s`);
+  return row;
+}
