@@ -1,6 +1,7 @@
 // The Worker's bindings and vars (wrangler.toml) and the defaults read from them: one Env for the Hono app and the session objects.
 import type { SessionRpc } from "./protocol/session-rpc";
 import type { ShardRpc } from "./protocol/shard-rpc";
+import type { PromptCacheRpc } from "./cache/rpc";
 
 export interface Env {
   /** R2 bucket holding the GGUF model files. */
@@ -38,6 +39,12 @@ export interface Env {
   MAX_CONCURRENT_GENERATIONS?: string;
   /** Wall-clock milliseconds one request may decode for before it ends with finish_reason "length" (default 20000). */
   REQUEST_BUDGET_MS?: string;
+  /** One Durable Object per model file: the prompt cache's KV blocks and the sessions' storage ledger (docs/prompt-cache.md). */
+  PROMPT_CACHE: DurableObjectNamespace<PromptCacheRpc>;
+  /** "off" disables the prompt cache (default "on"): new sessions and one-shot requests then prefill every prompt token. */
+  PROMPT_CACHE_MODE?: string;
+  /** Bytes of KV blocks the prompt cache keeps per model, in MiB (default 256); least recently used blocks go first. */
+  PROMPT_CACHE_MB?: string;
   /** Bearer key every /v1 route requires when set (a secret: `wrangler secret put API_KEY`). */
   API_KEY?: string;
 }
@@ -92,4 +99,16 @@ export function kvCacheType(env: Env, model: string): KvCacheType {
 /** The context a session gets when it asks for none: N_CTX (default 512), at most the model's training context. */
 export function defaultNCtx(env: Env, nCtxTrain: number): number {
   return Math.min(numberVar(env, "N_CTX", 512), nCtxTrain);
+}
+
+/** Whether the prompt cache is on (PROMPT_CACHE_MODE: on | off, default on); another value is a configuration error. */
+export function promptCacheOn(env: Env): boolean {
+  const mode = (env.PROMPT_CACHE_MODE ?? "on").trim().toLowerCase() || "on";
+  if (mode !== "on" && mode !== "off") throw new Error(`var PROMPT_CACHE_MODE must be on or off, got ${JSON.stringify(env.PROMPT_CACHE_MODE)}`);
+  return mode === "on";
+}
+
+/** The prompt cache's byte budget per model (PROMPT_CACHE_MB, default 256; fractions allowed). */
+export function promptCacheBytes(env: Env): number {
+  return Math.floor(numberVar(env, "PROMPT_CACHE_MB", 256) * MiB);
 }

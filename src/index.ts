@@ -16,6 +16,7 @@ import type { Env } from "./env";
 export type { Env } from "./env";
 export { LlamaSession } from "./session/llama-session";
 export { ModelShard } from "./shard/model-shard";
+export { PromptCache } from "./cache/prompt-cache";
 
 export const app = new Hono<{ Bindings: Env }>();
 

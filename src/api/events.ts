@@ -37,6 +37,11 @@ export function usageOf(...dones: DoneEvent[]): { prompt_tokens: number; complet
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
+/** OpenAI's usage, with the prompt tokens the prompt cache served in prompt_tokens_details.cached_tokens (0 on a miss). */
+export function openAiUsageOf(...dones: DoneEvent[]) {
+  return { ...usageOf(...dones), prompt_tokens_details: { cached_tokens: dones[0]?.cachedTokens ?? 0 } };
+}
+
 /** One finished choice: its done event and its tokens' log-probabilities (when asked for). */
 export interface Collected {
   readonly done: DoneEvent;

@@ -67,6 +67,11 @@ export class Counter extends Family<{ v: number }> {
   get(labels: Labels = {}): number {
     return this.at(labels).v;
   }
+  /** A total kept elsewhere (a Durable Object's durable counter), shown as read at scrape time. */
+  set(value: number, labels: Labels = {}): void {
+    if (!(value >= 0)) throw new RangeError(`a counter total is never negative, got ${value}`);
+    this.at(labels).v = value;
+  }
   protected lines(labels: Labels, s: { v: number }) {
     return [`${this.name}${labelText(labels)} ${formatValue(s.v)}`];
   }

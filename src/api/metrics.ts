@@ -4,6 +4,7 @@ import type { Env } from "../env";
 import type { GenerateEvent } from "../protocol";
 import { onError } from "./errors";
 import { PROMETHEUS_CONTENT_TYPE, Registry } from "./metrics-registry";
+import { storageMetrics } from "./metrics-storage";
 
 /**
  * One registry per isolate. Workers run many isolates and each counts only what it served: a scrape sees one
@@ -24,8 +25,8 @@ export const metrics = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
   ]),
   admissionsRefused: registry.counter("edge_llama_admissions_refused_total", "Generations refused by admission control (429 rate_limit_exceeded)."),
-  // Named now so dashboards can be built; no prompt cache exists yet, so it stays 0.
-  promptCacheHits: registry.counter("edge_llama_prompt_cache_hits_total", "Prompts served from a prompt cache (none exists yet: always 0)."),
+  promptCacheHits: registry.counter("edge_llama_prompt_cache_hits_total", "Generations whose prompt restored at least one block from the prompt cache (this isolate)."),
+  promptCachedTokens: registry.counter("edge_llama_prompt_cached_tokens_total", "Prompt tokens restored from the prompt cache instead of prefilled (this isolate; usage.prompt_tokens_details.cached_tokens)."),
 };
 
 const arrivals = new WeakMap<Request, number>();
@@ -71,7 +72,11 @@ export function eventMeter(startedAt: number): (e: GenerateEvent) => void {
       last = now;
     } else if (e.type === "done") {
       // Each choice counts its own tokens; the prompt is counted once (choice 0).
-      if ((e.index ?? 0) === 0) metrics.promptTokens.inc({}, e.inputTokens);
+      if ((e.index ?? 0) === 0) {
+        metrics.promptTokens.inc({}, e.inputTokens);
+        metrics.promptCachedTokens.inc({}, e.cachedTokens ?? 0);
+        if ((e.cachedTokens ?? 0) > 0) metrics.promptCacheHits.inc();
+      }
       metrics.completionTokens.inc({}, e.tokens.length);
       last = null;
     }
@@ -80,4 +85,10 @@ export function eventMeter(startedAt: number): (e: GenerateEvent) => void {
 
 export const metricsRoute = new Hono<{ Bindings: Env }>();
 
-metricsRoute.get("/metrics", (c) => c.body(registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" }));
+// The durable figures (prompt cache, storage bytes) are read from the model's cache object at each scrape.
+const durable = storageMetrics(registry);
+
+metricsRoute.get("/metrics", async (c) => {
+  await durable.refresh(c.env);
+  return c.body(registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });
+});

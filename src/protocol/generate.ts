@@ -5,10 +5,30 @@ import type { SamplerConfig } from "./sampler-params";
 
 export type { FinishReason };
 
-/** One chat turn; the session renders the turns with the model's chat template (or the plain one). */
+/** A call an assistant turn made (OpenAI's shape); `arguments` is the JSON text of the arguments object. */
+export interface ChatToolCall {
+  readonly id: string;
+  readonly type: "function";
+  readonly function: { readonly name: string; readonly arguments: string };
+}
+
+/**
+ * One chat turn; the session renders the turns with the model's chat template (or the plain one). An assistant turn
+ * may carry the tool calls it made (content then often ""); a `tool` turn is a tool's result for `tool_call_id`.
+ */
 export interface ChatMessage {
-  readonly role: "system" | "user" | "assistant";
+  readonly role: "system" | "user" | "assistant" | "tool";
   readonly content: string;
+  readonly tool_calls?: readonly ChatToolCall[];
+  readonly tool_call_id?: string;
+  /** The tool's name on a `tool` turn (Workers AI's runWithTools sends it instead of tool_call_id). */
+  readonly name?: string;
+}
+
+/** A tool as OpenAI's `tools` entries describe it: passed to the chat template as its `tools` variable. */
+export interface ChatTool {
+  readonly type: "function";
+  readonly function: { readonly name: string; readonly description?: string; readonly parameters?: Record<string, unknown> };
 }
 
 export interface GenerateRequest {
@@ -22,6 +42,8 @@ export interface GenerateRequest {
   readonly tokensParam?: string;
   /** Chat messages, rendered with the model's chat template (or the plain one) and appended instead of text. */
   readonly messages?: readonly ChatMessage[];
+  /** Tools the chat template renders (its `tools` variable, as transformers passes them); only with messages. */
+  readonly tools?: readonly ChatTool[];
   readonly maxTokens: number;
   readonly stop?: readonly string[];
   /** Sampling settings for this and later requests of the session (a changed seed reseeds the RNG). */
@@ -89,6 +111,8 @@ export type GenerateEvent =
       readonly tokens: readonly number[];
       readonly text: string;
       readonly inputTokens: number;
+      /** Input tokens restored from the prompt cache (whole blocks of a shared prefix) instead of prefilled; 0 on a miss. */
+      readonly cachedTokens?: number;
       /** Tokens evaluated before the first sampled token: pending ones only, never the restored prefix. */
       readonly prefillTokens: number;
       readonly sessionTokens: number;

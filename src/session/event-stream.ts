@@ -27,6 +27,8 @@ export interface StreamHooks {
   /** Log-probabilities of a step, when the request asked for them. */
   logprobs?(step: GenerateStep): TokenLogprobs | undefined;
   readonly inputTokens: number;
+  /** Of those, the prompt tokens restored from the prompt cache instead of prefilled. */
+  readonly cachedTokens?: number;
   /** Tokens between two checkpoints. */
   readonly checkpointEvery: number;
   /** Persist the state mid-generation (the context and sampler are consistent between two tokens). */
@@ -95,6 +97,7 @@ export function generationStream(choices: Choices, hooks: StreamHooks): Readable
               tokens: r.tokens,
               text: r.text,
               inputTokens: hooks.inputTokens,
+              cachedTokens: hooks.cachedTokens ?? 0,
               prefillTokens: r.timings.prefillTokens,
               sessionTokens: length,
               timings: { prefillMs: r.timings.prefillMs, decodeMs: r.timings.decodeMs },

@@ -21,6 +21,7 @@ import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
 import { restoreLive, writeLive, type Live } from "./live-state";
 import { closeShards, dropShards, forkShards, modelFor, settleShards, shardContext, withShardStorage } from "../shard/session-shards";
+import { cachedPrefix, reportStorage, thenRun } from "../cache/session-prefix";
 
 /** Test hook (`instance[EVICT]()` in runInDurableObject): a symbol key, so RPC, which calls methods by name, cannot reach it. */
 export const EVICT: unique symbol = Symbol("LlamaSession.evict");
@@ -118,14 +119,18 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       live.sampler = resumeSampler(live.sampler.state(), llm.tokens, req.sampler);
       live.state = { ...live.state, settings: { ...live.state.settings, sampler: live.sampler.config } };
     }
+    // A fresh context restores the prompt's cached prefix (docs/prompt-cache.md); choice 0 publishes the blocks it computed.
+    const prefix = await cachedPrefix(this.env, model, llm, live.sampler, input);
     const budget = new AbortController();
-    const choices = requestChoices(live, req, input, stop, AbortSignal.any([abort.signal, budget.signal]));
+    const all = requestChoices(live, req, prefix.input, stop, AbortSignal.any([abort.signal, budget.signal]));
+    const choices = { ...all, start: (i: number) => (i === 0 ? thenRun(all.start(0), prefix.publish) : all.start(i)) };
     const epoch = this.epoch;
     const events = generationStream(choices, {
       abort,
       budget: { ms: numberVar(this.env, "REQUEST_BUDGET_MS", 20_000), abort: budget },
       ...(req.logprobs === undefined ? {} : { logprobs: (step: GenerateStep) => stepLogprobs(model.tokenizer, step, req.logprobs!) }),
       inputTokens: input.length,
+      cachedTokens: prefix.cached,
       checkpointEvery: numberVar(this.env, "PERSIST_EVERY", 32),
       checkpoint: () => {
         if (epoch === this.epoch) this.#persist(live, null);
@@ -134,7 +139,10 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
         try {
           // A failed step may have lost pending tokens: drop the context, the next request restores the last stored state.
           if (finish === null) this.releaseAfterRun = true;
-          else if (epoch === this.epoch) this.#persist(live, finish);
+          else if (epoch === this.epoch && !live.ephemeral) {
+            this.#persist(live, finish);
+            this.#report(model);
+          }
         } catch (e) {
           // The final write failed (rolled back): the context is ahead of storage, so it goes too; the run still ends.
           this.releaseAfterRun = true;
@@ -160,6 +168,12 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       host.release(this.#owner);
       this.live = null;
     }
+  }
+
+  /** Tells the model's cache object this session's stored bytes (the storage gauge of /metrics), in the background. */
+  #report(model: LlamaModel | null): void {
+    const s = this.store.sizes();
+    this.ctx.waitUntil(reportStorage(this.env, model, this.ctx.id.toString(), s.kvBytes, s.stateBytes));
   }
 
   /** Writes the token log, sampler and new or changed KV pages in one transaction. */
@@ -202,6 +216,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       throw e;
     }
     await settleShards(live.llm); // the shards of a sharded model hold no position past n either
+    this.#report(live.model);
     return ok(live);
   }
 
@@ -241,6 +256,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     return this.#guard(async () => {
       const state: StoredState = { createdAt: Date.now(), settings: s.settings, samplerState: s.samplerState, tokens: s.tokens, evaluated: s.evaluated, perPage: s.perPage, lastFinish: null };
       this.store.save(state, new Map());
+      this.#report(null);
       return ok(this.#describe(await this.#model(), state));
     });
   }
@@ -261,6 +277,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     }
     await dropShards(this.env, this.ctx.id.toString());
     await this.store.deleteAll();
+    this.#report(null);
     return ok({ deleted: true });
   }
 
