@@ -17,6 +17,15 @@ const MB = 1e6;
 const MiB = 1 << 20;
 const mb = (n: number | undefined) => (n === undefined ? undefined : `${(n / MB).toFixed(2)} MB`);
 
+/** The JS heap in use after a full collection (node --expose-gc); undefined without it, as a figure with garbage means little. */
+const gc = (globalThis as { gc?: () => void }).gc;
+const heapBytes = gc
+  ? () => {
+      gc();
+      return process.memoryUsage().heapUsed;
+    }
+  : undefined;
+
 async function main(): Promise<void> {
   const { flags } = parseFlags(process.argv.slice(2), { shape: "string", type: "string", ctx: "number", budget: "number", types: "string" });
   const shape = (flags.shape ?? "smollm2-135m") as SynthShapeName;
@@ -28,7 +37,7 @@ async function main(): Promise<void> {
   const bytes = isMixOnly(type) ? synthMixModel(shape, type, 1) : synthModel({ shape, type, seed: 1 });
   console.log(`${name}: ${mb(bytes.byteLength)} file; budget ${budgetMb} MiB = ${mb(budgetMb * MiB)}; one session of ${nCtx} tokens`);
   for (const kvType of kvTypes) {
-    const r = await measureKvBudget(name, bytes, kvType, nCtx, budgetMb);
+    const r = await measureKvBudget(name, bytes, kvType, nCtx, budgetMb, heapBytes);
     const row = {
       kv_type: r.kvType,
       ...(r.perTokenBytes !== undefined && { per_token: `${r.perTokenBytes} B` }),
@@ -38,6 +47,8 @@ async function main(): Promise<void> {
       linear_memory_loaded: mb(r.loadedLinearBytes),
       largest_read: `${mb(r.largestReadBytes)} (${r.rangeReads} reads)`,
       load_peak: mb(r.loadPeakBytes),
+      ...(r.jsHeapBytes !== undefined && { js_heap_loaded: mb(r.jsHeapBytes) }),
+      js_buffers: mb(r.jsBuffersBytes),
       linear_memory: mb(r.linearBytes),
       host_counts: mb(r.hostBytes),
       fits: r.fits ? "yes" : "NO",

@@ -37,11 +37,15 @@ export interface KvBudgetRow {
   readonly linearBytes?: number;
   /** The real size of the backend's wasm memory (the WebAssembly.Memory's buffer), read past the host. */
   readonly wasmMemoryBytes?: number;
+  /** Every other ArrayBuffer reachable from the host and the model (found by walking them): JS-side buffers it holds. */
+  readonly jsBuffersBytes?: number;
   /** The largest range read while loading: the most file bytes held in JS beside linear memory at once. */
   readonly largestReadBytes: number;
   readonly rangeReads: number;
   /** Loading peak: linear memory once loaded (it only grew while loading) plus the largest range in flight. */
   readonly loadPeakBytes: number;
+  /** Growth of the JS heap across loading (the tokenizer's and the model's objects), when `heapBytes` was given. */
+  readonly jsHeapBytes?: number;
   /** What the host counts against the budget (ModelHost.usedBytes). */
   readonly hostBytes?: number;
   readonly budgetBytes: number;
@@ -53,12 +57,14 @@ export interface KvBudgetRow {
  * nCtx tokens with `kvType`, fills its first nCtx-1 positions through writeKvBytes and evaluates the last token, so
  * attention runs over the whole context and every buffer it needs exists.
  */
-export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: KvType, nCtx: number, budgetMb: number): Promise<KvBudgetRow> {
+export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: KvType, nCtx: number, budgetMb: number, heapBytes?: () => number): Promise<KvBudgetRow> {
   const { bucket, largestRead, reads } = memoryBucket(name, bytes);
   const host = new ModelHost();
   const env = { MODELS: bucket, MODEL_NAME: name, BACKEND: "wasm", MEMORY_BUDGET_MB: String(budgetMb) } as unknown as Env;
   const budgetBytes = budgetMb * MiB;
+  const heap0 = heapBytes?.();
   const model = await host.model(env);
+  const heap1 = heapBytes?.();
   const loaded = model.backend.memory();
   const loadedLinearBytes = loaded.reservedBytes ?? 0;
   const base = {
@@ -68,6 +74,7 @@ export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: K
     largestReadBytes: largestRead(),
     rangeReads: reads(),
     loadPeakBytes: loadedLinearBytes + largestRead(),
+    ...(heap0 !== undefined && heap1 !== undefined && { jsHeapBytes: heap1 - heap0 }),
     budgetBytes,
   };
   const owner = { idle: () => false, dropContext: () => {} };
@@ -80,6 +87,7 @@ export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: K
     const m = model.backend.memory();
     const hostBytes = host.usedBytes(model);
     const wasmMemoryBytes = wasmMemoryOf(model.backend);
+    const jsBuffersBytes = heldArrayBufferBytes([host, model]);
     return {
       ...base,
       perTokenBytes: per,
@@ -87,6 +95,7 @@ export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: K
       scratchBytes: m.scratchBytes,
       linearBytes: m.reservedBytes ?? 0,
       ...(wasmMemoryBytes !== undefined && { wasmMemoryBytes }),
+      jsBuffersBytes,
       hostBytes,
       fits: hostBytes <= budgetBytes && base.loadPeakBytes <= budgetBytes,
     };
@@ -95,6 +104,32 @@ export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: K
   } finally {
     host.release(owner);
   }
+}
+
+/**
+ * Bytes of the ArrayBuffers reachable from `roots` through object properties, Maps and Sets, except WebAssembly
+ * memories (counted as linear memory): what the host and the model hold in JS beside linear memory.
+ */
+export function heldArrayBufferBytes(roots: readonly object[]): number {
+  const seen = new Set<unknown>();
+  const buffers = new Set<ArrayBufferLike>();
+  const wasm = new Set<ArrayBufferLike>();
+  const stack: unknown[] = [...roots];
+  while (stack.length > 0) {
+    const o = stack.pop();
+    if (o === null || (typeof o !== "object" && typeof o !== "function") || seen.has(o)) continue;
+    seen.add(o);
+    if (o instanceof WebAssembly.Memory) wasm.add(o.buffer);
+    else if (ArrayBuffer.isView(o)) buffers.add(o.buffer);
+    else if (o instanceof ArrayBuffer) buffers.add(o);
+    else if (o instanceof Map) for (const [k, v] of o) stack.push(k, v);
+    else if (o instanceof Set) for (const v of o) stack.push(v);
+    else if (Array.isArray(o)) for (const v of o) stack.push(v);
+    else for (const k of Object.getOwnPropertyNames(o)) stack.push(Object.getOwnPropertyDescriptor(o, k)?.value);
+  }
+  let n = 0;
+  for (const b of buffers) if (!wasm.has(b)) n += b.byteLength;
+  return n;
 }
 
 /** The byte length of the WebAssembly.Memory the wasm backend's kernels run in (undefined for other backends). */
