@@ -10,6 +10,8 @@ import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, settle, storeRows4 } from ".
 // The unsigned 6-bit values q (0..63) are dotted; ggml's q−32 becomes a start of 32·(−Σqx) per 16-element sub-block.
 // Per block: Σ_r w·x = dx·d·Σ_j sc_j·(Σ q·qx − 32·Σ qx), exact in i32 (|Σ| < 2^28).
 const PB: usize = 848;
+/** Tokens per prefill tile. */
+const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
 
 /**
  * One 6-bit value per byte from a ql vector a and its qh vector h: k = 0: low nibble, bits 0-1; 1: low nibble, bits
@@ -37,8 +39,86 @@ const PB: usize = 848;
 }
 
 /**
- * Two tokens (t, t+1: prefill) of one panel: each weight vector is loaded and its four value planes rebuilt (and on
- * SIMD128 widened) once for both. Eight accumulators: two tokens would need sixteen, past the 16 registers of x86.
+ * The four tokens' (t..t+3) i32 dot sums of value plane k over the 16 elements of one sub-block group: step s's
+ * weight vector (ql at q0 + 48s, or q0 + 48s + 16 for odd k; qh at q0 + 48s + 32) rebuilt (and widened) once for
+ * the four, settled every two steps (kquant-common.ts), each token's sums offset by 32·(−Σqx) and scaled by the
+ * sub-block's scales sc, then added to the four tokens' block sums at U (static memory: an inline function returns
+ * one value, and the four stay in L1, forwarded from the previous plane's stores).
+ */
+@inline function plane4(k: i32, q0: usize, xk: usize, xRow: usize, sk: usize, sRow: usize, sc: v128): void {
+  const zero = i32x4.splat(0);
+  let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+  for (let s: usize = 0; s < 4; s += 2) {
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (let s2: usize = s; s2 < s + 2; s2++) {
+      const qs = q0 + s2 * 48;
+      const e = q6(v128.load(qs + (k & 1 ? 16 : 0)), v128.load(qs, 32), k);
+      const p0 = half(e, 0), p1 = half(e, 1);
+      const xs = xk + (s2 << 2) * XK_ELEM;
+      a0 = dotStep(a0, p0, p1, xs);
+      a1 = dotStep(a1, p0, p1, xs + xRow);
+      a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
+      a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
+    }
+    c0 = i32x4.add(c0, settle(a0));
+    c1 = i32x4.add(c1, settle(a1));
+    c2 = i32x4.add(c2, settle(a2));
+    c3 = i32x4.add(c3, settle(a3));
+  }
+  v128.store(U, i32x4.add(v128.load(U), i32x4.mul(i32x4.add(c0, i32x4.shl(v128.load32_splat(sk), 5)), sc)));
+  v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(i32x4.add(c1, i32x4.shl(v128.load32_splat(sk + sRow), 5)), sc)), 16);
+  v128.store(U, i32x4.add(v128.load(U, 32), i32x4.mul(i32x4.add(c2, i32x4.shl(v128.load32_splat(sk + 2 * sRow), 5)), sc)), 32);
+  v128.store(U, i32x4.add(v128.load(U, 48), i32x4.mul(i32x4.add(c3, i32x4.shl(v128.load32_splat(sk + 3 * sRow), 5)), sc)), 48);
+}
+
+/** Four tokens' i32 block sums (one v128 each) for plane4. */
+const U: usize = memory.data(64, 16);
+
+/**
+ * Four tokens (t..t+3, prefill) of one panel: each plane of each weight vector is rebuilt (and on SIMD128 widened)
+ * once for all four tokens; the planes take turns, so 4 accumulators (not 16) are live.
+ */
+@inline function tile4(o: usize, wpan: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32): void {
+  const zero = i32x4.splat(0);
+  let o0 = f32x4.splat(0), o1 = o0, o2 = o0, o3 = o0;
+  let wp = wpan;
+  for (let b: usize = 0; b < nb; b++) {
+    v128.store(U, zero);
+    v128.store(U, zero, 16);
+    v128.store(U, zero, 32);
+    v128.store(U, zero, 48);
+    const xb = x0 + b * XK_BYTES;
+    const sb = s0 + b * XK_SUMS * 4;
+    for (let h: usize = 0; h < 2; h++) {
+      // g = 0: bytes l = 0..15 (steps 0..3) feed sub-blocks 8h + 0, 2, 4, 6; g = 1: l = 16..31 feed 8h + 1, 3, 5, 7.
+      for (let g: usize = 0; g < 2; g++) {
+        const j = (h << 3) + g;
+        const q0 = wp + 80 + h * 384 + g * 192;
+        const xg = xb + ((h << 7) + (g << 4)) * XK_ELEM;
+        const sj = sb + (j << 2), scp = wp + 16 + (j << 2);
+        plane4(0, q0, xg, xRow, sj, sRow, i8x4(scp));
+        plane4(1, q0, xg + 32 * XK_ELEM, xRow, sj + 8, sRow, i8x4(scp + 8));
+        plane4(2, q0, xg + 64 * XK_ELEM, xRow, sj + 16, sRow, i8x4(scp + 16));
+        plane4(3, q0, xg + 96 * XK_ELEM, xRow, sj + 24, sRow, i8x4(scp + 24));
+      }
+    }
+    const dw = v128.load(wp);
+    const bo = b << 2;
+    o0 = madd(f32x4.convert_i32x4_s(v128.load(U)), f32x4.mul(dw, v128.load32_splat(dp + bo)), o0);
+    o1 = madd(f32x4.convert_i32x4_s(v128.load(U, 16)), f32x4.mul(dw, v128.load32_splat(dp + (nb << 2) + bo)), o1);
+    o2 = madd(f32x4.convert_i32x4_s(v128.load(U, 32)), f32x4.mul(dw, v128.load32_splat(dp + (nb << 3) + bo)), o2);
+    o3 = madd(f32x4.convert_i32x4_s(v128.load(U, 48)), f32x4.mul(dw, v128.load32_splat(dp + 3 * (nb << 2) + bo)), o3);
+    wp += PB;
+  }
+  const oRow = <usize>rows << 2;
+  storeRows4(o, o0, r, rows);
+  storeRows4(o + oRow, o1, r, rows);
+  storeRows4(o + 2 * oRow, o2, r, rows);
+  storeRows4(o + 3 * oRow, o3, r, rows);
+}
+/**
+ * Two tokens (t, t+1: prefill on SIMD128) of one panel: each weight vector is loaded and its four value planes rebuilt
+ * and widened once for both. Eight accumulators; SIMD128's widened halves leave too few registers for tile4.
  */
 @inline function tile2(o: usize, wpan: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32): void {
   const zero = i32x4.splat(0);
@@ -117,10 +197,13 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
   for (let r = 0; r < rows; r += 4) {
     const wpan = w + (<usize>r >> 2) * nb * PB;
     let t = 0;
-    for (; t + 2 <= nTokens; t += 2) {
-      tile2(out + ((<usize>t * <usize>rows + <usize>r) << 2), wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
+    // Prefill: four-token tiles on the relaxed build (measured faster there), two-token ones on SIMD128.
+    for (; t + TILE <= nTokens; t += TILE) {
+      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
+      if (TILE == 4) tile4(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
+      else tile2(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
     }
-    // The last odd token (all of decode) alone.
+    // The last tokens (all of decode) one at a time.
     for (; t < nTokens; t++) {
       let wp = wpan;
       const x0 = xq + <usize>t * xRow;
@@ -142,8 +225,23 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
             let a3 = i32x4.shl(v128.load32_splat(sb + (j << 2), 24), 5);
             let xp = xb + ((h << 7) + (g << 4)) * XK_ELEM;
             const xe = xp + 16 * XK_ELEM;
+            if (!ASC_FEATURE_RELAXED_SIMD) {
+              // SIMD128 sums in i32 from the start: one step (three vectors) at a time, fewer registers live.
+              for (; xp < xe; xp += 4 * XK_ELEM) {
+                const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
+                let e = q6(a, hb, 0);
+                a0 = dotStep(a0, half(e, 0), half(e, 1), xp);
+                e = q6(c, hb, 1);
+                a1 = dotStep(a1, half(e, 0), half(e, 1), xp + 32 * XK_ELEM);
+                e = q6(a, hb, 2);
+                a2 = dotStep(a2, half(e, 0), half(e, 1), xp + 64 * XK_ELEM);
+                e = q6(c, hb, 3);
+                a3 = dotStep(a3, half(e, 0), half(e, 1), xp + 96 * XK_ELEM);
+                qp += 48;
+              }
+            }
             for (; xp < xe; xp += 8 * XK_ELEM) {
-              // Two steps (vectors at qp and qp + 48) per settle; values rebuilt as bytes (SIMD128 widens them after).
+              // Relaxed: two steps (vectors at qp and qp + 48) per settle.
               const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
               const a_ = v128.load(qp, 48), c_ = v128.load(qp, 64), hb_ = v128.load(qp, 80);
               let e = q6(a, hb, 0), f = q6(a_, hb_, 0);
