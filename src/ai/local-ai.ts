@@ -6,7 +6,18 @@ import { ephemeralStub, unwrap } from "../api/session-client";
 import { validate } from "../api/validate";
 import type { Env } from "../env";
 import type { GenerateEvent } from "../protocol";
+import { toolDef, type ToolDef } from "../tools/fields";
+import { toolPlan } from "../tools/model-plan";
+import { readReply } from "../tools/reply";
 import { z } from "zod";
+
+/** A Workers AI tool: OpenAI's {type: "function", function: {...}}, or its own flat {name, description, parameters}. */
+const localTool = z.preprocess((t) => {
+  // runWithTools sends {function: {..., function: undefined}}: unset keys are dropped, as JSON would drop them.
+  const plain = t === undefined ? t : (JSON.parse(JSON.stringify(t)) as unknown);
+  const flat = typeof plain === "object" && plain !== null && !("type" in plain) && "name" in plain;
+  return flat ? { type: "function", function: plain } : plain;
+}, toolDef);
 
 /** Workers AI's input for text generation; the sampling fields and the messages are the HTTP API's own schemas. */
 export const localAiInput = z
@@ -23,8 +34,8 @@ export const localAiInput = z
     repetition_penalty: samplingFields.repetition_penalty,
     frequency_penalty: samplingFields.frequency_penalty,
     presence_penalty: samplingFields.presence_penalty,
-    tools: z.array(z.unknown()).optional(),
-    functions: z.array(z.unknown()).optional(),
+    tools: z.array(localTool).optional(),
+    functions: z.unknown().refine((v) => v === undefined, { message: "functions is not supported (use tools)" }).optional(),
   })
   .refine((i) => (i.prompt === undefined) !== (i.messages === undefined), { message: "give exactly one of prompt or messages" });
 
@@ -32,18 +43,27 @@ export type LocalAiInput = z.input<typeof localAiInput>;
 
 export type LocalAiUsage = ReturnType<typeof usageOf>;
 
+/** A tool call as Workers AI returns it: the function's name and its arguments as an object. */
+export interface LocalAiToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
 export interface LocalAiOutput {
-  response: string;
+  /** The reply's text; absent when the reply is only tool calls. */
+  response?: string;
+  tool_calls?: LocalAiToolCall[];
   usage: LocalAiUsage;
 }
 
 export interface LocalAiOptions {
   /**
-   * What a call with `tools` (or `functions`) gets. The engine's models cannot emit tool calls, so "ignore" (the
-   * default) answers in plain text with no `tool_calls`: runWithTools then calls no tool and returns that answer.
-   * "error" throws instead, for code that must not go on without its tools.
+   * How a call with `tools` may answer (Workers AI has no tool_choice input, and runWithTools sends none):
+   * "auto" (default, as Workers AI): text or a call, as the model chooses; "required": always a call (decoding is
+   * constrained to one call of the given tools); "required-first": a call while no tool result is among the messages,
+   * then "auto", so a small model still makes runWithTools call a tool and then answers with its result.
    */
-  tools?: "ignore" | "error";
+  toolChoice?: "auto" | "required" | "required-first";
   /** Values for fields a call leaves out; Workers AI's own defaults otherwise (max_tokens 256, temperature 0.6). */
   defaults?: Partial<Omit<LocalAiInput, "prompt" | "messages" | "stream" | "tools" | "functions">>;
 }
@@ -69,18 +89,30 @@ export class LocalAi {
   async run(model: string, inputs: LocalAiInput): Promise<LocalAiOutput | ReadableStream<Uint8Array>> {
     const req = this.parse(model, inputs);
     const stub = ephemeralStub(this.env);
-    const messages = req.messages ?? (req.raw ? undefined : [{ role: "user" as const, content: req.prompt! }]);
+    const chat = req.messages ?? (req.raw ? undefined : [{ role: "user" as const, content: req.prompt! }]);
+    const plan = chat && (await toolPlan(this.env, { messages: chat, tools: req.tools, tool_choice: this.toolChoice(req.tools, chat) }));
+    const messages = plan?.messages ?? chat;
     // Workers AI has no min_p or penalty_last_n: the engine's defaults apply.
     const sampler = samplerOf({ ...req, min_p: undefined, penalty_last_n: undefined });
     const text = messages ? undefined : req.prompt;
-    const start = unwrap(await stub.generate({ text, messages, maxTokens: req.max_tokens, sampler, ephemeral: true }));
+    const start = unwrap(
+      await stub.generate({ text, messages, maxTokens: req.max_tokens, sampler, ephemeral: true, ...(plan?.tools ? { tools: plan.tools } : {}), ...(plan?.grammar ? { grammar: plan.grammar } : {}) }),
+    );
+    /** The reply as Workers AI's output: calls with their arguments as objects, the text before them as response. */
+    const output = (replyText: string) => {
+      const parsed = plan ? readReply(plan, replyText) : null;
+      if (!parsed) return { response: replyText };
+      const tool_calls = parsed.calls.map((c) => ({ name: c.name, arguments: JSON.parse(c.arguments) as Record<string, unknown> }));
+      return { ...(parsed.content !== null ? { response: parsed.content } : {}), tool_calls };
+    };
     if (!req.stream) {
       const { done } = await collect(start.events);
-      return { response: done.text, usage: usageOf(done) };
+      return { ...output(done.text), usage: usageOf(done) };
     }
+    // With tools the reply is sent whole in the last frame (a call is only known once the reply ends).
     const frames = (e: GenerateEvent) => {
-      if (e.type === "token") return e.text ? [sseFrame({ response: e.text })] : [];
-      if (e.type === "done") return [sseFrame({ response: "", usage: usageOf(e) })];
+      if (e.type === "token") return e.text && !plan?.names ? [sseFrame({ response: e.text })] : [];
+      if (e.type === "done") return [sseFrame({ ...(plan?.names ? { response: "", ...output(e.text) } : { response: "" }), usage: usageOf(e) })];
       return [sseFrame({ error: e.error.message })];
     };
     return sseStream(start.events, frames, [sseFrame("[DONE]")]);
@@ -91,14 +123,18 @@ export class LocalAi {
     return this as unknown as Ai;
   }
 
+  /** The tool_choice of a call under the toolChoice option (none without tools). */
+  private toolChoice(tools: readonly ToolDef[] | undefined, messages: readonly { role: string }[]): "auto" | "required" | undefined {
+    if (!tools?.length) return undefined;
+    const mode = this.options.toolChoice ?? "auto";
+    if (mode === "required-first") return messages.some((m) => m.role === "tool") ? "auto" : "required";
+    return mode;
+  }
+
   private parse(model: string, inputs: LocalAiInput) {
     if (typeof model !== "string" || model === "") throw ApiError.invalid("model must be a model name", "model");
     if (model.endsWith(".gguf") && model !== this.env.MODEL_NAME) throw ApiError.invalid(`this deployment serves ${this.env.MODEL_NAME}, not ${model}`, "model", "model_not_found");
     const data = validate(localAiInput, { ...WORKERS_AI_DEFAULTS, ...this.options.defaults, ...inputs });
-    const wantsTools = (data.tools?.length ?? 0) > 0 || (data.functions?.length ?? 0) > 0;
-    if (wantsTools && this.options.tools === "error") {
-      throw ApiError.invalid(`${this.env.MODEL_NAME} cannot call tools: it answers in plain text only (LocalAi option tools: "error")`, "tools", "tools_unsupported");
-    }
     return { ...data, max_tokens: data.max_tokens ?? WORKERS_AI_DEFAULTS.max_tokens };
   }
 }

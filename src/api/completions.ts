@@ -3,13 +3,16 @@ import { Hono, type Context } from "hono";
 import type { Env } from "../env";
 import type { ChatMessage, DoneEvent, FinishReason, GenerateEvent, GenerateStart, Result, TokenLogprobs } from "../protocol";
 import { ApiError, errorJson } from "./errors";
-import { collectChoices, SSE_HEADERS, sseFrame, sseStream, usageOf, type Collected } from "./events";
+import { collectChoices, SSE_HEADERS, sseFrame, sseStream, openAiUsageOf, type Collected } from "./events";
 import { arrivedAt, eventMeter } from "./metrics";
 import { chatLogprobs, legacyLogprobs, textLength } from "./logprobs";
 import { chatBody, completionBody, samplerOf } from "./schemas";
 import { ephemeralStub, newSessionId, sessionStub, unwrap } from "./session-client";
 import { structuredGrammar } from "./structured-output";
 import { readBody } from "./validate";
+import { streamGates, toolCallDeltas, withToolCalls } from "../tools/chunks";
+import { toolPlan } from "../tools/model-plan";
+import type { ToolPlan } from "../tools/plan";
 
 export const completions = new Hono<{ Bindings: Env }>();
 
@@ -25,7 +28,7 @@ interface Shape {
    * One choice; `logprobs` is null when not asked for, `offset` where its text starts in the whole completion. A
    * streamed chat choice names its role in its first delta only (`first`), as OpenAI does.
    */
-  choice(index: number, text: string, finish: "length" | "stop" | null, delta: { first: boolean } | null, logprobs: readonly TokenLogprobs[] | null, offset: number): Record<string, unknown>;
+  choice(index: number, text: string, finish: "length" | "stop" | "tool_calls" | null, delta: { first: boolean } | null, logprobs: readonly TokenLogprobs[] | null, offset: number): Record<string, unknown>;
 }
 
 const TEXT: Shape = {
@@ -71,6 +74,8 @@ interface CompletionRequest {
   readonly includeUsage?: boolean;
   /** Structured output: the GBNF the reply is constrained to (response_format, grammar or json_schema), compiled and checked here. */
   readonly grammar?: { readonly gbnf: string; readonly param: string };
+  /** Chat with tools: the tools the template renders, and how replies are read as tool_calls (src/tools). */
+  readonly tools?: ToolPlan;
 }
 
 /** The n choices a request returns: with best_of, the n best by cumulative log-probability (stable: ties keep order). */
@@ -103,6 +108,7 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
       ephemeral: sessionId === undefined,
       ...(req.logitBias ? { logitBias: req.logitBias } : {}),
       ...(req.grammar ? { grammar: req.grammar } : {}),
+      ...(req.tools?.tools ? { tools: req.tools.tools } : {}),
       ...(generated > 1 ? { n: generated } : {}),
       ...(generated > req.n ? { choiceLogprob: true } : {}),
       ...(req.echo && req.text === undefined ? { echo: true } : {}),
@@ -119,8 +125,8 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
 
   if (!req.stream) {
     const all = await collectChoices(start.events, generated, meter);
-    const choices = pick(all, req.n).map(({ done: d, logprobs }, i) => shape.choice(i, echo + d.text, openAiFinish(d.finishReason), null, wantLogprobs ? logprobs : null, 0));
-    return c.json({ id, object: shape.object, created, model, choices, usage: usageOf(...all.map((x) => x.done)) }, 200, headers);
+    const choices = pick(all, req.n).map(({ done: d, logprobs }, i) => withToolCalls(shape.choice(i, echo + d.text, openAiFinish(d.finishReason), null, wantLogprobs ? logprobs : null, 0), req.tools, d.text));
+    return c.json({ id, object: shape.object, created, model, choices, usage: openAiUsageOf(...all.map((x) => x.done)) }, 200, headers);
   }
   // OpenAI's usage in streams: absent without include_usage; with it, null on every chunk and one last chunk with choices [].
   const usageField = req.includeUsage ? { usage: null } : {};
@@ -128,6 +134,8 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
   const offsets = new Array<number>(req.n).fill(0);
   const opened = new Array<boolean>(req.n).fill(false);
   const dones: DoneEvent[] = [];
+  // With tools, text that may be a call is held back and sent as tool_calls deltas once the reply ends.
+  const gates = streamGates(req.tools, req.n);
   /** A choice's first chunk: its role (chat) and, with echo, the prompt text (completions). */
   const open = (i: number) => {
     const first = !opened[i];
@@ -143,14 +151,19 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
     if (e.type === "token") {
       // With logprobs, a token whose text is still held back (part of a character) gets its own chunk too.
       const logprobs = wantLogprobs ? (e.logprobs ? [e.logprobs] : []) : null;
-      if (!e.text && !logprobs?.length && !delta.first) return lead;
-      const frame = chunk([shape.choice(i, e.text, null, delta, logprobs, offsets[i]!)]);
+      const text = gates ? gates[i]!.push(e.text) : e.text;
+      if (!text && !logprobs?.length && !delta.first) return lead;
+      const frame = chunk([shape.choice(i, text, null, delta, logprobs, offsets[i]!)]);
       offsets[i]! += logprobs ? textLength(logprobs) : 0;
       return [...lead, frame];
     }
     dones[i] = e;
-    const end = [chunk([shape.choice(i, "", openAiFinish(e.finishReason), delta, null, offsets[i]!)])];
-    if (i === req.n - 1 && req.includeUsage) end.push(chunk([], { usage: usageOf(...dones) }));
+    const held = gates?.[i]!.end(e.text);
+    const calls = held ? [...(held.content ? [{ content: held.content }] : []), ...toolCallDeltas(held.calls)] : [];
+    const toolFrames = calls.map((d) => chunk([{ index: i, delta: d, logprobs: null, finish_reason: null }]));
+    const finish = held?.calls.length ? "tool_calls" : openAiFinish(e.finishReason);
+    const end = [...toolFrames, chunk([shape.choice(i, "", finish, toolFrames.length ? { first: false } : delta, null, offsets[i]!)])];
+    if (i === req.n - 1 && req.includeUsage) end.push(chunk([], { usage: openAiUsageOf(...dones) }));
     return [...lead, ...end];
   };
   return new Response(sseStream(start.events, frames, [sseFrame("[DONE]")], meter), { headers: { ...SSE_HEADERS, ...headers } });
@@ -181,8 +194,10 @@ completions.post("/chat/completions", async (c) => {
   const b = await readBody(c, chatBody);
   // The session object renders the messages: it has the model's chat template (or uses the plain one).
   // In a session (x-session-id), send only the new messages: earlier turns are already in it.
+  const tools = await toolPlan(c.env, b);
   return complete(c, CHAT, {
-    messages: b.messages,
+    messages: tools?.messages ?? b.messages,
+    tools,
     maxTokens: b.max_completion_tokens ?? b.max_tokens,
     defaultMaxTokens: 128,
     stop: b.stop,
@@ -193,6 +208,6 @@ completions.post("/chat/completions", async (c) => {
     logitBias: b.logit_bias,
     n: b.n ?? 1,
     includeUsage: b.stream_options?.include_usage,
-    grammar: structuredGrammar(b),
+    grammar: tools?.grammar ?? structuredGrammar(b),
   });
 });

@@ -1,6 +1,8 @@
 // OpenAI request fields beyond the shared sampling ones: OpenAI's ranges, logit_bias, n/best_of, echo, stream_options,
 // chat content parts, and the fields this server refuses by name (a field is honoured or refused, never dropped).
 import { z } from "zod";
+import type { ChatMessage } from "../protocol";
+import { toolFields } from "../tools/fields";
 
 // OpenAI clients send null for "not set"; treat it as absent.
 export const opt = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
@@ -45,41 +47,63 @@ const contentPart = z
   })
   .transform((p) => p.text as string);
 
-/**
- * One chat message: `developer` is taken as `system` (OpenAI's newer name for it), and content may be an array of text
- * parts, joined with "\n" (as vLLM joins them). Other roles (tool, function) and other part types are refused.
- */
-/** A message field that may only be empty: a client replaying an assistant message sends `refusal: null`, `tool_calls: []`. */
+/** A message field that may only be empty: a client replaying an assistant message sends `refusal: null`, `audio: null`. */
 const emptyOnly = (name: string) =>
   z
     .unknown()
     .refine((v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0), { message: `${name} is not supported in messages (only null or empty)` })
     .optional();
 
+/** A tool call an assistant turn made, as OpenAI returned it (arguments: JSON text). */
+const messageToolCall = z.strictObject({
+  id: z.string().min(1),
+  type: z.literal("function"),
+  function: z.strictObject({ name: z.string().min(1), arguments: z.string() }),
+});
+
+/**
+ * One chat message: `developer` is taken as `system` (OpenAI's newer name for it), and content may be an array of text
+ * parts, joined with "\n" (as vLLM joins them). An assistant turn may carry `tool_calls` (its content then may be null);
+ * a `tool` turn is a tool's result (`tool_call_id`, or `name` as Workers AI's runWithTools sends). Other roles
+ * (function) and other part types are refused.
+ */
 export const chatMessage = z
   .strictObject({
-    role: z.enum(["developer", "system", "user", "assistant"]),
-    content: z.union([z.string(), z.array(contentPart).min(1)]),
+    role: z.enum(["developer", "system", "user", "assistant", "tool"]),
+    content: z.union([z.string(), z.array(contentPart).min(1)]).nullish(),
     refusal: emptyOnly("refusal"),
-    tool_calls: emptyOnly("tool_calls"),
+    tool_calls: opt(z.array(messageToolCall)),
+    tool_call_id: opt(z.string().min(1)),
     function_call: emptyOnly("function_call"),
     audio: emptyOnly("audio"),
     annotations: emptyOnly("annotations"),
-    name: emptyOnly("name"),
+    name: opt(z.string().min(1)),
   })
-  .transform((m) => ({ role: m.role === "developer" ? ("system" as const) : m.role, content: typeof m.content === "string" ? m.content : m.content.join("\n") }));
+  .superRefine((m, ctx) => {
+    const calls = m.role === "assistant" && (m.tool_calls?.length ?? 0) > 0;
+    if (m.content == null && !calls) ctx.addIssue({ code: "custom", path: ["content"], message: m.role === "assistant" ? "an assistant message needs content or tool_calls" : "content is required" });
+    if (m.tool_calls !== undefined && m.role !== "assistant") ctx.addIssue({ code: "custom", path: ["tool_calls"], message: "tool_calls is only for assistant messages" });
+    if (m.tool_call_id !== undefined && m.role !== "tool") ctx.addIssue({ code: "custom", path: ["tool_call_id"], message: "tool_call_id is only for tool messages" });
+    if (m.role === "tool" && m.tool_call_id === undefined && m.name === undefined) ctx.addIssue({ code: "custom", path: ["tool_call_id"], message: "a tool message needs tool_call_id (or the tool's name)" });
+    if (m.name !== undefined && m.role !== "tool") ctx.addIssue({ code: "custom", path: ["name"], message: "name is only supported on tool messages" });
+  })
+  .transform((m): ChatMessage => {
+    const content = m.content == null ? "" : typeof m.content === "string" ? m.content : m.content.join("\n");
+    const role = m.role === "developer" ? "system" : m.role;
+    return {
+      role,
+      content,
+      ...(m.tool_calls?.length ? { tool_calls: m.tool_calls } : {}),
+      ...(m.tool_call_id !== undefined ? { tool_call_id: m.tool_call_id } : {}),
+      ...(m.name !== undefined ? { name: m.name } : {}),
+    };
+  });
 
-/** Chat-only fields: tools are accepted as today (plain-text answers, never tool_calls); anything that needs more is refused. */
+/** Chat-only fields: tools (tools/fields.ts); the legacy functions API is refused. */
 export const chatOnlyFields = {
-  tools: opt(z.array(z.unknown())).describe("accepted: the model cannot call tools, so the reply is plain text and never holds tool_calls"),
-  tool_choice: z
-    .unknown()
-    .refine((v) => v === undefined || v === null || v === "none" || v === "auto", { message: 'tool_choice other than "none" or "auto" is not supported (the model cannot call tools)' })
-    .optional()
-    .describe('"none" or "auto" (the reply is plain text); anything else is refused'),
-  parallel_tool_calls: opt(z.boolean()).describe("accepted: no tool calls are ever made"),
-  functions: refused("functions is not supported (the model cannot call functions)"),
-  function_call: refused("function_call is not supported (the model cannot call functions)"),
+  ...toolFields,
+  functions: refused("functions is not supported (use tools)"),
+  function_call: refused("function_call is not supported (use tool_choice)"),
 };
 
 /** Completions-only fields. */

@@ -4,7 +4,20 @@ import type { RouteDoc } from "./openapi";
 
 export const modelResponse = z.object({ id: z.string(), object: z.literal("model"), created: z.number().int(), owned_by: z.string() });
 
-const usage = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });
+const usage = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int().describe("prompt tokens restored from the prompt cache (whole 32-token blocks of a shared prefix) instead of prefilled; 0 on a miss") }),
+});
+
+/** A streamed piece of a tool call: `index` names the call within the choice. */
+const toolCallDelta = z.object({
+  index: z.number().int(),
+  id: z.string().optional(),
+  type: z.literal("function").optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string() }),
+});
 
 /** One streamed chunk of either endpoint: choices carry `index` (n > 1), usage is absent, null, or (last chunk, choices []) the usage. */
 export const completionChunk = z.object({
@@ -16,9 +29,16 @@ export const completionChunk = z.object({
     z.object({
       index: z.number().int(),
       text: z.string().optional().describe("completions"),
-      delta: z.object({ role: z.literal("assistant").optional().describe("first delta of a choice only"), content: z.string().optional() }).optional().describe("chat"),
+      delta: z
+        .object({
+          role: z.literal("assistant").optional().describe("first delta of a choice only"),
+          content: z.string().optional(),
+          tool_calls: z.array(toolCallDelta).optional().describe("a call's first delta has index, id, type and function.name (arguments \"\"); later ones add function.arguments text"),
+        })
+        .optional()
+        .describe("chat"),
       logprobs: z.unknown().nullable(),
-      finish_reason: z.enum(["stop", "length"]).nullable(),
+      finish_reason: z.enum(["stop", "length", "tool_calls"]).nullable(),
     }),
   ),
   usage: usage.nullable().optional().describe("only with stream_options.include_usage: null on every chunk but the last, which has choices []"),

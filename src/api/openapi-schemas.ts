@@ -95,7 +95,12 @@ export const generationResponse = z.object({
 
 export const sessionDeletedResponse = z.object({ id: z.string(), object: z.literal("session.deleted"), deleted: z.literal(true) });
 
-const usage = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });
+const usage = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int().describe("prompt tokens restored from the prompt cache (whole 32-token blocks of a shared prefix) instead of prefilled; 0 on a miss") }),
+});
 const openAiFinish = z.enum(["stop", "length"]).nullable();
 
 export const completionResponse = z.object({
@@ -107,12 +112,30 @@ export const completionResponse = z.object({
   usage,
 });
 
+/** A tool call in a chat message: a fresh id per call, the function's name and its arguments as JSON text. */
+export const toolCall = z.object({
+  id: z.string().describe('"call_" and 24 random characters, unique per call'),
+  type: z.literal("function"),
+  function: z.object({ name: z.string(), arguments: z.string().describe("JSON text of an object that matches the tool's parameters schema") }),
+});
+
 export const chatCompletionResponse = z.object({
   id: z.string(),
   object: z.literal("chat.completion"),
   created: z.number().int(),
   model: z.string(),
-  choices: z.array(z.object({ index: z.number().int(), message: z.object({ role: z.literal("assistant"), content: z.string() }), logprobs: z.unknown().nullable().optional().describe("with logprobs: {content: [...], refusal: null}"), finish_reason: openAiFinish })),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({
+        role: z.literal("assistant"),
+        content: z.string().nullable().describe("the reply's text; null when the reply is only tool calls"),
+        tool_calls: z.array(toolCall).min(1).optional().describe("the calls the reply holds (tools given and tool_choice not \"none\")"),
+      }),
+      logprobs: z.unknown().nullable().optional().describe("with logprobs: {content: [...], refusal: null}"),
+      finish_reason: z.enum(["stop", "length", "tool_calls"]).describe('"tool_calls" when the message holds tool_calls'),
+    }),
+  ),
   usage,
 });
 
@@ -168,7 +191,7 @@ export const responseExamples = {
     created: 1764390000,
     model: "stories260K.gguf",
     choices: [{ index: 0, text: " there was a little girl named Lily.", finish_reason: "length" }],
-    usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 },
+    usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14, prompt_tokens_details: { cached_tokens: 0 } },
   },
   chatCompletion: {
     id: "chatcmpl-9b1e0c2d4f6a8b0c1d2e3f4a5b6c7d8e",
@@ -176,6 +199,14 @@ export const responseExamples = {
     created: 1764390000,
     model: "stories260K.gguf",
     choices: [{ index: 0, message: { role: "assistant", content: " Lily went to the park." }, finish_reason: "stop" }],
-    usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
+    usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, prompt_tokens_details: { cached_tokens: 0 } },
+  },
+  chatCompletionToolCalls: {
+    id: "chatcmpl-0c1d2e3f4a5b6c7d8e9b1e0c2d4f6a8b",
+    object: "chat.completion",
+    created: 1764390000,
+    model: "stories260K.gguf",
+    choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [{ id: "call_Qx3m9TzL0aB7cD2eF5gH8jK1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] }, finish_reason: "tool_calls" }],
+    usage: { prompt_tokens: 96, completion_tokens: 14, total_tokens: 110, prompt_tokens_details: { cached_tokens: 0 } },
   },
 } as const;

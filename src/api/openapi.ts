@@ -71,7 +71,7 @@ const unauthorized: ResponseDoc = { status: 401, description: "API_KEY is set an
 const generating = [limited, noRoom];
 const session = (status: number, description: string): ResponseDoc => ({ status, description, schema: "Session", example: ex.session });
 const OPENAI_SSE =
-  "data: {chunk} frames (the CompletionChunk schema): choices carry index (n > 1), a chat choice's first delta has its role; with stream_options.include_usage every chunk has usage: null and one last chunk with choices [] carries usage; then data: [DONE]";
+  "data: {chunk} frames (the CompletionChunk schema): choices carry index (n > 1), a chat choice's first delta has its role; a reply's tool calls come as delta.tool_calls once the reply ends (per call: index, id, type, function.name, then function.arguments), finish_reason \"tool_calls\"; with stream_options.include_usage every chunk has usage: null and one last chunk with choices [] carries usage; then data: [DONE]";
 
 /** The documented routes; a test checks this list against the routes the Hono app registers. */
 export const ROUTES: readonly RouteDoc[] = [
@@ -106,9 +106,17 @@ export const ROUTES: readonly RouteDoc[] = [
     responses: [{ status: 200, description: "the completion", schema: "Completion", example: ex.completion, sse: OPENAI_SSE }, badGen, missing, busy, ...generating],
   },
   {
-    method: "post", path: "/v1/chat/completions", summary: "OpenAI chat completion (the model's chat template, or the plain one)", tag: "openai",
-    body: { schema: "ChatCompletionRequest", example: { messages: [{ role: "user", content: "Tell me a story about Lily." }], max_tokens: 32, stream: false } },
-    responses: [{ status: 200, description: "the reply", schema: "ChatCompletion", example: ex.chatCompletion, sse: OPENAI_SSE }, badGen, missing, busy, ...generating],
+    method: "post", path: "/v1/chat/completions", summary: "OpenAI chat completion (the model's chat template, or the plain one), with tool calls (tools, tool_choice)", tag: "openai",
+    body: {
+      schema: "ChatCompletionRequest",
+      example: {
+        messages: [{ role: "user", content: "What is the weather in Paris?" }],
+        tools: [{ type: "function", function: { name: "get_weather", description: "The weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }],
+        tool_choice: "required",
+        max_tokens: 64,
+      },
+    },
+    responses: [{ status: 200, description: "the reply (here a tool call)", schema: "ChatCompletion", example: ex.chatCompletionToolCalls, sse: OPENAI_SSE }, badGen, missing, busy, ...generating],
   },
   ...TOKENIZE_ROUTES,
   ...OPENAI_ROUTES,

@@ -4,6 +4,7 @@ import type { SamplerConfig } from "../protocol";
 
 import { chatMessage, chatOnlyFields, completionOnlyFields, openAiFields, opt } from "./openai-fields";
 import { grammarFields, responseFormat, structuredRules } from "./structured-output";
+import { toolRules } from "../tools/fields";
 
 export const samplingFields = {
   temperature: opt(z.number().min(0).max(100)),
@@ -149,4 +150,9 @@ export const chatBody = z
     if (b.max_tokens !== undefined && b.max_completion_tokens !== undefined && b.max_tokens !== b.max_completion_tokens) {
       ctx.addIssue({ code: "custom", path: ["max_completion_tokens"], message: `max_completion_tokens (${b.max_completion_tokens}) and max_tokens (${b.max_tokens}) differ; give one` });
     }
+    toolRules(b, ctx);
+    // A forced tool call is itself a grammar: it cannot also follow a response_format, grammar or json_schema.
+    const forced = b.tool_choice !== undefined && b.tool_choice !== "none" && b.tool_choice !== "auto";
+    const other = b.response_format !== undefined && b.response_format.type !== "text" ? "response_format" : b.grammar !== undefined ? "grammar" : b.json_schema !== undefined ? "json_schema" : null;
+    if (forced && other) ctx.addIssue({ code: "custom", path: ["tool_choice"], message: `tool_choice ${typeof b.tool_choice === "string" ? JSON.stringify(b.tool_choice) : "naming a function"} and ${other} both constrain the output; give one` });
   });

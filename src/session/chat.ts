@@ -2,7 +2,7 @@
 // contents never do), else a documented plain template.
 import { Template } from "@huggingface/jinja";
 import type { TextSegment, Tokenizer } from "../tokenizer/index";
-import type { ChatMessage } from "../protocol/generate";
+import type { ChatMessage, ChatTool } from "../protocol/generate";
 
 export interface ChatPrompt {
   /** The prompt as segments: the template's own text (special-token text becomes those tokens) and message contents (literal). */
@@ -42,14 +42,36 @@ function compile(source: string): Template {
   return parsed.template;
 }
 
-/** Renders a Jinja chat template the way llama.cpp and transformers call it (add_generation_prompt, bos/eos strings). */
-export function renderTemplate(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }): string {
+/** JSON text as an object for the template (templates `tojson` a call's arguments); text that is not JSON stays text. */
+function argumentsValue(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** A message as templates read it: tool calls with their arguments as objects (as transformers passes them). */
+function templateMessage(m: ChatMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { role: m.role, content: m.content };
+  if (m.tool_calls?.length) out.tool_calls = m.tool_calls.map((c) => ({ id: c.id, type: c.type, function: { name: c.function.name, arguments: argumentsValue(c.function.arguments) } }));
+  if (m.tool_call_id !== undefined) out.tool_call_id = m.tool_call_id;
+  if (m.name !== undefined) out.name = m.name;
+  return out;
+}
+
+/**
+ * Renders a Jinja chat template the way llama.cpp and transformers call it (add_generation_prompt, bos/eos strings,
+ * and `tools` in OpenAI's shape when the request has tools).
+ */
+export function renderTemplate(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }, tools?: readonly ChatTool[]): string {
   try {
     return compile(template).render({
-      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: messages.map(templateMessage),
       add_generation_prompt: true,
       bos_token: specials.bos,
       eos_token: specials.eos,
+      ...(tools?.length ? { tools: tools.map((t) => ({ type: t.type, function: { ...t.function } })) } : {}),
     });
   } catch (e) {
     // A syntax error, or the template's own raise_exception (roles not alternating...): a 400 naming messages, not a 500.
@@ -77,10 +99,12 @@ function pickMarkers(texts: readonly string[]): { open: string; close: string } 
  * other way), the marked render's segments are used: the prompt may then keep a content's outer whitespace, but a
  * content still never becomes a control token (see splitMarked for templates that cut contents apart).
  */
-export function templateSegments(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }): TextSegment[] {
-  const rendered = renderTemplate(template, messages, specials);
+export function templateSegments(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }, tools?: readonly ChatTool[]): TextSegment[] {
+  const rendered = renderTemplate(template, messages, specials, tools);
   const { open, close } = pickMarkers([template, specials.bos, specials.eos, ...messages.map((m) => m.content)]);
-  const marked = renderTemplate(template, messages.map((m) => ({ ...m, content: open + m.content + close })), specials);
+  // An empty content (an assistant turn that only calls tools) stays empty: templates test it for truth.
+  const mark = (m: ChatMessage) => (m.content === "" ? m : { ...m, content: open + m.content + close });
+  const marked = renderTemplate(template, messages.map(mark), specials, tools);
   const parts = splitMarked(marked, open, close);
   const join = (ps: readonly TextSegment[]) => ps.map((p) => p.text).join("");
   const variants: ((s: string) => string)[] = [(s) => s, (s) => s.trim(), (s) => s.trimEnd(), (s) => s.trimStart()];
@@ -148,7 +172,7 @@ const REPLY_TEXT = "\uE000reply\uE000";
  * kept, so the earlier reply is closed as the template closes turns ("<|im_end|>\n") and no default system turn
  * repeats. When that reply ended with its own end-of-generation token, the template's copy of it is dropped.
  */
-export function chatPrompt(tokenizer: Tokenizer, template: string | undefined, messages: readonly ChatMessage[], continued?: ChatContinuation): ChatPrompt {
+export function chatPrompt(tokenizer: Tokenizer, template: string | undefined, messages: readonly ChatMessage[], continued?: ChatContinuation, tools?: readonly ChatTool[]): ChatPrompt {
   if (template === undefined) {
     const text = plainChatPrompt(messages);
     return { segments: [{ text, parseSpecial: false }], text, stop: [PLAIN_STOP], bosText: "", template: "plain" };
@@ -156,12 +180,12 @@ export function chatPrompt(tokenizer: Tokenizer, template: string | undefined, m
   const piece = (id: number) => (id >= 0 && id < tokenizer.vocabSize ? tokenizer.tokenText(id) : "");
   const bos = piece(tokenizer.bosId);
   const specials = { bos, eos: piece(tokenizer.eosId) };
-  const segments = (continued && continuationSegments(template, messages, specials, tokenizer, continued)) || templateSegments(template, messages, specials);
+  const segments = (continued && continuationSegments(template, messages, specials, tokenizer, continued, tools)) || templateSegments(template, messages, specials, tools);
   return { segments, text: segments.map((s) => s.text).join(""), stop: [], bosText: bos, template: "model" };
 }
 
 /** The new turns' segments after a stand-in history, or undefined when the template does not render it that way. */
-function continuationSegments(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }, tokenizer: Tokenizer, at: ChatContinuation): TextSegment[] | undefined {
+function continuationSegments(template: string, messages: readonly ChatMessage[], specials: { bos: string; eos: string }, tokenizer: Tokenizer, at: ChatContinuation, tools?: readonly ChatTool[]): TextSegment[] | undefined {
   const history: ChatMessage[] = [
     { role: "system", content: HISTORY_TEXT },
     { role: "user", content: HISTORY_TEXT },
@@ -169,7 +193,7 @@ function continuationSegments(template: string, messages: readonly ChatMessage[]
   ];
   let all: TextSegment[];
   try {
-    all = templateSegments(template, [...history, ...messages], specials);
+    all = templateSegments(template, [...history, ...messages], specials, tools);
   } catch {
     return undefined; // e.g. a template that refuses a system turn: render the new messages alone
   }

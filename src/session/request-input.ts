@@ -30,7 +30,7 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
   let chat: ChatPrompt | null = null;
   try {
     const last = llm.tokens.at(-1);
-    chat = req.messages ? chatPrompt(model.tokenizer, host.chatTemplate(model), req.messages, last === undefined ? undefined : { lastToken: last }) : null;
+    chat = req.messages ? chatPrompt(model.tokenizer, host.chatTemplate(model), req.messages, last === undefined ? undefined : { lastToken: last }, req.tools) : null;
   } catch (e) {
     if (e instanceof ChatTemplateError) return fail(invalidValue(e.message, "messages"));
     throw e;

@@ -70,20 +70,55 @@ describe("runWithTools over LocalAi", () => {
     expect(out.tool_calls).toBeUndefined();
   });
 
-  it("with a tool the model cannot call: the plain answer, and the tool never runs (documented default)", async () => {
+  it('toolChoice "auto" (default): the model chooses; greedy stories260K answers in text, so no tool runs', async () => {
     const calls: string[] = [];
-    const direct = await greedy.run(MODEL, { messages: question });
     const out = await runWithTools(greedy.asWorkersAi(), MODEL as never, { messages: [...question], tools: [weather(calls)] });
     expect(calls).toEqual([]);
-    expect(out.response).toBe(direct.response);
+    // runWithTools' final call (no tools) answers the question as it stands.
+    expect(out.response).toBe((await greedy.run(MODEL, { messages: question })).response);
+    const direct = await greedy.run(MODEL, { messages: question, tools: [weather([])] });
+    expect(direct.tool_calls).toBeUndefined();
+    expect(direct.response!.length).toBeGreaterThan(0);
   });
 
-  it('with tools: "error", the call fails with a message saying the model cannot call tools', async () => {
-    const strict = new LocalAi(env, { tools: "error", defaults: { temperature: 0 } });
+  it('toolChoice "required": the reply is a call, returned as Workers AI does ({name, arguments} with an object)', async () => {
+    const forced = new LocalAi(env, { toolChoice: "required", defaults: { temperature: 1, seed: 4, max_tokens: 100 } });
+    const out = await forced.run(MODEL, { messages: question, tools: [weather([])] });
+    expect(out.response).toBeUndefined();
+    expect(out.tool_calls).toHaveLength(1);
+    expect(out.tool_calls![0]!.name).toBe("get_weather");
+    expect(Object.keys(out.tool_calls![0]!.arguments)).toEqual(["city"]);
+    expect(typeof out.tool_calls![0]!.arguments.city).toBe("string");
+    // Workers AI's flat tool shape ({name, description, parameters}) is the same tool.
+    const { function: _fn, ...flat } = weather([]);
+    const again = await forced.run(MODEL, { messages: question, tools: [flat] });
+    expect(again.tool_calls).toEqual(out.tool_calls);
+    // Streaming: the call comes whole in the last frame.
+    const frames = parseSse(await new Response(await forced.run(MODEL, { messages: question, tools: [flat], stream: true })).text());
+    expect(frames.at(-1)!.data).toBe("[DONE]");
+    expect(JSON.parse(frames.at(-2)!.data)).toMatchObject({ tool_calls: out.tool_calls, usage: { completion_tokens: expect.any(Number) } });
+  });
+
+  it('toolChoice "required-first": runWithTools calls the tool, sends its result back through the template, and answers', async () => {
+    const ai = new LocalAi(env, { toolChoice: "required-first", defaults: { temperature: 1, seed: 4, max_tokens: 100 } });
     const calls: string[] = [];
-    await expect(runWithTools(strict.asWorkersAi(), MODEL as never, { messages: [...question], tools: [weather(calls)] })).rejects.toThrow(
-      "stories260K.gguf cannot call tools: it answers in plain text only",
-    );
-    expect(calls).toEqual([]);
+    const out = await runWithTools(ai.asWorkersAi(), MODEL as never, { messages: [...question], tools: [weather(calls)] });
+    expect(calls).toHaveLength(1);
+    expect(typeof calls[0]).toBe("string");
+    expect(out.tool_calls).toBeUndefined();
+    // The final answer is the model's reply to the conversation runWithTools built: the call, then the tool's result.
+    const after = [
+      ...question,
+      { role: "assistant" as const, content: JSON.stringify({ name: "get_weather", arguments: { city: calls[0] } }) },
+      { role: "tool" as const, content: JSON.stringify("sunny"), name: "get_weather" },
+    ];
+    expect(out.response).toBe((await ai.run(MODEL, { messages: after })).response);
+    expect(out.response).not.toBe((await ai.run(MODEL, { messages: question })).response);
+  });
+
+  it("refuses bad tools naming the field", async () => {
+    await expect(greedy.run(MODEL, { messages: question, tools: [{ name: "f", parameters: { type: "string" } }] })).rejects.toThrow(/^tools\.0\.function\.parameters: /);
+    await expect(greedy.run(MODEL, { messages: question, tools: [{ name: "bad name" }] })).rejects.toThrow(/^tools\.0\.function\.name: /);
+    await expect(greedy.run(MODEL, { messages: question, functions: [{ name: "f" }] })).rejects.toThrow("functions is not supported (use tools)");
   });
 });

@@ -65,7 +65,7 @@ describe("n and best_of", () => {
     expect(three.choices.map((c: { index: number }) => c.index)).toEqual([0, 1, 2]);
     expect(three.choices[0].text).toBe(one.choices[0].text);
     expect(new Set(three.choices.map((c: { text: string }) => c.text)).size).toBeGreaterThan(1);
-    expect(three.usage).toEqual({ prompt_tokens: one.usage.prompt_tokens, completion_tokens: 36, total_tokens: one.usage.prompt_tokens + 36 });
+    expect(three.usage).toEqual({ prompt_tokens: one.usage.prompt_tokens, completion_tokens: 36, total_tokens: one.usage.prompt_tokens + 36, prompt_tokens_details: { cached_tokens: 0 } });
     expect(await complete({ ...sampled, n: 3 })).toMatchObject({ choices: three.choices });
     const c = await chat({ messages: user, max_tokens: 8, temperature: 1, seed: 3, n: 2 });
     expect(c.choices.map((x: { index: number; message: { role: string } }) => [x.index, x.message.role])).toEqual([[0, "assistant"], [1, "assistant"]]);
@@ -134,20 +134,23 @@ describe("chat messages", () => {
     const system = await chat({ messages: [{ role: "system", content: "Be brief." }, ...user], max_tokens: 8 });
     const developer = await chat({ messages: [{ role: "developer", content: "Be brief." }, ...user], max_tokens: 8 });
     expect(developer.choices[0].message.content).toBe(system.choices[0].message.content);
-    expect(developer.usage).toEqual(system.usage);
+    // The same prompt: the second request restores the first's whole 32-token blocks from the prompt cache.
+    expect(developer.usage).toEqual({ ...system.usage, prompt_tokens_details: { cached_tokens: Math.floor((system.usage.prompt_tokens - 1) / 32) * 32 } });
     const parts = await chat({ messages: [{ role: "system", content: [{ type: "text", text: "Be brief." }] }, { role: "user", content: [{ type: "text", text: "Tell me a story." }] }], max_tokens: 8 });
     expect(parts.choices[0].message.content).toBe(system.choices[0].message.content);
     const image = await chat({ messages: [{ role: "user", content: [{ type: "text", text: "Hi" }, { type: "image_url", image_url: { url: "x" } }] }] }, 400);
     expect(image.error.param).toBe("messages.0.content.1.type");
     expect(image.error.message).toMatch(/image_url/);
-    expect((await chat({ messages: [{ role: "tool", content: "x" }] }, 400)).error.param).toBe("messages.0.role");
+    expect((await chat({ messages: [{ role: "function", content: "x" }] }, 400)).error.param).toBe("messages.0.role");
+    expect((await chat({ messages: [{ role: "tool", content: "x" }] }, 400)).error.param).toBe("messages.0.tool_call_id");
     expect((await chat({ messages: [{ role: "user", content: "x", name: "bob" }] }, 400)).error.param).toBe("messages.0.name");
     expect((await chat({ messages: [{ role: "user", content: "x", metadata: {} }] }, 400)).error.param).toBe("messages.0.metadata");
     // An assistant message replayed as a client got it: its empty fields carry nothing, so they are accepted.
     const replay = { role: "assistant", content: " Once", refusal: null, tool_calls: [], function_call: null, audio: null, annotations: [] };
     await chat({ messages: [...user, replay, { role: "user", content: "More." }], max_tokens: 2 });
-    const calls = await chat({ messages: [...user, { ...replay, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }] }] }, 400);
-    expect(calls.error.param).toBe("messages.1.tool_calls");
+    // Tool calls on a user turn are refused (an assistant turn's are rendered: test/workers/tool-calls.test.ts).
+    const calls = await chat({ messages: [{ ...user[0]!, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }] }] }, 400);
+    expect(calls.error.param).toBe("messages.0.tool_calls");
   });
 
   it("max_completion_tokens is max_tokens; both given and different is a 400", async () => {
@@ -178,7 +181,8 @@ describe("ranges and refusals", () => {
   it.each([
     [{ response_format: { type: "json_object" }, grammar: 'root ::= "a"' }, "grammar"],
     [{ response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "number", multipleOf: 2 } } } }, "response_format.json_schema.schema.multipleOf"],
-    [{ tools: [{ type: "function", function: { name: "f" } }], tool_choice: "required" }, "tool_choice"],
+    [{ tools: [{ type: "function", function: { name: "f" } }], tool_choice: { type: "function", function: { name: "g" } } }, "tool_choice.function.name"],
+    [{ tool_choice: "required" }, "tool_choice"],
     [{ tool_choice: { type: "function", function: { name: "f" } } }, "tool_choice"],
     [{ functions: [{ name: "f" }] }, "functions"],
     [{ echo: true }, "echo"],
