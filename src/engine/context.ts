@@ -4,6 +4,7 @@ import type { KvType } from "../backends/kv-format";
 import { EngineError } from "./errors";
 import { createRunBuffers, forwardBatch, forwardBatchAsync, type RunBuffers } from "./forward";
 import type { LlamaModel } from "./model";
+import { TokenLog } from "./token-log";
 
 export interface ContextOptions {
   /** Context length in tokens (default: the model's training context, capped at 2048). */
@@ -14,14 +15,9 @@ export interface ContextOptions {
   kvType?: KvType;
 }
 
-export class LlamaContext {
-  readonly nCtx: number;
+export class LlamaContext extends TokenLog {
   readonly cache: KvCache;
   private readonly buffers: RunBuffers;
-  /** Tokens whose keys and values are in the cache, in order. */
-  private readonly log: number[] = [];
-  /** Tokens in the sequence after `log` that are not evaluated yet. */
-  private readonly pendingTokens: number[] = [];
 
   constructor(
     readonly model: LlamaModel,
@@ -32,39 +28,13 @@ export class LlamaContext {
     if (!Number.isInteger(nCtx) || nCtx < 1) throw new EngineError(`nCtx must be a positive integer, got ${nCtx}`, "invalid_parameter");
     const maxBatch = options.maxBatch ?? 32;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new EngineError(`maxBatch must be a positive integer, got ${maxBatch}`, "invalid_parameter");
-    this.nCtx = nCtx;
+    super(nCtx, c.vocabSize);
     const kvType = options.kvType ?? "f32";
     const layout = { nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim, type: kvType };
     if (kvType === "q8_0" && c.headDim % 32 !== 0) throw new EngineError(`a q8_0 KV cache needs a head dimension divisible by 32; this model's is ${c.headDim}`, "invalid_parameter");
     this.cache = model.backend.createKvCache(layout);
     // Logits for one row: every pass but an allLogits one wants only the last token's (that one grows the buffer).
     this.buffers = createRunBuffers(model.backend, c, maxBatch, undefined, 1);
-  }
-
-  /** Tokens whose K/V are in the cache (= the position of the next evaluated token). */
-  get nEvaluated(): number {
-    return this.log.length;
-  }
-
-  /** Every token of the sequence: evaluated ones, then pending ones. */
-  get tokens(): readonly number[] {
-    return this.pendingTokens.length === 0 ? this.log : [...this.log, ...this.pendingTokens];
-  }
-
-  /** Length of the whole sequence, pending tokens included. */
-  get length(): number {
-    return this.log.length + this.pendingTokens.length;
-  }
-
-  /** Tokens accepted into the sequence whose K/V are not computed yet (the next `nextLogits` evaluates them). */
-  get pending(): readonly number[] {
-    return this.pendingTokens;
-  }
-
-  /** Adds tokens to the sequence without evaluating them; checks ids and the context length first. */
-  append(tokens: readonly number[]): void {
-    this.checkTokens(tokens, this.length);
-    for (const t of tokens) this.pendingTokens.push(t);
   }
 
   /**
@@ -128,15 +98,6 @@ export class LlamaContext {
     return out ?? last;
   }
 
-  /** With nothing pending, the last evaluated token becomes pending again (nextLogits re-evaluates it). */
-  private requeueLastIfIdle(): void {
-    if (this.pendingTokens.length === 0) {
-      const last = this.log.pop();
-      if (last === undefined) throw new EngineError("the sequence is empty: append a prompt first", "empty_sequence");
-      this.pendingTokens.push(last);
-    }
-  }
-
   /**
    * nextLogits for every backend, including those that read results back asynchronously (webgpu); on the others it
    * is nextLogits itself. generate() calls this one.
@@ -195,28 +156,9 @@ export class LlamaContext {
     }
   }
 
-  private checkTokens(tokens: readonly number[], used: number): void {
-    if (used + tokens.length > this.nCtx) {
-      throw new EngineError(
-        `${used + tokens.length} tokens exceed the context length of ${this.nCtx} (${used} already in the sequence, ${tokens.length} new)`,
-        "context_length_exceeded",
-      );
-    }
-    const vocab = this.model.config.vocabSize;
-    for (const t of tokens) {
-      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new EngineError(`token id ${t} is outside the vocabulary (0..${vocab - 1})`, "invalid_token");
-    }
-  }
-
   /** Keeps the first n tokens of the sequence and forgets the rest (cache rows past n are overwritten later). */
   truncate(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > this.length) throw new EngineError(`cannot truncate to ${n}: the sequence holds ${this.length} tokens`, "invalid_parameter");
-    if (n <= this.log.length) {
-      this.log.length = n;
-      this.pendingTokens.length = 0;
-    } else {
-      this.pendingTokens.length = n - this.log.length;
-    }
+    this.truncateLog(n);
   }
 
   /**
@@ -225,16 +167,11 @@ export class LlamaContext {
    * `tokens` pending.
    */
   restore(tokens: readonly number[], evaluated: number, kv: Uint8Array | Float32Array): void {
-    if (!Number.isInteger(evaluated) || evaluated < 0 || evaluated > tokens.length) throw new EngineError(`cannot restore ${evaluated} evaluated of ${tokens.length} tokens`, "invalid_parameter");
-    this.log.length = 0;
-    this.pendingTokens.length = 0;
-    this.checkTokens(tokens, 0);
-    if (evaluated > 0) {
+    this.restoreLog(tokens, evaluated, () => {
+      if (evaluated === 0) return;
       if (kv instanceof Uint8Array) this.model.backend.writeKvBytes(this.cache, 0, evaluated, kv);
       else this.model.backend.writeKv(this.cache, 0, evaluated, kv);
-    }
-    this.log.push(...tokens.slice(0, evaluated));
-    this.pendingTokens.push(...tokens.slice(evaluated));
+    });
   }
 
   /** Releases the KV cache and buffers held by the backend. */

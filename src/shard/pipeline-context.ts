@@ -2,6 +2,7 @@
 import type { LlamaContext } from "../engine/context";
 import { EngineError } from "../engine/errors";
 import type { LlamaModel } from "../engine/model";
+import { TokenLog } from "../engine/token-log";
 import type { ShardPlan } from "./plan";
 import { pipelineStep, type ShardCaller } from "./pipeline";
 
@@ -12,12 +13,10 @@ export interface ShardHousekeeping {
 }
 
 /**
- * The token log and pending tokens as LlamaContext keeps them, with the same public surface the session and generate()
- * use; the forward pass is pipelineStep. Only the async entry points work (RPC is asynchronous).
+ * The token log and pending tokens of LlamaContext (the same TokenLog), with the public surface the session and
+ * generate() use; the forward pass is pipelineStep. Only the async entry points work (RPC is asynchronous).
  */
-export class PipelineContext {
-  private readonly log: number[] = [];
-  private readonly pendingTokens: number[] = [];
+export class PipelineContext extends TokenLog {
   /** A trim the shards have not confirmed yet; the next step waits for it, so no shard runs on stale positions. */
   private trimming: Promise<void> | null = null;
   /** Set when the session is deleted: no step may reach a shard after that. */
@@ -25,37 +24,18 @@ export class PipelineContext {
 
   constructor(
     readonly model: LlamaModel,
-    readonly nCtx: number,
+    nCtx: number,
     private readonly plan: ShardPlan,
     private readonly call: ShardCaller,
     private readonly shards: ShardHousekeeping,
     readonly maxBatch = 32,
-  ) {}
+  ) {
+    super(nCtx, model.config.vocabSize);
+  }
 
   /** The session code is typed against LlamaContext; this object offers every member it uses (see the class comment). */
   asContext(): LlamaContext {
     return this as unknown as LlamaContext;
-  }
-
-  get nEvaluated(): number {
-    return this.log.length;
-  }
-
-  get tokens(): readonly number[] {
-    return this.pendingTokens.length === 0 ? this.log : [...this.log, ...this.pendingTokens];
-  }
-
-  get length(): number {
-    return this.log.length + this.pendingTokens.length;
-  }
-
-  get pending(): readonly number[] {
-    return this.pendingTokens;
-  }
-
-  append(tokens: readonly number[]): void {
-    this.checkTokens(tokens, this.length);
-    for (const t of tokens) this.pendingTokens.push(t);
   }
 
   nextLogits(): Float32Array {
@@ -68,11 +48,7 @@ export class PipelineContext {
 
   /** As LlamaContext.nextLogitsAsync: evaluates the pending tokens (or the last token again) and returns the last logits. */
   async nextLogitsAsync(): Promise<Float32Array> {
-    if (this.pendingTokens.length === 0) {
-      const last = this.log.pop();
-      if (last === undefined) throw new EngineError("the sequence is empty: append a prompt first", "empty_sequence");
-      this.pendingTokens.push(last);
-    }
+    this.requeueLastIfIdle();
     const logits = await this.run(this.pendingTokens, false);
     this.pendingTokens.length = 0;
     return logits;
@@ -119,24 +95,12 @@ export class PipelineContext {
   }
 
   truncate(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > this.length) throw new EngineError(`cannot truncate to ${n}: the sequence holds ${this.length} tokens`, "invalid_parameter");
-    if (n <= this.log.length) {
-      this.log.length = n;
-      this.pendingTokens.length = 0;
-      this.startTrim(n);
-    } else {
-      this.pendingTokens.length = n - this.log.length;
-    }
+    if (this.truncateLog(n)) this.startTrim(n);
   }
 
   /** The session's committed state: `evaluated` positions are in the shards; shards drop anything past it (the commit point). */
   restore(tokens: readonly number[], evaluated: number): void {
-    if (!Number.isInteger(evaluated) || evaluated < 0 || evaluated > tokens.length) throw new EngineError(`cannot restore ${evaluated} evaluated of ${tokens.length} tokens`, "invalid_parameter");
-    this.checkTokens(tokens, 0);
-    this.log.length = 0;
-    this.pendingTokens.length = 0;
-    this.log.push(...tokens.slice(0, evaluated));
-    this.pendingTokens.push(...tokens.slice(evaluated));
+    this.restoreLog(tokens, evaluated);
     this.startTrim(evaluated);
   }
 
@@ -153,17 +117,4 @@ export class PipelineContext {
 
   /** Nothing to free in this isolate: the KV caches live in the shards. */
   dispose(): void {}
-
-  private checkTokens(tokens: readonly number[], used: number): void {
-    if (used + tokens.length > this.nCtx) {
-      throw new EngineError(
-        `${used + tokens.length} tokens exceed the context length of ${this.nCtx} (${used} already in the sequence, ${tokens.length} new)`,
-        "context_length_exceeded",
-      );
-    }
-    const vocab = this.model.config.vocabSize;
-    for (const t of tokens) {
-      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new EngineError(`token id ${t} is outside the vocabulary (0..${vocab - 1})`, "invalid_token");
-    }
-  }
 }
