@@ -3,8 +3,8 @@
 // Synthesizes a model (default: SmolLM2-135M's shape, Q4_0; `--type q4_k_m` or another llama.cpp mix quantizes an
 // F32 synthesis as llama-quantize does), serves it to a ModelHost from an in-memory bucket (the ranged load the Worker
 // does), then for each KV type creates one context of --ctx tokens (default 2048) the way a session does, fills its
-// first ctx-1 positions through writeKvBytes and evaluates the last token, so attention runs over the whole context
-// and every buffer it needs exists. Prints the host's figures: weights, KV, scratch, wasm linear memory (once loaded
+// first positions through writeKvBytes, evaluates a 32-token prefill batch and then the last token, so attention runs
+// over the whole context and every buffer a session needs exists. Prints the host's figures: weights, KV, scratch, wasm linear memory (once loaded
 // and at the end), the loading peak (linear memory plus the largest range read in flight), and what the host counts
 // (usedBytes) against MEMORY_BUDGET_MB (default 128).
 import { parseFlags } from "./lib/args";

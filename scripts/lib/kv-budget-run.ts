@@ -4,6 +4,8 @@ import { ModelHost } from "../../src/session/model-host";
 import type { Env } from "../../src/env";
 
 const MiB = 1 << 20;
+/** Tokens per forward pass of a session's prefill (LlamaContext's default maxBatch). */
+const PREFILL_BATCH = 32;
 
 /** The R2 surface the model host reads (head, ranged get) over bytes in memory; records the largest range it served. */
 export function memoryBucket(name: string, bytes: Uint8Array): { bucket: R2Bucket; largestRead: () => number; reads: () => number } {
@@ -54,8 +56,8 @@ export interface KvBudgetRow {
 
 /**
  * A fresh host (a fresh isolate: wasm memory never shrinks) loads `bytes` as the Worker does, creates one context of
- * nCtx tokens with `kvType`, fills its first nCtx-1 positions through writeKvBytes and evaluates the last token, so
- * attention runs over the whole context and every buffer it needs exists.
+ * nCtx tokens with `kvType`, fills its first positions through writeKvBytes, evaluates a full prefill batch and then
+ * the last token, so attention runs over the whole context and every buffer a session needs exists.
  */
 export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: KvType, nCtx: number, budgetMb: number, heapBytes?: () => number): Promise<KvBudgetRow> {
   const { bucket, largestRead, reads } = memoryBucket(name, bytes);
@@ -82,7 +84,11 @@ export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: K
     const ctx = host.createContext(env, model, owner, nCtx, kvType);
     const per = kvBytesPerPosition(ctx.cache.layout);
     const tokens = Array.from({ length: nCtx }, (_, i) => (i * 7919 + 1) % model.config.vocabSize);
-    ctx.restore(tokens.slice(0, nCtx - 1), nCtx - 1, new Uint8Array((nCtx - 1) * per));
+    // A full prefill batch (its activation scratch is the largest), then the last token alone, as a session does.
+    const batch = Math.min(PREFILL_BATCH, nCtx - 1);
+    const restored = nCtx - 1 - batch;
+    ctx.restore(tokens.slice(0, restored), restored, new Uint8Array(restored * per));
+    ctx.evaluate(tokens.slice(restored, nCtx - 1));
     ctx.evaluate([tokens[nCtx - 1]!]);
     const m = model.backend.memory();
     const hostBytes = host.usedBytes(model);

@@ -47,9 +47,9 @@ export async function readHeaderRanged(bucket: R2Bucket, name: string, size: num
 
 /**
  * Bytes a copying backend holds once the weights are loaded: matrices as the wasm backend's format table packs them
- * (Q8_0/Q4_0 scales widened to f32, K-quant scales unpacked, rows padded to panels of four; the stored size for a type
- * it lacks) and 1-D tensors as f32 vectors. An estimate for the check before downloading; the real figure is checked
- * after loading.
+ * (Q4_0 scales widened to f32, Q8_0 at its file size, K-quant scales unpacked, rows padded to panels of four; the
+ * stored size for a type it lacks) and 1-D tensors as f32 vectors. An estimate for the check before downloading; the
+ * real figure is checked after loading.
  */
 export function estimatedWeightBytes(header: GgufHeader): number {
   let total = 0;

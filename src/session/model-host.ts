@@ -155,8 +155,10 @@ export class ModelHost {
     const before = model.backend.memory();
     const ctx = new LlamaContext(model, { nCtx, kvType });
     const after = model.backend.memory();
-    // Fragmentation can make the runtime memory outgrow the live count: refuse rather than run past the budget.
-    if ((after.reservedBytes ?? 0) > budget) {
+    // Fragmentation can make the runtime memory outgrow the live count, and the first passes still allocate the decode
+    // planes and the kernels' scratch: refuse rather than run past the budget.
+    const pending = this.decodeScratch(model, nCtx, kvType) + passScratchBound(model, nCtx);
+    if ((after.reservedBytes ?? 0) + pending > budget) {
       ctx.dispose();
       throw refuse();
     }
@@ -187,6 +189,25 @@ export class ModelHost {
     this.contexts.delete(owner);
     held.ctx.dispose();
   }
+}
+
+/** Tokens per forward pass of a context's prefill (LlamaContext's default maxBatch, which sessions use). */
+const PREFILL_BATCH = 32;
+
+/**
+ * The most a copying backend's kernels allocate as scratch for a pass of PREFILL_BATCH tokens in a context of nCtx
+ * (wasm: activations quantized to Q8_0/Q8_K or rounded to f16 for the widest matmul input, the attention scores of
+ * one KV group, the RoPE table, the rounded query and its Q8_0 copy, token ids). Scratch areas are shared by the
+ * isolate's contexts and sized exactly to their largest call, so once allocated they are in the live count too; the
+ * bound is added before a new context's first pass, when they may not exist yet.
+ */
+function passScratchBound(model: LlamaModel, nCtx: number): number {
+  if (model.backend.name === "ref") return 0;
+  const c = model.config;
+  const n = PREFILL_BATCH * Math.max(c.dim, c.qDim, c.ffnDim);
+  const act = n * 3 + (n / 32) * 12 + n * 2 + Math.ceil(n / 256) * 116 + n * 4;
+  const q = PREFILL_BATCH * c.qDim;
+  return act + (c.nHeads / c.nKvHeads) * nCtx * 4 + PREFILL_BATCH * c.ropeDims * 8 + q * 4 + Math.ceil(q / 32) * 34 + PREFILL_BATCH * 4;
 }
 
 /** The KV layout of a context of `nCtx` tokens of `model` whose cache stores `type`. */

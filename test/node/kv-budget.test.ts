@@ -13,12 +13,15 @@ const N_CTX = 2048;
 describe("SmolLM2-135M-shaped Q4_K_M, one session of 2048 tokens, q8_0 KV, 128 MiB", () => {
   let file: GgufFile;
   let row: KvBudgetRow;
+  let edge: KvBudgetRow;
 
   beforeAll(async () => {
     // Built once per run (about 20 s): an F32 synthesis of SmolLM2-135M's shape quantized as llama-quantize does.
     const bytes = synthMixModel("smollm2-135m", "q4_k_m", 1);
     file = readGguf(bytes);
     row = await measureKvBudget("smollm2-135m-q4_k_m.gguf", bytes, "q8_0", N_CTX, 128);
+    // 2,150 tokens are just past the edge: the host may take them or refuse, but never lets linear memory pass the budget.
+    edge = await measureKvBudget("smollm2-135m-q4_k_m.gguf", bytes, "q8_0", 2150, 128);
   });
 
   it("the file is llama.cpp's Q4_K_M of that shape: tied Q8_0 embedding, Q5_0 fallbacks for 576-wide rows, Q4_K/Q6_K ffn_down", () => {
@@ -47,6 +50,12 @@ describe("SmolLM2-135M-shaped Q4_K_M, one session of 2048 tokens, q8_0 KV, 128 M
     // the budget holds with it added.
     expect(row.jsBuffersBytes!).toBeLessThan(MiB);
     expect(row.hostBytes! + row.jsBuffersBytes!).toBeLessThanOrEqual(128 * MiB);
+  });
+
+  it("just past the edge (2,150 tokens) the host refuses before a pass would take linear memory past the budget", () => {
+    if (edge.refused === undefined) expect(edge.linearBytes!).toBeLessThanOrEqual(128 * MiB);
+    else expect(edge.refused).toMatch(/a context of 2150 tokens .* does not fit in the memory budget of 128\.0 MiB/);
+    expect(edge.loadedLinearBytes).toBe(row.loadedLinearBytes);
   });
 
   it("loading never held a whole tensor in JS: range reads of about 4 MiB, far below the 30 MB embedding", () => {

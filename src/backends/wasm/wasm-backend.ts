@@ -341,14 +341,16 @@ export class WasmBackend implements Backend {
     return this.mem.byteLength;
   }
 
-  /** A scratch area of at least `bytes`, reallocated (larger) when a call needs more than before. */
+  /**
+   * A scratch area of at least `bytes`, reallocated when a call needs more than before: to exactly that size, not a
+   * doubling, so each slot holds what its largest call needed (a bound the model host counts before a pass runs).
+   */
   private scratchArea(slot: ScratchSlot, bytes: number): number {
     const cur = this.scratch.get(slot);
     if (cur && cur.bytes >= bytes) return cur.ptr;
     if (cur) this.mem.release(cur.ptr, cur.bytes);
-    const grown = Math.max(bytes, (cur?.bytes ?? 0) * 2);
-    const ptr = this.mem.alloc(grown);
-    this.scratch.set(slot, { ptr, bytes: grown });
+    const ptr = this.mem.alloc(bytes);
+    this.scratch.set(slot, { ptr, bytes });
     return ptr;
   }
 
