@@ -64,8 +64,8 @@ export function shardedTable(r: ShardedReport): string[] {
     f1(x.node.decode_tokens_per_s),
     f1(x.sharded.decode_tokens_per_s),
     `${(x.sharded.decode_tokens_per_s / x.node.decode_tokens_per_s).toFixed(2)}×`,
-    (x.shard_compute_ms_per_token + x.shard_persist_ms_per_token).toFixed(1),
-    x.hop_overhead_ms.toFixed(2),
+    x.shard_compute_ms_per_token === null || x.shard_persist_ms_per_token === null ? `reset in ${x.shard_resets ?? "?"} run(s)` : (x.shard_compute_ms_per_token + x.shard_persist_ms_per_token).toFixed(1),
+    x.hop_overhead_ms === null ? "" : x.hop_overhead_ms.toFixed(2),
     f1(x.two_sessions_decode_tokens_per_s),
     `${(x.two_sessions_decode_tokens_per_s / x.one_session_decode_tokens_per_s).toFixed(2)}×`,
   ]);

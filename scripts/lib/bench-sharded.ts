@@ -58,9 +58,15 @@ export interface ShardedRow {
   sharded: { prefill_tokens_per_s: number; decode_tokens_per_s: number };
   /** Decode ms per token in the session, of which inside the shards (compute, page writes), and the rest per stage. */
   decode_ms_per_token: number;
-  shard_compute_ms_per_token: number;
-  shard_persist_ms_per_token: number;
-  hop_overhead_ms: number;
+  /** Null when a shard object lost its isolate during a run (its counters restarted): see `shard_resets`. */
+  shard_compute_ms_per_token: number | null;
+  shard_persist_ms_per_token: number | null;
+  hop_overhead_ms: number | null;
+  /**
+   * Runs in which a shard's counters went back (its isolate was reset and the object reloaded its part and restored its
+   * pages mid-run: workerd runs every object of a class in one isolate, whose memory the shards share).
+   */
+  shard_resets: number;
   /** Two sessions decoding at once on the same shards: their tokens together per second, against one session alone (both timed from Node). */
   one_session_decode_tokens_per_s: number;
   two_sessions_decode_tokens_per_s: number;
@@ -82,7 +88,7 @@ function shardTime(plan: readonly PlanEntry[]) {
   let compute = 0;
   let persist = 0;
   for (const s of plan) for (const r of s.replicas) (compute += r.compute_ms), (persist += r.persist_ms);
-  return { compute, persist };
+  return { compute, persist, steps: plan.map((s) => s.replicas.reduce((n, r) => n + r.steps, 0)) };
 }
 
 export async function benchSharded(o: ShardedBenchOptions): Promise<ShardedRow[]> {
@@ -162,7 +168,7 @@ async function measureDev(
   const warm = await create();
   await gen(warm.id, { tokens: s.prompt, max_tokens: 1 });
   await gen(warm.id, { max_tokens: Math.min(4, o.decode) });
-  const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; wall: number }[] = [];
+  const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; wall: number; reset: boolean }[] = [];
   for (let i = 0; i < o.runs; i++) {
     const { id } = await create();
     const p = await gen(id, { tokens: s.prompt, max_tokens: 1 });
@@ -180,6 +186,8 @@ async function measureDev(
       compute: (after.compute - before.compute) / n,
       persist: (after.persist - before.persist) / n,
       wall: (d.tokens.length * 1000) / wall,
+      // Every shard serves at least one call per token: fewer steps counted means its counters restarted.
+      reset: after.steps.some((n, k) => n - before.steps[k]! < d.tokens.length),
     });
     o.log(`${m.id} run ${i + 1}: prefill ${results.at(-1)!.prefill.toFixed(1)}, decode ${results.at(-1)!.decode.toFixed(2)} tok/s (${n} tokens)`);
   }
@@ -192,8 +200,9 @@ async function measureDev(
   const last = (await info()).sharding;
   const med = (f: (r: (typeof results)[number]) => number) => median(results.map(f));
   const msPerToken = med((r) => r.msPerToken);
-  const compute = med((r) => r.compute);
-  const persist = med((r) => r.persist);
+  const resets = results.filter((r) => r.reset).length;
+  const compute = resets ? null : med((r) => r.compute);
+  const persist = resets ? null : med((r) => r.persist);
   const row: ShardedRow = {
     model: `${m.shape} (synth, ${m.mix ? `${m.mix.toUpperCase()} mix` : m.type!.toUpperCase()})`,
     backend: o.backend,
@@ -208,13 +217,14 @@ async function measureDev(
     decode_ms_per_token: msPerToken,
     shard_compute_ms_per_token: compute,
     shard_persist_ms_per_token: persist,
-    hop_overhead_ms: (msPerToken - compute - persist) / stages,
+    hop_overhead_ms: compute === null || persist === null ? null : (msPerToken - compute - persist) / stages,
+    shard_resets: resets,
     one_session_decode_tokens_per_s: med((r) => r.wall),
     two_sessions_decode_tokens_per_s: two,
     prefill_tokens: o.prefill,
     decode_tokens: o.decode,
     runs: o.runs,
   };
-  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms.toFixed(2)} ms, two sessions ${two.toFixed(2)} tok/s`);
+  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms?.toFixed(2) ?? `unknown (${resets} run(s) with a shard reset)`} ms, two sessions ${two.toFixed(2)} tok/s`);
   return row;
 }
