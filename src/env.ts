@@ -1,7 +1,7 @@
 // The Worker's bindings and vars (wrangler.toml) and the defaults read from them: one Env for the Hono app and the session objects.
 import type { SessionRpc } from "./protocol/session-rpc";
 import type { ShardRpc } from "./protocol/shard-rpc";
-import type { PromptCacheRpc } from "./cache/rpc";
+import type { PromptCacheRpc } from "./protocol/prompt-cache-rpc";
 
 export interface Env {
   /** R2 bucket holding the GGUF model files. */

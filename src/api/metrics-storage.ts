@@ -1,5 +1,5 @@
 // The /metrics figures kept in Durable Object storage: the prompt cache's blocks and counters, and the bytes sessions store.
-import { cacheStub } from "../cache/session-prefix";
+import { cacheStub } from "../protocol/prompt-cache-rpc";
 import { modelName, type Env } from "../env";
 import type { Registry } from "./metrics-registry";
 

@@ -1,7 +1,7 @@
 // The prompt cache's SQLite: blocks (split into rows under the 2 MB row limit) with checksums, LRU order, counters and the storage ledger.
 import { MAX_PAGE_BYTES } from "../engine/kv-pages";
 import { blockChecksum } from "./block-hash";
-import type { CacheStats, PublishedBlock } from "./rpc";
+import type { CacheStats, PublishedBlock } from "../protocol/prompt-cache-rpc";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS blocks (hash TEXT PRIMARY KEY, checksum TEXT NOT NULL, bytes INTEGER NOT NULL, parts INTEGER NOT NULL, last_used INTEGER NOT NULL, depth INTEGER NOT NULL);

@@ -2,7 +2,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { BlockStore } from "./block-store";
-import type { CacheStats, PromptCacheRpc, PublishedBlock } from "./rpc";
+import type { CacheStats, PromptCacheRpc, PublishedBlock } from "../protocol/prompt-cache-rpc";
 
 export class PromptCache extends DurableObject<Env> implements PromptCacheRpc {
   private readonly store = new BlockStore(this.ctx.storage);

@@ -7,12 +7,7 @@ import { modelName, promptCacheBytes, promptCacheOn, type Env } from "../env";
 import { host } from "../session/model-host";
 import { isPipeline } from "../shard/session-shards";
 import { BLOCK_TOKENS, blockHashes, identityKey, lookupBlocks } from "./block-hash";
-import type { PublishedBlock } from "./rpc";
-
-/** The prompt cache object of a model file: one per (MODELS key, etag), so a replaced file starts an empty cache. */
-export function cacheStub(env: Env, model: string, etag: string) {
-  return env.PROMPT_CACHE.getByName(`${model}@${etag}`);
-}
+import { cacheStub, type PublishedBlock } from "../protocol/prompt-cache-rpc";
 
 export interface PrefixPlan {
   /** What is left to prefill (the whole input on a miss). */

@@ -5,7 +5,7 @@ import { positionsPerPage } from "../engine/kv-pages";
 import type { LlamaModel } from "../engine/model";
 import { Sampler } from "../engine/sampler";
 import { defaultNCtx, kvCacheType, modelName, numberVar, type Env } from "../env";
-import { errorBody, invalidValue, sessionBusy, sessionExists, sessionNotFound } from "../protocol/errors";
+import { errorBody, sessionBusy, sessionExists, sessionNotFound } from "../protocol/errors";
 import type { GenerateRequest, GenerateStart } from "../protocol/generate";
 import { fail, ok, type Result } from "../protocol/result";
 import type { CreateSessionInput, SessionInfo, SessionSettings, SessionSnapshot } from "../protocol/session";
@@ -20,8 +20,10 @@ import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
 import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
 import { restoreLive, writeLive, type Live } from "./live-state";
-import { closeShards, dropShards, forkShards, modelFor, settleShards, shardContext, withShardStorage } from "../shard/session-shards";
+import { closeShards, dropShards, modelFor, settleShards, shardContext, withShardStorage } from "../shard/session-shards";
 import { cachedPrefix, reportStorage, thenRun } from "../cache/session-prefix";
+import { copySession } from "./fork";
+import { truncateLive } from "./truncate";
 
 /** Test hook (`instance[EVICT]()` in runInDurableObject): a symbol key, so RPC, which calls methods by name, cannot reach it. */
 export const EVICT: unique symbol = Symbol("LlamaSession.evict");
@@ -200,14 +202,9 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
   async #truncate(n: number): Promise<Result<Live>> {
     const restored = await this.#ensureLive();
     if (!restored.ok) return restored;
-    const live = restored.value;
-    if (!Number.isInteger(n) || n < 0 || n > live.llm.length) {
-      return fail(invalidValue(`tokens must be an integer in [0, ${live.llm.length}] (the session holds ${live.llm.length} tokens), got ${n}`, "tokens"));
-    }
-    live.llm.truncate(n);
-    live.sampler = resumeSampler(live.sampler.state(), live.llm.tokens);
-    // Positions kept in a partly kept page must be rewritten: a page holds exactly its evaluated positions.
-    live.persistedEvaluated = Math.floor(Math.min(live.persistedEvaluated, live.llm.nEvaluated) / live.state.perPage) * live.state.perPage;
+    const cut = truncateLive(restored.value, n);
+    if (!cut.ok) return cut;
+    const live = cut.value;
     try {
       this.#persist(live, null);
     } catch (e) {
@@ -228,19 +225,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     const lock = new AbortController();
     this.running = lock; // no generation may change the pages while they are copied
     try {
-      return await this.#guard(async () => {
-        const target = this.env.SESSIONS.getByName(targetId);
-        // A sharded model's KV is copied shard by shard; the session itself then holds no pages.
-        const sharded = await forkShards(this.env, this.ctx.id.toString(), this.env.SESSIONS.idFromName(targetId).toString(), state.evaluated);
-        const pageCount = sharded ? 0 : Math.ceil(state.evaluated / state.perPage);
-        for (let i = 0; i < pageCount; i++) {
-          const page = this.store.page(i);
-          if (!page) throw new Error(`session storage lacks KV page ${i}`);
-          await target.importPage(i, page);
-        }
-        const snapshot: SessionSnapshot = { settings: state.settings, samplerState: state.samplerState, tokens: state.tokens, evaluated: state.evaluated, perPage: state.perPage, pageCount };
-        return (await target.importState(snapshot)) as Result<SessionInfo>;
-      });
+      return await this.#guard(() => copySession(this.env, this.ctx.id.toString(), this.store, state, targetId));
     } finally {
       this.#finishRun(lock);
     }

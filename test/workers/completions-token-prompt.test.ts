@@ -13,7 +13,7 @@ describe("token-id prompts", () => {
     const run = referenceRun();
     const byIds = await complete({ prompt: run.promptTokens, max_tokens: 64 });
     expect(byIds.choices[0]).toMatchObject({ text: run.generatedText, finish_reason: "length" });
-    expect(byIds.usage).toEqual({ prompt_tokens: run.promptTokens.length, completion_tokens: 64, total_tokens: run.promptTokens.length + 64 });
+    expect(byIds.usage).toEqual({ prompt_tokens: run.promptTokens.length, completion_tokens: 64, total_tokens: run.promptTokens.length + 64, prompt_tokens_details: { cached_tokens: 0 } });
     const byText = await complete({ prompt: run.prompt, max_tokens: 64 });
     expect(byIds.choices[0]).toEqual(byText.choices[0]);
     expect(byIds.usage).toEqual(byText.usage);
@@ -50,7 +50,7 @@ describe("token-id prompts", () => {
     const chunks = frames.slice(0, -1).map((f) => JSON.parse(f.data));
     expect(chunks.at(-1).choices).toEqual([]);
     expect(chunks.slice(0, -1).map((c) => c.choices[0].text).join("")).toBe((await complete({ prompt: run.promptTokens, max_tokens: 30 })).choices[0].text);
-    expect(chunks.at(-1).usage).toEqual({ prompt_tokens: run.promptTokens.length, completion_tokens: 30, total_tokens: run.promptTokens.length + 30 });
+    expect(chunks.at(-1).usage).toEqual({ prompt_tokens: run.promptTokens.length, completion_tokens: 30, total_tokens: run.promptTokens.length + 30, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it("a token prompt in a session appends exactly those ids after what it holds", async () => {

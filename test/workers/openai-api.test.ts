@@ -15,7 +15,7 @@ describe("OpenAI-compatible API", () => {
     const body = await json(await call("POST", "/v1/completions", { model: "stories260K.gguf", prompt: run.prompt, max_tokens: 64, temperature: 0 }));
     expect(body).toMatchObject({ object: "text_completion", model: "stories260K.gguf", choices: [{ index: 0, text: run.generatedText, finish_reason: "length", logprobs: null }] });
     expect(body.id).toMatch(/^cmpl-/);
-    expect(body.usage).toEqual({ prompt_tokens: run.promptTokens.length, completion_tokens: 64, total_tokens: run.promptTokens.length + 64 });
+    expect(body.usage).toEqual({ prompt_tokens: run.promptTokens.length, completion_tokens: 64, total_tokens: run.promptTokens.length + 64, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it("stop strings end the completion with finish_reason stop and never leak", async () => {

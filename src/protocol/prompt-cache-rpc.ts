@@ -1,4 +1,5 @@
-// The PromptCache Durable Object's RPC contract (the Env types its namespace by it, without importing the object).
+// The PromptCache Durable Object's RPC contract (the Env types its namespace by it, without importing the object) and its naming.
+import type { Env } from "../env";
 
 /** A block as a session publishes it: its chain hash and the KV bytes of its positions (Backend.readKvBytes layout). */
 export interface PublishedBlock {
@@ -24,6 +25,11 @@ export interface CacheStats {
   readonly sessions: number;
   readonly sessionKvBytes: number;
   readonly sessionStateBytes: number;
+}
+
+/** The prompt cache object of a model file: one per (MODELS key, etag), so a replaced file starts an empty cache. */
+export function cacheStub(env: Env, model: string, etag: string) {
+  return env.PROMPT_CACHE.getByName(`${model}@${etag}`);
 }
 
 export interface PromptCacheRpc extends Rpc.DurableObjectBranded {
