@@ -8,6 +8,7 @@ import { checkToolSchemas, prefixRules, toolCallGbnf } from "../../src/tools/gra
 import { callStart, parseToolCalls } from "../../src/tools/parse";
 import { toolPlanFor } from "../../src/tools/plan";
 import { ToolStreamGate } from "../../src/tools/reply";
+import { HERMES, LLAMA3 } from "../helpers/tool-templates";
 
 const weather: ToolDef = {
   type: "function",
@@ -24,29 +25,6 @@ function accepts(gbnf: string, text: string): boolean {
   return m.acceptBytes(new TextEncoder().encode(text)) && m.isComplete();
 }
 
-// Hermes-style (Qwen 2.5 family) and Llama 3.1-style templates, cut down to what matters for tools.
-const HERMES = `{%- if tools %}<|im_start|>system
-{{ messages[0].content if messages[0].role == 'system' else 'You are helpful.' }}
-# Tools
-<tools>{% for t in tools %}
-{{ t | tojson }}{% endfor %}
-</tools>
-Reply with <tool_call>
-{"name": <function-name>, "arguments": <args-json-object>}
-</tool_call><|im_end|>
-{% endif %}{%- for m in messages %}{%- if m.role == 'system' and tools %}{%- elif m.role == 'tool' %}<|im_start|>user
-<tool_response>
-{{ m.content }}
-</tool_response><|im_end|>
-{% elif m.role == 'assistant' and m.tool_calls %}<|im_start|>assistant
-{% if m.content %}{{ m.content }}{% endif %}{%- for c in m.tool_calls %}<tool_call>
-{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}
-</tool_call>{% endfor %}<|im_end|>
-{% else %}<|im_start|>{{ m.role }}
-{{ m.content }}<|im_end|>
-{% endif %}{%- endfor %}{%- if add_generation_prompt %}<|im_start|>assistant
-{% endif %}`;
-const LLAMA3 = "{{ bos_token }}{% for m in messages %}<|start_header_id|>{% if m.role == 'tool' %}ipython{% else %}{{ m.role }}{% endif %}<|end_header_id|>\n\n{{ m.content }}<|eot_id|>{% endfor %}<|start_header_id|>assistant<|end_header_id|>\n\n";
 const CHATML = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
 describe("tool-call formats", () => {
