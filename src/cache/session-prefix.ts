@@ -39,7 +39,9 @@ export async function cachedPrefix(env: Env, model: LlamaModel, llm: LlamaContex
   const stub = cacheStub(env, name, etag);
   let found: Uint8Array[] = [];
   try {
-    found = await stub.lookup(hashes.slice(0, lookupBlocks(input.length)), blockBytes);
+    // A prompt of exactly one block has nothing to look up (one token must be prefilled), but still publishes it.
+    const ask = hashes.slice(0, lookupBlocks(input.length));
+    if (ask.length > 0) found = await stub.lookup(ask, blockBytes);
   } catch (e) {
     console.warn(`prompt cache lookup failed, prefilling the whole prompt: ${e instanceof Error ? e.message : String(e)}`);
   }
