@@ -135,6 +135,8 @@ export class LocalAi {
     if (typeof model !== "string" || model === "") throw ApiError.invalid("model must be a model name", "model");
     if (model.endsWith(".gguf") && model !== this.env.MODEL_NAME) throw ApiError.invalid(`this deployment serves ${this.env.MODEL_NAME}, not ${model}`, "model", "model_not_found");
     const data = validate(localAiInput, { ...WORKERS_AI_DEFAULTS, ...this.options.defaults, ...inputs });
+    // Tools go through the chat template; a raw prompt has none.
+    if (data.raw && data.prompt !== undefined && data.tools?.length) throw ApiError.invalid("tools are rendered through the chat template, which raw: true skips", "tools");
     return { ...data, max_tokens: data.max_tokens ?? WORKERS_AI_DEFAULTS.max_tokens };
   }
 }

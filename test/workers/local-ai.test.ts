@@ -120,5 +120,6 @@ describe("runWithTools over LocalAi", () => {
     await expect(greedy.run(MODEL, { messages: question, tools: [{ name: "f", parameters: { type: "string" } }] })).rejects.toThrow(/^tools\.0\.function\.parameters: /);
     await expect(greedy.run(MODEL, { messages: question, tools: [{ name: "bad name" }] })).rejects.toThrow(/^tools\.0\.function\.name: /);
     await expect(greedy.run(MODEL, { messages: question, functions: [{ name: "f" }] })).rejects.toThrow("functions is not supported (use tools)");
+    await expect(greedy.run(MODEL, { prompt: "x", raw: true, tools: [{ name: "f" }] })).rejects.toThrow("tools are rendered through the chat template, which raw: true skips");
   });
 });
