@@ -16,7 +16,10 @@ export interface DevServerOptions {
   models?: string[];
   /** Milliseconds to wait for `GET /health`. */
   startTimeoutMs?: number;
-  /** The project directory wrangler runs in (default the repository): a snapshot keeps others' edits from reloading it. */
+  /**
+   * The project directory wrangler runs in: a snapshot keeps edits in the checkout from reloading it mid-run. Default
+   * $EDGE_LLAMA_DEV_ROOT, else the repository.
+   */
   root?: string;
 }
 
@@ -75,7 +78,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort())];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     // detached: its own process group, so kill() reaches workerd too.
-    child = spawn(WRANGLER, args, { cwd: opts.root ?? ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET_ENV, NO_COLOR: "1" } });
+    child = spawn(WRANGLER, args, { cwd: opts.root ?? (process.env.EDGE_LLAMA_DEV_ROOT || ROOT), detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET_ENV, NO_COLOR: "1" } });
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
     const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
