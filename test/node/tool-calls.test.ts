@@ -73,6 +73,15 @@ describe("the forced-call grammar", () => {
     expect(accepts(g, '{"tool_call": {"name": "f", "arguments": {"color": "green"}}}')).toBe(false);
   });
 
+  it("parameters {} (or without a type) describe an object", () => {
+    const empty: ToolDef = { type: "function", function: { name: "ping", parameters: {} } };
+    expect(accepts(toolCallGbnf("generic", [empty], false), '{"tool_call": {"name": "ping", "arguments": {}}}')).toBe(true);
+    expect(accepts(toolCallGbnf("generic", [empty], false), '{"tool_call": {"name": "ping", "arguments": []}}')).toBe(false);
+    const untyped: ToolDef = { type: "function", function: { name: "f", parameters: { properties: { a: { type: "boolean" } }, required: ["a"] } } };
+    expect(() => checkToolSchemas([empty, untyped])).not.toThrow();
+    expect(accepts(toolCallGbnf("generic", [untyped], false), '{"tool_call": {"name": "f", "arguments": {"a": true}}}')).toBe(true);
+  });
+
   it("prefixRules renames rules but not literals, classes or counts", () => {
     expect(prefixRules('root ::= "root" [a-z]{0,20} x-1\nx-1 ::= "a"', "p-")).toBe('p-root ::= "root" [a-z]{0,20} p-x-1\np-x-1 ::= "a"');
   });
