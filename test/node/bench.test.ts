@@ -37,7 +37,10 @@ describe("bench", () => {
       expect([row.prefill_tokens, row.decode_tokens, row.runs]).toEqual([8, 4, 1]);
       expect(row.samples.prefill_tokens_per_s).toHaveLength(1);
       expect(row.samples.decode_tokens_per_s).toHaveLength(1);
-      expect(Math.abs(median(row.samples.decode_tokens_per_s) - row.decode_tokens_per_s) / row.decode_tokens_per_s).toBeLessThan(1e-3);
+      // The row's decode figure is rounded to 0.1 tok/s and each sample to 4 significant digits (≤ 5e-4 relative), so
+      // they agree within the sum of both roundings; a slow machine (tens of tok/s) makes the 0.1 step matter.
+      const decode = row.decode_tokens_per_s;
+      expect(Math.abs(median(row.samples.decode_tokens_per_s) - decode)).toBeLessThanOrEqual(0.05 + 5e-4 * decode + 1e-9);
     }
     const report = benchReport({ models: ["tiny-Q8_0", "tiny-Q4_0"], backends, runtimes: ["node"], prefill: 8, decode: 4, runs: 1, warmup: 0, prefill_batch: 32 }, rows);
     expect(report.format).toBe(BENCH_REPORT_FORMAT);
