@@ -82,6 +82,26 @@ describe("a file larger than memory would hold at once", () => {
   });
 });
 
+describe("npm run model:upload", () => {
+  const upload = (args: string[]) => {
+    try {
+      execFileSync(join(ROOT, "node_modules/.bin/tsx"), ["scripts/model-upload.ts", ...args], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      return { code: 0, stderr: "" };
+    } catch (e) {
+      const err = e as { status: number; stderr: string };
+      return { code: err.status, stderr: err.stderr };
+    }
+  };
+  it("refuses bad arguments with a usage error naming the flag, before touching any bucket", () => {
+    const file = join(tempDir(), "m.gguf");
+    writeFileSync(file, randomBytes(1024));
+    expect(upload([])).toMatchObject({ code: 2, stderr: expect.stringContaining("--file is required") });
+    expect(upload(["--file", file, "--part-mib", "4"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--part-mib must be an integer ≥ 5") });
+    expect(upload(["--file", file, "--remote", "--persist-to", "x"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--remote and --persist-to contradict") });
+    expect(upload(["--file", join(tempDir(), "missing.gguf")])).toMatchObject({ code: 2, stderr: expect.stringContaining("no such file") });
+  }, 120_000);
+});
+
 describe("miniflare's R2 (the local bucket wrangler dev reads)", () => {
   it("seed:r2 puts a file over its multipart threshold part by part; the bucket holds exactly its bytes", async () => {
     const models = tempDir();
