@@ -56,46 +56,64 @@ import { softmaxRow } from "./elementwise";
 }
 
 /**
+ * One token's attention for the query heads of one KV head (group of them, q and out rows hBytes apart): scores of
+ * q·k[p] / sqrt(headDim) over the nPos keys at kg, kg + stride, ..., softmax, optionally f16-rounded weights, then
+ * the weighted sum of the values at vg with the same stride. Inlined into both entry points: the same arithmetic.
+ */
+@inline function attendGroup(o0: usize, q0: usize, kg: usize, vg: usize, scores: usize, rowBytes: usize, group: i32, headDim: i32, stride: usize, nPos: i32, weightsF16: i32): void {
+  const hBytes = <usize>headDim << 2;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
+  const vscale = f32x4.splat(scale);
+  // Scores: four keys at a time, dotted with every query head of the group while they are in L1.
+  let p = 0;
+  if ((headDim & 3) == 0) {
+    for (; p + 4 <= nPos; p += 4) {
+      const kp = kg + <usize>p * stride;
+      for (let j = 0; j < group; j++) v128.store(scores + <usize>j * rowBytes + (<usize>p << 2), f32x4.mul(dot4(q0 + <usize>j * hBytes, kp, stride, headDim), vscale));
+    }
+  }
+  for (; p < nPos; p++) {
+    const kp = kg + <usize>p * stride;
+    for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
+  }
+  for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * rowBytes, nPos);
+  if (weightsF16) {
+    for (let j = 0; j < group; j++) {
+      const row = scores + <usize>j * rowBytes;
+      for (let p = 0; p < nPos; p++) store<f32>(row + (<usize>p << 2), f16Round(load<f32>(row + (<usize>p << 2))));
+    }
+  }
+  weightedSum(o0, hBytes, scores, rowBytes, group, vg, stride, nPos, headDim);
+}
+
+/**
  * out[t, h, :] = softmax_p(q[t, h]·k[p, g] / sqrt(headDim)) · v[p, g] over p ≤ pos0 + t, with g = h / (nHeads / nKvHeads).
  * k and v are one layer's caches, [nCtx][nKvHeads][headDim]. scores: scratch of (nHeads / nKvHeads) × (pos0 + nTokens) floats.
  * weightsF16 ≠ 0 rounds the softmax weights to f16 before they weight V (llama.cpp's non-flash attention on an F16 cache).
  */
 export function attention(out: usize, q: usize, k: usize, v: usize, scores: usize, pos0: i32, nTokens: i32, nHeads: i32, nKvHeads: i32, headDim: i32, weightsF16: i32): void {
   const group = nHeads / nKvHeads;
-  const kvDim = <usize>nKvHeads * <usize>headDim;
   const qDim = <usize>nHeads * <usize>headDim;
   const hBytes = <usize>headDim << 2;
-  const stride = kvDim << 2; // bytes between consecutive positions of one KV head
-  const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
+  const stride = (<usize>nKvHeads * <usize>headDim) << 2; // bytes between consecutive positions of one KV head
   const rowBytes = <usize>(pos0 + nTokens) << 2;
-  const vscale = f32x4.splat(scale);
-  const quads = (headDim & 3) == 0;
   for (let t = 0; t < nTokens; t++) {
-    const nPos = pos0 + t + 1;
     for (let g = 0; g < nKvHeads; g++) {
-      const q0 = q + ((<usize>t * qDim + <usize>g * <usize>group * <usize>headDim) << 2);
-      const o0 = out + ((<usize>t * qDim + <usize>g * <usize>group * <usize>headDim) << 2);
-      const kg = k + <usize>g * hBytes;
-      // Scores: four keys at a time, dotted with every query head of the group while they are in L1.
-      let p = 0;
-      if (quads) {
-        for (; p + 4 <= nPos; p += 4) {
-          const kp = kg + <usize>p * stride;
-          for (let j = 0; j < group; j++) v128.store(scores + <usize>j * rowBytes + (<usize>p << 2), f32x4.mul(dot4(q0 + <usize>j * hBytes, kp, stride, headDim), vscale));
-        }
-      }
-      for (; p < nPos; p++) {
-        const kp = kg + <usize>p * stride;
-        for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
-      }
-      for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * rowBytes, nPos);
-      if (weightsF16) {
-        for (let j = 0; j < group; j++) {
-          const row = scores + <usize>j * rowBytes;
-          for (let p = 0; p < nPos; p++) store<f32>(row + (<usize>p << 2), f16Round(load<f32>(row + (<usize>p << 2))));
-        }
-      }
-      weightedSum(o0, hBytes, scores, rowBytes, group, v + <usize>g * hBytes, stride, nPos, headDim);
+      const at = (<usize>t * qDim + <usize>g * <usize>group * <usize>headDim) << 2;
+      attendGroup(out + at, q + at, k + <usize>g * hBytes, v + <usize>g * hBytes, scores, rowBytes, group, headDim, stride, pos0 + t + 1, weightsF16);
     }
+  }
+}
+
+/**
+ * attention for one KV head: its `group` query heads of each token at q (out), rows qRowBytes apart from token to
+ * token; its keys and values at k and v, positions kvStride bytes apart (a compact [nPos][headDim] plane decoded from
+ * a typed cache, or a head's column of an f32 cache). Per (token, query head) the same arithmetic as attention.
+ */
+export function attention_kv_head(out: usize, q: usize, k: usize, v: usize, scores: usize, pos0: i32, nTokens: i32, qRowBytes: i32, group: i32, headDim: i32, kvStride: i32, weightsF16: i32): void {
+  const rowBytes = <usize>(pos0 + nTokens) << 2;
+  for (let t = 0; t < nTokens; t++) {
+    const at = <usize>t * <usize>qRowBytes;
+    attendGroup(out + at, q + at, k, v, scores, rowBytes, group, headDim, <usize>kvStride, pos0 + t + 1, weightsF16);
   }
 }

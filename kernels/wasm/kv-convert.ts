@@ -37,8 +37,8 @@ export function kv_encode(dst: usize, src: usize, n: i32, type: i32): void {
   }
 }
 
-/** The inverse of kv_encode: n elements of `type` at src as f32 at dst (exact: f16 and d·q are f32-representable). */
-export function kv_decode(dst: usize, src: usize, n: i32, type: i32): void {
+/** n elements of `type` at src as f32 at dst (exact: f16 and d·q are f32-representable; n % 32 = 0 for q8_0). */
+@inline function decodeRun(dst: usize, src: usize, n: i32, type: i32): void {
   if (type == 1) {
     for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), f16ToF32(<u32>load<u16>(src + (<usize>i << 1))));
     return;
@@ -52,4 +52,18 @@ export function kv_decode(dst: usize, src: usize, n: i32, type: i32): void {
       v128.store(y + (<usize>i << 4), f32x4.mul(f32x4.convert_i32x4_s(q), d));
     }
   }
+}
+
+/** The inverse of kv_encode: n elements of `type` at src as f32 at dst. */
+export function kv_decode(dst: usize, src: usize, n: i32, type: i32): void {
+  decodeRun(dst, src, n, type);
+}
+
+/**
+ * n elements from each of nRows rows srcStride bytes apart (one KV head's slice of a layer's rows: for q8_0 whole
+ * blocks, n % 32 = 0) as a compact [nRows][n] f32 plane at dst; element by element the values kv_decode gives.
+ */
+export function kv_decode_rows(dst: usize, src: usize, nRows: i32, srcStride: i32, n: i32, type: i32): void {
+  const rowOut = <usize>n << 2;
+  for (let r = 0; r < nRows; r++) decodeRun(dst + <usize>r * rowOut, src + <usize>r * <usize>srcStride, n, type);
 }

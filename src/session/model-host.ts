@@ -2,6 +2,7 @@
 import { createBackendAsync } from "../backends/select";
 import { LlamaContext } from "../engine/context";
 import type { KvType } from "../backends/kv-format";
+import { decodePlaneBytes } from "../backends/wasm/typed-attention";
 import { kvBytesPerPosition } from "../engine/kv-pages";
 import { LlamaModel } from "../engine/model";
 import { largestReadBytes } from "../engine/weights";
@@ -135,7 +136,7 @@ export class ModelHost {
   /**
    * A new context for `owner`, if it fits in the budget; idle contexts of other sessions are dropped first, least
    * recently used first (their sessions restore from SQLite on their next request). Its KV cache counts at its
-   * type's size (f16 half of f32, q8_0 34/128), plus, for a typed cache, the f32 planes attention decodes one layer
+   * type's size (f16 half of f32, q8_0 34/128), plus, for a typed cache, the f32 planes attention decodes one KV head
    * into (wasm; shared by the isolate's contexts, counted here because the first forward pass allocates them).
    */
   createContext(env: Env, model: LlamaModel, owner: ContextOwner, nCtx: number, kvType: KvType = "f32"): LlamaContext {
@@ -168,11 +169,10 @@ export class ModelHost {
     return ctx;
   }
 
-  /** Bytes a typed cache's attention still has to allocate: K and V of one layer as f32, unless an earlier context grew them. */
+  /** Bytes a typed cache's attention still has to allocate: K and V of one KV head as f32, unless an earlier context grew them. */
   private decodeScratch(model: LlamaModel, nCtx: number, kvType: KvType): number {
     if (kvType === "f32" || model.backend.name === "ref") return 0;
-    const c = model.config;
-    const bytes = 2 * nCtx * c.nKvHeads * c.headDim * 4;
+    const bytes = 2 * decodePlaneBytes(nCtx, model.config.headDim);
     return Math.max(0, bytes - this.decodeScratchBytes);
   }
 

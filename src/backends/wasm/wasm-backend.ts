@@ -9,6 +9,7 @@ import { prepareActivations } from "./activations";
 import { WASM_FORMATS, type WasmFormat } from "./formats";
 import type { PackedMatrix } from "./repack";
 import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
+import { typedAttention } from "./typed-attention";
 
 class WasmBuffer implements Buffer {
   released = false;
@@ -254,26 +255,13 @@ export class WasmBackend implements Backend {
     if (pos0 + nTokens > c.layout.nCtx) throw new RangeError(`attention past the context of ${c.layout.nCtx}`);
     const group = shape.nHeads / shape.nKvHeads;
     const scores = this.scratchArea("scores", group * c.layout.nCtx * 4);
-    let [qp, kp, vp] = [this.buf(q).ptr, c.k(layer), c.v(layer)];
-    if (c.type !== "f32") {
-      // The stored rows as their exact f32 values, and the query as the K type's dot takes it (f16-rounded, or
-      // Q8_0-quantized and back: d·q is exact), then the f32 kernel; the extra pass reads what attention reads anyway.
-      const nPos = pos0 + nTokens;
-      const code = KV_CODE[c.type];
-      const qn = nTokens * shape.nHeads * shape.headDim;
-      [kp, vp] = [this.scratchArea("kvK", c.layout.nCtx * c.kvDim * 4), this.scratchArea("kvV", c.layout.nCtx * c.kvDim * 4)];
-      this.k.kv_decode(kp, c.k(layer), nPos * c.kvDim, code);
-      this.k.kv_decode(vp, c.v(layer), nPos * c.kvDim, code);
-      const qr = this.scratchArea("kvQ", qn * 4 + kvRowBytes(c.type, qn));
-      if (c.type === "f16") this.k.round_f16(qr, qp, qn);
-      else {
-        this.k.kv_encode(qr + qn * 4, qp, qn, code);
-        this.k.kv_decode(qr, qr + qn * 4, qn, code);
-      }
-      qp = qr;
+    const [op, qp] = [this.buf(out).ptr, this.buf(q).ptr];
+    if (c.type === "f32") {
+      this.k.attention(op, qp, c.k(layer), c.v(layer), scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim, 0);
+      return;
     }
-    // On an F16 cache the softmax weights are rounded to f16 too: llama.cpp multiplies V by them as an F16 matmul.
-    this.k.attention(this.buf(out).ptr, qp, kp, vp, scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim, c.type === "f16" ? 1 : 0);
+    const typed = { type: c.type, nCtx: c.layout.nCtx, rowBytes: c.rowBytes, k: c.k(layer), v: c.v(layer) };
+    typedAttention(this.k, (slot, bytes) => this.scratchArea(slot, bytes), op, qp, typed, scores, pos0, nTokens, shape);
   }
 
   softmax(x: Buffer, rows: number, len: number): void {
