@@ -18,7 +18,7 @@ export function tokenVocab(tokenizer: Tokenizer): TokenVocab {
   let vocab = vocabs.get(tokenizer);
   if (!vocab) {
     const v = tokenizer.vocab;
-    vocab = new TokenVocab(vocabBytes(tokenizer.model, v.tokens, Array.from(v.types)), { eogTokens: [...tokenizer.eogIds] });
+    vocab = new TokenVocab(vocabBytes(tokenizer.model, [...v.tokens], Array.from(v.types)), { eogTokens: [...tokenizer.eogIds] });
     vocabs.set(tokenizer, vocab);
   }
   return vocab;

@@ -1,6 +1,6 @@
 // Token -> bytes for byte-level BPE vocabularies (llama.cpp's token_to_piece), and llama_detokenize's space clean-up.
 import type { BpeVocab } from "./bpe-vocab";
-import { byteOfPiece, CachedPieces } from "./decode";
+import { byteOfPiece, VocabPieces } from "./decode";
 import { Attr } from "./special-tokens";
 import { CHAR_TO_BYTE } from "./unicode";
 import { encodeUtf8 } from "./utf8";
@@ -8,22 +8,35 @@ import { encodeUtf8 } from "./utf8";
 const EMPTY = new Uint8Array(0);
 
 /**
- * Bytes of each token, computed on first use:
+ * Bytes of each token:
  * - control and unknown: nothing, or their text when special text is asked for;
  * - user-defined: their text as is (not byte-decoded);
  * - normal: each character turned back into the byte it stands for (GPT-2 unicode -> bytes); a character that
  *   stands for no byte gives llama.cpp's "[UNK_BYTE_0x..]" marker;
  * - byte (`<0xXX>`): that byte; unused and undefined: nothing.
  */
-export class BpePieceTable extends CachedPieces<BpeVocab> {
+export class BpePieceTable extends VocabPieces<BpeVocab> {
   protected compute(id: number, special: boolean): Uint8Array {
     const attr = this.vocab.attrs[id]!;
-    const text = this.vocab.tokens[id]!;
-    if (attr & (Attr.CONTROL | Attr.UNKNOWN)) return special ? encodeUtf8(text) : EMPTY;
-    if (attr & Attr.USER_DEFINED) return encodeUtf8(text);
-    if (attr & Attr.NORMAL) return decodeByteLevel(text);
-    if (attr & Attr.BYTE) return Uint8Array.of(byteOfPiece(text));
+    const text = () => this.vocab.tokens.text(id);
+    if (attr & (Attr.CONTROL | Attr.UNKNOWN)) return special ? encodeUtf8(text()) : EMPTY;
+    if (attr & Attr.USER_DEFINED) return encodeUtf8(text());
+    if (attr & Attr.NORMAL) return this.byteLevel(id) ?? decodeByteLevel(text());
+    if (attr & Attr.BYTE) return Uint8Array.of(byteOfPiece(text()));
     return EMPTY;
+  }
+
+  /** decodeByteLevel of a token's text read from the packed texts; undefined if a character stands for no byte. */
+  private byteLevel(id: number): Uint8Array | undefined {
+    const { units, n } = this.unitsOf(id);
+    const out = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      const c = units[k]!;
+      const b = c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c]! : -1;
+      if (b < 0) return undefined;
+      out[k] = b;
+    }
+    return out;
   }
 }
 

@@ -2,39 +2,50 @@
 //
 // llama.cpp keeps a map from (left text, right text) to rank. We index merges by the ids of their two sides
 // instead (a sorted table per left id: typed arrays, quick to build for 150k merges, no string keys on the hot
-// path), and fall back to llama.cpp's text-keyed map only for words with symbols that are not tokens.
+// path). The merge texts are not kept: llama.cpp's text-keyed lookup, needed only for words with symbols that are
+// not tokens, is answered from the same table (plus the rare merges whose sides are not tokens).
+import type { TokenTexts } from "./token-texts";
 
 export class MergeTable {
   /** For left id L: entries start[L] .. start[L+1] of right / rank, sorted by right id. */
   private readonly start: Int32Array;
   private readonly right: Int32Array;
   private readonly rank: Int32Array;
-  /** Token id each rank produces (its two sides joined): -2 not looked up yet, -1 not a token. */
-  private readonly result: Int32Array;
-  private textRanks: Map<string, number> | undefined;
+  /** Merges a side of which is not a token (rare): "left right" text -> first rank; only rankOfText reads them. */
+  private readonly textRanks = new Map<string, number>();
+  /** Rank of the first merge without a space after its first character (llama.cpp keys them all as " "). */
+  private readonly noSplitRank: number | undefined;
 
+  /** Indexes `merges` ("left right" texts, by rank); the texts are not kept. */
   constructor(
-    private readonly tokens: readonly string[],
-    private readonly lookup: ReadonlyMap<string, number>,
-    private readonly merges: readonly string[],
+    private readonly tokens: TokenTexts,
+    merges: readonly string[],
   ) {
     const n = tokens.length;
     const m = merges.length;
     const lefts = new Int32Array(m).fill(-1);
     const rights = new Int32Array(m);
     const count = new Int32Array(n + 1);
+    let noSplit: number | undefined;
     for (let i = 0; i < m; i++) {
       // llama.cpp splits a merge at the first space after its first character.
       const text = merges[i]!;
       const at = text.indexOf(" ", 1);
-      if (at < 0) continue;
-      const l = lookup.get(text.slice(0, at));
-      const r = lookup.get(text.slice(at + 1));
-      if (l === undefined || r === undefined) continue;
+      if (at < 0) {
+        noSplit ??= i;
+        continue;
+      }
+      const l = tokens.find(text, 0, at);
+      const r = tokens.find(text, at + 1, text.length);
+      if (l < 0 || r < 0) {
+        if (!this.textRanks.has(text)) this.textRanks.set(text, i);
+        continue;
+      }
       lefts[i] = l;
       rights[i] = r;
       count[l + 1]!++;
     }
+    this.noSplitRank = noSplit;
     this.start = new Int32Array(n + 1);
     for (let l = 0; l < n; l++) this.start[l + 1] = this.start[l]! + count[l + 1]!;
     // Sort each left id's entries by (right id, rank) through one float key; the first of duplicates is the lowest rank.
@@ -48,7 +59,11 @@ export class MergeTable {
       this.right[j] = Math.floor(k / 2 ** 24);
       this.rank[j] = k % 2 ** 24;
     });
-    this.result = new Int32Array(m).fill(-2);
+  }
+
+  /** Bytes held by the table's typed arrays, plus an estimate of 64 bytes per merge kept as text. */
+  get byteLength(): number {
+    return this.start.byteLength + this.right.byteLength + this.rank.byteLength + 64 * this.textRanks.size;
   }
 
   /** Rank of merging tokens left + right, -1 if no merge joins them. */
@@ -71,21 +86,23 @@ export class MergeTable {
   }
 
   /** The token a merge produces (its two sides' texts joined), -1 if that text is not a token. */
-  resultOf(rank: number, left: number, right: number): number {
-    let id = this.result[rank]!;
-    if (id === -2) this.result[rank] = id = this.lookup.get(this.tokens[left]! + this.tokens[right]!) ?? -1;
-    return id;
+  resultOf(left: number, right: number): number {
+    return this.tokens.findConcat(left, right);
   }
 
-  /** llama.cpp's own rank lookup by the two symbols' texts (undefined: no merge). */
+  /**
+   * llama.cpp's own rank lookup by the two symbols' texts (undefined: no merge): the first merge whose text is
+   * `left + " " + right`. That text splits (at its first space after the first character) into two sides; when both
+   * are tokens the id-indexed table has the answer, else the few merges kept as text do.
+   */
   rankOfText(left: string, right: string): number | undefined {
-    if (!this.textRanks) {
-      this.textRanks = new Map();
-      this.merges.forEach((text, i) => {
-        const key = text.indexOf(" ", 1) < 0 ? " " : text;
-        if (!this.textRanks!.has(key)) this.textRanks!.set(key, i);
-      });
-    }
-    return this.textRanks.get(left + " " + right);
+    const text = left + " " + right;
+    const at = text.indexOf(" ", 1);
+    if (at < 0) return text === " " ? this.noSplitRank : undefined;
+    const l = this.tokens.find(text, 0, at);
+    const r = l < 0 ? -1 : this.tokens.find(text, at + 1, text.length);
+    if (l < 0 || r < 0) return this.textRanks.get(text);
+    const rank = this.rankOf(l, r);
+    return rank < 0 ? undefined : rank;
   }
 }

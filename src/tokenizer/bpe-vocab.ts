@@ -2,10 +2,11 @@
 import { ModelError } from "../engine/errors";
 import { KEY, type GgufFile } from "../gguf/index";
 import { GgufValueType, type GgufValue } from "../gguf/types";
+import { MergeTable } from "./bpe-merges";
 import { preTypeSpec, type PreTypeSpec } from "./bpe-pre-types";
 import { array, bool, tokenId } from "./gguf-vocab";
 import { attrsFromTypes, detectSpecials, partitionCandidates, setStripAttrs, typesFromAttrs, type SpecialIds } from "./special-tokens";
-import { NO_TOKEN, TokenizerError, type Vocab } from "./vocab";
+import { NO_TOKEN, TokenizerError, packTokens, type Vocab } from "./vocab";
 
 /** A byte-level BPE vocabulary. The Vocab fields hold what the SentencePiece code paths read (no scores, no space prefix). */
 export interface BpeVocab extends Vocab {
@@ -14,8 +15,8 @@ export interface BpeVocab extends Vocab {
   readonly pre: string;
   readonly preType: string;
   readonly spec: PreTypeSpec;
-  /** tokenizer.ggml.merges: "left right" texts, by rank (earlier merges first). */
-  readonly merges: readonly string[];
+  /** tokenizer.ggml.merges by rank (earlier merges first), indexed by token ids (their texts are not kept). */
+  readonly merges: MergeTable;
   /** llama_token_attr bits per token, after llama.cpp's load-time fixes (EOG texts become CONTROL, ...). */
   readonly attrs: Uint16Array;
   /** Special tokens tokenizer_st_partition tries, longest first. */
@@ -69,9 +70,8 @@ export function bpeVocabFromGguf(file: GgufFile): BpeVocab {
   const types = array(meta.get(KEY.tokenType), KEY.tokenType, [GgufValueType.INT32, GgufValueType.UINT32, GgufValueType.INT8, GgufValueType.UINT8], false);
   if (types && types.items.length < n) throw new TokenizerError(`vocabulary has ${n} tokens but ${types.items.length} token types (${KEY.tokenType})`);
 
-  const tokens = tokensIn.map((t, i) => (t === "" ? `[EMPTY_${i}]` : t));
-  const lookup = new Map<string, number>();
-  tokens.forEach((t, i) => lookup.set(t, i));
+  const tokens = packTokens(tokensIn);
+  const lookup = tokens;
 
   const id = (key: string, fallback: number): number => {
     const def = fallback < n ? fallback : NO_TOKEN;
@@ -101,7 +101,7 @@ export function bpeVocabFromGguf(file: GgufFile): BpeVocab {
     pre,
     preType: found.type,
     spec,
-    merges,
+    merges: new MergeTable(tokens, merges),
     attrs,
     candidates,
     eog,

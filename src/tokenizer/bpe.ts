@@ -1,6 +1,6 @@
 // Byte-level BPE as llama.cpp's llm_tokenizer_bpe_session: pre-tokenize, then merge each word by rank.
 import type { BpeVocab } from "./bpe-vocab";
-import { MergeTable } from "./bpe-merges";
+import type { MergeTable } from "./bpe-merges";
 import { BinaryHeap, unlinkMerged } from "./merge-queue";
 import { compileRegex, preTokenize, type CompiledRegex } from "./bpe-pretokenize";
 
@@ -31,7 +31,7 @@ export class BpeEncoder {
 
   constructor(private readonly vocab: BpeVocab) {
     this.regexes = vocab.spec.regexes.map(compileRegex);
-    this.merges = new MergeTable(vocab.tokens, vocab.lookup, vocab.merges);
+    this.merges = vocab.merges;
     for (let c = 0; c < this.charId.length; c++) this.charId[c] = vocab.lookup.get(String.fromCharCode(c)) ?? -1;
   }
 
@@ -87,9 +87,9 @@ export class BpeEncoder {
     for (let i = 1; i < n; i++) tryAdd(i - 1, i);
     while (heap.size > 0) {
       // Here leftLen / rightLen hold the symbols' token ids when queued.
-      const { rank, left, right, leftLen: leftId, rightLen: rightId } = heap.pop();
+      const { left, right, leftLen: leftId, rightLen: rightId } = heap.pop();
       if (sym[left] !== leftId || sym[right] !== rightId || next[left] !== right) continue;
-      const merged = this.merges.resultOf(rank, leftId, rightId);
+      const merged = this.merges.resultOf(leftId, rightId);
       if (merged < 0) return undefined;
       sym[left] = merged;
       sym[right] = -1;

@@ -2,6 +2,7 @@
 import { spmSpecials } from "./special-tokens";
 import { SPACE_SYMBOL } from "./spm";
 import { decodeUtf8, encodeUtf8 } from "./utf8";
+import type { TokenTexts } from "./token-texts";
 import { TokenType, TokenizerError, type Vocab } from "./vocab";
 
 const EMPTY = new Uint8Array(0);
@@ -15,14 +16,23 @@ export interface PieceSource {
 }
 const SPACE = 0x20;
 
-/** Caches each token's bytes (plain, and with special text) for a PieceSource; `compute` makes them on first use. */
-export abstract class CachedPieces<V extends { readonly tokens: readonly string[] }> implements PieceSource {
-  private readonly plain: (Uint8Array | undefined)[];
-  private readonly special: (Uint8Array | undefined)[];
+/**
+ * A PieceSource over a vocabulary: `compute` makes a token's bytes from its packed text on each call. Nothing is
+ * cached: per-token caches cost the JS heap several MB over a session, while making a piece's bytes is cheap.
+ */
+export abstract class VocabPieces<V extends { readonly tokens: TokenTexts }> implements PieceSource {
+  private buffer = new Uint16Array(256);
 
-  constructor(readonly vocab: V) {
-    this.plain = new Array<Uint8Array | undefined>(vocab.tokens.length);
-    this.special = new Array<Uint8Array | undefined>(vocab.tokens.length);
+  constructor(readonly vocab: V) {}
+
+  /** The code units of token `id`'s text, in a buffer reused by the next call: units[0 .. n). */
+  protected unitsOf(id: number): { units: Uint16Array; n: number } {
+    let n = this.vocab.tokens.copyUnits(id, this.buffer);
+    if (n < 0) {
+      this.buffer = new Uint16Array(-n);
+      n = this.vocab.tokens.copyUnits(id, this.buffer);
+    }
+    return { units: this.buffer, n };
   }
 
   /** Throws TokenizerError unless id is a token id of this vocabulary. */
@@ -35,45 +45,77 @@ export abstract class CachedPieces<V extends { readonly tokens: readonly string[
   /** The bytes of a token; `special` shows control and unknown tokens as their text. */
   bytes(id: number, special: boolean): Uint8Array {
     this.check(id);
-    const cache = special ? this.special : this.plain;
-    let b = cache[id];
-    if (b === undefined) {
-      b = this.compute(id, special);
-      cache[id] = b;
-    }
-    return b;
+    return this.compute(id, special);
   }
 
-  /** The bytes of token `id` (a valid id), for the cache. */
+  /** The bytes of token `id` (a valid id). */
   protected abstract compute(id: number, special: boolean): Uint8Array;
 }
 
 /**
- * Bytes of each token's piece, computed on first use:
+ * Bytes of each token's piece:
  * - normal: the piece with U+2581 turned into spaces;
  * - byte (`<0xXX>`): that single byte;
  * - user-defined: the piece text as is;
  * - control and unknown (`<s>`, `</s>`, `<unk>`): nothing, or the piece text as is when special text is asked for;
  * - unused and undefined types: nothing.
  */
-export class PieceTable extends CachedPieces<Vocab> {
+export class PieceTable extends VocabPieces<Vocab> {
   protected compute(id: number, special: boolean): Uint8Array {
-    const piece = this.vocab.tokens[id]!;
+    const piece = () => this.vocab.tokens.text(id);
     // Types after llama.cpp's load-time fixes: an end-of-generation text typed USER_DEFINED renders as CONTROL.
     switch (spmSpecials(this.vocab).types[id]) {
-      case TokenType.NORMAL:
-        return encodeUtf8(piece.replaceAll(SPACE_SYMBOL, " "));
+      case TokenType.NORMAL: {
+        const { units, n } = this.unitsOf(id);
+        return utf8OfUnits(units, n, SPACE_SYMBOL.charCodeAt(0));
+      }
       case TokenType.BYTE:
-        return Uint8Array.of(byteOfPiece(piece));
+        return Uint8Array.of(byteOfPiece(piece()));
       case TokenType.USER_DEFINED:
-        return encodeUtf8(piece);
+        return encodeUtf8(piece());
       case TokenType.CONTROL:
       case TokenType.UNKNOWN:
-        return special ? encodeUtf8(piece) : EMPTY;
+        return special ? encodeUtf8(piece()) : EMPTY;
       default:
         return EMPTY;
     }
   }
+}
+
+/**
+ * UTF-8 of code units[0 .. n) with `space` turned into " " (encodeUtf8(text.replaceAll(space, " ")) without the
+ * strings): lone surrogates become U+FFFD, as TextEncoder does.
+ */
+export function utf8OfUnits(units: Uint16Array, n: number, space: number): Uint8Array {
+  let size = 0;
+  for (let k = 0; k < n; k++) {
+    const c = units[k]!;
+    if (c < 0x80 || c === space) size += 1;
+    else if (c < 0x800) size += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && k + 1 < n && units[k + 1]! >= 0xdc00 && units[k + 1]! <= 0xdfff) (size += 4), k++;
+    else size += 3;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (let k = 0; k < n; k++) {
+    let c = units[k]!;
+    if (c === space) out[at++] = 0x20;
+    else if (c < 0x80) out[at++] = c;
+    else if (c < 0x800) (out[at++] = 0xc0 | (c >> 6)), (out[at++] = 0x80 | (c & 0x3f));
+    else if (c >= 0xd800 && c <= 0xdbff && k + 1 < n && units[k + 1]! >= 0xdc00 && units[k + 1]! <= 0xdfff) {
+      const cp = 0x10000 + ((c - 0xd800) << 10) + (units[++k]! - 0xdc00);
+      out[at++] = 0xf0 | (cp >> 18);
+      out[at++] = 0x80 | ((cp >> 12) & 0x3f);
+      out[at++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[at++] = 0x80 | (cp & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate
+      out[at++] = 0xe0 | (c >> 12);
+      out[at++] = 0x80 | ((c >> 6) & 0x3f);
+      out[at++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return out;
 }
 
 /** The byte of a `<0xXX>` piece (hex digits after "<0x", as llama.cpp reads them; 0 if none). */

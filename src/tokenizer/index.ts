@@ -185,7 +185,7 @@ export class Tokenizer {
   /** The piece text of a token as stored in the vocabulary ("▁the", "<0x0A>", "Ġthe", "<s>"). */
   tokenText(id: number): string {
     this.pieces.check(id);
-    return this.vocab.tokens[id]!;
+    return this.vocab.tokens.text(id);
   }
 
   /** End of generation: membership in eogIds. */

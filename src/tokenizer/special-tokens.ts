@@ -1,5 +1,6 @@
 // Token attributes, llama.cpp's load-time special-token detection (EOT/EOM/FIM/end-of-generation by text) and the
 // partitioning of text around special tokens (tokenizer_st_partition).
+import type { TokenLookup, TokenTexts } from "./token-texts";
 import { NO_TOKEN, TokenType, type Vocab } from "./vocab";
 
 /** llama_token_attr bits. */
@@ -69,7 +70,7 @@ const EOG_TEXTS = new Set([
  * and Gemma 4 workarounds, and returns the end-of-generation set: FIM pad/repo/sep, every EOG text, eos, eot and eom.
  * llama.cpp scans a hash map, so when two texts could give one id its choice is arbitrary; we take the lowest id.
  */
-export function detectSpecials(tokens: readonly string[], lookup: ReadonlyMap<string, number>, attrs: Uint16Array, ids: SpecialIds): Set<number> {
+export function detectSpecials(tokens: TokenTexts, lookup: TokenLookup, attrs: Uint16Array, ids: SpecialIds): Set<number> {
   for (const [key, texts] of DETECT) {
     if (ids[key] !== NO_TOKEN) continue;
     const found = texts.map((t) => lookup.get(t)).filter((id): id is number => id !== undefined);
@@ -89,7 +90,7 @@ export function detectSpecials(tokens: readonly string[], lookup: ReadonlyMap<st
     if (id !== undefined) attrs[id] = Attr.USER_DEFINED; // gpt-oss: always rendered
   }
   for (const id of [ids.eos, ids.eot, ids.eom]) if (id !== NO_TOKEN) eog.add(id);
-  const eogText = (t: string) => [...eog].find((id) => tokens[id] === t);
+  const eogText = (t: string) => [...eog].find((id) => tokens.text(id) === t);
   const end = eogText("<|end|>");
   // o200k_harmony / solar-open: <|end|> ends a message, not the generation, when <|return|> + <|call|> exist.
   if (end !== undefined && ((eogText("<|return|>") !== undefined && eogText("<|call|>") !== undefined) || (eogText("<|calls|>") !== undefined && eogText("<|flush|>") !== undefined))) {
@@ -107,10 +108,10 @@ export function detectSpecials(tokens: readonly string[], lookup: ReadonlyMap<st
 const encoder = new TextEncoder();
 
 /** Tokens tokenizer_st_partition tries (control, user-defined, unknown), longest UTF-8 text first, ties by id. */
-export function partitionCandidates(tokens: readonly string[], attrs: Uint16Array): number[] {
+export function partitionCandidates(tokens: TokenTexts, attrs: Uint16Array): number[] {
   const ids: number[] = [];
   for (let id = 0; id < tokens.length; id++) if (attrs[id]! & (Attr.CONTROL | Attr.USER_DEFINED | Attr.UNKNOWN)) ids.push(id);
-  const size = new Map(ids.map((id) => [id, encoder.encode(tokens[id]!).length]));
+  const size = new Map(ids.map((id) => [id, encoder.encode(tokens.text(id)).length]));
   return ids.sort((a, b) => size.get(b)! - size.get(a)! || a - b);
 }
 
@@ -124,15 +125,17 @@ const isSpace = (c: string) => c === " " || (c >= "\t" && c <= "\r");
  * tokens are skipped but user-defined ones are still cut out (llama.cpp, after Hugging Face). LSTRIP / RSTRIP
  * tokens eat the ASCII whitespace before / after them.
  */
-export function partitionSpecial(text: string, tokens: readonly string[], attrs: Uint16Array, candidates: readonly number[], parseSpecial: boolean): Fragment[] {
+export function partitionSpecial(text: string, tokens: TokenTexts, attrs: Uint16Array, candidates: readonly number[], parseSpecial: boolean): Fragment[] {
   let fragments: Fragment[] = [{ text }];
   // Vocabularies can have thousands of user-defined tokens: skip those whose first character is not in the text.
   const present = new Uint8Array(0x10000);
   for (let i = 0; i < text.length; i++) present[text.charCodeAt(i)] = 1;
-  for (const id of candidates) {
+  const texts = candidateTexts(tokens, candidates);
+  for (let k = 0; k < candidates.length; k++) {
+    const id = candidates[k]!;
     const attr = attrs[id]!;
     if (!parseSpecial && attr & (Attr.CONTROL | Attr.UNKNOWN)) continue;
-    const needle = tokens[id]!;
+    const needle = texts[k]!;
     if (!present[needle.charCodeAt(0)] || !fragments.some((f) => "text" in f && f.text.includes(needle))) continue;
     const next: Fragment[] = [];
     for (const f of fragments) {
@@ -156,8 +159,20 @@ export function partitionSpecial(text: string, tokens: readonly string[], attrs:
   return fragments;
 }
 
+/** The texts of a candidate list (few: the special tokens), kept as strings so partitioning makes none per call. */
+const candidateTextCache = new WeakMap<readonly number[], readonly string[]>();
+
+function candidateTexts(tokens: TokenTexts, candidates: readonly number[]): readonly string[] {
+  let texts = candidateTextCache.get(candidates);
+  if (!texts) {
+    texts = candidates.map((id) => tokens.text(id));
+    candidateTextCache.set(candidates, texts);
+  }
+  return texts;
+}
+
 /** llama.cpp's per-model LSTRIP / RSTRIP attributes (set after the partition list is built, by model or pre name). */
-export function setStripAttrs(name: string, pre: string, arch: string, lookup: ReadonlyMap<string, number>, attrs: Uint16Array, candidates: readonly number[]): void {
+export function setStripAttrs(name: string, pre: string, arch: string, lookup: TokenLookup, attrs: Uint16Array, candidates: readonly number[]): void {
   const set = (text: string, bit: number, on: boolean) => {
     const id = lookup.get(text);
     if (id !== undefined) attrs[id] = on ? attrs[id]! | bit : attrs[id]! & ~bit;

@@ -70,8 +70,8 @@ export function spmEncodeFragment(vocab: Vocab, byteTokens: Int32Array, text: st
   const tryAdd = (left: number, right: number): void => {
     if (left < 0 || right < 0) return;
     const size = len[left]! + len[right]!;
-    const id = vocab.lookup.get(text.slice(start[left]!, start[left]! + size));
-    if (id === undefined) return;
+    const id = vocab.tokens.find(text, start[left]!, start[left]! + size);
+    if (id < 0) return;
     queue.push({ left, right, score: vocab.scores[id]!, size });
   };
   for (let i = 1; i < n; i++) tryAdd(i - 1, i);
@@ -86,13 +86,12 @@ export function spmEncodeFragment(vocab: Vocab, byteTokens: Int32Array, text: st
   }
 
   for (let i = 0; i >= 0; i = next[i]!) {
-    const piece = text.slice(start[i]!, start[i]! + len[i]!);
-    const id = vocab.lookup.get(piece);
-    if (id !== undefined) {
+    const id = vocab.tokens.find(text, start[i]!, start[i]! + len[i]!);
+    if (id >= 0) {
       out.push(id);
       continue;
     }
-    for (const b of encoder.encode(piece)) {
+    for (const b of encoder.encode(text.slice(start[i]!, start[i]! + len[i]!))) {
       const byteId = byteTokens[b]!;
       if (byteId === NO_TOKEN) {
         throw new TokenizerError(`cannot encode byte 0x${b.toString(16)}: the vocabulary has no <0x..> byte token and no unknown token`);

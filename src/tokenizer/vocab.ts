@@ -1,4 +1,5 @@
 // Vocabulary model for the SentencePiece (llama.cpp "llama"/SPM) tokenizer: pieces, scores, token types, special ids.
+import { TokenTexts, type TokenLookup } from "./token-texts";
 
 /** Errors for unsupported or malformed vocabularies and invalid token ids. */
 export class TokenizerError extends Error {
@@ -25,8 +26,8 @@ export const NO_TOKEN = -1;
 
 /** A validated vocabulary. Special ids are NO_TOKEN (-1) when the vocabulary has none. */
 export interface Vocab {
-  /** Piece text of each token id (SentencePiece form: U+2581 stands for a space). */
-  readonly tokens: readonly string[];
+  /** Piece text of each token id (SentencePiece form: U+2581 stands for a space), packed: tokens.text(id). */
+  readonly tokens: TokenTexts;
   /** Merge priority of each piece: higher merges first. */
   readonly scores: Float32Array;
   /** TokenType of each token. */
@@ -43,8 +44,8 @@ export interface Vocab {
   readonly addEos: boolean;
   /** Prepend a space to the text (and to text after a special token) before tokenizing. */
   readonly addSpacePrefix: boolean;
-  /** Piece text -> id. For duplicated pieces the last id wins, as in llama.cpp. */
-  readonly lookup: ReadonlyMap<string, number>;
+  /** Piece text -> id (the same object as `tokens`). For duplicated pieces the last id wins, as in llama.cpp. */
+  readonly lookup: TokenLookup;
   /** general.name and general.architecture: llama.cpp sets some token attributes by them (Phi-3's RSTRIP). */
   readonly modelName?: string;
   readonly architecture?: string;
@@ -89,16 +90,10 @@ export function makeVocab(init: VocabInit): Vocab {
   if (init.types && init.types.length !== n) {
     throw new TokenizerError(`vocabulary has ${n} tokens but ${init.types.length} token types (tokenizer.ggml.token_type)`);
   }
-  const tokens: string[] = new Array<string>(n);
   const scores = new Float32Array(n);
   const types = new Uint8Array(n).fill(TokenType.NORMAL);
-  const lookup = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const piece = init.tokens[i];
-    if (typeof piece !== "string") throw new TokenizerError(`token ${i} is not a string`);
-    // llama.cpp renames empty pieces so that every piece is distinct and non-empty.
-    tokens[i] = piece === "" ? `[EMPTY_${i}]` : piece;
-    lookup.set(tokens[i]!, i);
+    if (typeof init.tokens[i] !== "string") throw new TokenizerError(`token ${i} is not a string`);
     const score = init.scores[i]!;
     if (typeof score !== "number" || Number.isNaN(score)) throw new TokenizerError(`score of token ${i} is not a number`);
     scores[i] = score;
@@ -110,6 +105,8 @@ export function makeVocab(init: VocabInit): Vocab {
       types[i] = t;
     }
   }
+  const tokens = packTokens(init.tokens);
+  const lookup = tokens;
   const special = (name: string, value: number | null | undefined, fallback: number): number => {
     if (value === null) return NO_TOKEN;
     // Absent, or GGUF's "none" (-1 / uint32 0xFFFFFFFF): llama.cpp keeps its default, disabled past the end.
@@ -146,4 +143,9 @@ export function makeVocab(init: VocabInit): Vocab {
     ...(init.modelName !== undefined ? { modelName: init.modelName } : {}),
     ...(init.architecture !== undefined ? { architecture: init.architecture } : {}),
   };
+}
+
+/** Packs piece texts; llama.cpp renames empty pieces ("[EMPTY_<id>]") so that every piece is distinct and non-empty. */
+export function packTokens(texts: readonly string[]): TokenTexts {
+  return new TokenTexts(texts.length, (i) => (texts[i] === "" ? `[EMPTY_${i}]` : texts[i]!));
 }
