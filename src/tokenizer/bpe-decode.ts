@@ -1,6 +1,6 @@
 // Token -> bytes for byte-level BPE vocabularies (llama.cpp's token_to_piece), and llama_detokenize's space clean-up.
 import type { BpeVocab } from "./bpe-vocab";
-import { byteOfPiece, VocabPieces } from "./decode";
+import { byteOfPiece, VocabPieces, type ByteSink } from "./decode";
 import { Attr } from "./special-tokens";
 import { CHAR_TO_BYTE } from "./unicode";
 import { encodeUtf8 } from "./utf8";
@@ -24,6 +24,23 @@ export class BpePieceTable extends VocabPieces<BpeVocab> {
     if (attr & Attr.NORMAL) return this.byteLevel(id) ?? decodeByteLevel(text());
     if (attr & Attr.BYTE) return Uint8Array.of(byteOfPiece(text()));
     return EMPTY;
+  }
+
+  protected appendDirect(id: number, sink: ByteSink): boolean {
+    const attr = this.vocab.attrs[id]!;
+    if (attr & (Attr.CONTROL | Attr.UNKNOWN | Attr.USER_DEFINED) || !(attr & Attr.NORMAL)) return false;
+    const { units, n } = this.unitsOf(id);
+    sink.reserve(n);
+    const out = sink.bytes;
+    const at = sink.length;
+    for (let k = 0; k < n; k++) {
+      const c = units[k]!;
+      const b = c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c]! : -1;
+      if (b < 0) return false; // a character that stands for no byte: compute() writes llama.cpp's marker
+      out[at + k] = b;
+    }
+    sink.length = at + n;
+    return true;
   }
 
   /** decodeByteLevel of a token's text read from the packed texts; undefined if a character stands for no byte. */

@@ -9,7 +9,8 @@ import type { TokenTexts } from "./token-texts";
 export class MergeTable {
   /** For left id L: entries start[L] .. start[L+1] of right / rank, sorted by right id. */
   private readonly start: Int32Array;
-  private readonly right: Int32Array;
+  /** 16-bit when every id fits (vocabularies up to 65,536 tokens). */
+  private readonly right: Uint16Array | Int32Array;
   private readonly rank: Int32Array;
   /** Merges a side of which is not a token (rare): "left right" text -> first rank; only rankOfText reads them. */
   private readonly textRanks = new Map<string, number>();
@@ -53,7 +54,7 @@ export class MergeTable {
     const fill = this.start.slice(0, n);
     for (let i = 0; i < m; i++) if (lefts[i]! >= 0) keys[fill[lefts[i]!]!++] = rights[i]! * 2 ** 24 + i;
     for (let l = 0; l < n; l++) if (this.start[l + 1]! - this.start[l]! > 1) keys.subarray(this.start[l], this.start[l + 1]).sort();
-    this.right = new Int32Array(keys.length);
+    this.right = n <= 0x10000 ? new Uint16Array(keys.length) : new Int32Array(keys.length);
     this.rank = new Int32Array(keys.length);
     keys.forEach((k, j) => {
       this.right[j] = Math.floor(k / 2 ** 24);

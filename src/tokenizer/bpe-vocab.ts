@@ -108,7 +108,7 @@ export function bpeVocabFromGguf(file: GgufFile): BpeVocab {
     ignoreMerges: spec.ignoreMerges ?? false,
     cleanSpaces: spec.cleanSpaces ?? true,
     tokens,
-    scores: new Float32Array(n),
+    scores: new Float32Array(0), // byte-level BPE merges by rank (merges), not by piece score
     types: typesFromAttrs(attrs),
     bosId,
     eosId,

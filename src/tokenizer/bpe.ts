@@ -18,13 +18,19 @@ function byRank(a: Bigram, b: Bigram): boolean {
   return a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
 }
 
-/** Words tokenized so far; cleared when it grows past this many entries. */
-const CACHE_LIMIT = 50_000;
+/**
+ * Words tokenized so far; cleared when it grows past this many entries. Small: it lives as long as the model, in the
+ * isolate's JS heap (about 100 bytes an entry), and a request's text repeats its common words well within it.
+ */
+const CACHE_LIMIT = 4096;
+/** JS heap estimate of one cache entry beside its key's characters and its ids: Map slot, string and array headers. */
+const CACHE_ENTRY_BYTES = 96;
 
 /** Encodes raw text (no special tokens in it) for one BPE vocabulary; caches the ids of each distinct word. */
 export class BpeEncoder {
   private readonly regexes: CompiledRegex[];
   private readonly cache = new Map<string, readonly number[]>();
+  private cacheBytes = 0;
   private readonly merges: MergeTable;
   /** Token id of each one-character symbol (a GPT-2 byte character), -1 if it is not a token. */
   private readonly charId = new Int32Array(512).fill(-1);
@@ -35,14 +41,23 @@ export class BpeEncoder {
     for (let c = 0; c < this.charId.length; c++) this.charId[c] = vocab.lookup.get(String.fromCharCode(c)) ?? -1;
   }
 
+  /** Bytes held: the merge table, the per-character ids and (an estimate of) the word cache. Not the vocabulary's texts. */
+  heapBytes(): number {
+    return this.merges.byteLength + this.charId.byteLength + this.cacheBytes;
+  }
+
   /** Appends the ids of `text` to `out`. */
   encode(text: string, out: number[]): void {
     for (const word of preTokenize(text, this.regexes)) {
       let ids = this.cache.get(word);
       if (ids === undefined) {
         ids = this.encodeWord(word);
-        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+        if (this.cache.size >= CACHE_LIMIT) {
+          this.cache.clear();
+          this.cacheBytes = 0;
+        }
         this.cache.set(word, ids);
+        this.cacheBytes += CACHE_ENTRY_BYTES + 2 * word.length + 8 * ids.length;
       }
       for (const id of ids) out.push(id);
     }

@@ -6,6 +6,7 @@ import type { TokenTexts } from "./token-texts";
 import { TokenType, TokenizerError, type Vocab } from "./vocab";
 
 const EMPTY = new Uint8Array(0);
+const SPACE_CODE = SPACE_SYMBOL.charCodeAt(0);
 
 /** Token id -> bytes, for one vocabulary (SentencePiece or byte-level BPE). */
 export interface PieceSource {
@@ -13,8 +14,30 @@ export interface PieceSource {
   check(id: number): void;
   /** The bytes of a token; `special` shows control and unknown tokens as their text. Do not modify. */
   bytes(id: number, special: boolean): Uint8Array;
+  /** Appends bytes(id, special) to `sink` (without making them an array of their own where it can). */
+  appendBytes(id: number, special: boolean, sink: ByteSink): void;
 }
 const SPACE = 0x20;
+
+/** A growing byte buffer: bytes[0 .. length). */
+export class ByteSink {
+  bytes = new Uint8Array(1024);
+  length = 0;
+
+  /** Makes room for n more bytes. */
+  reserve(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.length + n));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+
+  append(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.bytes.set(b, this.length);
+    this.length += b.length;
+  }
+}
 
 /**
  * A PieceSource over a vocabulary: `compute` makes a token's bytes from its packed text on each call. Nothing is
@@ -48,6 +71,14 @@ export abstract class VocabPieces<V extends { readonly tokens: TokenTexts }> imp
     return this.compute(id, special);
   }
 
+  appendBytes(id: number, special: boolean, sink: ByteSink): void {
+    this.check(id);
+    if (!this.appendDirect(id, sink)) sink.append(this.compute(id, special));
+  }
+
+  /** Writes the bytes of a normal token (a valid id) straight into `sink`; false (nothing written) for other tokens. */
+  protected abstract appendDirect(id: number, sink: ByteSink): boolean;
+
   /** The bytes of token `id` (a valid id). */
   protected abstract compute(id: number, special: boolean): Uint8Array;
 }
@@ -61,13 +92,21 @@ export abstract class VocabPieces<V extends { readonly tokens: TokenTexts }> imp
  * - unused and undefined types: nothing.
  */
 export class PieceTable extends VocabPieces<Vocab> {
+  protected appendDirect(id: number, sink: ByteSink): boolean {
+    if (spmSpecials(this.vocab).types[id] !== TokenType.NORMAL) return false;
+    const { units, n } = this.unitsOf(id);
+    sink.reserve(3 * n); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    sink.length = writeUtf8(units, n, SPACE_CODE, sink.bytes, sink.length);
+    return true;
+  }
+
   protected compute(id: number, special: boolean): Uint8Array {
     const piece = () => this.vocab.tokens.text(id);
     // Types after llama.cpp's load-time fixes: an end-of-generation text typed USER_DEFINED renders as CONTROL.
     switch (spmSpecials(this.vocab).types[id]) {
       case TokenType.NORMAL: {
         const { units, n } = this.unitsOf(id);
-        return utf8OfUnits(units, n, SPACE_SYMBOL.charCodeAt(0));
+        return utf8OfUnits(units, n, SPACE_CODE);
       }
       case TokenType.BYTE:
         return Uint8Array.of(byteOfPiece(piece()));
@@ -87,6 +126,12 @@ export class PieceTable extends VocabPieces<Vocab> {
  * strings): lone surrogates become U+FFFD, as TextEncoder does.
  */
 export function utf8OfUnits(units: Uint16Array, n: number, space: number): Uint8Array {
+  const out = new Uint8Array(utf8Size(units, n, space));
+  writeUtf8(units, n, space, out, 0);
+  return out;
+}
+
+function utf8Size(units: Uint16Array, n: number, space: number): number {
   let size = 0;
   for (let k = 0; k < n; k++) {
     const c = units[k]!;
@@ -95,8 +140,11 @@ export function utf8OfUnits(units: Uint16Array, n: number, space: number): Uint8
     else if (c >= 0xd800 && c <= 0xdbff && k + 1 < n && units[k + 1]! >= 0xdc00 && units[k + 1]! <= 0xdfff) (size += 4), k++;
     else size += 3;
   }
-  const out = new Uint8Array(size);
-  let at = 0;
+  return size;
+}
+
+/** Writes the UTF-8 of utf8OfUnits into out from `at`; returns the end. */
+function writeUtf8(units: Uint16Array, n: number, space: number, out: Uint8Array, at: number): number {
   for (let k = 0; k < n; k++) {
     let c = units[k]!;
     if (c === space) out[at++] = 0x20;
@@ -115,7 +163,7 @@ export function utf8OfUnits(units: Uint16Array, n: number, space: number): Uint8
       out[at++] = 0x80 | (c & 0x3f);
     }
   }
-  return out;
+  return at;
 }
 
 /** The byte of a `<0xXX>` piece (hex digits after "<0x", as llama.cpp reads them; 0 if none). */
@@ -137,19 +185,13 @@ export interface DetokenizeOptions {
  * (so after a BOS nothing is stripped) — llama_detokenize's rule.
  */
 export function detokenize(pieces: PieceSource, ids: readonly number[], options: DetokenizeOptions): string {
-  const parts: Uint8Array[] = [];
-  let total = 0;
+  const sink = new ByteSink();
   for (let i = 0; i < ids.length; i++) {
-    let b = pieces.bytes(ids[i]!, options.special);
-    if (i === 0 && options.stripLeadingSpace && b.length > 0 && b[0] === SPACE) b = b.subarray(1);
-    parts.push(b);
-    total += b.length;
+    pieces.appendBytes(ids[i]!, options.special, sink);
+    if (i === 0 && options.stripLeadingSpace && sink.length > 0 && sink.bytes[0] === SPACE) {
+      sink.bytes.copyWithin(0, 1, sink.length);
+      sink.length--;
+    }
   }
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return decodeUtf8(all);
+  return decodeUtf8(sink.bytes.subarray(0, sink.length));
 }

@@ -57,6 +57,9 @@ export interface DecodeOptions {
   readonly cleanSpaces?: boolean;
 }
 
+/** JS heap estimate of a tokenizer's objects beside its arrays: vocabulary and encoder objects, compiled regexes, closures. */
+const OBJECT_BYTES = 16 << 10;
+
 /** Lone UTF-16 surrogates cannot be UTF-8 encoded; like a JS -> UTF-8 conversion, they become U+FFFD. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -186,6 +189,24 @@ export class Tokenizer {
   tokenText(id: number): string {
     this.pieces.check(id);
     return this.vocab.tokens.text(id);
+  }
+
+  /**
+   * Bytes this tokenizer keeps alive: its typed arrays (packed piece texts and their hash, merges, scores, types,
+   * attributes) exactly, plus estimates for the rest: special-token lists and texts (32 bytes an entry plus 2 a
+   * character), the byte-level BPE word cache (see BpeEncoder.heapBytes) and OBJECT_BYTES for the objects, compiled
+   * regexes and closures. What the host may count for the tokenizer against an isolate's memory.
+   */
+  heapBytes(): number {
+    const v = this.vocab;
+    const specials = (ids: readonly number[]) => ids.reduce((sum, id) => sum + 32 + 2 * v.tokens.textLength(id), 0);
+    let bytes = OBJECT_BYTES + v.tokens.byteLength + v.scores.byteLength + v.types.byteLength + 32 * this.eogIds.size;
+    if (this.bpe) bytes += this.bpe.vocab.attrs.byteLength + specials(this.bpe.vocab.candidates) + this.bpe.encoder.heapBytes();
+    else {
+      const s = spmSpecials(v);
+      bytes += this.byteTokens.byteLength + s.attrs.byteLength + s.types.byteLength + specials(s.candidates) + 8 * this.specials.length;
+    }
+    return bytes;
   }
 
   /** End of generation: membership in eogIds. */

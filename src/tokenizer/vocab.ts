@@ -28,7 +28,7 @@ export const NO_TOKEN = -1;
 export interface Vocab {
   /** Piece text of each token id (SentencePiece form: U+2581 stands for a space), packed: tokens.text(id). */
   readonly tokens: TokenTexts;
-  /** Merge priority of each piece: higher merges first. */
+  /** Merge priority of each piece: higher merges first (empty for byte-level BPE, which merges by rank). */
   readonly scores: Float32Array;
   /** TokenType of each token. */
   readonly types: Uint8Array;
