@@ -109,9 +109,13 @@ async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<S
   const vocab = single.config.vocabSize;
   const prompt = benchPrompt(vocab, o.prefill);
   runOnce(single, prompt, Math.min(4, o.decode));
-  const local = Array.from({ length: o.runs }, () => runOnce(single, prompt, o.decode));
-  const node = { prefill_tokens_per_s: median(local.map((r) => r.prefill)), decode_tokens_per_s: median(local.map((r) => r.decode)) };
-  o.log(`${m.id} node ${o.backend}: prefill ${node.prefill_tokens_per_s.toFixed(1)}, decode ${node.decode_tokens_per_s.toFixed(2)} tok/s`);
+  // One Node run right before each sharded run (alternated, as --vs-llama-cpp does): both see the same machine load.
+  const local: { prefill: number; decode: number }[] = [];
+  const nodeRun = () => {
+    local.push(runOnce(single, prompt, o.decode));
+    o.log(`${m.id} node ${o.backend}: prefill ${local.at(-1)!.prefill.toFixed(1)}, decode ${local.at(-1)!.decode.toFixed(2)} tok/s`);
+  };
+  const node = () => ({ prefill_tokens_per_s: median(local.map((r) => r.prefill)), decode_tokens_per_s: median(local.map((r) => r.decode)) });
   const nCtx = o.prefill + o.decode + 8;
   o.log(`${m.id}: starting wrangler dev at MEMORY_BUDGET_MB=${m.budgetMb}`);
   const root = snapshot();
@@ -130,7 +134,7 @@ async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<S
     startTimeoutMs: 300_000,
   });
   try {
-    return await measureDev(dev, m, o, { node, vocab, nCtx, prompt });
+    return await measureDev(dev, m, o, { node, nodeRun, vocab, nCtx, prompt });
   } catch (e) {
     o.log(dev.logs().split("\n").slice(-30).join("\n"));
     throw e;
@@ -156,7 +160,7 @@ async function measureDev(
   dev: DevServer,
   m: ShardedBenchModel,
   o: ShardedBenchOptions,
-  s: { node: ShardedRow["node"]; vocab: number; nCtx: number; prompt: number[] },
+  s: { node: () => ShardedRow["node"]; nodeRun: () => void; vocab: number; nCtx: number; prompt: number[] },
 ): Promise<ShardedRow> {
   const info = () => getJson<ModelInfo>(`${dev.url}/v1/model?shard_stats=1`);
   const create = () => postJson<{ id: string }>(`${dev.url}/v1/sessions`, { temperature: 0, n_ctx: s.nCtx }, 201);
@@ -170,6 +174,7 @@ async function measureDev(
   await gen(warm.id, { max_tokens: Math.min(4, o.decode) });
   const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; wall: number; reset: boolean }[] = [];
   for (let i = 0; i < o.runs; i++) {
+    s.nodeRun();
     const { id } = await create();
     const p = await gen(id, { tokens: s.prompt, max_tokens: 1 });
     const before = shardTime((await info()).sharding.plan);
@@ -186,8 +191,9 @@ async function measureDev(
       compute: (after.compute - before.compute) / n,
       persist: (after.persist - before.persist) / n,
       wall: (d.tokens.length * 1000) / wall,
-      // Every shard serves at least one call per token: fewer steps counted means its counters restarted.
-      reset: after.steps.some((n, k) => n - before.steps[k]! < d.tokens.length),
+      // A layer shard serves every token (a row slice only the tokens in its rows): fewer steps, or counters that
+      // went back, mean the object's isolate restarted during the run.
+      reset: after.steps.some((n, k) => n < before.steps[k]! || (plan[k]!.layers[1] > plan[k]!.layers[0] && n - before.steps[k]! < d.tokens.length)),
     });
     o.log(`${m.id} run ${i + 1}: prefill ${results.at(-1)!.prefill.toFixed(1)}, decode ${results.at(-1)!.decode.toFixed(2)} tok/s (${n} tokens)`);
   }
@@ -212,7 +218,7 @@ async function measureDev(
     stages,
     max_shard_plan_bytes: Math.max(...last.plan.map((e) => e.total_bytes)),
     shard_memory: last.plan.flatMap((e) => e.replicas.filter((r) => r.memory).map((r) => ({ index: e.index, ...r.memory! }))),
-    node: s.node,
+    node: s.node(),
     sharded: { prefill_tokens_per_s: med((r) => r.prefill), decode_tokens_per_s: med((r) => r.decode) },
     decode_ms_per_token: msPerToken,
     shard_compute_ms_per_token: compute,
