@@ -92,8 +92,12 @@ export abstract class VocabPieces<V extends { readonly tokens: TokenTexts }> imp
  * - unused and undefined types: nothing.
  */
 export class PieceTable extends VocabPieces<Vocab> {
+  /** Token types after llama.cpp's load-time fixes (spmSpecials), looked up once. */
+  private fixedTypes: Uint8Array | undefined;
+
   protected appendDirect(id: number, sink: ByteSink): boolean {
-    if (spmSpecials(this.vocab).types[id] !== TokenType.NORMAL) return false;
+    this.fixedTypes ??= spmSpecials(this.vocab).types;
+    if (this.fixedTypes[id] !== TokenType.NORMAL) return false;
     const { units, n } = this.unitsOf(id);
     sink.reserve(3 * n); // UTF-8 takes at most 3 bytes per UTF-16 unit
     sink.length = writeUtf8(units, n, SPACE_CODE, sink.bytes, sink.length);
