@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       load_peak: mb(r.loadPeakBytes),
       ...(r.jsHeapBytes !== undefined && { js_heap_loaded: mb(r.jsHeapBytes) }),
       js_buffers: mb(r.jsBuffersBytes),
+      tokenizer: mb(r.tokenizerBytes),
       linear_memory: mb(r.linearBytes),
       host_counts: mb(r.hostBytes),
       fits: r.fits ? "yes" : "NO",

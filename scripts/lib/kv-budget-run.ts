@@ -44,10 +44,12 @@ export interface KvBudgetRow {
   /** The largest range read while loading: the most file bytes held in JS beside linear memory at once. */
   readonly largestReadBytes: number;
   readonly rangeReads: number;
-  /** Loading peak: linear memory once loaded (it only grew while loading) plus the largest range in flight. */
+  /** Loading peak: linear memory once loaded (it only grew while loading), the largest range in flight and the tokenizer. */
   readonly loadPeakBytes: number;
   /** Growth of the JS heap across loading (the tokenizer's and the model's objects), when `heapBytes` was given. */
   readonly jsHeapBytes?: number;
+  /** The tokenizer's tables on the JS heap (Tokenizer.heapBytes), which the host counts beside linear memory. */
+  readonly tokenizerBytes?: number;
   /** What the host counts against the budget (ModelHost.usedBytes). */
   readonly hostBytes?: number;
   readonly budgetBytes: number;
@@ -75,7 +77,7 @@ export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: K
     loadedLinearBytes,
     largestReadBytes: largestRead(),
     rangeReads: reads(),
-    loadPeakBytes: loadedLinearBytes + largestRead(),
+    loadPeakBytes: loadedLinearBytes + largestRead() + model.tokenizer.heapBytes(),
     ...(heap0 !== undefined && heap1 !== undefined && { jsHeapBytes: heap1 - heap0 }),
     budgetBytes,
   };
@@ -102,6 +104,7 @@ export async function measureKvBudget(name: string, bytes: Uint8Array, kvType: K
       linearBytes: m.reservedBytes ?? 0,
       ...(wasmMemoryBytes !== undefined && { wasmMemoryBytes }),
       jsBuffersBytes,
+      tokenizerBytes: model.tokenizer.heapBytes(),
       hostBytes,
       fits: hostBytes <= budgetBytes && base.loadPeakBytes <= budgetBytes,
     };

@@ -121,13 +121,21 @@ export class ModelHost {
     return model;
   }
 
-  /** Bytes the isolate holds for the model: what the backend reserved (wasm memory never shrinks) or, if more, its live allocations. */
+  /**
+   * Bytes the isolate holds for the model: what the backend reserved (wasm memory never shrinks) or, if more, its live
+   * allocations, plus the tokenizer's tables on the JS heap (the isolate's limit counts the heap too).
+   */
   usedBytes(model: LlamaModel): number {
-    return Math.max(this.liveBytes(model), model.backend.memory().reservedBytes ?? 0);
+    return Math.max(this.backendLiveBytes(model), model.backend.memory().reservedBytes ?? 0) + model.tokenizer.heapBytes();
   }
 
-  /** Live allocations: backend weights, scratch and caches, plus the file when the backend reads weights in place. */
+  /** Live allocations: the backend's and the tokenizer's. */
   private liveBytes(model: LlamaModel): number {
+    return this.backendLiveBytes(model) + model.tokenizer.heapBytes();
+  }
+
+  /** Backend weights, scratch and caches, plus the file when the backend reads weights in place. */
+  private backendLiveBytes(model: LlamaModel): number {
     const m = model.backend.memory();
     const file = model.backend.name === "ref" ? model.fileBytes : 0;
     return file + m.weightsBytes + m.kvBytes + m.scratchBytes;
@@ -159,7 +167,7 @@ export class ModelHost {
     // Fragmentation can make the runtime memory outgrow the live count, and the first passes still allocate the decode
     // planes and the kernels' scratch: refuse rather than run past the budget.
     const pending = this.decodeScratch(model, nCtx, kvType) + passScratchBound(model, nCtx);
-    if ((after.reservedBytes ?? 0) + pending > budget) {
+    if ((after.reservedBytes ?? 0) + model.tokenizer.heapBytes() + pending > budget) {
       ctx.dispose();
       throw refuse();
     }
