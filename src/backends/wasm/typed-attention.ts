@@ -2,9 +2,7 @@
 import type { AttentionShape } from "../backend";
 import { kvRowBytes, type KvType } from "../kv-format";
 import type { KernelExports } from "./kernel-exports";
-
-/** The kernels' code for a typed KV cache (kv_encode / kv_decode). */
-const KV_CODE = { f16: 1, q8_0: 2 } as const;
+import { KV_CODE } from "./wasm-handles";
 
 /** One layer of a typed cache: its K and V planes of nCtx rows of rowBytes each. */
 export interface TypedKvLayer {

@@ -2,70 +2,15 @@
 import { ggmlTypeName } from "../../gguf/ggml-types";
 import { ModelError } from "../../engine/errors";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, MatrixSink, RopeParams, Vector } from "../backend";
-import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes, kvRowBytes, kvTypeOf, type KvType } from "../kv-format";
+import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes } from "../kv-format";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
 import { prepareActivations } from "./activations";
 import { WASM_FORMATS, type WasmFormat } from "./formats";
-import type { PackedMatrix } from "./repack";
 import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
+import type { PackedMatrix } from "./repack";
 import { typedAttention } from "./typed-attention";
-
-class WasmBuffer implements Buffer {
-  released = false;
-  constructor(readonly owner: WasmBackend, readonly ptr: number, readonly length: number) {}
-}
-
-class WasmVector implements Vector {
-  constructor(readonly owner: WasmBackend, readonly name: string, readonly ptr: number, readonly length: number) {}
-}
-
-class WasmMatrix implements Matrix {
-  constructor(
-    readonly owner: WasmBackend,
-    readonly name: string,
-    readonly format: WasmFormat,
-    readonly rows: number,
-    readonly cols: number,
-    readonly packed: PackedMatrix,
-  ) {}
-  get type(): number {
-    return this.format.type;
-  }
-}
-
-/** The kernels' code for a KV type (kv_encode / kv_decode); f32 needs no conversion. */
-const KV_CODE: Record<KvType, number> = { f32: 0, f16: 1, q8_0: 2 };
-
-class WasmKvCache implements KvCache {
-  released = false;
-  readonly kvDim: number;
-  readonly type: KvType;
-  /** Bytes of one position's row of one layer's K (or V), in the cache's type. */
-  readonly rowBytes: number;
-  /** Bytes of one layer's K (or V) plane: [nCtx] rows. */
-  readonly planeBytes: number;
-  constructor(readonly owner: WasmBackend, readonly layout: KvLayout, readonly ptr: number) {
-    this.kvDim = layout.nKvHeads * layout.headDim;
-    this.type = kvTypeOf(layout);
-    this.rowBytes = kvRowBytes(this.type, this.kvDim);
-    this.planeBytes = layout.nCtx * this.rowBytes;
-  }
-  /** Total bytes of the cache: what createKvCache allocates. */
-  static bytesFor(layout: KvLayout): number {
-    return layout.nLayers * 2 * layout.nCtx * kvRowBytes(kvTypeOf(layout), layout.nKvHeads * layout.headDim);
-  }
-  get bytes(): number {
-    return this.layout.nLayers * 2 * this.planeBytes;
-  }
-  k(layer: number): number {
-    if (layer < 0 || layer >= this.layout.nLayers) throw new RangeError(`layer ${layer} outside 0..${this.layout.nLayers - 1}`);
-    return this.ptr + layer * 2 * this.planeBytes;
-  }
-  v(layer: number): number {
-    return this.k(layer) + this.planeBytes;
-  }
-}
+import { KV_CODE, WasmBuffer, WasmKvCache, WasmMatrix, WasmVector } from "./wasm-handles";
 
 /** Kernel scratch areas, each grown on demand and reused across calls. */
 type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope" | "kvK" | "kvV" | "kvQ";
