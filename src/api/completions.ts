@@ -10,7 +10,7 @@ import { chatBody, completionBody, samplerOf } from "./schemas";
 import { ephemeralStub, newSessionId, sessionStub, unwrap } from "./session-client";
 import { structuredGrammar } from "./structured-output";
 import { readBody } from "./validate";
-import { streamGates, toolCallDeltas, withToolCalls } from "../tools/chunks";
+import { streamGates, withToolCalls } from "../tools/chunks";
 import { toolPlan } from "../tools/model-plan";
 import type { ToolPlan } from "../tools/plan";
 
@@ -134,7 +134,7 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
   const offsets = new Array<number>(req.n).fill(0);
   const opened = new Array<boolean>(req.n).fill(false);
   const dones: DoneEvent[] = [];
-  // With tools, text that may be a call is held back and sent as tool_calls deltas once the reply ends.
+  // With tools: a forced call streams as tool_calls deltas as it is generated; under auto, text that may be a call is held back until the reply ends.
   const gates = streamGates(req.tools, req.n);
   /** A choice's first chunk: its role (chat) and, with echo, the prompt text (completions). */
   const open = (i: number) => {
@@ -151,17 +151,19 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
     if (e.type === "token") {
       // With logprobs, a token whose text is still held back (part of a character) gets its own chunk too.
       const logprobs = wantLogprobs ? (e.logprobs ? [e.logprobs] : []) : null;
-      const text = gates ? gates[i]!.push(e.text) : e.text;
-      if (!text && !logprobs?.length && !delta.first) return lead;
+      const gated = gates?.[i]!.push(e.text);
+      const text = gated ? gated.content : e.text;
+      const toolFrames = (gated?.deltas ?? []).map((d) => chunk([{ index: i, delta: d, logprobs: null, finish_reason: null }]));
+      if (!text && !logprobs?.length && !delta.first) return [...lead, ...toolFrames];
       const frame = chunk([shape.choice(i, text, null, delta, logprobs, offsets[i]!)]);
       offsets[i]! += logprobs ? textLength(logprobs) : 0;
-      return [...lead, frame];
+      return [...lead, frame, ...toolFrames];
     }
     dones[i] = e;
     const held = gates?.[i]!.end(e.text);
-    const calls = held ? [...(held.content ? [{ content: held.content }] : []), ...toolCallDeltas(held.calls)] : [];
+    const calls = held ? [...(held.content ? [{ content: held.content }] : []), ...held.deltas] : [];
     const toolFrames = calls.map((d) => chunk([{ index: i, delta: d, logprobs: null, finish_reason: null }]));
-    const finish = held?.calls.length ? "tool_calls" : openAiFinish(e.finishReason);
+    const finish = held?.called ? "tool_calls" : openAiFinish(e.finishReason);
     const end = [...toolFrames, chunk([shape.choice(i, "", finish, toolFrames.length ? { first: false } : delta, null, offsets[i]!)])];
     if (i === req.n - 1 && req.includeUsage) end.push(chunk([], { usage: openAiUsageOf(...dones) }));
     return [...lead, ...end];

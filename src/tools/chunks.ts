@@ -1,6 +1,8 @@
 // OpenAI's chat shapes of tool calls: a finished choice's message, and the stream's tool_calls deltas.
 import type { ToolPlan } from "./plan";
-import { openAiToolCalls, readReply, ToolStreamGate, type OpenAiToolCall } from "./reply";
+import { openAiToolCalls, readReply, ToolStreamGate } from "./reply";
+
+export { toolCallDeltas } from "./reply";
 
 /** A non-streamed chat choice with the calls its reply holds: content null (or the text before the calls), tool_calls, finish_reason "tool_calls". */
 export function withToolCalls(choice: Record<string, unknown>, plan: ToolPlan | undefined, text: string): Record<string, unknown> {
@@ -8,17 +10,6 @@ export function withToolCalls(choice: Record<string, unknown>, plan: ToolPlan | 
   const parsed = readReply(plan, text);
   if (!parsed) return choice;
   return { ...choice, message: { role: "assistant", content: parsed.content, tool_calls: openAiToolCalls(parsed) }, finish_reason: "tool_calls" };
-}
-
-/**
- * The deltas of finished calls, as OpenAI streams them: per call, first {index, id, type, function: {name, arguments: ""}},
- * then {index, function: {arguments}} with the arguments text.
- */
-export function toolCallDeltas(calls: readonly OpenAiToolCall[]): Record<string, unknown>[] {
-  return calls.flatMap((c, index) => [
-    { tool_calls: [{ index, id: c.id, type: c.type, function: { name: c.function.name, arguments: "" } }] },
-    { tool_calls: [{ index, function: { arguments: c.function.arguments } }] },
-  ]);
 }
 
 /** One gate per choice of a streamed request under a plan (none without one). */

@@ -1,5 +1,6 @@
 // Reading tool calls out of a reply in the template's format; a reply that is not a well-formed call of a known tool stays text.
 import type { ToolFormat } from "./format";
+import { scanCalls } from "./stream-scan";
 
 /** A call read from the reply: the function's name and its arguments as JSON text (an object). */
 export interface ParsedCall {
@@ -77,9 +78,25 @@ function generic(text: string, names: ReadonlySet<string>): ParsedReply | null {
   return calls.every((c) => c !== null) ? { content: null, calls: calls as ParsedCall[] } : null;
 }
 
-/** The calls a reply holds in `format`, of the tools named in `names`; null when it holds none or is not well formed. */
+/**
+ * The calls a reply holds in `format`, of the tools named in `names`; null when it holds none or is not well formed.
+ * Each call's arguments are the model's own JSON text of the arguments object (what streaming sends, fragment by
+ * fragment); an arguments value given as a JSON string (no streaming of it) is re-serialised.
+ */
 export function parseToolCalls(format: ToolFormat, text: string, names: ReadonlySet<string>): ParsedReply | null {
-  return format === "hermes" ? hermes(text, names) : format === "llama3" ? llama3(text, names) : generic(text, names);
+  const parsed = format === "hermes" ? hermes(text, names) : format === "llama3" ? llama3(text, names) : generic(text, names);
+  return parsed && withModelArguments(format, text, parsed);
+}
+
+/** The parsed calls with their arguments as the model wrote them (the scanner's text, when it is the same JSON). */
+function withModelArguments(format: ToolFormat, text: string, parsed: ParsedReply): ParsedReply {
+  const scanned = scanCalls(format, text);
+  if (scanned.length !== parsed.calls.length) return parsed;
+  const same = (raw: string, canonical: string) => {
+    const v = json(raw);
+    return v !== undefined && JSON.stringify(v) === canonical;
+  };
+  return { ...parsed, calls: parsed.calls.map((c, i) => (scanned[i]?.name === c.name && same(scanned[i]!.arguments, c.arguments) ? { name: c.name, arguments: scanned[i]!.arguments } : c)) };
 }
 
 /**

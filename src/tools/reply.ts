@@ -1,6 +1,7 @@
 // A reply under a tool plan as OpenAI's message: tool_calls with fresh ids, and the streaming gate that holds back text that may be a call.
 import { callStart, parseToolCalls, type ParsedReply } from "./parse";
 import type { ToolPlan } from "./plan";
+import { ToolCallScanner, type ScanEvent } from "./stream-scan";
 
 /** OpenAI's tool call in a message. */
 export interface OpenAiToolCall {
@@ -26,33 +27,55 @@ export function readReply(plan: ToolPlan, text: string): ParsedReply | null {
   return plan.names ? parseToolCalls(plan.format, text, plan.names) : null;
 }
 
+/** What a streamed reply sends now: content text, then tool_calls deltas. */
+export interface GateOutput {
+  readonly content: string;
+  readonly deltas: Record<string, unknown>[];
+}
+
 /**
- * Streaming under a tool plan: text that cannot be a call streams as content at once; from where a call may begin, text
- * is held until the reply ends (a forced call holds everything). The held text is then either calls (sent as
- * tool_calls deltas) or, when it does not parse as calls, content after all.
+ * Streaming under a tool plan. A forced call (a grammar: the text is a well-formed call) streams incrementally: each
+ * call's first delta {index, id, type, function: {name, arguments: ""}} as soon as its name is complete, then its
+ * arguments text as it is generated. Under "auto", text that cannot be a call streams as content at once; from where a
+ * call may begin it is held until the reply ends (a malformed call must end as text, which only the whole reply
+ * tells), then sent as calls or, when it does not parse as calls, as content after all.
  */
 export class ToolStreamGate {
   private text = "";
   private sent = 0;
+  private readonly scanner: ToolCallScanner | null;
+  private readonly ids: string[] = [];
 
-  constructor(private readonly plan: ToolPlan) {}
-
-  /** New text of the reply → the content that may be sent now. */
-  push(piece: string): string {
-    this.text += piece;
-    if (!this.plan.names) return this.flush(this.text.length);
-    if (this.plan.grammar) return "";
-    const at = callStart(this.plan.format, this.text);
-    return this.flush(at < 0 ? this.text.length : Math.max(at, this.sent));
+  constructor(private readonly plan: ToolPlan) {
+    this.scanner = plan.grammar && plan.names ? new ToolCallScanner(plan.format) : null;
   }
 
-  /** The reply ended (`text`: all of it): the content still to send and the calls it holds (none: text). */
-  end(text: string): { content: string; calls: OpenAiToolCall[] } {
+  /** New text of the reply → the content and deltas that may be sent now. */
+  push(piece: string): GateOutput {
+    this.text += piece;
+    if (!this.plan.names) return { content: this.flush(this.text.length), deltas: [] };
+    if (this.scanner) return { content: "", deltas: this.scanner.push(piece).map((e) => this.delta(e)) };
+    const at = callStart(this.plan.format, this.text);
+    return { content: this.flush(at < 0 ? this.text.length : Math.max(at, this.sent)), deltas: [] };
+  }
+
+  /** The reply ended (`text`: all of it): what is still to send, and whether the reply holds calls (finish_reason "tool_calls"). */
+  end(text: string): GateOutput & { called: boolean } {
     this.text = text;
     const parsed = readReply(this.plan, text);
-    if (!parsed) return { content: this.flush(text.length), calls: [] };
+    if (this.scanner && this.ids.length > 0) {
+      // Streamed already. A call cut short (max_tokens) keeps the deltas sent; the finish reason then says "length".
+      return { content: "", deltas: [], called: parsed !== null };
+    }
+    if (!parsed) return { content: this.flush(text.length), deltas: [], called: false };
     const before = parsed.content === null ? "" : parsed.content;
-    return { content: this.flush(Math.max(this.sent, before.length)), calls: openAiToolCalls(parsed) };
+    return { content: this.flush(Math.max(this.sent, before.length)), deltas: toolCallDeltas(openAiToolCalls(parsed)), called: true };
+  }
+
+  private delta(e: ScanEvent): Record<string, unknown> {
+    if (e.kind === "args") return { tool_calls: [{ index: e.call, function: { arguments: e.text } }] };
+    this.ids[e.call] = toolCallId();
+    return { tool_calls: [{ index: e.call, id: this.ids[e.call], type: "function", function: { name: e.name, arguments: "" } }] };
   }
 
   private flush(to: number): string {
@@ -60,4 +83,15 @@ export class ToolStreamGate {
     this.sent = Math.max(this.sent, to);
     return out;
   }
+}
+
+/**
+ * The deltas of finished calls, as OpenAI streams them: per call, first {index, id, type, function: {name, arguments: ""}},
+ * then {index, function: {arguments}} with the arguments text.
+ */
+export function toolCallDeltas(calls: readonly OpenAiToolCall[]): Record<string, unknown>[] {
+  return calls.flatMap((c, index) => [
+    { tool_calls: [{ index, id: c.id, type: c.type, function: { name: c.function.name, arguments: "" } }] },
+    { tool_calls: [{ index, function: { arguments: c.function.arguments } }] },
+  ]);
 }

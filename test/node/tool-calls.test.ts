@@ -101,11 +101,11 @@ describe("parsing replies", () => {
   it("hermes: text before the calls is content; several calls; an unclosed last call; malformed stays text", () => {
     expect(parseToolCalls("hermes", 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 1}}\n</tool_call>', NAMES)).toEqual({
       content: "Let me check.\n",
-      calls: [{ name: "get_weather", arguments: '{"city":"Paris","days":1}' }],
+      calls: [{ name: "get_weather", arguments: '{"city": "Paris", "days": 1}' }], // the model's own JSON text
     });
     expect(parseToolCalls("hermes", '<tool_call>{"name": "get_time", "arguments": {}}</tool_call>\n<tool_call>{"name": "get_time", "arguments": "{\\"tz\\": \\"UTC\\"}"}', NAMES)?.calls).toEqual([
       { name: "get_time", arguments: "{}" },
-      { name: "get_time", arguments: '{"tz":"UTC"}' },
+      { name: "get_time", arguments: '{"tz":"UTC"}' }, // given as a JSON string: re-serialised
     ]);
     expect(parseToolCalls("hermes", '<tool_call>{"name": "nope", "arguments": {}}</tool_call>', NAMES)).toBeNull();
     expect(parseToolCalls("hermes", '<tool_call>{"name": "get_time", "arguments": {</tool_call>', NAMES)).toBeNull();
@@ -114,7 +114,7 @@ describe("parsing replies", () => {
   });
 
   it("llama3: one JSON object with parameters, optionally after <|python_tag|>", () => {
-    expect(parseToolCalls("llama3", ' {"name": "get_time", "parameters": {"tz": "UTC"}}', NAMES)).toEqual({ content: null, calls: [{ name: "get_time", arguments: '{"tz":"UTC"}' }] });
+    expect(parseToolCalls("llama3", ' {"name": "get_time", "parameters": {"tz": "UTC"}}', NAMES)).toEqual({ content: null, calls: [{ name: "get_time", arguments: '{"tz": "UTC"}' }] });
     expect(parseToolCalls("llama3", '<|python_tag|>{"name": "get_time", "parameters": {}}', NAMES)?.calls).toHaveLength(1);
     expect(parseToolCalls("llama3", '{"name": "get_time", "parameters": [1]}', NAMES)).toBeNull();
     expect(parseToolCalls("llama3", '{"name": "get_time", "parameters": {}, "x": 1}', NAMES)).toBeNull();
@@ -146,27 +146,39 @@ describe("the streaming gate", () => {
     const gate = new ToolStreamGate(plan(HERMES));
     const pieces = ["Let me", " look. <tool", "_call>\n", '{"name": "get_time", "arguments": {}}', "\n</tool_call>"];
     const sent = pieces.map((p) => gate.push(p));
-    expect(sent).toEqual(["Let me", " look. ", "", "", ""]);
+    expect(sent.map((o) => o.content)).toEqual(["Let me", " look. ", "", "", ""]);
+    expect(sent.flatMap((o) => o.deltas)).toEqual([]); // auto: calls only once the reply ends
     const end = gate.end(pieces.join(""));
     expect(end.content).toBe("");
-    expect(end.calls).toMatchObject([{ type: "function", function: { name: "get_time", arguments: "{}" }, id: expect.stringMatching(/^call_[A-Za-z0-9]{24}$/) }]);
+    expect(end.called).toBe(true);
+    expect(end.deltas).toMatchObject([
+      { tool_calls: [{ index: 0, type: "function", function: { name: "get_time", arguments: "" }, id: expect.stringMatching(/^call_[A-Za-z0-9]{24}$/) }] },
+      { tool_calls: [{ index: 0, function: { arguments: "{}" } }] },
+    ]);
   });
 
   it("auto: held text is released once it cannot be a call, or at the end when it does not parse", () => {
     const gate = new ToolStreamGate(plan(HERMES));
-    expect(gate.push("a <tool")).toBe("a ");
-    expect(gate.push("box>")).toBe("<toolbox>");
-    expect(gate.push(" <tool_call>{oops")).toBe(" ");
-    expect(gate.end("a <toolbox> <tool_call>{oops")).toEqual({ content: "<tool_call>{oops", calls: [] });
+    expect(gate.push("a <tool").content).toBe("a ");
+    expect(gate.push("box>").content).toBe("<toolbox>");
+    expect(gate.push(" <tool_call>{oops").content).toBe(" ");
+    expect(gate.end("a <toolbox> <tool_call>{oops")).toEqual({ content: "<tool_call>{oops", deltas: [], called: false });
     const generic = new ToolStreamGate(plan(undefined));
-    expect(generic.push("Once")).toBe("Once");
-    expect(generic.push(" {")).toBe(" {");
+    expect(generic.push("Once").content).toBe("Once");
+    expect(generic.push(" {").content).toBe(" {");
   });
 
-  it("required: nothing streams as content; calls at the end", () => {
+  it("required: nothing streams as content; the name as soon as it is complete, then the arguments as they come", () => {
     const gate = new ToolStreamGate(plan(CHATML, "required"));
-    expect(gate.push('{"tool_call": ')).toBe("");
-    expect(gate.end('{"tool_call": {"name": "get_time", "arguments": {}}}').calls).toHaveLength(1);
+    expect(gate.push('{"tool_call": ')).toEqual({ content: "", deltas: [] });
+    expect(gate.push('{"name": "get_ti')).toEqual({ content: "", deltas: [] });
+    const named = gate.push('me", "argum');
+    expect(named.content).toBe("");
+    expect(named.deltas).toMatchObject([{ tool_calls: [{ index: 0, type: "function", id: expect.stringMatching(/^call_/), function: { name: "get_time", arguments: "" } }] }]);
+    expect(gate.push('ents": {"zo').deltas).toEqual([{ tool_calls: [{ index: 0, function: { arguments: '{"zo' } }] }]);
+    expect(gate.push('ne": "UTC"} ').deltas).toEqual([{ tool_calls: [{ index: 0, function: { arguments: 'ne": "UTC"}' } }] }]);
+    expect(gate.push("}").deltas).toEqual([]);
+    expect(gate.end('{"tool_call": {"name": "get_time", "arguments": {"zone": "UTC"} }}')).toEqual({ content: "", deltas: [], called: true });
   });
 });
 
