@@ -148,6 +148,26 @@ describe("streaming", () => {
     expect(chunks.at(-1).choices[0].finish_reason).toBe("tool_calls");
   });
 
+  it("required, a multi-field schema: the name comes before the reply's last token, the arguments in several fragments that add up to the non-streamed reply's", async () => {
+    const body = { tools: [WEATHER], tool_choice: "required", temperature: 1, seed: 7, logprobs: true };
+    const whole = await chat(body);
+    const wholeCall = whole.choices[0].message.tool_calls[0];
+    const res = await call("POST", "/v1/chat/completions", { messages: USER, max_tokens: 100, ...body, stream: true });
+    const chunks = parseSse(await res.text()).slice(0, -1).map((f) => JSON.parse(f.data));
+    // With logprobs every generated token has its own chunk: the chunks after the name's hold more tokens.
+    const named = chunks.findIndex((c) => c.choices[0]?.delta.tool_calls?.[0]?.function?.name !== undefined);
+    expect(named).toBeGreaterThan(0);
+    expect(chunks[named].choices[0].delta.tool_calls[0]).toMatchObject({ index: 0, id: expect.stringMatching(/^call_/), function: { name: "get_weather", arguments: "" } });
+    const tokensAfter = chunks.slice(named + 1).filter((c) => c.choices[0]?.logprobs?.content?.length);
+    expect(tokensAfter.length).toBeGreaterThan(1);
+    const fragments = chunks.slice(named + 1).flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((d) => d.function.arguments as string);
+    expect(fragments.length).toBeGreaterThan(1);
+    expect(fragments.join("")).toBe(wholeCall.function.arguments);
+    checkArguments("get_weather", fragments.join(""));
+    expect(chunks.filter((c) => c.choices[0]?.delta.tool_calls?.[0]?.id !== undefined)).toHaveLength(1);
+    expect(chunks.at(-1).choices[0].finish_reason).toBe("tool_calls");
+  });
+
   it("auto with a text reply streams the same content as without streaming", async () => {
     const body = { tools: TOOLS, temperature: 0, max_tokens: 30 };
     const whole = await chat(body);
