@@ -99,7 +99,8 @@ async function complete(c: Context<{ Bindings: Env }>, shape: Shape, req: Comple
       text: req.text,
       parseSpecial: req.parseSpecial,
       tokens: req.tokens,
-      messages: req.messages,
+      // The generic format's tool description goes to a session apart: it renders it in its first request only.
+      ...(sessionId !== undefined && req.tools?.session ? { messages: req.tools.session.messages, toolsPrompt: req.tools.session.toolsPrompt } : { messages: req.messages }),
       maxTokens: req.maxTokens ?? req.defaultMaxTokens,
       requireRoom: req.maxTokens !== undefined,
       stop: req.stop,

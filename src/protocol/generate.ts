@@ -44,6 +44,11 @@ export interface GenerateRequest {
   readonly messages?: readonly ChatMessage[];
   /** Tools the chat template renders (its `tools` variable, as transformers passes them); only with messages. */
   readonly tools?: readonly ChatTool[];
+  /**
+   * Chat templates without tools (the generic format): the tools' description, a system text added to `messages` in
+   * the session's first request only; a later request must carry the same one (400 naming tools otherwise).
+   */
+  readonly toolsPrompt?: string;
   readonly maxTokens: number;
   readonly stop?: readonly string[];
   /** Sampling settings for this and later requests of the session (a changed seed reseeds the RNG). */

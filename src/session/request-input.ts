@@ -4,6 +4,7 @@ import type { LlamaModel } from "../engine/model";
 import { ChatTemplateError, chatPrompt, encodeChatPrompt, type ChatPrompt } from "./chat";
 import { checkLogitBias } from "../engine/sampler";
 import { requestGrammar } from "./grammar-constraint";
+import { sessionToolMessages } from "../tools/session-tools";
 import { MAX_TOP_LOGPROBS } from "./logprobs";
 import { host } from "./model-host";
 import { contextTooLong, invalidValue } from "../protocol/errors";
@@ -27,10 +28,17 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
     const bad = req.tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
     if (bad >= 0) return fail(invalidValue(`${tokensParam}[${bad}] is ${req.tokens[bad]}, not a token id of this model (its vocabulary has ${vocab} tokens: 0..${vocab - 1})`, tokensParam));
   }
+  let messages = req.messages;
+  if (messages && req.toolsPrompt !== undefined) {
+    // Described once per conversation: repeated each request, the description would pile up in the session.
+    const t = sessionToolMessages(messages, req.toolsPrompt, llm.length === 0 ? null : model.tokenizer.decode(llm.tokens));
+    if ("error" in t) return fail(invalidValue(t.error, "tools"));
+    messages = t.messages;
+  }
   let chat: ChatPrompt | null = null;
   try {
     const last = llm.tokens.at(-1);
-    chat = req.messages ? chatPrompt(model.tokenizer, host.chatTemplate(model), req.messages, last === undefined ? undefined : { lastToken: last }, req.tools) : null;
+    chat = messages ? chatPrompt(model.tokenizer, host.chatTemplate(model), messages, last === undefined ? undefined : { lastToken: last }, req.tools) : null;
   } catch (e) {
     if (e instanceof ChatTemplateError) return fail(invalidValue(e.message, "messages"));
     throw e;

@@ -54,10 +54,13 @@ export function genericMessages(messages: readonly ChatMessage[], tools: readonl
     }
     return { role: m.role, content: m.content };
   });
-  if (!tools?.length) return out;
-  const prompt = genericToolsPrompt(tools, parallel);
-  const first = out[0];
-  if (first?.role === "system") out[0] = { role: "system", content: `${first.content}\n\n${prompt}` };
-  else out.unshift({ role: "system", content: prompt });
-  return out;
+  return tools?.length ? withToolsPrompt(out, genericToolsPrompt(tools, parallel)) : out;
+}
+
+/** The tools' description at the end of the system turn (one is added when absent). Changes `messages` and returns it. */
+export function withToolsPrompt(messages: ChatMessage[], prompt: string): ChatMessage[] {
+  const first = messages[0];
+  if (first?.role === "system") messages[0] = { role: "system", content: `${first.content}\n\n${prompt}` };
+  else messages.unshift({ role: "system", content: prompt });
+  return messages;
 }

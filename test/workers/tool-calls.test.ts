@@ -196,6 +196,45 @@ describe("tool results back through the template", () => {
   });
 });
 
+describe("tools in a session (x-session-id)", () => {
+  const newSession = async () => (await json(await call("POST", "/v1/sessions", {}), 201)).id as string;
+  const inSession = async (id: string, body: Record<string, unknown>, status = 200) => json(await call("POST", "/v1/chat/completions", { max_tokens: 60, ...body }, { "x-session-id": id }), status);
+  const prompt = genericMessages([], [TIME] as never, false)[0]!.content;
+
+  it("a 2-turn round trip: the call, then its result; the tools are described once, in the first turn", async () => {
+    const id = await newSession();
+    const first = await inSession(id, { messages: USER, tools: [TIME], tool_choice: "required", temperature: 1, seed: 3, max_tokens: 100 });
+    expect(first.choices[0].finish_reason).toBe("tool_calls");
+    const tc = first.choices[0].message.tool_calls[0];
+    checkArguments("get_time", tc.function.arguments);
+    const second = await inSession(id, { messages: [{ role: "tool", tool_call_id: tc.id, name: "get_time", content: "12:00" }], tools: [TIME], temperature: 0, max_tokens: 20 });
+    expect(typeof second.choices[0].message.content).toBe("string");
+    // Only the new turn was appended: far fewer tokens than the tools' description alone.
+    expect(second.usage.prompt_tokens).toBeLessThan(stories.encode(prompt, { addSpecial: false }).length);
+    const text = (await json(await call("GET", `/v1/sessions/${id}`))).text as string;
+    expect(text.split(prompt)).toHaveLength(2); // described exactly once
+    // The reply as generated (the call's arguments are its own bytes), then the result as a user turn.
+    expect(text.indexOf(tc.function.arguments)).toBeGreaterThan(text.indexOf("What is the weather in Paris?"));
+    expect(text).toContain(`User: {"tool_response":{"name":"get_time","content":"12:00"}}\nAssistant:`);
+    expect(text.indexOf(prompt)).toBeLessThan(text.indexOf("What is the weather in Paris?"));
+  });
+
+  it("other tools mid-session, or tools in a session started without them, are a 400 naming tools; the session is left as it was", async () => {
+    const id = await newSession();
+    await inSession(id, { messages: USER, tools: [TIME], temperature: 0, max_tokens: 5 });
+    const before = (await json(await call("GET", `/v1/sessions/${id}`))).token_count;
+    const changed = await inSession(id, { messages: [{ role: "user", content: "And now?" }], tools: [WEATHER], max_tokens: 5 }, 400);
+    expect(changed.error).toMatchObject({ param: "tools", message: expect.stringContaining("cannot change mid-conversation") });
+    expect((await json(await call("GET", `/v1/sessions/${id}`))).token_count).toBe(before);
+    // The same tools again, or none, continue.
+    await inSession(id, { messages: [{ role: "user", content: "And now?" }], tools: [TIME], max_tokens: 5 });
+    await inSession(id, { messages: [{ role: "user", content: "Thanks." }], max_tokens: 5 });
+    const plain = await newSession();
+    await inSession(plain, { messages: USER, max_tokens: 5 });
+    expect((await inSession(plain, { messages: USER, tools: [TIME], max_tokens: 5 }, 400)).error.param).toBe("tools");
+  });
+});
+
 describe("400s naming the field", () => {
   const bad = async (body: Record<string, unknown>) => (await chat(body, 400)).error;
 
