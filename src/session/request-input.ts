@@ -4,7 +4,7 @@ import type { LlamaModel } from "../engine/model";
 import { ChatTemplateError, chatPrompt, encodeChatPrompt, type ChatPrompt } from "./chat";
 import { checkLogitBias } from "../engine/sampler";
 import { requestGrammar } from "./grammar-constraint";
-import { sessionToolMessages } from "../tools/session-tools";
+import { CHANGED_TOOLS, sessionToolMessages, templateToolsHeld } from "../tools/session-tools";
 import { MAX_TOP_LOGPROBS } from "./logprobs";
 import { host } from "./model-host";
 import { contextTooLong, invalidValue } from "../protocol/errors";
@@ -37,8 +37,15 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
   }
   let chat: ChatPrompt | null = null;
   try {
+    const template = host.chatTemplate(model);
+    if (messages && req.tools?.length && llm.length > 0 && template !== undefined) {
+      // A continued session renders only new turns: the template's tools text is its first request's, which must match.
+      const tk = model.tokenizer;
+      const piece = (id: number) => (id >= 0 && id < tk.vocabSize ? tk.tokenText(id) : "");
+      if (!templateToolsHeld(template, { bos: piece(tk.bosId), eos: piece(tk.eosId) }, req.tools, tk.decode(llm.tokens, { skipSpecial: false }))) return fail(invalidValue(CHANGED_TOOLS, "tools"));
+    }
     const last = llm.tokens.at(-1);
-    chat = messages ? chatPrompt(model.tokenizer, host.chatTemplate(model), messages, last === undefined ? undefined : { lastToken: last }, req.tools) : null;
+    chat = messages ? chatPrompt(model.tokenizer, template, messages, last === undefined ? undefined : { lastToken: last }, req.tools) : null;
   } catch (e) {
     if (e instanceof ChatTemplateError) return fail(invalidValue(e.message, "messages"));
     throw e;

@@ -1,9 +1,12 @@
-// The incremental tool-call scanner: names as soon as complete, arguments fragments that add up to the parsed reply's arguments in every format, however the text is split.
+// The incremental tool-call scanner (names as soon as complete, arguments fragments that add up to the parsed reply's arguments in every format, however the text is split), and template tools held by a session.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ToolFormat } from "../../src/tools/format";
 import { parseToolCalls } from "../../src/tools/parse";
 import { ToolCallScanner, type ScanEvent } from "../../src/tools/stream-scan";
+import { renderTemplate } from "../../src/session/chat";
+import { templateToolsHeld } from "../../src/tools/session-tools";
+import { HERMES, LLAMA3 } from "../helpers/tool-templates";
 
 const NAMES = new Set(["get_weather", "get_time"]);
 
@@ -111,5 +114,27 @@ describe("the incremental tool-call scanner", () => {
     expect(new ToolCallScanner("generic").push('Once {"tool_call": {"name": "x", "arguments": {}}}')).toEqual([]);
     expect(new ToolCallScanner("llama3").push('{"answer": {"name": "x", "arguments": {}}}')).toEqual([]); // nested: not a call
     expect(new ToolCallScanner("hermes").push('{"name": "get_time", "arguments": {}}')).toEqual([]); // no <tool_call> tag
+  });
+});
+
+describe("template tools in a session", () => {
+  const weather = { type: "function" as const, function: { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } } };
+  const time = { type: "function" as const, function: { name: "get_time" } };
+  const specials = { bos: "", eos: "" };
+
+  it("the session's first request rendered these tools: held; other tools, changed ones or none: not", () => {
+    // The session's first turn had its own system text: the template's default one ("You are helpful.") is not compared.
+    const first = renderTemplate(HERMES, [{ role: "system", content: "Be brief." }, { role: "user", content: "Weather in Oslo?" }], specials, [weather, time]);
+    expect(templateToolsHeld(HERMES, specials, [weather, time], first)).toBe(true);
+    expect(templateToolsHeld(HERMES, specials, [weather], first)).toBe(false); // this template lists the tools on one line: another list
+    expect(templateToolsHeld(HERMES, specials, [{ ...weather, function: { ...weather.function, description: "Rain" } }, time], first)).toBe(false);
+    expect(templateToolsHeld(HERMES, specials, [{ type: "function", function: { name: "get_tide" } }], first)).toBe(false);
+    const plain = renderTemplate(HERMES, [{ role: "user", content: "Weather in Oslo?" }], specials);
+    expect(templateToolsHeld(HERMES, specials, [weather], plain)).toBe(false);
+  });
+
+  it("a template that renders no tools text has nothing to compare: held", () => {
+    const first = renderTemplate(LLAMA3, [{ role: "user", content: "Weather in Oslo?" }], specials);
+    expect(templateToolsHeld(LLAMA3, specials, [weather], first)).toBe(true);
   });
 });
