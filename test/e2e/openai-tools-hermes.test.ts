@@ -103,4 +103,27 @@ describe.skipIf(!set.available)("tool calls in a Hermes-style chat template (Smo
     const b = final.choices[0]!.message.tool_calls![0]!;
     expect(b.type === "function" && b.function).toEqual(a.type === "function" && a.function);
   });
+  it("in a session: the tools are rendered in the first turn only; the call's result continues it; other tools are a 400 naming tools", async () => {
+    const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const r = await fetch(`${dev.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+      return { status: r.status, body: (await r.json()) as any };
+    };
+    const id = (await post("/v1/sessions", {})).body.id as string;
+    const session = { "x-session-id": id };
+    const first = await post("/v1/chat/completions", { messages: ASK, tools: [WEATHER], tool_choice: "required", max_tokens: 150, temperature: 1, seed: 2 }, session);
+    expect(first.status).toBe(200);
+    expect(first.body.usage.prompt_tokens).toBe(promptTokens(ASK as ChatMessage[], [WEATHER]));
+    const call = first.body.choices[0].message.tool_calls[0];
+    expect(validArguments(JSON.parse(call.function.arguments))).toBe(true);
+    const result = [{ role: "tool", tool_call_id: call.id, content: "sunny, 21 C" }];
+    const second = await post("/v1/chat/completions", { messages: result, tools: [WEATHER], max_tokens: 8, temperature: 0 }, session);
+    expect(second.status).toBe(200);
+    // Only the new turn: "<|im_end|>\n<|im_start|>user\n<tool_response>…" (no second tools block).
+    const toolsBlock = promptTokens(ASK as ChatMessage[], [WEATHER]) - promptTokens(ASK as ChatMessage[]);
+    expect(second.body.usage.prompt_tokens).toBeLessThan(toolsBlock);
+    const other: ChatCompletionTool = { type: "function", function: { name: "get_time", parameters: { type: "object", properties: {} } } };
+    const changed = await post("/v1/chat/completions", { messages: [{ role: "user", content: "And the time?" }], tools: [other], max_tokens: 4 }, session);
+    expect(changed.status).toBe(400);
+    expect(changed.body.error.param).toBe("tools");
+  });
 });
