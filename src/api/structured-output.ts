@@ -1,6 +1,7 @@
 // Structured output: OpenAI's response_format (json_object, json_schema) and llama.cpp's grammar / json_schema fields, checked and compiled to GBNF in the Worker.
 import { z } from "zod";
-import { GrammarCache, GrammarError, jsonSchemaToGbnf } from "../grammar";
+import { GrammarError } from "../grammar";
+import { checkGbnf, checkedSchemaGbnf } from "../grammar/schema-check";
 import { ApiError } from "./errors";
 
 // OpenAI clients send null for "not set" (as openai-fields.ts's opt; not imported: that module imports nothing of this one, and neither way round).
@@ -52,30 +53,8 @@ export function structuredRules(b: StructuredFields, ctx: z.RefinementCtx): void
   if (given.length > 1) ctx.addIssue({ code: "custom", path: [given[1]!], message: `${given[1]} and ${given[0]} both constrain the output; give one` });
 }
 
-/** Grammars the Worker compiled (validation only: the session compiles the GBNF again through its own cache). */
-const checked = new GrammarCache({ maxEntries: 64, maxBytes: 16 << 20 });
-
-/** A JSON pointer ("/properties/age/minimum") as dotted parameter path segments ("properties.age.minimum"). */
-function pointerParam(pointer: string | undefined): string {
-  if (!pointer) return "";
-  return pointer
-    .split("/")
-    .slice(1)
-    .map((p) => "." + p.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .join("");
-}
-
 function schemaGbnf(schema: unknown, param: string): string {
-  try {
-    const gbnf = jsonSchemaToGbnf(schema);
-    checked.gbnf(gbnf);
-    return gbnf;
-  } catch (e) {
-    if (!(e instanceof GrammarError)) throw e;
-    const at = param + pointerParam(e.path);
-    const feature = e.feature ? ` (unsupported: ${e.feature})` : "";
-    throw ApiError.invalid(`${at}: ${e.message}${feature}`, at, "invalid_grammar");
-  }
+  return checkedSchemaGbnf(schema, param, (message, at) => ApiError.invalid(message, at, "invalid_grammar"));
 }
 
 /**
@@ -93,7 +72,7 @@ export function structuredGrammar(b: StructuredFields): { gbnf: string; param: s
   if (b.json_schema !== undefined) return { gbnf: schemaGbnf(b.json_schema, "json_schema"), param: "json_schema" };
   if (b.grammar !== undefined) {
     try {
-      checked.gbnf(b.grammar);
+      checkGbnf(b.grammar);
     } catch (e) {
       if (!(e instanceof GrammarError)) throw e;
       throw ApiError.invalid(`grammar: ${e.message}`, "grammar", "invalid_grammar");

@@ -1,5 +1,6 @@
 // The grammar of a constrained tool call: the format's wrapper text around a JSON object naming one of the tools, whose arguments follow that tool's parameters schema.
-import { GrammarCache, GrammarError, jsonSchemaToGbnf } from "../grammar";
+import { jsonSchemaToGbnf } from "../grammar";
+import { checkedSchemaGbnf } from "../grammar/schema-check";
 import { gbnfLit } from "../grammar/gbnf-text";
 import type { ToolDef } from "./fields";
 import type { ToolFormat } from "./format";
@@ -25,19 +26,6 @@ export function parametersOf(t: ToolDef): Record<string, unknown> {
 /** The key a format puts the arguments under (Llama 3.x says "parameters"). */
 export const argumentsKey = (format: ToolFormat): "arguments" | "parameters" => (format === "llama3" ? "parameters" : "arguments");
 
-/** A JSON pointer ("/properties/age/minimum") as dotted parameter path segments (".properties.age.minimum"). */
-function pointerParam(pointer: string | undefined): string {
-  if (!pointer) return "";
-  return pointer
-    .split("/")
-    .slice(1)
-    .map((p) => "." + p.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .join("");
-}
-
-/** Grammars the Worker compiled (validation only: the session compiles the GBNF again through its own cache). */
-const checked = new GrammarCache({ maxEntries: 32, maxBytes: 16 << 20 });
-
 /**
  * Checks every tool's parameters: a JSON Schema of an object that the structured-output compiler supports. A bad one
  * is a ToolSchemaError naming `tools.<i>.function.parameters` and the offending keyword's path.
@@ -47,13 +35,7 @@ export function checkToolSchemas(tools: readonly ToolDef[]): void {
     const param = `tools.${i}.function.parameters`;
     const p = parametersOf(t);
     if (p.type !== "object") throw new ToolSchemaError(`${param}: the parameters of a function are an object schema ({"type": "object", ...}), got type ${JSON.stringify(p.type ?? null)}`, `${param}.type`);
-    try {
-      checked.gbnf(jsonSchemaToGbnf(p));
-    } catch (e) {
-      if (!(e instanceof GrammarError)) throw e;
-      const at = param + pointerParam(e.path);
-      throw new ToolSchemaError(`${at}: ${e.message}${e.feature ? ` (unsupported: ${e.feature})` : ""}`, at);
-    }
+    checkedSchemaGbnf(p, param, (message, at) => new ToolSchemaError(message, at));
   });
 }
 
