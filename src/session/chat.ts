@@ -157,6 +157,8 @@ const strip = (s: string, open: string, close: string) => s.replaceAll(open, "")
 /** Where a session's conversation stands when new messages arrive: its last token (an EOG token when the reply ended itself). */
 export interface ChatContinuation {
   readonly lastToken: number;
+  /** The end of the text the session holds (a few tokens decoded): where the plain template's new turns join it. */
+  readonly tailText?: string;
 }
 
 /** Stand-ins for the turns a session already holds: a system turn (so templates add no default one) and a reply. */
@@ -174,7 +176,7 @@ const REPLY_TEXT = "\uE000reply\uE000";
  */
 export function chatPrompt(tokenizer: Tokenizer, template: string | undefined, messages: readonly ChatMessage[], continued?: ChatContinuation, tools?: readonly ChatTool[]): ChatPrompt {
   if (template === undefined) {
-    const text = plainChatPrompt(messages);
+    const text = plainJoin(plainChatPrompt(messages), continued?.tailText);
     return { segments: [{ text, parseSpecial: false }], text, stop: [PLAIN_STOP], bosText: "", template: "plain" };
   }
   const piece = (id: number) => (id >= 0 && id < tokenizer.vocabSize ? tokenizer.tokenText(id) : "");
@@ -182,6 +184,16 @@ export function chatPrompt(tokenizer: Tokenizer, template: string | undefined, m
   const specials = { bos, eos: piece(tokenizer.eosId) };
   const segments = (continued && continuationSegments(template, messages, specials, tokenizer, continued, tools)) || templateSegments(template, messages, specials, tools);
   return { segments, text: segments.map((s) => s.text).join(""), stop: [], bosText: bos, template: "model" };
+}
+
+/**
+ * The plain template's new turns after the text a session holds: a reply that ended at the stop string ("\nUser:")
+ * already opened the user's turn, so a user message goes on from there; any other reply ends on a new line first.
+ */
+function plainJoin(prompt: string, tail: string | undefined): string {
+  if (!tail) return prompt;
+  if (tail.endsWith(PLAIN_STOP) && prompt.startsWith("User:")) return prompt.slice("User:".length);
+  return tail.endsWith("\n") ? prompt : "\n" + prompt;
 }
 
 /** The new turns' segments after a stand-in history, or undefined when the template does not render it that way. */

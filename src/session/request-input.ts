@@ -45,7 +45,8 @@ export function requestInput(model: LlamaModel, llm: LlamaContext, req: Generate
       if (!templateToolsHeld(template, { bos: piece(tk.bosId), eos: piece(tk.eosId) }, req.tools, tk.decode(llm.tokens, { skipSpecial: false }))) return fail(invalidValue(CHANGED_TOOLS, "tools"));
     }
     const last = llm.tokens.at(-1);
-    chat = messages ? chatPrompt(model.tokenizer, template, messages, last === undefined ? undefined : { lastToken: last }, req.tools) : null;
+    const continued = last === undefined ? undefined : { lastToken: last, ...(template === undefined && { tailText: model.tokenizer.decode(llm.tokens.slice(-8)) }) };
+    chat = messages ? chatPrompt(model.tokenizer, template, messages, continued, req.tools) : null;
   } catch (e) {
     if (e instanceof ChatTemplateError) return fail(invalidValue(e.message, "messages"));
     throw e;

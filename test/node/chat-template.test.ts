@@ -146,4 +146,16 @@ describe("segments", () => {
     expect(ids[0]).toBe(tok.bosId);
     expect(ids.filter((id) => id === tok.bosId)).toHaveLength(1); // the content's "<s>" stays text
   });
+
+  it("the plain template continues a session's text: after the stop string the user turn goes on, else a new line", () => {
+    const tok = createTokenizer(readGguf(new Uint8Array(readFileSync(findFixture("stories260K.gguf")!))));
+    const next = [{ role: "user" as const, content: "And then?" }];
+    const at = (tailText: string) => chatPrompt(tok, undefined, next, { lastToken: 0, tailText }).text;
+    expect(at("She went home.\nUser:")).toBe(" And then?\nAssistant:");
+    expect(at("She went home")).toBe("\nUser: And then?\nAssistant:");
+    expect(at("She went home.\n")).toBe("User: And then?\nAssistant:");
+    expect(chatPrompt(tok, undefined, next).text).toBe("User: And then?\nAssistant:");
+    // A system turn after a cut reply is not glued to "User:".
+    expect(chatPrompt(tok, undefined, [{ role: "system", content: "Be brief." }], { lastToken: 0, tailText: "x\nUser:" }).text).toBe("\nSystem: Be brief.\nAssistant:");
+  });
 });
