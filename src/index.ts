@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import "./backends/wasm/load-workers";
 import { BACKEND_NAMES } from "./backends/select";
+import { aiRest } from "./api/ai-rest";
 import { completions } from "./api/completions";
 import { requireApiKey } from "./api/auth";
 import { ApiError, onError } from "./api/errors";
@@ -34,6 +35,7 @@ app.route("/v1", models);
 app.route("/v1/sessions", sessions);
 app.route("/v1", completions);
 app.route("/v1", modelInfo);
+app.route("/v1/ai", aiRest);
 app.route("/", tokenizeRoutes);
 app.route("/", openapi);
 app.route("/", metricsRoute);

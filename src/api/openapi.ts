@@ -6,6 +6,7 @@ import * as res from "./openapi-schemas";
 import { chatBody, completionBody, createSessionBody, generateBody, rewindBody } from "./schemas";
 import { TOKENIZE_ROUTES, TOKENIZE_SCHEMAS } from "./openapi-tokenize";
 import { OPENAI_ROUTES, OPENAI_SCHEMAS } from "./openapi-openai";
+import { AI_REST_ROUTES, AI_REST_SCHEMAS } from "./openapi-ai-rest";
 
 type Method = "get" | "post" | "delete";
 
@@ -26,7 +27,7 @@ export interface RouteDoc {
   /** Path as Hono writes it (`/v1/sessions/:id`). */
   readonly path: string;
   readonly summary: string;
-  readonly tag: "service" | "sessions" | "openai";
+  readonly tag: "service" | "sessions" | "openai" | "workers-ai";
   /** Behind the API key although outside /v1 (llama.cpp's /tokenize and /detokenize paths). */
   readonly auth?: boolean;
   readonly body?: { readonly schema: SchemaName; readonly optional?: boolean; readonly example: unknown };
@@ -53,6 +54,7 @@ export const SCHEMAS = {
   ChatCompletion: res.chatCompletionResponse,
   ...TOKENIZE_SCHEMAS,
   ...OPENAI_SCHEMAS,
+  ...AI_REST_SCHEMAS,
 } satisfies Record<string, z.ZodType>;
 export type SchemaName = keyof typeof SCHEMAS;
 
@@ -120,12 +122,14 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   ...TOKENIZE_ROUTES,
   ...OPENAI_ROUTES,
+  ...AI_REST_ROUTES,
 ];
 
 /** `/v1/sessions/:id` → `/v1/sessions/{id}` and its path parameters. */
 export function openApiPath(path: string): { path: string; params: string[] } {
   const params: string[] = [];
-  const out = path.replace(/:([A-Za-z_]\w*)/g, (_, name: string) => {
+  // A Hono regex param (`:model{.+}`) is the plain parameter in OpenAPI.
+  const out = path.replace(/:([A-Za-z_]\w*)(?:\{[^}]*\})?/g, (_, name: string) => {
     params.push(name);
     return `{${name}}`;
   });
@@ -187,6 +191,7 @@ export function openApiDocument(serverUrl?: string) {
       { name: "service", description: "health, model, this document" },
       { name: "sessions", description: "stateful sessions: the KV cache is kept between requests" },
       { name: "openai", description: "OpenAI-compatible endpoints" },
+      { name: "workers-ai", description: "Cloudflare Workers AI's REST shape, served by this deployment's model" },
     ],
     paths,
     components: {
