@@ -75,6 +75,16 @@ async function expectWellFormed(res: Response, label: string): Promise<void> {
   const type = res.headers.get("content-type") ?? "";
   if (res.status >= 400) {
     const err = JSON.parse(text);
+    // POST /v1/ai/run/{model} answers Workers AI's REST envelope: the same error fields inside errors[0].
+    if (/^POST \S+\/v1\/ai\/run\//.test(label) && res.status !== 401) {
+      expect(Object.keys(err).sort(), label).toEqual(["errors", "messages", "result", "success"]);
+      expect(err).toMatchObject({ result: null, success: false, messages: [] });
+      expect(err.errors, label).toHaveLength(1);
+      expect(Object.keys(err.errors[0]).sort(), label).toEqual(["code", "message", "param"]);
+      expect(typeof err.errors[0].message).toBe("string");
+      expect(err.errors[0].message).not.toMatch(/\n\s+at /);
+      return;
+    }
     expect(Object.keys(err), label).toEqual(["error"]);
     expect(Object.keys(err.error).sort(), label).toEqual(["code", "message", "param", "type"]);
     expect(typeof err.error.message).toBe("string");
@@ -99,7 +109,7 @@ describe("HTTP API fuzz", () => {
       fc.asyncProperty(request, async ({ route: [method, path], idKind, malformed, body: b, contentType: ct }) => {
         const id = idKind === "live" ? live : idKind === "nobody" ? NOBODY : encodeURIComponent(malformed) || "x";
         // Every path parameter (:id today) gets the live session's id, a valid-looking unknown one, or a malformed one.
-        const url = BASE + path.replace(/:\w+/g, id);
+        const url = BASE + path.replace(/:\w+(?:\{[^}]*\})?/g, id); // a regex param's {pattern} is not part of the URL
         const init: RequestInit = { method, headers: ct ? { "content-type": ct } : {} };
         if (b !== undefined && method !== "GET") init.body = b;
         const label = `${method} ${url} ${typeof b === "string" ? b.slice(0, 120) : String(b?.length)}`;
