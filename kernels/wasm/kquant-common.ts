@@ -58,6 +58,15 @@ export const XK_SUMS: usize = 28;
   if (r0 + 2 < rows) store<f32>(o, f32x4.extract_lane(v, 2), 8);
 }
 
+/** Stores a 4-token tile's outputs (one register per token, rows r0..r0+3; tokens `rows` floats apart) at o. */
+@inline export function storeTokens4(o: usize, o0: v128, o1: v128, o2: v128, o3: v128, r0: i32, rows: i32): void {
+  const oRow = <usize>rows << 2;
+  storeRows4(o, o0, r0, rows);
+  storeRows4(o + oRow, o1, r0, rows);
+  storeRows4(o + 2 * oRow, o2, r0, rows);
+  storeRows4(o + 3 * oRow, o3, r0, rows);
+}
+
 /** acc + dots of a byte vector e of small unsigned values (4 per row, as dotStep) with the 4 activations at xp. */
 @inline export function dotBytes(acc: v128, e: v128, xp: usize): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return dotStep(acc, e, e, xp);

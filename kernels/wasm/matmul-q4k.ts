@@ -1,6 +1,6 @@
 // Q4_K weights × Q8_K activations: 4-row panels, integer dots per 32-element sub-block, 6-bit scales and mins in ints.
 import { madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, settle, storeRows4, u8x4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, settle, storeRows4, storeTokens4, u8x4 } from "./kquant-common";
 
 // Weight layout (repack-kquant.ts packQ4K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block 592 bytes: d of the 4 rows (f16), dmin (f16), the 8 six-bit scales unpacked to u8 as [sub-block][row], the
@@ -102,11 +102,7 @@ export class Q5 {}
     o3 = madd(f32x4.convert_i32x4_s(u3), f32x4.mul(d, dx3), o3);
     wp += PB;
   }
-  const oRow = <usize>rows << 2;
-  storeRows4(o, o0, r, rows);
-  storeRows4(o + oRow, o1, r, rows);
-  storeRows4(o + 2 * oRow, o2, r, rows);
-  storeRows4(o + 3 * oRow, o3, r, rows);
+  storeTokens4(o, o0, o1, o2, o3, r, rows);
 }
 
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q4_K or Q5_K weights w; x already quantized by quantize_q8_k. */

@@ -1,6 +1,6 @@
 // Q6_K weights × Q8_K activations: 4-row panels, 6-bit values rebuilt from nibble and 2-bit planes, i8 scales per 16.
 import { madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, settle, storeRows4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, settle, storeRows4, storeTokens4 } from "./kquant-common";
 
 // Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 128-element half
@@ -110,11 +110,7 @@ const U: usize = memory.data(64, 16);
     o3 = madd(f32x4.convert_i32x4_s(v128.load(U, 48)), f32x4.mul(dw, v128.load32_splat(dp + 3 * (nb << 2) + bo)), o3);
     wp += PB;
   }
-  const oRow = <usize>rows << 2;
-  storeRows4(o, o0, r, rows);
-  storeRows4(o + oRow, o1, r, rows);
-  storeRows4(o + 2 * oRow, o2, r, rows);
-  storeRows4(o + 3 * oRow, o3, r, rows);
+  storeTokens4(o, o0, o1, o2, o3, r, rows);
 }
 /**
  * Two tokens (t, t+1: prefill on SIMD128) of one panel: each weight vector is loaded and its four value planes rebuilt
