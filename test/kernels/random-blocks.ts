@@ -3,7 +3,7 @@ import { GGML_TYPES, GgmlType } from "../../src/gguf/ggml-types";
 import { f32ToF16 } from "../../src/quant/index";
 
 /** Byte offsets of each type's f16 scale fields inside one block (every other byte is random). */
-const F16_FIELDS: ReadonlyMap<number, readonly number[]> = new Map([
+export const F16_FIELDS: ReadonlyMap<number, readonly number[]> = new Map([
   [GgmlType.Q4_0, [0]],
   [GgmlType.Q4_1, [0, 2]],
   [GgmlType.Q5_0, [0]],

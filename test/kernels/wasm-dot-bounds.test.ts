@@ -8,20 +8,10 @@ import { kernelModules } from "../../src/backends/wasm/kernel-modules";
 import { GGML_TYPES, GgmlType } from "../../src/gguf/ggml-types";
 import { runMatmul } from "../helpers/backend-ops";
 import { nmse } from "./expected";
+import { F16_FIELDS } from "./random-blocks";
 
-/** Byte offsets of each block's f16 scale fields (d, and dmin or m where the format has one), per GGUF layout. */
-const F16_FIELDS: ReadonlyArray<readonly [GgmlType, readonly number[]]> = [
-  [GgmlType.Q4_0, [0]],
-  [GgmlType.Q4_1, [0, 2]],
-  [GgmlType.Q5_0, [0]],
-  [GgmlType.Q5_1, [0, 2]],
-  [GgmlType.Q8_0, [0]],
-  [GgmlType.Q2_K, [80, 82]],
-  [GgmlType.Q3_K, [108]],
-  [GgmlType.Q4_K, [0, 2]],
-  [GgmlType.Q5_K, [0, 2]],
-  [GgmlType.Q6_K, [208]],
-];
+/** The quantized weight formats (Q8_1 and Q8_K are activation types); their f16 fields come from random-blocks.ts. */
+const WEIGHT_TYPES = [GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
 
 /**
  * Blocks whose every other byte is 0xff: all quants, high bits and sub-block scales at their maximum (Q6_K's i8
@@ -49,7 +39,7 @@ describe.each(builds)("%s: extreme weights against extreme activations", (_label
   const ref = new RefBackend({ activations: "ggml" });
   const wasm = make();
   // 9 tokens: the prefill tiles and a leftover token (decode's path); 8 rows of two 256-blocks.
-  it.each(F16_FIELDS.map(([type, fields]) => [GGML_TYPES.get(type)!.name, type, fields] as const))(
+  it.each(WEIGHT_TYPES.map((type) => [GGML_TYPES.get(type)!.name, type, F16_FIELDS.get(type)!] as const))(
     "%s matches the ref backend for x = +1 and x = −1",
     async (_name, type, fields) => {
       const rows = 8, cols = 512, nTokens = 9;
