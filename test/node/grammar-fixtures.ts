@@ -103,6 +103,17 @@ export function shortestCompletion(engine: GrammarEngine, state: GState): number
 /** Current state of a matcher (tests only). */
 export const stateOf = (m: GrammarMatcher): GState => (m as unknown as { state: GState }).state;
 
+/** Brute force for a mask entry: a clone of `m` after accepting token `id`, or null when the grammar refuses it. */
+export function acceptedClone(m: GrammarMatcher, id: number): GrammarMatcher | null {
+  const c = m.clone();
+  try {
+    c.accept(id);
+    return c;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Samples uniformly among allowed tokens (temperature 1.0 with flat logits) for `budget` tokens, EOG included once
  * complete; then finishes along a shortest completion, one single-byte token at a time. Returns the text.
