@@ -172,16 +172,14 @@ export class ModelHost {
       throw refuse();
     }
     this.scratchPerContext = Math.max(this.scratchPerContext, after.scratchBytes - before.scratchBytes);
-    if (kvType !== "f32") this.decodeScratchBytes = Math.max(this.decodeScratchBytes, this.decodeScratch(model, nCtx, kvType) + this.decodeScratchBytes);
+    this.decodeScratchBytes = Math.max(this.decodeScratchBytes, decodePlanes(model, nCtx, kvType));
     this.contexts.set(owner, { ctx, bytes: kv, lastUsed: ++this.clock });
     return ctx;
   }
 
   /** Bytes a typed cache's attention still has to allocate: K and V of one KV head as f32, unless an earlier context grew them. */
   private decodeScratch(model: LlamaModel, nCtx: number, kvType: KvType): number {
-    if (kvType === "f32" || model.backend.name === "ref") return 0;
-    const bytes = 2 * decodePlaneBytes(nCtx, model.config.headDim);
-    return Math.max(0, bytes - this.decodeScratchBytes);
+    return Math.max(0, decodePlanes(model, nCtx, kvType) - this.decodeScratchBytes);
   }
 
   /** Marks the owner's context as recently used. */
@@ -235,6 +233,11 @@ async function loading<T>(name: string, step: () => T | Promise<T>): Promise<T> 
 
 function mib(bytes: number): string {
   return `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
+/** Bytes of the f32 planes attention on a typed cache decodes one KV head into (wasm only; none for f32 or ref). */
+function decodePlanes(model: LlamaModel, nCtx: number, kvType: KvType): number {
+  return kvType === "f32" || model.backend.name === "ref" ? 0 : 2 * decodePlaneBytes(nCtx, model.config.headDim);
 }
 
 function budgetError(what: string, budget: number): HostError {
