@@ -22,8 +22,13 @@ export const XK_SUMS: usize = 28;
  * On SIMD128 acc is i32x4 already.
  */
 @inline export function dotStep(acc: v128, p: v128, p1: v128, xp: usize): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp), p));
-  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(p, v128.load32_splat(xp)), i32x4.dot_i16x8_s(p1, v128.load32_splat(xp, 4))));
+  return ASC_FEATURE_RELAXED_SIMD ? i16x8.add(acc, dotFirst(p, p1, xp)) : i32x4.add(acc, dotFirst(p, p1, xp));
+}
+
+/** dotStep of an accumulator at zero (V8 does not fold an add of a zero vector). */
+@inline export function dotFirst(p: v128, p1: v128, xp: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp), p);
+  return i32x4.add(i32x4.dot_i16x8_s(p, v128.load32_splat(xp)), i32x4.dot_i16x8_s(p1, v128.load32_splat(xp, 4)));
 }
 
 /** The four rows' i32 sums of a dotStep accumulator that started at zero (relaxed: its i16 lane pairs added). */

@@ -1,6 +1,6 @@
 // Q6_K weights × Q8_K activations: 4-row panels, 6-bit values rebuilt from nibble and 2-bit planes, i8 scales per 16.
 import { madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, settle, storeRows4, storeTokens4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotFirst, dotStep, i8x4, settle, storeRows4, storeTokens4 } from "./kquant-common";
 
 // Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 128-element half
@@ -29,7 +29,7 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
  * with the next 4. Two steps of 6-bit values are as many as dotStep's i16 lanes hold exactly (kquant-common.ts).
  */
 @inline function pair(acc: v128, p0: v128, p1: v128, r0: v128, r1: v128, xp: usize): v128 {
-  return i32x4.add(acc, settle(dotStep(dotStep(i32x4.splat(0), p0, p1, xp), r0, r1, xp + 4 * XK_ELEM)));
+  return i32x4.add(acc, settle(dotStep(dotFirst(p0, p1, xp), r0, r1, xp + 4 * XK_ELEM)));
 }
 
 /** The relaxed build's byte vector as is, or SIMD128's low (k = 0) or high i16x8 half of it. */
@@ -73,6 +73,8 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
 
 /** Four tokens' i32 block sums (one v128 each) for plane4. */
 const U: usize = memory.data(64, 16);
+/** Store target whose stores order the decode loop's loads after the previous plane's arithmetic. */
+const SINK: usize = memory.data(16, 16);
 
 /**
  * Four tokens (t..t+3, prefill) of one panel: each plane of each weight vector is rebuilt (and on SIMD128 widened)
@@ -237,20 +239,17 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
               }
             }
             for (; xp < xe; xp += 8 * XK_ELEM) {
-              // Relaxed: two steps (vectors at qp and qp + 48) per settle.
-              const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
-              const a_ = v128.load(qp, 48), c_ = v128.load(qp, 64), hb_ = v128.load(qp, 80);
-              let e = q6(a, hb, 0), f = q6(a_, hb_, 0);
-              a0 = pair(a0, half(e, 0), half(e, 1), half(f, 0), half(f, 1), xp);
-              e = q6(c, hb, 1);
-              f = q6(c_, hb_, 1);
-              a1 = pair(a1, half(e, 0), half(e, 1), half(f, 0), half(f, 1), xp + 32 * XK_ELEM);
-              e = q6(a, hb, 2);
-              f = q6(a_, hb_, 2);
-              a2 = pair(a2, half(e, 0), half(e, 1), half(f, 0), half(f, 1), xp + 64 * XK_ELEM);
-              e = q6(c, hb, 3);
-              f = q6(c_, hb_, 3);
-              a3 = pair(a3, half(e, 0), half(e, 1), half(f, 0), half(f, 1), xp + 96 * XK_ELEM);
+              // Relaxed: two steps (vectors at qp and qp + 48) per settle, one plane at a time, each loading its own
+              // vectors: the store after each plane keeps V8 from hoisting every load of the iteration to its top
+              // (loads keep their order around a store, the arithmetic floats), which spilled half the registers.
+              a0 = pair(a0, q6(v128.load(qp), v128.load(qp, 32), 0), zero, q6(v128.load(qp, 48), v128.load(qp, 80), 0), zero, xp);
+              v128.store(SINK, a0);
+              a1 = pair(a1, q6(v128.load(qp, 16), v128.load(qp, 32), 1), zero, q6(v128.load(qp, 64), v128.load(qp, 80), 1), zero, xp + 32 * XK_ELEM);
+              v128.store(SINK, a1);
+              a2 = pair(a2, q6(v128.load(qp), v128.load(qp, 32), 2), zero, q6(v128.load(qp, 48), v128.load(qp, 80), 2), zero, xp + 64 * XK_ELEM);
+              v128.store(SINK, a2);
+              a3 = pair(a3, q6(v128.load(qp, 16), v128.load(qp, 32), 3), zero, q6(v128.load(qp, 64), v128.load(qp, 80), 3), zero, xp + 96 * XK_ELEM);
+              v128.store(SINK, a3);
               qp += 96;
             }
             const sc = wp + 16 + (j << 2);
