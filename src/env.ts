@@ -13,6 +13,15 @@ export interface Env {
   SESSIONS: DurableObjectNamespace<SessionRpc>;
   /** One Durable Object per shard (and replica) of a model too big for one isolate (src/shard, docs/sharding.md). */
   SHARDS: DurableObjectNamespace<ShardRpc>;
+  /**
+   * Shard i's own Worker script (one isolate per shard), in a config written by `npm run shards:config`: when present,
+   * every shard of the plan must have one (src/shard/shard-scripts.ts), and SHARDS is not used for the pipeline.
+   */
+  readonly [shardScript: `SHARDS_${number}`]: DurableObjectNamespace<ShardRpc> | undefined;
+  /** The plan the generated shard configs were made for (its fingerprint); a Worker whose plan differs refuses with 503. */
+  SHARD_PLAN?: string;
+  /** In a shard script: the index of the plan entry it serves. */
+  SHARD_INDEX?: string;
   /** Replicas of every shard of a sharded model; sessions map to one by their id (default 1). */
   SHARD_REPLICAS?: string;
   /** Sessions whose KV cache the shard plan sizes each shard for at N_CTX (default 1; more are kept as pages). */

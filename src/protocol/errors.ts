@@ -46,7 +46,7 @@ export class HostError extends Error {
   override readonly name = "HostError";
   constructor(
     message: string,
-    readonly code: "model_not_found" | "memory_budget_exceeded" | "model_load_failed",
+    readonly code: "model_not_found" | "memory_budget_exceeded" | "model_load_failed" | "shards_not_configured",
   ) {
     super(message);
   }
