@@ -64,8 +64,12 @@ export interface RopeParams {
   readonly freqScale: number;
   /** Pair layout; "norm" when absent. */
   readonly style?: RopeStyle;
-  /** Per-pair divisors of the angle (ropeDims/2 floats: llama 3's rope_freqs tensor); none when absent. */
-  readonly freqFactors?: Vector;
+  /**
+   * Per-pair divisors of the angle (ropeDims/2 floats: llama 3's rope_freqs tensor); none when absent. Host floats, the
+   * one copy of them: the webgpu backend folds them into the angle table it builds on the host, and a backend whose
+   * kernels read them from its own memory copies them there once per array. Never modified after the first call.
+   */
+  readonly freqFactors?: Float32Array;
 }
 
 /** A matrix being loaded in chunks of whole rows (Backend.beginMatrix). */

@@ -1,4 +1,5 @@
-// RoPE's cos/sin per (position, pair) exactly as ggml's CPU rope caches them: the ref backend's ggml mode and the webgpu backend share it.
+// RoPE helpers the backends share: the cos/sin per (position, pair) exactly as ggml's CPU rope caches them (the ref
+// backend's ggml mode and the webgpu backend), and a backend's own copy of each frequency-factor array.
 import type { RopeParams } from "./backend";
 
 const f = Math.fround;
@@ -14,6 +15,7 @@ export type RopeAngles = Pick<RopeParams, "ropeDims" | "freqBase" | "freqScale">
  */
 export function ggmlRopeTable(nTokens: number, pos0: number, p: RopeAngles, factors?: Float32Array): Float32Array {
   const half = p.ropeDims / 2;
+  checkFactors(p, factors);
   const out = new Float32Array(nTokens * half * 2);
   const thetaScale = f(Math.pow(p.freqBase, f(-2 / p.ropeDims)));
   for (let t = 0; t < nTokens; t++) {
@@ -26,4 +28,26 @@ export function ggmlRopeTable(nTokens: number, pos0: number, p: RopeAngles, fact
     }
   }
   return out;
+}
+
+/** RopeParams.freqFactors must hold one divisor per rotated pair (a short array would read past its end). */
+export function checkFactors(p: Pick<RopeParams, "ropeDims">, factors: Float32Array | undefined): void {
+  if (factors && factors.length !== p.ropeDims / 2) throw new RangeError(`rope: ${factors.length} frequency factors, expected ropeDims / 2 = ${p.ropeDims / 2}`);
+}
+
+/**
+ * A backend's own copy of RopeParams.freqFactors (`make`'s result: e.g. the floats in its linear memory), made on an
+ * array's first use and kept while the array lives (the arrays are never modified, so identity is the key), checked
+ * against ropeDims; undefined when the params carry no factors.
+ */
+export function factorCopies<T>(make: (factors: Float32Array) => T): (p: Pick<RopeParams, "ropeDims" | "freqFactors">) => T | undefined {
+  const copies = new WeakMap<Float32Array, T>();
+  return (p) => {
+    const factors = p.freqFactors;
+    if (!factors) return undefined;
+    checkFactors(p, factors);
+    let copy = copies.get(factors);
+    if (copy === undefined) copies.set(factors, (copy = make(factors)));
+    return copy;
+  };
 }

@@ -97,7 +97,7 @@ export function recordEmbed(backend: Backend, table: Matrix, s: RunBuffers, toke
  * The transformer layers `layers` over the n rows of the residual stream at positions pos0..; cache layer i holds
  * layers[i]'s keys and values (a shard's cache covers only its own layers).
  */
-export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly LayerWeights[], ropeFreqs: Vector | undefined, s: RunBuffers, cache: KvCache, n: number, pos0: number): void {
+export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly LayerWeights[], ropeFreqs: Float32Array | undefined, s: RunBuffers, cache: KvCache, n: number, pos0: number): void {
   const rope = {
     headDim: c.headDim,
     ropeDims: c.ropeDims,

@@ -30,7 +30,7 @@ export interface ModelWeights {
   readonly layers: readonly LayerWeights[];
   readonly outputNorm: Vector; // [dim]
   readonly output: Matrix; // [vocab × dim]: the classifier (token_embd itself when tied)
-  readonly ropeFreqs?: Vector; // [ropeDims / 2] llama 3 RoPE frequency divisors
+  readonly ropeFreqs?: Float32Array; // [ropeDims / 2] llama 3 RoPE frequency divisors, on the host: RopeParams.freqFactors
 }
 
 function shapeText(dims: readonly number[]): string {
@@ -84,9 +84,14 @@ function* loadMatrix(file: GgufFile, backend: Backend, name: string, rows: numbe
   }
 }
 
-function* loadVector(file: GgufFile, backend: Backend, name: string, length: number): Steps<Vector> {
+/** A vector's floats on the host: what loadVector uploads, and the RoPE frequency factors as they stay (RopeParams carries them). */
+function* hostVector(file: GgufFile, name: string, length: number): Steps<Float32Array> {
   const info = findTensor(file, name, [length]);
-  return backend.loadVector(name, dequantize(info.type, yield* whole(info), length));
+  return dequantize(info.type, yield* whole(info), length);
+}
+
+function* loadVector(file: GgufFile, backend: Backend, name: string, length: number): Steps<Vector> {
+  return backend.loadVector(name, yield* hostVector(file, name, length));
 }
 
 /** Row range [start, end) of a [rows × cols] matrix: rows are contiguous whole blocks, so a slice is one byte range. */
@@ -145,7 +150,7 @@ function* weightSteps(file: GgufFile, config: LlamaConfig, backend: Backend): St
     layers,
     outputNorm: yield* loadVector(file, backend, OUTPUT_NORM, dim),
     output: config.tiedOutput ? tokenEmbd : yield* loadMatrix(file, backend, OUTPUT, vocabSize, dim),
-    ...(config.ropeFreqFactors && { ropeFreqs: yield* loadVector(file, backend, ROPE_FREQS, config.ropeDims / 2) }),
+    ...(config.ropeFreqFactors && { ropeFreqs: yield* hostVector(file, ROPE_FREQS, config.ropeDims / 2) }),
   };
 }
 
@@ -163,7 +168,7 @@ export interface PartWeights {
   readonly layers: readonly LayerWeights[];
   readonly outputNorm?: Vector;
   readonly output?: Matrix;
-  readonly ropeFreqs?: Vector;
+  readonly ropeFreqs?: Float32Array;
 }
 
 /** Uploads only the tensors (and rows) of `part`, with the same per-tensor loading as the whole model. */
@@ -181,7 +186,7 @@ function* partSteps(file: GgufFile, config: LlamaConfig, backend: Backend, part:
       outputNorm: yield* loadVector(file, backend, OUTPUT_NORM, dim),
       output: config.tiedOutput && sameRows ? tokenEmbd! : yield* loadMatrixRows(file, backend, config.tiedOutput ? TOKEN_EMBD : OUTPUT, vocabSize, dim, part.headRows),
     }),
-    ...(config.ropeFreqFactors && layers.length > 0 && { ropeFreqs: yield* loadVector(file, backend, ROPE_FREQS, config.ropeDims / 2) }),
+    ...(config.ropeFreqFactors && layers.length > 0 && { ropeFreqs: yield* hostVector(file, ROPE_FREQS, config.ropeDims / 2) }),
   };
 }
 

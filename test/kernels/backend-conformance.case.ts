@@ -118,20 +118,42 @@ export function runConformance(label: string, makeBackend: () => Backend, tol: C
       expect(nmse(await readBack(b, 0, n), rope64(x, nTokens, pos0, nHeads, headDim, ropeDims, 10000))).toBeLessThanOrEqual(tol.elementwise);
     });
 
-    // qwen2/qwen3 rotate half-split pairs; llama 3 divides each pair's angle by its rope_freqs factor.
+    // qwen2/qwen3 rotate half-split pairs; llama 3 divides each pair's angle by its rope_freqs factor (host floats in
+    // RopeParams, whatever their count: 128 factors for a 256-dim rotation).
     it.each([
       ["neox", false, 1, 3, 2, 64, 64],
       ["neox", false, 700, 2, 3, 128, 64],
       ["norm", true, 1000, 3, 2, 64, 64],
       ["neox", true, 5, 2, 2, 32, 32],
+      ["norm", true, 300, 2, 2, 256, 256],
     ] as const)("rope %s (factors %s) pos0 %i, %i tokens, %i heads × %i dims (rotating %i)", async (style, withFactors, pos0, nTokens, nHeads, headDim, ropeDims) => {
       const n = nTokens * nHeads * headDim;
       const x = randomArray(rand, n);
       const factors = withFactors ? Float32Array.from({ length: ropeDims / 2 }, (_, i) => 1 + (i % 5) * 1.75) : undefined;
       const b = upload(x);
       const params = { nHeads, headDim, ropeDims, freqBase: 500000, freqScale: 1, style };
-      backend.rope(b, nTokens, pos0, factors ? { ...params, freqFactors: backend.loadVector("rope_freqs", factors) } : params);
+      backend.rope(b, nTokens, pos0, factors ? { ...params, freqFactors: factors } : params);
       expect(nmse(await readBack(b, 0, n), rope64(x, nTokens, pos0, nHeads, headDim, ropeDims, 500000, style, factors))).toBeLessThanOrEqual(tol.elementwise);
+    });
+
+    // Backends that cache the angle table per positions and params must also key it on the factors themselves: two
+    // arrays at the same positions, then the first again, each rotate by their own values.
+    it("rope with different frequency factors at the same positions", async () => {
+      const [nTokens, nHeads, headDim, pos0] = [2, 2, 64, 40];
+      const params = { nHeads, headDim, ropeDims: headDim, freqBase: 500000, freqScale: 1 };
+      const a = Float32Array.from({ length: headDim / 2 }, (_, i) => 1 + (i % 3));
+      const b = Float32Array.from({ length: headDim / 2 }, (_, i) => 8 - (i % 7));
+      for (const factors of [a, b, a]) {
+        const x = randomArray(rand, nTokens * nHeads * headDim);
+        const xb = upload(x);
+        backend.rope(xb, nTokens, pos0, { ...params, freqFactors: factors });
+        expect(nmse(await readBack(xb, 0, x.length), rope64(x, nTokens, pos0, nHeads, headDim, headDim, 500000, "norm", factors))).toBeLessThanOrEqual(tol.elementwise);
+      }
+    });
+
+    it("rope refuses frequency factors that do not hold one per rotated pair", () => {
+      const params = { nHeads: 1, headDim: 64, ropeDims: 64, freqBase: 10000, freqScale: 1, freqFactors: new Float32Array(16) };
+      expect(() => backend.rope(upload(randomArray(rand, 64)), 1, 0, params)).toThrow(/16 frequency factors, expected ropeDims \/ 2 = 32/);
     });
 
     it.each([[1, 64], [5, 896], [3, 128]])("addBias %i rows × %i", async (rows, len) => {

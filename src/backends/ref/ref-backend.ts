@@ -4,6 +4,7 @@
 import { isDequantizable } from "../../quant/index";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, RopeParams, Vector } from "../backend";
 import { kvBytesToFloats, kvFloatsToBytes } from "../kv-format";
+import { checkFactors } from "../rope-table";
 import type { ActivationMode } from "./activation-rounding";
 import { ropeGgml, swigluGgml } from "./ggml-ops";
 import { buf, kv, mat, refMatrix, RefBuffer, RefKvCache, RefVector, vec } from "./ref-handles";
@@ -98,9 +99,9 @@ export class RefBackend implements Backend {
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, params: RopeParams): void {
-    const factors = params.freqFactors ? vec(params.freqFactors).data : undefined;
-    if (this.activations === "ggml") ropeGgml(buf(x), nTokens, pos0, params, factors);
-    else ropeRows(buf(x), nTokens, pos0, params, factors);
+    checkFactors(params, params.freqFactors);
+    if (this.activations === "ggml") ropeGgml(buf(x), nTokens, pos0, params, params.freqFactors);
+    else ropeRows(buf(x), nTokens, pos0, params, params.freqFactors);
   }
 
   addBias(x: Buffer, bias: Vector, nTokens: number): void {

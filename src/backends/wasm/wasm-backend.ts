@@ -3,6 +3,7 @@ import { ggmlTypeName } from "../../gguf/ggml-types";
 import { ModelError } from "../../engine/errors";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, MatrixSink, RopeParams, Vector } from "../backend";
 import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes } from "../kv-format";
+import { factorCopies } from "../rope-table";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
 import { prepareActivations } from "./activations";
@@ -25,6 +26,7 @@ export class WasmBackend implements Backend {
   private readonly scratch = new Map<ScratchSlot, { ptr: number; bytes: number }>();
   /** What the "rope" scratch holds the angles of (table address, positions, params). */
   private ropeKey = "";
+  private readonly ropeFactors = factorCopies((f) => this.vec(this.loadVector("rope_freqs", f)).ptr); // RopeParams.freqFactors in linear memory, once per array
   private readonly caches = new Set<WasmKvCache>();
   readonly matrixRowGroup = ROW_GROUP;
 
@@ -167,7 +169,7 @@ export class WasmBackend implements Backend {
   rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {
     // The angles depend only on the positions and the params: q and k of every layer share one table.
     const table = this.scratchArea("rope", nTokens * p.ropeDims * 8);
-    const factors = p.freqFactors ? this.vec(p.freqFactors).ptr : 0;
+    const factors = this.ropeFactors(p) ?? 0;
     const key = `${table}:${pos0}:${nTokens}:${p.ropeDims}:${p.freqBase}:${p.freqScale}:${factors}`;
     if (key !== this.ropeKey) {
       this.k.rope_table(table, nTokens, pos0, p.ropeDims, p.freqBase, p.freqScale, factors);

@@ -21,8 +21,7 @@ export class GpuBuffer implements Buffer {
 }
 
 export class GpuVector implements Vector {
-  /** `host`: a copy of the values kept in JS, only for vectors short enough to be RoPE frequency factors (they feed the host-side angle table). */
-  constructor(readonly owner: object, readonly name: string, readonly gpu: GPUBuffer, readonly length: number, readonly host?: Float32Array) {}
+  constructor(readonly owner: object, readonly name: string, readonly gpu: GPUBuffer, readonly length: number) {}
 }
 
 /** Rows [r0, r0 + rows) of a matrix, in a buffer of their own (starting at byte 0). */

@@ -124,7 +124,7 @@ export class FailoverBackend implements Backend {
     this.current.matmul(this.b(out), this.m(w), this.b(x), nTokens);
   }
   rope(x: Buffer, nTokens: number, pos0: number, params: RopeParams): void {
-    this.current.rope(this.b(x), nTokens, pos0, params.freqFactors ? { ...params, freqFactors: this.v(params.freqFactors) } : params);
+    this.current.rope(this.b(x), nTokens, pos0, params);
   }
   storeKv(cache: KvCache, layer: number, pos0: number, nTokens: number, k: Buffer, v: Buffer): void {
     this.current.storeKv(this.kv(cache), layer, pos0, nTokens, this.b(k), this.b(v));

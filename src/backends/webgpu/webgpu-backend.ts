@@ -15,12 +15,6 @@ import { readKvFloats, recordAttention, recordStoreKv, writeKvFloats } from "./k
 import { recordEmbed, recordMatmul } from "./matmul";
 import { GpuRope } from "./rope";
 
-/**
- * Longest vector kept on the host as well: RoPE frequency factors (ropeDims / 2 floats, and ropeDims ≤ headDim ≤
- * attention.wgsl's 128) feed the host-side angle table; no other vector is read on the host.
- */
-const MAX_HOST_VECTOR = 64;
-
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu";
   private readonly ctx: GpuContext;
@@ -77,7 +71,7 @@ export class WebGpuBackend implements Backend {
   loadVector(name: string, data: Float32Array): Vector {
     const [chunk] = uploadRows(this.device, name, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 1, this.ctx.maxBinding);
     this.weightsBytes += chunk!.gpu.size;
-    return new GpuVector(this, name, chunk!.gpu, data.length, data.length <= MAX_HOST_VECTOR ? Float32Array.from(data) : undefined);
+    return new GpuVector(this, name, chunk!.gpu, data.length);
   }
 
   createBuffer(length: number): Buffer {
@@ -165,7 +159,7 @@ export class WebGpuBackend implements Backend {
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {
-    this.ropeOp.record(this.buf(x), nTokens, pos0, p, p.freqFactors ? this.vec(p.freqFactors) : undefined);
+    this.ropeOp.record(this.buf(x), nTokens, pos0, p);
   }
 
   addBias(x: Buffer, bias: Vector, nTokens: number): void {
