@@ -15,14 +15,17 @@ export interface ShardForward {
   /** Residual stream [rows × dim] as float32 bytes, from the shard before. */
   readonly x?: ArrayBuffer;
   readonly allLogits: boolean;
-  /** Write the new positions to SQLite pages (false for a throwaway generation). */
+  /**
+   * The positions belong to a session whose commits flush them to SQLite pages (false for a throwaway generation, of
+   * which nothing is ever written). A step itself writes no page: see flush.
+   */
   readonly persist: boolean;
 }
 
 export interface ShardOutputWire {
   readonly x?: ArrayBuffer;
   readonly logits?: ArrayBuffer;
-  /** Time spent inside the shard on this step (ms): the forward pass, and writing its pages. */
+  /** Time spent inside the shard on this step (ms): the forward pass, and writing pages (only when the step overwrites stored positions). */
   readonly computeMs?: number;
   readonly persistMs?: number;
 }
@@ -45,12 +48,26 @@ export interface ShardStats {
   readonly steps: number;
   readonly computeMs: number;
   readonly persistMs: number;
+  /** Page write transactions (flushes, trims, forks, caches dropped for room) and the pages they wrote. */
+  readonly saves: number;
+  readonly pagesWritten: number;
   /** The backend's accounting of this isolate's memory (weights, KV caches, run buffers, reserved), null before the load. */
   readonly memory: { readonly weightsBytes: number; readonly kvBytes: number; readonly scratchBytes: number; readonly reservedBytes: number } | null;
+  /** A random id of the isolate the object runs in (per-shard scripts report it): objects sharing an isolate share it. */
+  readonly isolate?: string;
 }
 
 export interface ShardRpc extends Rpc.DurableObjectBranded {
+  /**
+   * One step. It writes no page (the KV stays in memory until a flush); a step past the positions the shard holds (it
+   * lost some since its last flush) is refused with the error code `shard_behind`, never computed on the hole.
+   */
   forward(req: ShardForward): Promise<Result<ShardOutputWire>>;
+  /**
+   * Makes the session's first n positions durable in pages (answered once written); `shard_behind` when the shard holds
+   * fewer. The session calls it on every layer shard before it commits an evaluated count of n.
+   */
+  flush(spec: ShardSpec, session: string, n: number): Promise<Result<{ stored: number; persistMs: number }>>;
   /** Drops the session's positions at and past n, in memory and in pages (rewind, and the commit point after a restart). */
   trim(spec: ShardSpec, session: string, n: number): Promise<Result<{ evaluated: number }>>;
   /**
@@ -65,4 +82,9 @@ export interface ShardRpc extends Rpc.DurableObjectBranded {
   stats(session?: string): Promise<ShardStats>;
   /** An empty round trip carrying `data` (its byte length comes back): measures one RPC leg's cost. */
   ping(data?: ArrayBuffer): Promise<number>;
+  /**
+   * An empty chain: `data` goes on to the shard objects named in `rest`, one after another, and the last hands it to
+   * `reply` (a function of the caller's, called back over RPC). Measures a chain's legs against ping's star.
+   */
+  relay(rest: readonly string[], data: ArrayBuffer, reply: (data: ArrayBuffer) => Promise<void>): Promise<void>;
 }

@@ -31,10 +31,13 @@ export interface StreamHooks {
   readonly cachedTokens?: number;
   /** Tokens between two checkpoints. */
   readonly checkpointEvery: number;
-  /** Persist the state mid-generation (the context and sampler are consistent between two tokens). */
-  checkpoint(): void;
-  /** The generation ended (finish reason), or failed (null): persist or drop, and free the session. */
-  end(finish: FinishReason | null): void;
+  /**
+   * Persist the state mid-generation (the context and sampler are consistent between two tokens). A promise (a sharded
+   * model's shards flush first) is awaited before the next token; a plain return keeps the single-object path as it was.
+   */
+  checkpoint(): void | Promise<void>;
+  /** The generation ended (finish reason), or failed (null): persist or drop, and free the session (awaited when a promise). */
+  end(finish: FinishReason | null): void | Promise<void>;
   /** Session length and context after the generation. */
   sessionTokens(): { length: number; nCtx: number };
 }
@@ -52,10 +55,10 @@ export function generationStream(choices: Choices, hooks: StreamHooks): Readable
   const startedAt = Date.now();
   // A generation the budget stopped ended on a limit, like max_tokens: "length", not the client's "abort".
   const reason = (r: FinishReason): FinishReason => (r === "abort" && hooks.budget.abort.signal.aborted && !hooks.abort.signal.aborted ? "length" : r);
-  const end = (finish: FinishReason | null) => {
+  const end = (finish: FinishReason | null): void | Promise<void> => {
     if (closed) return;
     closed = true;
-    hooks.end(finish);
+    return hooks.end(finish);
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -77,7 +80,8 @@ export function generationStream(choices: Choices, hooks: StreamHooks): Readable
             controller.enqueue(line({ type: "token", ...tag(index), token: step.value.token, text: step.value.text, ...(logprobs ? { logprobs } : {}) }));
             if (step.value.token !== null) generated++;
             if (step.value.token !== null && ++sinceCheckpoint >= hooks.checkpointEvery) {
-              hooks.checkpoint();
+              const committing = hooks.checkpoint();
+              if (committing) await committing;
               sinceCheckpoint = 0;
             }
             return;
@@ -85,7 +89,9 @@ export function generationStream(choices: Choices, hooks: StreamHooks): Readable
           const r = step.value;
           const finishReason = reason(r.finishReason);
           const last = index === choices.count - 1;
-          if (last) end(finishReason);
+          // The done event goes out once the state is committed (a sharded model's shards flushed first).
+          const ending = last ? end(finishReason) : undefined;
+          if (ending) await ending;
           const { length, nCtx } = hooks.sessionTokens();
           controller.enqueue(
             line({
@@ -111,7 +117,7 @@ export function generationStream(choices: Choices, hooks: StreamHooks): Readable
           }
           controller.close();
         } catch (e) {
-          end(null);
+          await end(null);
           controller.enqueue(line({ type: "error", error: errorBody(e) }));
           controller.close();
         }
@@ -123,9 +129,9 @@ export function generationStream(choices: Choices, hooks: StreamHooks): Readable
         try {
           let step = await steps.next();
           while (!step.done) step = await steps.next();
-          end(reason(step.value.finishReason));
+          await end(reason(step.value.finishReason));
         } catch {
-          end(null);
+          await end(null);
         }
       },
     },

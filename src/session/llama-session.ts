@@ -19,7 +19,8 @@ import { host, type ContextOwner } from "./model-host";
 import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
 import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
-import { restoreLive, writeLive, type Live } from "./live-state";
+import { restoreLive, type Live } from "./live-state";
+import { andThen, commitLive, finallyDo } from "./commit";
 import { closeShards, dropShards, modelFor, settleShards, shardContext, withShardStorage } from "../shard/session-shards";
 import { cachedPrefix, reportStorage, thenRun } from "../cache/session-prefix";
 import { copySession } from "./fork";
@@ -134,25 +135,17 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       inputTokens: input.length,
       cachedTokens: prefix.cached,
       checkpointEvery: numberVar(this.env, "PERSIST_EVERY", 32),
-      checkpoint: () => {
-        if (epoch === this.epoch) this.#persist(live, null);
-      },
-      end: (finish) => {
-        try {
+      checkpoint: () => (epoch === this.epoch ? this.#persist(live, null) : undefined),
+      end: (finish) =>
+        finallyDo(
           // A failed step may have lost pending tokens: drop the context, the next request restores the last stored state.
-          if (finish === null) this.releaseAfterRun = true;
-          else if (epoch === this.epoch && !live.ephemeral) {
-            this.#persist(live, finish);
-            this.#report(model);
-          }
-        } catch (e) {
-          // The final write failed (rolled back): the context is ahead of storage, so it goes too; the run still ends.
-          this.releaseAfterRun = true;
-          throw e;
-        } finally {
-          this.#finishRun(abort);
-        }
-      },
+          () => (finish === null ? void (this.releaseAfterRun = true) : epoch === this.epoch && !live.ephemeral ? andThen(this.#persist(live, finish), () => this.#report(model)) : undefined),
+          (failed) => {
+            // The final write failed (rolled back): the context is ahead of storage, so it goes too; the run still ends.
+            if (failed) this.releaseAfterRun = true;
+            this.#finishRun(abort);
+          },
+        ),
       sessionTokens: () => ({ length: live.llm.length, nCtx: live.llm.nCtx }),
     });
     return ok({ events, inputTokens: input.length, ...(req.echo ? { inputText: model.tokenizer.decode(input) } : {}) });
@@ -178,10 +171,10 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     this.ctx.waitUntil(reportStorage(this.env, model, this.ctx.id.toString(), s.kvBytes, s.stateBytes));
   }
 
-  /** Writes the token log, sampler and new or changed KV pages in one transaction. */
-  #persist(live: Live, finish: FinishReason | null): void {
+  /** Writes the token log, sampler and new or changed KV pages in one transaction (a sharded model's shards flush first: commit.ts). */
+  #persist(live: Live, finish: FinishReason | null): void | Promise<void> {
     if (live.ephemeral || this.live !== live) return;
-    writeLive(this.store, live, finish);
+    return commitLive(this.store, live, finish, () => this.live === live);
   }
 
   /** Truncates the session to n tokens; pages past the end are deleted and the last partial page rewritten. */
@@ -206,7 +199,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     if (!cut.ok) return cut;
     const live = cut.value;
     try {
-      this.#persist(live, null);
+      await this.#persist(live, null);
     } catch (e) {
       // The write rolled back but the context is already truncated: drop it, the next request restores the stored state.
       this.releaseAfterRun = true;

@@ -6,7 +6,7 @@ import type { GgufFile } from "../gguf/index";
 import type { ShardPlan, ShardSpec } from "./plan";
 import type { ShardCaller } from "./pipeline";
 import type { ShardHousekeeping } from "./pipeline-context";
-import { ShardEngine, type ShardSeq } from "./shard-engine";
+import { shardBehind, ShardEngine, type ShardSeq } from "./shard-engine";
 
 export interface InProcessShards {
   readonly engines: readonly ShardEngine[];
@@ -39,6 +39,13 @@ export function inProcessShards(file: GgufFile, config: LlamaConfig, plan: Shard
           for (const s of plan.shards) {
             const seq = seqs.get(`${s.index}|${key}`);
             if (seq) seq.evaluated = Math.min(seq.evaluated, n);
+          }
+        },
+        // In process the caches are the storage; a shard holding fewer positions than a commit needs is still an error.
+        flush: async (n) => {
+          for (const s of plan.shards) {
+            const seq = seqs.get(`${s.index}|${key}`);
+            if (seq && seq.evaluated < n) throw shardBehind(seq.evaluated, n);
           }
         },
       },

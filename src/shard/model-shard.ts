@@ -10,7 +10,7 @@ import { fail, ok, type Result } from "../protocol/result";
 import type { ShardForward, ShardOutputWire, ShardRpc, ShardStats } from "../protocol/shard-rpc";
 import { partOf } from "./in-process";
 import type { ShardSpec } from "./plan";
-import { ShardEngine, type ShardSeq } from "./shard-engine";
+import { shardBehind, ShardEngine, type ShardSeq } from "./shard-engine";
 import { shardPageBytes, joinShardPages, readShardPage } from "./shard-pages";
 import { ShardStore } from "./shard-store";
 
@@ -24,7 +24,10 @@ interface Held {
   /** Positions already in the pages. */
   persisted: number;
   lastUsed: number;
+  /** A session's positions may be written to pages (false for a throwaway generation: nothing of it is ever stored). */
+  durable: boolean;
 }
+
 
 export class ModelShard extends DurableObject<Env> implements ShardRpc {
   private readonly store = new ShardStore(this.ctx.storage);
@@ -35,6 +38,9 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   private steps = 0;
   private computeMs = 0;
   private persistMs = 0;
+  /** Page write transactions, and pages written, since the isolate started (tests count them per commit). */
+  private saves = 0;
+  private pagesWritten = 0;
 
   [SHARD_EVICT](): void {
     for (const h of this.held.values()) void this.engine?.then((e) => e.releaseSeq(h.seq));
@@ -46,16 +52,40 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       const engine = await this.#engine(req.spec);
       const held = engine.nLayers > 0 ? this.#hold(engine, req.session, req.nCtx) : null;
       const x = req.x ? new Float32Array(req.x) : undefined;
-      if (held && req.pos0 < held.persisted) held.persisted = Math.floor(req.pos0 / held.perPage) * held.perPage;
       const t0 = performance.now();
-      const out = engine.step(held?.seq ?? null, { pos0: req.pos0, tokens: req.tokens, ...(x && { x }), allLogits: req.allLogits });
+      if (held) {
+        held.durable = req.persist;
+        // Never compute on a hole: positions before pos0 that this shard lost since its last flush cannot be recomputed exactly.
+        if (req.pos0 > held.seq.evaluated) throw shardBehind(held.seq.evaluated, req.pos0);
+        // Stored positions this step overwrites go from the pages first (rare: a rewind or restore trims before), so a
+        // restart can never restore them as if they were the new ones.
+        if (req.pos0 < held.persisted && held.durable) this.#persist(engine, req.session, held, req.pos0);
+      }
       const t1 = performance.now();
-      if (held && req.persist) this.#persist(engine, req.session, held);
+      // The step writes no page: the KV stays in memory until the session's next commit flushes it (flush below).
+      const out = engine.step(held?.seq ?? null, { pos0: req.pos0, tokens: req.tokens, ...(x && { x }), allLogits: req.allLogits });
       const t2 = performance.now();
       this.steps++;
-      this.computeMs += t1 - t0;
-      this.persistMs += t2 - t1;
-      return ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }), computeMs: t1 - t0, persistMs: t2 - t1 });
+      this.computeMs += t2 - t1;
+      this.persistMs += t1 - t0;
+      return ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }), computeMs: t2 - t1, persistMs: t1 - t0 });
+    });
+  }
+
+  async flush(spec: ShardSpec, session: string, n: number): Promise<Result<{ stored: number; persistMs: number }>> {
+    return this.#guard(async () => {
+      const engine = await this.#engine(spec);
+      if (engine.nLayers === 0) return ok({ stored: 0, persistMs: 0 });
+      const held = this.held.get(session);
+      // Not in memory: the pages are all there is (nothing is restored just to find that out).
+      const holds = held?.seq.evaluated ?? this.store.seq(session)?.evaluated ?? 0;
+      if (holds < n) throw shardBehind(holds, n);
+      if (!held || held.persisted >= n) return ok({ stored: held ? held.persisted : holds, persistMs: 0 });
+      const t0 = performance.now();
+      this.#persist(engine, session, held, n);
+      const ms = performance.now() - t0;
+      this.persistMs += ms;
+      return ok({ stored: n, persistMs: ms });
     });
   }
 
@@ -151,12 +181,19 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       steps: this.steps,
       computeMs: this.computeMs,
       persistMs: this.persistMs,
+      saves: this.saves,
+      pagesWritten: this.pagesWritten,
       memory,
     };
   }
 
   async ping(data?: ArrayBuffer): Promise<number> {
     return data?.byteLength ?? 0;
+  }
+
+  async relay(rest: readonly string[], data: ArrayBuffer, reply: (data: ArrayBuffer) => Promise<void>): Promise<void> {
+    if (rest.length === 0) return reply(data);
+    return this.env.SHARDS.getByName(rest[0]!).relay(rest.slice(1), data, reply);
   }
 
   /** The session's cache in memory: restored from pages when stored (nothing recomputed), else new. */
@@ -168,7 +205,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     }
     if (have) {
       // Held with a smaller cache (opened by a trim or fork): store it and reopen at the session's context.
-      this.#persist(engine, session, have);
+      if (have.durable) this.#persist(engine, session, have);
       this.held.delete(session);
       engine.releaseSeq(have.seq);
     }
@@ -183,12 +220,15 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       seq.evaluated = stored.evaluated;
       this.restored += stored.evaluated;
     }
-    const held: Held = { seq, nCtx: ctxLen, perPage, persisted: seq.evaluated, lastUsed: ++this.clock };
+    const held: Held = { seq, nCtx: ctxLen, perPage, persisted: seq.evaluated, lastUsed: ++this.clock, durable: true };
     this.held.set(session, held);
     return held;
   }
 
-  /** Drops least recently used caches (their pages stay) until a new one of nCtx positions fits the budget. */
+  /**
+   * Drops least recently used caches until a new one of nCtx positions fits the budget. A dropped cache's positions are
+   * written first (a session's, not a throwaway's): it may be mid-request, and dropping is not a crash.
+   */
   #makeRoom(engine: ShardEngine, nCtx: number): void {
     const budget = budgetBytes(this.env);
     const need = engine.floatsPerPosition() * 4 * nCtx;
@@ -199,6 +239,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     const lru = [...this.held].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     while (used() + need > budget && lru.length > 0) {
       const [key, h] = lru.shift()!;
+      if (h.durable && h.persisted < h.seq.evaluated) this.#persist(engine, key, h);
       this.held.delete(key);
       engine.releaseSeq(h.seq);
     }
@@ -207,13 +248,19 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     }
   }
 
-  /** Writes the pages that changed since the last write, and the session's length, in one transaction. */
-  #persist(engine: ShardEngine, session: string, h: Held): void {
-    const first = Math.floor(h.persisted / h.perPage);
+  /**
+   * Stores the first `upTo` positions (default: all held): writes the pages that changed since the last write, and the
+   * session's length, in one transaction; stored pages past it go.
+   */
+  #persist(engine: ShardEngine, session: string, h: Held, upTo = h.seq.evaluated): void {
+    const n = Math.min(upTo, h.seq.evaluated);
+    const first = Math.floor(Math.min(h.persisted, n) / h.perPage);
     const pages = new Map<number, Uint8Array>();
-    for (let p = first; p * h.perPage < h.seq.evaluated; p++) pages.set(p, readShardPage(engine, h.seq, p, h.perPage));
-    this.store.save(session, { evaluated: h.seq.evaluated, perPage: h.perPage }, pages);
-    h.persisted = h.seq.evaluated;
+    for (let p = first; p * h.perPage < n; p++) pages.set(p, readShardPage(engine, h.seq, p, h.perPage, n));
+    this.store.save(session, { evaluated: n, perPage: h.perPage }, pages);
+    h.persisted = n;
+    this.saves++;
+    this.pagesWritten += pages.size;
   }
 
   /** Loads this object's part of the model once (single flight; a failed load is retried by the next call). */

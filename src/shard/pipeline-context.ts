@@ -6,10 +6,12 @@ import { TokenLog } from "../engine/token-log";
 import type { ShardPlan } from "./plan";
 import { pipelineStep, type ShardCaller } from "./pipeline";
 
-/** Shard-side housekeeping the context asks for (trim to a length); the Worker implements it by RPC. */
+/** Shard-side housekeeping the context asks for (trim to a length, flush before a commit); the Worker implements it by RPC. */
 export interface ShardHousekeeping {
   /** Every shard drops this session's positions at and past `n` (memory and pages). */
   trim(n: number): Promise<void>;
+  /** Every layer shard makes the session's first `n` positions durable in its pages (in parallel); fails when one holds fewer. */
+  flush(n: number): Promise<void>;
 }
 
 /**
@@ -94,6 +96,15 @@ export class PipelineContext extends TokenLog {
     }
   }
 
+  /**
+   * Before the session commits an evaluated count of n: every shard writes its pages up to n (after any trim in flight),
+   * so the committed state is never ahead of what a restarted shard can restore.
+   */
+  async flush(n: number): Promise<void> {
+    await this.settle();
+    await this.shards.flush(n);
+  }
+
   truncate(n: number): void {
     if (this.truncateLog(n)) this.startTrim(n);
   }
@@ -117,4 +128,10 @@ export class PipelineContext extends TokenLog {
 
   /** Nothing to free in this isolate: the KV caches live in the shards. */
   dispose(): void {}
+}
+
+/** Flushes the shards of a pipeline context up to n before its session commits; null for a single-object context (nothing to wait for). */
+export function flushPipeline(llm: LlamaContext, n: number): Promise<void> | null {
+  const ctx = llm as unknown;
+  return ctx instanceof PipelineContext ? ctx.flush(n) : null;
 }

@@ -1,7 +1,7 @@
 // The session object's side of a sharded model: the plan from the header, a header-only model, and RPC to the shards.
 import { configFromGguf, type LlamaConfig } from "../engine/config";
 import type { LlamaContext } from "../engine/context";
-import { ModelError } from "../engine/errors";
+import { EngineError, ModelError } from "../engine/errors";
 import type { LlamaModel } from "../engine/model";
 import { defaultNCtx, modelName, budgetBytes, numberVar, type Env } from "../env";
 import { HostError, type ErrorBody } from "../protocol/errors";
@@ -14,6 +14,7 @@ import { host } from "../session/model-host";
 import { newHopStats, type HopStats, type ShardCaller } from "./pipeline";
 import { PipelineContext } from "./pipeline-context";
 import { isSharded, planShards, type ShardPlan, type ShardSpec } from "./plan";
+import { checkShardScripts, shardNamespace } from "./shard-scripts";
 
 /** A model served by shards: what the session needs of it (config, tokenizer) and the plan. */
 interface Sharding {
@@ -65,6 +66,8 @@ async function load(env: Env): Promise<LlamaModel | null> {
   // A missing file is not remembered: the next call looks again (the bucket may be seeded meanwhile).
   if (!found) cached = null;
   if (!found || !isSharded(found.plan)) return null;
+  // Per-shard scripts made for another plan, or a shard without its binding: refused here, before any step.
+  checkShardScripts(env, found.plan);
   const tokenizer = createTokenizer(found.header);
   if (tokenizer.vocabSize !== found.config.vocabSize) throw new ModelError(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${found.config.vocabSize}`);
   // The session reads config and tokenizer only; the weights live in the shards.
@@ -93,13 +96,20 @@ export function shardName(env: Env, plan: ShardPlan, s: ShardSpec, replica: numb
 
 function stubFor(env: Env, plan: ShardPlan, s: ShardSpec, session: string) {
   const replicas = Math.floor(numberVar(env, "SHARD_REPLICAS", 1));
-  return env.SHARDS.getByName(shardName(env, plan, s, replicaOf(session, replicas)));
+  return shardStub(env, plan, s, replicaOf(session, replicas));
+}
+
+/** A shard replica's object: in the shard's own script (SHARDS_<index>) when the deployment has them, else in SHARDS. */
+export function shardStub(env: Env, plan: ShardPlan, s: ShardSpec, replica: number) {
+  return shardNamespace(env, s.index).getByName(shardName(env, plan, s, replica));
 }
 
 function unwrap<T>(r: Result<T>): T {
   if (r.ok) return r.value;
   const e = (r as { error: ErrorBody }).error;
-  throw new HostError(`shard: ${e.message}`, e.code === "memory_budget_exceeded" || e.code === "model_not_found" ? e.code : "model_load_failed");
+  // A shard that lost positions since its last flush: the step (or commit) fails and the session goes back to its last commit.
+  if (e.code === "shard_behind") throw new EngineError(`shard: ${e.message}`, e.code);
+  throw new HostError(`shard: ${e.message}`, e.code === "memory_budget_exceeded" || e.code === "model_not_found" || e.code === "shards_not_configured" ? e.code : "model_load_failed");
 }
 
 /** A pipeline context for `session` when the model is sharded, else null (the caller makes a local context). */
@@ -123,7 +133,10 @@ export function shardContext(model: LlamaModel, session: string, nCtx: number, e
   const trim = async (n: number) => {
     await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).trim(s, session, n))));
   };
-  const ctx = new PipelineContext(model, nCtx, plan, call, { trim });
+  const flush = async (n: number) => {
+    await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).flush(s, session, n))));
+  };
+  const ctx = new PipelineContext(model, nCtx, plan, call, { trim, flush });
   hopStats.set(ctx, hops);
   return ctx.asContext();
 }

@@ -2,7 +2,16 @@
 import type { Backend, KvCache } from "../backends/backend";
 import type { LlamaConfig } from "../engine/config";
 import { createRunBuffers, recordEmbed, recordHead, recordLayers, type RunBuffers } from "../engine/forward";
+import { EngineError } from "../engine/errors";
 import type { PartWeights } from "../engine/weights";
+
+/** A shard lost positions a step or commit builds on (evicted or restarted since its last flush): it refuses, never computes on the hole. */
+export function shardBehind(holds: number, needs: number): EngineError {
+  return new EngineError(
+    `a shard holds ${holds} positions of this session but ${needs} are needed (it lost those past its last flush); the session goes back to its last commit`,
+    "shard_behind",
+  );
+}
 
 /** A step as the pipeline sends it to one shard (see ShardForward in src/protocol/shard-rpc.ts for the wire form). */
 export interface ShardStepInput {
@@ -79,7 +88,7 @@ export class ShardEngine {
     const hasLayers = this.nLayers > 0;
     if (hasLayers) {
       if (!seq) throw new RangeError("a shard with layers needs the session's KV cache");
-      if (input.pos0 > seq.evaluated) throw new RangeError(`the shard holds ${seq.evaluated} positions, a step at ${input.pos0} would leave a gap`);
+      if (input.pos0 > seq.evaluated) throw shardBehind(seq.evaluated, input.pos0);
       recordLayers(backend, c, w.layers, w.ropeFreqs, s, seq.cache, n, input.pos0);
       seq.evaluated = input.pos0 + n;
       this.forwarded += n;

@@ -4,17 +4,18 @@ import { numberVar, type Env } from "../env";
 import type { ShardEngine, ShardSeq } from "./shard-engine";
 
 /**
- * Page size of a shard: KV_PAGE_BYTES capped at 64 KiB. A shard writes its pages as part of each step (the session's
- * commit point must never be ahead of them), so the partly filled last page is rewritten per token: small pages keep
- * that write small.
+ * Page size of a shard: KV_PAGE_BYTES capped at 64 KiB. A shard writes its pages when the session commits (every
+ * PERSIST_EVERY tokens and at the end of a request; the commit point must never be ahead of them), rewriting the partly
+ * filled last page each time: small pages keep that write small.
  */
 export function shardPageBytes(env: Env): number {
   return Math.min(numberVar(env, "KV_PAGE_BYTES", MAX_PAGE_BYTES), 64 << 10);
 }
 
-export function readShardPage(engine: ShardEngine, seq: ShardSeq, index: number, perPage: number): Uint8Array {
+/** Page `index` of a session's positions, holding at most the first `upTo` positions (default: all it holds). */
+export function readShardPage(engine: ShardEngine, seq: ShardSeq, index: number, perPage: number, upTo = seq.evaluated): Uint8Array {
   const start = index * perPage;
-  const stop = Math.min(start + perPage, seq.evaluated);
+  const stop = Math.min(start + perPage, seq.evaluated, upTo);
   if (start >= stop) return new Uint8Array(0);
   const f = engine.backend.readKv(seq.cache, start, stop - start);
   return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);

@@ -118,7 +118,11 @@ describe("restore and the commit point", () => {
     const replica = replicaOf(keyOf(s.id), REPLICAS);
     const r = await stub(sh.index, replica).forward({ spec: sh, session: keyOf(s.id), nCtx: 128, pos0: committed, tokens: [1, 2, 3], x, allLogits: false, persist: true });
     expect(r.ok).toBe(true);
+    // A step writes no page; the session's flush before a commit does. It crashed between the two: the pages hold the orphans.
+    expect((await stub(sh.index, replica).stats()).stored[keyOf(s.id)]).toBe(committed);
+    expect((await stub(sh.index, replica).flush(sh, keyOf(s.id), committed + 3)).ok).toBe(true);
     expect((await stub(sh.index, replica).stats()).stored[keyOf(s.id)]).toBe(committed + 3);
+    await runInDurableObject(stub(sh.index, replica), (i: ModelShard) => i[SHARD_EVICT]());
     await runInDurableObject(env.SESSIONS.getByName(s.id), (i: LlamaSession) => expect(i[EVICT]()).toBe(true));
     const second = await generateIn(s.id, { max_tokens: 8 });
     // The orphan step was overwritten by the session's own (its first step re-runs the pending token), nothing beyond.

@@ -1,0 +1,126 @@
+// The shards' commit point: pages are written only when the session commits (after every shard flushed), and a shard that lost positions fails the step, never computes on the hole.
+import { env, runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createBackend } from "../../src/backends/select";
+import { LlamaContext } from "../../src/engine/context";
+import { generate } from "../../src/engine/generate";
+import { LlamaModel } from "../../src/engine/model";
+import { Sampler } from "../../src/engine/sampler";
+import type { GenerateEvent } from "../../src/protocol/generate";
+import type { LlamaSession } from "../../src/session/llama-session";
+import { SHARD_EVICT, type ModelShard } from "../../src/shard/model-shard";
+import type { ShardPlan } from "../../src/shard/plan";
+import { replicaOf, shardName, shardPlan } from "../../src/shard/session-shards";
+import { call, createSession, json, referenceRun, seedModel } from "./helpers";
+
+let plan: ShardPlan;
+let single: LlamaModel;
+beforeAll(async () => {
+  await seedModel();
+  plan = (await shardPlan(env))!.plan;
+  single = LlamaModel.load(env.TEST_MODEL_STORIES260K, createBackend(env.BACKEND === "wasm" ? "wasm" : env.BACKEND));
+});
+
+const REPLICAS = Number(env.SHARD_REPLICAS ?? "1");
+const PERSIST_EVERY = Number(env.PERSIST_EVERY);
+const keyOf = (id: string) => env.SESSIONS.idFromName(id).toString();
+const layerShards = () => plan.shards.filter((s) => s.layers[1] > s.layers[0]);
+const stub = (i: number, replica: number) => env.SHARDS.getByName(shardName(env, plan, plan.shards[i]!, replica));
+/** The replica of every layer shard that serves a session. */
+const sessionShards = (id: string) => layerShards().map((s) => ({ spec: s, stub: stub(s.index, replicaOf(keyOf(id), REPLICAS)) }));
+const generateIn = async (id: string, body: Record<string, unknown>) => json(await call("POST", `/v1/sessions/${id}/generate`, body));
+const SAMPLING = { temperature: 0.9, top_k: 40, top_p: 0.95, repetition_penalty: 1.1, seed: 99 };
+
+async function singleRun(input: number[], maxTokens: number): Promise<number[]> {
+  const g = generate(new LlamaContext(single, { nCtx: 128 }), new Sampler({ temperature: 0.9, topK: 40, topP: 0.95, repetitionPenalty: 1.1, seed: 99 }), { input, maxTokens });
+  let step = await g.next();
+  while (!step.done) step = await g.next();
+  return step.value.tokens;
+}
+
+describe("page writes at the commit point", () => {
+  it("a request writes each layer shard's pages once per commit (checkpoints and end), never in a step", async () => {
+    expect(PERSIST_EVERY).toBe(8);
+    const run = referenceRun();
+    const s = await createSession({ temperature: 0 });
+    const shards = sessionShards(s.id);
+    const before = await Promise.all(shards.map((sh) => sh.stub.stats()));
+    const out = await generateIn(s.id, { text: run.prompt, max_tokens: 20 });
+    expect(out.tokens).toEqual(run.generatedTokens.slice(0, 20));
+    const after = await Promise.all(shards.map((sh) => sh.stub.stats()));
+    const evaluated = run.promptTokens.length + 19;
+    after.forEach((a, i) => {
+      const b = before[i]!;
+      // One step per prefill batch of 32 and per decoded token, but only three commits: after 8 and 16 tokens, and the end.
+      expect(a.steps - b.steps).toBe(Math.ceil(run.promptTokens.length / 32) + 19);
+      expect(a.saves - b.saves).toBe(3);
+      expect(a.pagesWritten - b.pagesWritten).toBeGreaterThanOrEqual(3);
+      expect(a.stored[keyOf(s.id)]).toBe(evaluated);
+    });
+  });
+
+  it("a throwaway generation (no session) writes no page in any shard", async () => {
+    const all = () => Promise.all(layerShards().flatMap((s) => [...Array(REPLICAS).keys()].map((r) => stub(s.index, r).stats())));
+    const before = await all();
+    const out = await json(await call("POST", "/v1/completions", { prompt: referenceRun().prompt, max_tokens: 12, temperature: 0 }));
+    expect(out.usage.completion_tokens).toBe(12);
+    const after = await all();
+    after.forEach((a, i) => {
+      expect(a.saves).toBe(before[i]!.saves);
+      expect(Object.keys(a.stored).sort()).toEqual(Object.keys(before[i]!.stored).sort());
+    });
+    expect(after.reduce((n, a) => n + a.steps, 0)).toBeGreaterThan(before.reduce((n, a) => n + a.steps, 0));
+  });
+});
+
+describe("a shard that lost positions since its last flush", () => {
+  it("evicted mid-request between two commits: the step fails with shard_behind, the next request continues from the commit exactly", async () => {
+    const run = referenceRun();
+    const s = await createSession(SAMPLING);
+    const first = await generateIn(s.id, { text: run.prompt, max_tokens: 12 });
+    const streamed: number[] = [];
+    let failure: GenerateEvent | undefined;
+    await runInDurableObject(env.SESSIONS.getByName(s.id), async (session: LlamaSession) => {
+      const started = await session.generate({ maxTokens: 20 });
+      if (!started.ok) throw new Error("generate refused");
+      const reader = started.value.events.getReader();
+      const next = async () => JSON.parse(new TextDecoder().decode((await reader.read()).value)) as GenerateEvent;
+      // Two tokens past the checkpoint after 8: those are in the shards' memory only.
+      while (streamed.length < PERSIST_EVERY + 2) {
+        const e = await next();
+        if (e.type !== "token") throw new Error(`expected a token, got ${JSON.stringify(e)}`);
+        if (e.token !== null) streamed.push(e.token);
+      }
+      for (const sh of layerShards()) for (let r = 0; r < REPLICAS; r++) await runInDurableObject(stub(sh.index, r), (i: ModelShard) => i[SHARD_EVICT]());
+      failure = await next();
+      expect((await reader.read()).done).toBe(true);
+    });
+    expect(failure).toMatchObject({ type: "error", error: { code: "shard_behind", status: 500 } });
+    if (failure?.type === "error") expect(failure.error.message).toMatch(/^shard: a shard holds \d+ positions of this session but \d+ are needed/);
+    // The session went back to its commit after 8 tokens; every shard holds exactly that (its pages), nothing more.
+    const committed = run.promptTokens.length + 12 + PERSIST_EVERY - 1;
+    const info = await json(await call("GET", `/v1/sessions/${s.id}`));
+    expect(info.evaluated_tokens).toBe(committed);
+    for (const sh of sessionShards(s.id)) expect((await sh.stub.stats()).stored[keyOf(s.id)]).toBe(committed);
+    const third = await generateIn(s.id, { max_tokens: 10 });
+    expect([...first.tokens, ...streamed.slice(0, PERSIST_EVERY), ...third.tokens]).toEqual(await singleRun(run.promptTokens, 12 + PERSIST_EVERY + 10));
+  });
+
+  it("a flush asking for more than a shard holds is refused with shard_behind, and writes nothing", async () => {
+    const run = referenceRun();
+    const s = await createSession({ temperature: 0 });
+    await generateIn(s.id, { text: run.prompt, max_tokens: 4 });
+    const held = run.promptTokens.length + 3;
+    const [sh] = sessionShards(s.id);
+    const before = await sh!.stub.stats();
+    const r = await sh!.stub.flush(sh!.spec, keyOf(s.id), held + 5);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe("shard_behind");
+    const after = await sh!.stub.stats();
+    expect(after.saves).toBe(before.saves);
+    expect(after.stored[keyOf(s.id)]).toBe(held);
+    // Up to what it holds, a flush is answered (nothing new to write: the end of the request flushed it).
+    const ok = await sh!.stub.flush(sh!.spec, keyOf(s.id), held);
+    expect(ok).toEqual({ ok: true, value: { stored: held, persistMs: 0 } });
+  });
+});
