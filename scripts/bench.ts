@@ -20,8 +20,9 @@ const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-si
   --sharded: SmolLM2-360M- and Llama-3.2-1B-shaped Q4_K_M files (--quick: a stories15M-shaped Q8_0 at 8 MiB) served
     by ModelShard objects under \`wrangler dev\` (shards of at most 128 MiB) beside the same file in Node, one run:
     prefill/decode tok/s and ratios, per-hop overhead, two concurrent sessions, every shard's memory. --backends takes
-    one backend (default wasm-relaxed); files are cached in build/bench-sharded. --render: docs/sharding.md's block
-    from docs/bench-sharded/*.json.
+    one backend (default wasm-relaxed); files are cached in build/bench-sharded. Each shard runs as its own Worker
+    script (an isolate each, \`npm run shards:config\`); --one-script: every shard object in the main Worker's one
+    isolate instead. --render: docs/sharding.md's block from docs/bench-sharded/*.json.
   Progress goes to stderr.`;
 
 const list = (s: string | undefined, dflt: readonly string[]) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : [...dflt]);
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     profile: "boolean",
     "vs-llama-cpp": "boolean",
     sharded: "boolean",
+    "one-script": "boolean",
     render: "boolean",
     json: "boolean",
     "json-out": "string",

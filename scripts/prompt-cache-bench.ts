@@ -1,11 +1,9 @@
 // `npm run bench:prompt-cache [-- flags]`: time to first token for a ~400-token shared system prompt, cold vs cached, against `wrangler dev`.
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 import { parseFlags, UsageError } from "./lib/args";
 import { BEGIN, END, replaceBlock } from "./lib/bench-render";
-import { startDevServer } from "./lib/dev-server";
-import { ROOT } from "./lib/local-r2";
+import { snapshot, startDevServer } from "./lib/dev-server";
 
 const USAGE = `usage: npm run bench:prompt-cache -- [--model FILE] [--backend B] [--rounds N] [--prompt-tokens T] [--memory-mb M] [--json-out FILE] [--doc FILE]
 Starts wrangler dev (its own persist directory), then per round: a chat request with a new system prompt (cold: its
@@ -75,23 +73,13 @@ async function main(): Promise<void> {
   if (flags.doc) writeFileSync(flags.doc, replaceBlock(readFileSync(flags.doc, "utf8"), renderRuns(reports, process.argv.slice(2))));
 }
 
-/**
- * The checkout as it is when the bench starts (what wrangler dev needs: sources, assets, config, built kernels) in a
- * temp dir: wrangler dev reloads on any source change, and a run must not pick up an edit made meanwhile.
- */
-function snapshot(): string {
-  const dir = mkdtempSync(join(tmpdir(), "edge-llama-bench-prompt-cache-"));
-  for (const p of ["src", "public", "build/kernels", "wrangler.toml", "package.json", "tsconfig.json", "tsconfig.base.json"]) cpSync(join(ROOT, p), join(dir, p), { recursive: true });
-  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  return dir;
-}
-
 /** One model in its own wrangler dev: a warm-up, then `rounds` cold/cached pairs. */
 async function runModel(model: string, rounds: number, target: number, backend: string | undefined, memoryMb: number | undefined): Promise<Report> {
   const vars: Record<string, string> = { MODEL_NAME: basename(model), N_CTX: "1024", REQUEST_BUDGET_MS: "600000" };
   if (backend) vars.BACKEND = backend;
   if (memoryMb) vars.MEMORY_BUDGET_MB = String(memoryMb);
-  const root = snapshot();
+  // The checkout as it is when the bench starts (uncommitted edits included), so an edit made meanwhile is not picked up.
+  const root = snapshot("edge-llama-bench-prompt-cache-", "checkout");
   const server = await startDevServer({ root, vars, models: [model], startTimeoutMs: 120_000 });
   try {
     const system = (tag: string, lines: number) => Array.from({ length: lines }, (_, i) => `Rule ${i} ${tag}: tell a short, kind story about a little dog and a cat who play in the park with a red ball. `).join("");

@@ -19,6 +19,7 @@ export interface ShardedCliFlags {
   json?: boolean;
   "json-out"?: string;
   render?: boolean;
+  "one-script"?: boolean;
 }
 
 /** The generated block of docs/sharding.md as the committed reports render it. */
@@ -39,7 +40,7 @@ export async function shardedCli(flags: ShardedCliFlags, log: (line: string) => 
   const backend = flags.backends?.split(",")[0]?.trim() || "wasm-relaxed";
   const settings = { backend, prefill: flags.prefill ?? (quick ? 32 : 64), decode: flags.decode ?? (quick ? 16 : 32), runs: flags.runs ?? (quick ? 2 : 3), shard_sessions: 2 };
   const models = flags.models ? flags.models.split(",").map((s) => s.trim()) : quick ? SHARDED_QUICK : SHARDED_FULL;
-  const rows = await benchSharded({ models, ...settings, log });
+  const rows = await benchSharded({ models, ...settings, oneScript: flags["one-script"] === true, log });
   const wrangler = (createRequire(import.meta.url)("wrangler/package.json") as { version: string }).version;
   const report = shardedReport(settings, rows, wrangler);
   const json = `${JSON.stringify(report, null, 2)}\n`;

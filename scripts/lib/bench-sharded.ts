@@ -1,16 +1,14 @@
 // `npm run bench -- --sharded`: one model through real ModelShard objects under `wrangler dev` beside the same file in
 // the single-process engine in Node, in one run: prefill/decode tok/s, per-hop overhead, two sessions at once, shard memory.
-import { execSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
+import { basename } from "node:path";
 import { createBackend } from "../../src/backends/select";
 import { LlamaModel } from "../../src/engine/model";
 import { benchPrompt, median, runOnce } from "./bench-core";
-import { startDevServer, type DevServer } from "./dev-server";
+import { snapshot, startDevServer, type DevServer } from "./dev-server";
 import { getJson, postJson } from "./loadtest-sse";
 import { SHARDED_MODELS, shardedModelFile, type ShardedBenchModel } from "./bench-sharded-model";
-import { ROOT } from "./local-r2";
+import { generateShardScripts } from "./shards-config";
 
 export const SHARDED_QUICK = ["stories15M-Q8_0"];
 export const SHARDED_FULL = ["smollm2-360m-Q4_K_M", "llama-3.2-1b-Q4_K_M"];
@@ -21,6 +19,8 @@ export interface ShardedBenchOptions {
   readonly prefill: number;
   readonly decode: number;
   readonly runs: number;
+  /** Every shard object in the main Worker's one script (one isolate), instead of a Worker script (an isolate) per shard. */
+  readonly oneScript?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -31,7 +31,7 @@ interface PlanEntry {
   embed_rows: [number, number] | null;
   head_rows: [number, number] | null;
   total_bytes: number;
-  replicas: { steps: number; forwarded: number; compute_ms: number; persist_ms: number; memory: { weights_bytes: number; kv_bytes: number; scratch_bytes: number; reserved_bytes: number } | null }[];
+  replicas: { isolate?: string; steps: number; forwarded: number; compute_ms: number; persist_ms: number; memory: { weights_bytes: number; kv_bytes: number; scratch_bytes: number; reserved_bytes: number } | null }[];
 }
 interface ModelInfo {
   file_bytes: number;
@@ -49,6 +49,10 @@ export interface ShardedRow {
   file_bytes: number;
   budget_bytes: number;
   shards: number;
+  /** Worker scripts the shards ran in (1: all in the main Worker's; else one per shard, `npm run shards:config`). */
+  shard_scripts?: number;
+  /** Distinct isolates the shard objects reported (per-shard scripts report theirs; null when not reported). */
+  isolates?: number | null;
   /** Calls one after another per forward step: parallel row slices of the embedding or classifier count once. */
   stages: number;
   /** The plan's largest shard (weights + KV + buffers), and each shard's memory by the backend's accounting after the run. */
@@ -118,21 +122,21 @@ async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<S
   const node = () => ({ prefill_tokens_per_s: median(local.map((r) => r.prefill)), decode_tokens_per_s: median(local.map((r) => r.decode)) });
   const nCtx = o.prefill + o.decode + 8;
   o.log(`${m.id}: starting wrangler dev at MEMORY_BUDGET_MB=${m.budgetMb}`);
-  const root = snapshot();
-  const dev = await startDevServer({
-    root,
-    models: [file],
-    vars: {
-      MODEL_NAME: basename(file),
-      BACKEND: o.backend,
-      MEMORY_BUDGET_MB: String(m.budgetMb),
-      N_CTX: String(nCtx),
-      // Room in every shard for the two concurrent sessions of the overlap measurement.
-      SHARD_SESSIONS: "2",
-      REQUEST_BUDGET_MS: "3600000",
-    },
-    startTimeoutMs: 300_000,
-  });
+  // The committed tree: wrangler dev reloads on any source change, and a long run must not pick up an edit meanwhile.
+  const root = snapshot("edge-llama-bench-sharded-", "HEAD");
+  const vars = {
+    MODEL_NAME: basename(file),
+    BACKEND: o.backend,
+    MEMORY_BUDGET_MB: String(m.budgetMb),
+    N_CTX: String(nCtx),
+    // Room in every shard for the two concurrent sessions of the overlap measurement.
+    SHARD_SESSIONS: "2",
+    REQUEST_BUDGET_MS: "3600000",
+  };
+  // One Worker script per shard (each its own isolate), generated in the snapshot as `npm run shards:config` does.
+  const configs = o.oneScript ? undefined : generateShardScripts(root, file, vars);
+  if (configs) o.log(`${m.id}: ${configs.length - 1} shard scripts (${configs.join(", ")})`);
+  const dev = await startDevServer({ root, models: [file], vars, ...(configs && { configs }), startTimeoutMs: 300_000 });
   try {
     return await measureDev(dev, m, o, { node, nodeRun, vocab, nCtx, prompt });
   } catch (e) {
@@ -142,18 +146,6 @@ async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<S
     await dev.dispose();
     rmSync(root, { recursive: true, force: true });
   }
-}
-
-/**
- * The committed tree (git archive HEAD) with the built kernels and node_modules linked: `wrangler dev` reloads on any
- * source change, and a long run must not pick up an edit made in the checkout meanwhile.
- */
-function snapshot(): string {
-  const dir = mkdtempSync(join(tmpdir(), "edge-llama-bench-sharded-"));
-  execSync(`git -C ${JSON.stringify(ROOT)} archive HEAD | tar -x -C ${JSON.stringify(dir)}`);
-  cpSync(join(ROOT, "build/kernels"), join(dir, "build/kernels"), { recursive: true });
-  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  return dir;
 }
 
 async function measureDev(
@@ -204,6 +196,7 @@ async function measureDev(
   const both = await Promise.all(pair.map((p) => gen(p.id, { max_tokens: o.decode })));
   const two = (both.reduce((k, g) => k + g.tokens.length, 0) * 1000) / (performance.now() - t0);
   const last = (await info()).sharding;
+  const isolates = new Set(last.plan.flatMap((e) => e.replicas.map((r) => r.isolate)));
   const med = (f: (r: (typeof results)[number]) => number) => median(results.map(f));
   const msPerToken = med((r) => r.msPerToken);
   const resets = results.filter((r) => r.reset).length;
@@ -215,6 +208,8 @@ async function measureDev(
     file_bytes: (await info()).file_bytes,
     budget_bytes: last.budget_bytes,
     shards: last.shards,
+    shard_scripts: o.oneScript ? 1 : last.shards,
+    isolates: isolates.has(undefined) ? null : isolates.size,
     stages,
     max_shard_plan_bytes: Math.max(...last.plan.map((e) => e.total_bytes)),
     shard_memory: last.plan.flatMap((e) => e.replicas.filter((r) => r.memory).map((r) => ({ index: e.index, ...r.memory! }))),

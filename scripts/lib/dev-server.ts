@@ -1,6 +1,6 @@
-// Starts `wrangler dev` on a free loopback port with its own persist directory (R2 seeded with the model): the e2e tests and the load test.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+// Starts `wrangler dev` on a free loopback port with its own persist directory (R2 seeded with the model), optionally from a snapshot of the tree: the e2e tests, the load test and the benches.
+import { execSync, spawn, type ChildProcess } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -21,6 +21,11 @@ export interface DevServerOptions {
    * $EDGE_LLAMA_DEV_ROOT, else the repository.
    */
   root?: string;
+  /**
+   * Wrangler configs (`-c` each, relative to `root` or absolute): the main Worker first, then auxiliary Workers such as
+   * the shard scripts of `npm run shards:config`, all in one `wrangler dev`. Default: the root's wrangler.toml alone.
+   */
+  configs?: string[];
 }
 
 export interface DevServer {
@@ -75,7 +80,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
 
   const launch = async (): Promise<void> => {
     output = "";
-    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort())];
+    const args = ["dev", ...(opts.configs ?? []).flatMap((c) => ["-c", c]), "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort())];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     // detached: its own process group, so kill() reaches workerd too.
     child = spawn(WRANGLER, args, { cwd: opts.root ?? (process.env.EDGE_LLAMA_DEV_ROOT || ROOT), detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET_ENV, NO_COLOR: "1" } });
@@ -142,4 +147,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       if (ownDir) rmSync(persistDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A copy of the project for `wrangler dev` to run from (it reloads on any source change, and a long run must not pick
+ * up an edit made in the checkout meanwhile): the committed tree (`git archive HEAD`) or the checkout as it is now
+ * (sources, assets, configs), with the built kernels copied and node_modules linked. Remove it when done.
+ */
+export function snapshot(prefix: string, from: "HEAD" | "checkout"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (from === "HEAD") execSync(`git -C ${JSON.stringify(ROOT)} archive HEAD | tar -x -C ${JSON.stringify(dir)}`);
+  else for (const p of ["src", "public", "scripts", "wrangler.toml", "package.json", "tsconfig.json", "tsconfig.base.json"]) cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+  cpSync(join(ROOT, "build/kernels"), join(dir, "build/kernels"), { recursive: true });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
 }

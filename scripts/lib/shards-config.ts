@@ -1,8 +1,10 @@
 // `npm run shards:config`'s core: from the Worker's wrangler config, its vars and the shard plan, one wrangler config per shard script plus the main Worker's config binding SHARDS_<i> to them.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import type { ShardPlan } from "../../src/shard/plan";
 import { planFingerprint, shardBindingName, SHARDS_CONFIG_COMMAND } from "../../src/shard/plan-fingerprint";
+import { ROOT } from "./local-r2";
 
 /** The fields of a raw wrangler config this generator reads (wrangler's experimental_readRawConfig). */
 export interface RawWorkerConfig {
@@ -126,4 +128,19 @@ export function writeShardsConfigs(c: ShardsConfigs): void {
 /** The `-c` arguments of `wrangler dev` / the configs to deploy: the main Worker first, then every shard script. */
 export function configArgs(c: ShardsConfigs): string[] {
   return [c.main, ...c.shards].flatMap((g) => ["-c", g.path]);
+}
+
+/**
+ * Runs `npm run shards:config` inside `root` (a snapshot of the project) for the model file with these vars, and returns
+ * the configs for `wrangler dev`, relative to root: the main Worker's, then shard 0, 1, ... (what the bench and tests start).
+ */
+export function generateShardScripts(root: string, model: string, vars: Readonly<Record<string, string>>, out = "build/shards"): string[] {
+  const args = ["scripts/shards-config.ts", "--config", "wrangler.toml", "--model", model, "--out", out, ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
+  execFileSync(join(ROOT, "node_modules/.bin/tsx"), args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+  const shards = readdirSync(join(root, out))
+    .map((f) => /^wrangler\.shard-(\d+)\.jsonc$/.exec(f))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  return [join(out, MAIN_CONFIG), ...shards.map((i) => join(out, shardConfigFile(i)))];
 }
