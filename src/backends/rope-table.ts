@@ -1,6 +1,7 @@
 // RoPE helpers the backends share: the cos/sin per (position, pair) exactly as ggml's CPU rope caches them (the ref
 // backend's ggml mode and the webgpu backend), and a backend's own copy of each frequency-factor array.
 import type { RopeParams } from "./backend";
+import { cosfGlibc, sinfGlibc } from "./glibc-sincosf";
 
 const f = Math.fround;
 
@@ -10,8 +11,9 @@ export type RopeAngles = Pick<RopeParams, "ropeDims" | "freqBase" | "freqScale">
 /**
  * table[2·(t·half + i)] = cos θ, [+1] = sin θ for position pos0 + t and pair i < ropeDims/2, as ggml_rope_cache_init:
  * θ starts at the position as a float and is multiplied by theta_scale = powf(base, −2/n_dims) pair after pair (f32
- * products), divided by the pair's frequency factor, times freqScale; cos and sin rounded to f32. GPUs' own sin/cos are
- * approximations: a few ulps there move activations across Q8_0 rounding boundaries, so the webgpu backend uploads this.
+ * products), divided by the pair's frequency factor, times freqScale; cos and sin as glibc's cosf/sinf return them (not
+ * correctly rounded: an ulp off at θ = 34, 96, 98, …; see glibc-sincosf.ts). GPUs' own sin/cos are approximations: a
+ * few ulps there move activations across Q8_0 rounding boundaries, so the webgpu backend uploads this.
  */
 export function ggmlRopeTable(nTokens: number, pos0: number, p: RopeAngles, factors?: Float32Array): Float32Array {
   const half = p.ropeDims / 2;
@@ -22,8 +24,8 @@ export function ggmlRopeTable(nTokens: number, pos0: number, p: RopeAngles, fact
     let theta = f(pos0 + t);
     for (let i = 0; i < half; i++) {
       const th = f(f(p.freqScale) * f(theta / (factors ? factors[i]! : 1)));
-      out[2 * (t * half + i)] = Math.cos(th);
-      out[2 * (t * half + i) + 1] = Math.sin(th);
+      out[2 * (t * half + i)] = cosfGlibc(th);
+      out[2 * (t * half + i) + 1] = sinfGlibc(th);
       theta = f(theta * thetaScale);
     }
   }

@@ -77,7 +77,7 @@ export function dotQ6_K(w: Uint8Array, wOff: number, nBlocks: number, x: Q8KRow,
 }
 
 /** get_scale_min_k4: the 6-bit scale and min of 32-group j from a K-quant's 12 packed bytes at w[o]. */
-function scaleMinK4(w: Uint8Array, o: number, j: number): [number, number] {
+export function scaleMinK4(w: Uint8Array, o: number, j: number): [number, number] {
   if (j < 4) return [w[o + j]! & 63, w[o + j + 4]! & 63];
   return [(w[o + j + 4]! & 15) | ((w[o + j - 4]! >> 6) << 4), (w[o + j + 4]! >> 4) | ((w[o + j]! >> 6) << 4)];
 }

@@ -3,6 +3,8 @@ import { f16ToF32, f32ToF16 } from "../../quant/index";
 import { GgmlType } from "../../gguf/ggml-types";
 import { reduceAdd16 } from "./ggml-ops";
 import { dotQ5_K, dotQ6_K, quantizeQ8_K } from "./ggml-dot-kquant";
+import { dotBF16 } from "./ggml-dot-bf16";
+import { dotQ4_KRepacked } from "./ggml-dot-q4k-repack";
 
 const f = Math.fround;
 
@@ -149,10 +151,11 @@ interface WeightsLike {
 }
 
 /**
- * out[t·rows + r] = row r · token t exactly as ggml's single-token x86 path for Q8_0, Q4_0 and F16 weights; false
- * (nothing written) for other types. `row(r)` gives a dequantized row, `f16Input()` the f16-rounded activations.
+ * out[t·rows + r] = row r · token t exactly as ggml's single-token x86 (AVX-512) path for the legacy quants, Q4_K
+ * (repacked), Q5_K, Q6_K, F16 and BF16 weights; false (nothing written) for other types. `row(r)` gives a dequantized
+ * row, `roundedInput()` the activations rounded to f16 or bf16 as the weight type needs.
  */
-export function matmulGgml(out: Float32Array, w: WeightsLike, x: Float32Array, nTokens: number, row: (r: number) => Float32Array, f16Input: () => Float32Array): boolean {
+export function matmulGgml(out: Float32Array, w: WeightsLike, x: Float32Array, nTokens: number, row: (r: number) => Float32Array, roundedInput: () => Float32Array): boolean {
   const { type, rows, cols } = w;
   if ((type === GgmlType.Q8_0 || type === GgmlType.Q4_0 || LEGACY[type]) && cols % 32 === 0) {
     const xq = quantizeQ8_0(x, cols, nTokens);
@@ -167,19 +170,23 @@ export function matmulGgml(out: Float32Array, w: WeightsLike, x: Float32Array, n
     }
     return true;
   }
-  if ((type === GgmlType.Q6_K || type === GgmlType.Q5_K) && cols % 256 === 0) {
+  // Q4_K: ggml's CPU_REPACK takes matrices whose row count is a multiple of 8 (block_q4_Kx8; the others would use
+  // ggml_vec_dot_q4_K_q8_K, not emulated: they keep the dequantized path below).
+  const q4kRepacked = type === GgmlType.Q4_K && rows % 8 === 0;
+  if ((type === GgmlType.Q6_K || type === GgmlType.Q5_K || q4kRepacked) && cols % 256 === 0) {
     const xq = quantizeQ8_K(x, cols, nTokens);
     const nb = cols >> 8;
-    const dot = type === GgmlType.Q6_K ? dotQ6_K : dotQ5_K;
+    const dot = type === GgmlType.Q6_K ? dotQ6_K : type === GgmlType.Q5_K ? dotQ5_K : dotQ4_KRepacked;
     for (let r = 0; r < rows; r++) for (let t = 0; t < nTokens; t++) out[t * rows + r] = dot(w.bytes, r * w.rowBytes, nb, xq, t * nb);
     return true;
   }
-  if (type === GgmlType.F16) {
-    const xs = f16Input();
+  if (type === GgmlType.F16 || type === GgmlType.BF16) {
+    const xs = roundedInput();
     const lanes = new Float32Array(64);
+    const dot = type === GgmlType.F16 ? dotF16 : dotBF16;
     for (let r = 0; r < rows; r++) {
       const wr = row(r);
-      for (let t = 0; t < nTokens; t++) out[t * rows + r] = dotF16(wr, xs, t * cols, cols, lanes);
+      for (let t = 0; t < nTokens; t++) out[t * rows + r] = dot(wr, xs, t * cols, cols, lanes);
     }
     return true;
   }

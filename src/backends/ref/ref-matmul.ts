@@ -24,7 +24,7 @@ export class RefMatmul {
   /** o = x · mᵀ for nTokens rows of x. */
   matmul(o: Float32Array, m: RefMatrix, x: Float32Array, nTokens: number): void {
     const { rows, cols } = m;
-    // Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 and F16 weights: ggml's own dot products, lane for lane (its float summation order decides
+    // Legacy quants, Q4_K (repacked), Q5_K, Q6_K, F16 and BF16 weights: ggml's own dot products, lane for lane (its float summation order decides
     // near-ties in the next activation rounding).
     if (this.activations === "ggml" && matmulGgml(o, m, x, nTokens, (r) => this.matrixRow(m, r), () => this.input(x, m, nTokens))) return;
     const xs = this.input(x, m, nTokens);
