@@ -1,5 +1,12 @@
 // Shared kernel helpers: horizontal and 4-row dots, 4-lane exp, f16 conversion, ggml rounding, weight panel layout.
 
+/**
+ * A store target for ordering: V8 keeps a function's loads and stores in program order but schedules pure arithmetic
+ * late, so a long run of loads (an unrolled block) is issued first and what it loaded spills; storing a value here
+ * makes the loads after the store wait for the arithmetic before it. Nothing reads it.
+ */
+export const SINK: usize = memory.data(16, 16);
+
 /** Sum of the four f32 lanes, paired as (0+1)+(2+3). */
 @inline export function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));

@@ -1,6 +1,8 @@
 // Q4_K weights × Q8_K activations: 4-row panels, integer dots per 32-element sub-block, 6-bit scales and mins in ints.
 import { madd } from "./common";
 import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, settle, storeRows4, storeTokens4, u8x4 } from "./kquant-common";
+import { SINK } from "./common";
+import { chunkRelaxed } from "./decode-q45";
 
 // Weight layout (repack-kquant.ts packQ4K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block 592 bytes: d of the 4 rows (f16), dmin (f16), the 8 six-bit scales unpacked to u8 as [sub-block][row], the
@@ -105,49 +107,6 @@ export class Q5 {}
   storeTokens4(o, o0, o1, o2, o3, r, rows);
 }
 
-/** Store target: a store orders the loads after it behind the arithmetic before it (V8 otherwise issues them all first). */
-const SINK: usize = memory.data(16, 16);
-
-/**
- * Relaxed Q4_K decode: the scaled sums of one 64-element chunk (sub-blocks 2c, 2c + 1: quants at qp, activations at
- * xv, their scales at sc), the eight steps written out with immediate offsets (a loop spent a third of its
- * instructions on counters) and the same i16 sums (≤ 8·2·15·127, exact) as the loop.
- */
-@inline function chunkQ4Relaxed(qp: usize, xv: usize, sc: usize): v128 {
-  const m = i8x16.splat(15);
-  const n0 = v128.load(qp);
-  let lo = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv), v128.and(n0, m));
-  let hi = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 32), v128.and(i16x8.shr_u(n0, 4), m));
-  const n1 = v128.load(qp, 16);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 4), v128.and(n1, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 36), v128.and(i16x8.shr_u(n1, 4), m)));
-  v128.store(SINK, lo);
-  v128.store(SINK, hi);
-  const n2 = v128.load(qp, 32);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 8), v128.and(n2, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 40), v128.and(i16x8.shr_u(n2, 4), m)));
-  const n3 = v128.load(qp, 48);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 12), v128.and(n3, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 44), v128.and(i16x8.shr_u(n3, 4), m)));
-  v128.store(SINK, lo);
-  v128.store(SINK, hi);
-  const n4 = v128.load(qp, 64);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 16), v128.and(n4, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 48), v128.and(i16x8.shr_u(n4, 4), m)));
-  const n5 = v128.load(qp, 80);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 20), v128.and(n5, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 52), v128.and(i16x8.shr_u(n5, 4), m)));
-  v128.store(SINK, lo);
-  v128.store(SINK, hi);
-  const n6 = v128.load(qp, 96);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 24), v128.and(n6, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 56), v128.and(i16x8.shr_u(n6, 4), m)));
-  const n7 = v128.load(qp, 112);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 28), v128.and(n7, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 60), v128.and(i16x8.shr_u(n7, 4), m)));
-  return i32x4.add(i32x4.mul(settle(lo), u8x4(sc)), i32x4.mul(settle(hi), u8x4(sc + 4)));
-}
-
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q4_K or Q5_K weights w; x already quantized by quantize_q8_k. */
 @inline export function matmulQ45<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   const q5 = idof<T>() == idof<Q5>();
@@ -175,14 +134,21 @@ const SINK: usize = memory.data(16, 16);
         for (let k: usize = 0; k < 32; k += 8) mins = i32x4.add(mins, i32x4.dot_i16x8_s(v128.load8x8_u(wp + 48 + k), v128.load32_splat(sp + 96 + (k >> 1))));
         let sumi = zero;
         let qp = wp + QOFF;
+        if (ASC_FEATURE_RELAXED_SIMD) {
+          // The four chunks written out (Q5_K: the chunk index sets the fifth bits' shifts, then immediates), a store
+          // after each keeping V8 from issuing the next chunk's loads before this one's arithmetic.
+          sumi = chunkRelaxed(q5, qp, wp, xp, 0);
+          v128.store(SINK, sumi);
+          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 128, wp, xp + 64, 1));
+          v128.store(SINK, sumi);
+          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 256, wp, xp + 128, 2));
+          v128.store(SINK, sumi);
+          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 384, wp, xp + 192, 3));
+          xp += 256;
+        }
         for (let c: usize = 0; c < 4; c++) {
+          if (ASC_FEATURE_RELAXED_SIMD) break;
           const sc = wp + 16 + (c << 3);
-          if (ASC_FEATURE_RELAXED_SIMD && !q5) {
-            sumi = i32x4.add(sumi, chunkQ4Relaxed(qp, xp, sc));
-            qp += 128;
-            xp += 64;
-            continue;
-          }
           let hp = wp + 80;
           let xv = xp;
           for (let ph = 0; ph < phases<T>(); ph++) {

@@ -1,5 +1,5 @@
 // Q6_K weights × Q8_K activations: 4-row panels, 6-bit values rebuilt from nibble and 2-bit planes, i8 scales per 16.
-import { madd } from "./common";
+import { SINK, madd } from "./common";
 import { XK_BYTES, XK_ELEM, XK_SUMS, dotFirst, dotStep, i8x4, settle, storeRows4, storeTokens4 } from "./kquant-common";
 
 // Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
@@ -73,8 +73,6 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
 
 /** Four tokens' i32 block sums (one v128 each) for plane4. */
 const U: usize = memory.data(64, 16);
-/** Store target whose stores order the decode loop's loads after the previous plane's arithmetic. */
-const SINK: usize = memory.data(16, 16);
 
 /**
  * Four tokens (t..t+3, prefill) of one panel: each plane of each weight vector is rebuilt (and on SIMD128 widened)

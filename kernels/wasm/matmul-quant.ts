@@ -1,5 +1,5 @@
 // Q8_0 / Q4_0 weights × Q8_0-quantized activations: 4-row panels dotted in integers per 32-block, scaled once per block.
-import { madd } from "./common";
+import { SINK, madd } from "./common";
 import { f16x4At } from "./kquant-common";
 
 // Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
@@ -154,9 +154,6 @@ class Q4 {}
   return a;
 }
 
-/** Store target: a store orders the loads after it behind the arithmetic before it (V8 otherwise issues every load of a
- * block first and spills what they hold). */
-const SINK: usize = memory.data(16, 16);
 
 /** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
 @inline function storeRows(o: usize, v: v128, r0: i32, rows: i32): void {
