@@ -1,7 +1,7 @@
 // The shard plan as GET /v1/model reports it: one shard when the model fits an isolate, else every shard's layers, bytes and tensors.
 import { numberVar, type Env } from "../env";
 import type { ModelCard } from "../protocol/model-card";
-import { shardName, shardPlan } from "./session-shards";
+import { shardPlan, shardStub } from "./session-shards";
 import type { ShardPlan } from "./plan";
 
 /** Plans per model version and vars: the header is read once per isolate for them. */
@@ -25,7 +25,7 @@ export async function planInfo(env: Env, card: ModelCard, live = false) {
   if (!plan) return { sharded: false, shards: 1 };
   const replicas = Math.max(1, Math.floor(numberVar(env, "SHARD_REPLICAS", 1)));
   const stats = live
-    ? await Promise.all(plan.shards.map((s) => Promise.all([...Array(replicas).keys()].map((r) => env.SHARDS.getByName(shardName(env, plan, s, r)).stats()))))
+    ? await Promise.all(plan.shards.map((s) => Promise.all([...Array(replicas).keys()].map((r) => shardStub(env, plan, s, r).stats()))))
     : null;
   return {
     sharded: plan.shards.length > 1,
@@ -49,6 +49,7 @@ export async function planInfo(env: Env, card: ModelCard, live = false) {
           forwarded: st.forwarded,
           compute_ms: st.computeMs,
           persist_ms: st.persistMs,
+          ...(st.isolate !== undefined && { isolate: st.isolate }),
           memory: st.memory && { weights_bytes: st.memory.weightsBytes, kv_bytes: st.memory.kvBytes, scratch_bytes: st.memory.scratchBytes, reserved_bytes: st.memory.reservedBytes },
         })),
       }),
