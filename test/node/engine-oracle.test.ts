@@ -25,9 +25,13 @@ function scaleOf(rows: number[][]): number {
 //   where ref is exact on 128-token runs), so they are compared with llama.cpp's native kvF32 logits. These
 //   oracles were made with ggml's AVX2 "haswell" kernels on one 5-token batch, while the ref backend reproduces the
 //   single-token AVX-512 path (zen4/icelake builds). Every file but two measures ≤ 4e-7·S, and we assert 1e-5·S.
-//   Held at the oracle README's 3e-2·S: F16 (3.1e-4·S: the batch takes llamafile's F16 GEMM, another summation
-//   order, and f16 activations have 2^-11 steps) and Q6_K (6.7e-3·S): one activation rounding decided differently
-//   between the two builds (AVX2 and AVX-512 expf differ in the last bit).
+//   Held at the oracle README's 3e-2·S: F16 (3.07e-4·S) and Q6_K (6.67e-3·S), because these two oracles record the
+//   haswell build's 5-token batch path, not a computation the ref backend models: llama.cpp itself, run here with
+//   the same haswell build one token per decode, is 1.42e-4·S (F16) and 6.67e-3·S (Q6_K) away from them, and with
+//   the zen4 build (batch or token by token) 3.07e-4·S and 6.67e-3·S, the ref backend's figures (a batch takes
+//   other kernels, e.g. llamafile's F16 GEMM for n ≥ 2 tokens, and one activation rounding lands on the other
+//   side). Both files are held to 1e-5·S against the zen4 build's own 128-token runs in
+//   test/node/engine-teacher-forced.test.ts, where ref is bit-identical to llama.cpp on every row.
 const F32_TOL = 1e-4;
 const GGML_EXACT_TOL = 1e-5;
 const GGML_LOOSE_TOL = 3e-2;
