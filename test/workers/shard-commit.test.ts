@@ -73,6 +73,36 @@ describe("page writes at the commit point", () => {
   });
 });
 
+describe("caches dropped for room", () => {
+  it("a session's cache dropped to make room is written first (its next step finds its positions); a throwaway's is not", async () => {
+    const sh = layerShards()[0]!;
+    const st = stub(sh.index, 0);
+    const row = (n: number) => new Float32Array(n * single.config.dim).fill(0.25).buffer;
+    const step = (session: string, pos0: number, n: number, persist: boolean) =>
+      st.forward({ spec: sh, session, nCtx: 128, pos0, tokens: [...Array(n).keys()].map((t) => t + 1), x: row(n), allLogits: false, persist });
+    // Throwaway caches first, then more sessions than the shard has room for: the least recently used go.
+    const throwaway = [...Array(6).keys()].map((k) => `room-throwaway-${k}`);
+    const kept = [...Array(12).keys()].map((k) => `room-session-${k}`);
+    for (const key of throwaway) expect((await step(key, 0, 3, false)).ok).toBe(true);
+    for (const key of kept) expect((await step(key, 0, 3, true)).ok).toBe(true);
+    const stats = await st.stats();
+    const dropped = kept.filter((k) => stats.stored[k] !== undefined);
+    expect(dropped.length).toBeGreaterThan(0);
+    for (const k of dropped) expect(stats.stored[k]).toBe(3);
+    for (const k of throwaway) expect(stats.stored[k]).toBeUndefined();
+    // The first session was dropped (least recently used); its next step restores its 3 positions and goes on.
+    expect(dropped).toContain(kept[0]);
+    const restoredBefore = stats.restored;
+    expect((await step(kept[0]!, 3, 1, true)).ok).toBe(true);
+    expect((await st.stats()).restored - restoredBefore).toBe(3);
+    // A dropped throwaway lost its positions: a step past them is refused, not computed on the hole.
+    const lost = await step(throwaway[0]!, 3, 1, false);
+    expect(lost.ok).toBe(false);
+    if (!lost.ok) expect(lost.error.code).toBe("shard_behind");
+    for (const k of [...throwaway, ...kept]) expect((await st.drop(k)).ok).toBe(true);
+  });
+});
+
 describe("a shard that lost positions since its last flush", () => {
   it("evicted mid-request between two commits: the step fails with shard_behind, the next request continues from the commit exactly", async () => {
     const run = referenceRun();
