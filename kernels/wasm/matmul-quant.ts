@@ -1,6 +1,7 @@
 // Q8_0 / Q4_0 weights × Q8_0-quantized activations: 4-row panels dotted in integers per 32-block, scaled once per block.
 import { SINK, madd } from "./common";
 import { f16x4At } from "./kquant-common";
+import { blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
 
 // Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
 // 32-block, vector j (16 bytes) holds quant bytes 4j..4j+3 of all four rows: Q8_0 has 8 such vectors (element k is
@@ -85,75 +86,12 @@ class Q4 {}
 
 /**
  * Decode: one 32-block's four i32 row sums (with Q4_0's start) from the panel-block at wp, the token's activations at
- * xp (i8 quants for relaxed_dot, else i16) and its -Σq at sp. The block's steps written out with immediate offsets:
- * a loop of four short iterations spent a third of its instructions on its counters.
+ * xp (i8 quants for relaxed_dot, else i16) and its -Σq at sp (decode-legacy.ts: the steps written out).
  */
 @inline function blockSum<T>(wp: usize, xp: usize, sp: usize): v128 {
   if (i8dot<T>()) return blockQ4Relaxed(wp, xp, sp);
-  if (idof<T>() == idof<Q4>()) return blockQ4Wide(wp, xp, sp);
-  const w00 = v128.load(wp);
-  let a = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w00), v128.load32_splat(xp)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w00), v128.load32_splat(xp, 4)));
-  const w01 = v128.load(wp, 64);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w01), v128.load32_splat(xp, 32)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w01), v128.load32_splat(xp, 36))));
-  v128.store(SINK, a);
-  const w10 = v128.load(wp, 16);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w10), v128.load32_splat(xp, 8)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w10), v128.load32_splat(xp, 12))));
-  const w11 = v128.load(wp, 80);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w11), v128.load32_splat(xp, 40)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w11), v128.load32_splat(xp, 44))));
-  v128.store(SINK, a);
-  const w20 = v128.load(wp, 32);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w20), v128.load32_splat(xp, 16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w20), v128.load32_splat(xp, 20))));
-  const w21 = v128.load(wp, 96);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w21), v128.load32_splat(xp, 48)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w21), v128.load32_splat(xp, 52))));
-  v128.store(SINK, a);
-  const w30 = v128.load(wp, 48);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w30), v128.load32_splat(xp, 24)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w30), v128.load32_splat(xp, 28))));
-  const w31 = v128.load(wp, 112);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w31), v128.load32_splat(xp, 56)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w31), v128.load32_splat(xp, 60))));
-  return a;
+  return idof<T>() == idof<Q4>() ? blockQ4Wide(wp, xp, sp) : blockQ8(wp, xp);
 }
-
-/** blockSum of relaxed Q4_0: i16 sums of the low and high nibbles (≤ 4·2·15·127 each, exact), widened once. */
-@inline function blockQ4Relaxed(wp: usize, xp: usize, sp: usize): v128 {
-  const m = i8x16.splat(0x0f);
-  const n0 = v128.load(wp);
-  let lo = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp), v128.and(n0, m));
-  let hi = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 16), v128.and(i16x8.shr_u(n0, 4), m));
-  const n1 = v128.load(wp, 16);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 4), v128.and(n1, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 20), v128.and(i16x8.shr_u(n1, 4), m)));
-  v128.store(SINK, lo);
-  v128.store(SINK, hi);
-  const n2 = v128.load(wp, 32);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 8), v128.and(n2, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 24), v128.and(i16x8.shr_u(n2, 4), m)));
-  const n3 = v128.load(wp, 48);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 12), v128.and(n3, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 28), v128.and(i16x8.shr_u(n3, 4), m)));
-  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.add(lo, hi)), i32x4.shl(v128.load32_splat(sp), 3));
-}
-
-/** blockSum of SIMD128 Q4_0: the nibbles of each 8 bytes split in i16 lanes, as operand() does. */
-@inline function blockQ4Wide(wp: usize, xp: usize, sp: usize): v128 {
-  const m = i16x8.splat(0x0f);
-  const u0 = v128.load8x8_u(wp), v0 = v128.load8x8_u(wp, 8);
-  let a = i32x4.add(i32x4.shl(v128.load32_splat(sp), 3), i32x4.add(i32x4.dot_i16x8_s(v128.and(u0, m), v128.load32_splat(xp)), i32x4.dot_i16x8_s(v128.and(v0, m), v128.load32_splat(xp, 4))));
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.shr_u(u0, 4), v128.load32_splat(xp, 32)), i32x4.dot_i16x8_s(i16x8.shr_u(v0, 4), v128.load32_splat(xp, 36))));
-  v128.store(SINK, a);
-  const u1 = v128.load8x8_u(wp, 16), v1 = v128.load8x8_u(wp, 24);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(v128.and(u1, m), v128.load32_splat(xp, 8)), i32x4.dot_i16x8_s(v128.and(v1, m), v128.load32_splat(xp, 12))));
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.shr_u(u1, 4), v128.load32_splat(xp, 40)), i32x4.dot_i16x8_s(i16x8.shr_u(v1, 4), v128.load32_splat(xp, 44))));
-  v128.store(SINK, a);
-  const u2 = v128.load8x8_u(wp, 32), v2 = v128.load8x8_u(wp, 40);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(v128.and(u2, m), v128.load32_splat(xp, 16)), i32x4.dot_i16x8_s(v128.and(v2, m), v128.load32_splat(xp, 20))));
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.shr_u(u2, 4), v128.load32_splat(xp, 48)), i32x4.dot_i16x8_s(i16x8.shr_u(v2, 4), v128.load32_splat(xp, 52))));
-  v128.store(SINK, a);
-  const u3 = v128.load8x8_u(wp, 48), v3 = v128.load8x8_u(wp, 56);
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(v128.and(u3, m), v128.load32_splat(xp, 24)), i32x4.dot_i16x8_s(v128.and(v3, m), v128.load32_splat(xp, 28))));
-  a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.shr_u(u3, 4), v128.load32_splat(xp, 56)), i32x4.dot_i16x8_s(i16x8.shr_u(v3, 4), v128.load32_splat(xp, 60))));
-  return a;
-}
-
 
 /** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
 @inline function storeRows(o: usize, v: v128, r0: i32, rows: i32): void {
@@ -191,26 +129,73 @@ class Q4 {}
         const so = <usize>b << 2;
         let a0 = init<T>(s0 + so), a1 = init<T>(s0 + sRow + so), a2 = init<T>(s0 + 2 * sRow + so), a3 = init<T>(s0 + 3 * sRow + so);
         let x1 = x0 + xRow, x2 = x1 + xRow, x3 = x2 + xRow;
-        const xe = x0 + XG * 4;
-        for (let xp = x0; xp < xe; xp += XG) {
-          let p0 = operand<T>(wp, false, 0), p1 = operand<T>(wp, false, 1);
-          a0 = step<T>(a0, p0, p1, xp, false);
-          a1 = step<T>(a1, p0, p1, x1, false);
-          a2 = step<T>(a2, p0, p1, x2, false);
-          a3 = step<T>(a3, p0, p1, x3, false);
-          p0 = operand<T>(wp, true, 0);
-          p1 = operand<T>(wp, true, 1);
-          a0 = step<T>(a0, p0, p1, xp, true);
-          a1 = step<T>(a1, p0, p1, x1, true);
-          a2 = step<T>(a2, p0, p1, x2, true);
-          a3 = step<T>(a3, p0, p1, x3, true);
-          wp += 16;
-          x1 += XG;
-          x2 += XG;
-          x3 += XG;
+        if (idof<T>() == idof<Q8>()) {
+          // Q8_0: the block's eight weight vectors (and their i16 activation pairs) are consecutive; one per iteration
+          // keeps 8 broadcasts live instead of 16, which V8 otherwise spills.
+          const xe = x0 + 64;
+          for (let xp = x0; xp < xe; xp += 8) {
+            const p0 = operand<T>(wp, false, 0), p1 = operand<T>(wp, false, 1);
+            a0 = step<T>(a0, p0, p1, xp, false);
+            a1 = step<T>(a1, p0, p1, x1, false);
+            a2 = step<T>(a2, p0, p1, x2, false);
+            a3 = step<T>(a3, p0, p1, x3, false);
+            wp += 16;
+            x1 += 8;
+            x2 += 8;
+            x3 += 8;
+          }
+        } else if (!i8dot<T>()) {
+          // SIMD128 Q4_0: the low nibbles (elements 4j..) of the block's four vectors, then the high ones (16 + 4j..),
+          // each pass with 8 broadcasts live (both at once spilled).
+          const xe = x0 + 32;
+          for (let xp = x0; xp < xe; xp += 8) {
+            const p0 = operand<T>(wp, false, 0), p1 = operand<T>(wp, false, 1);
+            a0 = step<T>(a0, p0, p1, xp, false);
+            a1 = step<T>(a1, p0, p1, x1, false);
+            a2 = step<T>(a2, p0, p1, x2, false);
+            a3 = step<T>(a3, p0, p1, x3, false);
+            wp += 16;
+            x1 += 8;
+            x2 += 8;
+            x3 += 8;
+          }
+          wp -= 64;
+          x1 -= 32;
+          x2 -= 32;
+          x3 -= 32;
+          for (let xp = x0; xp < xe; xp += 8) {
+            const p0 = operand<T>(wp, true, 0), p1 = operand<T>(wp, true, 1);
+            a0 = step<T>(a0, p0, p1, xp, true);
+            a1 = step<T>(a1, p0, p1, x1, true);
+            a2 = step<T>(a2, p0, p1, x2, true);
+            a3 = step<T>(a3, p0, p1, x3, true);
+            wp += 16;
+            x1 += 8;
+            x2 += 8;
+            x3 += 8;
+          }
+        } else {
+          // Relaxed Q4_0: each vector's low nibbles (elements 4j..) and high ones (16 + 4j..) in turn.
+          const xe = x0 + XG * 4;
+          for (let xp = x0; xp < xe; xp += XG) {
+            let p0 = operand<T>(wp, false, 0), p1 = operand<T>(wp, false, 1);
+            a0 = step<T>(a0, p0, p1, xp, false);
+            a1 = step<T>(a1, p0, p1, x1, false);
+            a2 = step<T>(a2, p0, p1, x2, false);
+            a3 = step<T>(a3, p0, p1, x3, false);
+            p0 = operand<T>(wp, true, 0);
+            p1 = operand<T>(wp, true, 1);
+            a0 = step<T>(a0, p0, p1, xp, true);
+            a1 = step<T>(a1, p0, p1, x1, true);
+            a2 = step<T>(a2, p0, p1, x2, true);
+            a3 = step<T>(a3, p0, p1, x3, true);
+            wp += 16;
+            x1 += XG;
+            x2 += XG;
+            x3 += XG;
+          }
         }
-        wp += PB - 64;
-        x0 += XB;
+        x0 += XB; // (wp has moved PB: 128 bytes for Q8_0, 64 for Q4_0)
         const dw = scales<T>(dpan, b);
         o0 = madd(f32x4.convert_i32x4_s(finish<T>(a0, s0 + so)), f32x4.mul(dw, v128.load32_splat(d0 + so)), o0);
         o1 = madd(f32x4.convert_i32x4_s(finish<T>(a1, s0 + sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + sRow + so)), o1);
