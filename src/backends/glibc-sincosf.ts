@@ -22,49 +22,47 @@ const SIGN = [1, -1, -1, 1];
 const INV_PIO4 = [
   0xa2, 0xa2f9, 0xa2f983, 0xa2f9836e, 0xf9836e4e, 0x836e4e44, 0x6e4e4415, 0x4e441529, 0x441529fc, 0x1529fc27, 0x29fc2757, 0xfc2757d1,
   0x2757d1f5, 0x57d1f534, 0xd1f534dd, 0xf534ddc0, 0x34ddc0db, 0xddc0db62, 0xc0db6295, 0xdb629599, 0x6295993c, 0x95993c43, 0x993c4390, 0x3c439041,
-].map(BigInt);
+];
 
 const d64 = new Float64Array(1);
-const i64 = new BigInt64Array(d64.buffer);
+const w64 = new Uint32Array(d64.buffer); // [low word, high word] of d64 (little-endian, as every JS engine here)
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
+const SPLIT = 134217729; // 2^27 + 1 (Veltkamp)
+const TWO32 = 4294967296;
 
-/** The double next to v towards the sign of dir (v finite, nonzero). */
-function step(v: number, dir: number): number {
-  d64[0] = v;
-  i64[0]! += (v > 0) === dir > 0 ? 1n : -1n;
-  return d64[0]!;
-}
-
-/** a·b split exactly into hi + lo (Veltkamp/Dekker; no overflow at these magnitudes). */
-function twoProd(a: number, b: number): [number, number] {
-  const p = a * b;
-  const ta = 134217729 * a, ah = ta - (ta - a), al = a - ah;
-  const tb = 134217729 * b, bh = tb - (tb - b), bl = b - bh;
-  return [p, ah * bh - p + ah * bl + al * bh + al * bl];
-}
-
-function twoSum(a: number, b: number): [number, number] {
-  const s = a + b;
-  const bb = s - a;
-  return [s, a - (s - bb) + (b - bb)];
-}
-
-/** fma(a, b, c) in double, rounded once (Boldo–Melquiond: the low parts summed with round-to-odd). */
+/** fma(a, b, c) in double, rounded once (Boldo–Melquiond: the exact a·b = p + pl, then the low parts summed with
+ * round-to-odd before the last addition). No allocations: it runs ~10 times per angle. */
 export function fma64(a: number, b: number, c: number): number {
-  const [ph, pl] = twoProd(a, b);
-  const [sh, sl] = twoSum(c, ph);
-  let [v, e] = twoSum(pl, sl);
+  const p = a * b;
+  let t = SPLIT * a;
+  const ah = t - (t - a), al = a - ah;
+  t = SPLIT * b;
+  const bh = t - (t - b), bl = b - bh;
+  const pl = ah * bh - p + ah * bl + al * bh + al * bl; // a·b − p exactly
+  const sh = c + p;
+  let bb = sh - c;
+  const sl = c - (sh - bb) + (p - bb); // c + p − sh exactly
+  let v = pl + sl;
+  bb = v - pl;
+  const e = pl - (v - bb) + (sl - bb); // pl + sl − v exactly
   if (e !== 0) {
     d64[0] = v;
-    if ((i64[0]! & 1n) === 0n) v = step(v, e); // round to odd: the odd neighbour of the exact sum
+    if ((w64[0]! & 1) === 0) {
+      // Round to odd: step to the neighbour on e's side (v ≠ 0 here), the one with the odd last bit.
+      const up = v > 0 === e > 0; // away from zero
+      const lo = w64[0]! + (up ? 1 : -1);
+      w64[0] = lo >>> 0;
+      if (lo === TWO32) w64[1] = w64[1]! + 1;
+      else if (lo === -1) w64[1] = w64[1]! - 1;
+      v = d64[0]!;
+    }
   }
   return sh + v;
 }
 
 /** sinf_poly: the sine polynomial (n even) or the cosine one (n odd) of the reduced x, x2 = x², table `t`. */
 function poly(x: number, x2: number, t: number, n: number): number {
-  const sg = t === 0 ? 1 : -1; // table 1 holds −c0..−c4
   if ((n & 1) === 0) {
     const x3 = x * x2;
     const s1 = fma64(x2, S[2]!, S[1]!);
@@ -72,6 +70,7 @@ function poly(x: number, x2: number, t: number, n: number): number {
     const s = fma64(x3, S[0]!, x);
     return f(fma64(x7, s1, s));
   }
+  const sg = t === 0 ? 1 : -1; // table 1 holds −c0..−c4
   const x4 = x2 * x2;
   const c2 = fma64(x2, sg * C[4]!, sg * C[3]!);
   const c1 = fma64(x2, sg * C[1]!, sg * C[0]!);
@@ -85,54 +84,95 @@ function top12(y: number): number {
   f32[0] = y;
   return (u32[0]! >>> 20) & 0x7ff;
 }
+const TOP_PIO4 = top12(0.7853981633974483); // π/4
+const TOP_TINY = top12(0.000244140625); // 2^-12
+const TOP_120 = top12(120);
 
-/** Reduction of |y| ≥ 120: the exact 2.62 fixed-point product of the significand with 4/π, its quadrant in n. */
-function reduceLarge(y: number): [number, number] {
+/** a·b of two uint32 as [high, low] uint32 words (16-bit halves keep every partial product exact in a double). */
+let mulHi = 0;
+function mul32(a: number, b: number): number {
+  const a1 = a >>> 16, a0 = a & 0xffff, b1 = b >>> 16, b0 = b & 0xffff;
+  const mid = a1 * b0 + a0 * b1; // < 2^33
+  let lo = a0 * b0 + (mid % 65536) * 65536; // < 2^33
+  const carry = lo >= TWO32 ? 1 : 0;
+  lo -= carry * TWO32;
+  mulHi = a1 * b1 + Math.floor(mid / 65536) + carry;
+  return lo;
+}
+
+/** Reduction of |y| ≥ 120 (reduce_large): the 2.62 fixed-point product of the significand with 4/π in 64-bit
+ * integer arithmetic (kept as two 32-bit words), returned as the reduced angle; its quadrant in `quadrant`. */
+let quadrant = 0;
+function reduceLarge(y: number): number {
   f32[0] = y;
-  const xi0 = u32[0]!;
-  const k = (xi0 >>> 26) & 15;
-  const shift = (xi0 >>> 23) & 7;
-  const xi = BigInt(((xi0 & 0xffffff) | 0x800000) << shift >>> 0);
-  const M64 = (1n << 64n) - 1n;
-  const res0lo = (xi * INV_PIO4[k]!) & 0xffffffffn; // a 32×32-bit product kept to 32 bits (uint32_t arithmetic)
-  const res1 = xi * INV_PIO4[k + 4]!;
-  const res2 = xi * INV_PIO4[k + 8]!;
-  let res0 = ((res2 >> 32n) | (res0lo << 32n)) & M64;
-  res0 = (res0 + res1) & M64;
-  const n = ((res0 + (1n << 61n)) & M64) >> 62n;
-  res0 = (res0 - (n << 62n)) & M64;
-  return [Number(BigInt.asIntN(64, res0)) * PI64, Number(n)];
+  const bits = u32[0]!;
+  const k = (bits >>> 26) & 15;
+  const xi = ((bits & 0xffffff) | 0x800000) * 2 ** ((bits >>> 23) & 7); // < 2^31
+  const r0 = Math.imul(xi, INV_PIO4[k]!) >>> 0; // uint32_t product: only its low word
+  const r1lo = mul32(xi, INV_PIO4[k + 4]!), r1hi = mulHi;
+  mul32(xi, INV_PIO4[k + 8]!);
+  const r2hi = mulHi;
+  // res0 = (r0 << 32 | r2 >> 32) + r1, mod 2^64
+  let lo = r2hi + r1lo;
+  const carry = lo >= TWO32 ? 1 : 0;
+  lo -= carry * TWO32;
+  let hi = (r0 + r1hi + carry) % TWO32;
+  const n = ((hi + 0x20000000) % TWO32) >>> 30; // (res0 + 2^61) >> 62
+  hi = (hi - n * 0x40000000 + TWO32) % TWO32; // res0 −= n << 62
+  quadrant = n;
+  // (int64) res0 to double: the high word's signed value times 2^32 is exact, so one rounding in the addition.
+  return ((hi >= 0x80000000 ? hi - TWO32 : hi) * TWO32 + lo) * PI64;
 }
 
 function sincos(y: number, cos: boolean): number {
   const a = top12(y);
-  if (a < top12(0.7853981633974483)) { // π/4 (as a float's top bits)
-    if (a < top12(0.000244140625)) return cos ? 1 : y;
+  if (a < TOP_PIO4) {
+    if (a < TOP_TINY) return cos ? 1 : y;
     return poly(y, y * y, 0, cos ? 1 : 0);
   }
   let x: number;
-  let q: number; // quadrant used for the sign and the table
   let n: number;
-  if (a < top12(120)) {
-    const r = y * HPI_INV;
-    n = ((Math.trunc(r) | 0) + 0x800000) >> 24;
+  let q: number; // the quadrant with y's sign folded in: it picks the sign of x and the table
+  if (a < TOP_120) {
+    n = ((Math.trunc(y * HPI_INV) | 0) + 0x800000) >> 24;
     x = fma64(-n, HPI, y); // x − n·π/2, fused
     q = n;
   } else {
     if (!Number.isFinite(y)) return NaN;
-    [x, n] = reduceLarge(y);
+    x = reduceLarge(y);
+    n = quadrant;
     q = n + (y < 0 ? 1 : 0);
   }
-  const s = SIGN[q & 3]!;
-  return poly(x * s, x * x, q & 2 ? 1 : 0, cos ? n ^ 1 : n);
+  return poly(x * SIGN[q & 3]!, x * x, q & 2 ? 1 : 0, cos ? n ^ 1 : n);
+}
+
+/**
+ * The float glibc returns, taken from the double-precision libm value where that is safe: glibc's double polynomial is
+ * within 0.061 float ulp of the true value (worst case 0.5607 ulp after rounding), so its float is the correctly
+ * rounded one unless the true value lies that close to the midpoint of two floats. Outside 1/8 ulp of a midpoint
+ * f32(Math.sin/cos) is therefore glibc's answer; nearer, the emulation decides (about a quarter of the angles).
+ */
+function viaDouble(y: number, d: number, cos: boolean): number {
+  const r = f(d);
+  if (r === d) return r;
+  f32[0] = r;
+  u32[0] = u32[0]! + ((d > r) === (r > 0) ? 1 : -1); // the float on d's side of r (r ≠ 0: |d| ≥ 2^-12 or cos ≈ 1)
+  const other = f32[0]!;
+  const dist = Math.abs(d - (r + other) / 2) / Math.abs(other - r); // from the midpoint, in ulps
+  return dist > 0.125 ? r : sincos(y, cos);
 }
 
 /** glibc's sinf(y) for a float y. */
 export function sinfGlibc(y: number): number {
-  return sincos(y, false);
+  return Math.abs(y) < 0.000244140625 || !Number.isFinite(y) ? sincos(y, false) : viaDouble(y, Math.sin(y), false);
 }
 
 /** glibc's cosf(y) for a float y. */
 export function cosfGlibc(y: number): number {
-  return sincos(y, true);
+  return !Number.isFinite(y) ? NaN : viaDouble(y, Math.cos(y), true);
+}
+
+/** The emulation alone, every angle through glibc's reduction and polynomial (tests check the shortcut against it). */
+export function sincosfGlibcExact(y: number): [sin: number, cos: number] {
+  return [sincos(y, false), sincos(y, true)];
 }

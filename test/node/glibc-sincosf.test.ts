@@ -1,6 +1,6 @@
 // glibc's sinf/cosf emulation (the rope angles of ggml's CPU build) against values glibc 2.36 (x86-64, FMA variant) returned.
 import { describe, expect, it } from "vitest";
-import { cosfGlibc, fma64, sinfGlibc } from "../../src/backends/glibc-sincosf";
+import { cosfGlibc, fma64, sincosfGlibcExact, sinfGlibc } from "../../src/backends/glibc-sincosf";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -39,6 +39,21 @@ describe("glibc sinf/cosf emulation", () => {
   it.each(GLIBC)("x = %#x: the float glibc returns", (x, s, c) => {
     expect(bits(sinfGlibc(fromBits(x)))).toBe(s);
     expect(bits(cosfGlibc(fromBits(x)))).toBe(c);
+    expect(sincosfGlibcExact(fromBits(x)).map(bits)).toEqual([s, c]); // the emulation without the double shortcut
+  });
+
+  it("the double-precision shortcut and the full emulation agree on every angle of a long rope table", () => {
+    // ggml's angles for positions 0..4095, 64 pairs, base 10000: θ = p·(10000^(−1/64))^i in f32, as rope-table.ts.
+    const scale = Math.fround(Math.pow(10000, Math.fround(-2 / 128)));
+    let differ = 0;
+    for (let p = 0; p < 4096; p++) {
+      let theta = Math.fround(p);
+      for (let i = 0; i < 64; i++, theta = Math.fround(theta * scale)) {
+        const [s, c] = sincosfGlibcExact(theta);
+        if (sinfGlibc(theta) !== s || cosfGlibc(theta) !== c) differ++;
+      }
+    }
+    expect(differ).toBe(0);
   });
 
   it("differs from the correctly rounded f32 where glibc does (why rope cannot use Math.sin/Math.cos)", () => {

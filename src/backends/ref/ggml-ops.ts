@@ -82,6 +82,14 @@ function mulAdd(x0: number, s: number, x1: number, c: number): number {
   return f(x0 * s + f(x1 * c));
 }
 
+// The last table built: q and k of every layer of a forward pass rotate the same positions (glibc's angles cost ~1 µs each).
+let lastTable: { key: string; factors?: Float32Array; table: Float32Array } = { key: "", table: new Float32Array(0) };
+function ropeTable(nTokens: number, pos0: number, p: RopeLike, factors?: Float32Array): Float32Array {
+  const key = `${nTokens}:${pos0}:${p.ropeDims}:${p.freqBase}:${p.freqScale}`;
+  if (key !== lastTable.key || factors !== lastTable.factors) lastTable = { key, factors, table: ggmlRopeTable(nTokens, pos0, p, factors) };
+  return lastTable.table;
+}
+
 /**
  * ggml's rope (ggml_rope_cache_init + rotate_pairs): theta starts at the position as a float and is multiplied by
  * theta_scale = powf(base, -2/n_dims) pair after pair (f32 products, not base^(-2i/n) per pair), cos/sin in f32.
@@ -90,7 +98,7 @@ export function ropeGgml(x: Float32Array, nTokens: number, pos0: number, p: Rope
   const rowLen = p.nHeads * p.headDim;
   const half = p.ropeDims / 2;
   const neox = p.style === "neox";
-  const table = ggmlRopeTable(nTokens, pos0, p, factors);
+  const table = ropeTable(nTokens, pos0, p, factors);
   for (let t = 0; t < nTokens; t++) {
     for (let h = 0; h < p.nHeads; h++) {
       const base = t * rowLen + h * p.headDim;
