@@ -171,7 +171,9 @@ export function matmulGgml(out: Float32Array, w: WeightsLike, x: Float32Array, n
     return true;
   }
   // Q4_K: ggml's CPU_REPACK takes matrices whose row count is a multiple of 8 (block_q4_Kx8; the others would use
-  // ggml_vec_dot_q4_K_q8_K, not emulated: they keep the dequantized path below).
+  // ggml_vec_dot_q4_K_q8_K, not emulated: they keep the dequantized path below). Every token is computed as a
+  // single-token decode (gemv after quantize_row_q8_K_ref); llama.cpp's batches of ≥ 4 tokens go through
+  // ggml_quantize_mat_q8_K_4x8 (which, where +amax and −amax both occur, picks the other sign) and the 8×8 gemm.
   const q4kRepacked = type === GgmlType.Q4_K && rows % 8 === 0;
   if ((type === GgmlType.Q6_K || type === GgmlType.Q5_K || q4kRepacked) && cols % 256 === 0) {
     const xq = quantizeQ8_K(x, cols, nTokens);
