@@ -16,7 +16,8 @@ const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-si
   --json-out FILE: also write the report to FILE (the table still goes to stdout); npm run docs:bench renders it.
   --profile: instead of the table, time per backend op (matmuls by weight), prefill and decode.
   --vs-llama-cpp: also time llama.cpp (node-llama-cpp's prebuilt CPU library, 1 thread, F16 KV) on the same GGUF
-    file, alternating runs with ours (Node backends only), with ratio columns; the prefill is one llama_decode there.
+    file, alternating runs with ours (Node backends), with ratio columns; the prefill is one llama_decode there. With
+    --runtimes node,workerd the workerd rows follow (not alternated) and take their ratios from the same llama.cpp rows.
   --sharded: SmolLM2-360M- and Llama-3.2-1B-shaped Q4_K_M files (--quick: a stories15M-shaped Q8_0 at 8 MiB) served
     by ModelShard objects under \`wrangler dev\` (shards of at most 128 MiB) beside the same file in Node, one run:
     prefill/decode tok/s and ratios, per-hop overhead, two concurrent sessions, every shard's memory. --backends takes
@@ -83,11 +84,14 @@ async function main(): Promise<void> {
   let rows: BenchReportRow[];
   const engines: Record<string, string> = {};
   if (flags["vs-llama-cpp"]) {
-    if (!opts.runtimes.every((r) => r === "node")) throw new UsageError("--vs-llama-cpp runs in Node only (leave out --runtimes)");
+    if (!opts.runtimes.includes("node")) throw new UsageError("--vs-llama-cpp alternates with the Node backends: --runtimes must include node");
     const { benchVsLlamaCpp, LLAMA_CPP_RUNTIME } = await import("./lib/bench-llama-cpp");
     const r = benchVsLlamaCpp(opts);
     rows = r.rows;
     engines.llama_cpp = `${LLAMA_CPP_RUNTIME}, ggml CPU variant ${r.cpuVariant}`;
+    // workerd rows come after every alternated round (miniflare serves the whole matrix at once); their ratios divide
+    // by the same llama.cpp rows, measured earlier in this run.
+    if (opts.runtimes.includes("workerd")) rows = [...rows, ...(await runBench({ ...opts, runtimes: ["workerd"] }))];
   } else {
     rows = await runBench(opts);
   }
