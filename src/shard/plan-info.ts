@@ -49,6 +49,9 @@ export async function planInfo(env: Env, card: ModelCard, live = false) {
           forwarded: st.forwarded,
           compute_ms: st.computeMs,
           persist_ms: st.persistMs,
+          // Page write transactions (flushes at commits, trims, forks, caches dropped for room) and the pages they wrote.
+          saves: st.saves,
+          pages_written: st.pagesWritten,
           ...(st.isolate !== undefined && { isolate: st.isolate }),
           memory: st.memory && { weights_bytes: st.memory.weightsBytes, kv_bytes: st.memory.kvBytes, scratch_bytes: st.memory.scratchBytes, reserved_bytes: st.memory.reservedBytes },
         })),
