@@ -1,9 +1,10 @@
 // ggml's repacked Q4_K matmul (CPU_REPACK's block_q4_Kx8, ggml_gemv_q4_K_8x8_q8_K, x86 AVX2 code) emulated bit for bit for one token.
 import { f16ToF32 } from "../../quant/index";
 import type { Q8KRow } from "./ggml-dot-kquant";
-import { scaleMinK4 } from "./ggml-dot-kquant";
 
 const f = Math.fround;
+const sc = new Uint8Array(8);
+const mn = new Uint8Array(8);
 
 /**
  * fma(a, b, c) rounded once to f32 (_mm256_fmadd_ps) for f32 a, b, c: a·b is exact in a double (two 24-bit
@@ -43,6 +44,12 @@ export function dotQ4_KRepacked(w: Uint8Array, wOff: number, nBlocks: number, x:
     const bo = (xBlock + b) * 16;
     let isum = 0;
     let imin = 0;
+    for (let g = 0; g < 8; g++) {
+      // get_scale_min_k4 without the pair allocation: 6-bit scale and min of 32-group g from the 12 packed bytes
+      const so = o + 4;
+      sc[g] = g < 4 ? w[so + g]! & 63 : (w[so + g + 4]! & 15) | ((w[so + g - 4]! >> 6) << 4);
+      mn[g] = g < 4 ? w[so + g + 4]! & 63 : (w[so + g + 4]! >> 4) | ((w[so + g]! >> 6) << 4);
+    }
     for (let j = 0; j < 4; j++) {
       // qs[32j + l]: low nibble is element 64j + l (sub-block 2j), high nibble element 64j + 32 + l (sub-block 2j + 1)
       let lo = 0;
@@ -52,10 +59,8 @@ export function dotQ4_KRepacked(w: Uint8Array, wOff: number, nBlocks: number, x:
         lo += (q & 15) * x.q[xo + 64 * j + l]!;
         hi += (q >> 4) * x.q[xo + 64 * j + 32 + l]!;
       }
-      const [s0, m0] = scaleMinK4(w, o + 4, 2 * j);
-      const [s1, m1] = scaleMinK4(w, o + 4, 2 * j + 1);
-      isum += s0 * lo + s1 * hi;
-      imin += m0 * (x.bsums[bo + 4 * j]! + x.bsums[bo + 4 * j + 1]!) + m1 * (x.bsums[bo + 4 * j + 2]! + x.bsums[bo + 4 * j + 3]!);
+      isum += sc[2 * j]! * lo + sc[2 * j + 1]! * hi;
+      imin += mn[2 * j]! * (x.bsums[bo + 4 * j]! + x.bsums[bo + 4 * j + 1]!) + mn[2 * j + 1]! * (x.bsums[bo + 4 * j + 2]! + x.bsums[bo + 4 * j + 3]!);
     }
     const dx = x.d[xBlock + b]!;
     acc = fmaF32(f(isum), f(f16ToF32(w[o]! | (w[o + 1]! << 8)) * dx), acc);
