@@ -43,6 +43,38 @@ export class Q5 {}
   return values<T>(n, q5 ? (k ? i16x8.extend_high_i8x16_u(hc) : i16x8.extend_low_i8x16_u(hc)) : hc, h);
 }
 
+/** Four tokens' i32 block sums (one v128 each) for half4: an inline function returns one value. */
+const U: usize = memory.data(64, 16);
+
+/**
+ * The low (h false) or high nibbles of chunk c of panel-block wp for four tokens (activations at xb, tokens xRow apart):
+ * each weight vector prepared once for the four, settled per run of steps, scaled and added to the sums at U.
+ */
+@inline function half4<T>(h: bool, wp: usize, QOFF: usize, c: usize, xb: usize, xRow: usize): void {
+  const zero = i32x4.splat(0);
+  const sc = u8x4(wp + 16 + (c << 3) + (h ? 4 : 0));
+  let qp = wp + QOFF + (c << 7), hp = wp + 80;
+  let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
+  for (let ph = 0; ph < phases<T>(); ph++) {
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    const xe = xp + (32 / phases<T>()) * XK_ELEM;
+    for (; xp < xe; xp += 4 * XK_ELEM) {
+      const p0 = prep<T>(qp, hp, c, h, 0);
+      const p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, hp, c, h, 1);
+      a0 = dotStep(a0, p0, p1, xp);
+      a1 = dotStep(a1, p0, p1, xp + xRow);
+      a2 = dotStep(a2, p0, p1, xp + 2 * xRow);
+      a3 = dotStep(a3, p0, p1, xp + 3 * xRow);
+      qp += 16;
+      hp += 16;
+    }
+    v128.store(U, i32x4.add(v128.load(U), i32x4.mul(settle(a0), sc)));
+    v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(settle(a1), sc)), 16);
+    v128.store(U, i32x4.add(v128.load(U, 32), i32x4.mul(settle(a2), sc)), 32);
+    v128.store(U, i32x4.add(v128.load(U, 48), i32x4.mul(settle(a3), sc)), 48);
+  }
+}
+
 /**
  * Four tokens (t..t+3, prefill) of one panel: each weight vector is prepared once for all four, low nibbles and high
  * nibbles in separate passes over the chunk so that four accumulators serve both.
@@ -69,34 +101,17 @@ export class Q5 {}
     o1 = madd(f32x4.convert_i32x4_s(m1), f32x4.mul(dm, dx1), o1);
     o2 = madd(f32x4.convert_i32x4_s(m2), f32x4.mul(dm, dx2), o2);
     o3 = madd(f32x4.convert_i32x4_s(m3), f32x4.mul(dm, dx3), o3);
-    let u0 = zero, u1 = zero, u2 = zero, u3 = zero;
+    v128.store(U, zero);
+    v128.store(U, zero, 16);
+    v128.store(U, zero, 32);
+    v128.store(U, zero, 48);
     const xb = x0 + b * XK_BYTES;
     for (let c: usize = 0; c < 4; c++) {
-      for (let hh = 0; hh < 2; hh++) {
-        const h = hh == 1;
-        const sc = u8x4(wp + 16 + (c << 3) + (h ? 4 : 0));
-        let qp = wp + QOFF + (c << 7), hp = wp + 80;
-        let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
-        for (let ph = 0; ph < phases<T>(); ph++) {
-          let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-          const xe = xp + (32 / phases<T>()) * XK_ELEM;
-          for (; xp < xe; xp += 4 * XK_ELEM) {
-            const p0 = prep<T>(qp, hp, c, h, 0);
-            const p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, hp, c, h, 1);
-            a0 = dotStep(a0, p0, p1, xp);
-            a1 = dotStep(a1, p0, p1, xp + xRow);
-            a2 = dotStep(a2, p0, p1, xp + 2 * xRow);
-            a3 = dotStep(a3, p0, p1, xp + 3 * xRow);
-            qp += 16;
-            hp += 16;
-          }
-          u0 = i32x4.add(u0, i32x4.mul(settle(a0), sc));
-          u1 = i32x4.add(u1, i32x4.mul(settle(a1), sc));
-          u2 = i32x4.add(u2, i32x4.mul(settle(a2), sc));
-          u3 = i32x4.add(u3, i32x4.mul(settle(a3), sc));
-        }
-      }
+      // Low nibbles, then high: h a constant in each (as a loop variable it cost a branch per step).
+      half4<T>(false, wp, QOFF, c, xb, xRow);
+      half4<T>(true, wp, QOFF, c, xb, xRow);
     }
+    const u0 = v128.load(U), u1 = v128.load(U, 16), u2 = v128.load(U, 32), u3 = v128.load(U, 48);
     const d = f16x4At(wp);
     o0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(d, dx0), o0);
     o1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(d, dx1), o1);
