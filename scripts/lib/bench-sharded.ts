@@ -60,7 +60,7 @@ export interface ShardedRow {
   shard_memory: { index: number; weights_bytes: number; kv_bytes: number; scratch_bytes: number; reserved_bytes: number }[];
   node: { prefill_tokens_per_s: number; decode_tokens_per_s: number };
   sharded: { prefill_tokens_per_s: number; decode_tokens_per_s: number };
-  /** Decode ms per token in the session, of which inside the shards (compute, page writes), and the rest per stage. */
+  /** Decode ms per token in the session, of which inside the shards on the critical path (compute, page writes: per stage its slowest shard), and the rest per stage. */
   decode_ms_per_token: number;
   /** Null when a shard object lost its isolate during a run (its counters restarted): see `shard_resets`. */
   shard_compute_ms_per_token: number | null;
@@ -79,20 +79,31 @@ export interface ShardedRow {
   runs: number;
 }
 
-/** Sequential stages of a step: embedding slices (parallel), the chain of layer shards, classifier slices (parallel). */
-export function stagesOf(plan: readonly PlanEntry[], vocab: number): number {
+/**
+ * Sequential stages of a step, as positions in the plan: embedding slices (called in parallel: one stage), the chain of
+ * layer shards (one stage each), classifier slices (parallel: one stage).
+ */
+export function stageGroups(plan: readonly PlanEntry[], vocab: number): number[][] {
   const layer = (s: PlanEntry) => s.layers[1] > s.layers[0] || (s.embed_rows?.[0] === 0 && s.embed_rows[1] === vocab);
-  const embedSlices = plan.some((s) => !layer(s) && s.embed_rows);
-  const headSlices = plan.some((s) => !layer(s) && !s.embed_rows && s.head_rows);
-  return plan.filter(layer).length + (embedSlices ? 1 : 0) + (headSlices ? 1 : 0);
+  const at = (f: (s: PlanEntry) => boolean) => plan.flatMap((s, k) => (f(s) ? [k] : []));
+  const embedSlices = at((s) => !layer(s) && s.embed_rows !== null);
+  const headSlices = at((s) => !layer(s) && !s.embed_rows && s.head_rows !== null);
+  return [embedSlices, ...at(layer).map((k) => [k]), headSlices].filter((g) => g.length > 0);
 }
 
-/** Sums of the shards' counters (every replica): the time they spent inside steps, for a before/after difference. */
+export function stagesOf(plan: readonly PlanEntry[], vocab: number): number {
+  return stageGroups(plan, vocab).length;
+}
+
+/** Each shard's counters (summed over its replicas): the time it spent inside steps, for a before/after difference. */
 function shardTime(plan: readonly PlanEntry[]) {
-  let compute = 0;
-  let persist = 0;
-  for (const s of plan) for (const r of s.replicas) (compute += r.compute_ms), (persist += r.persist_ms);
-  return { compute, persist, steps: plan.map((s) => s.replicas.reduce((n, r) => n + r.steps, 0)) };
+  const sum = (s: PlanEntry, f: (r: PlanEntry["replicas"][number]) => number) => s.replicas.reduce((n, r) => n + f(r), 0);
+  return { compute: plan.map((s) => sum(s, (r) => r.compute_ms)), persist: plan.map((s) => sum(s, (r) => r.persist_ms)), steps: plan.map((s) => sum(s, (r) => r.steps)) };
+}
+
+/** Time on a step's critical path: per stage the slowest of its shards (parallel slices overlap), summed over stages. */
+function criticalMs(groups: readonly number[][], before: readonly number[], after: readonly number[]): number {
+  return groups.reduce((t, g) => t + Math.max(...g.map((k) => after[k]! - before[k]!)), 0);
 }
 
 export async function benchSharded(o: ShardedBenchOptions): Promise<ShardedRow[]> {
@@ -158,7 +169,8 @@ async function measureDev(
   const create = () => postJson<{ id: string }>(`${dev.url}/v1/sessions`, { temperature: 0, n_ctx: s.nCtx }, 201);
   const gen = (id: string, body: Record<string, unknown>) => postJson<Generation>(`${dev.url}/v1/sessions/${id}/generate`, body);
   const plan = (await info()).sharding.plan;
-  const stages = stagesOf(plan, s.vocab);
+  const groups = stageGroups(plan, s.vocab);
+  const stages = groups.length;
   o.log(`${m.id}: ${plan.length} shards, ${stages} stages per step; loading every shard`);
   // Warm-up: every shard loads its part (R2 range reads) and runs a step.
   const warm = await create();
@@ -180,8 +192,8 @@ async function measureDev(
       prefill: (o.prefill * 1000) / p.timings.prefill_ms,
       decode: (n * 1000) / d.timings.decode_ms,
       msPerToken: d.timings.decode_ms / n,
-      compute: (after.compute - before.compute) / n,
-      persist: (after.persist - before.persist) / n,
+      compute: criticalMs(groups, before.compute, after.compute) / n,
+      persist: criticalMs(groups, before.persist, after.persist) / n,
       wall: (d.tokens.length * 1000) / wall,
       // A layer shard serves every token (a row slice only the tokens in its rows): fewer steps, or counters that
       // went back, mean the object's isolate restarted during the run.

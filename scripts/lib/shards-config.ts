@@ -137,7 +137,7 @@ export function configArgs(c: ShardsConfigs): string[] {
 export function generateShardScripts(root: string, model: string, vars: Readonly<Record<string, string>>, out = "build/shards"): string[] {
   const args = ["scripts/shards-config.ts", "--config", "wrangler.toml", "--model", model, "--out", out, ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
   execFileSync(join(ROOT, "node_modules/.bin/tsx"), args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
-  const shards = readdirSync(join(root, out))
+  const shards = readdirSync(resolve(root, out))
     .map((f) => /^wrangler\.shard-(\d+)\.jsonc$/.exec(f))
     .filter((m) => m !== null)
     .map((m) => Number(m[1]))
