@@ -66,7 +66,7 @@ const missing: ResponseDoc = { status: 404, description: "no such session", sche
 const busy: ResponseDoc = { status: 409, description: "the session is generating", schema: "Error" };
 
 const limited: ResponseDoc = { status: 429, description: "too many generations in progress; retry after the Retry-After header's seconds", schema: "Error" };
-const noRoom: ResponseDoc = { status: 503, description: "the model does not fit in the memory budget (MEMORY_BUDGET_MB) or is not in the bucket", schema: "Error" };
+const noRoom: ResponseDoc = { status: 503, description: "the model does not fit in the memory budget (MEMORY_BUDGET_MB) or is not in the bucket; shard_behind: a shard of a sharded model restarted, retry after the Retry-After header's seconds", schema: "Error" };
 const noModel: ResponseDoc = { status: 503, description: "the model is not in the bucket", schema: "Error" };
 const unauthorized: ResponseDoc = { status: 401, description: "API_KEY is set and the bearer key is missing or wrong", schema: "Error" };
 /** What every generating route may also answer. */

@@ -14,8 +14,17 @@ export interface ErrorBody {
   readonly param: string | null;
 }
 
-/** Seconds a client refused by admission control is told to wait: a short generation of the small models ends well within it. */
+/**
+ * Seconds a client refused by admission control, or failed by a restarted shard, is told to wait: a short generation
+ * of the small models ends well within it, and a restarted shard restores its pages on the next request's first step.
+ */
 export const RETRY_AFTER_S = 1;
+
+/**
+ * Transient failures a client should retry (503 with Retry-After): `shard_behind`, a shard of a sharded model that lost
+ * positions since its last flush (it restarted); the session is back at its last commit, which every shard holds.
+ */
+const RETRYABLE_503 = new Set(["shard_behind"]);
 
 /** OpenAI's error type follows from the status, so no call site can pair them differently. */
 function typeOf(status: number): ErrorType {
@@ -57,7 +66,7 @@ export function errorBody(e: unknown): ErrorBody {
   if (e instanceof SamplerConfigError) return invalidValue(e.message, paramOf(e));
   if (e instanceof EngineError) {
     // empty_sequence: generating in a session that holds no tokens, without any text to start it (the client's mistake).
-    const status = e.code === "context_length_exceeded" || e.code === "empty_sequence" || e.code.startsWith("invalid") ? 400 : 500;
+    const status = e.code === "context_length_exceeded" || e.code === "empty_sequence" || e.code.startsWith("invalid") ? 400 : RETRYABLE_503.has(e.code) ? 503 : 500;
     return errorOf(status, e.code, e.message);
   }
   if (e instanceof HostError) return errorOf(e.code === "model_load_failed" ? 500 : 503, e.code, e.message);
@@ -71,7 +80,7 @@ export function errorJson(body: ErrorBody) {
   return { error: { message: body.message, type: body.type, code: body.code, param: body.param } };
 }
 
-/** Headers an error response carries: a refusal by admission control says when to come back (RFC 9110 Retry-After). */
+/** Headers an error response carries: a refusal by admission control or a transient 503 says when to come back (RFC 9110 Retry-After). */
 export function errorHeaders(body: ErrorBody): Record<string, string> {
-  return body.status === 429 ? { "retry-after": String(RETRY_AFTER_S) } : {};
+  return body.status === 429 || (body.status === 503 && RETRYABLE_503.has(body.code)) ? { "retry-after": String(RETRY_AFTER_S) } : {};
 }

@@ -11,7 +11,7 @@ import type { LlamaSession } from "../../src/session/llama-session";
 import { SHARD_EVICT, type ModelShard } from "../../src/shard/model-shard";
 import type { ShardPlan } from "../../src/shard/plan";
 import { replicaOf, shardName, shardPlan } from "../../src/shard/session-shards";
-import { call, createSession, json, referenceRun, seedModel } from "./helpers";
+import { call, createSession, json, parseSse, referenceRun, seedModel } from "./helpers";
 
 let plan: ShardPlan;
 let single: LlamaModel;
@@ -125,7 +125,7 @@ describe("a shard that lost positions since its last flush", () => {
       failure = await next();
       expect((await reader.read()).done).toBe(true);
     });
-    expect(failure).toMatchObject({ type: "error", error: { code: "shard_behind", status: 500 } });
+    expect(failure).toMatchObject({ type: "error", error: { code: "shard_behind", status: 503, type: "server_error" } });
     if (failure?.type === "error") expect(failure.error.message).toMatch(/^shard: a shard holds \d+ positions of this session but \d+ are needed/);
     // The session went back to its commit after 8 tokens; every shard holds exactly that (its pages), nothing more.
     const committed = run.promptTokens.length + 12 + PERSIST_EVERY - 1;
@@ -134,6 +134,41 @@ describe("a shard that lost positions since its last flush", () => {
     for (const sh of sessionShards(s.id)) expect((await sh.stub.stats()).stored[keyOf(s.id)]).toBe(committed);
     const third = await generateIn(s.id, { max_tokens: 10 });
     expect([...first.tokens, ...streamed.slice(0, PERSIST_EVERY), ...third.tokens]).toEqual(await singleRun(run.promptTokens, 12 + PERSIST_EVERY + 10));
+  });
+
+  it("over HTTP: 503 shard_behind with Retry-After and an OpenAI error body; a stream ends with an error event of that code", async () => {
+    const run = referenceRun();
+    const s = await createSession({ temperature: 0 });
+    await generateIn(s.id, { text: run.prompt, max_tokens: 6 });
+    const committed = run.promptTokens.length + 5;
+    // One layer shard loses its last two positions (memory and pages, as a shard restored from older pages would):
+    // every request's first step builds on them.
+    const [sh] = sessionShards(s.id);
+    expect(await sh!.stub.trim(sh!.spec, keyOf(s.id), committed - 2)).toEqual({ ok: true, value: { evaluated: committed - 2 } });
+    const message = expect.stringMatching(new RegExp(`^shard: a shard holds ${committed - 2} positions of this session but ${committed} are needed`));
+    const error = { message, type: "server_error", code: "shard_behind", param: null };
+
+    const plain = await call("POST", "/v1/completions", { session_id: s.id, prompt: " Then", max_tokens: 4 });
+    expect(plain.status).toBe(503);
+    expect(plain.headers.get("retry-after")).toBe("1");
+    expect(await plain.json()).toEqual({ error });
+    const native = await call("POST", `/v1/sessions/${s.id}/generate`, { text: " Then", max_tokens: 4 });
+    expect(native.status).toBe(503);
+    expect(native.headers.get("retry-after")).toBe("1");
+    expect(await native.json()).toEqual({ error });
+
+    // Streams have sent their 200 already: the failure is the last event before the end, with the same code.
+    const streamed = await call("POST", "/v1/completions", { session_id: s.id, prompt: " Then", max_tokens: 4, stream: true });
+    expect(streamed.status).toBe(200);
+    const frames = parseSse(await streamed.text());
+    expect(frames.map((f) => f.data)).toHaveLength(2);
+    expect(JSON.parse(frames[0]!.data)).toEqual({ error });
+    expect(frames[1]!.data).toBe("[DONE]");
+    const events = parseSse(await (await call("POST", `/v1/sessions/${s.id}/generate`, { text: " Then", max_tokens: 4, stream: true })).text());
+    expect(events.map((f) => f.event)).toEqual(["error"]);
+    expect(JSON.parse(events[0]!.data)).toEqual({ error });
+    // Nothing of the failed requests was committed: the session is still at its commit.
+    expect((await json(await call("GET", `/v1/sessions/${s.id}`))).evaluated_tokens).toBe(committed);
   });
 
   it("a flush asking for more than a shard holds is refused with shard_behind, and writes nothing", async () => {
