@@ -48,7 +48,7 @@ const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 /** The table lines of one report: one row per model, ratio columns against the single-process engine of the same run. */
 export function shardedTable(r: ShardedReport): string[] {
   const head = [
-    "model", "backend", "file MiB", "shards (stages)", "largest shard MiB (plan / accounted)",
+    "model", "backend", "file MiB", "shards (stages)", "Worker scripts (isolates)", "largest shard MiB (plan / accounted)",
     "pp tok/s node", "pp tok/s sharded", "pp ×", "tg tok/s node", "tg tok/s sharded", "tg ×",
     "ms/token in shards", "ms per hop", "tg tok/s 2 sessions", "2 sessions ×",
   ];
@@ -57,6 +57,8 @@ export function shardedTable(r: ShardedReport): string[] {
     x.backend,
     mib(x.file_bytes),
     `${x.shards} (${x.stages})`,
+    // Reports from before per-shard scripts ran every shard in the main Worker's one script and did not count isolates.
+    `${x.shard_scripts ?? 1} (${x.isolates ?? "?"})`,
     `${mib(x.max_shard_plan_bytes)} / ${x.shard_memory.length ? mib(Math.max(...x.shard_memory.map((m) => m.reserved_bytes))) : "?"}`,
     f1(x.node.prefill_tokens_per_s),
     f1(x.sharded.prefill_tokens_per_s),
