@@ -38,6 +38,10 @@ export class ModelShard extends SharedModelShard {
     return refuse(this.env, req.spec) ?? super.forward(req);
   }
 
+  override async flush(spec: ShardSpec, session: string, n: number): Promise<Result<{ stored: number; persistMs: number }>> {
+    return refuse(this.env, spec) ?? super.flush(spec, session, n);
+  }
+
   override async trim(spec: ShardSpec, session: string, n: number): Promise<Result<{ evaluated: number }>> {
     return refuse(this.env, spec) ?? super.trim(spec, session, n);
   }
