@@ -180,6 +180,7 @@ const U: usize = memory.data(64, 16);
                 const n0 = v128.load8x8_u(qp), n1 = v128.load8x8_u(qp, 8);
                 const h0 = q5 ? i16x8.extend_low_i8x16_u(hc) : zero, h1 = q5 ? i16x8.extend_high_i8x16_u(hc) : zero;
                 lo = dotStep(lo, values<T>(n0, h0, false), values<T>(n1, h1, false), xv);
+                if (q5) v128.store(SINK, lo); // orders the high half's loads after the low half (measured: Q5_K only)
                 hi = dotStep(hi, values<T>(n0, h0, true), values<T>(n1, h1, true), xv + 64);
               }
               qp += 16;

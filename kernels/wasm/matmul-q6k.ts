@@ -227,10 +227,13 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
                 const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
                 let e = q6(a, hb, 0);
                 a0 = dotStep(a0, half(e, 0), half(e, 1), xp);
+                v128.store(SINK, a0);
                 e = q6(c, hb, 1);
                 a1 = dotStep(a1, half(e, 0), half(e, 1), xp + 32 * XK_ELEM);
+                v128.store(SINK, a1);
                 e = q6(a, hb, 2);
                 a2 = dotStep(a2, half(e, 0), half(e, 1), xp + 64 * XK_ELEM);
+                v128.store(SINK, a2);
                 e = q6(c, hb, 3);
                 a3 = dotStep(a3, half(e, 0), half(e, 1), xp + 96 * XK_ELEM);
                 qp += 48;
