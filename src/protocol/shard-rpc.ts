@@ -79,6 +79,11 @@ export interface ShardRpc extends Rpc.DurableObjectBranded {
   importKv(spec: ShardSpec, session: string, nCtx: number, pos0: number, data: ArrayBuffer): Promise<Result<{ evaluated: number }>>;
   /** Forgets the session: cache and every page. */
   drop(session: string): Promise<Result<{ dropped: boolean }>>;
+  /**
+   * Takes the session's cache out of memory, leaving its pages (a throwaway generation ended: it has none). Positions of
+   * a session not yet in its pages are written first, as when a cache is dropped for room.
+   */
+  release(session: string): Promise<Result<{ released: boolean }>>;
   stats(session?: string): Promise<ShardStats>;
   /** An empty round trip carrying `data` (its byte length comes back): measures one RPC leg's cost. */
   ping(data?: ArrayBuffer): Promise<number>;

@@ -21,7 +21,7 @@ import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
 import { restoreLive, type Live } from "./live-state";
 import { andThen, commitLive, finallyDo } from "./commit";
-import { closeShards, dropShards, modelFor, settleShards, shardContext, withShardStorage } from "../shard/session-shards";
+import { closeShards, dropShards, modelFor, releaseShards, settleShards, shardContext, withShardStorage } from "../shard/session-shards";
 import { cachedPrefix, reportStorage, thenRun } from "../cache/session-prefix";
 import { copySession } from "./fork";
 import { truncateLive } from "./truncate";
@@ -106,8 +106,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       const settings = this.#settingsFor(model, { nCtx: req.nCtx, sampler: req.sampler });
       if (!settings.ok) return settings;
       const llm = shardContext(model, this.ctx.id.toString(), settings.value.nCtx, true) ?? host.createContext(this.env, model, this.#owner, settings.value.nCtx, settings.value.kvType);
-      const samplerState = JSON.stringify(new Sampler(settings.value.sampler).state());
-      const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState, tokens: [], evaluated: 0, perPage: 1, lastFinish: null };
+      const state: StoredState = { createdAt: Date.now(), settings: settings.value, samplerState: JSON.stringify(new Sampler(settings.value.sampler).state()), tokens: [], evaluated: 0, perPage: 1, lastFinish: null };
       live = this.live = { model, llm, sampler: new Sampler(settings.value.sampler), state, persistedEvaluated: 0, ephemeral: true };
     } else {
       const restored = await this.#ensureLive();
@@ -160,6 +159,7 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
     }
     if (this.live?.ephemeral || this.releaseAfterRun) {
       this.releaseAfterRun = false;
+      if (this.live?.ephemeral) this.ctx.waitUntil(releaseShards(this.live.llm)); // a throwaway's KV leaves its shards, off the response's path
       host.release(this.#owner);
       this.live = null;
     }

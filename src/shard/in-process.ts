@@ -41,6 +41,13 @@ export function inProcessShards(file: GgufFile, config: LlamaConfig, plan: Shard
             if (seq) seq.evaluated = Math.min(seq.evaluated, n);
           }
         },
+        release: async () => {
+          for (const s of plan.shards) {
+            const seq = seqs.get(`${s.index}|${key}`);
+            if (seq) engines[s.index]!.releaseSeq(seq);
+            seqs.delete(`${s.index}|${key}`);
+          }
+        },
         // In process the caches are the storage; a shard holding fewer positions than a commit needs is still an error.
         flush: async (n) => {
           for (const s of plan.shards) {

@@ -1,16 +1,12 @@
 // ModelShard: one Durable Object per shard (and replica) of a plan; loads only its tensors and keeps each session's KV for its layers.
 import { DurableObject } from "cloudflare:workers";
-import { createBackendAsync } from "../backends/select";
-import { configFromGguf } from "../engine/config";
-import { loadPartStreaming } from "../engine/weights";
-import { backendSetting, budgetBytes, modelName, type Env } from "../env";
+import { budgetBytes, type Env } from "../env";
 import { errorBody, HostError } from "../protocol/errors";
-import { loadFailure, modelMissing, readHeaderRanged, readRange } from "../protocol/model-file";
 import { fail, ok, type Result } from "../protocol/result";
 import type { ShardForward, ShardOutputWire, ShardRpc, ShardStats } from "../protocol/shard-rpc";
-import { partOf } from "./in-process";
 import type { ShardSpec } from "./plan";
 import { shardBehind, ShardEngine, type ShardSeq } from "./shard-engine";
+import { loadShardEngine } from "./shard-load";
 import { shardPageBytes, joinShardPages, readShardPage } from "./shard-pages";
 import { ShardStore } from "./shard-store";
 
@@ -168,6 +164,14 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     });
   }
 
+  async release(session: string): Promise<Result<{ released: boolean }>> {
+    return this.#guard(async () => {
+      const held = this.held.get(session);
+      if (held) this.#evict(await this.engine!, session, held);
+      return ok({ released: held !== undefined });
+    });
+  }
+
   async stats(session?: string): Promise<ShardStats> {
     const engine = this.engine ? await this.engine.catch(() => null) : null;
     const m = engine?.backend.memory();
@@ -226,8 +230,8 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   }
 
   /**
-   * Drops least recently used caches until a new one of nCtx positions fits the budget. A dropped cache's positions are
-   * written first (a session's, not a throwaway's): it may be mid-request, and dropping is not a crash.
+   * Drops least recently used caches until a new one of nCtx positions fits the budget (a session's is written first:
+   * it may be mid-request).
    */
   #makeRoom(engine: ShardEngine, nCtx: number): void {
     const budget = budgetBytes(this.env);
@@ -239,13 +243,18 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     const lru = [...this.held].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     while (used() + need > budget && lru.length > 0) {
       const [key, h] = lru.shift()!;
-      if (h.durable && h.persisted < h.seq.evaluated) this.#persist(engine, key, h);
-      this.held.delete(key);
-      engine.releaseSeq(h.seq);
+      this.#evict(engine, key, h);
     }
     if (used() + need > budget) {
       throw new HostError(`shard ${engine.weights.part.layers.join("..")}: a KV cache of ${nCtx} positions does not fit beside its weights in the memory budget (MEMORY_BUDGET_MB)`, "memory_budget_exceeded");
     }
+  }
+
+  /** Takes a cache out of memory; a session's positions not in its pages yet are written first (dropping is not a crash). */
+  #evict(engine: ShardEngine, session: string, h: Held): void {
+    if (h.durable && h.persisted < h.seq.evaluated) this.#persist(engine, session, h);
+    this.held.delete(session);
+    engine.releaseSeq(h.seq);
   }
 
   /**
@@ -266,27 +275,12 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   /** Loads this object's part of the model once (single flight; a failed load is retried by the next call). */
   #engine(spec: ShardSpec): Promise<ShardEngine> {
     if (this.engine) return this.engine;
-    const p = this.#load(spec);
+    const p = loadShardEngine(this.env, spec);
     this.engine = p;
     p.catch(() => {
       if (this.engine === p) this.engine = null;
     });
     return p;
-  }
-
-  async #load(spec: ShardSpec): Promise<ShardEngine> {
-    const name = modelName(this.env);
-    const head = await this.env.MODELS.head(name);
-    if (!head) throw modelMissing(name);
-    try {
-      const header = await readHeaderRanged(this.env.MODELS, name, head.size);
-      const config = configFromGguf(header);
-      const backend = await createBackendAsync(backendSetting(this.env));
-      const weights = await loadPartStreaming(header, config, backend, (o, l) => readRange(this.env.MODELS, name, o, l), partOf(spec));
-      return new ShardEngine(backend, config, weights);
-    } catch (e) {
-      throw loadFailure(name, e);
-    }
   }
 
   async #guard<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {

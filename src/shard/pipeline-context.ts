@@ -12,6 +12,8 @@ export interface ShardHousekeeping {
   trim(n: number): Promise<void>;
   /** Every layer shard makes the session's first `n` positions durable in its pages (in parallel); fails when one holds fewer. */
   flush(n: number): Promise<void>;
+  /** Every layer shard takes the session's cache out of memory (a throwaway generation ended; it has no pages). */
+  release(): Promise<void>;
 }
 
 /**
@@ -23,6 +25,8 @@ export class PipelineContext extends TokenLog {
   private trimming: Promise<void> | null = null;
   /** Set when the session is deleted: no step may reach a shard after that. */
   private closed = false;
+  /** A step was sent: the shards may hold a cache of this sequence. */
+  private stepped = false;
 
   constructor(
     readonly model: LlamaModel,
@@ -74,6 +78,7 @@ export class PipelineContext extends TokenLog {
       for (let i = 0; i < tokens.length; i += this.maxBatch) {
         if (this.closed) throw new EngineError("the session was deleted", "invalid_state");
         const batch = tokens.slice(i, i + this.maxBatch);
+        this.stepped = true;
         last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all);
         this.log.push(...batch);
         if (out) out.set(last, i * vocab);
@@ -124,6 +129,16 @@ export class PipelineContext extends TokenLog {
 
   close(): void {
     this.closed = true;
+  }
+
+  /**
+   * A throwaway generation ended (done, failed or cancelled): no further step, and the shards that may hold its cache
+   * drop it now instead of when the least-recently-used rule gets to it. Nothing was stored, so nothing is written.
+   */
+  async release(): Promise<void> {
+    this.closed = true;
+    await this.settle().catch(() => {}); // a trim still in flight must not bring the cache back after the release
+    if (this.stepped) await this.shards.release();
   }
 
   /** Nothing to free in this isolate: the KV caches live in the shards. */

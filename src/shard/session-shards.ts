@@ -136,7 +136,10 @@ export function shardContext(model: LlamaModel, session: string, nCtx: number, e
   const flush = async (n: number) => {
     await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).flush(s, session, n))));
   };
-  const ctx = new PipelineContext(model, nCtx, plan, call, { trim, flush });
+  const release = async () => {
+    await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).release(session))));
+  };
+  const ctx = new PipelineContext(model, nCtx, plan, call, { trim, flush, release });
   hopStats.set(ctx, hops);
   return ctx.asContext();
 }
@@ -160,6 +163,15 @@ export function isPipeline(llm: LlamaContext): boolean {
 /** The session is being deleted: its pipeline sends no further step (a step after the shards' drop would store pages again). */
 export function closeShards(llm: LlamaContext): void {
   if (isPipeline(llm)) (llm as unknown as PipelineContext).close();
+}
+
+/**
+ * A throwaway generation ended: its shards drop its KV now (for ctx.waitUntil, off the response's path; a failure is
+ * only logged, the least-recently-used rule then drops the cache later). Nothing for a local context.
+ */
+export async function releaseShards(llm: LlamaContext): Promise<void> {
+  if (!isPipeline(llm)) return;
+  await (llm as unknown as PipelineContext).release().catch((e: unknown) => console.error("releasing a throwaway generation's shard caches failed", e));
 }
 
 /** Waits until the shards hold exactly the context's positions (after a rewind or a restore). */

@@ -9,7 +9,7 @@ import { Sampler } from "../../src/engine/sampler";
 import type { GenerateEvent } from "../../src/protocol/generate";
 import type { LlamaSession } from "../../src/session/llama-session";
 import { SHARD_EVICT, type ModelShard } from "../../src/shard/model-shard";
-import type { ShardPlan } from "../../src/shard/plan";
+import type { ShardPlan, ShardSpec } from "../../src/shard/plan";
 import { replicaOf, shardName, shardPlan } from "../../src/shard/session-shards";
 import { call, createSession, json, parseSse, referenceRun, seedModel } from "./helpers";
 
@@ -70,6 +70,56 @@ describe("page writes at the commit point", () => {
       expect(Object.keys(a.stored).sort()).toEqual(Object.keys(before[i]!.stored).sort());
     });
     expect(after.reduce((n, a) => n + a.steps, 0)).toBeGreaterThan(before.reduce((n, a) => n + a.steps, 0));
+  });
+});
+
+describe("a throwaway generation's caches", () => {
+  const replicasOf = (s: ShardSpec) => Promise.all([...Array(REPLICAS).keys()].map((r) => stub(s.index, r).stats()));
+  /** Caches in memory per layer shard, over its replicas. */
+  const live = () => Promise.all(layerShards().map(async (s) => (await replicasOf(s)).reduce((n, st) => n + st.live, 0)));
+  /** Steps served by every layer shard's replicas. */
+  const steps = async () => (await Promise.all(layerShards().map(replicasOf))).flat().reduce((n, st) => n + st.steps, 0);
+  /** The live counts once the release (sent after the response, ctx.waitUntil) has landed, or what they are after 5 s. */
+  async function settledAt(want: number[]): Promise<number[]> {
+    let now = await live();
+    for (let t = Date.now(); JSON.stringify(now) !== JSON.stringify(want) && Date.now() - t < 5000; now = await live()) await new Promise((r) => setTimeout(r, 20));
+    return now;
+  }
+
+  it("leave every shard when the generation ends (one choice, several, a stream the client drops); a session's cache stays", async () => {
+    const run = referenceRun();
+    const s = await createSession({ temperature: 0 });
+    await generateIn(s.id, { text: run.prompt, max_tokens: 6 });
+    const before = await live();
+    const mine = await Promise.all(sessionShards(s.id).map((sh) => sh.stub.stats()));
+    expect(mine.every((st) => st.live > 0)).toBe(true);
+
+    let ran = await steps();
+    const one = await json(await call("POST", "/v1/completions", { prompt: run.prompt, max_tokens: 8, temperature: 0 }));
+    expect(one.usage.completion_tokens).toBe(8);
+    expect(await steps()).toBeGreaterThan(ran); // it ran through the shards
+    expect(await settledAt(before)).toEqual(before);
+
+    ran = await steps();
+    const three = await json(await call("POST", "/v1/chat/completions", { messages: [{ role: "user", content: "Once" }], max_tokens: 4, n: 3, temperature: 0.8, seed: 5 }));
+    expect(three.choices).toHaveLength(3);
+    expect(await steps()).toBeGreaterThan(ran);
+    expect(await settledAt(before)).toEqual(before);
+
+    // The client reads the first chunk and goes away: the generation stops, and its caches go too.
+    ran = await steps();
+    const res = await call("POST", "/v1/completions", { prompt: run.prompt, max_tokens: 60, temperature: 0, stream: true });
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    expect(await steps()).toBeGreaterThan(ran);
+    expect(await settledAt(before)).toEqual(before);
+
+    // The session's own cache was never dropped: its next request restores nothing from pages, and continues exactly.
+    const next = await generateIn(s.id, { max_tokens: 4 });
+    expect(next.tokens).toEqual(run.generatedTokens.slice(6, 10));
+    const after = await Promise.all(sessionShards(s.id).map((sh) => sh.stub.stats()));
+    after.forEach((st, i) => expect(st.restored).toBe(mine[i]!.restored));
   });
 });
 
