@@ -121,6 +121,28 @@ describe("a throwaway generation's caches", () => {
     const after = await Promise.all(sessionShards(s.id).map((sh) => sh.stub.stats()));
     after.forEach((st, i) => expect(st.restored).toBe(mine[i]!.restored));
   });
+  it("leave every shard when a step of it fails too", async () => {
+    const before = await live();
+    const name = `ephemeral-failing-${Date.now()}`;
+    const key = keyOf(name);
+    let failure: GenerateEvent | undefined;
+    await runInDurableObject(env.SESSIONS.getByName(name), async (session: LlamaSession) => {
+      const started = await session.generate({ ephemeral: true, text: referenceRun().prompt, maxTokens: 20 });
+      if (!started.ok) throw new Error("generate refused");
+      const reader = started.value.events.getReader();
+      const next = async () => JSON.parse(new TextDecoder().decode((await reader.read()).value)) as GenerateEvent;
+      expect((await next()).type).toBe("token");
+      // Its cache is in every layer shard now; one of them loses it: the next step is refused.
+      const counts = await live();
+      counts.forEach((n, i) => expect(n).toBe(before[i]! + 1));
+      const sh = layerShards()[0]!;
+      expect((await stub(sh.index, replicaOf(key, REPLICAS)).trim(sh, key, 0)).ok).toBe(true);
+      do failure = await next();
+      while (failure.type === "token");
+    });
+    expect(failure).toMatchObject({ type: "error", error: { code: "shard_behind" } });
+    expect(await settledAt(before)).toEqual(before);
+  });
 });
 
 describe("caches dropped for room", () => {
