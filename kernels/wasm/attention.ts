@@ -1,5 +1,5 @@
 // Causal attention over the f32 KV cache with GQA fused per KV head: the query heads sharing a KV head read it once.
-import { dot4, f16Round, hsum, madd } from "./common";
+import { dot4, f16Round, hsum, madd, transposeAdd } from "./common";
 import { softmaxRow } from "./elementwise";
 
 /** Σ a[d] b[d] over n floats (two accumulators: the adds of one chain would wait on each other). */
@@ -18,6 +18,29 @@ import { softmaxRow } from "./elementwise";
 }
 
 /**
+ * dot4 of two query heads (at a and a + ah) with the same four keys, stored scaled at out and out + oh: each key vector
+ * loaded once for both, eight independent accumulator chains. Each head's sums are dot4's, in its order.
+ */
+@inline function dot4x2(out: usize, oh: usize, a: usize, ah: usize, b: usize, stride: usize, n: i32, scale: v128): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+  for (let d = 0; d < n; d += 4) {
+    const o = <usize>d << 2;
+    const k0 = v128.load(b + o), k1 = v128.load(b + stride + o), k2 = v128.load(b + 2 * stride + o), k3 = v128.load(b + 3 * stride + o);
+    const x = v128.load(a + o), y = v128.load(a + ah + o);
+    a0 = madd(x, k0, a0);
+    a1 = madd(x, k1, a1);
+    a2 = madd(x, k2, a2);
+    a3 = madd(x, k3, a3);
+    c0 = madd(y, k0, c0);
+    c1 = madd(y, k1, c1);
+    c2 = madd(y, k2, c2);
+    c3 = madd(y, k3, c3);
+  }
+  v128.store(out, f32x4.mul(transposeAdd(a0, a1, a2, a3), scale));
+  v128.store(out + oh, f32x4.mul(transposeAdd(c0, c1, c2, c3), scale));
+}
+
+/**
  * o_j[0..n) = Σ_p w_j[p] v[p] for the group's heads j (outputs oh bytes apart, weights wr bytes apart) over nPos value
  * rows at vp, vp + stride, ... Sixteen dims at a time in four registers, so an output is written once instead of read
  * and written per position; the heads take turns on each 16-dim slice of the rows, which stays in L1 meanwhile.
@@ -26,7 +49,36 @@ import { softmaxRow } from "./elementwise";
   let d = 0;
   for (; d + 16 <= n; d += 16) {
     const od = <usize>d << 2;
-    for (let j = 0; j < group; j++) {
+    let j = 0;
+    // Two heads at a time: each 16-dim slice of a value row loaded once for both, eight independent accumulator chains.
+    for (; j + 2 <= group; j += 2) {
+      const wj = w + <usize>j * wr;
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      let v = vp + od;
+      for (let p = 0; p < nPos; p++) {
+        const x0 = v128.load(v), x1 = v128.load(v, 16), x2 = v128.load(v, 32), x3 = v128.load(v, 48);
+        const s = v128.load32_splat(wj + (<usize>p << 2)), t = v128.load32_splat(wj + wr + (<usize>p << 2));
+        a0 = madd(s, x0, a0);
+        a1 = madd(s, x1, a1);
+        a2 = madd(s, x2, a2);
+        a3 = madd(s, x3, a3);
+        b0 = madd(t, x0, b0);
+        b1 = madd(t, x1, b1);
+        b2 = madd(t, x2, b2);
+        b3 = madd(t, x3, b3);
+        v += stride;
+      }
+      const oj = o + <usize>j * oh + od;
+      v128.store(oj, a0);
+      v128.store(oj, a1, 16);
+      v128.store(oj, a2, 32);
+      v128.store(oj, a3, 48);
+      v128.store(oj + oh, b0);
+      v128.store(oj + oh, b1, 16);
+      v128.store(oj + oh, b2, 32);
+      v128.store(oj + oh, b3, 48);
+    }
+    for (; j < group; j++) {
       const wj = w + <usize>j * wr;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let v = vp + od;
@@ -69,7 +121,9 @@ import { softmaxRow } from "./elementwise";
   if ((headDim & 3) == 0) {
     for (; p + 4 <= nPos; p += 4) {
       const kp = kg + <usize>p * stride;
-      for (let j = 0; j < group; j++) v128.store(scores + <usize>j * rowBytes + (<usize>p << 2), f32x4.mul(dot4(q0 + <usize>j * hBytes, kp, stride, headDim), vscale));
+      let j = 0;
+      for (; j + 2 <= group; j += 2) dot4x2(scores + <usize>j * rowBytes + (<usize>p << 2), rowBytes, q0 + <usize>j * hBytes, hBytes, kp, stride, headDim, vscale);
+      for (; j < group; j++) v128.store(scores + <usize>j * rowBytes + (<usize>p << 2), f32x4.mul(dot4(q0 + <usize>j * hBytes, kp, stride, headDim), vscale));
     }
   }
   for (; p < nPos; p++) {

@@ -114,6 +114,11 @@ export function f16Round(x: f32): f32 {
     a2 = madd(av, v128.load(b + 2 * stride + o), a2);
     a3 = madd(av, v128.load(b + 3 * stride + o), a3);
   }
+  return transposeAdd(a0, a1, a2, a3);
+}
+
+/** The horizontal sums of a0..a3 as the four lanes (dot4's pairing: (lane 0 + 2) + (lane 1 + 3)). */
+@inline export function transposeAdd(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
   // Lanes a0[0]+a0[2], a1[0]+a1[2], a0[1]+a0[3], a1[1]+a1[3] (and the same for a2, a3), then the pairs of those.
   const s01 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
   const s23 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
