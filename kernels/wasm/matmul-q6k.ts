@@ -1,6 +1,6 @@
 // Q6_K weights × Q8_K activations: 4-row panels, 6-bit values rebuilt from nibble and 2-bit planes, i8 scales per 16.
 import { SINK, madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotFirst, dotStep, i8x4, settle, storeRows4, storeTokens4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotFirst, dotStep, i8x4, settleOnes, storeRows4, storeTokens4 } from "./kquant-common";
 
 // Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 128-element half
@@ -29,7 +29,7 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
  * with the next 4. Two steps of 6-bit values are as many as dotStep's i16 lanes hold exactly (kquant-common.ts).
  */
 @inline function pair(acc: v128, p0: v128, p1: v128, r0: v128, r1: v128, xp: usize): v128 {
-  return i32x4.add(acc, settle(dotStep(dotFirst(p0, p1, xp), r0, r1, xp + 4 * XK_ELEM)));
+  return i32x4.add(acc, settleOnes(dotStep(dotFirst(p0, p1, xp), r0, r1, xp + 4 * XK_ELEM)));
 }
 
 /** The relaxed build's byte vector as is, or SIMD128's low (k = 0) or high i16x8 half of it. */
@@ -60,10 +60,10 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
       a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
       a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
     }
-    c0 = i32x4.add(c0, settle(a0));
-    c1 = i32x4.add(c1, settle(a1));
-    c2 = i32x4.add(c2, settle(a2));
-    c3 = i32x4.add(c3, settle(a3));
+    c0 = i32x4.add(c0, settleOnes(a0));
+    c1 = i32x4.add(c1, settleOnes(a1));
+    c2 = i32x4.add(c2, settleOnes(a2));
+    c3 = i32x4.add(c3, settleOnes(a3));
   }
   v128.store(U, i32x4.add(v128.load(U), i32x4.mul(i32x4.add(c0, i32x4.shl(v128.load32_splat(sk), 5)), sc)));
   v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(i32x4.add(c1, i32x4.shl(v128.load32_splat(sk + sRow), 5)), sc)), 16);
