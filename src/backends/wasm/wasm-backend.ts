@@ -10,6 +10,7 @@ import { prepareActivations } from "./activations";
 import { WASM_FORMATS, type WasmFormat } from "./formats";
 import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
 import type { PackedMatrix } from "./repack";
+import { readKvPlanes, writeKvPlanes } from "./kv-planes";
 import { typedAttention } from "./typed-attention";
 import { KV_CODE, WasmBuffer, WasmKvCache, WasmMatrix, WasmVector } from "./wasm-handles";
 
@@ -236,32 +237,11 @@ export class WasmBackend implements Backend {
   }
 
   readKvBytes(cache: KvCache, pos0: number, n: number): Uint8Array {
-    const c = this.kv(cache);
-    const span = n * c.rowBytes;
-    const out = new Uint8Array(c.layout.nLayers * 2 * span);
-    const u8 = this.mem.u8;
-    for (let l = 0, o = 0; l < c.layout.nLayers; l++) {
-      for (const plane of [c.k(l), c.v(l)]) {
-        const start = plane + pos0 * c.rowBytes;
-        out.set(u8.subarray(start, start + span), o);
-        o += span;
-      }
-    }
-    return out;
+    return readKvPlanes(this.mem.u8, this.kv(cache), pos0, n);
   }
 
   writeKvBytes(cache: KvCache, pos0: number, n: number, data: Uint8Array): void {
-    const c = this.kv(cache);
-    const span = n * c.rowBytes;
-    if (data.byteLength !== c.layout.nLayers * 2 * span) throw new RangeError(`writeKvBytes: expected ${c.layout.nLayers * 2 * span} bytes, got ${data.byteLength}`);
-    if (pos0 < 0 || pos0 + n > c.layout.nCtx) throw new RangeError(`writeKvBytes: positions ${pos0}..${pos0 + n} exceed the context of ${c.layout.nCtx}`);
-    const u8 = this.mem.u8;
-    for (let l = 0, o = 0; l < c.layout.nLayers; l++) {
-      for (const plane of [c.k(l), c.v(l)]) {
-        u8.set(data.subarray(o, o + span), plane + pos0 * c.rowBytes);
-        o += span;
-      }
-    }
+    writeKvPlanes(this.mem.u8, this.kv(cache), pos0, n, data);
   }
 
   memory(): BackendMemory {
