@@ -2,27 +2,11 @@
 // run16: i16x8.relaxed_dot_i8x16_i7x16_s summed in i16 lanes, widened once (the kernels' form); run32/run32b:
 // i32x4.relaxed_dot_i8x16_i7x16_add_s accumulating in i32 (one chain / two chains); runLd/runAlu: plain loads and
 // plain i32x4 adds, as controls; run16n: run16 without the SINK stores. Each walks nblk 64-byte panel-blocks reps times; the integer sums are identical.
-const SINK: usize = memory.data(16, 16);
-/** blockQ4Relaxed as the kernels write it. */
-@inline function b16(wp: usize, xp: usize, sp: usize): v128 {
-  const m = i8x16.splat(0x0f);
-  const n0 = v128.load(wp);
-  let lo = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp), v128.and(n0, m));
-  let hi = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 16), v128.and(i16x8.shr_u(n0, 4), m));
-  const n1 = v128.load(wp, 16);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 4), v128.and(n1, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 20), v128.and(i16x8.shr_u(n1, 4), m)));
-  v128.store(SINK, lo);
-  v128.store(SINK, hi);
-  const n2 = v128.load(wp, 32);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 8), v128.and(n2, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 24), v128.and(i16x8.shr_u(n2, 4), m)));
-  const n3 = v128.load(wp, 48);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 12), v128.and(n3, m)));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp, 28), v128.and(i16x8.shr_u(n3, 4), m)));
-  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.add(lo, hi)), i32x4.shl(v128.load32_splat(sp), 3));
-}
-/** b16 without the SINK stores (V8 then schedules the loads freely). */
+import { SINK } from "../wasm/common";
+// The kernels' own step, so the benchmark times what ships.
+import { blockQ4Relaxed as b16 } from "../wasm/decode-legacy";
+
+/** b16 (blockQ4Relaxed) without the SINK stores (V8 then schedules the loads freely). */
 @inline function b16n(wp: usize, xp: usize, sp: usize): v128 {
   const m = i8x16.splat(0x0f);
   const n0 = v128.load(wp);
