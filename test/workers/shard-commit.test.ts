@@ -1,7 +1,6 @@
 // The shards' commit point: pages are written only when the session commits (after every shard flushed), and a shard that lost positions fails the step, never computes on the hole.
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createBackend } from "../../src/backends/select";
 import { LlamaContext } from "../../src/engine/context";
 import { generate } from "../../src/engine/generate";
 import { LlamaModel } from "../../src/engine/model";
@@ -10,22 +9,19 @@ import type { GenerateEvent } from "../../src/protocol/generate";
 import type { LlamaSession } from "../../src/session/llama-session";
 import { SHARD_EVICT, type ModelShard } from "../../src/shard/model-shard";
 import type { ShardPlan, ShardSpec } from "../../src/shard/plan";
-import { replicaOf, shardName, shardPlan } from "../../src/shard/session-shards";
-import { call, createSession, json, parseSse, referenceRun, seedModel } from "./helpers";
+import { replicaOf } from "../../src/shard/session-shards";
+import { call, createSession, json, parseSse, referenceRun } from "./helpers";
+import { keyOf, layerShardsOf, loadShardFixtures, REPLICAS, shardStub } from "./shard-fixtures";
 
 let plan: ShardPlan;
 let single: LlamaModel;
 beforeAll(async () => {
-  await seedModel();
-  plan = (await shardPlan(env))!.plan;
-  single = LlamaModel.load(env.TEST_MODEL_STORIES260K, createBackend(env.BACKEND === "wasm" ? "wasm" : env.BACKEND));
+  ({ plan, single } = await loadShardFixtures());
 });
 
-const REPLICAS = Number(env.SHARD_REPLICAS ?? "1");
 const PERSIST_EVERY = Number(env.PERSIST_EVERY);
-const keyOf = (id: string) => env.SESSIONS.idFromName(id).toString();
-const layerShards = () => plan.shards.filter((s) => s.layers[1] > s.layers[0]);
-const stub = (i: number, replica: number) => env.SHARDS.getByName(shardName(env, plan, plan.shards[i]!, replica));
+const layerShards = () => layerShardsOf(plan);
+const stub = (i: number, replica: number) => shardStub(plan, i, replica);
 /** The replica of every layer shard that serves a session. */
 const sessionShards = (id: string) => layerShards().map((s) => ({ spec: s, stub: stub(s.index, replicaOf(keyOf(id), REPLICAS)) }));
 const generateIn = async (id: string, body: Record<string, unknown>) => json(await call("POST", `/v1/sessions/${id}/generate`, body));

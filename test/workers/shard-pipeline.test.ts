@@ -1,7 +1,6 @@
 // A model over the budget (0.5 MiB) served as a pipeline of ModelShard objects: bit-identical to the single-object engine, sessions as ever.
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createBackend } from "../../src/backends/select";
 import { LlamaContext } from "../../src/engine/context";
 import { generate } from "../../src/engine/generate";
 import { LlamaModel } from "../../src/engine/model";
@@ -11,23 +10,19 @@ import { resumeSampler } from "../../src/session/sampling";
 import { SHARD_EVICT, type ModelShard } from "../../src/shard/model-shard";
 import type { PipelineContext } from "../../src/shard/pipeline-context";
 import type { ShardPlan } from "../../src/shard/plan";
-import { forkShards, replicaOf, shardContext, shardedModel, shardName, shardPlan } from "../../src/shard/session-shards";
-import { call, createSession, json, referenceRun, seedModel } from "./helpers";
+import { forkShards, replicaOf, shardContext, shardedModel } from "../../src/shard/session-shards";
+import { call, createSession, json, referenceRun } from "./helpers";
+import { keyOf, layerShardsOf, loadShardFixtures, REPLICAS, shardStub } from "./shard-fixtures";
 
 let plan: ShardPlan;
 let single: LlamaModel;
 beforeAll(async () => {
-  await seedModel();
-  plan = (await shardPlan(env))!.plan;
-  // The single-object engine on the same backend, in this isolate: the oracle every sharded result must equal bit for bit.
-  single = LlamaModel.load(env.TEST_MODEL_STORIES260K, createBackend(env.BACKEND === "wasm" ? "wasm" : env.BACKEND));
+  ({ plan, single } = await loadShardFixtures());
 });
 
 const generateIn = async (id: string, body: Record<string, unknown>) => json(await call("POST", `/v1/sessions/${id}/generate`, body));
-const keyOf = (id: string) => env.SESSIONS.idFromName(id).toString();
-const layerShards = () => plan.shards.filter((s) => s.layers[1] > s.layers[0]);
-const REPLICAS = Number(env.SHARD_REPLICAS ?? "1");
-const stub = (i: number, replica = 0) => env.SHARDS.getByName(shardName(env, plan, plan.shards[i]!, replica));
+const layerShards = () => layerShardsOf(plan);
+const stub = (i: number, replica = 0) => shardStub(plan, i, replica);
 /** Each layer shard's counters, summed over its replicas (a session lives on one of them). */
 const stats = () =>
   Promise.all(
