@@ -5,13 +5,18 @@ import type { ShardRpc } from "../protocol/shard-rpc";
 import type { ShardPlan } from "./plan";
 import { planFingerprint, shardBindingName, SHARDS_CONFIG_COMMAND } from "./plan-fingerprint";
 
-/** The SHARDS_<i> bindings the Worker has, by index. */
+const bindingsOf = new WeakMap<Env, Map<number, DurableObjectNamespace<ShardRpc>>>();
+
+/** The SHARDS_<i> bindings the Worker has, by index: read once per env (a step asks for a namespace on every hop). */
 function perShardBindings(env: Env): Map<number, DurableObjectNamespace<ShardRpc>> {
+  const known = bindingsOf.get(env);
+  if (known) return known;
   const found = new Map<number, DurableObjectNamespace<ShardRpc>>();
   for (const [k, v] of Object.entries(env)) {
     const m = /^SHARDS_(\d+)$/.exec(k);
     if (m && v) found.set(Number(m[1]), v as DurableObjectNamespace<ShardRpc>);
   }
+  bindingsOf.set(env, found);
   return found;
 }
 
