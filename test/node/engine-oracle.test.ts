@@ -25,7 +25,8 @@ function scaleOf(rows: number[][]): number {
 //   where ref is exact on 128-token runs), so they are compared with llama.cpp's native kvF32 logits. These
 //   oracles were made with ggml's AVX2 "haswell" kernels on one 5-token batch, while the ref backend reproduces the
 //   single-token AVX-512 path (zen4/icelake builds). Every file but two measures ≤ 4e-7·S, and we assert 1e-5·S.
-//   Held at the oracle README's 3e-2·S: F16 (3.07e-4·S) and Q6_K (6.67e-3·S), because these two oracles record the
+//   Held near their measured distance instead (1e-3·S and 1e-2·S, tighter than the oracle README's 3e-2·S): F16
+//   (3.07e-4·S) and Q6_K (6.67e-3·S), because these two oracles record the
 //   haswell build's 5-token batch path, not a computation the ref backend models: llama.cpp itself, run here with
 //   the same haswell build one token per decode, is 1.42e-4·S (F16) and 6.67e-3·S (Q6_K) away from them, and with
 //   the zen4 build (batch or token by token) 3.07e-4·S and 6.67e-3·S, the ref backend's figures (a batch takes
@@ -34,8 +35,8 @@ function scaleOf(rows: number[][]): number {
 //   test/node/engine-teacher-forced.test.ts, where ref is bit-identical to llama.cpp on every row.
 const F32_TOL = 1e-4;
 const GGML_EXACT_TOL = 1e-5;
-const GGML_LOOSE_TOL = 3e-2;
-const GGML_LOOSE = new Set(["F16", "Q6_K"].map((t) => `kquant-gqa-${t}`));
+/** The two haswell-batch oracles above: about 3x their measured distance, so a new error of that size still fails. */
+const GGML_LOOSE_TOL = new Map([["kquant-gqa-F16", 1e-3], ["kquant-gqa-Q6_K", 1e-2]]);
 
 // The kquant-gqa models are a larger fixture set (not shipped): present in the model directory, or skipped loudly.
 const kquantSet = optionalFixtures(KQUANT.flatMap((n) => [`oracle/${n}.gguf`, `oracle/${n}.logits.json`]));
@@ -56,6 +57,6 @@ describe.each(NAMES)("%s logits", (name) => {
     const expected = oracle.kvF32.logitsAllPositions;
     const got = promptLogits(file, "ggml", oracle.promptIds);
     const diff = maxAbsDiff(got, expected.flat());
-    expect(diff).toBeLessThanOrEqual((GGML_LOOSE.has(name) ? GGML_LOOSE_TOL : GGML_EXACT_TOL) * scaleOf(expected));
+    expect(diff).toBeLessThanOrEqual((GGML_LOOSE_TOL.get(name) ?? GGML_EXACT_TOL) * scaleOf(expected));
   });
 });
