@@ -15,6 +15,8 @@ export interface ShardForward {
   /** Residual stream [rows × dim] as float32 bytes, from the shard before. */
   readonly x?: ArrayBuffer;
   readonly allLogits: boolean;
+  /** Greedy decoding: a classifier shard sends the best logit of its rows (`best`) instead of the rows (src/shard/greedy.ts). */
+  readonly argmax?: boolean;
   /**
    * The positions belong to a session whose commits flush them to SQLite pages (false for a throwaway generation, of
    * which nothing is ever written). A step itself writes no page: see flush.
@@ -25,6 +27,8 @@ export interface ShardForward {
 export interface ShardOutputWire {
   readonly x?: ArrayBuffer;
   readonly logits?: ArrayBuffer;
+  /** With `argmax`: the best of the shard's logits (token -1 when none is finite). */
+  readonly best?: { readonly token: number; readonly logit: number };
   /** Time spent inside the shard on this step (ms): the forward pass, and writing pages (only when the step overwrites stored positions). */
   readonly computeMs?: number;
   readonly persistMs?: number;

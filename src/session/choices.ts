@@ -5,6 +5,7 @@ import type { Choices } from "./event-stream";
 import type { Live } from "./live-state";
 import { constraintFor } from "./grammar-constraint";
 import { resumeSampler } from "./sampling";
+import { argmaxSuffices, useArgmaxLogits } from "../shard/greedy";
 
 /** Choice i samples with seed + i (seed - i where that would leave the safe integers): distinct, reproducible streams. */
 export function choiceSeed(seed: number, i: number): number {
@@ -36,6 +37,8 @@ export function requestChoices(live: Live, req: GenerateRequest, input: readonly
       live.sampler.setLogitBias(req.logitBias ?? null);
       // So is a grammar: each choice starts a fresh matcher over its own generated tokens.
       live.sampler.setConstraint(constraintFor(live.model.tokenizer, req));
+      // A sharded model's classifier shards send only their best logit when the sampler needs no more (greedy.ts).
+      useArgmaxLogits(llm, argmaxSuffices(live.sampler, { logitBias: req.logitBias ?? null, topLogprobs }));
       return generate(llm, live.sampler, { input: i === 0 ? input : [], maxTokens, stop, signal, topLogprobs });
     },
   };

@@ -5,6 +5,7 @@ import type { LlamaModel } from "../engine/model";
 import { TokenLog } from "../engine/token-log";
 import type { ShardPlan } from "./plan";
 import { pipelineStep, type ShardCaller } from "./pipeline";
+import type { ArgmaxLogits } from "./greedy";
 
 /** Shard-side housekeeping the context asks for (trim to a length, flush before a commit); the Worker implements it by RPC. */
 export interface ShardHousekeeping {
@@ -20,13 +21,15 @@ export interface ShardHousekeeping {
  * The token log and pending tokens of LlamaContext (the same TokenLog), with the public surface the session and
  * generate() use; the forward pass is pipelineStep. Only the async entry points work (RPC is asynchronous).
  */
-export class PipelineContext extends TokenLog {
+export class PipelineContext extends TokenLog implements ArgmaxLogits {
   /** A trim the shards have not confirmed yet; the next step waits for it, so no shard runs on stale positions. */
   private trimming: Promise<void> | null = null;
   /** Set when the session is deleted: no step may reach a shard after that. */
   private closed = false;
   /** A step was sent: the shards may hold a cache of this sequence. */
   private stepped = false;
+  /** The generation samples greedily from the raw row: decode steps bring back only the best logit (greedy.ts). */
+  private argmax = false;
 
   constructor(
     readonly model: LlamaModel,
@@ -44,6 +47,11 @@ export class PipelineContext extends TokenLog {
     return this as unknown as LlamaContext;
   }
 
+  /** Set by the session before each generation (useArgmaxLogits): true only when the sampler needs nothing but the argmax. */
+  argmaxLogits(on: boolean): void {
+    this.argmax = on;
+  }
+
   nextLogits(): Float32Array {
     throw new EngineError("a sharded model runs asynchronously: use nextLogitsAsync", "invalid_state");
   }
@@ -55,18 +63,19 @@ export class PipelineContext extends TokenLog {
   /** As LlamaContext.nextLogitsAsync: evaluates the pending tokens (or the last token again) and returns the last logits. */
   async nextLogitsAsync(): Promise<Float32Array> {
     this.requeueLastIfIdle();
-    const logits = await this.run(this.pendingTokens, false);
+    const logits = await this.run(this.pendingTokens, this.argmax ? "best" : "last");
     this.pendingTokens.length = 0;
     return logits;
   }
 
   async evaluateAsync(tokens: readonly number[], options: { allLogits?: boolean } = {}): Promise<Float32Array> {
     if (this.pendingTokens.length > 0) throw new EngineError("pending tokens must be evaluated first (nextLogits)", "invalid_state");
-    return this.run(tokens, options.allLogits === true);
+    return this.run(tokens, options.allLogits === true ? "all" : "last");
   }
 
   /** Batches of maxBatch through the pipeline; the log grows per batch and rolls back if a batch fails. */
-  private async run(tokens: readonly number[], all: boolean): Promise<Float32Array> {
+  private async run(tokens: readonly number[], want: "all" | "last" | "best"): Promise<Float32Array> {
+    const all = want === "all";
     if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
     this.checkTokens(tokens, this.log.length);
     const start = this.log.length;
@@ -79,7 +88,9 @@ export class PipelineContext extends TokenLog {
         if (this.closed) throw new EngineError("the session was deleted", "invalid_state");
         const batch = tokens.slice(i, i + this.maxBatch);
         this.stepped = true;
-        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all);
+        // Only the last batch's logits are returned: earlier prefill batches skip the classifier slices.
+        const final = i + this.maxBatch >= tokens.length;
+        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all || final ? want : "none");
         this.log.push(...batch);
         if (out) out.set(last, i * vocab);
       }

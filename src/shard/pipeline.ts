@@ -1,5 +1,6 @@
 // One forward step through the shards of a plan: embedding slices, the chain of layer shards, then classifier slices.
 import type { LlamaConfig } from "../engine/config";
+import { betterOf, greedyRow, type BestLogit } from "./greedy";
 import type { ShardPlan, ShardSpec } from "./plan";
 import type { ShardStepInput, ShardStepOutput } from "./shard-engine";
 
@@ -25,11 +26,21 @@ export function roleOf(s: ShardSpec, vocab: number): "embed-slice" | "chain" | "
 }
 
 /**
- * Logits of one batch (at most the plan's batch size) at positions pos0..: the last row's, or every row's when
- * `allLogits` ([rows × vocab]). Slices of a split embedding or classifier are called in parallel; layer shards in order.
+ * What a step brings back: every row's logits, the last row's, only the best logit of the last row (greedy sampling:
+ * the head shards send one number instead of their rows, see greedy.ts), or nothing (a prefill batch before the last:
+ * the classifier slices are not called at all).
  */
-export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardCaller, tokens: readonly number[], pos0: number, allLogits: boolean): Promise<Float32Array> {
+export type LogitsWanted = "all" | "last" | "best" | "none";
+
+/**
+ * Logits of one batch (at most the plan's batch size) at positions pos0..: the last row's, every row's ([rows × vocab])
+ * for "all", a row holding only the best logit for "best", an empty array for "none". Slices of a split embedding or
+ * classifier are called in parallel; layer shards in order.
+ */
+export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardCaller, tokens: readonly number[], pos0: number, want: LogitsWanted): Promise<Float32Array> {
   const n = tokens.length;
+  const allLogits = want === "all";
+  const argmax = want === "best";
   const roles = plan.shards.map((s) => roleOf(s, c.vocabSize));
   const slices = plan.shards.filter((_, i) => roles[i] === "embed-slice");
   let x: Float32Array | undefined;
@@ -41,23 +52,32 @@ export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardC
     outs.forEach((out, k) => owned[k]!.forEach(([, i], j) => x!.set(out!.x!.subarray(j * c.dim, (j + 1) * c.dim), i * c.dim)));
   }
   const rows = allLogits ? n : 1;
-  const logits = new Float32Array(rows * c.vocabSize);
-  const place = (s: ShardSpec, part: Float32Array) => {
+  const logits = argmax || want === "none" ? null : new Float32Array(rows * c.vocabSize);
+  let best: BestLogit = { token: -1, logit: -Infinity };
+  const place = (s: ShardSpec, out: ShardStepOutput) => {
+    if (argmax) {
+      if (!out.best) throw new RangeError(`shard ${s.index} sent no best logit for a greedy step`);
+      best = betterOf(best, out.best);
+      return;
+    }
+    if (!logits) return;
+    const part = out.logits!;
     const [r0, r1] = s.headRows!;
     const w = r1 - r0;
     for (let r = 0; r < rows; r++) logits.set(part.subarray(r * w, (r + 1) * w), r * c.vocabSize + r0);
   };
   for (const [i, s] of plan.shards.entries()) {
     if (roles[i] !== "chain") continue;
-    const out = await call(s, { pos0, tokens, ...(x && { x }), allLogits });
+    const out = await call(s, { pos0, tokens, ...(x && { x }), allLogits, ...(argmax && s.headRows && { argmax }) });
     if (out.x) x = out.x;
-    if (out.logits) place(s, out.logits);
+    if (s.headRows) place(s, out);
   }
   const heads = plan.shards.filter((_, i) => roles[i] === "head-slice");
-  if (heads.length > 0) {
+  if (heads.length > 0 && want !== "none") {
     const last = x!.subarray((n - rows) * c.dim);
-    const outs = await Promise.all(heads.map((s) => call(s, { pos0, tokens: tokens.slice(n - rows), x: last, allLogits: true })));
-    outs.forEach((out, k) => place(heads[k]!, out.logits!));
+    const outs = await Promise.all(heads.map((s) => call(s, { pos0, tokens: tokens.slice(n - rows), x: last, allLogits: true, ...(argmax && { argmax }) })));
+    outs.forEach((out, k) => place(heads[k]!, out));
   }
-  return logits;
+  if (argmax) return greedyRow(c.vocabSize, best);
+  return logits ?? new Float32Array(0);
 }

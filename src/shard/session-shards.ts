@@ -122,13 +122,13 @@ export function shardContext(model: LlamaModel, session: string, nCtx: number, e
     const x = input.x ? (input.x.byteLength === input.x.buffer.byteLength ? input.x.buffer : input.x.slice().buffer) : undefined;
     const t0 = performance.now();
     const out = unwrap(
-      await stubFor(env, plan, s, session).forward({ spec: s, session, nCtx, pos0: input.pos0, tokens: [...input.tokens], ...(x && { x: x as ArrayBuffer }), allLogits: input.allLogits, persist: !ephemeral }),
+      await stubFor(env, plan, s, session).forward({ spec: s, session, nCtx, pos0: input.pos0, tokens: [...input.tokens], ...(x && { x: x as ArrayBuffer }), allLogits: input.allLogits, ...(input.argmax && { argmax: true }), persist: !ephemeral }),
     );
     hops.calls++;
     hops.roundTripMs += performance.now() - t0;
     hops.computeMs += out.computeMs ?? 0;
     hops.persistMs += out.persistMs ?? 0;
-    return { ...(out.x && { x: new Float32Array(out.x) }), ...(out.logits && { logits: new Float32Array(out.logits) }) };
+    return { ...(out.x && { x: new Float32Array(out.x) }), ...(out.logits && { logits: new Float32Array(out.logits) }), ...(out.best && { best: out.best }) };
   };
   const trim = async (n: number) => {
     await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).trim(s, session, n))));

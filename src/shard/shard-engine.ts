@@ -4,6 +4,7 @@ import type { LlamaConfig } from "../engine/config";
 import { createRunBuffers, recordEmbed, recordHead, recordLayers, type RunBuffers } from "../engine/forward";
 import { EngineError } from "../engine/errors";
 import type { PartWeights } from "../engine/weights";
+import { bestOf, type BestLogit } from "./greedy";
 
 /** A shard lost positions a step or commit builds on (evicted or restarted since its last flush): it refuses, never computes on the hole. */
 export function shardBehind(holds: number, needs: number): EngineError {
@@ -23,6 +24,8 @@ export interface ShardStepInput {
   readonly x?: Float32Array;
   /** Logits for every row instead of the last. */
   readonly allLogits: boolean;
+  /** Only the best logit of the (single) row is wanted: a classifier shard sends `best` instead of its logits (greedy.ts). */
+  readonly argmax?: boolean;
 }
 
 export interface ShardStepOutput {
@@ -30,6 +33,8 @@ export interface ShardStepOutput {
   readonly x?: Float32Array;
   /** Logits of its classifier rows: [rows × headRows width]. */
   readonly logits?: Float32Array;
+  /** With `argmax`: the best of its classifier rows' logits, as the greedy sampler ranks them. */
+  readonly best?: BestLogit;
 }
 
 /** One session's KV for this shard's layers. */
@@ -97,6 +102,9 @@ export class ShardEngine {
     if (!w.output || !w.outputNorm) return { x };
     // A classifier-only shard gets exactly the rows it scores; after layers, the last row or all of them.
     const rows = recordHead(backend, c, w.outputNorm, w.output, s, n, hasLayers ? input.allLogits : true);
-    return { ...(x && { x }), logits: backend.read(s.logits, 0, rows * w.output.rows) };
+    const logits = backend.read(s.logits, 0, rows * w.output.rows);
+    if (!input.argmax) return { ...(x && { x }), logits };
+    if (rows !== 1) throw new RangeError(`a greedy step scores one row, got ${rows}`);
+    return { ...(x && { x }), best: bestOf(logits, w.part.headRows![0]) };
   }
 }

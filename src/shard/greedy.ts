@@ -1,0 +1,70 @@
+// Greedy decoding through shards: the head shards send their best logit instead of their rows of the logits, when the sampler would take the argmax of the raw row.
+import type { LlamaContext } from "../engine/context";
+import type { Sampler } from "../engine/sampler";
+import { MAX_F32, type LogitBias } from "../engine/sampler-logits";
+
+/** The best logit of a row (or of a classifier shard's slice of it), as the sampler ranks it; token -1 when none is finite. */
+export interface BestLogit {
+  readonly token: number;
+  readonly logit: number;
+}
+
+/**
+ * The sampler's greedy pick over `row` (token ids firstId..): its value map (NaN → -Infinity, +Infinity → the largest
+ * float) and its argmax (strictly greater wins, so ties go to the lowest id).
+ */
+export function bestOf(row: Float32Array, firstId: number): BestLogit {
+  let best = -1;
+  let bestV = -Infinity;
+  for (let i = 0; i < row.length; i++) {
+    const raw = row[i]!;
+    const v = raw !== raw ? -Infinity : raw === Infinity ? MAX_F32 : raw;
+    if (v > bestV) {
+      bestV = v;
+      best = i;
+    }
+  }
+  return best < 0 ? { token: -1, logit: -Infinity } : { token: firstId + best, logit: bestV };
+}
+
+/** The better of two slices' picks: the higher logit, ties to the lower id (whatever order the slices answered in). */
+export function betterOf(a: BestLogit, b: BestLogit): BestLogit {
+  if (b.token < 0) return a;
+  if (a.token < 0) return b;
+  return b.logit > a.logit || (b.logit === a.logit && b.token < a.token) ? b : a;
+}
+
+/**
+ * A logits row for the sampler from the best pick alone: -Infinity everywhere but the pick. The greedy sampler's
+ * argmax of it is the pick (and with no finite pick it refuses, as with the full row); nothing else may read it.
+ */
+export function greedyRow(vocab: number, best: BestLogit): Float32Array {
+  const row = new Float32Array(vocab).fill(-Infinity);
+  if (best.token >= 0) row[best.token] = best.logit;
+  return row;
+}
+
+/**
+ * Whether the sampler's next picks depend on nothing but the argmax of the raw row: temperature 0, no logit_bias, no
+ * penalty that changes a logit, no grammar mask, no log-probabilities. Anything else needs the whole row.
+ */
+export function argmaxSuffices(sampler: Sampler, request: { logitBias: LogitBias | null; topLogprobs: number }): boolean {
+  const c = sampler.config;
+  const neutralPenalties = c.penaltyLastN === 0 || (c.repetitionPenalty === 1 && c.frequencyPenalty === 0 && c.presencePenalty === 0);
+  return c.temperature === 0 && (request.logitBias === null || request.logitBias.length === 0) && sampler.constraint === null && request.topLogprobs === 0 && neutralPenalties;
+}
+
+/** Implemented by a pipeline context: whether its next decode steps may bring back the best logit only. */
+export interface ArgmaxLogits {
+  argmaxLogits(on: boolean): void;
+}
+
+/**
+ * Before a generation: a sharded context's steps bring back the whole row, or only the head shards' best logits when
+ * `argmaxSuffices` (set again by every generation, so a later one with logprobs or sampling gets whole rows). A
+ * single-object context ignores it.
+ */
+export function useArgmaxLogits(llm: LlamaContext, on: boolean): void {
+  const ctx = llm as unknown as Partial<ArgmaxLogits>;
+  if (typeof ctx.argmaxLogits === "function") ctx.argmaxLogits(on);
+}
