@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   if (!flags.dev) return;
   const args = ["dev", ...configArgs(configs).map((a) => (a === "-c" ? a : show(a))), "--persist-to", show(persistTo), ...devArgs];
   console.log(`wrangler ${args.join(" ")}`);
-  const child = spawn(WRANGLER, args, { stdio: "inherit", env: { ...process.env, ...QUIET_ENV } });
+  // wrangler's local observability tails every invocation, each shard RPC included, to a collector and costs several
+  // times the RPC itself (docs/sharding.md): off here unless X_LOCAL_OBSERVABILITY is set.
+  const child = spawn(WRANGLER, args, { stdio: "inherit", env: { X_LOCAL_OBSERVABILITY: "false", ...process.env, ...QUIET_ENV } });
   await new Promise<void>((res) => child.on("exit", (code) => ((process.exitCode = code ?? 1), res())));
 }
 

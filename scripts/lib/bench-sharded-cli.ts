@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { replaceBlock } from "./bench-render";
-import { benchSharded, SHARDED_FULL, SHARDED_QUICK } from "./bench-sharded";
+import { benchSharded, OBSERVABILITY_ENV, SHARDED_FULL, SHARDED_QUICK } from "./bench-sharded";
 import { parseShardedReport, renderShardedBlock, shardedReport, shardedTable } from "./bench-sharded-report";
 
 export const SHARDED_REPORTS = "docs/bench-sharded";
@@ -40,7 +40,9 @@ export async function shardedCli(flags: ShardedCliFlags, log: (line: string) => 
   const backend = flags.backends?.split(",")[0]?.trim() || "wasm-relaxed";
   const settings = { backend, prefill: flags.prefill ?? (quick ? 32 : 64), decode: flags.decode ?? (quick ? 16 : 32), runs: flags.runs ?? (quick ? 2 : 3), shard_sessions: 2 };
   const models = flags.models ? flags.models.split(",").map((s) => s.trim()) : quick ? SHARDED_QUICK : SHARDED_FULL;
-  const rows = await benchSharded({ models, ...settings, oneScript: flags["one-script"] === true, log });
+  // X_LOCAL_OBSERVABILITY=true measures with wrangler dev's local observability on (its default; off otherwise).
+  const observability = process.env[OBSERVABILITY_ENV] === "true";
+  const rows = await benchSharded({ models, ...settings, oneScript: flags["one-script"] === true, observability, log });
   const wrangler = (createRequire(import.meta.url)("wrangler/package.json") as { version: string }).version;
   const report = shardedReport(settings, rows, wrangler);
   const json = `${JSON.stringify(report, null, 2)}\n`;

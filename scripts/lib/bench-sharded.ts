@@ -10,6 +10,9 @@ import { getJson, postJson } from "./loadtest-sse";
 import { SHARDED_MODELS, shardedModelFile, type ShardedBenchModel } from "./bench-sharded-model";
 import { generateShardScripts } from "./shards-config";
 
+/** wrangler's switch for its local observability (default on in wrangler 4.164). */
+export const OBSERVABILITY_ENV = "X_LOCAL_OBSERVABILITY";
+
 export const SHARDED_QUICK = ["stories15M-Q8_0"];
 export const SHARDED_FULL = ["smollm2-360m-Q4_K_M", "llama-3.2-1b-Q4_K_M"];
 
@@ -21,6 +24,8 @@ export interface ShardedBenchOptions {
   readonly runs: number;
   /** Every shard object in the main Worker's one script (one isolate), instead of a Worker script (an isolate) per shard. */
   readonly oneScript?: boolean;
+  /** wrangler dev's local observability (a tail of every invocation to a collector): off unless X_LOCAL_OBSERVABILITY=true. */
+  readonly observability?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -71,6 +76,12 @@ export interface ShardedRow {
    * pages mid-run: workerd runs every object of a class in one isolate, whose memory the shards share).
    */
   shard_resets: number;
+  /**
+   * wrangler dev's local observability (X_LOCAL_OBSERVABILITY): when on, workerd streams every invocation of every
+   * Worker (each shard RPC included) to a collector, which costs more than the RPC itself. Absent in reports made
+   * before it was recorded (it was on).
+   */
+  local_observability?: boolean;
   /** Two sessions decoding at once on the same shards: their tokens together per second, against one session alone (both timed from Node). */
   one_session_decode_tokens_per_s: number;
   two_sessions_decode_tokens_per_s: number;
@@ -147,6 +158,10 @@ async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<S
   // One Worker script per shard (each its own isolate), generated in the snapshot as `npm run shards:config` does.
   const configs = o.oneScript ? undefined : generateShardScripts(root, file, vars);
   if (configs) o.log(`${m.id}: ${configs.length - 1} shard scripts (${configs.join(", ")})`);
+  // wrangler dev's local observability tails every invocation (each shard RPC) to a collector: a dev tool's cost, several
+  // times the RPC's own, that production does not have (docs/sharding.md, "Where a hop's time goes"). startDevServer
+  // passes this process's environment on.
+  process.env[OBSERVABILITY_ENV] = String(o.observability === true);
   const dev = await startDevServer({ root, models: [file], vars, ...(configs && { configs }), startTimeoutMs: 300_000 });
   try {
     return await measureDev(dev, m, o, { node, nodeRun, vocab, nCtx, prompt });
@@ -232,6 +247,7 @@ async function measureDev(
     shard_persist_ms_per_token: persist,
     hop_overhead_ms: compute === null || persist === null ? null : (msPerToken - compute - persist) / stages,
     shard_resets: resets,
+    local_observability: o.observability === true,
     one_session_decode_tokens_per_s: med((r) => r.wall),
     two_sessions_decode_tokens_per_s: two,
     prefill_tokens: o.prefill,
