@@ -3,7 +3,7 @@ import { dot4, f16Round, hsum, madd, transposeAdd } from "./common";
 import { softmaxRow } from "./elementwise";
 
 /** Σ a[d] b[d] over n floats (two accumulators: the adds of one chain would wait on each other). */
-@inline function dotf(a: usize, b: usize, n: i32): f32 {
+@inline export function dotf(a: usize, b: usize, n: i32): f32 {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   let d = 0;
   for (; d + 8 <= n; d += 8) {
@@ -21,7 +21,7 @@ import { softmaxRow } from "./elementwise";
  * dot4 of two query heads (at a and a + ah) with the same four keys, stored scaled at out and out + oh: each key vector
  * loaded once for both, eight independent accumulator chains. Each head's sums are dot4's, in its order.
  */
-@inline function dot4x2(out: usize, oh: usize, a: usize, ah: usize, b: usize, stride: usize, n: i32, scale: v128): void {
+@inline export function dot4x2(out: usize, oh: usize, a: usize, ah: usize, b: usize, stride: usize, n: i32, scale: v128): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
   for (let d = 0; d < n; d += 4) {
     const o = <usize>d << 2;
@@ -42,10 +42,11 @@ import { softmaxRow } from "./elementwise";
 
 /**
  * o_j[0..n) = Σ_p w_j[p] v[p] for the group's heads j (outputs oh bytes apart, weights wr bytes apart) over nPos value
- * rows at vp, vp + stride, ... Sixteen dims at a time in four registers, so an output is written once instead of read
+ * rows at vp, vp + stride, ... (with `more`, added to the sums already at o: a later run of positions, the same
+ * chain of adds per output as one call over all of them). Sixteen dims at a time in four registers, so an output is written once instead of read
  * and written per position; the heads take turns on each 16-dim slice of the rows, which stays in L1 meanwhile.
  */
-@inline function weightedSum(o: usize, oh: usize, w: usize, wr: usize, group: i32, vp: usize, stride: usize, nPos: i32, n: i32): void {
+@inline export function weightedSum(o: usize, oh: usize, w: usize, wr: usize, group: i32, vp: usize, stride: usize, nPos: i32, n: i32, more: bool = false): void {
   let d = 0;
   for (; d + 16 <= n; d += 16) {
     const od = <usize>d << 2;
@@ -53,7 +54,18 @@ import { softmaxRow } from "./elementwise";
     // Two heads at a time: each 16-dim slice of a value row loaded once for both, eight independent accumulator chains.
     for (; j + 2 <= group; j += 2) {
       const wj = w + <usize>j * wr;
+      const oj = o + <usize>j * oh + od;
       let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      if (more) {
+        a0 = v128.load(oj);
+        a1 = v128.load(oj, 16);
+        a2 = v128.load(oj, 32);
+        a3 = v128.load(oj, 48);
+        b0 = v128.load(oj + oh);
+        b1 = v128.load(oj + oh, 16);
+        b2 = v128.load(oj + oh, 32);
+        b3 = v128.load(oj + oh, 48);
+      }
       let v = vp + od;
       for (let p = 0; p < nPos; p++) {
         const x0 = v128.load(v), x1 = v128.load(v, 16), x2 = v128.load(v, 32), x3 = v128.load(v, 48);
@@ -68,7 +80,6 @@ import { softmaxRow } from "./elementwise";
         b3 = madd(t, x3, b3);
         v += stride;
       }
-      const oj = o + <usize>j * oh + od;
       v128.store(oj, a0);
       v128.store(oj, a1, 16);
       v128.store(oj, a2, 32);
@@ -80,7 +91,14 @@ import { softmaxRow } from "./elementwise";
     }
     for (; j < group; j++) {
       const wj = w + <usize>j * wr;
+      const oj = o + <usize>j * oh + od;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      if (more) {
+        a0 = v128.load(oj);
+        a1 = v128.load(oj, 16);
+        a2 = v128.load(oj, 32);
+        a3 = v128.load(oj, 48);
+      }
       let v = vp + od;
       for (let p = 0; p < nPos; p++) {
         const s = v128.load32_splat(wj + (<usize>p << 2));
@@ -90,7 +108,6 @@ import { softmaxRow } from "./elementwise";
         a3 = madd(s, v128.load(v, 48), a3);
         v += stride;
       }
-      const oj = o + <usize>j * oh + od;
       v128.store(oj, a0);
       v128.store(oj, a1, 16);
       v128.store(oj, a2, 32);
@@ -100,10 +117,33 @@ import { softmaxRow } from "./elementwise";
   for (; d < n; d++) {
     for (let j = 0; j < group; j++) {
       const wj = w + <usize>j * wr;
-      let a: f32 = 0;
+      const oj = o + <usize>j * oh + (<usize>d << 2);
+      let a: f32 = more ? load<f32>(oj) : 0;
       for (let p = 0; p < nPos; p++) a += load<f32>(wj + (<usize>p << 2)) * load<f32>(vp + <usize>p * stride + (<usize>d << 2));
-      store<f32>(o + <usize>j * oh + (<usize>d << 2), a);
+      store<f32>(oj, a);
     }
+  }
+}
+
+/** f16Round of four lanes, the same bits lane by lane (its normal, subnormal, overflow and Inf/NaN cases as selects). */
+@inline function f16Round4(x: v128): v128 {
+  const sign = v128.and(x, i32x4.splat(0x80000000));
+  const a = v128.and(x, i32x4.splat(0x7fffffff));
+  const normal = v128.and(i32x4.add(i32x4.add(a, i32x4.splat(0xfff)), v128.and(i32x4.shr_u(a, 13), i32x4.splat(1))), i32x4.splat(0xffffe000));
+  const sub = f32x4.mul(f32x4.nearest(f32x4.mul(a, f32x4.splat(16777216.0))), f32x4.splat(reinterpret<f32>(0x33800000)));
+  let r = v128.bitselect(sub, normal, i32x4.lt_s(a, i32x4.splat(0x38800000)));
+  r = v128.bitselect(i32x4.splat(0x7f800000), r, i32x4.ge_s(a, i32x4.splat(0x477ff000)));
+  r = v128.bitselect(a, r, i32x4.ge_s(a, i32x4.splat(0x7f800000)));
+  return v128.or(r, sign);
+}
+
+/** The first nPos softmax weights of each of the group's rows (rowBytes apart) rounded to f16 in place. */
+@inline export function roundWeights(scores: usize, rowBytes: usize, group: i32, nPos: i32): void {
+  for (let j = 0; j < group; j++) {
+    const row = scores + <usize>j * rowBytes;
+    let p = 0;
+    for (; p + 4 <= nPos; p += 4) v128.store(row + (<usize>p << 2), f16Round4(v128.load(row + (<usize>p << 2))));
+    for (; p < nPos; p++) store<f32>(row + (<usize>p << 2), f16Round(load<f32>(row + (<usize>p << 2))));
   }
 }
 
@@ -131,12 +171,7 @@ import { softmaxRow } from "./elementwise";
     for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
   }
   for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * rowBytes, nPos);
-  if (weightsF16) {
-    for (let j = 0; j < group; j++) {
-      const row = scores + <usize>j * rowBytes;
-      for (let p = 0; p < nPos; p++) store<f32>(row + (<usize>p << 2), f16Round(load<f32>(row + (<usize>p << 2))));
-    }
-  }
+  if (weightsF16) roundWeights(scores, rowBytes, group, nPos);
   weightedSum(o0, hBytes, scores, rowBytes, group, vg, stride, nPos, headDim);
 }
 

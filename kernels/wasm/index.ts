@@ -29,3 +29,4 @@ export function heap_base(): usize {
 export function is_relaxed(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
+export { attention_typed } from "./attention-typed";

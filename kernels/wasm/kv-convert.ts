@@ -1,5 +1,5 @@
 // KV cache element conversion: f32 rows to f16 or Q8_0 blocks (as llama.cpp's cache store) and back, for storeKv and attention.
-import { absMax32, f16Round, f16ToF32 } from "./common";
+import { absMax32, f16Round, f16ToF32, f16x4ToF32 } from "./common";
 
 /** f16 bits of x, rounded to nearest even (GGML_FP32_TO_FP16): round in f32 first, then the exact value's bits. */
 @inline function f16Bits(x: f32): u32 {
@@ -37,26 +37,67 @@ export function kv_encode(dst: usize, src: usize, n: i32, type: i32): void {
   }
 }
 
-/** n elements of `type` at src as f32 at dst (exact: f16 and d·q are f32-representable; n % 32 = 0 for q8_0). */
-@inline function decodeRun(dst: usize, src: usize, n: i32, type: i32): void {
+/**
+ * Eight f16 (one v128 of halves) as two f32x4, without Inf/NaN: each half moved to the top of an i32 lane, shifted
+ * arithmetically down 3 bits with the three sign copies cleared (sign, then exponent+mantissa 13 bits up), times
+ * 2^112 (f16x4ToF32's rebase, exact; subnormals become f32 normals). An exponent of 31 comes out finite, so callers
+ * check `specials` and convert such rows with f16x4ToF32 instead.
+ */
+@inline function f16x8Lo(h: v128): v128 {
+  const x = v128.and(i32x4.shr_s(i8x16.shuffle(i8x16.splat(0), h, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), 3), i32x4.splat(0x8fffe000));
+  return f32x4.mul(x, f32x4.splat(reinterpret<f32>(0x77800000)));
+}
+@inline function f16x8Hi(h: v128): v128 {
+  const x = v128.and(i32x4.shr_s(i8x16.shuffle(i8x16.splat(0), h, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), 3), i32x4.splat(0x8fffe000));
+  return f32x4.mul(x, f32x4.splat(reinterpret<f32>(0x77800000)));
+}
+
+/** One row of n f16 at src as f32 at dst, exactly (f16x4ToF32 four at a time, the tail one by one). */
+@inline function f16RowExact(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), f16x4ToF32(i32x4.extend_low_i16x8_u(v128.load64_zero(src + (<usize>i << 1)))));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), f16ToF32(<u32>load<u16>(src + (<usize>i << 1))));
+}
+
+/**
+ * nRows rows of n elements of `type` (srcStride bytes apart at src) as f32 rows dstStride bytes apart at dst: exact
+ * (f16 and d·q are f32-representable), so the same values whatever the path; n % 32 = 0 for q8_0. f16 takes the fast
+ * eight-at-a-time form and redoes a row exactly when it holds an Inf or NaN (exponent 31: the doubled half ≥ 0xf800).
+ */
+@inline export function decodeRows(dst: usize, dstStride: usize, src: usize, srcStride: usize, nRows: i32, n: i32, type: i32): void {
   if (type == 1) {
-    for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), f16ToF32(<u32>load<u16>(src + (<usize>i << 1))));
+    for (let r = 0; r < nRows; r++) {
+      const s = src + <usize>r * srcStride, y = dst + <usize>r * dstStride;
+      let big = i16x8.splat(0);
+      let i = 0;
+      for (; i + 8 <= n; i += 8) {
+        const h = v128.load(s + (<usize>i << 1));
+        big = i16x8.max_u(big, i16x8.shl(h, 1));
+        v128.store(y + (<usize>i << 2), f16x8Lo(h));
+        v128.store(y + (<usize>i << 2), f16x8Hi(h), 16);
+      }
+      for (; i < n; i++) store<f32>(y + (<usize>i << 2), f16ToF32(<u32>load<u16>(s + (<usize>i << 1))));
+      if (v128.any_true(i16x8.gt_u(big, i16x8.splat(<i16>0xf7ff)))) f16RowExact(y, s, n);
+    }
     return;
   }
-  for (let b = 0; b < n >> 5; b++) {
-    const o = src + <usize>b * 34;
-    const d = f32x4.splat(f16ToF32(<u32>load<u16>(o)));
-    const y = dst + (<usize>b << 7);
-    for (let i = 0; i < 8; i++) {
-      const q = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(o + 2 + (<usize>i << 2))));
-      v128.store(y + (<usize>i << 4), f32x4.mul(f32x4.convert_i32x4_s(q), d));
+  for (let r = 0; r < nRows; r++) {
+    const s = src + <usize>r * srcStride, y = dst + <usize>r * dstStride;
+    for (let b = 0; b < n >> 5; b++) {
+      const o = s + <usize>b * 34;
+      const d = f32x4.splat(f16ToF32(<u32>load<u16>(o)));
+      const yb = y + (<usize>b << 7);
+      for (let i = 0; i < 8; i++) {
+        const q = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(o + 2 + (<usize>i << 2))));
+        v128.store(yb + (<usize>i << 4), f32x4.mul(f32x4.convert_i32x4_s(q), d));
+      }
     }
   }
 }
 
 /** The inverse of kv_encode: n elements of `type` at src as f32 at dst. */
 export function kv_decode(dst: usize, src: usize, n: i32, type: i32): void {
-  decodeRun(dst, src, n, type);
+  decodeRows(dst, 0, src, 0, 1, n, type);
 }
 
 /**
@@ -64,6 +105,5 @@ export function kv_decode(dst: usize, src: usize, n: i32, type: i32): void {
  * blocks, n % 32 = 0) as a compact [nRows][n] f32 plane at dst; element by element the values kv_decode gives.
  */
 export function kv_decode_rows(dst: usize, src: usize, nRows: i32, srcStride: i32, n: i32, type: i32): void {
-  const rowOut = <usize>n << 2;
-  for (let r = 0; r < nRows; r++) decodeRun(dst + <usize>r * rowOut, src + <usize>r * <usize>srcStride, n, type);
+  decodeRows(dst, <usize>n << 2, src, <usize>srcStride, nRows, n, type);
 }

@@ -1,4 +1,4 @@
-// Attention on an f16 or q8_0 KV cache in the wasm backend: each KV head's slice of the layer decoded to f32 in turn.
+// Attention on an f16 or q8_0 KV cache in the wasm backend: decode fused (no f32 copy), batches on per-KV-head f32 planes.
 import type { AttentionShape } from "../backend";
 import { kvRowBytes, type KvType } from "../kv-format";
 import type { KernelExports } from "./kernel-exports";
@@ -13,9 +13,15 @@ export interface TypedKvLayer {
   readonly v: number;
 }
 
+/** Batches of up to this many tokens take attention_typed (kernels/wasm/attention-typed.ts); longer ones the planes. */
+export const FUSED_MAX_TOKENS = 1;
+/** attention_typed's run buffer holds four positions of up to this many floats. */
+const FUSED_MAX_HEAD_DIM = 1024;
+
 /**
  * Bytes of each of the two f32 planes ("kvK", "kvV") that attention on an f16 or q8_0 cache of nCtx positions decodes
- * one KV head into (the model host counts them before a context's first pass).
+ * one KV head into for a batch of tokens (the model host counts them before a context's first pass; one-token calls
+ * use none).
  */
 export function decodePlaneBytes(nCtx: number, headDim: number): number {
   return nCtx * headDim * 4;
@@ -23,7 +29,8 @@ export function decodePlaneBytes(nCtx: number, headDim: number): number {
 
 /**
  * out = attention of q over the layer's first pos0 + nTokens positions. The query as the K type's dot takes it
- * (f16-rounded, or Q8_0-quantized and back: d·q is exact); then, one KV head at a time, that head's slice of the
+ * (f16-rounded, or Q8_0-quantized and back: d·q is exact). One token: attention_typed on the stored rows (the same
+ * sums, in the same order, as below: the same bits). A batch: one KV head at a time, that head's slice of the
  * stored rows decoded to their exact f32 values in two compact [nPos][headDim] planes and the f32 kernel run on the
  * head's group of query heads. Per (token, query head) these are the sums of the f32 kernel on a whole decoded layer,
  * in the same order, so the same bits; the planes take nCtx × headDim floats each instead of nCtx × kvDim. A head's
@@ -50,6 +57,12 @@ export function typedAttention(
   else {
     k.kv_encode(qr + qn * 4, q, qn, code);
     k.kv_decode(qr, qr + qn * 4, qn, code);
+  }
+  // One token (decode): the fused kernel decodes each run of positions as it goes, no planes. A batch: the planes,
+  // decoded once per KV head and read by every token, since the fused kernel would decode them once per token.
+  if (nTokens <= FUSED_MAX_TOKENS && headDim <= FUSED_MAX_HEAD_DIM) {
+    k.attention_typed(out, qr, c.k, c.v, scores, pos0, nTokens, nHeads, nKvHeads, headDim, c.rowBytes, code);
+    return;
   }
   const plane = decodePlaneBytes(c.nCtx, headDim);
   const [kp, vp] = [scratch("kvK", plane), scratch("kvV", plane)];

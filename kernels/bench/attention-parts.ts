@@ -1,0 +1,38 @@
+// The f32 attention kernel's stages as separate exports (kernels/wasm/attention.ts's own helpers), for kernels/bench/attention.mjs.
+import { dot4 } from "../wasm/common";
+import { softmaxRow } from "../wasm/elementwise";
+import { dot4x2, dotf, roundWeights, weightedSum } from "../wasm/attention";
+
+export function heap_base(): usize {
+  return __heap_base;
+}
+
+/** attendGroup's scores (keys at kp, rows hBytes apart) for group heads at q into rows rowBytes apart at scores. */
+export function scores_only(scores: usize, q: usize, kp: usize, nPos: i32, group: i32, headDim: i32, rowBytes: i32): void {
+  const hBytes = <usize>headDim << 2;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
+  const vscale = f32x4.splat(scale);
+  const rb = <usize>rowBytes;
+  let p = 0;
+  for (; p + 4 <= nPos; p += 4) {
+    const k = kp + <usize>p * hBytes;
+    let j = 0;
+    for (; j + 2 <= group; j += 2) dot4x2(scores + <usize>j * rb + (<usize>p << 2), rb, q + <usize>j * hBytes, hBytes, k, hBytes, headDim, vscale);
+    for (; j < group; j++) v128.store(scores + <usize>j * rb + (<usize>p << 2), f32x4.mul(dot4(q + <usize>j * hBytes, k, hBytes, headDim), vscale));
+  }
+  for (; p < nPos; p++) {
+    for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rb + (<usize>p << 2), dotf(q + <usize>j * hBytes, kp + <usize>p * hBytes, headDim) * scale);
+  }
+}
+
+/** attendGroup's softmax of the group's rows, then (f16) their rounding. */
+export function softmax_only(scores: usize, nPos: i32, group: i32, rowBytes: i32, f16: i32): void {
+  for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * <usize>rowBytes, nPos);
+  if (f16) roundWeights(scores, <usize>rowBytes, group, nPos);
+}
+
+/** attendGroup's weighted sum of the values at vp (rows hBytes apart). */
+export function vsum_only(out: usize, scores: usize, vp: usize, nPos: i32, group: i32, headDim: i32, rowBytes: i32): void {
+  const hBytes = <usize>headDim << 2;
+  weightedSum(out, hBytes, scores, <usize>rowBytes, group, vp, hBytes, nPos, headDim);
+}
