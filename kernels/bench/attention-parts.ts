@@ -1,7 +1,6 @@
 // The f32 attention kernel's stages as separate exports (kernels/wasm/attention.ts's own helpers), for kernels/bench/attention.mjs.
 import { dot4 } from "../wasm/common";
-import { softmaxRow } from "../wasm/elementwise";
-import { dot4x2, dotf, roundWeights, weightedSum } from "../wasm/attention";
+import { dot4x2, dotf, softmaxWeights, weightedSum } from "../wasm/attention";
 
 export function heap_base(): usize {
   return __heap_base;
@@ -25,10 +24,9 @@ export function scores_only(scores: usize, q: usize, kp: usize, nPos: i32, group
   }
 }
 
-/** attendGroup's softmax of the group's rows, then (f16) their rounding. */
+/** attendGroup's softmax of the group's rows, with (f16) their rounding. */
 export function softmax_only(scores: usize, nPos: i32, group: i32, rowBytes: i32, f16: i32): void {
-  for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * <usize>rowBytes, nPos);
-  if (f16) roundWeights(scores, <usize>rowBytes, group, nPos);
+  softmaxWeights(scores, <usize>rowBytes, group, nPos, f16 != 0);
 }
 
 /** attendGroup's weighted sum of the values at vp (rows hBytes apart). */

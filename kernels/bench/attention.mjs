@@ -1,7 +1,8 @@
 // Times decode (and prefill) attention on an F16 / Q8_0 KV cache at the SmolLM2-135M shape (9 heads, 3 KV heads, 64
 // dims), in Node and in workerd (miniflare), alternated: the shipped path against an optional baseline module, and the
 // stages of the f32 kernel (the per-head plane decode, scores, softmax + f16 rounding, weighted V sum).
-// usage: node kernels/bench/attention.mjs [--base old-relaxed.wasm] [--rounds 9] [--quick]
+// usage: node kernels/bench/attention.mjs [--base old-relaxed.wasm] [--rounds 9] [--quick] [--lens 128,512,2048]
+//   [--types f16,q8_0] [--no-prefill]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -130,18 +131,20 @@ try {
   const rtt = median(empty.slice(5));
   // [label, module, how, code, nTok, nPos]
   const cases = [];
-  const lens = quick ? [512] : [128, 512, 2048];
-  for (const [code, tname] of [[1, "f16"], [2, "q8_0"]]) {
+  const lens = quick ? [512] : (arg("--lens", "128,512,2048")).split(",").map(Number);
+  const types = arg("--types", "f16,q8_0").split(",");
+  for (const [code, tname] of [[1, "f16"], [2, "q8_0"]].filter(([, t]) => types.includes(t))) {
     for (const nPos of lens) {
       if (basePath) cases.push([`${tname} decode ${nPos}: base planes`, "base", "planes", code, 1, nPos]);
       cases.push([`${tname} decode ${nPos}: planes`, "new", "planes", code, 1, nPos]);
       cases.push([`${tname} decode ${nPos}: fused`, "new", "fused", code, 1, nPos]);
-      if (code === 1 && !quick) {
+      if (!quick) {
         if (basePath) cases.push([`${tname} decode ${nPos}: base  (plane decode only)`, "base", "convert", code, 1, nPos]);
+        cases.push([`${tname} decode ${nPos}: (plane decode only)`, "new", "convert", code, 1, nPos]);
         for (const part of ["scores", "softmax", "vsum"]) cases.push([`${tname} decode ${nPos}: f32 kernel ${part}`, "parts", part, code, 1, nPos]);
       }
     }
-    if (!quick) {
+    if (!quick && !process.argv.includes("--no-prefill")) {
       // Prefill: a 128-token prompt at positions 0..127 and 128 more tokens after 384.
       for (const [nTok, nPos] of [[128, 128], [128, 512]]) {
         if (basePath) cases.push([`${tname} prefill ${nTok} to ${nPos}: base planes`, "base", "planes", code, nTok, nPos]);
@@ -150,8 +153,8 @@ try {
       }
     }
   }
-  // reps per call: about 20 ms of work per call at the baseline's speed.
-  const reps = (c) => Math.max(1, Math.round((c[4] > 1 ? 2 : 400) * (512 / c[5])));
+  // reps per call: some 50-150 ms of work, well above workerd's round-trip noise.
+  const reps = (c) => Math.max(1, Math.round((c[4] > 1 ? 8 : c[1] === "parts" ? 6000 : 2000) * (512 / c[5])));
   const ms = new Map(cases.map((c) => [c[0], { node: [], workerd: [], hashes: new Set() }]));
   for (const c of cases) { runNode(mods, c[1], c[2], c[3], c[4], c[5], 3); await call(`w=${c[1]}&how=${c[2]}&code=${c[3]}&nTok=${c[4]}&nPos=${c[5]}&reps=3`); }
   for (let r = 0; r < rounds; r++) {
@@ -162,11 +165,11 @@ try {
       e.node.push((performance.now() - t0) / n);
       const w = await call(`w=${c[1]}&how=${c[2]}&code=${c[3]}&nTok=${c[4]}&nPos=${c[5]}&reps=${n}`);
       e.workerd.push((w.ms - rtt) / n);
-      if (c[1] !== "parts") e.hashes.add(`${h}`).add(w.text);
+      if (c[2] === "planes" || c[2] === "fused") e.hashes.add(`${h}`).add(w.text);
     }
   }
   console.log(`attention per layer call (3 KV heads x 3 query heads x 64 dims), µs, median of ${rounds} alternated rounds; empty round trip ${rtt.toFixed(1)} ms`);
-  console.log(`${"case".padEnd(48)} ${"node".padStart(8)} ${"workerd".padStart(8)}  output bits`);
+  console.log(`${"case".padEnd(48)} ${"node".padStart(8)} ${"workerd".padStart(8)} ${"node min".padStart(9)} ${"wd min".padStart(8)}  output bits`);
   const byGroup = new Map();
   for (const [label, e] of ms) {
     const group = label.split(":")[0];
@@ -175,7 +178,7 @@ try {
   }
   for (const [label, e] of ms) {
     const same = byGroup.get(label.split(":")[0]).size <= 1 ? "same" : "DIFFER";
-    console.log(`${label.padEnd(48)} ${(median(e.node) * 1000).toFixed(1).padStart(8)} ${(median(e.workerd) * 1000).toFixed(1).padStart(8)}  ${e.hashes.size ? same : ""}`);
+    console.log(`${label.padEnd(48)} ${(median(e.node) * 1000).toFixed(1).padStart(8)} ${(median(e.workerd) * 1000).toFixed(1).padStart(8)} ${(Math.min(...e.node) * 1000).toFixed(1).padStart(9)} ${(Math.min(...e.workerd) * 1000).toFixed(1).padStart(8)}  ${e.hashes.size ? same : ""}`);
   }
 } finally {
   await mf.dispose();

@@ -1,7 +1,6 @@
 // Attention straight off an f16 or q8_0 KV cache: keys, then values, decoded a run of positions at a time into an L1-sized buffer.
 import { dot4 } from "./common";
-import { softmaxRow } from "./elementwise";
-import { dot4x2, dotf, roundWeights, weightedSum } from "./attention";
+import { dot4x2, dotf, softmaxWeights, weightedSum } from "./attention";
 import { decodeRows } from "./kv-convert";
 
 /** The buffer a run of positions of one KV head is decoded into: 16 KiB stays in L1 beside the query and the scores. */
@@ -41,8 +40,7 @@ const RUN: usize = memory.data(RUN_BYTES, 16);
       for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
     }
   }
-  for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * rowBytes, nPos);
-  if (type == 1) roundWeights(scores, rowBytes, group, nPos);
+  softmaxWeights(scores, rowBytes, group, nPos, type == 1);
   for (let c0 = 0; c0 < nPos; c0 += run) {
     const end = min(c0 + run, nPos);
     decodeRows(RUN, hBytes, vg + <usize>c0 * srcStride, srcStride, end - c0, headDim, type);

@@ -1,6 +1,5 @@
 // Causal attention over the f32 KV cache with GQA fused per KV head: the query heads sharing a KV head read it once.
-import { dot4, f16Round, hsum, madd, transposeAdd } from "./common";
-import { softmaxRow } from "./elementwise";
+import { dot4, expf4, f16Round, hsum, madd, transposeAdd } from "./common";
 
 /** Σ a[d] b[d] over n floats (two accumulators: the adds of one chain would wait on each other). */
 @inline export function dotf(a: usize, b: usize, n: i32): f32 {
@@ -137,13 +136,42 @@ import { softmaxRow } from "./elementwise";
   return v128.or(r, sign);
 }
 
-/** The first nPos softmax weights of each of the group's rows (rowBytes apart) rounded to f16 in place. */
-@inline export function roundWeights(scores: usize, rowBytes: usize, group: i32, nPos: i32): void {
+/**
+ * softmaxRow (elementwise.ts) in place on each of the group's rows of nPos scores (rowBytes apart), the weights rounded
+ * to f16 in its last pass when f16 is set: the same max, exps, f64 sum and products by 1/sum, so the same weights. The
+ * max pass takes pmax (one instruction; a NaN score still turns every weight NaN, through its exp and the sum).
+ */
+@inline export function softmaxWeights(scores: usize, rowBytes: usize, group: i32, nPos: i32, f16: bool): void {
+  const n4 = nPos & ~3;
   for (let j = 0; j < group; j++) {
-    const row = scores + <usize>j * rowBytes;
-    let p = 0;
-    for (; p + 4 <= nPos; p += 4) v128.store(row + (<usize>p << 2), f16Round4(v128.load(row + (<usize>p << 2))));
-    for (; p < nPos; p++) store<f32>(row + (<usize>p << 2), f16Round(load<f32>(row + (<usize>p << 2))));
+    const p = scores + <usize>j * rowBytes;
+    let mv = f32x4.splat(-Infinity);
+    for (let i = 0; i < n4; i += 4) mv = f32x4.pmax(mv, v128.load(p + (<usize>i << 2)));
+    let m: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (let i = n4; i < nPos; i++) m = max(m, load<f32>(p + (<usize>i << 2)));
+    const vm = f32x4.splat(m);
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const e = expf4(f32x4.sub(v128.load(p + (<usize>i << 2)), vm));
+      v128.store(p + (<usize>i << 2), e);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+    }
+    let sum: f64 = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s1, 0) + (f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 1));
+    for (let i = n4; i < nPos; i++) {
+      const e = f32x4.extract_lane(expf4(f32x4.splat(load<f32>(p + (<usize>i << 2)) - m)), 0);
+      store<f32>(p + (<usize>i << 2), e);
+      sum += e;
+    }
+    const inv = f32x4.splat(<f32>(1.0 / sum));
+    for (let i = 0; i < n4; i += 4) {
+      const w = f32x4.mul(v128.load(p + (<usize>i << 2)), inv);
+      v128.store(p + (<usize>i << 2), f16 ? f16Round4(w) : w);
+    }
+    for (let i = n4; i < nPos; i++) {
+      const w = load<f32>(p + (<usize>i << 2)) * f32x4.extract_lane(inv, 0);
+      store<f32>(p + (<usize>i << 2), f16 ? f16Round(w) : w);
+    }
   }
 }
 
@@ -170,8 +198,7 @@ import { softmaxRow } from "./elementwise";
     const kp = kg + <usize>p * stride;
     for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
   }
-  for (let j = 0; j < group; j++) softmaxRow(scores + <usize>j * rowBytes, nPos);
-  if (weightsF16) roundWeights(scores, rowBytes, group, nPos);
+  softmaxWeights(scores, rowBytes, group, nPos, weightsF16 != 0);
   weightedSum(o0, hBytes, scores, rowBytes, group, vg, stride, nPos, headDim);
 }
 

@@ -18,6 +18,7 @@ export { rmsnorm, softmax, swiglu, add, add_bias, copy_bytes, fill_zero } from "
 export { rope, rope_table } from "./rope";
 export { attention, attention_kv_head } from "./attention";
 export { kv_encode, kv_decode, kv_decode_rows } from "./kv-convert";
+export { attention_typed } from "./attention-typed";
 export { embed_float, embed_quant } from "./embed";
 
 /** First byte past the module's static data: where the TS allocator may start. */
@@ -29,4 +30,3 @@ export function heap_base(): usize {
 export function is_relaxed(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
-export { attention_typed } from "./attention-typed";

@@ -87,9 +87,15 @@ export function kv_encode(dst: usize, src: usize, n: i32, type: i32): void {
       const o = s + <usize>b * 34;
       const d = f32x4.splat(f16ToF32(<u32>load<u16>(o)));
       const yb = y + (<usize>b << 7);
-      for (let i = 0; i < 8; i++) {
-        const q = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(o + 2 + (<usize>i << 2))));
-        v128.store(yb + (<usize>i << 4), f32x4.mul(f32x4.convert_i32x4_s(q), d));
+      // The block's 32 quants as two 16-byte loads, widened i8 → i16 → i32 in halves: d · q exactly, lane by lane.
+      for (let i = 0; i < 2; i++) {
+        const q8 = v128.load(o + 2 + (<usize>i << 4));
+        const lo = i16x8.extend_low_i8x16_s(q8), hi = i16x8.extend_high_i8x16_s(q8);
+        const yi = yb + (<usize>i << 6);
+        v128.store(yi, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
+        v128.store(yi, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
+        v128.store(yi, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
+        v128.store(yi, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
       }
     }
   }

@@ -22,6 +22,9 @@ function arena(k: KernelExports) {
   };
 }
 
+/** The value of finite f16 bits h. */
+const f16Value = (h: number) => new Float32Array(new Uint32Array([f16Bits32(h)]).buffer)[0]!;
+
 /** f32 bits of f16 bits h, from the format's definition (Inf/NaN as the kernels widen them: payload moved up 13 bits). */
 function f16Bits32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 0x3ff;
@@ -117,6 +120,27 @@ describe.each([
       const got = new Uint32Array(k.memory.buffer, dst, rows * n);
       for (let i = 0; i < rows * n; i++) if (got[i] !== want[start + i]) expect([start, n, (start + i).toString(16), got[i]!.toString(16)]).toEqual([start, n, (start + i).toString(16), want[start + i]!.toString(16)]);
     }
+  });
+
+  it("decodes q8_0 blocks to d·q exactly, rows apart", () => {
+    const k = instantiateKernels(module());
+    const take = arena(k);
+    const rand = seededRandom(0x8a);
+    const nRows = 7, n = 96, stride = 5 * 34; // three of a row's five blocks, every value −128..127, d's of every size
+    const src = take(nRows * stride), dst = take(nRows * n * 4);
+    const u8 = new Uint8Array(k.memory.buffer), dv = new DataView(k.memory.buffer);
+    for (let i = 0; i < nRows * stride; i++) u8[src + i] = Math.floor(rand() * 256);
+    const want: number[] = [];
+    for (let r = 0; r < nRows; r++) {
+      for (let b = 0; b < n / 32; b++) {
+        const o = src + r * stride + b * 34;
+        dv.setUint16(o, (r * 3 + b) * 1499 % 0x7c00, true); // finite f16 scales, subnormal to large
+        const d = f16Value(dv.getUint16(o, true));
+        for (let i = 0; i < 32; i++) want.push(Math.fround(d * dv.getInt8(o + 2 + i)));
+      }
+    }
+    k.kv_decode_rows(dst, src, nRows, stride, n, CODE.q8_0);
+    expect(Array.from(new Float32Array(k.memory.buffer, dst, nRows * n))).toEqual(want);
   });
 
   it("rounds the softmax weights to f16 as round_f16 does, subnormals included", () => {
