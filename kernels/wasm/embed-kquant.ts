@@ -64,12 +64,12 @@ export function embed_q6_k(out: usize, w: usize, cols: i32, tokens: usize, nToke
           const g = base + (l >> 2) * 48 + panelByteOffset(rr, l & 3, ASC_FEATURE_RELAXED_SIMD);
           const a = <i32>load<u8>(g);
           const c = <i32>load<u8>(g, 16);
-          const q = <i32>load<u8>(g, 32);
+          const e = <i32>load<u8>(g, 32);
           const is = (l >> 4) << 2;
-          store<f32>(o + (l << 2), d * <f32>load<i8>(sc + is) * <f32>(((a & 15) | ((q & 3) << 4)) - 32));
-          store<f32>(o + ((l + 32) << 2), d * <f32>load<i8>(sc + is + 8) * <f32>(((c & 15) | (((q >> 2) & 3) << 4)) - 32));
-          store<f32>(o + ((l + 64) << 2), d * <f32>load<i8>(sc + is + 16) * <f32>(((a >> 4) | (((q >> 4) & 3) << 4)) - 32));
-          store<f32>(o + ((l + 96) << 2), d * <f32>load<i8>(sc + is + 24) * <f32>(((c >> 4) | ((q >> 6) << 4)) - 32));
+          store<f32>(o + (l << 2), d * <f32>load<i8>(sc + is) * <f32>((a & 63) - 32));
+          store<f32>(o + ((l + 32) << 2), d * <f32>load<i8>(sc + is + 8) * <f32>((c & 63) - 32));
+          store<f32>(o + ((l + 64) << 2), d * <f32>load<i8>(sc + is + 16) * <f32>((e & 63) - 32));
+          store<f32>(o + ((l + 96) << 2), d * <f32>load<i8>(sc + is + 24) * <f32>(((a >> 6) | ((c >> 6) << 2) | ((e >> 6) << 4)) - 32));
         }
         o += 512;
       }

@@ -4,9 +4,10 @@ import { XK_BYTES, XK_ELEM, XK_SUMS, dotFirst, dotStep, i8x4, settleOnes, storeR
 
 // Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 128-element half
-// 8 groups of three vectors: ql bytes 4v..4v+3, ql bytes 32+4v.., qh bytes 4v.. of the four rows (interleaved as in
-// matmul-q4k.ts). ql byte l holds elements l (low nibble) and l+64 (high); ql byte l+32 elements l+32 and l+96; qh
-// byte l their top two bits (bits 0-1, 2-3, 4-5, 6-7 for l, l+32, l+64, l+96).
+// 8 groups of three vectors A, B, C, vector v of each holding bytes 4v..4v+3 of the four rows (interleaved as in
+// matmul-q4k.ts). Byte l of A, B, C holds the whole 6-bit value of element l, l+32, l+64 (bits 0-5: one and) and in
+// bits 6-7 the 2-bit pieces 0, 1, 2 of element l+96 (three shifts, three ands, two ors): 11 operations rebuild four
+// value vectors where ggml's nibble and 2-bit planes take 17, in the same bytes.
 // The unsigned 6-bit values q (0..63) are dotted; ggml's q−32 becomes a start of 32·(−Σqx) per 16-element sub-block.
 // Per block: Σ_r w·x = dx·d·Σ_j sc_j·(Σ q·qx − 32·Σ qx), exact in i32 (|Σ| < 2^28).
 const PB: usize = 848;
@@ -14,14 +15,21 @@ const PB: usize = 848;
 const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
 
 /**
- * One 6-bit value per byte from a ql vector a and its qh vector h: k = 0: low nibble, bits 0-1; 1: low nibble, bits
- * 2-3; 2: high nibble, bits 4-5; 3: high nibble, bits 6-7. 16-bit shifts (x86 has no byte shifts): the masks drop
- * whatever crosses a byte.
+ * One 6-bit value per byte from a group's vectors a, b, c: plane k = 0, 1, 2: bits 0-5 of a, b, c; k = 3: their bits
+ * 6-7 as bits 0-1, 2-3, 4-5. 16-bit shifts (x86 has no byte shifts): the masks drop whatever crosses a byte.
  */
-@inline function q6(a: v128, h: v128, k: i32): v128 {
-  const lo = k < 2 ? v128.and(a, i8x16.splat(0x0f)) : v128.and(i16x8.shr_u(a, 4), i8x16.splat(0x0f));
-  const hb = k == 0 ? i16x8.shl(h, 4) : k == 1 ? i16x8.shl(h, 2) : k == 2 ? h : i16x8.shr_u(h, 2);
-  return v128.or(lo, v128.and(hb, i8x16.splat(0x30)));
+@inline function q6(a: v128, b: v128, c: v128, k: i32): v128 {
+  const m = i8x16.splat(0x3f);
+  if (k < 3) return v128.and(k == 0 ? a : k == 1 ? b : c, m);
+  const t0 = v128.and(i16x8.shr_u(a, 6), i8x16.splat(0x03));
+  const t1 = v128.and(i16x8.shr_u(b, 4), i8x16.splat(0x0c));
+  return v128.or(v128.or(t0, t1), v128.and(i16x8.shr_u(c, 2), i8x16.splat(0x30)));
+}
+
+/** q6 of plane k of the group at qs, loading only the vectors that plane reads. */
+@inline function q6at(qs: usize, k: i32): v128 {
+  if (k < 3) return v128.and(v128.load(qs + (<usize>k << 4)), i8x16.splat(0x3f));
+  return q6(v128.load(qs), v128.load(qs, 16), v128.load(qs, 32), 3);
 }
 
 /**
@@ -40,7 +48,7 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
 
 /**
  * The four tokens' (t..t+3) i32 dot sums of value plane k over the 16 elements of one sub-block group: step s's
- * weight vector (ql at q0 + 48s, or q0 + 48s + 16 for odd k; qh at q0 + 48s + 32) rebuilt (and widened) once for
+ * weight vector (the group at q0 + 48s) rebuilt (and widened) once for
  * the four, settled every two steps (kquant-common.ts), each token's sums offset by 32·(−Σqx) and scaled by the
  * sub-block's scales sc, then added to the four tokens' block sums at U (static memory: an inline function returns
  * one value, and the four stay in L1, forwarded from the previous plane's stores).
@@ -52,7 +60,7 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
     let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     for (let s2: usize = s; s2 < s + 2; s2++) {
       const qs = q0 + s2 * 48;
-      const e = q6(v128.load(qs + (k & 1 ? 16 : 0)), v128.load(qs, 32), k);
+      const e = q6at(qs, k);
       const p0 = half(e, 0), p1 = half(e, 1);
       const xs = xk + (s2 << 2) * XK_ELEM;
       a0 = dotStep(a0, p0, p1, xs);
@@ -139,28 +147,28 @@ const U: usize = memory.data(64, 16);
           // Two steps (vectors at qp and qp + 48) per settle; each plane's values rebuilt (and widened) once for both tokens.
           const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
           const a_ = v128.load(qp, 48), c_ = v128.load(qp, 64), hb_ = v128.load(qp, 80);
-          let e = q6(a, hb, 0), f = q6(a_, hb_, 0);
+          let e = q6(a, c, hb, 0), f = q6(a_, c_, hb_, 0);
           let p0 = half(e, 0), p1 = half(e, 1), r0 = half(f, 0), r1 = half(f, 1);
           a00 = pair(a00, p0, p1, r0, r1, xp);
           a01 = pair(a01, p0, p1, r0, r1, xp + xRow);
-          e = q6(c, hb, 1);
-          f = q6(c_, hb_, 1);
+          e = q6(a, c, hb, 1);
+          f = q6(a_, c_, hb_, 1);
           p0 = half(e, 0);
           p1 = half(e, 1);
           r0 = half(f, 0);
           r1 = half(f, 1);
           a10 = pair(a10, p0, p1, r0, r1, xp + 32 * XK_ELEM);
           a11 = pair(a11, p0, p1, r0, r1, xp + xRow + 32 * XK_ELEM);
-          e = q6(a, hb, 2);
-          f = q6(a_, hb_, 2);
+          e = q6(a, c, hb, 2);
+          f = q6(a_, c_, hb_, 2);
           p0 = half(e, 0);
           p1 = half(e, 1);
           r0 = half(f, 0);
           r1 = half(f, 1);
           a20 = pair(a20, p0, p1, r0, r1, xp + 64 * XK_ELEM);
           a21 = pair(a21, p0, p1, r0, r1, xp + xRow + 64 * XK_ELEM);
-          e = q6(c, hb, 3);
-          f = q6(c_, hb_, 3);
+          e = q6(a, c, hb, 3);
+          f = q6(a_, c_, hb_, 3);
           p0 = half(e, 0);
           p1 = half(e, 1);
           r0 = half(f, 0);
@@ -225,16 +233,16 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
               // SIMD128 sums in i32 from the start: one step (three vectors) at a time, fewer registers live.
               for (; xp < xe; xp += 4 * XK_ELEM) {
                 const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
-                let e = q6(a, hb, 0);
+                let e = q6(a, c, hb, 0);
                 a0 = dotStep(a0, half(e, 0), half(e, 1), xp);
                 v128.store(SINK, a0);
-                e = q6(c, hb, 1);
+                e = q6(a, c, hb, 1);
                 a1 = dotStep(a1, half(e, 0), half(e, 1), xp + 32 * XK_ELEM);
                 v128.store(SINK, a1);
-                e = q6(a, hb, 2);
+                e = q6(a, c, hb, 2);
                 a2 = dotStep(a2, half(e, 0), half(e, 1), xp + 64 * XK_ELEM);
                 v128.store(SINK, a2);
-                e = q6(c, hb, 3);
+                e = q6(a, c, hb, 3);
                 a3 = dotStep(a3, half(e, 0), half(e, 1), xp + 96 * XK_ELEM);
                 qp += 48;
               }
@@ -243,13 +251,13 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
               // Relaxed: two steps (vectors at qp and qp + 48) per settle, one plane at a time, each loading its own
               // vectors: the store after each plane keeps V8 from hoisting every load of the iteration to its top
               // (loads keep their order around a store, the arithmetic floats), which spilled half the registers.
-              a0 = pair(a0, q6(v128.load(qp), v128.load(qp, 32), 0), zero, q6(v128.load(qp, 48), v128.load(qp, 80), 0), zero, xp);
+              a0 = pair(a0, q6at(qp, 0), zero, q6at(qp + 48, 0), zero, xp);
               v128.store(SINK, a0);
-              a1 = pair(a1, q6(v128.load(qp, 16), v128.load(qp, 32), 1), zero, q6(v128.load(qp, 64), v128.load(qp, 80), 1), zero, xp + 32 * XK_ELEM);
+              a1 = pair(a1, q6at(qp, 1), zero, q6at(qp + 48, 1), zero, xp + 32 * XK_ELEM);
               v128.store(SINK, a1);
-              a2 = pair(a2, q6(v128.load(qp), v128.load(qp, 32), 2), zero, q6(v128.load(qp, 48), v128.load(qp, 80), 2), zero, xp + 64 * XK_ELEM);
+              a2 = pair(a2, q6at(qp, 2), zero, q6at(qp + 48, 2), zero, xp + 64 * XK_ELEM);
               v128.store(SINK, a2);
-              a3 = pair(a3, q6(v128.load(qp, 16), v128.load(qp, 32), 3), zero, q6(v128.load(qp, 64), v128.load(qp, 80), 3), zero, xp + 96 * XK_ELEM);
+              a3 = pair(a3, q6at(qp, 3), zero, q6at(qp + 48, 3), zero, xp + 96 * XK_ELEM);
               v128.store(SINK, a3);
               qp += 96;
             }

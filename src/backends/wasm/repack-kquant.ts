@@ -70,7 +70,8 @@ export function packQ5K(mem: PackMemory, rows: number, cols: number, bytes: Uint
 
 /**
  * Q6_K (file: ql[128], qh[64], 16 i8 scales, d f16) → per panel-block: the four rows' d as f32, the scales as
- * [sub-block][row], then per 128-element half and 4-byte group v the vectors ql[4v..], ql[32+4v..], qh[4v..].
+ * [sub-block][row], then per 128-element half and 4-byte group v the vectors A, B, C (matmul-q6k.ts): byte l of A, B,
+ * C is the 6-bit value of element l, l+32, l+64 with 2 bits (0-1, 2-3, 4-5) of element l+96's value on top.
  */
 export function packQ6K(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
   const at = Array.from({ length: 4 * 32 }, (_, i) => ((i & 31) >> 2) * 48 + panelByteOffset(i >> 5, i & 3, relaxed)); // [rr][l]
@@ -84,9 +85,11 @@ export function packQ6K(mem: PackMemory, rows: number, cols: number, bytes: Uint
       const qh = s + 128 + 32 * h;
       for (let l = 0; l < 32; l++) {
         const o = dst + at[rr * 32 + l]!;
-        u8[o] = bytes[ql + l]!;
-        u8[o + 16] = bytes[ql + 32 + l]!;
-        u8[o + 32] = bytes[qh + l]!;
+        const a = bytes[ql + l]!, c = bytes[ql + 32 + l]!, q = bytes[qh + l]!;
+        const v3 = (c >>> 4) | ((q >>> 6) << 4); // element l+96, as ggml's dequantize_row_q6_K
+        u8[o] = (a & 15) | ((q & 3) << 4) | ((v3 & 3) << 6);
+        u8[o + 16] = (c & 15) | (((q >>> 2) & 3) << 4) | (((v3 >>> 2) & 3) << 6);
+        u8[o + 32] = (a >>> 4) | (((q >>> 4) & 3) << 4) | ((v3 >>> 4) << 6);
       }
     }
   });

@@ -1,0 +1,141 @@
+// Interleaved A/B of two kernel builds' K-quant matmuls (each with its own repack) in Node and workerd: µs per call.
+// usage: npx tsx kernels/bench/kquant-ab.ts <base.wasm> <base-repack.ts> [new.wasm=build/kernels/relaxed.wasm]
+//   env: TYPES=Q4_K,Q5_K,Q6_K ROWS=1024 COLS=2048 TOKENS=1 ROUNDS=15 REPS=20 WREPS=10·REPS (workerd) WORKERD=1
+// Both builds get the same file bytes and activations; the script checks that their outputs are bit-identical.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { GgmlType } from "../../src/gguf/ggml-types";
+import { LinearMemory, type PackMemory } from "../../src/backends/wasm/linear-memory";
+import type { PackedMatrix } from "../../src/backends/wasm/repack";
+import { randomBlocks } from "../../test/kernels/random-blocks";
+import { seededRandom } from "../../test/helpers/random";
+import * as newRepack from "../../src/backends/wasm/repack-kquant";
+
+type Pack = (mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean) => PackedMatrix;
+type Exports = Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
+
+const [basePath, baseRepackPath, newPath = "build/kernels/relaxed.wasm"] = process.argv.slice(2);
+if (!basePath || !baseRepackPath) throw new Error("usage: kquant-ab.ts <base.wasm> <base-repack.ts> [new.wasm]");
+const env = process.env;
+const types = (env.TYPES ?? "Q4_K,Q5_K,Q6_K").split(",");
+const rows = Number(env.ROWS ?? 1024), cols = Number(env.COLS ?? 2048), nTok = Number(env.TOKENS ?? 1);
+const rounds = Number(env.ROUNDS ?? 15), reps = Number(env.REPS ?? 20), wreps = Number(env.WREPS ?? 10 * reps);
+const baseRepack = (await import(resolve(baseRepackPath))) as typeof newRepack;
+const packName = (t: string) => `pack${t.replace("_", "")}` as "packQ4K";
+const fnName = (t: string) => `matmul_${t.toLowerCase()}`;
+
+/** One build's instance with weights packed and activations quantized: the arguments of its matmul call per type. */
+function setup(wasm: Buffer, repack: typeof newRepack) {
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
+  const k = inst.exports as unknown as Exports;
+  const relaxed = k.is_relaxed!() !== 0;
+  const mem = new LinearMemory(k.memory, k.heap_base!());
+  const rand = seededRandom(11);
+  const x = mem.alloc(nTok * cols * 4);
+  for (let i = 0; i < nTok * cols; i++) mem.f32[x / 4 + i] = rand() * 2 - 1;
+  const nb = (nTok * cols) / 256;
+  const q = mem.alloc(nTok * cols * (relaxed ? 1 : 2) + nb * 116);
+  const d = q + nTok * cols * (relaxed ? 1 : 2), s = d + nb * 4;
+  k.quantize_q8_k!(x, q, d, s, nTok * cols);
+  const calls = new Map<string, number[]>();
+  for (const t of types) {
+    const bytes = randomBlocks(seededRandom(5), GgmlType[t as "Q6_K"], rows, cols);
+    const w = ((repack as Record<string, unknown>)[packName(t)] as Pack)(mem, rows, cols, bytes, relaxed).data;
+    calls.set(t, [mem.alloc(nTok * rows * 4), w, q, d, s, rows, cols, nTok]);
+  }
+  return { k, calls, relaxed, top: mem.alloc(64) };
+}
+
+const sides = { base: setup(readFileSync(basePath), baseRepack), new: setup(readFileSync(newPath), newRepack) };
+if (sides.base.relaxed !== sides.new.relaxed) throw new Error("builds differ in relaxed SIMD");
+const outOf = (s: typeof sides.base, t: string) => {
+  const a = s.calls.get(t)!;
+  s.k[fnName(t)]!(...a);
+  return new Uint8Array(s.k.memory.buffer, a[0], nTok * rows * 4).slice();
+};
+for (const t of types) {
+  const a = outOf(sides.base, t), b = outOf(sides.new, t);
+  if (a.some((v, i) => v !== b[i])) throw new Error(`${t}: outputs differ between the builds`);
+}
+const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
+const timeNode = (s: typeof sides.base, t: string) => {
+  const a = s.calls.get(t)!, f = s.k[fnName(t)]!;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) f(...a);
+  return ((performance.now() - t0) * 1000) / reps;
+};
+
+// workerd: each build's memory image (weights, activations) posted once; its clock stands still during synchronous
+// work, so a call's time is the fetch round trip less an empty one's.
+let workerd: ((side: string, t: string) => Promise<number>) | null = null;
+let dispose = async () => {};
+if (env.WORKERD !== "0") {
+  const dir = mkdtempSync(join(tmpdir(), "edge-llama-kquant-ab-"));
+  writeFileSync(join(dir, "base.wasm"), readFileSync(basePath));
+  writeFileSync(join(dir, "new.wasm"), readFileSync(newPath));
+  const args = Object.fromEntries(Object.entries(sides).map(([n, s]) => [n, Object.fromEntries(s.calls)]));
+  writeFileSync(join(dir, "worker.js"), `import base from "./base.wasm"; import neu from "./new.wasm";
+const mods = { base, new: neu }, inst = {}, ARGS = ${JSON.stringify(args)};
+export default { async fetch(req) {
+  const u = new URL(req.url), side = u.searchParams.get("side");
+  if (u.pathname === "/noop") return new Response("0");
+  if (u.pathname === "/load") {
+    const img = new Uint8Array(await req.arrayBuffer());
+    const i = inst[side] = new WebAssembly.Instance(mods[side], {});
+    const m = i.exports.memory, have = m.buffer.byteLength;
+    if (img.length > have) m.grow(Math.ceil((img.length - have) / 65536));
+    new Uint8Array(m.buffer).set(img);
+    return new Response("ok");
+  }
+  const t = u.searchParams.get("t"), a = ARGS[side][t], f = inst[side].exports["matmul_" + t.toLowerCase()];
+  for (let r = 0; r < ${wreps}; r++) f(...a);
+  return new Response("ok");
+} };`);
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    modules: [{ type: "ESModule", path: join(dir, "worker.js") }, { type: "CompiledWasm", path: join(dir, "base.wasm") }, { type: "CompiledWasm", path: join(dir, "new.wasm") }],
+    modulesRoot: dir,
+    compatibilityDate: "2025-01-01",
+  }));
+  const call = async (path: string, body?: Uint8Array) => {
+    const t0 = performance.now();
+    await (await mf.dispatchFetch(`http://bench${path}`, body ? { method: "POST", body } : {})).text();
+    return performance.now() - t0;
+  };
+  for (const [n, s] of Object.entries(sides)) await call(`/load?side=${n}`, new Uint8Array(s.k.memory.buffer, 0, s.top));
+  const empty: number[] = [];
+  for (let i = 0; i < 15; i++) empty.push(await call("/noop"));
+  const rtt = median(empty.slice(5));
+  workerd = async (side, t) => (((await call(`/run?side=${side}&t=${t}`)) - rtt) * 1000) / wreps;
+  dispose = async () => {
+    await mf.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+try {
+  const us: Record<string, number[]> = {};
+  const add = (key: string, v: number) => (us[key] ??= []).push(v);
+  for (const t of types) for (const n of ["base", "new"] as const) { // warm-up: both engines tier up first
+    timeNode(sides[n], t);
+    if (workerd) await workerd(n, t);
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const t of types) {
+      for (const n of ["base", "new"] as const) {
+        add(`node ${t} ${n}`, timeNode(sides[n], t));
+        if (workerd) add(`workerd ${t} ${n}`, await workerd(n, t));
+      }
+    }
+  }
+  console.log(`${sides.new.relaxed ? "relaxed" : "simd128"} build, ${rows}x${cols}, ${nTok} token(s); µs per matmul, median of ${rounds} alternated rounds of ${reps} calls (workerd ${wreps}); outputs bit-identical`);
+  for (const rt of workerd ? ["node", "workerd"] : ["node"]) {
+    for (const t of types) {
+      const b = median(us[`${rt} ${t} base`]!), n = median(us[`${rt} ${t} new`]!);
+      console.log(`  ${rt.padEnd(8)} ${t}  base ${b.toFixed(1).padStart(8)}  new ${n.toFixed(1).padStart(8)}  new/base ${(n / b).toFixed(3)}`);
+    }
+  }
+} finally {
+  await dispose();
+}
