@@ -46,54 +46,56 @@ import { settle, u8x4 } from "./kquant-common";
   return i32x4.add(i32x4.mul(settle(lo), u8x4(sc)), i32x4.mul(settle(hi), u8x4(sc + 4)));
 }
 
-/** Bit k (a constant) of each byte of h moved to bit 4 with one 16-bit shift (the 0x10 mask drops what crosses bytes). */
-@inline function bitTo4(h: v128, k: i32): v128 {
-  return k < 4 ? i16x8.shl(h, 4 - k) : k > 4 ? i16x8.shr_u(h, k - 4) : h;
+/**
+ * A Q5_K value vector of a run (repack-kquant.ts packQ45): the low sub-block's (h false) as the 5 low bits of the step's
+ * vector x, or the high sub-block's, its low 3 bits from x's top and its top 2 from bits 0-1 of e, the run's E vector
+ * shifted right by 2 per step (16-bit shifts: the masks drop whatever crosses a byte).
+ */
+@inline export function q5v(x: v128, e: v128, h: bool): v128 {
+  if (!h) return v128.and(x, i8x16.splat(0x1f));
+  return v128.or(v128.and(i16x8.shr_u(x, 5), i8x16.splat(7)), i16x8.shl(v128.and(e, i8x16.splat(3)), 3));
+}
+
+/** q5v's high value of step j (a constant) from the unshifted E vector: bits 2j, 2j + 1 moved to 3-4 with one shift. */
+@inline function q5hi(x: v128, e: v128, j: i32): v128 {
+  const t = j == 0 ? i16x8.shl(e, 3) : j == 1 ? i16x8.shl(e, 1) : j == 2 ? i16x8.shr_u(e, 1) : i16x8.shr_u(e, 3);
+  return v128.or(v128.and(i16x8.shr_u(x, 5), i8x16.splat(7)), v128.and(t, i8x16.splat(0x18)));
 }
 
 /**
- * chunkQ4Relaxed for Q5_K, chunk c a constant (the fifth bits 2c and 2c + 1 of the qh vectors at hp moved into place
- * with one shift each): two runs of four steps, each settled (5-bit values: ≤ 4·2·31·127 per i16 lane, exact) and
- * scaled as the loop does.
+ * One run of four Q5_K steps (vectors X0..X3 at rp, E at rp + 64; activations of the low sub-block at xv, the high
+ * one's 32 further), settled (5-bit values: ≤ 4·2·31·127 per i16 lane, exact) and scaled by s0, s1.
  */
-@inline function chunkQ5Relaxed(qp: usize, hp: usize, xv: usize, sc: usize, c: i32): v128 {
-  const m = i8x16.splat(15), b4 = i8x16.splat(0x10);
+@inline function runQ5Relaxed(rp: usize, xv: usize, s0: v128, s1: v128): v128 {
+  const m = i8x16.splat(0x1f);
+  const e = v128.load(rp, 64);
+  const x0 = v128.load(rp);
+  let lo = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv), v128.and(x0, m));
+  let hi = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 32), q5hi(x0, e, 0));
+  const x1 = v128.load(rp, 16);
+  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 4), v128.and(x1, m)));
+  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 36), q5hi(x1, e, 1)));
+  v128.store(SINK, lo);
+  v128.store(SINK, hi);
+  const x2 = v128.load(rp, 32);
+  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 8), v128.and(x2, m)));
+  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 40), q5hi(x2, e, 2)));
+  const x3 = v128.load(rp, 48);
+  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 12), v128.and(x3, m)));
+  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 44), q5hi(x3, e, 3)));
+  return i32x4.add(i32x4.mul(settle(lo), s0), i32x4.mul(settle(hi), s1));
+}
+
+/** chunkQ4Relaxed for Q5_K: the chunk's two runs (at qp, qp + 80), each settled and scaled as the loop does. */
+@inline function chunkQ5Relaxed(qp: usize, xv: usize, sc: usize): v128 {
   const s0 = u8x4(sc), s1 = u8x4(sc + 4);
-  const n0 = v128.load(qp), h0 = v128.load(hp);
-  let lo = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv), v128.or(v128.and(n0, m), v128.and(bitTo4(h0, c << 1), b4)));
-  let hi = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 32), v128.or(v128.and(i16x8.shr_u(n0, 4), m), v128.and(bitTo4(h0, (c << 1) + 1), b4)));
-  const n1 = v128.load(qp, 16), h1 = v128.load(hp, 16);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 4), v128.or(v128.and(n1, m), v128.and(bitTo4(h1, c << 1), b4))));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 36), v128.or(v128.and(i16x8.shr_u(n1, 4), m), v128.and(bitTo4(h1, (c << 1) + 1), b4))));
-  v128.store(SINK, lo);
-  v128.store(SINK, hi);
-  const n2 = v128.load(qp, 32), h2 = v128.load(hp, 32);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 8), v128.or(v128.and(n2, m), v128.and(bitTo4(h2, c << 1), b4))));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 40), v128.or(v128.and(i16x8.shr_u(n2, 4), m), v128.and(bitTo4(h2, (c << 1) + 1), b4))));
-  const n3 = v128.load(qp, 48), h3 = v128.load(hp, 48);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 12), v128.or(v128.and(n3, m), v128.and(bitTo4(h3, c << 1), b4))));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 44), v128.or(v128.and(i16x8.shr_u(n3, 4), m), v128.and(bitTo4(h3, (c << 1) + 1), b4))));
-  const r = i32x4.add(i32x4.mul(settle(lo), s0), i32x4.mul(settle(hi), s1));
+  const r = runQ5Relaxed(qp, xv, s0, s1);
   v128.store(SINK, r);
-  const n4 = v128.load(qp, 64), h4 = v128.load(hp, 64);
-  lo = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 16), v128.or(v128.and(n4, m), v128.and(bitTo4(h4, c << 1), b4)));
-  hi = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 48), v128.or(v128.and(i16x8.shr_u(n4, 4), m), v128.and(bitTo4(h4, (c << 1) + 1), b4)));
-  const n5 = v128.load(qp, 80), h5 = v128.load(hp, 80);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 20), v128.or(v128.and(n5, m), v128.and(bitTo4(h5, c << 1), b4))));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 52), v128.or(v128.and(i16x8.shr_u(n5, 4), m), v128.and(bitTo4(h5, (c << 1) + 1), b4))));
-  v128.store(SINK, lo);
-  v128.store(SINK, hi);
-  const n6 = v128.load(qp, 96), h6 = v128.load(hp, 96);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 24), v128.or(v128.and(n6, m), v128.and(bitTo4(h6, c << 1), b4))));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 56), v128.or(v128.and(i16x8.shr_u(n6, 4), m), v128.and(bitTo4(h6, (c << 1) + 1), b4))));
-  const n7 = v128.load(qp, 112), h7 = v128.load(hp, 112);
-  lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 28), v128.or(v128.and(n7, m), v128.and(bitTo4(h7, c << 1), b4))));
-  hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 60), v128.or(v128.and(i16x8.shr_u(n7, 4), m), v128.and(bitTo4(h7, (c << 1) + 1), b4))));
-  return i32x4.add(r, i32x4.add(i32x4.mul(settle(lo), s0), i32x4.mul(settle(hi), s1)));
+  return i32x4.add(r, runQ5Relaxed(qp + 80, xv + 16, s0, s1));
 }
 
 /** Relaxed decode: chunk c's scaled sums of Q4_K or (q5) Q5_K panel-block wp (the chunk's quants at qp, activations at xv). */
 @inline export function chunkRelaxed(q5: bool, qp: usize, wp: usize, xv: usize, c: i32): v128 {
   const sc = wp + 16 + (<usize>c << 3);
-  return q5 ? chunkQ5Relaxed(qp, wp + 80, xv, sc, c) : chunkQ4Relaxed(qp, xv, sc);
+  return q5 ? chunkQ5Relaxed(qp, xv, sc) : chunkQ4Relaxed(qp, xv, sc);
 }

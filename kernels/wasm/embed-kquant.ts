@@ -10,7 +10,7 @@ import { f16ToF32, panelByteOffset } from "./common";
 @inline function embedQ45(out: usize, w: usize, cols: i32, tokens: usize, nTokens: i32, q5: bool): void {
   const nb = <usize>(cols >> 8);
   const PB: usize = q5 ? 720 : 592;
-  const QOFF: usize = q5 ? 208 : 80;
+  const QOFF: usize = 80;
   for (let t = 0; t < nTokens; t++) {
     const row = <usize>load<i32>(tokens + (<usize>t << 2));
     const rr = row & 3;
@@ -24,12 +24,20 @@ import { f16ToF32, panelByteOffset } from "./common";
         const m1 = dmin * <f32>load<u8>(wp + 48 + (c << 3) + (rr << 1));
         const d2 = d * <f32>load<u8>(wp + 20 + (c << 3) + rr);
         const m2 = dmin * <f32>load<u8>(wp + 49 + (c << 3) + (rr << 1));
-        const qp = wp + QOFF + (c << 7);
+        const qp = wp + QOFF + c * (q5 ? 160 : 128);
         for (let l: usize = 0; l < 32; l++) {
-          const v = <i32>load<u8>(qp + at(rr, l));
-          const h = q5 ? <i32>load<u8>(wp + 80 + at(rr, l)) >> (<i32>c << 1) : 0;
-          store<f32>(o + (l << 2), d1 * <f32>((v & 15) | ((h & 1) << 4)) - m1);
-          store<f32>(o + ((l + 32) << 2), d2 * <f32>((v >> 4) | ((h & 2) << 3)) - m2);
+          if (!q5) {
+            const v = <i32>load<u8>(qp + at(rr, l));
+            store<f32>(o + (l << 2), d1 * <f32>(v & 15) - m1);
+            store<f32>(o + ((l + 32) << 2), d2 * <f32>(v >> 4) - m2);
+            continue;
+          }
+          // Q5_K: step l / 4 is vector X_(step % 4) of run step / 4, whose E vector sits 64 bytes in.
+          const s = l >> 2, rp = qp + 80 * (s >> 2) + panelByteOffset(rr, l & 3, ASC_FEATURE_RELAXED_SIMD);
+          const x = <i32>load<u8>(rp + ((s & 3) << 4));
+          const e = <i32>(load<u8>(rp + 64) >> <u8>((s & 3) << 1)) & 3;
+          store<f32>(o + (l << 2), d1 * <f32>(x & 31) - m1);
+          store<f32>(o + ((l + 32) << 2), d2 * <f32>((x >> 5) | (e << 3)) - m2);
         }
         o += 256;
       }

@@ -2,15 +2,17 @@
 import { madd } from "./common";
 import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, settle, storeRows4, storeTokens4, u8x4 } from "./kquant-common";
 import { SINK } from "./common";
-import { chunkRelaxed } from "./decode-q45";
+import { chunkRelaxed, q5v } from "./decode-q45";
 
 // Weight layout (repack-kquant.ts packQ4K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block 592 bytes: d of the 4 rows (f16), dmin (f16), the 8 six-bit scales unpacked to u8 as [sub-block][row], the
-// 8 mins as u8 [pair][row][2] (one dot_i16x8 per pair against the i16 activation sums), then the quants: per 64-element chunk c, the row's 32 bytes (low nibbles: sub-block 2c, high:
-// 2c+1) as 8 vectors, vector v holding bytes 4v..4v+3 of the four rows (relaxed: each row's 4 together; SIMD128: each
-// row's bytes 4v, 4v+1 in the first half, 4v+2, 4v+3 in the second). Q5_K (matmul-q5k.ts) adds, before the quants,
-// its 32 bytes of fifth bits per row as 8 vectors in the same order: bit 2c of byte l for element l of sub-block 2c,
-// bit 2c+1 for sub-block 2c+1.
+// 8 mins as u8 [pair][row][2] (one dot_i16x8 per pair against the i16 activation sums), then the quants: per
+// 64-element chunk c, the row's 32 bytes (low nibbles: sub-block 2c, high: 2c+1) as 8 vectors, vector v holding bytes
+// 4v..4v+3 of the four rows (relaxed: each row's 4 together; SIMD128: each row's bytes 4v, 4v+1 in the first half,
+// 4v+2, 4v+3 in the second). Q5_K (matmul-q5k.ts) holds whole 5-bit values instead, 160 bytes per chunk: per run of
+// 4 steps (the span between settles) vectors X0..X3, byte l of Xj holding element 4j + l of sub-block 2c in bits 0-4
+// and the low 3 bits of the same element of 2c + 1 in bits 5-7, then E, whose bits 2j, 2j+1 are that element's top
+// 2 bits: 3 operations per value vector where nibbles plus a fifth-bit plane take 4.5, in the same bytes.
 // Per block: Σ_r w·x = dx·(d·Σ_j sc_j·Σ q·qx − dmin·Σ_j m_j·Σ qx), with every Σ exact in i32 (|Σ| < 2^26) and the
 // four rows in the four lanes; the activation sums come negated from quantize_q8_k, so both terms are added.
 
@@ -18,12 +20,10 @@ import { chunkRelaxed } from "./decode-q45";
 export class Q4 {}
 export class Q5 {}
 
-/** The low (h false) or high nibbles of n, with Q5_K's fifth bit from the qh vector hc (pre-shifted right by 2c). */
-@inline function values<T>(n: v128, hc: v128, h: bool): v128 {
+/** The low (h false) or high nibbles of n. */
+@inline function nib(n: v128, h: bool): v128 {
   const m4 = i8x16.splat(15);
-  const q = h ? v128.and(i16x8.shr_u(n, 4), m4) : v128.and(n, m4);
-  if (idof<T>() == idof<Q4>()) return q;
-  return v128.or(q, v128.and(i16x8.shl(hc, h ? 3 : 4), i8x16.splat(0x10)));
+  return h ? v128.and(i16x8.shr_u(n, 4), m4) : v128.and(n, m4);
 }
 
 /** Runs of dotStep per sub-block between settles (kquant-common.ts): 8 steps of 4-bit values, 4 of Q5_K's 5-bit. */
@@ -32,15 +32,23 @@ export class Q5 {}
 }
 
 /**
- * Prepared values of half h of the weight vector at qp (Q5_K: fifth bits from the qh vector at hp, chunk c): the
- * relaxed build's whole vector, or SIMD128's first (k = 0) or second i16x8 half.
+ * Prepared values of half h of the weight vector at qp (Q5_K: top bits from the run's E vector, e0 and on SIMD128 e1
+ * for its halves, shifted to the step): the relaxed build's whole vector, or SIMD128's first (k = 0) or second half.
  */
-@inline function prep<T>(qp: usize, hp: usize, c: usize, h: bool, k: i32): v128 {
-  const q5 = idof<T>() == idof<Q5>();
-  const hc = q5 ? i16x8.shr_u(v128.load(hp), <i32>(c << 1)) : i32x4.splat(0);
-  if (ASC_FEATURE_RELAXED_SIMD) return values<T>(v128.load(qp), hc, h);
-  const n = k ? v128.load8x8_u(qp, 8) : v128.load8x8_u(qp);
-  return values<T>(n, q5 ? (k ? i16x8.extend_high_i8x16_u(hc) : i16x8.extend_low_i8x16_u(hc)) : hc, h);
+@inline function prep<T>(qp: usize, e0: v128, e1: v128, h: bool, k: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return value<T>(v128.load(qp), e0, h);
+  return value<T>(k ? v128.load8x8_u(qp, 8) : v128.load8x8_u(qp), k ? e1 : e0, h);
+}
+
+/** The low (h false) or high sub-block's values of weight bytes n: Q4_K's nibbles, or q5v with the run's top bits e. */
+@inline function value<T>(n: v128, e: v128, h: bool): v128 {
+  return idof<T>() == idof<Q5>() ? q5v(n, e, h) : nib(n, h);
+}
+
+/** The E vector of the Q5_K run at qp: whole (relaxed) or its first (k = 0) or second half widened (SIMD128). */
+@inline function runTop(qp: usize, k: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return v128.load(qp, 64);
+  return k ? v128.load8x8_u(qp, 72) : v128.load8x8_u(qp, 64);
 }
 
 /** Four tokens' i32 block sums (one v128 each) for half4: an inline function returns one value. */
@@ -53,21 +61,27 @@ const U: usize = memory.data(64, 16);
 @inline function half4<T>(h: bool, wp: usize, QOFF: usize, c: usize, xb: usize, xRow: usize): void {
   const zero = i32x4.splat(0);
   const sc = u8x4(wp + 16 + (c << 3) + (h ? 4 : 0));
-  let qp = wp + QOFF + (c << 7), hp = wp + 80;
+  const q5 = idof<T>() == idof<Q5>();
+  let qp = wp + QOFF + c * (q5 ? 160 : 128);
   let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
   for (let ph = 0; ph < phases<T>(); ph++) {
     let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     const xe = xp + (32 / phases<T>()) * XK_ELEM;
+    let e0 = q5 ? runTop(qp, 0) : zero, e1 = q5 && !ASC_FEATURE_RELAXED_SIMD ? runTop(qp, 1) : zero;
     for (; xp < xe; xp += 4 * XK_ELEM) {
-      const p0 = prep<T>(qp, hp, c, h, 0);
-      const p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, hp, c, h, 1);
+      const p0 = prep<T>(qp, e0, e1, h, 0);
+      const p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, e0, e1, h, 1);
       a0 = dotStep(a0, p0, p1, xp);
       a1 = dotStep(a1, p0, p1, xp + xRow);
       a2 = dotStep(a2, p0, p1, xp + 2 * xRow);
       a3 = dotStep(a3, p0, p1, xp + 3 * xRow);
       qp += 16;
-      hp += 16;
+      if (q5) {
+        e0 = i16x8.shr_u(e0, 2);
+        e1 = i16x8.shr_u(e1, 2);
+      }
     }
+    if (q5) qp += 16; // past the run's E vector
     v128.store(U, i32x4.add(v128.load(U), i32x4.mul(settle(a0), sc)));
     v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(settle(a1), sc)), 16);
     v128.store(U, i32x4.add(v128.load(U, 32), i32x4.mul(settle(a2), sc)), 32);
@@ -126,7 +140,8 @@ const U: usize = memory.data(64, 16);
 @inline export function matmulQ45<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   const q5 = idof<T>() == idof<Q5>();
   const PB: usize = q5 ? 720 : 592; // panel-block bytes
-  const QOFF: usize = q5 ? 208 : 80; // where the quants start
+  const QOFF: usize = 80; // where the quants start
+  const CS: usize = q5 ? 160 : 128; // bytes per 64-element chunk
   const nb = <usize>(cols >> 8);
   const xRow = nb * XK_BYTES;
   const sRow = nb * XK_SUMS * 4;
@@ -154,38 +169,34 @@ const U: usize = memory.data(64, 16);
           // after each keeping V8 from issuing the next chunk's loads before this one's arithmetic.
           sumi = chunkRelaxed(q5, qp, wp, xp, 0);
           v128.store(SINK, sumi);
-          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 128, wp, xp + 64, 1));
+          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + CS, wp, xp + 64, 1));
           v128.store(SINK, sumi);
-          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 256, wp, xp + 128, 2));
+          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 2 * CS, wp, xp + 128, 2));
           v128.store(SINK, sumi);
-          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 384, wp, xp + 192, 3));
+          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 3 * CS, wp, xp + 192, 3));
           xp += 256;
         }
         for (let c: usize = 0; c < 4; c++) {
           if (ASC_FEATURE_RELAXED_SIMD) break;
           const sc = wp + 16 + (c << 3);
-          let hp = wp + 80;
           let xv = xp;
           for (let ph = 0; ph < phases<T>(); ph++) {
             let lo = zero, hi = zero;
             const xe = xv + (32 / phases<T>()) * XK_ELEM;
+            let e0 = q5 ? runTop(qp, 0) : zero, e1 = q5 ? runTop(qp, 1) : zero;
             for (; xv < xe; xv += 4 * XK_ELEM) {
-              const hc = q5 ? i16x8.shr_u(v128.load(hp), <i32>(c << 1)) : zero;
-              if (ASC_FEATURE_RELAXED_SIMD) {
-                const n = v128.load(qp);
-                lo = dotStep(lo, values<T>(n, hc, false), zero, xv);
-                hi = dotStep(hi, values<T>(n, hc, true), zero, xv + 32);
-              } else {
-                // Bytes to i16 lanes first (x86 has no byte shifts); the nibble and bit masks work on either.
-                const n0 = v128.load8x8_u(qp), n1 = v128.load8x8_u(qp, 8);
-                const h0 = q5 ? i16x8.extend_low_i8x16_u(hc) : zero, h1 = q5 ? i16x8.extend_high_i8x16_u(hc) : zero;
-                lo = dotStep(lo, values<T>(n0, h0, false), values<T>(n1, h1, false), xv);
-                if (q5) v128.store(SINK, lo); // orders the high half's loads after the low half (measured: Q5_K only)
-                hi = dotStep(hi, values<T>(n0, h0, true), values<T>(n1, h1, true), xv + 64);
-              }
+              // Bytes to i16 lanes first (x86 has no byte shifts); the masks work on either.
+              const n0 = v128.load8x8_u(qp), n1 = v128.load8x8_u(qp, 8);
+              lo = dotStep(lo, value<T>(n0, e0, false), value<T>(n1, e1, false), xv);
+              if (q5) v128.store(SINK, lo); // orders the high half's loads after the low half (measured: Q5_K only)
+              hi = dotStep(hi, value<T>(n0, e0, true), value<T>(n1, e1, true), xv + 64);
               qp += 16;
-              hp += 16;
+              if (q5) {
+                e0 = i16x8.shr_u(e0, 2);
+                e1 = i16x8.shr_u(e1, 2);
+              }
             }
+            if (q5) qp += 16; // past the run's E vector
             sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(settle(lo), u8x4(sc)), i32x4.mul(settle(hi), u8x4(sc + 4))));
           }
           xp += 64 * XK_ELEM;

@@ -32,12 +32,13 @@ function packPanels(mem: PackMemory, panelBlock: number, fileBlock: number, rows
 /**
  * Q4_K (file: d, dmin f16, 12 bytes of packed 6-bit scales and mins, 128 quant bytes) → per panel-block: the four rows'
  * d (f16), dmin (f16), scales unpacked to u8 as [sub-block][row], mins as [pair][row][2], then the quant bytes by
- * panelByteOffset per 32-byte chunk. Q5_K (d, dmin, scales, qh[32], qs[128]) puts its qh bytes, interleaved the same
- * way, between the mins and the quants.
+ * panelByteOffset per 32-byte chunk. Q5_K (d, dmin, scales, qh[32], qs[128]) instead holds whole 5-bit values
+ * (matmul-q4k.ts): per 64-element chunk and run of 4 steps, vectors X0..X3 (the low sub-block's value, the high
+ * sub-block's low 3 bits on top) and E (the high sub-block's top 2 bits of step j at bits 2j, 2j+1).
  */
 function packQ45(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean, q5: boolean): PackedMatrix {
   const quantAt = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
-  const [panelBlock, fileBlock, qs, qOff] = q5 ? [Q5K_PANEL_BLOCK, 176, 48, 208] : [Q4K_PANEL_BLOCK, 144, 16, 80];
+  const [panelBlock, fileBlock, qs] = q5 ? [Q5K_PANEL_BLOCK, 176, 48] : [Q4K_PANEL_BLOCK, 144, 16];
   return packPanels(mem, panelBlock, fileBlock, rows, cols, bytes, (base, rr, s) => {
     const u8 = mem.u8;
     u8[base + 2 * rr] = bytes[s]!;
@@ -51,11 +52,19 @@ function packQ45(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array,
       u8[base + 16 + 4 * j + rr] = scale;
       u8[base + 48 + 8 * (j >> 1) + 2 * rr + (j & 1)] = min; // row pairs (m_2k, m_2k+1): dot_i16x8 sums each pair
     }
-    if (q5) for (let l = 0; l < 32; l++) u8[base + 80 + quantAt[rr * 32 + l]!] = bytes[s + 16 + l]!;
     for (let c = 0; c < 4; c++) {
-      const dst = base + qOff + 128 * c;
+      const dst = base + 80 + (q5 ? 160 : 128) * c;
       const src = s + qs + 32 * c;
-      for (let l = 0; l < 32; l++) u8[dst + quantAt[rr * 32 + l]!] = bytes[src + l]!;
+      if (!q5) for (let l = 0; l < 32; l++) u8[dst + quantAt[rr * 32 + l]!] = bytes[src + l]!;
+      else {
+        for (let l = 0; l < 32; l++) {
+          const n = bytes[src + l]!, h = bytes[s + 16 + l]! >>> (2 * c); // as ggml's dequantize_row_q5_K
+          const lo = (n & 15) | ((h & 1) << 4), hi = (n >>> 4) | ((h & 2) << 3);
+          const v = l >> 2, at = dst + 80 * (v >> 2) + quantAt[rr * 32 + (l & 3)]!;
+          u8[at + 16 * (v & 3)] = lo | ((hi & 7) << 5);
+          u8[at + 64] |= (hi >>> 3) << (2 * (v & 3));
+        }
+      }
     }
   });
 }
