@@ -1,7 +1,9 @@
 // Interleaved A/B of two kernel builds' K-quant matmuls (each with its own repack) in Node and workerd: µs per call.
 // usage: npx tsx kernels/bench/kquant-ab.ts <base.wasm> <base-repack.ts> [new.wasm=build/kernels/relaxed.wasm]
 //   env: TYPES=Q4_K,Q5_K,Q6_K ROWS=1024 COLS=2048 TOKENS=1 ROUNDS=15 REPS=20 WREPS=10·REPS (workerd) WORKERD=1
-// Both builds get the same file bytes and activations; the script checks that their outputs are bit-identical.
+// Both builds get the same file bytes and activations; the script checks that their outputs are bit-identical. Every
+// round instantiates both afresh (the same compiled code): where an instance's memory lands moved its timing by up to
+// 1.6x on this machine, so a fixed pair of instances could favour either side for a whole run.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -27,8 +29,8 @@ const packName = (t: string) => `pack${t.replace("_", "")}` as "packQ4K";
 const fnName = (t: string) => `matmul_${t.toLowerCase()}`;
 
 /** One build's instance with weights packed and activations quantized: the arguments of its matmul call per type. */
-function setup(wasm: Buffer, repack: typeof newRepack) {
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
+function setup(mod: WebAssembly.Module, repack: typeof newRepack) {
+  const inst = new WebAssembly.Instance(mod, {});
   const k = inst.exports as unknown as Exports;
   const relaxed = k.is_relaxed!() !== 0;
   const mem = new LinearMemory(k.memory, k.heap_base!());
@@ -48,7 +50,9 @@ function setup(wasm: Buffer, repack: typeof newRepack) {
   return { k, calls, relaxed, top: mem.alloc(64) };
 }
 
-const sides = { base: setup(readFileSync(basePath), baseRepack), new: setup(readFileSync(newPath), newRepack) };
+const mods = { base: new WebAssembly.Module(readFileSync(basePath)), new: new WebAssembly.Module(readFileSync(newPath)) };
+const fresh = () => ({ base: setup(mods.base, baseRepack), new: setup(mods.new, newRepack) });
+let sides = fresh();
 if (sides.base.relaxed !== sides.new.relaxed) throw new Error("builds differ in relaxed SIMD");
 const outOf = (s: typeof sides.base, t: string) => {
   const a = s.calls.get(t)!;
@@ -70,6 +74,7 @@ const timeNode = (s: typeof sides.base, t: string) => {
 // workerd: each build's memory image (weights, activations) posted once; its clock stands still during synchronous
 // work, so a call's time is the fetch round trip less an empty one's.
 let workerd: ((side: string, t: string) => Promise<number>) | null = null;
+let reload = async () => {};
 let dispose = async () => {};
 if (env.WORKERD !== "0") {
   const dir = mkdtempSync(join(tmpdir(), "edge-llama-kquant-ab-"));
@@ -103,7 +108,10 @@ export default { async fetch(req) {
     await (await mf.dispatchFetch(`http://bench${path}`, body ? { method: "POST", body } : {})).text();
     return performance.now() - t0;
   };
-  for (const [n, s] of Object.entries(sides)) await call(`/load?side=${n}`, new Uint8Array(s.k.memory.buffer, 0, s.top));
+  reload = async () => {
+    for (const [n, s] of Object.entries(sides)) await call(`/load?side=${n}`, new Uint8Array(s.k.memory.buffer, 0, s.top));
+  };
+  await reload();
   const empty: number[] = [];
   for (let i = 0; i < 15; i++) empty.push(await call("/noop"));
   const rtt = median(empty.slice(5));
@@ -122,6 +130,10 @@ try {
     if (workerd) await workerd(n, t);
   }
   for (let r = 0; r < rounds; r++) {
+    if (r > 0) {
+      sides = fresh();
+      await reload();
+    }
     for (const t of types) {
       for (const n of ["base", "new"] as const) {
         add(`node ${t} ${n}`, timeNode(sides[n], t));

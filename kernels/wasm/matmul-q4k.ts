@@ -2,7 +2,14 @@
 import { madd } from "./common";
 import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, settle, storeRows4, storeTokens4, u8x4 } from "./kquant-common";
 import { SINK } from "./common";
-import { chunkRelaxed, q5v } from "./decode-q45";
+import { chunkRelaxed } from "./decode-q45";
+import { Q4, Q5, phases, prep, runTop, value } from "./q45-values";
+import { tile8 } from "./prefill-q45";
+
+export { Q4, Q5 };
+
+/** Prefill tiles of two panels (prefill-q45.ts) on the relaxed build; SIMD128's widened halves leave too few registers. */
+const TILE8: bool = ASC_FEATURE_RELAXED_SIMD;
 
 // Weight layout (repack-kquant.ts packQ4K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block 592 bytes: d of the 4 rows (f16), dmin (f16), the 8 six-bit scales unpacked to u8 as [sub-block][row], the
@@ -15,41 +22,6 @@ import { chunkRelaxed, q5v } from "./decode-q45";
 // 2 bits: 3 operations per value vector where nibbles plus a fifth-bit plane take 4.5, in the same bytes.
 // Per block: Σ_r w·x = dx·(d·Σ_j sc_j·Σ q·qx − dmin·Σ_j m_j·Σ qx), with every Σ exact in i32 (|Σ| < 2^26) and the
 // four rows in the four lanes; the activation sums come negated from quantize_q8_k, so both terms are added.
-
-/** Marker types: Q4 → Q4_K, Q5 → Q5_K (resolved at compile time). */
-export class Q4 {}
-export class Q5 {}
-
-/** The low (h false) or high nibbles of n. */
-@inline function nib(n: v128, h: bool): v128 {
-  const m4 = i8x16.splat(15);
-  return h ? v128.and(i16x8.shr_u(n, 4), m4) : v128.and(n, m4);
-}
-
-/** Runs of dotStep per sub-block between settles (kquant-common.ts): 8 steps of 4-bit values, 4 of Q5_K's 5-bit. */
-@inline function phases<T>(): i32 {
-  return idof<T>() == idof<Q5>() ? 2 : 1;
-}
-
-/**
- * Prepared values of half h of the weight vector at qp (Q5_K: top bits from the run's E vector, e0 and on SIMD128 e1
- * for its halves, shifted to the step): the relaxed build's whole vector, or SIMD128's first (k = 0) or second half.
- */
-@inline function prep<T>(qp: usize, e0: v128, e1: v128, h: bool, k: i32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return value<T>(v128.load(qp), e0, h);
-  return value<T>(k ? v128.load8x8_u(qp, 8) : v128.load8x8_u(qp), k ? e1 : e0, h);
-}
-
-/** The low (h false) or high sub-block's values of weight bytes n: Q4_K's nibbles, or q5v with the run's top bits e. */
-@inline function value<T>(n: v128, e: v128, h: bool): v128 {
-  return idof<T>() == idof<Q5>() ? q5v(n, e, h) : nib(n, h);
-}
-
-/** The E vector of the Q5_K run at qp: whole (relaxed) or its first (k = 0) or second half widened (SIMD128). */
-@inline function runTop(qp: usize, k: i32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return v128.load(qp, 64);
-  return k ? v128.load8x8_u(qp, 72) : v128.load8x8_u(qp, 64);
-}
 
 /** Four tokens' i32 block sums (one v128 each) for half4: an inline function returns one value. */
 const U: usize = memory.data(64, 16);
@@ -146,69 +118,79 @@ const U: usize = memory.data(64, 16);
   const xRow = nb * XK_BYTES;
   const sRow = nb * XK_SUMS * 4;
   const zero = i32x4.splat(0);
-  for (let r = 0; r < rows; r += 4) {
-    const wpan = w + (<usize>r >> 2) * nb * PB;
-    let t = 0;
-    for (; t + 4 <= nTokens; t += 4) {
-      tile4<T>(out + ((<usize>t * <usize>rows + <usize>r) << 2), wpan, PB, QOFF, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
+  for (let r0 = 0; r0 < rows; r0 += 4) {
+    // Prefill on the relaxed build: two panels at a time while a second one exists (prefill-q45.ts).
+    const pair = TILE8 && nTokens >= 4 && r0 + 4 < rows;
+    const wpan0 = w + (<usize>r0 >> 2) * nb * PB;
+    let t0 = 0;
+    for (; t0 + 4 <= nTokens; t0 += 4) {
+      const o = out + ((<usize>t0 * <usize>rows + <usize>r0) << 2);
+      const x0 = xq + <usize>t0 * xRow, s0 = xs + <usize>t0 * sRow, d0 = xd + ((<usize>t0 * nb) << 2);
+      if (pair) tile8<T>(o, wpan0, nb * PB, PB, QOFF, x0, s0, d0, xRow, sRow, nb, r0, rows);
+      else tile4<T>(o, wpan0, PB, QOFF, x0, s0, d0, xRow, sRow, nb, r0, rows);
     }
-    // Remaining tokens (all of decode) one at a time.
-    for (; t < nTokens; t++) {
-      let wp = wpan;
-      let xp = xq + <usize>t * xRow;
-      let sp = xs + <usize>t * sRow;
-      const dp = xd + ((<usize>t * nb) << 2);
-      let o = f32x4.splat(0);
-      for (let b: usize = 0; b < nb; b++) {
-        let mins = zero;
-        for (let k: usize = 0; k < 32; k += 8) mins = i32x4.add(mins, i32x4.dot_i16x8_s(v128.load8x8_u(wp + 48 + k), v128.load32_splat(sp + 96 + (k >> 1))));
-        let sumi = zero;
-        let qp = wp + QOFF;
-        if (ASC_FEATURE_RELAXED_SIMD) {
-          // The four chunks written out (Q5_K: the chunk index sets the fifth bits' shifts, then immediates), a store
-          // after each keeping V8 from issuing the next chunk's loads before this one's arithmetic.
-          sumi = chunkRelaxed(q5, qp, wp, xp, 0);
-          v128.store(SINK, sumi);
-          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + CS, wp, xp + 64, 1));
-          v128.store(SINK, sumi);
-          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 2 * CS, wp, xp + 128, 2));
-          v128.store(SINK, sumi);
-          sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 3 * CS, wp, xp + 192, 3));
-          xp += 256;
-        }
-        for (let c: usize = 0; c < 4; c++) {
-          if (ASC_FEATURE_RELAXED_SIMD) break;
-          const sc = wp + 16 + (c << 3);
-          let xv = xp;
-          for (let ph = 0; ph < phases<T>(); ph++) {
-            let lo = zero, hi = zero;
-            const xe = xv + (32 / phases<T>()) * XK_ELEM;
-            let e0 = q5 ? runTop(qp, 0) : zero, e1 = q5 ? runTop(qp, 1) : zero;
-            for (; xv < xe; xv += 4 * XK_ELEM) {
-              // Bytes to i16 lanes first (x86 has no byte shifts); the masks work on either.
-              const n0 = v128.load8x8_u(qp), n1 = v128.load8x8_u(qp, 8);
-              lo = dotStep(lo, value<T>(n0, e0, false), value<T>(n1, e1, false), xv);
-              if (q5) v128.store(SINK, lo); // orders the high half's loads after the low half (measured: Q5_K only)
-              hi = dotStep(hi, value<T>(n0, e0, true), value<T>(n1, e1, true), xv + 64);
-              qp += 16;
-              if (q5) {
-                e0 = i16x8.shr_u(e0, 2);
-                e1 = i16x8.shr_u(e1, 2);
-              }
-            }
-            if (q5) qp += 16; // past the run's E vector
-            sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(settle(lo), u8x4(sc)), i32x4.mul(settle(hi), u8x4(sc + 4))));
+    // Remaining tokens (all of decode) one at a time, per panel.
+    const r1 = pair ? r0 + 8 : r0 + 4;
+    for (let r = r0; r < r1 && r < rows; r += 4) {
+      const wpan = w + (<usize>r >> 2) * nb * PB;
+      for (let t = t0; t < nTokens; t++) {
+        let wp = wpan;
+        let xp = xq + <usize>t * xRow;
+        let sp = xs + <usize>t * sRow;
+        const dp = xd + ((<usize>t * nb) << 2);
+        let o = f32x4.splat(0);
+        for (let b: usize = 0; b < nb; b++) {
+          let mins = zero;
+          for (let k: usize = 0; k < 32; k += 8) mins = i32x4.add(mins, i32x4.dot_i16x8_s(v128.load8x8_u(wp + 48 + k), v128.load32_splat(sp + 96 + (k >> 1))));
+          let sumi = zero;
+          let qp = wp + QOFF;
+          if (ASC_FEATURE_RELAXED_SIMD) {
+            // The four chunks written out (Q5_K: the chunk index sets the fifth bits' shifts, then immediates), a store
+            // after each keeping V8 from issuing the next chunk's loads before this one's arithmetic.
+            sumi = chunkRelaxed(q5, qp, wp, xp, 0);
+            v128.store(SINK, sumi);
+            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + CS, wp, xp + 64, 1));
+            v128.store(SINK, sumi);
+            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 2 * CS, wp, xp + 128, 2));
+            v128.store(SINK, sumi);
+            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 3 * CS, wp, xp + 192, 3));
+            xp += 256;
           }
-          xp += 64 * XK_ELEM;
+          for (let c: usize = 0; c < 4; c++) {
+            if (ASC_FEATURE_RELAXED_SIMD) break;
+            const sc = wp + 16 + (c << 3);
+            let xv = xp;
+            for (let ph = 0; ph < phases<T>(); ph++) {
+              let lo = zero, hi = zero;
+              const xe = xv + (32 / phases<T>()) * XK_ELEM;
+              let e0 = q5 ? runTop(qp, 0) : zero, e1 = q5 ? runTop(qp, 1) : zero;
+              for (; xv < xe; xv += 4 * XK_ELEM) {
+                // Bytes to i16 lanes first (x86 has no byte shifts); the masks work on either.
+                const n0 = v128.load8x8_u(qp), n1 = v128.load8x8_u(qp, 8);
+                lo = dotStep(lo, value<T>(n0, e0, false), value<T>(n1, e1, false), xv);
+                if (q5) v128.store(SINK, lo); // orders the high half's loads after the low half (measured: Q5_K only)
+                hi = dotStep(hi, value<T>(n0, e0, true), value<T>(n1, e1, true), xv + 64);
+                qp += 16;
+                if (q5) {
+                  e0 = i16x8.shr_u(e0, 2);
+                  e1 = i16x8.shr_u(e1, 2);
+                }
+              }
+              if (q5) qp += 16; // past the run's E vector
+              sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(settle(lo), u8x4(sc)), i32x4.mul(settle(hi), u8x4(sc + 4))));
+            }
+            xp += 64 * XK_ELEM;
+          }
+          const dx = v128.load32_splat(dp + (b << 2));
+          o = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4At(wp), dx), o);
+          o = madd(f32x4.convert_i32x4_s(mins), f32x4.mul(f16x4At(wp + 8), dx), o);
+          wp += PB;
+          sp += XK_SUMS * 4;
         }
-        const dx = v128.load32_splat(dp + (b << 2));
-        o = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4At(wp), dx), o);
-        o = madd(f32x4.convert_i32x4_s(mins), f32x4.mul(f16x4At(wp + 8), dx), o);
-        wp += PB;
-        sp += XK_SUMS * 4;
+        storeRows4(out + ((<usize>t * <usize>rows + <usize>r) << 2), o, r, rows);
       }
-      storeRows4(out + ((<usize>t * <usize>rows + <usize>r) << 2), o, r, rows);
     }
+    r0 = r1 - 4;
   }
 }
 

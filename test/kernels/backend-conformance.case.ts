@@ -52,6 +52,7 @@ const KQUANT_SHAPES = [
   [33, 512, 3],
   [7, 768, 9],
   [130, 256, 4],
+  [13, 512, 8], // K-quant prefill tiles of two panels (wasm relaxed), the second one row long
 ] as const;
 /** (rows, cols, nTokens): cols 172 is stories260K's ffn_down (not a multiple of 32, so float types only). */
 const MATMUL_SHAPES = [
