@@ -1,6 +1,6 @@
 // What a Durable Object → Durable Object RPC costs by itself: a minimal Worker pair (caller object, callee object in
 // another script and in the same one) under `wrangler dev -c a -c b` and under workerd alone, alternated variants.
-// Run: `npx tsx scripts/lib/bench-sharded-probe.ts [--rounds N] [--calls N] [--runner wrangler|workerd|both]`.
+// Run: `npx tsx scripts/lib/bench-sharded-probe.ts [--rounds N] [--calls N] [--runner wrangler,wrangler-no-observability,workerd] [--repeat N]`.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +22,7 @@ export class Callee extends DurableObject {
   async putNoWait() { this.ctx.storage.put("k", 1); return 1; }
   async log() { console.log("probe hop"); return 1; }
   async step(req) { await Promise.resolve(); return { ok: true, value: { x: req.x, computeMs: 0.5, persistMs: 0 } }; }
+  async spin(n) { let x = 0; for (let i = 0; i < n; i++) x = (x + Math.sqrt(i)) % 1e9; return x; }
   async bcw() { await this.ctx.blockConcurrencyWhile(async () => {}); return 1; }
 }
 export default { fetch: () => new Response("probe callee") };
@@ -39,6 +40,7 @@ export class Caller extends DurableObject {
     const r = remote(), l = local();
     const r3 = [0, 1, 2].map((i) => env.REMOTE.getByName("callee-" + i));
     const row = new ArrayBuffer(8192);
+    const SPIN = 200000;
     // A forward step's argument as the session sends it: the shard's spec (with its tensor names), session key, tokens, x.
     const spec = { index: 3, embedRows: null, layers: [2, 4], headRows: null, tensors: Array.from({ length: 18 }, (_, i) => "blk." + (2 + (i % 2)) + ".attn_q" + i + ".weight"), weightBytes: 1, kvBytes: 2, bufferBytes: 3, totalBytes: 6 };
     const req = (x) => ({ spec, session: "0123456789abcdef".repeat(4), nCtx: 128, pos0: 40, tokens: [1234], x, allLogits: false, persist: true });
@@ -58,6 +60,10 @@ export class Caller extends DurableObject {
       "remote, console.log in the hop": () => r.log(),
       "remote, blockConcurrencyWhile in the hop": () => r.bcw(),
       "remote, 3 objects Promise.all": () => Promise.all(r3.map((s) => s.ping())),
+      // Compute in 3 objects (each its own isolate's turn): one after another against Promise.all. Equal when the
+      // process runs every isolate on one thread (parallel row slices then compute in turn, not at once).
+      "remote, 3 objects computing one after another": async () => { for (const s of r3) await s.spin(SPIN); },
+      "remote, 3 objects computing, Promise.all": () => Promise.all(r3.map((s) => s.spin(SPIN))),
     };
     const names = Object.keys(variants);
     const total = Object.fromEntries(names.map((n) => [n, 0]));
@@ -113,10 +119,10 @@ async function waitFor(url: string, ms: number, output: () => string): Promise<v
 }
 
 /** Starts the pair under `wrangler dev -c caller -c callee` (as `npm run dev:sharded` starts ours); returns its URL and a stop. */
-async function underWrangler(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+async function underWrangler(dir: string, observability: boolean): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const args = ["dev", "-c", "caller.jsonc", "-c", "callee.jsonc", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", join(dir, "state"), "--inspector-port", String(await freePort())];
-  const child = spawn(WRANGLER, args, { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET_ENV, NO_COLOR: "1" } });
+  const child = spawn(WRANGLER, args, { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET_ENV, NO_COLOR: "1", X_LOCAL_OBSERVABILITY: String(observability) } });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -184,13 +190,16 @@ ${worker("calleeW", ["Callee"], `(name = "SELF", durableObjectNamespace = "Calle
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" }, calls: { type: "string", default: "20" }, runner: { type: "string", default: "both" } } });
+  const { values } = parseArgs({ options: { rounds: { type: "string", default: "10" }, calls: { type: "string", default: "20" }, runner: { type: "string", default: "all" }, repeat: { type: "string", default: "1" } } });
   const dir = mkdtempSync(join(tmpdir(), "edge-llama-rpc-probe-"));
   writeProbe(dir);
-  const runners = values.runner === "both" ? ["wrangler", "workerd"] : [values.runner!];
+  // wrangler dev as wrangler starts it (local observability on), with X_LOCAL_OBSERVABILITY=false, and workerd alone;
+  // --repeat cycles through them again (the machine's load changes between runs).
+  const set = values.runner === "all" ? ["wrangler", "wrangler-no-observability", "workerd"] : values.runner!.split(",");
+  const runners = Array.from({ length: Number(values.repeat) }, () => set).flat();
   try {
     for (const runner of runners) {
-      const srv = runner === "wrangler" ? await underWrangler(dir) : await underWorkerd(dir);
+      const srv = runner === "workerd" ? await underWorkerd(dir) : await underWrangler(dir, runner === "wrangler");
       try {
         const r = (await (await fetch(`${srv.url}/run?rounds=${values.rounds}&calls=${values.calls}`)).json()) as Record<string, number>;
         console.log(`[rpc-probe] ${runner} (${values.rounds} alternated rounds of ${values.calls} calls; mean ms per call)`);

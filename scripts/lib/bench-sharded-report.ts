@@ -50,7 +50,7 @@ export function shardedTable(r: ShardedReport): string[] {
   const head = [
     "model", "backend", "file MiB", "shards (stages)", "Worker scripts (isolates)", "largest shard MiB (plan / accounted)",
     "pp tok/s node", "pp tok/s sharded", "pp ×", "tg tok/s node", "tg tok/s sharded", "tg ×",
-    "ms/token in shards", "ms per hop", "tg tok/s 2 sessions", "2 sessions ×",
+    "ms/token in shards", "ms per hop", "ms/token in all shards", "ms per call", "tg tok/s 2 sessions", "2 sessions ×",
   ];
   const body = r.rows.map((x) => [
     x.model,
@@ -68,6 +68,9 @@ export function shardedTable(r: ShardedReport): string[] {
     `${(x.sharded.decode_tokens_per_s / x.node.decode_tokens_per_s).toFixed(2)}×`,
     x.shard_compute_ms_per_token === null || x.shard_persist_ms_per_token === null ? `reset in ${x.shard_resets ?? "?"} run(s)` : (x.shard_compute_ms_per_token + x.shard_persist_ms_per_token).toFixed(1),
     x.hop_overhead_ms === null ? "" : x.hop_overhead_ms.toFixed(2),
+    // Reports from before these were recorded leave them empty.
+    x.shard_all_ms_per_token == null ? "" : x.shard_all_ms_per_token.toFixed(1),
+    x.call_overhead_ms == null ? "" : `${x.call_overhead_ms.toFixed(2)} (${x.calls_per_token!.toFixed(0)} calls)`,
     f1(x.two_sessions_decode_tokens_per_s),
     `${(x.two_sessions_decode_tokens_per_s / x.one_session_decode_tokens_per_s).toFixed(2)}×`,
   ]);

@@ -72,6 +72,15 @@ export interface ShardedRow {
   shard_persist_ms_per_token: number | null;
   hop_overhead_ms: number | null;
   /**
+   * Every shard's time per decode step summed (parallel row slices added up, not overlapped): locally every isolate
+   * runs on workerd's one thread, so slices called in parallel compute one after another.
+   */
+  shard_all_ms_per_token?: number | null;
+  /** Shard calls per decode step (a row slice counts when it is called). */
+  calls_per_token?: number;
+  /** What is left of a step once every shard's time is taken out, per call: the RPC and the session's own work. */
+  call_overhead_ms?: number | null;
+  /**
    * Runs in which a shard's counters went back (its isolate was reset and the object reloaded its part and restored its
    * pages mid-run: workerd runs every object of a class in one isolate, whose memory the shards share).
    */
@@ -191,7 +200,7 @@ async function measureDev(
   const warm = await create();
   await gen(warm.id, { tokens: s.prompt, max_tokens: 1 });
   await gen(warm.id, { max_tokens: Math.min(4, o.decode) });
-  const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; wall: number; reset: boolean }[] = [];
+  const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; all: number; calls: number; wall: number; reset: boolean }[] = [];
   for (let i = 0; i < o.runs; i++) {
     s.nodeRun();
     const { id } = await create();
@@ -203,12 +212,17 @@ async function measureDev(
     const after = shardTime((await info()).sharding.plan);
     // The first step of a continuation evaluates the pending token (timed as its prefill); decode_ms covers the rest.
     const n = Math.max(1, d.tokens.length - 1);
+    // The shards' counters cover every step of the request, the first included: per step, like decode_ms / n.
+    const steps = Math.max(1, d.tokens.length);
+    const sum = (a: readonly number[], b: readonly number[]) => a.reduce((t, v, k) => t + v - b[k]!, 0);
     results.push({
       prefill: (o.prefill * 1000) / p.timings.prefill_ms,
       decode: (n * 1000) / d.timings.decode_ms,
       msPerToken: d.timings.decode_ms / n,
-      compute: criticalMs(groups, before.compute, after.compute) / n,
-      persist: criticalMs(groups, before.persist, after.persist) / n,
+      compute: criticalMs(groups, before.compute, after.compute) / steps,
+      persist: criticalMs(groups, before.persist, after.persist) / steps,
+      all: (sum(after.compute, before.compute) + sum(after.persist, before.persist)) / steps,
+      calls: sum(after.steps, before.steps) / steps,
       wall: (d.tokens.length * 1000) / wall,
       // A layer shard serves every token (a row slice only the tokens in its rows): fewer steps, or counters that
       // went back, mean the object's isolate restarted during the run.
@@ -229,6 +243,8 @@ async function measureDev(
   const resets = results.filter((r) => r.reset).length;
   const compute = resets ? null : med((r) => r.compute);
   const persist = resets ? null : med((r) => r.persist);
+  const all = resets ? null : med((r) => r.all);
+  const calls = med((r) => r.calls);
   const row: ShardedRow = {
     model: `${m.shape} (synth, ${m.mix ? `${m.mix.toUpperCase()} mix` : m.type!.toUpperCase()})`,
     backend: o.backend,
@@ -246,6 +262,9 @@ async function measureDev(
     shard_compute_ms_per_token: compute,
     shard_persist_ms_per_token: persist,
     hop_overhead_ms: compute === null || persist === null ? null : (msPerToken - compute - persist) / stages,
+    shard_all_ms_per_token: all,
+    calls_per_token: calls,
+    call_overhead_ms: all === null ? null : (msPerToken - all) / calls,
     shard_resets: resets,
     local_observability: o.observability === true,
     one_session_decode_tokens_per_s: med((r) => r.wall),
@@ -254,6 +273,6 @@ async function measureDev(
     decode_tokens: o.decode,
     runs: o.runs,
   };
-  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms?.toFixed(2) ?? `unknown (${resets} run(s) with a shard reset)`} ms, two sessions ${two.toFixed(2)} tok/s`);
+  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms?.toFixed(2) ?? `unknown (${resets} run(s) with a shard reset)`} ms, per call outside every shard ${row.call_overhead_ms?.toFixed(2) ?? "?"} ms (${calls.toFixed(1)} calls per token), two sessions ${two.toFixed(2)} tok/s`);
   return row;
 }
