@@ -39,7 +39,7 @@ function setup(ex, code, nTok) {
   const m = { rowBytes, code, nTok };
   m.src = take(NCTX * KVD * 4); m.k = take(NCTX * rowBytes); m.v = take(NCTX * rowBytes);
   m.q = take(nTok * H * D * 4); m.qr = take(nTok * H * D * 4 + nTok * H * D * 2); m.out = take(nTok * H * D * 4);
-  m.scores = take(G * NCTX * 4); m.kp = take(NCTX * D * 4); m.vp = take(NCTX * D * 4);
+  m.scores = take(8 * G * NCTX * 4); m.kp = take(NCTX * D * 4); m.vp = take(NCTX * D * 4);
   if (at > ex.memory.buffer.byteLength) ex.memory.grow(Math.ceil((at - ex.memory.buffer.byteLength) / 65536));
   const f = new Float32Array(ex.memory.buffer), r = rng(7);
   if (!ex.kv_encode) { // the stages module: f32 planes and query straight from the generator
@@ -59,11 +59,12 @@ function roundQ(ex, m) {
   if (m.code === 1) ex.round_f16(m.qr, m.q, qn);
   else { ex.kv_encode(m.qr + qn * 4, m.q, qn, m.code); ex.kv_decode(m.qr, m.qr + qn * 4, qn, m.code); }
 }
-// planes: the per-head f32 planes then attention_kv_head (the path before attention_typed); fused: attention_typed.
+// planes: the per-head f32 planes then attention_kv_head (the path before attention_typed); fused: attention_typed
+// (tiles of 8 tokens, as the backend).
 function step(ex, m, how, nPos) {
   const pos0 = nPos - m.nTok, hb = m.code === 1 ? D * 2 : 68;
   roundQ(ex, m);
-  if (how === "fused") { ex.attention_typed(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, m.rowBytes, m.code); return; }
+  if (how === "fused") { ex.attention_typed(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, m.rowBytes, m.code, 8); return; }
   for (let g = 0; g < KV; g++) {
     if (how !== "kernel") {
       ex.kv_decode_rows(m.kp, m.k + g * hb, nPos, m.rowBytes, D, m.code);

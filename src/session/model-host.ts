@@ -2,7 +2,7 @@
 import { createBackendAsync } from "../backends/select";
 import { LlamaContext } from "../engine/context";
 import type { KvType } from "../backends/kv-format";
-import { decodePlaneBytes } from "../backends/wasm/typed-attention";
+import { typedScoresBytes } from "../backends/wasm/typed-attention";
 import { kvBytesPerPosition } from "../engine/kv-pages";
 import { LlamaModel } from "../engine/model";
 import { largestReadBytes } from "../engine/weights";
@@ -165,7 +165,7 @@ export class ModelHost {
     const ctx = new LlamaContext(model, { nCtx, kvType });
     const after = model.backend.memory();
     // Fragmentation can make the runtime memory outgrow the live count, and the first passes still allocate the decode
-    // planes and the kernels' scratch: refuse rather than run past the budget.
+    // attention's tile scores and the kernels' scratch: refuse rather than run past the budget.
     const pending = this.decodeScratch(model, nCtx, kvType) + passScratchBound(model, nCtx);
     if ((after.reservedBytes ?? 0) + model.tokenizer.heapBytes() + pending > budget) {
       ctx.dispose();
@@ -177,7 +177,7 @@ export class ModelHost {
     return ctx;
   }
 
-  /** Bytes a typed cache's attention still has to allocate: K and V of one KV head as f32, unless an earlier context grew them. */
+  /** Bytes a typed cache's attention still has to allocate: a tile of tokens' scores, unless an earlier context grew them. */
   private decodeScratch(model: LlamaModel, nCtx: number, kvType: KvType): number {
     return Math.max(0, decodePlanes(model, nCtx, kvType) - this.decodeScratchBytes);
   }
@@ -235,9 +235,9 @@ function mib(bytes: number): string {
   return `${(bytes / MiB).toFixed(1)} MiB`;
 }
 
-/** Bytes of the f32 planes attention on a typed cache decodes one KV head into (wasm only; none for f32 or ref). */
+/** Bytes of the scores a batch's attention on a typed cache takes for its tile of tokens (wasm only; none for f32 or ref). */
 function decodePlanes(model: LlamaModel, nCtx: number, kvType: KvType): number {
-  return kvType === "f32" || model.backend.name === "ref" ? 0 : 2 * decodePlaneBytes(nCtx, model.config.headDim);
+  return kvType === "f32" || model.backend.name === "ref" ? 0 : typedScoresBytes(nCtx, model.config.nHeads / model.config.nKvHeads);
 }
 
 function budgetError(what: string, budget: number): HostError {

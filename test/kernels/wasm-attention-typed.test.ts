@@ -1,5 +1,5 @@
-// attention_typed (attention straight off an f16 / q8_0 cache, run by run) against the decoded layer under the f32
-// kernel, at the edges of its runs and key blocks; the fast f16 decode and the vector f16 weight rounding on their own.
+// attention_typed (straight off an f16 / q8_0 cache) against the decoded layer under the f32 kernel at its run, key block
+// and token tile edges; the fast f16 and q8_0 decodes and the vector f16 weight rounding on their own.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -41,6 +41,8 @@ interface Case {
   readonly nTokens: number;
   /** Position and value of one K and one V element set to it (Inf, NaN): exercises the exact decode of such rows. */
   readonly special?: readonly [number, number];
+  /** Tokens per pass over the cache (the backend's 8 unless set). */
+  readonly tile?: number;
 }
 
 /**
@@ -53,7 +55,8 @@ function both(k: KernelExports, c: Case, seed: number): { got: Float32Array; wan
   const nPos = pos0 + nTokens, kvDim = nKvHeads * headDim, qn = nTokens * nHeads * headDim;
   const rowBytes = rowBytesOf(type, kvDim), code = CODE[type];
   const take = arena(k);
-  const [src, kb, vb, kf, vf, q, out, ref, scores] = [Math.max(nPos * kvDim, qn) * 4, nPos * rowBytes, nPos * rowBytes, nPos * kvDim * 4, nPos * kvDim * 4, qn * 4, qn * 4, qn * 4, (nHeads / nKvHeads) * nPos * 4].map(take);
+  const tileScores = Math.min(nTokens, c.tile ?? 8) * (nHeads / nKvHeads) * nPos * 4;
+  const [src, kb, vb, kf, vf, q, out, ref, scores] = [Math.max(nPos * kvDim, qn) * 4, nPos * rowBytes, nPos * rowBytes, nPos * kvDim * 4, nPos * kvDim * 4, qn * 4, qn * 4, qn * 4, tileScores].map(take);
   const f32 = () => new Float32Array(k.memory.buffer);
   // K rows of differing magnitude (q8_0 scales differ per block) so the softmax is far from flat.
   const kv = randomArray(rand, nPos * kvDim, 3);
@@ -67,7 +70,7 @@ function both(k: KernelExports, c: Case, seed: number): { got: Float32Array; wan
   // The query as the K type's dot takes it: f16 values (q8_0: on a grid kv_encode keeps, any finite values serve).
   f32().set(randomArray(rand, qn, 2), src / 4);
   k.round_f16(q!, src!, qn);
-  k.attention_typed(out!, q!, kb!, vb!, scores!, pos0, nTokens, nHeads, nKvHeads, headDim, rowBytes, code);
+  k.attention_typed(out!, q!, kb!, vb!, scores!, pos0, nTokens, nHeads, nKvHeads, headDim, rowBytes, code, c.tile ?? 8);
   const got = f32().slice(out! / 4, out! / 4 + qn);
   k.kv_decode(kf!, kb!, nPos * kvDim, code);
   k.kv_decode(vf!, vb!, nPos * kvDim, code);
@@ -89,13 +92,17 @@ for (const type of ["f16", "q8_0"] as const) {
   CASES.push({ type, nHeads: 4, nKvHeads: 2, headDim: 256, pos0: 37, nTokens: 1 });
 }
 for (const headDim of [20, 36]) for (const nPos of [1, 6, 70]) CASES.push({ type: "f16", nHeads: 6, nKvHeads: 2, headDim, pos0: nPos - 1, nTokens: 1 });
+// Batches: tiles of 8 (one partial; 8 + 8 + 4), 3 (7 tokens: 3 + 3 + 1) and 1, across run boundaries.
+for (const [nTokens, tile, pos0] of [[5, 8, 0], [20, 8, 50], [7, 3, 60], [4, 1, 61]] as const) {
+  for (const type of ["f16", "q8_0"] as const) CASES.push({ type, nHeads: 9, nKvHeads: 3, headDim: 64, pos0, nTokens, tile });
+}
 for (const special of [[3, Infinity], [70, -Infinity], [40, NaN]] as const) CASES.push({ type: "f16", nHeads: 9, nKvHeads: 3, headDim: 64, pos0: 99, nTokens: 1, special });
 
 describe.each([
   ["wasm-simd128", () => kernelModules().simd128],
   ["wasm-relaxed", () => kernelModules().relaxed!],
 ] as const)("%s attention_typed", (_label, module) => {
-  it.each(CASES.map((c, i) => [`${c.type} ${c.nHeads}/${c.nKvHeads} × ${c.headDim}, pos0 ${c.pos0}, ${c.nTokens} token(s)${c.special ? `, ${c.special[1]} at ${c.special[0]}` : ""}`, c, i] as const))(
+  it.each(CASES.map((c, i) => [`${c.type} ${c.nHeads}/${c.nKvHeads} × ${c.headDim}, pos0 ${c.pos0}, ${c.nTokens} token(s)${c.tile ? ` in tiles of ${c.tile}` : ""}${c.special ? `, ${c.special[1]} at ${c.special[0]}` : ""}`, c, i] as const))(
     "%s: the decoded layer's bits",
     (_name, c, i) => {
       const { got, want } = both(instantiateKernels(module()), c, 0xa77 + i);

@@ -1,10 +1,10 @@
-// Wasm attention on f16/q8_0 caches (one token fused, a batch decoded one KV head at a time) is bit-identical to decoding the whole layer first.
+// Wasm attention on f16/q8_0 caches (attention_typed on the stored rows) is bit-identical to decoding the whole layer first.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
 import { instantiateKernels } from "../../src/backends/wasm/kernel-exports";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
-import { decodePlaneBytes, FUSED_MAX_TOKENS } from "../../src/backends/wasm/typed-attention";
+import { typedScoresBytes } from "../../src/backends/wasm/typed-attention";
 import { kvRowBytes, type KvType } from "../../src/backends/kv-format";
 import { randomArray, seededRandom } from "./expected";
 
@@ -64,7 +64,7 @@ const SHAPES: readonly (readonly [number, number, number, number, number, number
 describe.each([
   ["wasm-simd128", () => kernelModules().simd128],
   ["wasm-relaxed", () => kernelModules().relaxed!],
-] as const)("%s typed-cache attention, one KV head at a time", (_label, module) => {
+] as const)("%s typed-cache attention (attention_typed)", (_label, module) => {
   const rand = seededRandom(0x6ead);
   for (const [nHeads, nKvHeads, headDim, pos0, nTokens, nCtx, types] of SHAPES) {
     for (const type of types as ("f16" | "q8_0")[]) {
@@ -99,13 +99,13 @@ describe.each([
         expect(bits(got)).toEqual(bits(want));
 
         // Scratch the call grew: the query (uploaded before the count), the scores of one group, the rounded query
-        // with its typed copy, and for a batch two decode planes of nCtx × headDim floats (not nCtx × kvDim); one
-        // token's attention (attention_typed) decodes into the kernel's own run buffer, no planes.
-        const qn = q.length;
+        // with its typed copy, and for a batch the scores of a tile of 8 tokens' groups. No f32 copy of K or V: the
+        // kernel decodes into its own 16 KiB run buffer.
+        const qn = q.length, group = nHeads / nKvHeads;
         const grown = backend.memory().scratchBytes - scratchBefore - qn * 4;
-        expect(decodePlaneBytes(nCtx, headDim)).toBe(nCtx * headDim * 4);
-        const planes = nTokens > FUSED_MAX_TOKENS ? 2 * decodePlaneBytes(nCtx, headDim) : 0;
-        expect(grown).toBe((nHeads / nKvHeads) * nCtx * 4 + qn * 4 + kvRowBytes(type, qn) + planes);
+        expect(typedScoresBytes(nCtx, group)).toBe(8 * group * nCtx * 4);
+        const tile = nTokens > 1 ? typedScoresBytes(nCtx, group) : 0;
+        expect(grown).toBe(group * nCtx * 4 + qn * 4 + kvRowBytes(type, qn) + tile);
       });
     }
   }

@@ -45,7 +45,7 @@ export interface KernelExports {
   kv_decode_rows(dst: number, src: number, nRows: number, srcStride: number, n: number, type: number): void;
   embed_float(out: number, w: number, elemBytes: number, cols: number, tokens: number, nTokens: number): void;
   embed_quant(out: number, wq: number, wd: number, q4: number, cols: number, tokens: number, nTokens: number): void;
-  attention_typed(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, rowBytes: number, type: number): void;
+  attention_typed(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, rowBytes: number, type: number, tile: number): void;
 }
 
 const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_kv_head", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k"] as const;

@@ -15,7 +15,7 @@ import { typedAttention } from "./typed-attention";
 import { KV_CODE, WasmBuffer, WasmKvCache, WasmMatrix, WasmVector } from "./wasm-handles";
 
 /** Kernel scratch areas, each grown on demand and reused across calls. */
-type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope" | "kvK" | "kvV" | "kvQ";
+type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope" | "kvK" | "kvQ";
 
 export class WasmBackend implements Backend {
   readonly name: string;
