@@ -59,17 +59,15 @@ function roundQ(ex, m) {
   if (m.code === 1) ex.round_f16(m.qr, m.q, qn);
   else { ex.kv_encode(m.qr + qn * 4, m.q, qn, m.code); ex.kv_decode(m.qr, m.qr + qn * 4, qn, m.code); }
 }
-// planes: the per-head f32 planes then attention_kv_head (the path before attention_typed); fused: attention_typed
-// (tiles of 8 tokens, as the backend).
+// planes: the per-head f32 planes then attention_kv_head (the previous path: --base module only); convert: the plane
+// decode alone (kv_decode_rows, either module); fused: attention_typed (tiles of 8 tokens, as the backend).
 function step(ex, m, how, nPos) {
   const pos0 = nPos - m.nTok, hb = m.code === 1 ? D * 2 : 68;
   roundQ(ex, m);
   if (how === "fused") { ex.attention_typed(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, m.rowBytes, m.code, 8); return; }
   for (let g = 0; g < KV; g++) {
-    if (how !== "kernel") {
-      ex.kv_decode_rows(m.kp, m.k + g * hb, nPos, m.rowBytes, D, m.code);
-      ex.kv_decode_rows(m.vp, m.v + g * hb, nPos, m.rowBytes, D, m.code);
-    }
+    ex.kv_decode_rows(m.kp, m.k + g * hb, nPos, m.rowBytes, D, m.code);
+    ex.kv_decode_rows(m.vp, m.v + g * hb, nPos, m.rowBytes, D, m.code);
     if (how !== "convert") ex.attention_kv_head(m.out + g * G * D * 4, m.qr + g * G * D * 4, m.kp, m.vp, m.scores, pos0, m.nTok, H * D * 4, G, D, D * 4, m.code === 1 ? 1 : 0);
   }
 }
@@ -137,19 +135,17 @@ try {
   for (const [code, tname] of [[1, "f16"], [2, "q8_0"]].filter(([, t]) => types.includes(t))) {
     for (const nPos of lens) {
       if (basePath) cases.push([`${tname} decode ${nPos}: base planes`, "base", "planes", code, 1, nPos]);
-      cases.push([`${tname} decode ${nPos}: planes`, "new", "planes", code, 1, nPos]);
       cases.push([`${tname} decode ${nPos}: fused`, "new", "fused", code, 1, nPos]);
       if (!quick) {
-        if (basePath) cases.push([`${tname} decode ${nPos}: base  (plane decode only)`, "base", "convert", code, 1, nPos]);
-        cases.push([`${tname} decode ${nPos}: (plane decode only)`, "new", "convert", code, 1, nPos]);
-        for (const part of ["scores", "softmax", "vsum"]) cases.push([`${tname} decode ${nPos}: f32 kernel ${part}`, "parts", part, code, 1, nPos]);
+        if (basePath) cases.push([`${tname} decode ${nPos}: base plane decode`, "base", "convert", code, 1, nPos]);
+        cases.push([`${tname} decode ${nPos}: plane decode`, "new", "convert", code, 1, nPos]);
+        for (const part of ["scores", "softmax", "vsum"]) cases.push([`${tname} decode ${nPos}: stage ${part}`, "parts", part, code, 1, nPos]);
       }
     }
     if (!quick && !process.argv.includes("--no-prefill")) {
       // Prefill: a 128-token prompt at positions 0..127 and 128 more tokens after 384.
       for (const [nTok, nPos] of [[128, 128], [128, 512]]) {
         if (basePath) cases.push([`${tname} prefill ${nTok} to ${nPos}: base planes`, "base", "planes", code, nTok, nPos]);
-        cases.push([`${tname} prefill ${nTok} to ${nPos}: planes`, "new", "planes", code, nTok, nPos]);
         cases.push([`${tname} prefill ${nTok} to ${nPos}: fused`, "new", "fused", code, nTok, nPos]);
       }
     }

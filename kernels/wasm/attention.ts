@@ -178,7 +178,7 @@ import { dot4, expf4, f16Round, hsum, madd, transposeAdd } from "./common";
 /**
  * One token's attention for the query heads of one KV head (group of them, q and out rows hBytes apart): scores of
  * q·k[p] / sqrt(headDim) over the nPos keys at kg, kg + stride, ..., softmax, optionally f16-rounded weights, then
- * the weighted sum of the values at vg with the same stride. Inlined into both entry points: the same arithmetic.
+ * the weighted sum of the values at vg with the same stride.
  */
 @inline function attendGroup(o0: usize, q0: usize, kg: usize, vg: usize, scores: usize, rowBytes: usize, group: i32, headDim: i32, stride: usize, nPos: i32, weightsF16: i32): void {
   const hBytes = <usize>headDim << 2;
@@ -218,18 +218,5 @@ export function attention(out: usize, q: usize, k: usize, v: usize, scores: usiz
       const at = (<usize>t * qDim + <usize>g * <usize>group * <usize>headDim) << 2;
       attendGroup(out + at, q + at, k + <usize>g * hBytes, v + <usize>g * hBytes, scores, rowBytes, group, headDim, stride, pos0 + t + 1, weightsF16);
     }
-  }
-}
-
-/**
- * attention for one KV head: its `group` query heads of each token at q (out), rows qRowBytes apart from token to
- * token; its keys and values at k and v, positions kvStride bytes apart (a compact [nPos][headDim] plane decoded from
- * a typed cache, or a head's column of an f32 cache). Per (token, query head) the same arithmetic as attention.
- */
-export function attention_kv_head(out: usize, q: usize, k: usize, v: usize, scores: usize, pos0: i32, nTokens: i32, qRowBytes: i32, group: i32, headDim: i32, kvStride: i32, weightsF16: i32): void {
-  const rowBytes = <usize>(pos0 + nTokens) << 2;
-  for (let t = 0; t < nTokens; t++) {
-    const at = <usize>t * <usize>qRowBytes;
-    attendGroup(out + at, q + at, k, v, scores, rowBytes, group, headDim, <usize>kvStride, pos0 + t + 1, weightsF16);
   }
 }

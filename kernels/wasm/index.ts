@@ -16,7 +16,7 @@ export { matmul_f32, matmul_f16 } from "./matmul-float";
 export { matmul_bf16, round_bf16, embed_bf16 } from "./matmul-bf16";
 export { rmsnorm, softmax, swiglu, add, add_bias, copy_bytes, fill_zero } from "./elementwise";
 export { rope, rope_table } from "./rope";
-export { attention, attention_kv_head } from "./attention";
+export { attention } from "./attention";
 export { kv_encode, kv_decode, kv_decode_rows } from "./kv-convert";
 export { attention_typed } from "./attention-typed";
 export { embed_float, embed_quant } from "./embed";

@@ -39,7 +39,6 @@ export interface KernelExports {
   rope(x: number, table: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number, neox: number): void;
   add_bias(x: number, bias: number, nTokens: number, len: number): void;
   attention(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, weightsF16: number): void;
-  attention_kv_head(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, qRowBytes: number, group: number, headDim: number, kvStride: number, weightsF16: number): void;
   kv_encode(dst: number, src: number, n: number, type: number): void;
   kv_decode(dst: number, src: number, n: number, type: number): void;
   kv_decode_rows(dst: number, src: number, nRows: number, srcStride: number, n: number, type: number): void;
@@ -48,7 +47,7 @@ export interface KernelExports {
   attention_typed(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, rowBytes: number, type: number, tile: number): void;
 }
 
-const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_kv_head", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k"] as const;
+const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k"] as const;
 
 /** Instantiates the kernel module (synchronously: it is small and imports nothing) and checks its exports. */
 export function instantiateKernels(module: WebAssembly.Module): KernelExports {
