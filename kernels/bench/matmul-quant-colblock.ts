@@ -1,0 +1,285 @@
+// Experiment, not built into the kernels: matmul-quant.ts with the prefill tiles run in column blocks of CB 32-blocks,
+// partial f32 sums carried in `out` (same steps, same order, bit-identical). Timed against the shipped kernel by
+// `node kernels/bench/prefill-tile.mjs A.wasm --variant matmul-quant.ts=kernels/bench/matmul-quant-colblock.ts --cb 4,8,16`:
+// slower at every CB (docs/kernels.md, the prefill tile). Its imports resolve inside a copy of kernels/wasm.
+import { SINK, madd } from "./common";
+import { f16x4At } from "./kquant-common";
+import { blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
+
+// Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
+// 32-block, vector j (16 bytes) holds quant bytes 4j..4j+3 of all four rows: Q8_0 has 8 such vectors (element k is
+// byte k), Q4_0 has 4 (byte k holds element k in its low nibble, k + 16 in its high one). Within a vector, each row's
+// 4 bytes stay together where relaxed_dot (which sums 4 adjacent i8 products) does the dots: Q4_0 on the relaxed build;
+// elsewhere each row's 2-byte pairs do, for dot_i16x8 (which sums 2 adjacent i16 products after widening). Either way
+// one integer dot step puts the four rows' sums in the four lanes: no horizontal sums, and one convert and one
+// multiply-add per block serve four rows. Block scales, the panel's four rows per panel-block: Q4_0 as four f32 (one
+// v128), Q8_0 as the file's four f16 (8 bytes, widened per block), so a Q8_0 matrix (a tied embedding) stays at file size.
+// Relaxed Q8_0 widens to i16 like SIMD128: relaxed_dot wants a 7-bit operand, and moving the weights' signs onto the
+// activations costs more than the i16 dots do.
+// Activations (quantize_q8_0): per 32-block the quants as i8 (relaxed only) and as i16; per block f32 d and i32 -Σq.
+// Loops advance pointers and every constant offset is a load immediate.
+
+/** Activation bytes per block, and where its i16 quants start. */
+const XB: usize = ASC_FEATURE_RELAXED_SIMD ? 96 : 64;
+const X16: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 0;
+
+/** Marker types for the weight format: Q8 → Q8_0, Q4 → Q4_0 (resolved at compile time). */
+class Q8 {}
+class Q4 {}
+
+/** Whether T's dots are relaxed_dot on i8 activations (relaxed Q4_0) rather than dot_i16x8 on widened quants. */
+@inline function i8dot<T>(): bool {
+  return ASC_FEATURE_RELAXED_SIMD && idof<T>() == idof<Q4>();
+}
+
+/**
+ * Operand k of weight vector j's half h (h = 0: elements 4j..4j+3, 1: elements 16+4j..) of the panel-block at wp
+ * (already advanced by 16·j), prepared once for every token of a tile. For relaxed_dot (k unused): the 16 Q4_0
+ * nibbles, raw 0..15. Otherwise the k-th 8 bytes widened to i16: Q8_0 quants sign-extended; Q4_0 bytes zero-extended
+ * as they load (v128.load8x8_u), their nibbles then split with i16 lane ops (x86 has no byte shift). Q4_0's offset of
+ * 8 goes into the accumulator's start either way.
+ */
+@inline function operand<T>(wp: usize, h: bool, k: i32): v128 {
+  if (idof<T>() == idof<Q8>()) {
+    const w = h ? v128.load(wp, 64) : v128.load(wp);
+    return k ? i16x8.extend_high_i8x16_s(w) : i16x8.extend_low_i8x16_s(w);
+  }
+  if (i8dot<T>()) {
+    const n = v128.load(wp);
+    return v128.and(h ? i16x8.shr_u(n, 4) : n, i8x16.splat(0x0f)); // x86 has no byte shift: i16 shift, then mask
+  }
+  const u = k ? v128.load8x8_u(wp, 8) : v128.load8x8_u(wp);
+  return h ? i16x8.shr_u(u, 4) : v128.and(u, i16x8.splat(0x0f));
+}
+
+/**
+ * acc + the four rows' integer dots of one prepared weight vector (p0, p1) of half h with one token's activations at
+ * xp (its i8 quants for relaxed_dot, else its i16 quants): 4 i8 or 2 + 2 i16 broadcast to all lanes. The relaxed
+ * build's acc is i16x8 (two lanes per row, summed by `finish`): i16x8.relaxed_dot is one pmaddubsw on x86, while the
+ * i32 form adds a pmaddwd and an add per step where no VNNI is used. A lane gets 2 products of a nibble (0..15) and a
+ * quant (|q| ≤ 127) per step, at most 8 steps per block: |lane| ≤ 8·2·15·127 = 30480 < 2^15, so the sums are exact.
+ */
+@inline function step<T>(acc: v128, p0: v128, p1: v128, xp: usize, h: bool): v128 {
+  if (i8dot<T>()) return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(h ? v128.load32_splat(xp, 16) : v128.load32_splat(xp), p0));
+  const x0 = h ? v128.load32_splat(xp, 32) : v128.load32_splat(xp);
+  const x1 = h ? v128.load32_splat(xp, 36) : v128.load32_splat(xp, 4);
+  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(p0, x0), i32x4.dot_i16x8_s(p1, x1)));
+}
+
+/** Start of a block's integer accumulator: Q4_0 dots the unsigned nibbles, Σx(n-8) = Σxn - 8Σx (ns = -Σq). */
+@inline function start<T>(sp: usize): v128 {
+  if (idof<T>() == idof<Q8>()) return i32x4.splat(0);
+  return i32x4.shl(v128.load32_splat(sp), 3);
+}
+
+/** A block's accumulator before its first step: the i32 start, or (relaxed_dot) i16 zeros. */
+@inline function init<T>(sp: usize): v128 {
+  return i8dot<T>() ? i32x4.splat(0) : start<T>(sp);
+}
+
+/** A block's four i32 row sums from its accumulator: relaxed_dot's i16 lane pairs added, then the start. */
+@inline function finish<T>(acc: v128, sp: usize): v128 {
+  return i8dot<T>() ? i32x4.add(i32x4.extadd_pairwise_i16x8_s(acc), start<T>(sp)) : acc;
+}
+
+/** The four rows' scales of panel-block b of the panel whose scales start at dpan (see the layout above). */
+@inline function scales<T>(dpan: usize, b: i32): v128 {
+  return idof<T>() == idof<Q8>() ? f16x4At(dpan + (<usize>b << 3)) : v128.load(dpan + (<usize>b << 4));
+}
+
+/**
+ * Decode: one 32-block's four i32 row sums (with Q4_0's start) from the panel-block at wp, the token's activations at
+ * xp (i8 quants for relaxed_dot, else i16) and its -Σq at sp (decode-legacy.ts: the steps written out).
+ */
+@inline function blockSum<T>(wp: usize, xp: usize, sp: usize): v128 {
+  if (i8dot<T>()) return blockQ4Relaxed(wp, xp, sp);
+  return idof<T>() == idof<Q4>() ? blockQ4Wide(wp, xp, sp) : blockQ8(wp, xp);
+}
+
+/** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
+@inline function storeRows(o: usize, v: v128, r0: i32, rows: i32): void {
+  if (r0 + 4 <= rows) {
+    v128.store(o, v);
+    return;
+  }
+  store<f32>(o, f32x4.extract_lane(v, 0));
+  if (r0 + 1 < rows) store<f32>(o, f32x4.extract_lane(v, 1), 4);
+  if (r0 + 2 < rows) store<f32>(o, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * 32-blocks per column block of the prefill pass. The pass keeps one column block of every token's activations in L1
+ * while all row panels use it: 32 tokens × 8 blocks is 8 KB of i8 quants (relaxed Q4_0; 16–24 KB of cache lines with
+ * the 96-byte stride of the activation blocks) or 16 KB of i16 ones, where a whole row of a wide matrix (32 tokens ×
+ * 48 blocks × 96 bytes for ffn_down) would stream from L2 for every panel. Each tile's four rows × four tokens carry
+ * their f32 sums in `out` from one column block to the next: the sums take the same steps in the same order.
+ */
+const CB: i32 = 8;
+
+/** Loads what storeRows stored: the four rows r0..r0+3 of one token's partial sums at o (0 past `rows`). */
+@inline function loadRows(o: usize, r0: i32, rows: i32): v128 {
+  if (r0 + 4 <= rows) return v128.load(o);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(o));
+  if (r0 + 1 < rows) v = f32x4.replace_lane(v, 1, load<f32>(o, 4));
+  if (r0 + 2 < rows) v = f32x4.replace_lane(v, 2, load<f32>(o, 8));
+  return v;
+}
+
+/**
+ * One register tile: the panel of rows r..r+3 (weights from wp, scales at dpan) × four tokens (activations from x0,
+ * d and -Σq at d0 and s0, a token xRow and sRow bytes on), blocks b0 ≤ b < b1 (wp and x0 already at block b0), added
+ * to the f32 sums at o (a token oRow bytes on; from zero when b0 is 0). Each weight vector is loaded and prepared once
+ * for all four tokens.
+ */
+@inline function tile<T>(o: usize, wp: usize, dpan: usize, x0: usize, d0: usize, s0: usize, b0: i32, b1: i32, xRow: usize, sRow: usize, oRow: usize, r: i32, rows: i32): void {
+  const XG: usize = i8dot<T>() ? 4 : 8; // activation bytes per 4-element group
+  let o0 = f32x4.splat(0), o1 = o0, o2 = o0, o3 = o0;
+  if (b0 > 0) {
+    o0 = loadRows(o, r, rows);
+    o1 = loadRows(o + oRow, r, rows);
+    o2 = loadRows(o + 2 * oRow, r, rows);
+    o3 = loadRows(o + 3 * oRow, r, rows);
+  }
+  for (let b = b0; b < b1; b++) {
+    const so = <usize>b << 2;
+    let a0 = init<T>(s0 + so), a1 = init<T>(s0 + sRow + so), a2 = init<T>(s0 + 2 * sRow + so), a3 = init<T>(s0 + 3 * sRow + so);
+    let x1 = x0 + xRow, x2 = x1 + xRow, x3 = x2 + xRow;
+    if (idof<T>() == idof<Q8>()) {
+      // Q8_0: the block's eight weight vectors (and their i16 activation pairs) are consecutive; one per iteration
+      // keeps 8 broadcasts live instead of 16, which V8 otherwise spills.
+      const xe = x0 + 64;
+      for (let xp = x0; xp < xe; xp += 8) {
+        const p0 = operand<T>(wp, false, 0), p1 = operand<T>(wp, false, 1);
+        a0 = step<T>(a0, p0, p1, xp, false);
+        a1 = step<T>(a1, p0, p1, x1, false);
+        a2 = step<T>(a2, p0, p1, x2, false);
+        a3 = step<T>(a3, p0, p1, x3, false);
+        wp += 16;
+        x1 += 8;
+        x2 += 8;
+        x3 += 8;
+      }
+    } else if (!i8dot<T>()) {
+      // SIMD128 Q4_0: the low nibbles (elements 4j..) of the block's four vectors, then the high ones (16 + 4j..),
+      // each pass with 8 broadcasts live (both at once spilled).
+      const xe = x0 + 32;
+      for (let xp = x0; xp < xe; xp += 8) {
+        const p0 = operand<T>(wp, false, 0), p1 = operand<T>(wp, false, 1);
+        a0 = step<T>(a0, p0, p1, xp, false);
+        a1 = step<T>(a1, p0, p1, x1, false);
+        a2 = step<T>(a2, p0, p1, x2, false);
+        a3 = step<T>(a3, p0, p1, x3, false);
+        wp += 16;
+        x1 += 8;
+        x2 += 8;
+        x3 += 8;
+      }
+      wp -= 64;
+      x1 -= 32;
+      x2 -= 32;
+      x3 -= 32;
+      for (let xp = x0; xp < xe; xp += 8) {
+        const p0 = operand<T>(wp, true, 0), p1 = operand<T>(wp, true, 1);
+        a0 = step<T>(a0, p0, p1, xp, true);
+        a1 = step<T>(a1, p0, p1, x1, true);
+        a2 = step<T>(a2, p0, p1, x2, true);
+        a3 = step<T>(a3, p0, p1, x3, true);
+        wp += 16;
+        x1 += 8;
+        x2 += 8;
+        x3 += 8;
+      }
+    } else {
+      // Relaxed Q4_0: each vector's low nibbles (elements 4j..) and high ones (16 + 4j..) in turn.
+      const xe = x0 + XG * 4;
+      for (let xp = x0; xp < xe; xp += XG) {
+        let p0 = operand<T>(wp, false, 0), p1 = operand<T>(wp, false, 1);
+        a0 = step<T>(a0, p0, p1, xp, false);
+        a1 = step<T>(a1, p0, p1, x1, false);
+        a2 = step<T>(a2, p0, p1, x2, false);
+        a3 = step<T>(a3, p0, p1, x3, false);
+        p0 = operand<T>(wp, true, 0);
+        p1 = operand<T>(wp, true, 1);
+        a0 = step<T>(a0, p0, p1, xp, true);
+        a1 = step<T>(a1, p0, p1, x1, true);
+        a2 = step<T>(a2, p0, p1, x2, true);
+        a3 = step<T>(a3, p0, p1, x3, true);
+        wp += 16;
+        x1 += XG;
+        x2 += XG;
+        x3 += XG;
+      }
+    }
+    x0 += XB; // (wp has moved PB: 128 bytes for Q8_0, 64 for Q4_0)
+    const dw = scales<T>(dpan, b);
+    o0 = madd(f32x4.convert_i32x4_s(finish<T>(a0, s0 + so)), f32x4.mul(dw, v128.load32_splat(d0 + so)), o0);
+    o1 = madd(f32x4.convert_i32x4_s(finish<T>(a1, s0 + sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + sRow + so)), o1);
+    o2 = madd(f32x4.convert_i32x4_s(finish<T>(a2, s0 + 2 * sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + 2 * sRow + so)), o2);
+    o3 = madd(f32x4.convert_i32x4_s(finish<T>(a3, s0 + 3 * sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + 3 * sRow + so)), o3);
+  }
+  storeRows(o, o0, r, rows);
+  storeRows(o + oRow, o1, r, rows);
+  storeRows(o + 2 * oRow, o2, r, rows);
+  storeRows(o + 3 * oRow, o3, r, rows);
+}
+
+/**
+ * out[t, r] = Σ_c w[r, c] x[t, c] in T's format. Tiles of four tokens (prefill) in column blocks of CB, each block
+ * over all row panels; the tokens left over (all of decode) one at a time per panel.
+ */
+@inline function matmulQ<T>(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  const nb = cols >> 5;
+  const PB: usize = idof<T>() == idof<Q8>() ? 128 : 64; // weight bytes per panel-block
+  const xBase = xq + (i8dot<T>() ? 0 : X16);
+  const xRow = <usize>nb * XB; // activation bytes per token
+  const sRow = <usize>nb << 2; // d (and -Σq) bytes per token
+  const oRow = <usize>rows << 2;
+  const dRow: usize = sRow * (idof<T>() == idof<Q8>() ? 2 : 4); // scale bytes per panel: nb × 4 scales
+  const tiles = nTokens & ~3;
+  for (let c0 = 0; tiles > 0 && c0 < nb; c0 += CB) {
+    const c1 = min(c0 + CB, nb);
+    for (let r = 0; r < rows; r += 4) {
+      const wp = wq + (<usize>r >> 2) * <usize>nb * PB + <usize>c0 * PB;
+      const dpan = wd + (<usize>r >> 2) * dRow;
+      for (let t = 0; t < tiles; t += 4) {
+        const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
+        tile<T>(o, wp, dpan, xBase + <usize>t * xRow + <usize>c0 * XB, xd + <usize>t * sRow, xs + <usize>t * sRow, c0, c1, xRow, sRow, oRow, r, rows);
+      }
+    }
+  }
+  if (tiles == nTokens) return;
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < rows; r += 4) {
+    const wpan = wq + (<usize>r >> 2) * <usize>nb * PB;
+    const dpan = wd + (<usize>r >> 2) * dRow;
+    // Remaining tokens (all of decode) one at a time.
+    for (let t = tiles; t < nTokens; t++) {
+      let xp = xBase + <usize>t * xRow;
+      let dp = xd + <usize>t * sRow;
+      let sp = xs + <usize>t * sRow;
+      let wp = wpan, sc = dpan;
+      let o0 = zero;
+      for (let b = 0; b < nb; b++) {
+        const dw = idof<T>() == idof<Q8>() ? f16x4At(sc) : v128.load(sc);
+        o0 = madd(f32x4.convert_i32x4_s(blockSum<T>(wp, xp, sp)), f32x4.mul(dw, v128.load32_splat(dp)), o0);
+        wp += PB;
+        xp += XB;
+        sp += 4;
+        dp += 4;
+        sc += idof<T>() == idof<Q8>() ? 8 : 16;
+      }
+      storeRows(out + ((<usize>t * <usize>rows + <usize>r) << 2), o0, r, rows);
+    }
+  }
+}
+
+/** out[t, r] = Σ_c w[r, c] x[t, c] for Q8_0 weights; x already quantized by quantize_q8_0 into (xq, xd, xs). */
+export function matmul_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  matmulQ<Q8>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+}
+
+/** The same for Q4_0 weights. */
+export function matmul_q4_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+}
