@@ -108,6 +108,7 @@ export default {
   async fetch(req) {
     const u = new URL(req.url);
     if (u.pathname === "/noop") return new Response("0");
+    if (u.pathname === "/fused") return new Response(MODS.map((m) => new WebAssembly.Instance(m, {}).exports.dot_add_fused?.() ?? "-").join(" "));
     const m = Number(u.searchParams.get("m")), c = Number(u.searchParams.get("c"));
     const key = m + "/" + c;
     if (!runs.has(key)) {
@@ -176,6 +177,9 @@ try {
     }
   }
   if (mf) console.log(`workerd empty round trip ${rtt.toFixed(2)} ms`);
+  // Which builds run Q4_0 prefill with fused i32 dot-adds (kernels/wasm/matmul-quant.ts dot_add_fused; - where absent).
+  const nodeFused = mods.map((m) => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(m.path)), {}).exports.dot_add_fused?.() ?? "-");
+  console.log(`dot_add_fused per build: node ${nodeFused.join(" ")}${mf ? `; workerd ${(await call("/fused")).text}` : ""}`);
   console.log(`builds: ${mods.map((m) => m.name).join(", ")}; median of ${rounds} alternated rounds; ${check ? "outputs equal across builds" : "outputs NOT checked"}`);
   for (const rt of runtimes) {
     for (const fmt of formats) {

@@ -20,6 +20,7 @@ export { attention } from "./attention";
 export { kv_encode, kv_decode, kv_decode_rows } from "./kv-convert";
 export { attention_typed } from "./attention-typed";
 export { embed_float, embed_quant } from "./embed";
+export { matmul_q4_0_fused, dot_add_fused } from "./matmul-quant";
 
 /** First byte past the module's static data: where the TS allocator may start. */
 export function heap_base(): usize {

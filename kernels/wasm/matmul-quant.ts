@@ -23,10 +23,38 @@ const X16: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 0;
 /** Marker types for the weight format: Q8 → Q8_0, Q4 → Q4_0 (resolved at compile time). */
 class Q8 {}
 class Q4 {}
+/** Relaxed Q4_0 with i32x4.relaxed_dot_i8x16_i7x16_add_s, where the engine does that in one instruction (see dot_add_fused). */
+class Q4D {}
 
 /** Whether T's dots are relaxed_dot on i8 activations (relaxed Q4_0) rather than dot_i16x8 on widened quants. */
 @inline function i8dot<T>(): bool {
-  return ASC_FEATURE_RELAXED_SIMD && idof<T>() == idof<Q4>();
+  return ASC_FEATURE_RELAXED_SIMD && (idof<T>() == idof<Q4>() || idof<T>() == idof<Q4D>());
+}
+
+/** Whether T's steps are i32 dot-adds (no i16 lanes to widen). */
+@inline function dotAdd<T>(): bool {
+  return ASC_FEATURE_RELAXED_SIMD && idof<T>() == idof<Q4D>();
+}
+
+// 16 bytes of 127 and 16 of 0xff: the probe's operands, loaded from memory so that no optimizer folds the probe.
+const PROBE: usize = memory.data<u8>([127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255]);
+let fused: i32 = -1;
+
+/**
+ * Whether this engine runs i32x4.relaxed_dot_i8x16_i7x16_add_s as one AVX-VNNI vpdpbusd (workerd's V8 where the CPU
+ * has it) rather than pmaddubsw + pmaddwd + add (Node 22's V8; the i16 form is then a third cheaper per step). The two
+ * differ, legitimately for relaxed SIMD, on a 7-bit operand past 127: vpdpbusd sums 4·127·255 = 129540 exactly where
+ * pmaddubsw saturates its pair sums at 32767. Asked once per instance. Our own operands (nibbles, |q| ≤ 127) stay in
+ * range, so both give the same exact sums: the answer picks a speed, never a result. 1 or 0 (0 on SIMD128).
+ */
+export function dot_add_fused(): i32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0;
+  if (fused < 0) {
+    const r = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(PROBE), v128.load(PROBE, 16), i32x4.splat(0));
+    fused = i32x4.extract_lane(r, 0) == 129540 ? 1 : 0;
+  }
+  return fused;
 }
 
 /**
@@ -57,6 +85,7 @@ class Q4 {}
  * quant (|q| ≤ 127) per step, at most 8 steps per block: |lane| ≤ 8·2·15·127 = 30480 < 2^15, so the sums are exact.
  */
 @inline function step<T>(acc: v128, p0: v128, p1: v128, xp: usize, h: bool): v128 {
+  if (dotAdd<T>()) return i32x4.relaxed_dot_i8x16_i7x16_add_s(h ? v128.load32_splat(xp, 16) : v128.load32_splat(xp), p0, acc);
   if (i8dot<T>()) return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(h ? v128.load32_splat(xp, 16) : v128.load32_splat(xp), p0));
   const x0 = h ? v128.load32_splat(xp, 32) : v128.load32_splat(xp);
   const x1 = h ? v128.load32_splat(xp, 36) : v128.load32_splat(xp, 4);
@@ -71,12 +100,12 @@ class Q4 {}
 
 /** A block's accumulator before its first step: the i32 start, or (relaxed_dot) i16 zeros. */
 @inline function init<T>(sp: usize): v128 {
-  return i8dot<T>() ? i32x4.splat(0) : start<T>(sp);
+  return i8dot<T>() && !dotAdd<T>() ? i32x4.splat(0) : start<T>(sp);
 }
 
 /** A block's four i32 row sums from its accumulator: relaxed_dot's i16 lane pairs added, then the start. */
 @inline function finish<T>(acc: v128, sp: usize): v128 {
-  return i8dot<T>() ? i32x4.add(i32x4.extadd_pairwise_i16x8_s(acc), start<T>(sp)) : acc;
+  return i8dot<T>() && !dotAdd<T>() ? i32x4.add(i32x4.extadd_pairwise_i16x8_s(acc), start<T>(sp)) : acc;
 }
 
 /** The four rows' scales of panel-block b of the panel whose scales start at dpan (see the layout above). */
@@ -236,5 +265,16 @@ export function matmul_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usi
 
 /** The same for Q4_0 weights. */
 export function matmul_q4_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
-  matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+  // Relaxed prefill: i32 dot-adds where they are one instruction (decode keeps blockQ4Relaxed's i16 steps either way).
+  if (ASC_FEATURE_RELAXED_SIMD && nTokens >= 4 && dot_add_fused()) matmul_q4_0_fused(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+  else matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+}
+
+/**
+ * Q4_0 with the relaxed build's prefill steps as i32 dot-adds: the same sums bit for bit, on any engine (exported, so
+ * it stays a function of its own and the tests can run it where matmul_q4_0 would not). SIMD128: matmul_q4_0's code.
+ */
+export function matmul_q4_0_fused(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) matmulQ<Q4D>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+  else matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
 }

@@ -1,0 +1,61 @@
+// The relaxed build's Q4_0 prefill with i32 dot-adds (matmul_q4_0_fused, what matmul_q4_0 runs where the engine fuses
+// them) gives matmul_q4_0's i16-step bits for every batch size, last-panel row count and odd block count.
+import { describe, expect, it } from "vitest";
+import "../../src/backends/wasm/load-node";
+import { kernelModules } from "../../src/backends/wasm/kernel-modules";
+import { instantiateKernels, type KernelExports } from "../../src/backends/wasm/kernel-exports";
+import { LinearMemory } from "../../src/backends/wasm/linear-memory";
+import { packBlock32 } from "../../src/backends/wasm/repack";
+import { GgmlType } from "../../src/gguf/ggml-types";
+import { randomArray, seededRandom } from "./expected";
+import { randomBlocks } from "./random-blocks";
+
+type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
+type Fused = KernelExports & { matmul_q4_0_fused: Matmul; dot_add_fused(): number };
+
+/** out bits of `mm` on rows×cols Q4_0 weights and n tokens of x, in the module's own linear memory. */
+function run(k: Fused, mm: Matmul, relaxed: boolean, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, n: number): Uint32Array {
+  const mem = new LinearMemory(k.memory, k.heap_base());
+  const w = packBlock32(mem, false, rows, cols, bytes, relaxed);
+  const xp = mem.alloc(x.length * 4);
+  mem.f32.set(x, xp / 4);
+  const nb = (n * cols) / 32;
+  const q = mem.alloc(n * cols * 3 + nb * 8);
+  k.quantize_q8_0(xp, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, n * cols);
+  const out = mem.alloc(n * rows * 4);
+  mm(out, w.data, w.scales, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, rows, cols, n);
+  return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
+}
+
+describe("wasm Q4_0 prefill with fused i32 dot-adds", () => {
+  it("the probe answers 0 or 1 on the relaxed build, the same each time, and 0 on SIMD128", () => {
+    const relaxed = instantiateKernels(kernelModules().relaxed!) as Fused;
+    const first = relaxed.dot_add_fused();
+    expect([0, 1]).toContain(first);
+    expect(relaxed.dot_add_fused()).toBe(first);
+    expect((instantiateKernels(kernelModules().simd128) as Fused).dot_add_fused()).toBe(0);
+  });
+
+  // [rows, cols]: last panels of 1, 2, 3 and 4 rows; 1, 9, 5 and 48 blocks.
+  it.each([
+    [5, 32],
+    [38, 288],
+    [71, 160],
+    [64, 1536],
+  ])("%i×%i: batches of 1..11 tokens give matmul_q4_0's bits (relaxed and SIMD128 builds)", (rows, cols) => {
+    for (const [relaxed, module] of [[true, kernelModules().relaxed!], [false, kernelModules().simd128]] as const) {
+      const rand = seededRandom(0xf05ed + rows * 3 + cols);
+      const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
+      const x = randomArray(rand, 11 * cols);
+      for (let n = 1; n <= 11; n++) {
+        const xs = x.subarray(0, n * cols);
+        const plain = instantiateKernels(module) as Fused;
+        const fused = instantiateKernels(module) as Fused;
+        const want = run(plain, plain.matmul_q4_0, relaxed, bytes, rows, cols, xs, n);
+        const got = run(fused, fused.matmul_q4_0_fused, relaxed, bytes, rows, cols, xs, n);
+        expect(new Set(new Float32Array(want.buffer)).size).toBeGreaterThan(Math.min(rows * n, 8) / 2);
+        expect(Array.from(got), `${relaxed ? "relaxed" : "simd128"}, ${n} tokens`).toEqual(Array.from(want));
+      }
+    }
+  });
+});
