@@ -1,93 +1,207 @@
 // Q4_1, Q5_0 and Q5_1 weights × Q8_0 / Q8_1 activations: 4-row panels, integer dots per 32-block, f16 scales.
-import { madd } from "./common";
-import { f16x4At, storeRows4 } from "./kquant-common";
+import { SINK, madd } from "./common";
+import { storeRows4 } from "./kquant-common";
+import {
+  Q41, Q50, Q51, anySpecial, blockRelaxed, firstRelaxed, slowDM, slowM, blockWide, hasHigh, hasMin, highOp, highWide, lowOp, lowWide, panelBlockBytes,
+  quantOffset, scalesD, start, stepRelaxed, stepWide, vecAt, widen, widenF16,
+} from "./legacy-ops";
 
 // Weight layout (repack-legacy.ts): rows in panels of four (the last padded with zero rows); per panel and 32-block:
-// d of the 4 rows (f16), for Q4_1/Q5_1 m (f16), for Q5_0/Q5_1 each row's qh (u32: bit k is element k's fifth bit),
-// then the 16 quant bytes of each row as Q4_0 has them (matmul-quant.ts: vector j holds bytes 4j..4j+3 of the four
-// rows, low nibble element k, high nibble element k+16). No byte more than the file: 80, 88, 96 bytes = 4·20, 4·22, 4·24.
-// Per block: Q5_0: d·dx·(Σ q·qx − 16·Σqx) (ggml's q−16); Q4_1/Q5_1: d·dx·Σ q·qx + m·s with Q8_1's s = f16(dx·Σqx).
-// Activations as quantize_q8_0 lays them out (matmul-quant.ts), plus the s terms (quantize_q8_1) for Q4_1/Q5_1.
+// d of the 4 rows (f16), for Q4_1/Q5_1 m (f16), then the quant vectors legacy-ops.ts describes. No byte more than the
+// file: 80, 88, 96 bytes = 4·20, 4·22, 4·24. Per block: Q5_0: d·dx·(Σ q·qx − 16·Σqx) (ggml's q−16); Q4_1/Q5_1:
+// d·dx·Σ q·qx + m·s with Q8_1's s = f16(dx·Σqx). Activations as quantize_q8_0 lays them out (matmul-quant.ts), plus
+// the s terms (quantize_q8_1) for Q4_1/Q5_1. Prefill runs tiles of 4 rows × 4 tokens: each weight vector is loaded and
+// its operands assembled once for four tokens, each block's scales widened once. The decode path (and a tile's
+// leftover tokens) runs the written-out blocks of legacy-ops.ts; both take the same integer sums and the same float
+// steps in the same order, so a token's outputs are the same bits either way.
 
-/** Activation bytes per block, and where its i16 quants start. */
+/** Activation bytes per block. The dots read the relaxed build's i8 quants or SIMD128's i16 ones: both at offset 0. */
 const XB: usize = ASC_FEATURE_RELAXED_SIMD ? 96 : 64;
-const X16: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 0;
 
-export class Q41 {}
-export class Q50 {}
-export class Q51 {}
-
-@inline function hasMin<T>(): bool {
-  return idof<T>() != idof<Q50>();
-}
-@inline function hasHigh<T>(): bool {
-  return idof<T>() != idof<Q41>();
+/**
+ * Relaxed tile: a token's accumulator after vector j. Q5 widens each vector's i16 sums to i32 at once (one
+ * accumulator per token: two would spill), starting from Q5_0's 16·(−Σq) at sp; Q4_1 stays in i16 (widened after j = 3).
+ */
+@inline function tok<T>(a: v128, lo: v128, hi: v128, xp: usize, j: i32, sp: usize): v128 {
+  if (!hasHigh<T>()) return j == 0 ? firstRelaxed(lo, hi, xp, 0) : stepRelaxed(a, lo, hi, xp, j);
+  const w = widen(firstRelaxed(lo, hi, xp, j));
+  if (j == 0) return hasMin<T>() ? w : i32x4.add(w, start<T>(sp));
+  return i32x4.add(a, w);
 }
 
 /**
- * The fifth bits of 4 elements per row, at bit 4 of the bytes (relaxed: lane rr's 4 bytes = elements e..e+3) or of
- * the i16 lanes (SIMD128: lane rr's two i16 = elements e, e+1), from qh (lane rr = row rr's u32) shifted right by e.
- * One multiply spreads the low bits of each lane into place.
+ * Stores the four accumulators to SINK: V8 keeps loads in program order but floats arithmetic down to its uses, so
+ * without these every later vector's loads would be issued first and what they hold would spill (decode-legacy.ts).
  */
-@inline function high(qh: v128, e: i32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return v128.and(i32x4.mul(v128.and(i32x4.shr_u(qh, e), i32x4.splat(15)), i32x4.splat(0x02040810)), i32x4.splat(0x10101010));
-  return v128.and(i32x4.mul(v128.and(i32x4.shr_u(qh, e), i32x4.splat(3)), i32x4.splat(0x00080010)), i32x4.splat(0x00100010));
+@inline function sink4(a0: v128, a1: v128, a2: v128, a3: v128): void {
+  v128.store(SINK, a0);
+  v128.store(SINK, a1);
+  v128.store(SINK, a2);
+  v128.store(SINK, a3);
 }
 
 /** out[t, r] = Σ_c w[r, c] x[t, c] for T's format; x quantized by quantize_q8_0 (xq, xd, xs) and, with mins, st. */
 @inline function matmulLegacy<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, xst: usize, rows: i32, cols: i32, nTokens: i32): void {
-  const QOFF: usize = (hasMin<T>() ? 16 : 8) + (hasHigh<T>() ? 16 : 0); // where the quants start
-  const PB: usize = QOFF + 64;
-  const nb = <usize>(cols >> 5);
-  const m4 = i8x16.splat(15);
+  const QOFF = quantOffset<T>();
+  const PB = panelBlockBytes<T>();
+  const nb = cols >> 5;
+  const xRow = <usize>nb * XB; // activation bytes per token
+  const sRow = <usize>nb << 2; // d, −Σq and st bytes per token
+  const oRow = <usize>rows << 2;
+  const zero = f32x4.splat(0);
+  const z = i32x4.splat(0);
   for (let r = 0; r < rows; r += 4) {
-    const wpan = w + (<usize>r >> 2) * nb * PB;
-    for (let t = 0; t < nTokens; t++) {
+    const wpan = w + (<usize>r >> 2) * <usize>nb * PB;
+    let t = 0;
+    for (; t + 4 <= nTokens; t += 4) {
+      let x0 = xq + <usize>t * xRow;
+      let so = <usize>t * sRow; // this block's d / −Σq / st offset for token t
       let wp = wpan;
-      const x0 = xq + <usize>t * nb * XB;
-      const sb = (<usize>t * nb) << 2;
-      let o = f32x4.splat(0);
-      for (let b: usize = 0; b < nb; b++) {
-        const so = sb + (b << 2);
-        let acc = hasMin<T>() ? i32x4.splat(0) : i32x4.shl(v128.load32_splat(xs + so), 4);
-        const qh = hasHigh<T>() ? v128.load(wp, hasMin<T>() ? 16 : 8) : acc;
-        const xp = x0 + b * XB;
-        // Relaxed: i16 lanes (two per row) from i16x8.relaxed_dot (one pmaddubsw on x86), widened into acc after at
-        // most 4 steps of 5-bit values (2·31·127 per step) or 8 of 4-bit ones: exact, as matmul-quant.ts explains.
-        let a16 = i32x4.splat(0);
-        for (let j = 0; j < 4; j++) {
-          const qp = wp + QOFF + (<usize>j << 4);
-          if (ASC_FEATURE_RELAXED_SIMD) {
-            const n = v128.load(qp);
-            let lo = v128.and(n, m4), hi = v128.and(i16x8.shr_u(n, 4), m4);
-            if (hasHigh<T>()) {
-              lo = v128.or(lo, high(qh, j << 2));
-              hi = v128.or(hi, high(qh, 16 + (j << 2)));
-            }
-            a16 = i16x8.add(a16, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp + (<usize>j << 2)), lo));
-            a16 = i16x8.add(a16, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xp + 16 + (<usize>j << 2)), hi));
-            if (hasHigh<T>() && j == 1) {
-              acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(a16));
-              a16 = i32x4.splat(0);
-            }
-          } else {
-            const u0 = v128.load8x8_u(qp), u1 = v128.load8x8_u(qp, 8);
-            let l0 = v128.and(u0, m4), l1 = v128.and(u1, m4), h0 = i16x8.shr_u(u0, 4), h1 = i16x8.shr_u(u1, 4);
-            if (hasHigh<T>()) {
-              l0 = v128.or(l0, high(qh, j << 2));
-              l1 = v128.or(l1, high(qh, (j << 2) + 2));
-              h0 = v128.or(h0, high(qh, 16 + (j << 2)));
-              h1 = v128.or(h1, high(qh, 18 + (j << 2)));
-            }
-            const xj = xp + X16 + (<usize>j << 3);
-            acc = i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(l0, v128.load32_splat(xj)), i32x4.dot_i16x8_s(l1, v128.load32_splat(xj, 4))));
-            acc = i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(h0, v128.load32_splat(xj, 32)), i32x4.dot_i16x8_s(h1, v128.load32_splat(xj, 36))));
+      let o0 = zero, o1 = zero, o2 = zero, o3 = zero;
+      for (let b = 0; b < nb; b++) {
+        const x1 = x0 + xRow, x2 = x1 + xRow, x3 = x2 + xRow;
+        const qp = wp + QOFF;
+        let a0: v128, a1: v128, a2: v128, a3: v128;
+        if (ASC_FEATURE_RELAXED_SIMD) {
+          // Written out (AssemblyScript cannot return four registers from a helper): vector j = 0..3 in turn.
+          const s4 = hasHigh<T>() ? v128.load(qp, 64) : z;
+          const sp = xs + so;
+          let n = vecAt(qp, 0);
+          let lo = lowOp<T>(n), hi = highOp<T>(n, s4, 0);
+          a0 = tok<T>(z, lo, hi, x0, 0, sp);
+          a1 = tok<T>(z, lo, hi, x1, 0, sp + sRow);
+          a2 = tok<T>(z, lo, hi, x2, 0, sp + 2 * sRow);
+          a3 = tok<T>(z, lo, hi, x3, 0, sp + 3 * sRow);
+          sink4(a0, a1, a2, a3);
+          n = vecAt(qp, 16);
+          lo = lowOp<T>(n);
+          hi = highOp<T>(n, s4, 1);
+          a0 = tok<T>(a0, lo, hi, x0, 1, sp);
+          a1 = tok<T>(a1, lo, hi, x1, 1, sp);
+          a2 = tok<T>(a2, lo, hi, x2, 1, sp);
+          a3 = tok<T>(a3, lo, hi, x3, 1, sp);
+          sink4(a0, a1, a2, a3);
+          n = vecAt(qp, 32);
+          lo = lowOp<T>(n);
+          hi = highOp<T>(n, s4, 2);
+          a0 = tok<T>(a0, lo, hi, x0, 2, sp);
+          a1 = tok<T>(a1, lo, hi, x1, 2, sp);
+          a2 = tok<T>(a2, lo, hi, x2, 2, sp);
+          a3 = tok<T>(a3, lo, hi, x3, 2, sp);
+          sink4(a0, a1, a2, a3);
+          n = vecAt(qp, 48);
+          lo = lowOp<T>(n);
+          hi = highOp<T>(n, s4, 3);
+          a0 = tok<T>(a0, lo, hi, x0, 3, sp);
+          a1 = tok<T>(a1, lo, hi, x1, 3, sp);
+          a2 = tok<T>(a2, lo, hi, x2, 3, sp);
+          a3 = tok<T>(a3, lo, hi, x3, 3, sp);
+          if (!hasHigh<T>()) {
+            a0 = widen(a0);
+            a1 = widen(a1);
+            a2 = widen(a2);
+            a3 = widen(a3);
           }
+        } else {
+          const s4a = hasHigh<T>() ? v128.load8x8_u(qp, 64) : z;
+          const s4b = hasHigh<T>() ? v128.load8x8_u(qp, 72) : z;
+          a0 = start<T>(xs + so);
+          a1 = start<T>(xs + so + sRow);
+          a2 = start<T>(xs + so + 2 * sRow);
+          a3 = start<T>(xs + so + 3 * sRow);
+          // Written out, vector j = 0..3: its four i16 operands, then the four tokens' steps.
+          let u = v128.load8x8_u(qp), v = v128.load8x8_u(qp, 8);
+          let l0 = lowWide<T>(u), l1 = lowWide<T>(v), h0 = highWide<T>(u, s4a, 0), h1 = highWide<T>(v, s4b, 0);
+          a0 = stepWide(a0, l0, l1, h0, h1, x0, 0);
+          a1 = stepWide(a1, l0, l1, h0, h1, x1, 0);
+          a2 = stepWide(a2, l0, l1, h0, h1, x2, 0);
+          a3 = stepWide(a3, l0, l1, h0, h1, x3, 0);
+          u = v128.load8x8_u(qp, 16);
+          v = v128.load8x8_u(qp, 24);
+          l0 = lowWide<T>(u);
+          l1 = lowWide<T>(v);
+          h0 = highWide<T>(u, s4a, 1);
+          h1 = highWide<T>(v, s4b, 1);
+          a0 = stepWide(a0, l0, l1, h0, h1, x0, 1);
+          a1 = stepWide(a1, l0, l1, h0, h1, x1, 1);
+          a2 = stepWide(a2, l0, l1, h0, h1, x2, 1);
+          a3 = stepWide(a3, l0, l1, h0, h1, x3, 1);
+          u = v128.load8x8_u(qp, 32);
+          v = v128.load8x8_u(qp, 40);
+          l0 = lowWide<T>(u);
+          l1 = lowWide<T>(v);
+          h0 = highWide<T>(u, s4a, 2);
+          h1 = highWide<T>(v, s4b, 2);
+          a0 = stepWide(a0, l0, l1, h0, h1, x0, 2);
+          a1 = stepWide(a1, l0, l1, h0, h1, x1, 2);
+          a2 = stepWide(a2, l0, l1, h0, h1, x2, 2);
+          a3 = stepWide(a3, l0, l1, h0, h1, x3, 2);
+          u = v128.load8x8_u(qp, 48);
+          v = v128.load8x8_u(qp, 56);
+          l0 = lowWide<T>(u);
+          l1 = lowWide<T>(v);
+          h0 = highWide<T>(u, s4a, 3);
+          h1 = highWide<T>(v, s4b, 3);
+          a0 = stepWide(a0, l0, l1, h0, h1, x0, 3);
+          a1 = stepWide(a1, l0, l1, h0, h1, x1, 3);
+          a2 = stepWide(a2, l0, l1, h0, h1, x2, 3);
+          a3 = stepWide(a3, l0, l1, h0, h1, x3, 3);
         }
-        if (ASC_FEATURE_RELAXED_SIMD) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(a16));
-        o = madd(f32x4.convert_i32x4_s(acc), f32x4.mul(f16x4At(wp), v128.load32_splat(xd + so)), o);
-        if (hasMin<T>()) o = madd(f16x4At(wp + 8), v128.load32_splat(xst + so), o);
+        let dw: v128, mw = z;
+        if (hasMin<T>()) {
+          const h = v128.load(wp); // d and m: one load, one Inf/NaN check
+          if (anySpecial(h)) {
+            dw = slowDM(wp);
+            mw = slowM();
+          } else {
+            dw = widenF16(h, false);
+            mw = widenF16(h, true);
+          }
+        } else dw = scalesD(wp);
+        o0 = madd(f32x4.convert_i32x4_s(a0), f32x4.mul(dw, v128.load32_splat(xd + so)), o0);
+        o1 = madd(f32x4.convert_i32x4_s(a1), f32x4.mul(dw, v128.load32_splat(xd + so + sRow)), o1);
+        o2 = madd(f32x4.convert_i32x4_s(a2), f32x4.mul(dw, v128.load32_splat(xd + so + 2 * sRow)), o2);
+        o3 = madd(f32x4.convert_i32x4_s(a3), f32x4.mul(dw, v128.load32_splat(xd + so + 3 * sRow)), o3);
+        if (hasMin<T>()) {
+          o0 = madd(mw, v128.load32_splat(xst + so), o0);
+          o1 = madd(mw, v128.load32_splat(xst + so + sRow), o1);
+          o2 = madd(mw, v128.load32_splat(xst + so + 2 * sRow), o2);
+          o3 = madd(mw, v128.load32_splat(xst + so + 3 * sRow), o3);
+        }
         wp += PB;
+        x0 += XB;
+        so += 4;
+      }
+      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
+      storeRows4(o, o0, r, rows);
+      storeRows4(o + oRow, o1, r, rows);
+      storeRows4(o + 2 * oRow, o2, r, rows);
+      storeRows4(o + 3 * oRow, o3, r, rows);
+    }
+    // Remaining tokens (all of decode) one at a time.
+    for (; t < nTokens; t++) {
+      let xp = xq + <usize>t * xRow;
+      let so = <usize>t * sRow;
+      let wp = wpan;
+      let o = zero;
+      for (let b = 0; b < nb; b++) {
+        const acc = ASC_FEATURE_RELAXED_SIMD ? blockRelaxed<T>(wp + QOFF, xp, xs + so) : blockWide<T>(wp + QOFF, xp, xs + so);
+        if (hasMin<T>()) {
+          const h = v128.load(wp);
+          let dw: v128, mw: v128;
+          if (anySpecial(h)) {
+            dw = slowDM(wp);
+            mw = slowM();
+          } else {
+            dw = widenF16(h, false);
+            mw = widenF16(h, true);
+          }
+          o = madd(f32x4.convert_i32x4_s(acc), f32x4.mul(dw, v128.load32_splat(xd + so)), o);
+          o = madd(mw, v128.load32_splat(xst + so), o);
+        } else o = madd(f32x4.convert_i32x4_s(acc), f32x4.mul(scalesD(wp), v128.load32_splat(xd + so)), o);
+        wp += PB;
+        xp += XB;
+        so += 4;
       }
       storeRows4(out + ((<usize>t * <usize>rows + <usize>r) << 2), o, r, rows);
     }

@@ -65,11 +65,15 @@ export const BENCH_MODELS: readonly BenchModelSpec[] = [
   { id: "k256-Q6_K", kind: "synth", shape: "tiny", overrides: K256, type: "f32", mix: "q6_k" },
   // Not in the default matrix: mostly Q5_0 fallbacks (rows of 288), and stories15M's mix takes ~20 s to make.
   { id: "stories15M-Q4_K_M", kind: "synth", shape: "stories15M", type: "f32", mix: "q4_k_m" },
+  // What a SmolLM2 user's K-quant file looks like (rows of 576: mostly Q5_0 / Q5_1 fallbacks); ~20 s each to make.
+  { id: "smollm2-135m-Q4_K_M", kind: "synth", shape: "smollm2-135m", type: "f32", mix: "q4_k_m" },
+  { id: "smollm2-135m-Q5_K_M", kind: "synth", shape: "smollm2-135m", type: "f32", mix: "q5_k_m" },
   // Test-only shapes (not in the default matrix).
   { id: "tiny-Q8_0", kind: "synth", shape: "tiny", type: "q8_0" },
   { id: "tiny-Q4_0", kind: "synth", shape: "tiny", type: "q4_0" },
 ];
-export const DEFAULT_MODELS = BENCH_MODELS.filter((m) => !m.id.startsWith("tiny") && m.id !== "stories15M-Q4_K_M").map((m) => m.id);
+const NOT_DEFAULT = new Set(["stories15M-Q4_K_M", "smollm2-135m-Q4_K_M", "smollm2-135m-Q5_K_M"]);
+export const DEFAULT_MODELS = BENCH_MODELS.filter((m) => !m.id.startsWith("tiny") && !NOT_DEFAULT.has(m.id)).map((m) => m.id);
 export const DEFAULT_BACKENDS = ["ref", "wasm-simd128", "wasm-relaxed", "webgpu"];
 
 /**
