@@ -9,6 +9,10 @@ import { SINK } from "./common";
 // byte at bits 2j, 2j+1 (one shift brings them to bits 3..4; one AND each and an OR assemble the operand). Operands
 // are unsigned 0..31 (a valid 7-bit relaxed_dot operand); Q5_0's −16 goes into the accumulator's start (16·(−Σq)).
 
+/** Scale paths: Fast (no Inf/NaN d or m in the panel: widened in 4 operations) or Slow (full conversion). */
+export class Fast {}
+export class Slow {}
+
 export class Q41 {}
 export class Q50 {}
 export class Q51 {}
@@ -159,11 +163,6 @@ export class Q51 {}
   return f32x4.mul(v128.and(i32x4.shr_s(top, 3), i32x4.splat(0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
 }
 
-/** Whether any of the 8 f16 in h has exponent 31 (Inf/NaN): those take common.ts's full conversion. */
-@inline export function anySpecial(h: v128): bool {
-  return v128.any_true(i16x8.eq(v128.and(h, i16x8.splat(0x7c00)), i16x8.splat(0x7c00)));
-}
-
 /** Where the rare Inf/NaN path leaves its f32 scales (d, then m). */
 const SLOW: usize = memory.data(32, 16);
 
@@ -185,23 +184,28 @@ const K: usize = memory.data<u32>([
   }
 }
 
-/** The panel-block's four d (f16 at p) as f32. */
-@inline export function scalesD(p: usize): v128 {
-  const h = v128.load64_zero(p);
-  if (anySpecial(h)) {
-    scalesSlow(p, 4);
-    return v128.load(SLOW);
+/** Whether any d (or m) of the nb panel-blocks from wpan is Inf/NaN: then the panel takes the full conversion. */
+@inline export function panelSpecial<T>(wpan: usize, nb: i32): bool {
+  const e = i16x8.splat(0x7c00);
+  let any = i32x4.splat(0);
+  let wp = wpan;
+  for (let b = 0; b < nb; b++) {
+    const h = hasMin<T>() ? v128.load(wp) : v128.load64_zero(wp);
+    any = v128.or(any, i16x8.eq(v128.and(h, e), e));
+    wp += panelBlockBytes<T>();
   }
-  return widenF16(h, false);
+  return v128.any_true(any);
 }
 
-/** Q4_1 / Q5_1: the four d (returned) and the four m (f16 at p + 8, into SLOW + 16) when any of the 8 is Inf/NaN. */
-@inline export function slowDM(p: usize): v128 {
-  scalesSlow(p, 8);
+/** The panel-block's four d (f16 at p) as f32: widened in 4 operations (fast), else fully (also fills SLOW's m). */
+@inline export function dScales<T, F>(p: usize): v128 {
+  if (idof<F>() == idof<Fast>()) return widenF16(v128.load64_zero(p), false);
+  scalesSlow(p, hasMin<T>() ? 8 : 4);
   return v128.load(SLOW);
 }
 
-/** The four m after slowDM. */
-@inline export function slowM(): v128 {
+/** Q4_1 / Q5_1: the four m (f16 at p + 8) as f32, after dScales of the same block. */
+@inline export function mScales<F>(p: usize): v128 {
+  if (idof<F>() == idof<Fast>()) return widenF16(v128.load(p), true);
   return v128.load(SLOW, 16);
 }
