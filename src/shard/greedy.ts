@@ -37,11 +37,23 @@ export function betterOf(a: BestLogit, b: BestLogit): BestLogit {
 /**
  * A logits row for the sampler from the best pick alone: -Infinity everywhere but the pick. The greedy sampler's
  * argmax of it is the pick (and with no finite pick it refuses, as with the full row); nothing else may read it.
+ * `into` (a row of `vocab` floats) is reused when given: a fresh 513 KB row per token costs more in page faults than
+ * the sampler's pass over it.
  */
-export function greedyRow(vocab: number, best: BestLogit): Float32Array {
-  const row = new Float32Array(vocab).fill(-Infinity);
+export function greedyRow(vocab: number, best: BestLogit, into?: Float32Array): Float32Array {
+  const row = into && into.length === vocab ? into.fill(-Infinity) : new Float32Array(vocab).fill(-Infinity);
   if (best.token >= 0) row[best.token] = best.logit;
   return row;
+}
+
+/** Floats per read of a classifier row for its best logit: small copies reuse the allocator's memory, a whole row does not. */
+export const BEST_READ_FLOATS = 4096;
+
+/** The best of `width` logits read through `read(offset, n)` in small pieces (the same pick as one pass over the row). */
+export function bestOfRead(read: (offset: number, n: number) => Float32Array, width: number, firstId: number): BestLogit {
+  let best: BestLogit = { token: -1, logit: -Infinity };
+  for (let r = 0; r < width; r += BEST_READ_FLOATS) best = betterOf(best, bestOf(read(r, Math.min(BEST_READ_FLOATS, width - r)), firstId + r));
+  return best;
 }
 
 /**

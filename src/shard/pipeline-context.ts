@@ -30,6 +30,8 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
   private stepped = false;
   /** The generation samples greedily from the raw row: decode steps bring back only the best logit (greedy.ts). */
   private argmax = false;
+  /** The row greedy steps return (the sampler copies it; generate keeps no logits between steps). */
+  private bestRow: Float32Array | undefined;
 
   constructor(
     readonly model: LlamaModel,
@@ -90,7 +92,8 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
         this.stepped = true;
         // Only the last batch's logits are returned: earlier prefill batches skip the classifier slices.
         const final = i + this.maxBatch >= tokens.length;
-        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all || final ? want : "none");
+        if (want === "best") this.bestRow ??= new Float32Array(vocab);
+        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all || final ? want : "none", this.bestRow);
         this.log.push(...batch);
         if (out) out.set(last, i * vocab);
       }

@@ -34,10 +34,10 @@ export type LogitsWanted = "all" | "last" | "best" | "none";
 
 /**
  * Logits of one batch (at most the plan's batch size) at positions pos0..: the last row's, every row's ([rows × vocab])
- * for "all", a row holding only the best logit for "best", an empty array for "none". Slices of a split embedding or
+ * for "all", a row holding only the best logit for "best" (`bestRow`, reused when given), an empty array for "none". Slices of a split embedding or
  * classifier are called in parallel; layer shards in order.
  */
-export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardCaller, tokens: readonly number[], pos0: number, want: LogitsWanted): Promise<Float32Array> {
+export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardCaller, tokens: readonly number[], pos0: number, want: LogitsWanted, bestRow?: Float32Array): Promise<Float32Array> {
   const n = tokens.length;
   const allLogits = want === "all";
   const argmax = want === "best";
@@ -78,6 +78,6 @@ export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardC
     const outs = await Promise.all(heads.map((s) => call(s, { pos0, tokens: tokens.slice(n - rows), x: last, allLogits: true, ...(argmax && { argmax }) })));
     outs.forEach((out, k) => place(heads[k]!, out));
   }
-  if (argmax) return greedyRow(c.vocabSize, best);
+  if (argmax) return greedyRow(c.vocabSize, best, bestRow);
   return logits ?? new Float32Array(0);
 }

@@ -4,7 +4,7 @@ import type { LlamaConfig } from "../engine/config";
 import { createRunBuffers, recordEmbed, recordHead, recordLayers, type RunBuffers } from "../engine/forward";
 import { EngineError } from "../engine/errors";
 import type { PartWeights } from "../engine/weights";
-import { bestOf, type BestLogit } from "./greedy";
+import { bestOfRead, type BestLogit } from "./greedy";
 
 /** A shard lost positions a step or commit builds on (evicted or restarted since its last flush): it refuses, never computes on the hole. */
 export function shardBehind(holds: number, needs: number): EngineError {
@@ -102,9 +102,8 @@ export class ShardEngine {
     if (!w.output || !w.outputNorm) return { x };
     // A classifier-only shard gets exactly the rows it scores; after layers, the last row or all of them.
     const rows = recordHead(backend, c, w.outputNorm, w.output, s, n, hasLayers ? input.allLogits : true);
-    const logits = backend.read(s.logits, 0, rows * w.output.rows);
-    if (!input.argmax) return { ...(x && { x }), logits };
+    if (!input.argmax) return { ...(x && { x }), logits: backend.read(s.logits, 0, rows * w.output.rows) };
     if (rows !== 1) throw new RangeError(`a greedy step scores one row, got ${rows}`);
-    return { ...(x && { x }), best: bestOf(logits, w.part.headRows![0]) };
+    return { ...(x && { x }), best: bestOfRead((o, k) => backend.read(s.logits, o, k), w.output.rows, w.part.headRows![0]) };
   }
 }

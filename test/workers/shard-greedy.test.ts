@@ -7,7 +7,7 @@ import type { LlamaModel } from "../../src/engine/model";
 import { Sampler } from "../../src/engine/sampler";
 import { createBackend } from "../../src/backends/select";
 import { readGguf } from "../../src/gguf/index";
-import { argmaxSuffices, bestOf, betterOf, greedyRow, useArgmaxLogits } from "../../src/shard/greedy";
+import { argmaxSuffices, BEST_READ_FLOATS, bestOf, bestOfRead, betterOf, greedyRow, useArgmaxLogits } from "../../src/shard/greedy";
 import { roleOf, type ShardCaller } from "../../src/shard/pipeline";
 import { PipelineContext } from "../../src/shard/pipeline-context";
 import type { ShardPlan } from "../../src/shard/plan";
@@ -58,6 +58,21 @@ describe("the best logit stands for the row", () => {
       }
     }
     expect(greedyToken(rows[3]!)).toMatch(/no token has a finite logit/);
+  });
+
+  it("read in pieces (as a classifier shard reads its row) gives the pick of one pass, ties across pieces included", () => {
+    const row = new Float32Array(3 * BEST_READ_FLOATS + 17).fill(-2);
+    for (const i of [BEST_READ_FLOATS + 5, BEST_READ_FLOATS - 1, 2 * BEST_READ_FLOATS, 3 * BEST_READ_FLOATS + 16]) row[i] = 7;
+    row[3] = NaN;
+    const read = (o: number, n: number) => row.slice(o, o + n);
+    expect(bestOfRead(read, row.length, 1000)).toEqual({ token: 1000 + BEST_READ_FLOATS - 1, logit: 7 });
+    expect(bestOfRead(read, row.length, 1000)).toEqual(bestOf(row, 1000));
+    row.fill(-Infinity);
+    expect(bestOfRead(read, row.length, 0)).toEqual({ token: -1, logit: -Infinity });
+    // A reused row: the previous pick does not survive.
+    const into = greedyRow(8, { token: 2, logit: 1 });
+    expect(greedyToken(greedyRow(8, { token: 6, logit: 0.5 }, into))).toBe(6);
+    expect(Array.from(into).filter((v) => v > -Infinity)).toEqual([0.5]);
   });
 
   it("is used only when the sampler takes the argmax of the raw row", () => {
