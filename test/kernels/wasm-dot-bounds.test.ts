@@ -38,11 +38,12 @@ const builds = [
 describe.each(builds)("%s: extreme weights against extreme activations", (_label, make) => {
   const ref = new RefBackend({ activations: "ggml" });
   const wasm = make();
-  // 9 tokens: the prefill tiles and a leftover token (decode's path); 8 rows of two 256-blocks.
-  it.each(WEIGHT_TYPES.map((type) => [GGML_TYPES.get(type)!.name, type, F16_FIELDS.get(type)!] as const))(
-    "%s matches the ref backend for x = +1 and x = −1",
-    async (_name, type, fields) => {
-      const rows = 8, cols = 512, nTokens = 9;
+  // 9 tokens: the prefill tiles and a leftover token (decode's path); 8 rows of two 256-blocks; 12 rows: Q4_K/Q5_K's
+  // relaxed tiles of two panels (kernels/wasm/prefill-q45.ts) beside a one-panel tile.
+  it.each(WEIGHT_TYPES.flatMap((type) => [8, 12].map((rows) => [GGML_TYPES.get(type)!.name, rows, type, F16_FIELDS.get(type)!] as const)))(
+    "%s, %i rows, matches the ref backend for x = +1 and x = −1",
+    async (_name, rows, type, fields) => {
+      const cols = 512, nTokens = 9;
       const bytes = maxBlocks(type, fields, rows, cols);
       for (const sign of [1, -1]) {
         // Constant rows quantize to |q| = 127 in every element (Q8_0: 127/amax; Q8_K: −127/max).
