@@ -30,8 +30,11 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
   private stepped = false;
   /** The generation samples greedily from the raw row: decode steps bring back only the best logit (greedy.ts). */
   private argmax = false;
-  /** The row greedy steps return (the sampler copies it; generate keeps no logits between steps). */
-  private bestRow: Float32Array | undefined;
+  /**
+   * The row nextLogitsAsync returns, reused by the next step (generate() samples from it before the next step and
+   * keeps nothing): a fresh 513 KB row per token costs more in page faults than the sampler's pass over it.
+   */
+  private row: Float32Array | undefined;
 
   constructor(
     readonly model: LlamaModel,
@@ -65,7 +68,7 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
   /** As LlamaContext.nextLogitsAsync: evaluates the pending tokens (or the last token again) and returns the last logits. */
   async nextLogitsAsync(): Promise<Float32Array> {
     this.requeueLastIfIdle();
-    const logits = await this.run(this.pendingTokens, this.argmax ? "best" : "last");
+    const logits = await this.run(this.pendingTokens, this.argmax ? "best" : "last", true);
     this.pendingTokens.length = 0;
     return logits;
   }
@@ -76,7 +79,7 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
   }
 
   /** Batches of maxBatch through the pipeline; the log grows per batch and rolls back if a batch fails. */
-  private async run(tokens: readonly number[], want: "all" | "last" | "best"): Promise<Float32Array> {
+  private async run(tokens: readonly number[], want: "all" | "last" | "best", reuse = false): Promise<Float32Array> {
     const all = want === "all";
     if (tokens.length === 0) throw new EngineError("evaluate needs at least one token", "invalid_parameter");
     this.checkTokens(tokens, this.log.length);
@@ -92,8 +95,8 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
         this.stepped = true;
         // Only the last batch's logits are returned: earlier prefill batches skip the classifier slices.
         const final = i + this.maxBatch >= tokens.length;
-        if (want === "best") this.bestRow ??= new Float32Array(vocab);
-        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all || final ? want : "none", this.bestRow);
+        if (reuse) this.row ??= new Float32Array(vocab);
+        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all || final ? want : "none", reuse ? this.row : undefined);
         this.log.push(...batch);
         if (out) out.set(last, i * vocab);
       }

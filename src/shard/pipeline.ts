@@ -34,10 +34,11 @@ export type LogitsWanted = "all" | "last" | "best" | "none";
 
 /**
  * Logits of one batch (at most the plan's batch size) at positions pos0..: the last row's, every row's ([rows × vocab])
- * for "all", a row holding only the best logit for "best" (`bestRow`, reused when given), an empty array for "none". Slices of a split embedding or
+ * for "all", a row holding only the best logit for "best", an empty array for "none". `row` (vocab floats), when
+ * given, is reused for "last" and "best": the caller reads it before the next step. Slices of a split embedding or
  * classifier are called in parallel; layer shards in order.
  */
-export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardCaller, tokens: readonly number[], pos0: number, want: LogitsWanted, bestRow?: Float32Array): Promise<Float32Array> {
+export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardCaller, tokens: readonly number[], pos0: number, want: LogitsWanted, row?: Float32Array): Promise<Float32Array> {
   const n = tokens.length;
   const allLogits = want === "all";
   const argmax = want === "best";
@@ -52,7 +53,8 @@ export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardC
     outs.forEach((out, k) => owned[k]!.forEach(([, i], j) => x!.set(out!.x!.subarray(j * c.dim, (j + 1) * c.dim), i * c.dim)));
   }
   const rows = allLogits ? n : 1;
-  const logits = argmax || want === "none" ? null : new Float32Array(rows * c.vocabSize);
+  // The classifier shards' rows partition the vocabulary, so a reused row is overwritten whole.
+  const logits = argmax || want === "none" ? null : want === "last" && row?.length === c.vocabSize ? row : new Float32Array(rows * c.vocabSize);
   let best: BestLogit = { token: -1, logit: -Infinity };
   const place = (s: ShardSpec, out: ShardStepOutput) => {
     if (argmax) {
@@ -78,6 +80,6 @@ export async function pipelineStep(plan: ShardPlan, c: LlamaConfig, call: ShardC
     const outs = await Promise.all(heads.map((s) => call(s, { pos0, tokens: tokens.slice(n - rows), x: last, allLogits: true, ...(argmax && { argmax }) })));
     outs.forEach((out, k) => place(heads[k]!, out));
   }
-  if (argmax) return greedyRow(c.vocabSize, best, bestRow);
+  if (argmax) return greedyRow(c.vocabSize, best, row);
   return logits ?? new Float32Array(0);
 }
