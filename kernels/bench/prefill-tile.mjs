@@ -6,7 +6,8 @@
 // kernels/wasm (relaxed, kernels/build.mjs's flags) with its file name.ts replaced by file.ts; with --cb, a
 // variant that declares `const CB: i32 = n;` is built once per value. With neither B nor a variant, B is
 // build/kernels/relaxed.wasm. Prints median ms per call and GMAC/s per matrix and per layer (each matrix counted as
-// often as a layer has it), and the median over rounds of each build's layer time over A's.
+// often as a layer has it), and the median over rounds of each build's layer time over A's. Every timed call runs on a
+// fresh instance.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -111,19 +112,19 @@ export default {
     if (u.pathname === "/fused") return new Response(MODS.map((m) => new WebAssembly.Instance(m, {}).exports.dot_add_fused?.() ?? "-").join(" "));
     const m = Number(u.searchParams.get("m")), c = Number(u.searchParams.get("c"));
     const key = m + "/" + c;
-    if (!runs.has(key)) {
+    if (u.pathname === "/setup" || !runs.has(key)) {
       const k = CASES[c];
       runs.set(key, setup(new WebAssembly.Instance(MODS[m], {}).exports, k.fmt, k.rows, k.cols, k.n));
     }
+    if (u.pathname === "/setup") return new Response("0");
     return new Response(String(runs.get(key)(Number(u.searchParams.get("reps")))));
   },
 };
 `);
 const setupNode = new Function(`${setup}; return setup;`)();
-const nodeRuns = mods.map((m) => {
-  const module = new WebAssembly.Module(readFileSync(m.path));
-  return cases.map((c) => setupNode(new WebAssembly.Instance(module, {}).exports, c.fmt, c.rows, c.cols, c.n));
-});
+const nodeModules = mods.map((m) => new WebAssembly.Module(readFileSync(m.path)));
+const nodeSetup = (mi, ci) => setupNode(new WebAssembly.Instance(nodeModules[mi], {}).exports, cases[ci].fmt, cases[ci].rows, cases[ci].cols, cases[ci].n);
+const nodeRuns = mods.map((_, mi) => cases.map((_, ci) => nodeSetup(mi, ci)));
 
 const useWorkerd = runtimes.includes("workerd");
 const mf = useWorkerd
@@ -149,8 +150,12 @@ try {
   }
   const ms = {}; // `${runtime} ${case} ${module}` → ms per call
   const sums = cases.map(() => new Map());
+  // Each timed call gets a fresh instance (and fresh copies of the data): where an instance's memory lands moves
+  // timings by tens of percent, and one placement kept for every round would bias a whole run.
   const time = async (rt, mi, ci, r) => {
     let t, h;
+    if (rt === "node") nodeRuns[mi][ci] = nodeSetup(mi, ci);
+    else await call(`/setup?m=${mi}&c=${ci}`);
     if (rt === "node") {
       const t0 = performance.now();
       h = nodeRuns[mi][ci](r);
