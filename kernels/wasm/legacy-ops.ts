@@ -47,7 +47,9 @@ export class Q51 {}
 /** Relaxed build: the i8 operand of elements 16+4j.. (high) of vector n = Sj, with S4 for the fifth bits. */
 @inline export function highOp<T>(n: v128, s4: v128, j: i32): v128 {
   if (!hasHigh<T>()) return v128.and(i16x8.shr_u(n, 4), i8x16.splat(0x0f));
-  return v128.or(v128.and(i16x8.shr_u(n, 5), i8x16.splat(7)), top2(s4, j));
+  // n with bits 0..4 cleared (xor with its low operand) shifts right in i16 lanes with nothing crossing into bits
+  // 0..2 from the byte above: no mask, no constant register.
+  return v128.or(i16x8.shr_u(v128.xor(n, lowOp<T>(n)), 5), top2(s4, j));
 }
 
 /** SIMD128 build: the i16 operand of 8 bytes u of Sj (zero-extended as loaded), low elements. */
