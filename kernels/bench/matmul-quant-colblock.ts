@@ -283,3 +283,13 @@ export function matmul_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usi
 export function matmul_q4_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
 }
+
+// The shipped module's other exports from this file, here without fused dot-adds (i16 steps everywhere), so the
+// variant compares against a build from before them.
+export function matmul_q4_0_fused(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+}
+
+export function dot_add_fused(): i32 {
+  return 0;
+}
