@@ -47,6 +47,29 @@ describe("pipeline overhead", () => {
     };
     await ping();
     console.log(`[shard-overhead] empty RPC round trip ${(await ping()).toFixed(3)} ms, with 8 KiB ${(await ping(new ArrayBuffer(8192))).toFixed(3)} ms`);
+    // A decode step's hop against an empty call to the same object, alternated: a layer shard's step (the same
+    // position again, a throwaway session: nothing stored), and the classifier's with its logits or its best logit.
+    const layer = plan.shards.findIndex((s) => s.layers[1] > s.layers[0] && !s.embedRows);
+    const head = plan.shards.findIndex((s) => s.headRows !== null);
+    const x = new Float32Array(model.config.dim).fill(0.01).buffer;
+    const step = (i: number, argmax: boolean) => ({ spec: plan.shards[i]!, session: "overhead-hop", nCtx: 128, pos0: 0, tokens: [1], x, allLogits: false, argmax, persist: false });
+    const hopStub = (i: number) => env.SHARDS.getByName(shardName(env, plan, plan.shards[i]!, 0));
+    const kinds: [string, () => Promise<unknown>][] = [
+      ["empty call", () => hopStub(layer).ping()],
+      ["layer step", async () => expect((await hopStub(layer).forward(step(layer, false))).ok).toBe(true)],
+      ["classifier step, logits", async () => expect((await hopStub(head).forward(step(head, false))).ok).toBe(true)],
+      ["classifier step, best logit", async () => expect((await hopStub(head).forward(step(head, true))).ok).toBe(true)],
+    ];
+    const spent = kinds.map(() => 0);
+    for (const [, f] of kinds) await f();
+    for (let r = 0; r < 10; r++) {
+      for (const [k, [, f]] of kinds.entries()) {
+        const t0 = performance.now();
+        for (let i = 0; i < 10; i++) await f();
+        spent[k]! += performance.now() - t0;
+      }
+    }
+    console.log(`[shard-overhead] per call, 10 alternated rounds of 10: ${kinds.map(([n], k) => `${n} ${(spent[k]! / 100).toFixed(3)} ms`).join(", ")}`);
     // Star against chain over the same objects, empty hops carrying an 8 KiB row: the star calls each object in turn (two
     // legs each on the critical path); the chain calls the first, each calls the next, and the last calls back (one leg
     // each, plus one). Alternated, several rounds, medians, so both see the same load.
