@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { packLegacy } from "../../src/backends/wasm/repack-legacy.ts";
 import { panelByteOffset } from "../../src/backends/wasm/repack.ts";
@@ -80,6 +81,9 @@ function packBaseline(fmt, mem, rows, cols, bytes, relaxed) {
   return { data };
 }
 
+// Node compiles every module with the optimizing tier up front: on a loaded machine background tier-up can leave one
+// side in the baseline tier for many rounds. workerd tiers up by itself: three warm-up rounds there.
+setFlagsFromString("--no-liftoff");
 const core = new Function(`${CORE}; return { setup, scalesFinite, sample };`)();
 const modules = Object.fromEntries(Object.entries(MODS).map(([k, p]) => [k, new WebAssembly.Module(readFileSync(p))]));
 
@@ -156,7 +160,7 @@ try {
   const key = (rt, v, mode) => `${rt} ${v.mod} ${v.fmt} ${mode}`;
   for (const v of variants) for (const [mode, n, reps] of MODES) { // warm-up: both engines tier up first
     core.sample(v.e, v.st, v.fmt, n, reps);
-    if (RUNTIMES.length > 1) await call(`run?mod=${v.mod}&fmt=${v.fmt}&n=${n}&reps=${reps}`);
+    if (RUNTIMES.length > 1) for (let w = 0; w < 3; w++) await call(`run?mod=${v.mod}&fmt=${v.fmt}&n=${n}&reps=${reps}`);
     ms[key("node", v, mode)] = [];
     ms[key("workerd", v, mode)] = [];
   }

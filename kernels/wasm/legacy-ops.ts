@@ -6,7 +6,7 @@ import { SINK } from "./common";
 // pairs, elements 4j, 4j+1 in bytes 0..7 and 4j+2, 4j+3 in bytes 8..15), element 4j+e, as matmul-quant.ts's Q4_0.
 // Q4_1: low nibble element 4j+e, high nibble element 16+4j+e (Q4_0's bytes). Q5: bits 0..4 hold element 4j+e whole
 // (one AND yields the operand); bits 5..7 hold the low 3 bits of element 16+4j+e, whose top 2 bits sit in S4's same
-// byte at bits 2j, 2j+1 (one shift brings them to bits 3..4; one AND each and an OR assemble the operand). Operands
+// byte at bits 2j, 2j+1 (Sj xor its low operand shifted right 5, S4 shifted and masked, an OR: 5 operations). Operands
 // are unsigned 0..31 (a valid 7-bit relaxed_dot operand); Q5_0's −16 goes into the accumulator's start (16·(−Σq)).
 
 /** Scale paths: Fast (no Inf/NaN d or m in the panel: widened in 4 operations) or Slow (full conversion). */
@@ -74,12 +74,6 @@ export class Q51 {}
 /** v128.load(p + off) for a constant off (0, 16, .., 64). */
 @inline export function vecAt(p: usize, off: i32): v128 {
   return off == 0 ? v128.load(p) : off == 16 ? v128.load(p, 16) : off == 32 ? v128.load(p, 32) : off == 48 ? v128.load(p, 48) : v128.load(p, 64);
-}
-
-/** v128.load8x8_u(p + off) for a constant off (0, 8, .., 72). */
-@inline export function wideAt(p: usize, off: i32): v128 {
-  if (off < 40) return off == 0 ? v128.load8x8_u(p) : off == 8 ? v128.load8x8_u(p, 8) : off == 16 ? v128.load8x8_u(p, 16) : off == 24 ? v128.load8x8_u(p, 24) : v128.load8x8_u(p, 32);
-  return off == 40 ? v128.load8x8_u(p, 40) : off == 48 ? v128.load8x8_u(p, 48) : off == 56 ? v128.load8x8_u(p, 56) : off == 64 ? v128.load8x8_u(p, 64) : v128.load8x8_u(p, 72);
 }
 
 /**
