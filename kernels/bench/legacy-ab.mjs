@@ -1,6 +1,7 @@
 // A/B of the Q4_1 / Q5_0 / Q5_1 matmuls: a baseline kernel build against build/kernels, alternated in one process, in
 // Node and in workerd (miniflare), decode (1 token) and prefill (32 tokens), with Q4_0 at the same shape for scale.
 // usage: npx tsx kernels/bench/legacy-ab.mjs <base-relaxed.wasm> <base-simd128.wasm> [rounds=11]
+// (env LEGACY_AB_NODE_ONLY=1: skip workerd; LEGACY_AB_BASE_LAYOUT=current: the baseline reads the current layout)
 // Timing runs on pseudo-random weight bytes (the integer work does not depend on them; scales are fixed finite f16),
 // cycled through enough copies to stream from memory as a model's matrices do. Before timing, both builds multiply
 // the same real blocks (the baseline in its own panel layout, kept below) and must agree to the bit.
@@ -22,6 +23,8 @@ const MODS = { "base-relaxed": baseRelaxed, "new-relaxed": join(here, "../../bui
 const FMTS = ["q5_0", "q5_1", "q4_1", "q4_0"];
 const MODES = [["decode", 1, 1200], ["prefill", 32, 40]]; // name, tokens, calls per sample (~50-100 ms each)
 const RUNTIMES = process.env.LEGACY_AB_NODE_ONLY ? ["node"] : ["node", "workerd"];
+// LEGACY_AB_BASE_LAYOUT=current: the baseline build already reads the current panel layout (comparing two versions of it).
+const BASE_IS_CURRENT = process.env.LEGACY_AB_BASE_LAYOUT === "current";
 
 // Shared by Node and the worker: memory set-up and one timed sample (returns a checksum so nothing is elided).
 const CORE = `
@@ -102,7 +105,8 @@ function checkSame() {
       let top = (e.heap_base() + 63) & ~63;
       e.memory.grow(64);
       const mem = { alloc: (k) => { const p = top; top += (k + 63) & ~63; return p; }, get u8() { return new Uint8Array(e.memory.buffer); }, get f32() { return new Float32Array(e.memory.buffer); } };
-      const w = (v === "base" ? packBaseline(fmt, mem, rows, cols, bytes, build === "relaxed") : packLegacy(fmt, mem, rows, cols, bytes, build === "relaxed")).data;
+      const pack = v === "base" && !BASE_IS_CURRENT ? packBaseline : packLegacy;
+      const w = pack(fmt, mem, rows, cols, bytes, build === "relaxed").data;
       const x = mem.alloc(n * cols * 4), xq = mem.alloc(n * cols * 3), xd = mem.alloc(n * cols), xs = mem.alloc(n * cols), xst = mem.alloc(n * cols), out = mem.alloc(n * rows * 4);
       let t = 99;
       for (let i = 0; i < n * cols; i++) mem.f32[x / 4 + i] = ((t = (Math.imul(t, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
