@@ -39,7 +39,7 @@ function setup(ex, code, nTok) {
   const m = { rowBytes, code, nTok };
   m.src = take(NCTX * KVD * 4); m.k = take(NCTX * rowBytes); m.v = take(NCTX * rowBytes);
   m.q = take(nTok * H * D * 4); m.qr = take(nTok * H * D * 4 + nTok * H * D * 2); m.out = take(nTok * H * D * 4);
-  m.scores = take(8 * G * NCTX * 4); m.kp = take(NCTX * D * 4); m.vp = take(NCTX * D * 4);
+  m.scores = take(32 * G * NCTX * 4); m.kp = take(NCTX * D * 4); m.vp = take(NCTX * D * 4);
   if (at > ex.memory.buffer.byteLength) ex.memory.grow(Math.ceil((at - ex.memory.buffer.byteLength) / 65536));
   const f = new Float32Array(ex.memory.buffer), r = rng(7);
   if (!ex.kv_encode) { // the stages module: f32 planes and query straight from the generator
@@ -64,7 +64,7 @@ function roundQ(ex, m) {
 function step(ex, m, how, nPos) {
   const pos0 = nPos - m.nTok, hb = m.code === 1 ? D * 2 : 68;
   roundQ(ex, m);
-  if (how === "fused") { ex.attention_typed(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, m.rowBytes, m.code, 8); return; }
+  if (how.startsWith("fused")) { ex.attention_typed(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, m.rowBytes, m.code, Number(how.slice(5) || 8)); return; }
   for (let g = 0; g < KV; g++) {
     ex.kv_decode_rows(m.kp, m.k + g * hb, nPos, m.rowBytes, D, m.code);
     ex.kv_decode_rows(m.vp, m.v + g * hb, nPos, m.rowBytes, D, m.code);
@@ -143,15 +143,16 @@ try {
       }
     }
     if (!quick && !process.argv.includes("--no-prefill")) {
-      // Prefill: a 128-token prompt at positions 0..127 and 128 more tokens after 384.
-      for (const [nTok, nPos] of [[128, 128], [128, 512]]) {
+      // Prefill: one 32-token batch (the model host's prefill pass) ending at 32, 512 and 2048 positions; tiles of 8
+      // tokens (the backend's) and, for comparison, 16 and 32.
+      for (const [nTok, nPos] of [[32, 32], [32, 512], [32, 2048]]) {
         if (basePath) cases.push([`${tname} prefill ${nTok} to ${nPos}: base planes`, "base", "planes", code, nTok, nPos]);
-        cases.push([`${tname} prefill ${nTok} to ${nPos}: fused`, "new", "fused", code, nTok, nPos]);
+        for (const t of [8, 16, 32]) cases.push([`${tname} prefill ${nTok} to ${nPos}: fused${t === 8 ? "" : `, tile ${t}`}`, "new", `fused${t}`, code, nTok, nPos]);
       }
     }
   }
   // reps per call: some 50-150 ms of work, well above workerd's round-trip noise.
-  const reps = (c) => Math.max(1, Math.round((c[4] > 1 ? 8 : c[1] === "parts" ? 6000 : 2000) * (512 / c[5])));
+  const reps = (c) => Math.max(1, Math.round((c[4] > 1 ? 60 : c[1] === "parts" ? 6000 : 2000) * (512 / c[5])));
   const ms = new Map(cases.map((c) => [c[0], { node: [], workerd: [], hashes: new Set() }]));
   for (const c of cases) { runNode(mods, c[1], c[2], c[3], c[4], c[5], 3); await call(`w=${c[1]}&how=${c[2]}&code=${c[3]}&nTok=${c[4]}&nPos=${c[5]}&reps=3`); }
   for (let r = 0; r < rounds; r++) {
@@ -162,7 +163,7 @@ try {
       e.node.push((performance.now() - t0) / n);
       const w = await call(`w=${c[1]}&how=${c[2]}&code=${c[3]}&nTok=${c[4]}&nPos=${c[5]}&reps=${n}`);
       e.workerd.push((w.ms - rtt) / n);
-      if (c[2] === "planes" || c[2] === "fused") e.hashes.add(`${h}`).add(w.text);
+      if (c[2] === "planes" || c[2].startsWith("fused")) e.hashes.add(`${h}`).add(w.text);
     }
   }
   console.log(`attention per layer call (3 KV heads x 3 query heads x 64 dims), µs, median of ${rounds} alternated rounds; empty round trip ${rtt.toFixed(1)} ms`);
