@@ -237,7 +237,7 @@ function mib(bytes: number): string {
 
 /** Bytes of the scores a batch's attention on a typed cache takes for its tile of tokens (wasm only; none for f32 or ref). */
 function decodePlanes(model: LlamaModel, nCtx: number, kvType: KvType): number {
-  return kvType === "f32" || model.backend.name === "ref" ? 0 : typedScoresBytes(nCtx, model.config.nHeads / model.config.nKvHeads);
+  return kvType === "f32" || model.backend.name === "ref" ? 0 : typedScoresBytes(kvType, nCtx, model.config.nHeads / model.config.nKvHeads);
 }
 
 function budgetError(what: string, budget: number): HostError {

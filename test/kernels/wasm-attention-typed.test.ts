@@ -41,7 +41,7 @@ interface Case {
   readonly nTokens: number;
   /** Position and value of one K and one V element set to it (Inf, NaN): exercises the exact decode of such rows. */
   readonly special?: readonly [number, number];
-  /** Tokens per pass over the cache (the backend's 8 unless set). */
+  /** Tokens per pass over the cache (8 unless set). */
   readonly tile?: number;
 }
 
@@ -92,8 +92,8 @@ for (const type of ["f16", "q8_0"] as const) {
   CASES.push({ type, nHeads: 4, nKvHeads: 2, headDim: 256, pos0: 37, nTokens: 1 });
 }
 for (const headDim of [20, 36]) for (const nPos of [1, 6, 70]) CASES.push({ type: "f16", nHeads: 6, nKvHeads: 2, headDim, pos0: nPos - 1, nTokens: 1 });
-// Batches: tiles of 8 (one partial; 8 + 8 + 4), 3 (7 tokens: 3 + 3 + 1) and 1, across run boundaries.
-for (const [nTokens, tile, pos0] of [[5, 8, 0], [20, 8, 50], [7, 3, 60], [4, 1, 61]] as const) {
+// Batches: tiles of 8 (one partial; 8 + 8 + 4), 32 (32 + 1), 3 (7 tokens: 3 + 3 + 1) and 1, across run boundaries.
+for (const [nTokens, tile, pos0] of [[5, 8, 0], [20, 8, 50], [33, 32, 40], [7, 3, 60], [4, 1, 61]] as const) {
   for (const type of ["f16", "q8_0"] as const) CASES.push({ type, nHeads: 9, nKvHeads: 3, headDim: 64, pos0, nTokens, tile });
 }
 for (const special of [[3, Infinity], [70, -Infinity], [40, NaN]] as const) CASES.push({ type: "f16", nHeads: 9, nKvHeads: 3, headDim: 64, pos0: 99, nTokens: 1, special });

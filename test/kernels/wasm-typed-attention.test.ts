@@ -99,12 +99,12 @@ describe.each([
         expect(bits(got)).toEqual(bits(want));
 
         // Scratch the call grew: the query (uploaded before the count), the scores of one group, the rounded query
-        // with its typed copy, and for a batch the scores of a tile of 8 tokens' groups. No f32 copy of K or V: the
-        // kernel decodes into its own 16 KiB run buffer.
+        // with its typed copy, and for a batch the scores of a tile of tokens' groups (8 tokens on f16, 32 on q8_0).
+        // No f32 copy of K or V: the kernel decodes into its own 16 KiB run buffer.
         const qn = q.length, group = nHeads / nKvHeads;
         const grown = backend.memory().scratchBytes - scratchBefore - qn * 4;
-        expect(typedScoresBytes(nCtx, group)).toBe(8 * group * nCtx * 4);
-        const tile = nTokens > 1 ? typedScoresBytes(nCtx, group) : 0;
+        expect(typedScoresBytes(type, nCtx, group)).toBe((type === "f16" ? 8 : 32) * group * nCtx * 4);
+        const tile = nTokens > 1 ? typedScoresBytes(type, nCtx, group) : 0;
         expect(grown).toBe(group * nCtx * 4 + qn * 4 + kvRowBytes(type, qn) + tile);
       });
     }

@@ -13,24 +13,30 @@ export interface TypedKvLayer {
   readonly v: number;
 }
 
-/** Tokens of a batch attention_typed serves per pass over the cache: each run of it decoded once for them. */
-export const TYPED_TILE = 8;
+/**
+ * Tokens of a batch attention_typed serves per pass over the cache (each run of it decoded once for them): 8 on an f16
+ * cache, whose decode is cheap; 32, a whole prefill pass, on q8_0, whose decode costs about as much as the f32 planes'
+ * single decode did, so a batch decodes each row once as before.
+ */
+export function typedTile(type: Exclude<KvType, "f32">): number {
+  return type === "f16" ? 8 : 32;
+}
 /** attention_typed's run buffer (16 KiB) holds four positions of up to this many floats. */
 const MAX_HEAD_DIM = 1024;
 
 /**
  * Scratch bytes ("kvK") a batch's attention on an f16 or q8_0 cache of nCtx positions takes beyond the backend's one
- * group of scores: the scores of TYPED_TILE tokens' query groups (the model host counts them before a context's first
+ * group of scores: the scores of a tile of tokens' query groups (the model host counts them before a context's first
  * pass; one-token calls use the backend's scores).
  */
-export function typedScoresBytes(nCtx: number, group: number): number {
-  return TYPED_TILE * group * nCtx * 4;
+export function typedScoresBytes(type: Exclude<KvType, "f32">, nCtx: number, group: number): number {
+  return typedTile(type) * group * nCtx * 4;
 }
 
 /**
  * out = attention of q over the layer's first pos0 + nTokens positions. The query as the K type's dot takes it
  * (f16-rounded, or Q8_0-quantized and back: d·q is exact); then attention_typed, which decodes each run of stored
- * positions of a KV head to its exact f32 values in a 16 KiB buffer, once per TYPED_TILE tokens, and attends the
+ * positions of a KV head to its exact f32 values in a 16 KiB buffer, once per tile of tokens, and attends the
  * head's group of query heads on it: per (token, query head) the sums of the f32 kernel on the whole decoded layer, in
  * the same order, so the same bits, with no f32 plane of the cache. q8_0 needs headDim % 32 = 0 (checkKvLayout, as
  * llama.cpp), so a head's slice of a row is whole blocks.
@@ -56,7 +62,7 @@ export function typedAttention(
     k.kv_encode(qr + qn * 4, q, qn, code);
     k.kv_decode(qr, qr + qn * 4, qn, code);
   }
-  // One token's scores fit the backend's group of rows; a batch's tile of tokens takes TYPED_TILE groups.
-  const tileScores = nTokens === 1 ? scores : scratch("kvK", typedScoresBytes(c.nCtx, nHeads / nKvHeads));
-  k.attention_typed(out, qr, c.k, c.v, tileScores, pos0, nTokens, nHeads, nKvHeads, headDim, c.rowBytes, code, TYPED_TILE);
+  // One token's scores fit the backend's group of rows; a batch's tile of tokens takes a group per token.
+  const tileScores = nTokens === 1 ? scores : scratch("kvK", typedScoresBytes(c.type, c.nCtx, nHeads / nKvHeads));
+  k.attention_typed(out, qr, c.k, c.v, tileScores, pos0, nTokens, nHeads, nKvHeads, headDim, c.rowBytes, code, typedTile(c.type));
 }
