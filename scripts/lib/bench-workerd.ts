@@ -1,5 +1,6 @@
 // Runs bench rows inside workerd (miniflare): bundles bench-worker.ts with esbuild, then times each phase from Node
-// around one fetch (the round trip of an empty request is measured and subtracted).
+// around one fetch (the round trip of an empty request is measured and subtracted). Warm-up runs go on until two
+// consecutive runs agree (V8 tiers kernels up in the background with workerd's default flags; see docs/kernels.md).
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,10 @@ import { build } from "esbuild";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { benchSamples, median, type BenchModelSpec, type BenchOptions, type BenchRow } from "./bench-core";
 import { workerdVersion } from "./bench-report";
+import { warmUntilSteady } from "./bench-warmup";
+
+/** Warm-up runs per row at most: a row whose last two warm-up runs still differ by over 10% is timed anyway (logged). */
+const MAX_WARMUP = 12;
 
 async function bundle(dir: string): Promise<{ script: string; wasm: string[] }> {
   await build({
@@ -57,9 +62,21 @@ export async function benchWorkerd(
       return performance.now() - t0;
     };
     const version = workerdVersion();
-    const runtime = version ? `workerd ${version} (miniflare)` : "workerd (miniflare)";
+    // The label says how the rows were warmed, the same text on every workerd row (rows are matched by runtime).
+    const runtime = `${version ? `workerd ${version}` : "workerd"} (miniflare, warm-up until 2 runs agree within 10% or 1 ms, ≤${MAX_WARMUP})`;
     for (let i = 0; i < 5; i++) await call("/noop");
-    const rtt = median(await Promise.all([0, 0, 0, 0, 0].map(() => timed("/noop"))));
+    // An empty request's round trip drifts with the machine's load (and concurrent requests inflate it): each phase is
+    // preceded by one, and the median of the last 9 is subtracted.
+    const empty: number[] = [];
+    for (let i = 0; i < 8; i++) empty.push(await timed("/noop"));
+    const rtt = async () => {
+      empty.push(await timed("/noop"));
+      return median(empty.slice(-9));
+    };
+    const phase = async (path: string) => {
+      const r = await rtt();
+      return (await timed(path)) - r;
+    };
     for (const spec of specs) {
       if (spec.kind !== "synth") {
         log(`workerd: skipping ${spec.id} (file models are not passed into workerd; synthetic shapes only)`);
@@ -73,12 +90,21 @@ export async function benchWorkerd(
           log(`workerd: ${spec.id} ${b}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
           continue;
         }
-        const results: { prefill: number; decode: number }[] = [];
-        for (let i = 0; i < o.warmup + o.runs; i++) {
+        const warmTimes: string[] = [];
+        const once = async () => {
           await call("/session");
-          const pp = (await timed("/prefill")) - rtt;
-          const tg = (await timed("/decode")) - rtt;
-          if (i >= o.warmup) results.push({ prefill: (info.prefill * 1000) / pp, decode: (info.decode * 1000) / tg });
+          const pp = await phase("/prefill");
+          const tg = await phase("/decode");
+          warmTimes.push(`${pp.toFixed(0)}/${tg.toFixed(0)}`);
+          return [pp, tg] as const;
+        };
+        // At least --warmup runs, then until two consecutive runs' prefill and decode times agree within 10% (or 1 ms).
+        const warm = await warmUntilSteady(once, o.warmup, Math.max(MAX_WARMUP, o.warmup + 2));
+        log(`workerd: ${spec.id} ${b}: ${warm.runs} warm-up runs${warm.steady ? " (last two agree)" : ", the last two still differ by over 10% and 1 ms"}; prefill/decode ms: ${warmTimes.join(" ")}`);
+        const results: { prefill: number; decode: number }[] = [];
+        for (let i = 0; i < o.runs; i++) {
+          const [pp, tg] = await once();
+          results.push({ prefill: (info.prefill * 1000) / pp, decode: (info.decode * 1000) / tg });
         }
         const mem = (await call("/memory")) as { weights_bytes: number; peak_memory_bytes: number };
         if (results.some((r) => !(r.prefill > 0 && r.decode > 0))) {
