@@ -2,7 +2,7 @@
 // dims), in Node and in workerd (miniflare), alternated: the shipped path against an optional baseline module, and the
 // stages of the f32 kernel (the per-head plane decode, scores, softmax + f16 rounding, weighted V sum).
 // usage: node kernels/bench/attention.mjs [--base old-relaxed.wasm] [--rounds 9] [--quick] [--lens 128,512,2048]
-//   [--types f16,q8_0] [--no-prefill]
+//   [--types f16,q8_0,f32] [--no-prefill]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -33,7 +33,7 @@ const driver = `
 const H = 9, KV = 3, D = 64, G = 3, KVD = 192, NCTX = 4096;
 function rng(seed) { let s = seed >>> 0; return () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 8388608 - 1; }; }
 function setup(ex, code, nTok) {
-  const rowBytes = code === 1 ? KVD * 2 : (KVD / 32) * 34;
+  const rowBytes = code === 0 ? KVD * 4 : code === 1 ? KVD * 2 : (KVD / 32) * 34;
   let at = (ex.heap_base() + 15) & ~15;
   const take = (b) => { const p = at; at += (b + 15) & ~15; return p; };
   const m = { rowBytes, code, nTok };
@@ -48,15 +48,18 @@ function setup(ex, code, nTok) {
     return m;
   }
   for (let i = 0; i < NCTX * KVD; i++) f[m.src / 4 + i] = 3 * r();
-  ex.kv_encode(m.k, m.src, NCTX * KVD, code);
+  if (code === 0) f.copyWithin(m.k / 4, m.src / 4, m.src / 4 + NCTX * KVD);
+  else ex.kv_encode(m.k, m.src, NCTX * KVD, code);
   for (let i = 0; i < NCTX * KVD; i++) f[m.src / 4 + i] = 2 * r();
-  ex.kv_encode(m.v, m.src, NCTX * KVD, code);
+  if (code === 0) f.copyWithin(m.v / 4, m.src / 4, m.src / 4 + NCTX * KVD);
+  else ex.kv_encode(m.v, m.src, NCTX * KVD, code);
   for (let i = 0; i < nTok * H * D; i++) f[m.q / 4 + i] = 2 * r();
   return m;
 }
 function roundQ(ex, m) {
   const qn = m.nTok * H * D;
-  if (m.code === 1) ex.round_f16(m.qr, m.q, qn);
+  if (m.code === 0) ex.copy_bytes(m.qr, m.q, qn * 4);
+  else if (m.code === 1) ex.round_f16(m.qr, m.q, qn);
   else { ex.kv_encode(m.qr + qn * 4, m.q, qn, m.code); ex.kv_decode(m.qr, m.qr + qn * 4, qn, m.code); }
 }
 // planes: the per-head f32 planes then attention_kv_head (the previous path: --base module only); convert: the plane
@@ -64,6 +67,7 @@ function roundQ(ex, m) {
 function step(ex, m, how, nPos) {
   const pos0 = nPos - m.nTok, hb = m.code === 1 ? D * 2 : 68;
   roundQ(ex, m);
+  if (how === "f32") { ex.attention(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, 0); return; }
   if (how.startsWith("fused")) { ex.attention_typed(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, m.rowBytes, m.code, Number(how.slice(5) || 8)); return; }
   for (let g = 0; g < KV; g++) {
     ex.kv_decode_rows(m.kp, m.k + g * hb, nPos, m.rowBytes, D, m.code);
@@ -132,6 +136,13 @@ try {
   const cases = [];
   const lens = quick ? [512] : (arg("--lens", "128,512,2048")).split(",").map(Number);
   const types = arg("--types", "f16,q8_0").split(",");
+  // An f32 cache (the default KV type): the f32 kernel, which shares the softmax.
+  if (types.includes("f32")) {
+    for (const nPos of lens) {
+      if (basePath) cases.push([`f32 decode ${nPos}: base`, "base", "f32", 0, 1, nPos]);
+      cases.push([`f32 decode ${nPos}: now`, "new", "f32", 0, 1, nPos]);
+    }
+  }
   for (const [code, tname] of [[1, "f16"], [2, "q8_0"]].filter(([, t]) => types.includes(t))) {
     for (const nPos of lens) {
       if (basePath) cases.push([`${tname} decode ${nPos}: base planes`, "base", "planes", code, 1, nPos]);
@@ -163,7 +174,7 @@ try {
       e.node.push((performance.now() - t0) / n);
       const w = await call(`w=${c[1]}&how=${c[2]}&code=${c[3]}&nTok=${c[4]}&nPos=${c[5]}&reps=${n}`);
       e.workerd.push((w.ms - rtt) / n);
-      if (c[2] === "planes" || c[2].startsWith("fused")) e.hashes.add(`${h}`).add(w.text);
+      if (c[2] === "planes" || c[2] === "f32" || c[2].startsWith("fused")) e.hashes.add(`${h}`).add(w.text);
     }
   }
   console.log(`attention per layer call (3 KV heads x 3 query heads x 64 dims), µs, median of ${rounds} alternated rounds; empty round trip ${rtt.toFixed(1)} ms`);
