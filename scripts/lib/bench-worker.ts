@@ -3,6 +3,8 @@
 import "../../src/backends/wasm/load-workers";
 import { LlamaModel } from "../../src/engine/model";
 import { createBackend } from "../../src/backends/select";
+import { moduleFor } from "../../src/backends/wasm/kernel-modules";
+import { warmKernels } from "../../kernels/bench/warm-kernels";
 import { BenchSession, benchPrompt, findModel, modelBytes, modelLabel, modelType, peakMemory, tokenCounts } from "./bench-core";
 
 let model: LlamaModel | null = null;
@@ -42,6 +44,8 @@ export default {
           session = null;
           return json(r);
         }
+        case "/warm": // the load-time kernel warm-up alone (kernels/bench/first-request.ts times it)
+          return json({ calls: warmKernels(moduleFor(q("build") === "simd128" ? "simd128" : "relaxed")) });
         case "/noop":
           return json({});
       }
