@@ -1,6 +1,6 @@
 // Tier-up curve of the shipped kernels: times each call of one matmul from a fresh module, in Node and in workerd.
 // usage: npx tsx kernels/bench/tier-up.ts [calls=200]
-//   env: BUILD=relaxed|simd128 TYPE=Q4_K ROWS=4096 COLS=4096 TOKENS=1 (decode; e.g. TOKENS=16 for a prefill tile)
+//   env: BUILD=relaxed|simd128 (WASM=file overrides the path) TYPE=Q4_K ROWS=4096 COLS=4096 TOKENS=1 (decode; e.g. TOKENS=16 for a prefill tile)
 //        WARM=0|1 (run warmKernels, the product's load-time warm-up, before call 1) GAP_MS=0 (idle time before call 1,
 //        as loading the weights would give the background compiler) REPEAT=5 RUNTIMES=node,workerd
 //        (not NODE=0: npx sets NODE to its node binary)
@@ -24,7 +24,7 @@ const env = process.env;
 const calls = Number(process.argv[2] ?? 200);
 const build = env.BUILD ?? "relaxed", type = env.TYPE ?? "Q4_K";
 const rows = Number(env.ROWS ?? 4096), cols = Number(env.COLS ?? 4096), nTok = Number(env.TOKENS ?? 1);
-const wasmPath = `build/kernels/${build}.wasm`;
+const wasmPath = env.WASM ?? `build/kernels/${build}.wasm`; // WASM: another file of the same build
 const fn = `matmul_${type.toLowerCase()}`;
 
 /** Packs weights and quantized activations into a fresh instance's memory: the matmul's arguments and the image. */
