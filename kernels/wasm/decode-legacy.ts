@@ -53,6 +53,30 @@ import { SINK } from "./common";
   return i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.add(lo, hi)), i32x4.shl(v128.load32_splat(sp), 3));
 }
 
+/**
+ * Relaxed Q4_0 where i32 dot-adds are one instruction (matmul-quant.ts dot_add_fused): the same nibble-by-i8 dots
+ * summed straight into i32 lanes, in two chains (low and high nibbles: one chain waits on the instruction's latency),
+ * the low one starting at 8 times the −Σq at sp. The same exact sums as blockQ4Relaxed, with no widening.
+ */
+@inline export function blockQ4Fused(wp: usize, xp: usize, sp: usize): v128 {
+  const m = i8x16.splat(0x0f);
+  const n0 = v128.load(wp);
+  let lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp), v128.and(n0, m), i32x4.shl(v128.load32_splat(sp), 3));
+  let hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp, 16), v128.and(i16x8.shr_u(n0, 4), m), i32x4.splat(0));
+  const n1 = v128.load(wp, 16);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp, 4), v128.and(n1, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp, 20), v128.and(i16x8.shr_u(n1, 4), m), hi);
+  v128.store(SINK, lo);
+  v128.store(SINK, hi);
+  const n2 = v128.load(wp, 32);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp, 8), v128.and(n2, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp, 24), v128.and(i16x8.shr_u(n2, 4), m), hi);
+  const n3 = v128.load(wp, 48);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp, 12), v128.and(n3, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp, 28), v128.and(i16x8.shr_u(n3, 4), m), hi);
+  return i32x4.add(lo, hi);
+}
+
 /** SIMD128 Q4_0: the nibbles of each 8 bytes split in i16 lanes (as matmul-quant.ts's operand()), i16 quants at xp. */
 @inline export function blockQ4Wide(wp: usize, xp: usize, sp: usize): v128 {
   const m = i16x8.splat(0x0f);

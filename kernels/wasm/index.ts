@@ -31,3 +31,5 @@ export function heap_base(): usize {
 export function is_relaxed(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
+export { matmul_q4_0_i16 } from "./matmul-quant";
+export { set_dot_add_fused } from "./matmul-quant";

@@ -1,7 +1,7 @@
 // Q8_0 / Q4_0 weights × Q8_0-quantized activations: 4-row panels dotted in integers per 32-block, scaled once per block.
 import { SINK, madd } from "./common";
 import { f16x4At } from "./kquant-common";
-import { blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
+import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
 
 // Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
 // 32-block, vector j (16 bytes) holds quant bytes 4j..4j+3 of all four rows: Q8_0 has 8 such vectors (element k is
@@ -55,6 +55,11 @@ export function dot_add_fused(): i32 {
     fused = i32x4.extract_lane(r, 0) == 129540 ? 1 : 0;
   }
   return fused;
+}
+
+/** Sets dot_add_fused's answer for this instance (0 or 1; −1 asks the engine again): the tests run both forms anywhere. */
+export function set_dot_add_fused(v: i32): void {
+  fused = v;
 }
 
 /**
@@ -118,6 +123,7 @@ export function dot_add_fused(): i32 {
  * xp (i8 quants for relaxed_dot, else i16) and its -Σq at sp (decode-legacy.ts: the steps written out).
  */
 @inline function blockSum<T>(wp: usize, xp: usize, sp: usize): v128 {
+  if (dotAdd<T>()) return blockQ4Fused(wp, xp, sp);
   if (i8dot<T>()) return blockQ4Relaxed(wp, xp, sp);
   return idof<T>() == idof<Q4>() ? blockQ4Wide(wp, xp, sp) : blockQ8(wp, xp);
 }
@@ -265,16 +271,21 @@ export function matmul_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usi
 
 /** The same for Q4_0 weights. */
 export function matmul_q4_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
-  // Relaxed prefill: i32 dot-adds where they are one instruction (decode keeps blockQ4Relaxed's i16 steps either way).
-  if (ASC_FEATURE_RELAXED_SIMD && nTokens >= 4 && dot_add_fused()) matmul_q4_0_fused(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+  // Relaxed: i32 dot-adds where they are one instruction (prefill tiles and decode's blockQ4Fused).
+  if (ASC_FEATURE_RELAXED_SIMD && dot_add_fused()) matmul_q4_0_fused(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
   else matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
 }
 
 /**
- * Q4_0 with the relaxed build's prefill steps as i32 dot-adds: the same sums bit for bit, on any engine (exported, so
+ * Q4_0 with the relaxed build's steps (prefill tiles and decode) as i32 dot-adds: the same sums bit for bit, on any engine (exported, so
  * it stays a function of its own and the tests can run it where matmul_q4_0 would not). SIMD128: matmul_q4_0's code.
  */
 export function matmul_q4_0_fused(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   if (ASC_FEATURE_RELAXED_SIMD) matmulQ<Q4D>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
   else matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+}
+
+/** Q4_0 with the relaxed build's i16 steps whatever the probe says: the reference the tests hold the fused form to. */
+export function matmul_q4_0_i16(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  matmulQ<Q4>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
 }

@@ -1,5 +1,6 @@
-// The relaxed build's Q4_0 prefill with i32 dot-adds (matmul_q4_0_fused, what matmul_q4_0 runs where the engine fuses
-// them) gives matmul_q4_0's i16-step bits for every batch size, last-panel row count and odd block count.
+// The relaxed build's Q4_0 prefill tiles and decode with i32 dot-adds (matmul_q4_0_fused, what matmul_q4_0 runs where
+// the engine fuses them) give the i16 steps' bits (matmul_q4_0_i16) for every batch size, last-panel row count and odd
+// block count, also at the largest nibbles against |q| = 127.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -11,7 +12,7 @@ import { randomArray, seededRandom } from "./expected";
 import { randomBlocks } from "./random-blocks";
 
 type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
-type Fused = KernelExports & { matmul_q4_0_fused: Matmul; dot_add_fused(): number };
+type Fused = KernelExports & { matmul_q4_0_fused: Matmul; matmul_q4_0_i16: Matmul; dot_add_fused(): number };
 
 /** out bits of `mm` on rows×cols Q4_0 weights and n tokens of x, in the module's own linear memory. */
 function run(k: Fused, mm: Matmul, relaxed: boolean, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, n: number): Uint32Array {
@@ -27,7 +28,7 @@ function run(k: Fused, mm: Matmul, relaxed: boolean, bytes: Uint8Array, rows: nu
   return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
 }
 
-describe("wasm Q4_0 prefill with fused i32 dot-adds", () => {
+describe("wasm Q4_0 prefill and decode with fused i32 dot-adds", () => {
   it("the probe answers 0 or 1 on the relaxed build, the same each time, and 0 on SIMD128", () => {
     const relaxed = instantiateKernels(kernelModules().relaxed!) as Fused;
     const first = relaxed.dot_add_fused();
@@ -42,7 +43,7 @@ describe("wasm Q4_0 prefill with fused i32 dot-adds", () => {
     [38, 288],
     [71, 160],
     [64, 1536],
-  ])("%i×%i: batches of 1..11 tokens give matmul_q4_0's bits (relaxed and SIMD128 builds)", (rows, cols) => {
+  ])("%i×%i: batches of 1..11 tokens give the i16 steps' bits (relaxed and SIMD128 builds)", (rows, cols) => {
     for (const [relaxed, module] of [[true, kernelModules().relaxed!], [false, kernelModules().simd128]] as const) {
       const rand = seededRandom(0xf05ed + rows * 3 + cols);
       const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
@@ -51,10 +52,29 @@ describe("wasm Q4_0 prefill with fused i32 dot-adds", () => {
         const xs = x.subarray(0, n * cols);
         const plain = instantiateKernels(module) as Fused;
         const fused = instantiateKernels(module) as Fused;
-        const want = run(plain, plain.matmul_q4_0, relaxed, bytes, rows, cols, xs, n);
+        const want = run(plain, plain.matmul_q4_0_i16, relaxed, bytes, rows, cols, xs, n);
         const got = run(fused, fused.matmul_q4_0_fused, relaxed, bytes, rows, cols, xs, n);
         expect(new Set(new Float32Array(want.buffer)).size).toBeGreaterThan(Math.min(rows * n, 8) / 2);
         expect(Array.from(got), `${relaxed ? "relaxed" : "simd128"}, ${n} tokens`).toEqual(Array.from(want));
+      }
+    }
+  });
+
+  it("every nibble 15 against |q| = 127 (the largest dots): the i16 steps' bits, 1..6 tokens", () => {
+    const rows = 9, cols = 256;
+    // Q4_0 blocks: f16 d = 0.5, then 16 bytes of 0xff (every value 15, i.e. +7 after the −8 offset).
+    const bytes = new Uint8Array((rows * cols) / 32 * 18).fill(0xff);
+    for (let b = 0; b < bytes.length; b += 18) bytes.set([0x00, 0x38], b);
+    for (const sign of [1, -1]) {
+      const x = new Float32Array(6 * cols).fill(sign);
+      for (let n = 1; n <= 6; n++) {
+        const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
+        const fused = instantiateKernels(kernelModules().relaxed!) as Fused;
+        const want = run(plain, plain.matmul_q4_0_i16, true, bytes, rows, cols, x.subarray(0, n * cols), n);
+        const got = run(fused, fused.matmul_q4_0_fused, true, bytes, rows, cols, x.subarray(0, n * cols), n);
+        // 256 values of 7·0.5 against ±1: ±896 per row.
+        expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(Math.abs(v) - 896) < 1), `${sign}, ${n} tokens`).toBe(true);
+        expect(Array.from(got), `${sign}, ${n} tokens`).toEqual(Array.from(want));
       }
     }
   });

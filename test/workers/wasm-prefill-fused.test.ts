@@ -1,16 +1,19 @@
-// Q4_0 prefill inside workerd, where the relaxed build may run its tiles with fused i32 dot-adds (kernels/wasm
-// matmul-quant.ts dot_add_fused): each token of a batch gets the bits it gets alone (one-token steps stay i16).
+// Q4_0 inside workerd, where the relaxed build may run its prefill tiles and decode with fused i32 dot-adds
+// (kernels/wasm matmul-quant.ts dot_add_fused): each token of a batch gets the bits it gets alone, and both are the
+// bits of the i16 steps (matmul_q4_0_i16).
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-workers";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
-import { instantiateKernels } from "../../src/backends/wasm/kernel-exports";
+import { instantiateKernels, type KernelExports } from "../../src/backends/wasm/kernel-exports";
+import { LinearMemory } from "../../src/backends/wasm/linear-memory";
+import { packBlock32 } from "../../src/backends/wasm/repack";
 import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { runMatmul } from "../helpers/backend-ops";
 import { randomArray, seededRandom } from "../kernels/expected";
 import { randomBlocks } from "../kernels/random-blocks";
 
-describe("wasm-relaxed Q4_0 prefill in workerd", () => {
+describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
   it("the fused-dot probe answers 0 or 1", () => {
     const k = instantiateKernels(kernelModules().relaxed!) as unknown as { dot_add_fused(): number };
     const fused = k.dot_add_fused();
@@ -32,6 +35,36 @@ describe("wasm-relaxed Q4_0 prefill in workerd", () => {
     for (let n = 4; n <= 11; n++) {
       const batch = await runMatmul(wasm, GgmlType.Q4_0, bytes, rows, cols, x.subarray(0, n * cols), n);
       for (let t = 0; t < n; t++) expect(Array.from(batch.subarray(t * rows, (t + 1) * rows)), `${n} tokens, token ${t}`).toEqual(Array.from(alone[t]!));
+    }
+  });
+
+  it.each([
+    [38, 288],
+    [71, 160],
+  ])("%i×%i: matmul_q4_0 gives matmul_q4_0_i16's bits for 1..11 tokens", (rows, cols) => {
+    type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, n: number) => void;
+    type K = KernelExports & { matmul_q4_0_i16: Matmul };
+    const rand = seededRandom(0x3f05ee + rows + cols);
+    const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
+    const x = randomArray(rand, 11 * cols);
+    const run = (k: K, mm: Matmul, n: number): Uint32Array => {
+      const mem = new LinearMemory(k.memory, k.heap_base());
+      const w = packBlock32(mem, false, rows, cols, bytes, true);
+      const xp = mem.alloc(n * cols * 4);
+      mem.f32.set(x.subarray(0, n * cols), xp / 4);
+      const nb = (n * cols) / 32;
+      const q = mem.alloc(n * cols * 3 + nb * 8);
+      k.quantize_q8_0(xp, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, n * cols);
+      const out = mem.alloc(n * rows * 4);
+      mm(out, w.data, w.scales, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, rows, cols, n);
+      return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
+    };
+    for (let n = 1; n <= 11; n++) {
+      const a = instantiateKernels(kernelModules().relaxed!) as K;
+      const b = instantiateKernels(kernelModules().relaxed!) as K;
+      const want = run(a, a.matmul_q4_0_i16, n);
+      expect(new Set(want).size).toBeGreaterThan(rows / 2);
+      expect(Array.from(run(b, b.matmul_q4_0, n)), `${n} tokens`).toEqual(Array.from(want));
     }
   });
 });
