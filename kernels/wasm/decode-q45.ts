@@ -47,6 +47,45 @@ import { settle, u8x4 } from "./kquant-common";
 }
 
 /**
+ * chunkQ4Relaxed with i32 dot-adds where the engine fuses them (matmul-quant.ts dot_add_fused): the same products
+ * summed straight into each row's i32 lane (exact for any 7-bit operand on any lowering), so no settle.
+ */
+@inline function chunkQ4Fused(qp: usize, xv: usize, sc: usize): v128 {
+  const m = i8x16.splat(15);
+  const n0 = v128.load(qp);
+  let lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv), v128.and(n0, m), i32x4.splat(0));
+  let hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 32), v128.and(i16x8.shr_u(n0, 4), m), i32x4.splat(0));
+  const n1 = v128.load(qp, 16);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 4), v128.and(n1, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 36), v128.and(i16x8.shr_u(n1, 4), m), hi);
+  v128.store(SINK, lo);
+  v128.store(SINK, hi);
+  const n2 = v128.load(qp, 32);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 8), v128.and(n2, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 40), v128.and(i16x8.shr_u(n2, 4), m), hi);
+  const n3 = v128.load(qp, 48);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 12), v128.and(n3, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 44), v128.and(i16x8.shr_u(n3, 4), m), hi);
+  v128.store(SINK, lo);
+  v128.store(SINK, hi);
+  const n4 = v128.load(qp, 64);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 16), v128.and(n4, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 48), v128.and(i16x8.shr_u(n4, 4), m), hi);
+  const n5 = v128.load(qp, 80);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 20), v128.and(n5, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 52), v128.and(i16x8.shr_u(n5, 4), m), hi);
+  v128.store(SINK, lo);
+  v128.store(SINK, hi);
+  const n6 = v128.load(qp, 96);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 24), v128.and(n6, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 56), v128.and(i16x8.shr_u(n6, 4), m), hi);
+  const n7 = v128.load(qp, 112);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 28), v128.and(n7, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 60), v128.and(i16x8.shr_u(n7, 4), m), hi);
+  return i32x4.add(i32x4.mul(lo, u8x4(sc)), i32x4.mul(hi, u8x4(sc + 4)));
+}
+
+/**
  * A Q5_K value vector of a run (repack-kquant.ts packQ45): the low sub-block's (h false) as the 5 low bits of the step's
  * vector x, or the high sub-block's, its low 3 bits from x's top and its top 2 from bits 0-1 of e, the run's E vector
  * shifted right by 2 per step (16-bit shifts: the masks drop whatever crosses a byte).
@@ -86,16 +125,41 @@ import { settle, u8x4 } from "./kquant-common";
   return i32x4.add(i32x4.mul(settle(lo), s0), i32x4.mul(settle(hi), s1));
 }
 
-/** chunkQ4Relaxed for Q5_K: the chunk's two runs (at qp, qp + 80), each settled and scaled as the loop does. */
-@inline function chunkQ5Relaxed(qp: usize, xv: usize, sc: usize): v128 {
-  const s0 = u8x4(sc), s1 = u8x4(sc + 4);
-  const r = runQ5Relaxed(qp, xv, s0, s1);
-  v128.store(SINK, r);
-  return i32x4.add(r, runQ5Relaxed(qp + 80, xv + 16, s0, s1));
+/** runQ5Relaxed with fused i32 dot-adds (as chunkQ4Fused). */
+@inline function runQ5Fused(rp: usize, xv: usize, s0: v128, s1: v128): v128 {
+  const m = i8x16.splat(0x1f);
+  const e = v128.load(rp, 64);
+  const x0 = v128.load(rp);
+  let lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv), v128.and(x0, m), i32x4.splat(0));
+  let hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 32), q5hi(x0, e, 0), i32x4.splat(0));
+  const x1 = v128.load(rp, 16);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 4), v128.and(x1, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 36), q5hi(x1, e, 1), hi);
+  v128.store(SINK, lo);
+  v128.store(SINK, hi);
+  const x2 = v128.load(rp, 32);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 8), v128.and(x2, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 40), q5hi(x2, e, 2), hi);
+  const x3 = v128.load(rp, 48);
+  lo = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 12), v128.and(x3, m), lo);
+  hi = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xv, 44), q5hi(x3, e, 3), hi);
+  return i32x4.add(i32x4.mul(lo, s0), i32x4.mul(hi, s1));
 }
 
-/** Relaxed decode: chunk c's scaled sums of Q4_K or (q5) Q5_K panel-block wp (the chunk's quants at qp, activations at xv). */
-@inline export function chunkRelaxed(q5: bool, qp: usize, wp: usize, xv: usize, c: i32): v128 {
+/** chunkQ4Relaxed for Q5_K: the chunk's two runs (at qp, qp + 80), each settled and scaled as the loop does. */
+@inline function chunkQ5Relaxed(qp: usize, xv: usize, sc: usize, f: bool): v128 {
+  const s0 = u8x4(sc), s1 = u8x4(sc + 4);
+  const r = f ? runQ5Fused(qp, xv, s0, s1) : runQ5Relaxed(qp, xv, s0, s1);
+  v128.store(SINK, r);
+  return i32x4.add(r, f ? runQ5Fused(qp + 80, xv + 16, s0, s1) : runQ5Relaxed(qp + 80, xv + 16, s0, s1));
+}
+
+/**
+ * Relaxed decode: chunk c's scaled sums of Q4_K or (q5) Q5_K panel-block wp (the chunk's quants at qp, activations at
+ * xv), with fused i32 dot-adds where f (a constant).
+ */
+@inline export function chunkRelaxed(q5: bool, qp: usize, wp: usize, xv: usize, c: i32, f: bool): v128 {
   const sc = wp + 16 + (<usize>c << 3);
-  return q5 ? chunkQ5Relaxed(qp, xv, sc) : chunkQ4Relaxed(qp, xv, sc);
+  if (q5) return chunkQ5Relaxed(qp, xv, sc, f);
+  return f ? chunkQ4Fused(qp, xv, sc) : chunkQ4Relaxed(qp, xv, sc);
 }

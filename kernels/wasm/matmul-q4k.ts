@@ -5,6 +5,7 @@ import { SINK } from "./common";
 import { chunkRelaxed } from "./decode-q45";
 import { Q4, Q5, phases, prep, runTop, value } from "./q45-values";
 import { tile8 } from "./prefill-q45";
+import { dot_add_fused } from "./matmul-quant";
 
 export { Q4, Q5 };
 
@@ -30,7 +31,7 @@ const U: usize = memory.data(64, 16);
  * The low (h false) or high nibbles of chunk c of panel-block wp for four tokens (activations at xb, tokens xRow apart):
  * each weight vector prepared once for the four, settled per run of steps, scaled and added to the sums at U.
  */
-@inline function half4<T>(h: bool, wp: usize, QOFF: usize, c: usize, xb: usize, xRow: usize): void {
+@inline function half4<T>(h: bool, wp: usize, QOFF: usize, c: usize, xb: usize, xRow: usize, f: bool): void {
   const zero = i32x4.splat(0);
   const sc = u8x4(wp + 16 + (c << 3) + (h ? 4 : 0));
   const q5 = idof<T>() == idof<Q5>();
@@ -43,10 +44,10 @@ const U: usize = memory.data(64, 16);
     for (; xp < xe; xp += 4 * XK_ELEM) {
       const p0 = prep<T>(qp, e0, e1, h, 0);
       const p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, e0, e1, h, 1);
-      a0 = dotStep(a0, p0, p1, xp);
-      a1 = dotStep(a1, p0, p1, xp + xRow);
-      a2 = dotStep(a2, p0, p1, xp + 2 * xRow);
-      a3 = dotStep(a3, p0, p1, xp + 3 * xRow);
+      a0 = ASC_FEATURE_RELAXED_SIMD && f ? i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp), p0, a0) : dotStep(a0, p0, p1, xp);
+      a1 = ASC_FEATURE_RELAXED_SIMD && f ? i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp + xRow), p0, a1) : dotStep(a1, p0, p1, xp + xRow);
+      a2 = ASC_FEATURE_RELAXED_SIMD && f ? i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp + 2 * xRow), p0, a2) : dotStep(a2, p0, p1, xp + 2 * xRow);
+      a3 = ASC_FEATURE_RELAXED_SIMD && f ? i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp + 3 * xRow), p0, a3) : dotStep(a3, p0, p1, xp + 3 * xRow);
       qp += 16;
       if (q5) {
         e0 = i16x8.shr_u(e0, 2);
@@ -54,10 +55,10 @@ const U: usize = memory.data(64, 16);
       }
     }
     if (q5) qp += 16; // past the run's E vector
-    v128.store(U, i32x4.add(v128.load(U), i32x4.mul(settle(a0), sc)));
-    v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(settle(a1), sc)), 16);
-    v128.store(U, i32x4.add(v128.load(U, 32), i32x4.mul(settle(a2), sc)), 32);
-    v128.store(U, i32x4.add(v128.load(U, 48), i32x4.mul(settle(a3), sc)), 48);
+    v128.store(U, i32x4.add(v128.load(U), i32x4.mul(f ? a0 : settle(a0), sc)));
+    v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(f ? a1 : settle(a1), sc)), 16);
+    v128.store(U, i32x4.add(v128.load(U, 32), i32x4.mul(f ? a2 : settle(a2), sc)), 32);
+    v128.store(U, i32x4.add(v128.load(U, 48), i32x4.mul(f ? a3 : settle(a3), sc)), 48);
   }
 }
 
@@ -65,7 +66,7 @@ const U: usize = memory.data(64, 16);
  * Four tokens (t..t+3, prefill) of one panel: each weight vector is prepared once for all four, low nibbles and high
  * nibbles in separate passes over the chunk so that four accumulators serve both.
  */
-@inline function tile4<T>(o: usize, wpan: usize, PB: usize, QOFF: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32): void {
+@inline function tile4<T>(o: usize, wpan: usize, PB: usize, QOFF: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32, f: bool): void {
   const zero = i32x4.splat(0);
   let o0 = f32x4.splat(0), o1 = o0, o2 = o0, o3 = o0;
   let wp = wpan;
@@ -94,8 +95,8 @@ const U: usize = memory.data(64, 16);
     const xb = x0 + b * XK_BYTES;
     for (let c: usize = 0; c < 4; c++) {
       // Low nibbles, then high: h a constant in each (as a loop variable it cost a branch per step).
-      half4<T>(false, wp, QOFF, c, xb, xRow);
-      half4<T>(true, wp, QOFF, c, xb, xRow);
+      half4<T>(false, wp, QOFF, c, xb, xRow, f);
+      half4<T>(true, wp, QOFF, c, xb, xRow, f);
     }
     const u0 = v128.load(U), u1 = v128.load(U, 16), u2 = v128.load(U, 32), u3 = v128.load(U, 48);
     const d = f16x4At(wp);
@@ -108,8 +109,11 @@ const U: usize = memory.data(64, 16);
   storeTokens4(o, o0, o1, o2, o3, r, rows);
 }
 
-/** out[t, r] = Σ_c w[r, c] x[t, c] for Q4_K or Q5_K weights w; x already quantized by quantize_q8_k. */
-@inline export function matmulQ45<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+/**
+ * out[t, r] = Σ_c w[r, c] x[t, c] for Q4_K or Q5_K weights w; x already quantized by quantize_q8_k. f (a constant,
+ * relaxed build): the dots of decode and the prefill tiles as fused i32 dot-adds (see matmulQ45F).
+ */
+@inline export function matmulQ45<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32, f: bool = false): void {
   const q5 = idof<T>() == idof<Q5>();
   const PB: usize = q5 ? 720 : 592; // panel-block bytes
   const QOFF: usize = 80; // where the quants start
@@ -126,8 +130,8 @@ const U: usize = memory.data(64, 16);
     for (; t0 + 4 <= nTokens; t0 += 4) {
       const o = out + ((<usize>t0 * <usize>rows + <usize>r0) << 2);
       const x0 = xq + <usize>t0 * xRow, s0 = xs + <usize>t0 * sRow, d0 = xd + ((<usize>t0 * nb) << 2);
-      if (pair) tile8<T>(o, wpan0, nb * PB, PB, QOFF, x0, s0, d0, xRow, sRow, nb, r0, rows);
-      else tile4<T>(o, wpan0, PB, QOFF, x0, s0, d0, xRow, sRow, nb, r0, rows);
+      if (pair) tile8<T>(o, wpan0, nb * PB, PB, QOFF, x0, s0, d0, xRow, sRow, nb, r0, rows, f);
+      else tile4<T>(o, wpan0, PB, QOFF, x0, s0, d0, xRow, sRow, nb, r0, rows, f);
     }
     // Remaining tokens (all of decode) one at a time, per panel.
     const r1 = pair ? r0 + 8 : r0 + 4;
@@ -147,13 +151,13 @@ const U: usize = memory.data(64, 16);
           if (ASC_FEATURE_RELAXED_SIMD) {
             // The four chunks written out (Q5_K: the chunk index sets the fifth bits' shifts, then immediates), a store
             // after each keeping V8 from issuing the next chunk's loads before this one's arithmetic.
-            sumi = chunkRelaxed(q5, qp, wp, xp, 0);
+            sumi = chunkRelaxed(q5, qp, wp, xp, 0, f);
             v128.store(SINK, sumi);
-            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + CS, wp, xp + 64, 1));
+            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + CS, wp, xp + 64, 1, f));
             v128.store(SINK, sumi);
-            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 2 * CS, wp, xp + 128, 2));
+            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 2 * CS, wp, xp + 128, 2, f));
             v128.store(SINK, sumi);
-            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 3 * CS, wp, xp + 192, 3));
+            sumi = i32x4.add(sumi, chunkRelaxed(q5, qp + 3 * CS, wp, xp + 192, 3, f));
             xp += 256;
           }
           for (let c: usize = 0; c < 4; c++) {
@@ -196,5 +200,25 @@ const U: usize = memory.data(64, 16);
 
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q4_K weights w; x already quantized by quantize_q8_k into (xq, xd, xs). */
 export function matmul_q4_k(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
-  matmulQ45<Q4>(out, w, xq, xd, xs, rows, cols, nTokens);
+  matmulQ45F<Q4>(out, w, xq, xd, xs, rows, cols, nTokens);
+}
+
+/**
+ * matmulQ45 with the relaxed build's dots (decode and prefill tiles) as i32 dot-adds where the engine fuses them
+ * (matmul-quant.ts dot_add_fused; the values are 4- or 5-bit, so the sums are exact and the bits the same either way).
+ */
+@inline export function matmulQ45F<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD && dot_add_fused()) {
+    if (idof<T>() == idof<Q5>()) q5kFused(out, w, xq, xd, xs, rows, cols, nTokens);
+    else q4kFused(out, w, xq, xd, xs, rows, cols, nTokens);
+  } else matmulQ45<T>(out, w, xq, xd, xs, rows, cols, nTokens, false);
+}
+
+// The fused copies as functions of their own (their loops keep Binaryen from inlining them): one exported function
+// holding both copies measured slower in Node, which runs only the i16 one.
+function q4kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  matmulQ45<Q4>(out, w, xq, xd, xs, rows, cols, nTokens, true);
+}
+function q5kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  matmulQ45<Q5>(out, w, xq, xd, xs, rows, cols, nTokens, true);
 }

@@ -14,22 +14,26 @@ const U: usize = memory.data(128, 16);
 /** The eight (panel, token) f32 output sums, kept here across the block loop (as U: too many to stay in registers). */
 const O: usize = memory.data(128, 16);
 
-/** acc + dots of prepared values (p0, p1: SIMD128's halves) with broadcast activations (x, x1: SIMD128's second pair). */
-@inline function acc(a: v128, p0: v128, p1: v128, x: v128, x1: v128): v128 {
+/**
+ * acc + dots of prepared values (p0, p1: SIMD128's halves) with broadcast activations (x, x1: SIMD128's second pair);
+ * f (a constant): relaxed, as a fused i32 dot-add (matmul-quant.ts dot_add_fused; exact for these 4- and 5-bit values).
+ */
+@inline function acc(a: v128, p0: v128, p1: v128, x: v128, x1: v128, f: bool): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && f) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p0, a);
   if (ASC_FEATURE_RELAXED_SIMD) return i16x8.add(a, i16x8.relaxed_dot_i8x16_i7x16_s(x, p0));
   return i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(p0, x), i32x4.dot_i16x8_s(p1, x1)));
 }
 
-/** U slot i += settle(a)·sc (i a constant). */
-@inline function addU(i: usize, a: v128, sc: v128): void {
-  v128.store(U + (i << 4), i32x4.add(v128.load(U + (i << 4)), i32x4.mul(settle(a), sc)));
+/** U slot i += settle(a)·sc (i a constant; f: a is a fused accumulator, i32 already). */
+@inline function addU(i: usize, a: v128, sc: v128, f: bool): void {
+  v128.store(U + (i << 4), i32x4.add(v128.load(U + (i << 4)), i32x4.mul(f ? a : settle(a), sc)));
 }
 
 /**
  * The low (h false) or high sub-block of chunk c of panel-blocks wp (panel A) and wq (B) for four tokens (activations
  * at xb, xRow apart): matmul-q4k.ts's half4 for two panels, each broadcast used by both.
  */
-@inline function half8<T>(h: bool, wp: usize, wq: usize, QOFF: usize, CS: usize, c: usize, xb: usize, xRow: usize): void {
+@inline function half8<T>(h: bool, wp: usize, wq: usize, QOFF: usize, CS: usize, c: usize, xb: usize, xRow: usize, f: bool): void {
   const zero = i32x4.splat(0);
   const q5 = idof<T>() == idof<Q5>();
   const so = 16 + (c << 3) + (h ? 4 : 0);
@@ -45,23 +49,23 @@ const O: usize = memory.data(128, 16);
       const p0 = prep<T>(qp, ea0, ea1, h, 0), p1 = ASC_FEATURE_RELAXED_SIMD ? p0 : prep<T>(qp, ea0, ea1, h, 1);
       const r0 = prep<T>(qq, eb0, eb1, h, 0), r1 = ASC_FEATURE_RELAXED_SIMD ? r0 : prep<T>(qq, eb0, eb1, h, 1);
       let x = v128.load32_splat(xp), x1 = ASC_FEATURE_RELAXED_SIMD ? x : v128.load32_splat(xp, 4);
-      a0 = acc(a0, p0, p1, x, x1);
-      b0 = acc(b0, r0, r1, x, x1);
+      a0 = acc(a0, p0, p1, x, x1, f);
+      b0 = acc(b0, r0, r1, x, x1, f);
       if (ASC_FEATURE_RELAXED_SIMD) v128.store(SINK, b0);
       x = v128.load32_splat(xp + xRow);
       x1 = ASC_FEATURE_RELAXED_SIMD ? x : v128.load32_splat(xp + xRow, 4);
-      a1 = acc(a1, p0, p1, x, x1);
-      b1 = acc(b1, r0, r1, x, x1);
+      a1 = acc(a1, p0, p1, x, x1, f);
+      b1 = acc(b1, r0, r1, x, x1, f);
       if (ASC_FEATURE_RELAXED_SIMD) v128.store(SINK, b1);
       x = v128.load32_splat(xp + 2 * xRow);
       x1 = ASC_FEATURE_RELAXED_SIMD ? x : v128.load32_splat(xp + 2 * xRow, 4);
-      a2 = acc(a2, p0, p1, x, x1);
-      b2 = acc(b2, r0, r1, x, x1);
+      a2 = acc(a2, p0, p1, x, x1, f);
+      b2 = acc(b2, r0, r1, x, x1, f);
       if (ASC_FEATURE_RELAXED_SIMD) v128.store(SINK, b2);
       x = v128.load32_splat(xp + 3 * xRow);
       x1 = ASC_FEATURE_RELAXED_SIMD ? x : v128.load32_splat(xp + 3 * xRow, 4);
-      a3 = acc(a3, p0, p1, x, x1);
-      b3 = acc(b3, r0, r1, x, x1);
+      a3 = acc(a3, p0, p1, x, x1, f);
+      b3 = acc(b3, r0, r1, x, x1, f);
       qp += 16;
       qq += 16;
       if (q5) {
@@ -75,14 +79,14 @@ const O: usize = memory.data(128, 16);
       qp += 16; // past the runs' E vectors
       qq += 16;
     }
-    addU(0, a0, sa);
-    addU(1, a1, sa);
-    addU(2, a2, sa);
-    addU(3, a3, sa);
-    addU(4, b0, sb);
-    addU(5, b1, sb);
-    addU(6, b2, sb);
-    addU(7, b3, sb);
+    addU(0, a0, sa, f);
+    addU(1, a1, sa, f);
+    addU(2, a2, sa, f);
+    addU(3, a3, sa, f);
+    addU(4, b0, sb, f);
+    addU(5, b1, sb, f);
+    addU(6, b2, sb, f);
+    addU(7, b3, sb, f);
   }
 }
 
@@ -118,9 +122,9 @@ const O: usize = memory.data(128, 16);
 
 /**
  * Four tokens (t..t+3) of the two panels at wpan and wpan + PS (rows r..r+7, all below `rows` but the second panel's
- * padding): out o for the first panel, o + 16 bytes for the second.
+ * padding): out o for the first panel, o + 16 bytes for the second; f (a constant): fused i32 dot-adds (see acc).
  */
-@inline export function tile8<T>(o: usize, wpan: usize, PS: usize, PB: usize, QOFF: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32): void {
+@inline export function tile8<T>(o: usize, wpan: usize, PS: usize, PB: usize, QOFF: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32, f: bool): void {
   const zero = i32x4.splat(0);
   const CS: usize = idof<T>() == idof<Q5>() ? 160 : 128;
   for (let i: usize = 0; i < 128; i += 16) v128.store(O + i, zero);
@@ -135,8 +139,8 @@ const O: usize = memory.data(128, 16);
     for (let i: usize = 0; i < 128; i += 16) v128.store(U + i, zero);
     const xb = x0 + b * XK_BYTES;
     for (let c: usize = 0; c < 4; c++) {
-      half8<T>(false, wp, wq, QOFF, CS, c, xb, xRow);
-      half8<T>(true, wp, wq, QOFF, CS, c, xb, xRow);
+      half8<T>(false, wp, wq, QOFF, CS, c, xb, xRow, f);
+      half8<T>(true, wp, wq, QOFF, CS, c, xb, xRow, f);
     }
     sums4(0, wp, dx0, dx1, dx2, dx3);
     sums4(4, wq, dx0, dx1, dx2, dx3);

@@ -30,9 +30,20 @@ function maxBlocks(type: GgmlType, fields: readonly number[], rows: number, cols
   return bytes;
 }
 
+/**
+ * The relaxed build with its dots as fused i32 dot-adds (what it runs where the engine makes them one VNNI instruction,
+ * kernels/wasm/matmul-quant.ts dot_add_fused), whatever this engine answers: the kernels' own instance, probe set.
+ */
+function fusedRelaxed(): WasmBackend {
+  const b = new WasmBackend(kernelModules().relaxed!);
+  (b as unknown as { k: { set_dot_add_fused(v: number): void } }).k.set_dot_add_fused(1);
+  return b;
+}
+
 const builds = [
   ["wasm-simd128", () => new WasmBackend(kernelModules().simd128)],
   ["wasm-relaxed", () => new WasmBackend(kernelModules().relaxed!)],
+  ["wasm-relaxed with fused dot-adds", fusedRelaxed],
 ] as const;
 
 describe.each(builds)("%s: extreme weights against extreme activations", (_label, make) => {

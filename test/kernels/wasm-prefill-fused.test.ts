@@ -1,6 +1,7 @@
 // The relaxed build's Q4_0 prefill tiles and decode with i32 dot-adds (matmul_q4_0_fused, what matmul_q4_0 runs where
 // the engine fuses them) give the i16 steps' bits (matmul_q4_0_i16) for every batch size, last-panel row count and odd
-// block count, also at the largest nibbles against |q| = 127.
+// block count, also at the largest nibbles against |q| = 127; likewise the K-quant matmuls with the probe's answer set
+// to 1 (set_dot_add_fused) against their bits with it set to 0.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -9,10 +10,12 @@ import { LinearMemory } from "../../src/backends/wasm/linear-memory";
 import { packBlock32 } from "../../src/backends/wasm/repack";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { randomArray, seededRandom } from "./expected";
-import { randomBlocks } from "./random-blocks";
+import { F16_FIELDS, randomBlocks } from "./random-blocks";
+import { packQ4K, packQ5K } from "../../src/backends/wasm/repack-kquant";
 
 type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
-type Fused = KernelExports & { matmul_q4_0_fused: Matmul; matmul_q4_0_i16: Matmul; dot_add_fused(): number };
+type Fused = KernelExports & { matmul_q4_0_fused: Matmul; matmul_q4_0_i16: Matmul; dot_add_fused(): number; set_dot_add_fused(v: number): void };
+type KMatmul = (out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
 
 /** out bits of `mm` on rows×cols Q4_0 weights and n tokens of x, in the module's own linear memory. */
 function run(k: Fused, mm: Matmul, relaxed: boolean, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, n: number): Uint32Array {
@@ -75,6 +78,59 @@ describe("wasm Q4_0 prefill and decode with fused i32 dot-adds", () => {
         // 256 values of 7·0.5 against ±1: ±896 per row.
         expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(Math.abs(v) - 896) < 1), `${sign}, ${n} tokens`).toBe(true);
         expect(Array.from(got), `${sign}, ${n} tokens`).toEqual(Array.from(want));
+      }
+    }
+  });
+});
+
+const KQUANTS = [
+  ["Q4_K", GgmlType.Q4_K, packQ4K, "matmul_q4_k"],
+  ["Q5_K", GgmlType.Q5_K, packQ5K, "matmul_q5_k"],
+] as const;
+
+/** out bits of the relaxed build's K-quant matmul `fn` with dot_add_fused set to `fused`, on a fresh instance. */
+function runK(fused: number, pack: typeof packQ4K, fn: string, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, n: number): Uint32Array {
+  const k = instantiateKernels(kernelModules().relaxed!) as Fused;
+  k.set_dot_add_fused(fused);
+  const mem = new LinearMemory(k.memory, k.heap_base());
+  const w = pack(mem, rows, cols, bytes, true);
+  const xp = mem.alloc(n * cols * 4);
+  mem.f32.set(x.subarray(0, n * cols), xp / 4);
+  const nb = (n * cols) / 256;
+  const q = mem.alloc(n * cols + nb * 116);
+  k.quantize_q8_k(xp, q, q + n * cols, q + n * cols + nb * 4, n * cols);
+  const out = mem.alloc(n * rows * 4);
+  (k as unknown as Record<string, KMatmul>)[fn]!(out, w.data, q, q + n * cols, q + n * cols + nb * 4, rows, cols, n);
+  return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
+}
+
+describe.each(KQUANTS)("wasm-relaxed %s with fused i32 dot-adds", (_name, type, pack, fn) => {
+  // 5 rows: one panel and a one-row panel; 12: the two-panel prefill tile beside a one-panel one.
+  it.each([
+    [5, 256],
+    [12, 512],
+  ])("%i×%i: 1..9 tokens give the i16 steps' bits", (rows, cols) => {
+    const rand = seededRandom(0xf05ed + type * 7 + rows);
+    const bytes = randomBlocks(rand, type, rows, cols);
+    const x = randomArray(rand, 9 * cols);
+    for (let n = 1; n <= 9; n++) {
+      const want = runK(0, pack, fn, bytes, rows, cols, x, n);
+      expect(new Set(want).size).toBeGreaterThan(Math.min(rows * n, 8) / 2);
+      expect(Array.from(runK(1, pack, fn, bytes, rows, cols, x, n)), `${n} tokens`).toEqual(Array.from(want));
+    }
+  });
+
+  it("every value and scale at its largest against |q| = 127: the i16 steps' bits, 1..9 tokens", () => {
+    const rows = 12, cols = 512;
+    const info = { Q4_K: 144, Q5_K: 176, Q6_K: 210 }[_name];
+    const bytes = new Uint8Array((rows * cols) / 256 * info).fill(0xff);
+    for (let b = 0; b < bytes.length; b += info) for (const f of F16_FIELDS.get(type)!) bytes.set([0x00, 0x38], b + f); // f16 0.5
+    for (const sign of [1, -1]) {
+      const x = new Float32Array(9 * cols).fill(sign);
+      for (let n = 1; n <= 9; n++) {
+        const want = runK(0, pack, fn, bytes, rows, cols, x, n);
+        expect(Array.from(new Float32Array(want.buffer)).every((v) => Number.isFinite(v) && v !== 0)).toBe(true);
+        expect(Array.from(runK(1, pack, fn, bytes, rows, cols, x, n)), `${sign}, ${n} tokens`).toEqual(Array.from(want));
       }
     }
   });
