@@ -1,6 +1,7 @@
 // Q6_K weights × Q8_K activations: 4-row panels, 6-bit values rebuilt from nibble and 2-bit planes, i8 scales per 16.
 import { SINK, madd } from "./common";
 import { XK_BYTES, XK_ELEM, XK_SUMS, dotFirst, dotStep, i8x4, settleOnes, storeRows4, storeTokens4 } from "./kquant-common";
+import { dot_add_fused } from "./matmul-quant";
 
 // Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
 // 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 128-element half
@@ -44,8 +45,17 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
  * acc (i32) + the dots of two consecutive steps: prepared vectors (p0, p1) with the 4 activations at xp and (r0, r1)
  * with the next 4. Two steps of 6-bit values are as many as dotStep's i16 lanes hold exactly (kquant-common.ts).
  */
-@inline function pair(acc: v128, p0: v128, p1: v128, r0: v128, r1: v128, xp: usize): v128 {
+@inline function pair(acc: v128, p0: v128, p1: v128, r0: v128, r1: v128, xp: usize, f: bool = false): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && f) return dotAdd(dotAdd(acc, p0, xp), r0, xp + 4);
   return i32x4.add(acc, settleOnes(dotStep(dotFirst(p0, p1, xp), r0, r1, xp + 4 * XK_ELEM)));
+}
+
+/**
+ * Relaxed, where the engine fuses i32 dot-adds (matmul-quant.ts dot_add_fused): acc + the dots of 6-bit values p
+ * with the 4 activations at xp, straight into i32 lanes (exact for any 7-bit operand), so no settling.
+ */
+@inline function dotAdd(acc: v128, p: v128, xp: usize): v128 {
+  return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(xp), p, acc);
 }
 
 /** The relaxed build's byte vector as is, or SIMD128's low (k = 0) or high i16x8 half of it. */
@@ -61,25 +71,37 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
  * sub-block's scales sc, then added to the four tokens' block sums at U (static memory: an inline function returns
  * one value, and the four stay in L1, forwarded from the previous plane's stores).
  */
-@inline function plane4(k: i32, q0: usize, xk: usize, xRow: usize, sk: usize, sRow: usize, sc: v128): void {
+@inline function plane4(k: i32, q0: usize, xk: usize, xRow: usize, sk: usize, sRow: usize, sc: v128, f: bool): void {
   const zero = i32x4.splat(0);
   let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
-  for (let s: usize = 0; s < 4; s += 2) {
-    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (let s2: usize = s; s2 < s + 2; s2++) {
-      const qs = q0 + s2 * 48;
-      const e = q6at(qs, k);
-      const p0 = half(e, 0), p1 = half(e, 1);
-      const xs = xk + (s2 << 2) * XK_ELEM;
-      a0 = dotStep(a0, p0, p1, xs);
-      a1 = dotStep(a1, p0, p1, xs + xRow);
-      a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
-      a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
+  if (ASC_FEATURE_RELAXED_SIMD && f) {
+    // Fused i32 dot-adds: all four steps straight into the i32 sums.
+    for (let s: usize = 0; s < 4; s++) {
+      const e = q6at(q0 + s * 48, k);
+      const xs = xk + (s << 2);
+      c0 = dotAdd(c0, e, xs);
+      c1 = dotAdd(c1, e, xs + xRow);
+      c2 = dotAdd(c2, e, xs + 2 * xRow);
+      c3 = dotAdd(c3, e, xs + 3 * xRow);
     }
-    c0 = i32x4.add(c0, settleOnes(a0));
-    c1 = i32x4.add(c1, settleOnes(a1));
-    c2 = i32x4.add(c2, settleOnes(a2));
-    c3 = i32x4.add(c3, settleOnes(a3));
+  } else {
+    for (let s: usize = 0; s < 4; s += 2) {
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+      for (let s2: usize = s; s2 < s + 2; s2++) {
+        const qs = q0 + s2 * 48;
+        const e = q6at(qs, k);
+        const p0 = half(e, 0), p1 = half(e, 1);
+        const xs = xk + (s2 << 2) * XK_ELEM;
+        a0 = dotStep(a0, p0, p1, xs);
+        a1 = dotStep(a1, p0, p1, xs + xRow);
+        a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
+        a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
+      }
+      c0 = i32x4.add(c0, settleOnes(a0));
+      c1 = i32x4.add(c1, settleOnes(a1));
+      c2 = i32x4.add(c2, settleOnes(a2));
+      c3 = i32x4.add(c3, settleOnes(a3));
+    }
   }
   v128.store(U, i32x4.add(v128.load(U), i32x4.mul(i32x4.add(c0, i32x4.shl(v128.load32_splat(sk), 5)), sc)));
   v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(i32x4.add(c1, i32x4.shl(v128.load32_splat(sk + sRow), 5)), sc)), 16);
@@ -94,7 +116,7 @@ const U: usize = memory.data(64, 16);
  * Four tokens (t..t+3, prefill) of one panel: each plane of each weight vector is rebuilt (and on SIMD128 widened)
  * once for all four tokens; the planes take turns, so 4 accumulators (not 16) are live.
  */
-@inline function tile4(o: usize, wpan: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32): void {
+@inline function tile4(o: usize, wpan: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32, f: bool): void {
   const zero = i32x4.splat(0);
   let o0 = f32x4.splat(0), o1 = o0, o2 = o0, o3 = o0;
   let wp = wpan;
@@ -112,10 +134,10 @@ const U: usize = memory.data(64, 16);
         const q0 = wp + 80 + h * 384 + g * 192;
         const xg = xb + ((h << 7) + (g << 4)) * XK_ELEM;
         const sj = sb + (j << 2), scp = wp + 16 + (j << 2);
-        plane4(0, q0, xg, xRow, sj, sRow, i8x4(scp));
-        plane4(1, q0, xg + 32 * XK_ELEM, xRow, sj + 8, sRow, i8x4(scp + 8));
-        plane4(2, q0, xg + 64 * XK_ELEM, xRow, sj + 16, sRow, i8x4(scp + 16));
-        plane4(3, q0, xg + 96 * XK_ELEM, xRow, sj + 24, sRow, i8x4(scp + 24));
+        plane4(0, q0, xg, xRow, sj, sRow, i8x4(scp), f);
+        plane4(1, q0, xg + 32 * XK_ELEM, xRow, sj + 8, sRow, i8x4(scp + 8), f);
+        plane4(2, q0, xg + 64 * XK_ELEM, xRow, sj + 16, sRow, i8x4(scp + 16), f);
+        plane4(3, q0, xg + 96 * XK_ELEM, xRow, sj + 24, sRow, i8x4(scp + 24), f);
       }
     }
     const dw = v128.load(wp);
@@ -202,6 +224,20 @@ const U: usize = memory.data(64, 16);
 
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q6_K weights w; x already quantized by quantize_q8_k into (xq, xd, xs). */
 export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD && dot_add_fused()) q6kFused(out, w, xq, xd, xs, rows, cols, nTokens);
+  else matmulQ6(out, w, xq, xd, xs, rows, cols, nTokens, false);
+}
+
+/**
+ * matmul_q6_k with the relaxed build's dots as i32 dot-adds where the engine fuses them (6-bit values: exact, the
+ * same bits): a function of its own (its loops keep Binaryen from inlining it), as matmul-q4k.ts's.
+ */
+function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  matmulQ6(out, w, xq, xd, xs, rows, cols, nTokens, true);
+}
+
+/** matmul_q6_k's body; f (a constant, relaxed build): fused i32 dot-adds (see dotAdd). */
+@inline function matmulQ6(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32, f: bool): void {
   const nb = <usize>(cols >> 8);
   const xRow = nb * XK_BYTES;
   const sRow = nb * XK_SUMS * 4;
@@ -212,7 +248,7 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
     // Prefill: four-token tiles on the relaxed build (measured faster there), two-token ones on SIMD128.
     for (; t + TILE <= nTokens; t += TILE) {
       const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
-      if (TILE == 4) tile4(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
+      if (TILE == 4) tile4(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows, f);
       else tile2(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
     }
     // The last tokens (all of decode) one at a time.
@@ -259,13 +295,13 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
               // Relaxed: two steps (vectors at qp and qp + 48) per settle, one plane at a time, each loading its own
               // vectors: the store after each plane keeps V8 from hoisting every load of the iteration to its top
               // (loads keep their order around a store, the arithmetic floats), which spilled half the registers.
-              a0 = pair(a0, q6at(qp, 0), zero, q6at(qp + 48, 0), zero, xp);
+              a0 = pair(a0, q6at(qp, 0), zero, q6at(qp + 48, 0), zero, xp, f);
               v128.store(SINK, a0);
-              a1 = pair(a1, q6at(qp, 1), zero, q6at(qp + 48, 1), zero, xp + 32 * XK_ELEM);
+              a1 = pair(a1, q6at(qp, 1), zero, q6at(qp + 48, 1), zero, xp + 32 * XK_ELEM, f);
               v128.store(SINK, a1);
-              a2 = pair(a2, q6at(qp, 2), zero, q6at(qp + 48, 2), zero, xp + 64 * XK_ELEM);
+              a2 = pair(a2, q6at(qp, 2), zero, q6at(qp + 48, 2), zero, xp + 64 * XK_ELEM, f);
               v128.store(SINK, a2);
-              a3 = pair(a3, q6at(qp, 3, true), zero, q6at(qp + 48, 3, true), zero, xp + 96 * XK_ELEM);
+              a3 = pair(a3, q6at(qp, 3, true), zero, q6at(qp + 48, 3, true), zero, xp + 96 * XK_ELEM, f);
               v128.store(SINK, a3);
               qp += 96;
             }

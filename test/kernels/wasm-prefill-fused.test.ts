@@ -11,7 +11,7 @@ import { packBlock32 } from "../../src/backends/wasm/repack";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { randomArray, seededRandom } from "./expected";
 import { F16_FIELDS, randomBlocks } from "./random-blocks";
-import { packQ4K, packQ5K } from "../../src/backends/wasm/repack-kquant";
+import { packQ4K, packQ5K, packQ6K } from "../../src/backends/wasm/repack-kquant";
 
 type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
 type Fused = KernelExports & { matmul_q4_0_fused: Matmul; matmul_q4_0_i16: Matmul; dot_add_fused(): number; set_dot_add_fused(v: number): void };
@@ -86,6 +86,7 @@ describe("wasm Q4_0 prefill and decode with fused i32 dot-adds", () => {
 const KQUANTS = [
   ["Q4_K", GgmlType.Q4_K, packQ4K, "matmul_q4_k"],
   ["Q5_K", GgmlType.Q5_K, packQ5K, "matmul_q5_k"],
+  ["Q6_K", GgmlType.Q6_K, packQ6K, "matmul_q6_k"],
 ] as const;
 
 /** out bits of the relaxed build's K-quant matmul `fn` with dot_add_fused set to `fused`, on a fresh instance. */

@@ -1,6 +1,6 @@
 // Q4_0 inside workerd, where the relaxed build may run its prefill tiles and decode with fused i32 dot-adds
 // (kernels/wasm matmul-quant.ts dot_add_fused): each token of a batch gets the bits it gets alone, and both are the
-// bits of the i16 steps (matmul_q4_0_i16).
+// bits of the i16 steps (matmul_q4_0_i16); the K-quant matmuls give the bits they give with the probe's answer set to 0.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-workers";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -12,6 +12,7 @@ import { GgmlType } from "../../src/gguf/ggml-types";
 import { runMatmul } from "../helpers/backend-ops";
 import { randomArray, seededRandom } from "../kernels/expected";
 import { randomBlocks } from "../kernels/random-blocks";
+import { packQ4K, packQ5K, packQ6K } from "../../src/backends/wasm/repack-kquant";
 
 describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
   it("the fused-dot probe answers 0 or 1", () => {
@@ -65,6 +66,38 @@ describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
       const want = run(a, a.matmul_q4_0_i16, n);
       expect(new Set(want).size).toBeGreaterThan(rows / 2);
       expect(Array.from(run(b, b.matmul_q4_0, n)), `${n} tokens`).toEqual(Array.from(want));
+    }
+  });
+
+  it.each([
+    ["Q4_K", GgmlType.Q4_K, packQ4K, "matmul_q4_k"],
+    ["Q5_K", GgmlType.Q5_K, packQ5K, "matmul_q5_k"],
+    ["Q6_K", GgmlType.Q6_K, packQ6K, "matmul_q6_k"],
+  ] as const)("%s: the probe's path gives the i16 steps' bits for 1..9 tokens (12×512)", (_name, type, pack, fn) => {
+    type KMatmul = (out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, n: number) => void;
+    type K = KernelExports & { set_dot_add_fused(v: number): void } & Record<string, unknown>;
+    const rows = 12, cols = 512;
+    const rand = seededRandom(0x3f05ef + type);
+    const bytes = randomBlocks(rand, type, rows, cols);
+    const x = randomArray(rand, 9 * cols);
+    const run = (fused: number | null, n: number): Uint32Array => {
+      const k = instantiateKernels(kernelModules().relaxed!) as unknown as K;
+      if (fused !== null) k.set_dot_add_fused(fused);
+      const mem = new LinearMemory(k.memory, k.heap_base());
+      const w = pack(mem, rows, cols, bytes, true);
+      const xp = mem.alloc(n * cols * 4);
+      mem.f32.set(x.subarray(0, n * cols), xp / 4);
+      const nb = (n * cols) / 256;
+      const q = mem.alloc(n * cols + nb * 116);
+      k.quantize_q8_k(xp, q, q + n * cols, q + n * cols + nb * 4, n * cols);
+      const out = mem.alloc(n * rows * 4);
+      (k[fn] as KMatmul)(out, w.data, q, q + n * cols, q + n * cols + nb * 4, rows, cols, n);
+      return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
+    };
+    for (let n = 1; n <= 9; n++) {
+      const want = run(0, n);
+      expect(new Set(want).size).toBeGreaterThan(Math.min(rows * n, 8) / 2);
+      expect(Array.from(run(null, n)), `${n} tokens`).toEqual(Array.from(want));
     }
   });
 });
