@@ -80,6 +80,8 @@ const timeNode = (s: typeof sides.base, t: string) => {
 let workerd: ((side: string, t: string) => Promise<number>) | null = null;
 let reload = async () => {};
 let dispose = async () => {};
+// Each build's dot_add_fused answer (kernels/wasm/matmul-quant.ts; "-" where a build lacks it) per runtime.
+let probes = `node ${["base", "new"].map((n) => sides[n as "base"].k.dot_add_fused?.() ?? "-").join(" ")}`;
 if (env.WORKERD !== "0") {
   const dir = mkdtempSync(join(tmpdir(), "edge-llama-kquant-ab-"));
   writeFileSync(join(dir, "base.wasm"), readFileSync(basePath));
@@ -90,6 +92,7 @@ const mods = { base, new: neu }, inst = {}, ARGS = ${JSON.stringify(args)};
 export default { async fetch(req) {
   const u = new URL(req.url), side = u.searchParams.get("side");
   if (u.pathname === "/noop") return new Response("0");
+  if (u.pathname === "/probe") return new Response(String(inst[side].exports.dot_add_fused?.() ?? "-"));
   if (u.pathname === "/load") {
     const img = new Uint8Array(await req.arrayBuffer());
     const i = inst[side] = new WebAssembly.Instance(mods[side], {});
@@ -117,6 +120,8 @@ export default { async fetch(req) {
     for (const [n, s] of Object.entries(sides)) await call(`/load?side=${n}`, new Uint8Array(s.k.memory.buffer, 0, s.top));
   };
   await reload();
+  const answer = async (side: string) => (await mf.dispatchFetch(`http://bench/probe?side=${side}`)).text();
+  probes += `; workerd ${await answer("base")} ${await answer("new")}`;
   const empty: number[] = [];
   for (let i = 0; i < 15; i++) empty.push(await call("/noop"));
   const rtt = median(empty.slice(5));
@@ -148,6 +153,7 @@ try {
       }
     }
   }
+  console.log(`dot_add_fused per build (base new): ${probes}`);
   console.log(`${sides.new.relaxed ? "relaxed" : "simd128"} build, ${rows}x${cols}, ${nTok} token(s); µs per matmul, median of ${rounds} alternated rounds of ${reps} calls (workerd ${wreps}); outputs bit-identical`);
   for (const rt of workerd ? ["node", "workerd"] : ["node"]) {
     for (const t of types) {
