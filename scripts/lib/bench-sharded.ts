@@ -73,7 +73,7 @@ export interface ShardedRow {
   hop_overhead_ms: number | null;
   /**
    * Every shard's time per decode step summed (parallel row slices added up, not overlapped): locally every isolate
-   * runs on workerd's one thread, so slices called in parallel compute one after another.
+   * runs one at a time in the local workerd, so slices called in parallel compute one after another.
    */
   shard_all_ms_per_token?: number | null;
   /** Shard calls per decode step (a row slice counts when it is called). */
