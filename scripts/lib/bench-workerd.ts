@@ -38,101 +38,109 @@ export async function benchWorkerd(
 ): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "edge-llama-bench-"));
   const rows: BenchRow[] = [];
-  let mf: Miniflare | null = null;
   try {
     const { script, wasm } = await bundle(dir);
-    mf = new Miniflare(
-      convertV4MiniflareOptions({
-      modules: [
-        { type: "ESModule", path: script },
-        ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(dir, f) })),
-      ],
-      modulesRoot: dir,
-      compatibilityDate: "2025-01-01",
-      }),
-    );
-    const call = async (path: string): Promise<unknown> => {
-      const res = await mf!.dispatchFetch(`http://bench${path}`);
-      const text = await res.text();
-      if (!res.ok) throw new Error(`workerd ${path}: ${text}`);
-      return JSON.parse(text);
-    };
-    const timed = async (path: string) => {
-      const t0 = performance.now();
-      await call(path);
-      return performance.now() - t0;
-    };
     const version = workerdVersion();
     // The label says how the rows were warmed, the same text on every workerd row (rows are matched by runtime).
-    const runtime = `${version ? `workerd ${version}` : "workerd"} (miniflare, warm-up until 2 runs agree within 10% or 1 ms, ≤${MAX_WARMUP})`;
-    for (let i = 0; i < 5; i++) await call("/noop");
-    // An empty request's round trip drifts with the machine's load (and concurrent requests inflate it): each phase is
-    // preceded by one, and the median of the last 9 is subtracted.
-    const empty: number[] = [];
-    for (let i = 0; i < 8; i++) empty.push(await timed("/noop"));
-    const rtt = async () => {
-      empty.push(await timed("/noop"));
-      return median(empty.slice(-9));
-    };
-    const phase = async (path: string) => {
-      const r = await rtt();
-      return (await timed(path)) - r;
-    };
+    const runtime = `${version ? `workerd ${version}` : "workerd"} (miniflare, one workerd per row, warm-up until 2 runs agree within 10% or 1 ms, ≤${MAX_WARMUP})`;
     for (const spec of specs) {
       if (spec.kind !== "synth") {
         log(`workerd: skipping ${spec.id} (file models are not passed into workerd; synthetic shapes only)`);
         continue;
       }
       for (const b of backends) {
-        let info: { model: string; type: string; backend: string; prefill: number; decode: number };
+        // A fresh workerd per row: one process that has loaded earlier rows' models ran later rows up to 1.5x slower
+        // (its memory grows with every model; a fresh one timed the same row at its first process's speed).
+        const w = await startWorkerd(script, dir, wasm);
+        const { call, phase } = w;
         try {
-          info = (await call(`/load?model=${spec.id}&backend=${b}&prefill=${o.prefill}&decode=${o.decode}`)) as typeof info;
-        } catch (e) {
-          log(`workerd: ${spec.id} ${b}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
-          continue;
+          let info: { model: string; type: string; backend: string; prefill: number; decode: number };
+          try {
+            info = (await call(`/load?model=${spec.id}&backend=${b}&prefill=${o.prefill}&decode=${o.decode}`)) as typeof info;
+          } catch (e) {
+            log(`workerd: ${spec.id} ${b}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
+            continue;
+          }
+          const warmTimes: string[] = [];
+          const once = async () => {
+            await call("/session");
+            const pp = await phase("/prefill");
+            const tg = await phase("/decode");
+            warmTimes.push(`${pp.toFixed(0)}/${tg.toFixed(0)}`);
+            return [pp, tg] as const;
+          };
+          // At least --warmup runs, then until two consecutive runs' prefill and decode times agree within 10% (or 1 ms).
+          const warm = await warmUntilSteady(once, o.warmup, Math.max(MAX_WARMUP, o.warmup + 2));
+          log(`workerd: ${spec.id} ${b}: ${warm.runs} warm-up runs${warm.steady ? " (last two agree)" : ", the last two still differ by over 10% and 1 ms"}; prefill/decode ms: ${warmTimes.join(" ")}`);
+          const results: { prefill: number; decode: number }[] = [];
+          for (let i = 0; i < o.runs; i++) {
+            const [pp, tg] = await once();
+            results.push({ prefill: (info.prefill * 1000) / pp, decode: (info.decode * 1000) / tg });
+          }
+          const mem = (await call("/memory")) as { weights_bytes: number; peak_memory_bytes: number };
+          if (results.some((r) => !(r.prefill > 0 && r.decode > 0))) {
+            // A phase shorter than an empty request's round trip cannot be timed from outside the isolate.
+            log(`workerd: ${spec.id} ${b}: skipped, a phase took less than an empty request's round trip; use more tokens (--prefill, --decode)`);
+            continue;
+          }
+          const row: BenchRow = {
+            model: info.model,
+            type: info.type,
+            backend: info.backend,
+            runtime,
+            prefill_tokens_per_s: Math.round(median(results.map((r) => r.prefill))),
+            decode_tokens_per_s: Math.round(median(results.map((r) => r.decode)) * 10) / 10,
+            ...mem,
+            prefill_tokens: info.prefill,
+            decode_tokens: info.decode,
+            runs: o.runs,
+            samples: benchSamples(results),
+          };
+          log(`${row.model} ${row.type} ${row.backend} ${row.runtime}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
+          rows.push(row);
+        } finally {
+          await w.mf.dispose();
         }
-        const warmTimes: string[] = [];
-        const once = async () => {
-          await call("/session");
-          const pp = await phase("/prefill");
-          const tg = await phase("/decode");
-          warmTimes.push(`${pp.toFixed(0)}/${tg.toFixed(0)}`);
-          return [pp, tg] as const;
-        };
-        // At least --warmup runs, then until two consecutive runs' prefill and decode times agree within 10% (or 1 ms).
-        const warm = await warmUntilSteady(once, o.warmup, Math.max(MAX_WARMUP, o.warmup + 2));
-        log(`workerd: ${spec.id} ${b}: ${warm.runs} warm-up runs${warm.steady ? " (last two agree)" : ", the last two still differ by over 10% and 1 ms"}; prefill/decode ms: ${warmTimes.join(" ")}`);
-        const results: { prefill: number; decode: number }[] = [];
-        for (let i = 0; i < o.runs; i++) {
-          const [pp, tg] = await once();
-          results.push({ prefill: (info.prefill * 1000) / pp, decode: (info.decode * 1000) / tg });
-        }
-        const mem = (await call("/memory")) as { weights_bytes: number; peak_memory_bytes: number };
-        if (results.some((r) => !(r.prefill > 0 && r.decode > 0))) {
-          // A phase shorter than an empty request's round trip cannot be timed from outside the isolate.
-          log(`workerd: ${spec.id} ${b}: skipped, a phase took less than an empty request's round trip; use more tokens (--prefill, --decode)`);
-          continue;
-        }
-        const row: BenchRow = {
-          model: info.model,
-          type: info.type,
-          backend: info.backend,
-          runtime,
-          prefill_tokens_per_s: Math.round(median(results.map((r) => r.prefill))),
-          decode_tokens_per_s: Math.round(median(results.map((r) => r.decode)) * 10) / 10,
-          ...mem,
-          prefill_tokens: info.prefill,
-          decode_tokens: info.decode,
-          runs: o.runs,
-          samples: benchSamples(results),
-        };
-        log(`${row.model} ${row.type} ${row.backend} ${row.runtime}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
-        rows.push(row);
       }
     }
   } finally {
-    await mf?.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** One workerd (miniflare) running the bundled bench Worker, with its request helpers; the caller disposes mf. */
+async function startWorkerd(script: string, dir: string, wasm: string[]) {
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: [{ type: "ESModule", path: script }, ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(dir, f) }))],
+      modulesRoot: dir,
+      compatibilityDate: "2025-01-01",
+    }),
+  );
+  const call = async (path: string): Promise<unknown> => {
+    const res = await mf.dispatchFetch(`http://bench${path}`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`workerd ${path}: ${text}`);
+    return JSON.parse(text);
+  };
+  const timed = async (path: string) => {
+    const t0 = performance.now();
+    await call(path);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 5; i++) await call("/noop");
+  // An empty request's round trip drifts with the machine's load (and concurrent requests inflate it): each phase is
+  // preceded by one, and the median of the last 9 is subtracted.
+  const empty: number[] = [];
+  for (let i = 0; i < 8; i++) empty.push(await timed("/noop"));
+  const rtt = async () => {
+    empty.push(await timed("/noop"));
+    return median(empty.slice(-9));
+  };
+  const phase = async (path: string) => {
+    const r = await rtt();
+    return (await timed(path)) - r;
+  };
+  return { mf, call, phase };
 }
