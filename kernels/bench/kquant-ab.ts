@@ -9,15 +9,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { GgmlType } from "../../src/gguf/ggml-types";
-import { LinearMemory, type PackMemory } from "../../src/backends/wasm/linear-memory";
-import type { PackedMatrix } from "../../src/backends/wasm/repack";
-import { randomBlocks } from "../../test/kernels/random-blocks";
-import { seededRandom } from "../../test/helpers/random";
+import { kquantCalls } from "./kquant-call";
 import * as newRepack from "../../src/backends/wasm/repack-kquant";
 
-type Pack = (mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean) => PackedMatrix;
-type Exports = Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
 
 const [basePath, baseRepackPath, newPath = "build/kernels/relaxed.wasm"] = process.argv.slice(2);
 if (!basePath || !baseRepackPath) throw new Error("usage: kquant-ab.ts <base.wasm> <base-repack.ts> [new.wasm]");
@@ -26,28 +20,11 @@ const types = (env.TYPES ?? "Q4_K,Q5_K,Q6_K").split(",");
 const rows = Number(env.ROWS ?? 1024), cols = Number(env.COLS ?? 2048), nTok = Number(env.TOKENS ?? 1);
 const rounds = Number(env.ROUNDS ?? 15), reps = Number(env.REPS ?? 20), wreps = Number(env.WREPS ?? 10 * reps);
 const baseRepack = (await import(resolve(baseRepackPath))) as typeof newRepack;
-const packName = (t: string) => `pack${t.replace("_", "")}` as "packQ4K";
 const fnName = (t: string) => `matmul_${t.toLowerCase()}`;
 
-/** One build's instance with weights packed and activations quantized: the arguments of its matmul call per type. */
+/** One build's fresh instance with weights packed and activations quantized: the arguments of its matmul call per type. */
 function setup(mod: WebAssembly.Module, repack: typeof newRepack) {
-  const inst = new WebAssembly.Instance(mod, {});
-  const k = inst.exports as unknown as Exports;
-  const relaxed = k.is_relaxed!() !== 0;
-  const mem = new LinearMemory(k.memory, k.heap_base!());
-  const rand = seededRandom(11);
-  const x = mem.alloc(nTok * cols * 4);
-  for (let i = 0; i < nTok * cols; i++) mem.f32[x / 4 + i] = rand() * 2 - 1;
-  const nb = (nTok * cols) / 256;
-  const q = mem.alloc(nTok * cols * (relaxed ? 1 : 2) + nb * 116);
-  const d = q + nTok * cols * (relaxed ? 1 : 2), s = d + nb * 4;
-  k.quantize_q8_k!(x, q, d, s, nTok * cols);
-  const calls = new Map<string, number[]>();
-  for (const t of types) {
-    const bytes = randomBlocks(seededRandom(5), GgmlType[t as "Q6_K"], rows, cols);
-    const w = ((repack as Record<string, unknown>)[packName(t)] as Pack)(mem, rows, cols, bytes, relaxed).data;
-    calls.set(t, [mem.alloc(nTok * rows * 4), w, q, d, s, rows, cols, nTok]);
-  }
+  const { k, mem, relaxed, calls } = kquantCalls(new WebAssembly.Instance(mod, {}), repack, types, rows, cols, nTok);
   return { k, calls, relaxed, top: mem.alloc(64) };
 }
 

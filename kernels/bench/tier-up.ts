@@ -13,13 +13,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { GgmlType } from "../../src/gguf/ggml-types";
-import { LinearMemory } from "../../src/backends/wasm/linear-memory";
+import { kquantCalls } from "./kquant-call";
 import * as repack from "../../src/backends/wasm/repack-kquant";
-import { randomBlocks } from "../../test/kernels/random-blocks";
-import { seededRandom } from "../../test/helpers/random";
 
-type Exports = Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
 const env = process.env;
 const calls = Number(process.argv[2] ?? 200);
 const build = env.BUILD ?? "relaxed", type = env.TYPE ?? "Q4_K";
@@ -29,21 +25,8 @@ const fn = `matmul_${type.toLowerCase()}`;
 
 /** Packs weights and quantized activations into a fresh instance's memory: the matmul's arguments and the image. */
 function setup(inst: WebAssembly.Instance) {
-  const k = inst.exports as unknown as Exports;
-  const relaxed = k.is_relaxed!() !== 0;
-  const mem = new LinearMemory(k.memory, k.heap_base!());
-  const rand = seededRandom(11);
-  const x = mem.alloc(nTok * cols * 4);
-  for (let i = 0; i < nTok * cols; i++) mem.f32[x / 4 + i] = rand() * 2 - 1;
-  const nb = (nTok * cols) / 256;
-  const q = mem.alloc(nTok * cols * (relaxed ? 1 : 2) + nb * 116);
-  const d = q + nTok * cols * (relaxed ? 1 : 2), s = d + nb * 4;
-  k.quantize_q8_k!(x, q, d, s, nTok * cols);
-  const bytes = randomBlocks(seededRandom(5), GgmlType[type as "Q4_K"], rows, cols);
-  const pack = (repack as unknown as Record<string, typeof repack.packQ4K>)[`pack${type.replace("_", "")}`]!;
-  const w = pack(mem, rows, cols, bytes, relaxed).data;
-  const args = [mem.alloc(nTok * rows * 4), w, q, d, s, rows, cols, nTok];
-  return { k, args, top: mem.alloc(64) };
+  const { k, mem, calls: byType } = kquantCalls(inst, repack, [type], rows, cols, nTok);
+  return { k, args: byType.get(type)!, top: mem.alloc(64) };
 }
 
 /** FNV-1a over the output bytes, so both runtimes' results can be compared. */
