@@ -17,6 +17,10 @@ export interface ShardForward {
   readonly allLogits: boolean;
   /** Greedy decoding: a classifier shard sends the best logit of its rows (`best`) instead of the rows (src/shard/greedy.ts). */
   readonly argmax?: boolean;
+  /** With `argmax` on a tied model: also send the best token's embedding row (`bestX`), the next greedy step's input. */
+  readonly embedBest?: boolean;
+  /** The batch's logits are not wanted: a shard with layers and classifier rows stops after its layers. */
+  readonly skipHead?: boolean;
   /**
    * The positions belong to a session whose commits flush them to SQLite pages (false for a throwaway generation, of
    * which nothing is ever written). A step itself writes no page: see flush.
@@ -29,6 +33,8 @@ export interface ShardOutputWire {
   readonly logits?: ArrayBuffer;
   /** With `argmax`: the best of the shard's logits (token -1 when none is finite). */
   readonly best?: { readonly token: number; readonly logit: number };
+  /** With `embedBest`: the embedding row of `best.token` as float32 bytes. */
+  readonly bestX?: ArrayBuffer;
   /** Time spent inside the shard on this step (ms): the forward pass, and writing pages (only when the step overwrites stored positions). */
   readonly computeMs?: number;
   readonly persistMs?: number;

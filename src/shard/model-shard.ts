@@ -59,12 +59,12 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       }
       const t1 = performance.now();
       // The step writes no page: the KV stays in memory until the session's next commit flushes it (flush below).
-      const out = engine.step(held?.seq ?? null, { pos0: req.pos0, tokens: req.tokens, ...(x && { x }), allLogits: req.allLogits, argmax: req.argmax === true });
+      const out = engine.step(held?.seq ?? null, { pos0: req.pos0, tokens: req.tokens, ...(x && { x }), allLogits: req.allLogits, argmax: req.argmax === true, embedBest: req.embedBest === true, skipHead: req.skipHead === true });
       const t2 = performance.now();
       this.steps++;
       this.computeMs += t2 - t1;
       this.persistMs += t1 - t0;
-      return ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }), ...(out.best && { best: out.best }), computeMs: t2 - t1, persistMs: t1 - t0 });
+      return ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }), ...(out.best && { best: out.best }), ...(out.bestX && { bestX: bytesOf(out.bestX) }), computeMs: t2 - t1, persistMs: t1 - t0 });
     });
   }
 

@@ -4,7 +4,7 @@ import { EngineError } from "../engine/errors";
 import type { LlamaModel } from "../engine/model";
 import { TokenLog } from "../engine/token-log";
 import type { ShardPlan } from "./plan";
-import { pipelineStep, type ShardCaller } from "./pipeline";
+import { newNextEmbedding, pipelineStep, type ShardCaller } from "./pipeline";
 import type { ArgmaxLogits } from "./greedy";
 
 /** Shard-side housekeeping the context asks for (trim to a length, flush before a commit); the Worker implements it by RPC. */
@@ -35,6 +35,8 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
    * keeps nothing): a fresh 513 KB row per token costs more in page faults than the sampler's pass over it.
    */
   private row: Float32Array | undefined;
+  /** The last greedy pick's embedding row (tied models): the next decode step feeding that token skips the embedding shards. */
+  private readonly next = newNextEmbedding();
 
   constructor(
     readonly model: LlamaModel,
@@ -96,7 +98,7 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
         // Only the last batch's logits are returned: earlier prefill batches skip the classifier slices.
         const final = i + this.maxBatch >= tokens.length;
         if (reuse) this.row ??= new Float32Array(vocab);
-        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all || final ? want : "none", reuse ? this.row : undefined);
+        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all || final ? want : "none", reuse ? this.row : undefined, this.next);
         this.log.push(...batch);
         if (out) out.set(last, i * vocab);
       }

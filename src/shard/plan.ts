@@ -122,8 +122,9 @@ export function planShards(input: PlanInput, options: PlanOptions): ShardPlan {
   const embd = tensor(TOKEN_EMBD);
   const out = c.tiedOutput ? embd : tensor(OUTPUT);
   const norm = tensor(OUTPUT_NORM);
-  const rowSlices = (t: GgufTensorInfo, fixed: (rows: Span) => Piece, what: string): Piece[] => {
-    const whole = fixed([0, c.vocabSize]);
+  /** Row slices of `t` from row `from` to the end, each as large as a budget allows (one when the rows fit). */
+  const rowSlices = (t: GgufTensorInfo, fixed: (rows: Span) => Piece, what: string, from = 0): Piece[] => {
+    const whole = fixed([from, c.vocabSize]);
     if (cost([whole]).total <= budget) return [whole];
     // Rows per slice: as many as fit beside the slice's fixed costs, rounded down to the row alignment.
     const perRow = loadedBytes(t) / c.vocabSize + 4 * maxBatch * (whole.logitsWidth > 0 ? 1 : 0) + t.nBytes / c.vocabSize;
@@ -133,7 +134,7 @@ export function planShards(input: PlanInput, options: PlanOptions): ShardPlan {
     while (rows >= ROW_ALIGN && cost([fixed([0, rows])]).total > budget) rows -= ROW_ALIGN;
     if (rows < ROW_ALIGN) throw planError(`${what} (${ROW_ALIGN} rows of ${t.name} with its buffers)`, fixedCost + ROW_ALIGN * perRow, budget);
     const pieces: Piece[] = [];
-    for (let r = 0; r < c.vocabSize; r += rows) pieces.push(fixed([r, Math.min(c.vocabSize, r + rows)]));
+    for (let r = from; r < c.vocabSize; r += rows) pieces.push(fixed([r, Math.min(c.vocabSize, r + rows)]));
     return pieces;
   };
   const sliceName = (t: GgufTensorInfo, rows: Span) => (rows[0] === 0 && rows[1] === c.vocabSize ? t.name : `${t.name}[${rows[0]}:${rows[1]}]`);
@@ -150,9 +151,7 @@ export function planShards(input: PlanInput, options: PlanOptions): ShardPlan {
     if (need > budget) throw planError(`layer ${l} (${mib(piece.weights)} of weights, ${mib(piece.kv)} of KV cache for ${sessions} session(s) at ${options.nCtx} tokens, ${mib(need - piece.weights - piece.kv)} of buffers)`, need, budget);
     layerPieces.push(piece);
   }
-  const headPieces = rowSlices(
-    out,
-    (rows) => ({
+  const headPiece = (rows: Span): Piece => ({
       headRows: rows,
       tensors: [norm.name, sliceName(out, rows)],
       weights: loadedBytes(norm) + loadedBytes(out, rows),
@@ -160,24 +159,48 @@ export function planShards(input: PlanInput, options: PlanOptions): ShardPlan {
       layerBuffers: false,
       logitsWidth: rows[1] - rows[0],
       largest: Math.ceil((out.nBytes * (rows[1] - rows[0])) / c.vocabSize),
-    }),
-    "the classifier",
-  );
+    });
+  const headPieces = rowSlices(out, headPiece, "the classifier");
 
-  // Greedy packing in pipeline order; a row slice of a split tensor always starts a shard of its own.
+  /**
+   * A split classifier: as many of its first rows as fit go into the last layer shard (`last`, which takes them) when
+   * the rest then needs fewer slices of their own; every slice is a call per token, one after the layers. Returns the
+   * slices left to pack.
+   */
+  const packHeadRows = (last: Piece[], slices: Piece[]): Piece[] => {
+    if (!last.some((q) => q.layer !== undefined)) return slices;
+    const fits = (units: number) => cost([...last, headPiece([0, units * ROW_ALIGN])]).total <= budget;
+    let lo = 0;
+    let hi = Math.floor((c.vocabSize - 1) / ROW_ALIGN);
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    if (lo === 0) return slices;
+    const rest = rowSlices(out, headPiece, "the classifier", lo * ROW_ALIGN);
+    if (rest.length >= slices.length) return slices;
+    last.push(headPiece([0, lo * ROW_ALIGN]));
+    return rest;
+  };
+
+  // Greedy packing in pipeline order; a row slice of a split tensor starts a shard of its own (but the classifier rows
+  // packHeadRows puts beside the last layers).
   const groups: Piece[][] = [];
   let current: Piece[] = [];
-  const pieces = [...embedPieces, ...layerPieces, ...headPieces];
   const splitEmbed = embedPieces.length > 1;
-  for (const p of pieces) {
-    const sliced = (p.embedRows && splitEmbed) || (p.headRows && headPieces.length > 1);
+  const splitHead = headPieces.length > 1;
+  const pack = (p: Piece) => {
+    const sliced = (p.embedRows && splitEmbed) || (p.headRows && splitHead);
     const afterSplitEmbed = splitEmbed && current.some((q) => q.embedRows);
     if (current.length > 0 && (sliced || afterSplitEmbed || cost([...current, p]).total > budget)) {
       groups.push(current);
       current = [];
     }
     current.push(p);
-  }
+  };
+  for (const p of [...embedPieces, ...layerPieces]) pack(p);
+  for (const p of splitHead ? packHeadRows(current, headPieces) : headPieces) pack(p);
   groups.push(current);
   const shards = groups.map((ps, index): ShardSpec => {
     const k = cost(ps);

@@ -118,17 +118,24 @@ export function shardContext(model: LlamaModel, session: string, nCtx: number, e
   if (!sh) return null;
   const { env, plan } = sh;
   const hops = newHopStats();
+  // A stub per shard for the context's life (a failed step drops the context, and with it any stub the failure broke).
+  const stubs = new Map<number, ReturnType<typeof stubFor>>();
+  const stepStub = (s: ShardSpec) => {
+    let stub = stubs.get(s.index);
+    if (!stub) stubs.set(s.index, (stub = stubFor(env, plan, s, session)));
+    return stub;
+  };
   const call: ShardCaller = async (s, input) => {
     const x = input.x ? (input.x.byteLength === input.x.buffer.byteLength ? input.x.buffer : input.x.slice().buffer) : undefined;
     const t0 = performance.now();
     const out = unwrap(
-      await stubFor(env, plan, s, session).forward({ spec: s, session, nCtx, pos0: input.pos0, tokens: [...input.tokens], ...(x && { x: x as ArrayBuffer }), allLogits: input.allLogits, ...(input.argmax && { argmax: true }), persist: !ephemeral }),
+      await stepStub(s).forward({ spec: s, session, nCtx, pos0: input.pos0, tokens: [...input.tokens], ...(x && { x: x as ArrayBuffer }), allLogits: input.allLogits, ...(input.argmax && { argmax: true }), ...(input.embedBest && { embedBest: true }), ...(input.skipHead && { skipHead: true }), persist: !ephemeral }),
     );
     hops.calls++;
     hops.roundTripMs += performance.now() - t0;
     hops.computeMs += out.computeMs ?? 0;
     hops.persistMs += out.persistMs ?? 0;
-    return { ...(out.x && { x: new Float32Array(out.x) }), ...(out.logits && { logits: new Float32Array(out.logits) }), ...(out.best && { best: out.best }) };
+    return { ...(out.x && { x: new Float32Array(out.x) }), ...(out.logits && { logits: new Float32Array(out.logits) }), ...(out.best && { best: out.best }), ...(out.bestX && { bestX: new Float32Array(out.bestX) }) };
   };
   const trim = async (n: number) => {
     await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).trim(s, session, n))));

@@ -26,6 +26,14 @@ export interface ShardStepInput {
   readonly allLogits: boolean;
   /** Only the best logit of the (single) row is wanted: a classifier shard sends `best` instead of its logits (greedy.ts). */
   readonly argmax?: boolean;
+  /**
+   * With `argmax`, on a model whose classifier is its token embedding (tied): also send the embedding row of the best
+   * token (`bestX`). Greedy decoding feeds that token next, so the next step starts from this row and calls no
+   * embedding shard. The row is the same lookup of the same rows an embedding shard makes (bit-identical).
+   */
+  readonly embedBest?: boolean;
+  /** Stop after the layers: this batch's logits are not wanted (a prefill batch before the last), so no classifier rows are scored. */
+  readonly skipHead?: boolean;
 }
 
 export interface ShardStepOutput {
@@ -35,6 +43,8 @@ export interface ShardStepOutput {
   readonly logits?: Float32Array;
   /** With `argmax`: the best of its classifier rows' logits, as the greedy sampler ranks them. */
   readonly best?: BestLogit;
+  /** With `embedBest`: the token embedding row of `best.token` ([dim]); absent when no logit was finite. */
+  readonly bestX?: Float32Array;
 }
 
 /** One session's KV for this shard's layers. */
@@ -99,11 +109,17 @@ export class ShardEngine {
       this.forwarded += n;
     }
     const x = hasLayers || !w.output ? backend.read(s.x, 0, n * c.dim) : undefined;
-    if (!w.output || !w.outputNorm) return { x };
+    if (!w.output || !w.outputNorm || input.skipHead) return { x };
     // A classifier-only shard gets exactly the rows it scores; after layers, the last row or all of them.
     const rows = recordHead(backend, c, w.outputNorm, w.output, s, n, hasLayers ? input.allLogits : true);
     if (!input.argmax) return { ...(x && { x }), logits: backend.read(s.logits, 0, rows * w.output.rows) };
     if (rows !== 1) throw new RangeError(`a greedy step scores one row, got ${rows}`);
-    return { ...(x && { x }), best: bestOfRead((o, k) => backend.read(s.logits, o, k), w.output.rows, w.part.headRows![0]) };
+    const first = w.part.headRows![0];
+    const best = bestOfRead((o, k) => backend.read(s.logits, o, k), w.output.rows, first);
+    if (!input.embedBest || !c.tiedOutput || best.token < 0) return { ...(x && { x }), best };
+    // The classifier rows are token_embd's rows [first, ...): the same lookup recordEmbed makes in an embedding shard.
+    // The residual stream was read above, so its buffer is free for the row.
+    recordEmbed(backend, w.output, s, [best.token], first);
+    return { ...(x && { x }), best, bestX: backend.read(s.x, 0, c.dim) };
   }
 }

@@ -18,6 +18,7 @@ const MiB = 1 << 20;
 const PLANS = [
   { name: "0.5 MiB (7 shards: embedding, one per layer, classifier)", budget: 0.5, maxBatch: 32, planCtx: 256 },
   { name: "0.24 MiB (embedding and classifier split by rows)", budget: 0.24, maxBatch: 4, planCtx: 16 },
+  { name: "260 KiB (the classifier's first rows beside the last layer, the rest a slice)", budget: 260 / 1024, maxBatch: 4, planCtx: 16 },
 ];
 
 async function greedy(ctx: LlamaContext, prompt: number[], n: number, onLogits?: (l: Float32Array) => void) {

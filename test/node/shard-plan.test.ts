@@ -56,6 +56,20 @@ describe("shard plan", () => {
     for (const h of heads) expect(h.tensors).toContain(`output.weight[${h.headRows![0]}:${h.headRows![1]}]`);
   });
 
+  it("a split classifier's first rows join the last layer shard when the rest then needs fewer slices", () => {
+    const plan = planShards(input, { budgetBytes: 260 * 1024, nCtx: 16, maxBatch: 4 });
+    expectCovers(plan);
+    const last = plan.shards[plan.shards.length - 2]!;
+    // Beside layer 4 go the classifier's first 64 rows, the rest is one slice of its own.
+    expect(last).toMatchObject({ layers: [4, 5], headRows: [0, 64], embedRows: null });
+    expect(last.tensors).toEqual(expect.arrayContaining(["output_norm.weight", "output.weight[0:64]", "blk.4.attn_q.weight"]));
+    expect(plan.shards[plan.shards.length - 1]).toMatchObject({ layers: [0, 0], headRows: [64, c.vocabSize], embedRows: null });
+    expect(plan.shards).toHaveLength(7);
+    // The whole classifier does not fit one shard at this budget: without the rows beside layer 4 it would take two.
+    const whole = planShards(input, { budgetBytes: 0.3 * MiB, nCtx: 16, maxBatch: 4 }).shards.find((sh) => sh.headRows?.[0] === 0 && sh.headRows[1] === c.vocabSize && sh.layers[1] === 0)!;
+    expect(whole.totalBytes).toBeGreaterThan(plan.budgetBytes);
+  });
+
   it.each([0.24, 0.3, 0.37, 0.5, 0.75, 1, 1.5])("every shard of a %s MiB plan is within the budget and the pieces cover the model once", (mb) => {
     for (const maxBatch of [4, 32]) {
       let plan: ShardPlan;
