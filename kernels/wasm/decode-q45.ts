@@ -1,11 +1,26 @@
 // Relaxed Q4_K / Q5_K decode: one 64-element chunk of a 4-row panel-block, its steps written out (matmul-q4k.ts's layout).
 import { SINK } from "./common";
-import { settle, u8x4 } from "./kquant-common";
+import { u8x4 } from "./kquant-common";
 
 // Written out rather than looped: a loop of short iterations spent a third of its instructions on counters, and
 // immediate offsets replace address arithmetic. The stores to SINK order loads: V8 issues a block's loads in program
 // order but floats the arithmetic after them, so without a store in between every load of a chunk comes first and
 // the values they hold spill.
+
+/**
+ * The four rows' u8 scales at p as i16 lane pairs (row r in lanes 2r, 2r + 1), the lanes of an i16 dotStep
+ * accumulator: one i32x4.dot_i16x8_s with them settles and scales it at once (|lane| ≤ 32767, scale ≤ 63: exact in
+ * i32, the same sums as settle then i32x4.mul, one multiply fewer per accumulator).
+ */
+@inline function u8x4Pairs(p: usize): v128 {
+  const s = i16x8.extend_low_i8x16_u(v128.load32_zero(p));
+  return i8x16.shuffle(s, s, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+
+/** The scaled i32 sums of a settled-and-scaled pair of i16 accumulators: lo by s0, hi by s1 (u8x4Pairs). */
+@inline function scaled2(lo: v128, hi: v128, s0: v128, s1: v128): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(lo, s0), i32x4.dot_i16x8_s(hi, s1));
+}
 
 /**
  * Relaxed Q4_K decode: the scaled sums of one 64-element chunk (sub-blocks 2c, 2c + 1: quants at qp, activations at
@@ -43,7 +58,7 @@ import { settle, u8x4 } from "./kquant-common";
   const n7 = v128.load(qp, 112);
   lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 28), v128.and(n7, m)));
   hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 60), v128.and(i16x8.shr_u(n7, 4), m)));
-  return i32x4.add(i32x4.mul(settle(lo), u8x4(sc)), i32x4.mul(settle(hi), u8x4(sc + 4)));
+  return scaled2(lo, hi, u8x4Pairs(sc), u8x4Pairs(sc + 4));
 }
 
 /**
@@ -98,7 +113,9 @@ import { settle, u8x4 } from "./kquant-common";
 /** q5v's high value of step j (a constant) from the unshifted E vector: bits 2j, 2j + 1 moved to 3-4 with one shift. */
 @inline function q5hi(x: v128, e: v128, j: i32): v128 {
   const t = j == 0 ? i16x8.shl(e, 3) : j == 1 ? i16x8.shl(e, 1) : j == 2 ? i16x8.shr_u(e, 1) : i16x8.shr_u(e, 3);
-  return v128.or(v128.and(i16x8.shr_u(x, 5), i8x16.splat(7)), v128.and(t, i8x16.splat(0x18)));
+  // x's bits 5-7 kept by an and-not with the low value's mask (already in a register), then shifted: only zeros cross
+  // into the byte below, so no mask of 7 (one constant fewer for V8 to keep or rebuild).
+  return v128.or(i16x8.shr_u(v128.andnot(x, i8x16.splat(0x1f)), 5), v128.and(t, i8x16.splat(0x18)));
 }
 
 /**
@@ -122,7 +139,7 @@ import { settle, u8x4 } from "./kquant-common";
   const x3 = v128.load(rp, 48);
   lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 12), v128.and(x3, m)));
   hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 44), q5hi(x3, e, 3)));
-  return i32x4.add(i32x4.mul(settle(lo), s0), i32x4.mul(settle(hi), s1));
+  return scaled2(lo, hi, s0, s1);
 }
 
 /** runQ5Relaxed with fused i32 dot-adds (as chunkQ4Fused). */
@@ -148,7 +165,7 @@ import { settle, u8x4 } from "./kquant-common";
 
 /** chunkQ4Relaxed for Q5_K: the chunk's two runs (at qp, qp + 80), each settled and scaled as the loop does. */
 @inline function chunkQ5Relaxed(qp: usize, xv: usize, sc: usize, f: bool): v128 {
-  const s0 = u8x4(sc), s1 = u8x4(sc + 4);
+  const s0 = f ? u8x4(sc) : u8x4Pairs(sc), s1 = f ? u8x4(sc + 4) : u8x4Pairs(sc + 4);
   const r = f ? runQ5Fused(qp, xv, s0, s1) : runQ5Relaxed(qp, xv, s0, s1);
   v128.store(SINK, r);
   return i32x4.add(r, f ? runQ5Fused(qp + 80, xv + 16, s0, s1) : runQ5Relaxed(qp + 80, xv + 16, s0, s1));

@@ -239,13 +239,16 @@ function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
               // Relaxed: two steps (vectors at qp and qp + 48) per settle, one plane at a time, each loading its own
               // vectors: the store after each plane keeps V8 from hoisting every load of the iteration to its top
               // (loads keep their order around a store, the arithmetic floats), which spilled half the registers.
-              a0 = pair(a0, q6at(qp, 0), zero, q6at(qp + 48, 0), zero, xp, f);
+              const va = v128.load(qp), wa = v128.load(qp, 48);
+              a0 = pair(a0, q6(va, zero, zero, 0), zero, q6(wa, zero, zero, 0), zero, xp, f);
               v128.store(SINK, a0);
-              a1 = pair(a1, q6at(qp, 1), zero, q6at(qp + 48, 1), zero, xp + 32 * XK_ELEM, f);
+              const vb = v128.load(qp, 16), wb = v128.load(qp, 64);
+              a1 = pair(a1, q6(zero, vb, zero, 1), zero, q6(zero, wb, zero, 1), zero, xp + 32 * XK_ELEM, f);
               v128.store(SINK, a1);
-              a2 = pair(a2, q6at(qp, 2), zero, q6at(qp + 48, 2), zero, xp + 64 * XK_ELEM, f);
+              const vc = v128.load(qp, 32), wc = v128.load(qp, 80);
+              a2 = pair(a2, q6(zero, zero, vc, 2), zero, q6(zero, zero, wc, 2), zero, xp + 64 * XK_ELEM, f);
               v128.store(SINK, a2);
-              a3 = pair(a3, q6at(qp, 3, true), zero, q6at(qp + 48, 3, true), zero, xp + 96 * XK_ELEM, f);
+              a3 = pair(a3, q6(va, vb, vc, 3, true), zero, q6(wa, wb, wc, 3, true), zero, xp + 96 * XK_ELEM, f);
               v128.store(SINK, a3);
               qp += 96;
             }

@@ -22,9 +22,9 @@ export const PB: usize = 848;
   const m = i8x16.splat(0x3f);
   if (k < 3) return v128.and(k == 0 ? a : k == 1 ? b : c, m);
   if (serial) {
-    const t = i8x16.splat(-64);
-    const ab = v128.or(i16x8.shr_u(v128.and(a, t), 2), v128.and(b, t));
-    return i16x8.shr_u(v128.or(i16x8.shr_u(ab, 2), v128.and(c, t)), 2);
+    // Bits 6-7 as an and-not with the value mask m (already in a register): no 0xc0 constant to keep or rebuild.
+    const ab = v128.or(i16x8.shr_u(v128.andnot(a, m), 2), v128.andnot(b, m));
+    return i16x8.shr_u(v128.or(i16x8.shr_u(ab, 2), v128.andnot(c, m)), 2);
   }
   const t0 = v128.and(i16x8.shr_u(a, 6), i8x16.splat(0x03));
   const t1 = v128.and(i16x8.shr_u(b, 4), i8x16.splat(0x0c));
