@@ -1,6 +1,10 @@
 // The sharded bench's model files: synthetic shapes in llama.cpp's Q4_K_M mix (real vocabularies where shipped), made once and cached.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { LlamaContext } from "../../src/engine/context";
+import { generate } from "../../src/engine/generate";
+import type { LlamaModel } from "../../src/engine/model";
+import { Sampler } from "../../src/engine/sampler";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { gguf, writeGguf, type GgufValue } from "../../src/gguf/index";
 import { quantize } from "../../src/quant/index";
@@ -70,4 +74,17 @@ export function mixedModel(opts: SynthOptions, mix: QuantMix, log: (line: string
   metadata.push(["general.quantization_version", gguf.u32(QUANTIZATION_VERSION)]);
   metadata.push(["general.file_type", gguf.u32(QUANT_MIXES[mix].fileType)]);
   return writeGguf({ metadata, tensors });
+}
+
+/** The single engine's greedy tokens for the prompt (temperature 0, the session's defaults otherwise): the sharded run's oracle. */
+export async function greedyTokens(model: LlamaModel, prompt: readonly number[], n: number): Promise<number[]> {
+  const ctx = new LlamaContext(model, { nCtx: prompt.length + n + 8 });
+  try {
+    const g = generate(ctx, new Sampler({ temperature: 0 }), { input: prompt, maxTokens: n });
+    let step = await g.next();
+    while (!step.done) step = await g.next();
+    return step.value.tokens;
+  } finally {
+    ctx.dispose();
+  }
 }

@@ -56,7 +56,8 @@ export function shardedTable(r: ShardedReport): string[] {
     x.model,
     x.backend,
     mib(x.file_bytes),
-    `${x.shards} (${x.stages})`,
+    // A decode step that calls fewer stages (greedy on a tied model: no embedding stage) shows both.
+    x.decode_stages === undefined || x.decode_stages === x.stages ? `${x.shards} (${x.stages})` : `${x.shards} (${x.stages}; decode ${x.decode_stages})`,
     // Reports from before per-shard scripts ran every shard in the main Worker's one script and did not count isolates.
     `${x.shard_scripts ?? 1} (${x.isolates ?? "?"})`,
     `${mib(x.max_shard_plan_bytes)} / ${x.shard_memory.length ? mib(Math.max(...x.shard_memory.map((m) => m.reserved_bytes))) : "?"}`,

@@ -7,7 +7,7 @@ import { LlamaModel } from "../../src/engine/model";
 import { benchPrompt, median, runOnce } from "./bench-core";
 import { snapshot, startDevServer, type DevServer } from "./dev-server";
 import { getJson, postJson } from "./loadtest-sse";
-import { SHARDED_MODELS, shardedModelFile, type ShardedBenchModel } from "./bench-sharded-model";
+import { greedyTokens, SHARDED_MODELS, shardedModelFile, type ShardedBenchModel } from "./bench-sharded-model";
 import { generateShardScripts } from "./shards-config";
 
 /** wrangler's switch for its local observability (default on in wrangler 4.164). */
@@ -36,7 +36,7 @@ interface PlanEntry {
   embed_rows: [number, number] | null;
   head_rows: [number, number] | null;
   total_bytes: number;
-  replicas: { isolate?: string; steps: number; forwarded: number; compute_ms: number; persist_ms: number; memory: { weights_bytes: number; kv_bytes: number; scratch_bytes: number; reserved_bytes: number } | null }[];
+  replicas: { isolate?: string; steps: number; forwarded: number; compute_ms: number; persist_ms: number; handler_ms?: number; memory: { weights_bytes: number; kv_bytes: number; scratch_bytes: number; reserved_bytes: number } | null }[];
 }
 interface ModelInfo {
   file_bytes: number;
@@ -60,6 +60,11 @@ export interface ShardedRow {
   isolates?: number | null;
   /** Calls one after another per forward step: parallel row slices of the embedding or classifier count once. */
   stages: number;
+  /**
+   * Of those, the stages a decode step called (a greedy step on a tied model skips the embedding slices: the pick's
+   * row comes back with it); the per-stage overhead divides by these. Absent in reports made before it was recorded.
+   */
+  decode_stages?: number;
   /** The plan's largest shard (weights + KV + buffers), and each shard's memory by the backend's accounting after the run. */
   max_shard_plan_bytes: number;
   shard_memory: { index: number; weights_bytes: number; kv_bytes: number; scratch_bytes: number; reserved_bytes: number }[];
@@ -80,6 +85,11 @@ export interface ShardedRow {
   calls_per_token?: number;
   /** What is left of a step once every shard's time is taken out, per call: the RPC and the session's own work. */
   call_overhead_ms?: number | null;
+  /**
+   * Every shard's time per decode step from a step's arrival in the object to its answer, summed (call_overhead_ms's
+   * part inside the objects is this less shard_all_ms_per_token; the rest is the RPC and the session's own work).
+   */
+  shard_handler_ms_per_token?: number | null;
   /**
    * Runs in which a shard's counters went back (its isolate was reset and the object reloaded its part and restored its
    * pages mid-run: workerd runs every object of a class in one isolate, whose memory the shards share).
@@ -118,7 +128,12 @@ export function stagesOf(plan: readonly PlanEntry[], vocab: number): number {
 /** Each shard's counters (summed over its replicas): the time it spent inside steps, for a before/after difference. */
 function shardTime(plan: readonly PlanEntry[]) {
   const sum = (s: PlanEntry, f: (r: PlanEntry["replicas"][number]) => number) => s.replicas.reduce((n, r) => n + f(r), 0);
-  return { compute: plan.map((s) => sum(s, (r) => r.compute_ms)), persist: plan.map((s) => sum(s, (r) => r.persist_ms)), steps: plan.map((s) => sum(s, (r) => r.steps)) };
+  return {
+    compute: plan.map((s) => sum(s, (r) => r.compute_ms)),
+    persist: plan.map((s) => sum(s, (r) => r.persist_ms)),
+    handler: plan.map((s) => sum(s, (r) => r.handler_ms ?? 0)),
+    steps: plan.map((s) => sum(s, (r) => r.steps)),
+  };
 }
 
 /** Time on a step's critical path: per stage the slowest of its shards (parallel slices overlap), summed over stages. */
@@ -144,6 +159,8 @@ async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<S
   const vocab = single.config.vocabSize;
   const prompt = benchPrompt(vocab, o.prefill);
   runOnce(single, prompt, Math.min(4, o.decode));
+  // The sharded session's greedy tokens must be the single engine's (the pipeline is exact): checked on every run.
+  const expected = await greedyTokens(single, prompt, 1 + o.decode);
   // One Node run right before each sharded run (alternated, as --vs-llama-cpp does): both see the same machine load.
   const local: { prefill: number; decode: number }[] = [];
   const nodeRun = () => {
@@ -173,7 +190,7 @@ async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<S
   process.env[OBSERVABILITY_ENV] = String(o.observability === true);
   const dev = await startDevServer({ root, models: [file], vars, ...(configs && { configs }), startTimeoutMs: 300_000 });
   try {
-    return await measureDev(dev, m, o, { node, nodeRun, vocab, nCtx, prompt });
+    return await measureDev(dev, m, o, { node, nodeRun, vocab, nCtx, prompt, expected });
   } catch (e) {
     o.log(dev.logs().split("\n").slice(-30).join("\n"));
     throw e;
@@ -187,7 +204,7 @@ async function measureDev(
   dev: DevServer,
   m: ShardedBenchModel,
   o: ShardedBenchOptions,
-  s: { node: () => ShardedRow["node"]; nodeRun: () => void; vocab: number; nCtx: number; prompt: number[] },
+  s: { node: () => ShardedRow["node"]; nodeRun: () => void; vocab: number; nCtx: number; prompt: number[]; expected: number[] },
 ): Promise<ShardedRow> {
   const info = () => getJson<ModelInfo>(`${dev.url}/v1/model?shard_stats=1`);
   const create = () => postJson<{ id: string }>(`${dev.url}/v1/sessions`, { temperature: 0, n_ctx: s.nCtx }, 201);
@@ -200,7 +217,7 @@ async function measureDev(
   const warm = await create();
   await gen(warm.id, { tokens: s.prompt, max_tokens: 1 });
   await gen(warm.id, { max_tokens: Math.min(4, o.decode) });
-  const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; all: number; calls: number; wall: number; reset: boolean }[] = [];
+  const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; all: number; calls: number; stages: number; handler: number; wall: number; reset: boolean }[] = [];
   for (let i = 0; i < o.runs; i++) {
     s.nodeRun();
     const { id } = await create();
@@ -210,6 +227,8 @@ async function measureDev(
     const d = await gen(id, { max_tokens: o.decode });
     const wall = performance.now() - t0;
     const after = shardTime((await info()).sharding.plan);
+    const got = [...p.tokens, ...d.tokens];
+    if (got.join() !== s.expected.join()) throw new Error(`${m.id} run ${i + 1}: the sharded tokens ${got.join(",")} are not the single engine's ${s.expected.join(",")}`);
     // The first step of a continuation evaluates the pending token (timed as its prefill); decode_ms covers the rest.
     const n = Math.max(1, d.tokens.length - 1);
     // The shards' counters cover every step of the request, the first included: per step, like decode_ms / n.
@@ -223,6 +242,8 @@ async function measureDev(
       persist: criticalMs(groups, before.persist, after.persist) / steps,
       all: (sum(after.compute, before.compute) + sum(after.persist, before.persist)) / steps,
       calls: sum(after.steps, before.steps) / steps,
+      handler: sum(after.handler, before.handler) / steps,
+      stages: groups.filter((g) => g.some((k) => after.steps[k]! > before.steps[k]!)).length,
       wall: (d.tokens.length * 1000) / wall,
       // A layer shard serves every token (a row slice only the tokens in its rows): fewer steps, or counters that
       // went back, mean the object's isolate restarted during the run.
@@ -245,6 +266,8 @@ async function measureDev(
   const persist = resets ? null : med((r) => r.persist);
   const all = resets ? null : med((r) => r.all);
   const calls = med((r) => r.calls);
+  const handler = resets ? null : med((r) => r.handler);
+  const decodeStages = med((r) => r.stages);
   const row: ShardedRow = {
     model: `${m.shape} (synth, ${m.mix ? `${m.mix.toUpperCase()} mix` : m.type!.toUpperCase()})`,
     backend: o.backend,
@@ -254,6 +277,7 @@ async function measureDev(
     shard_scripts: o.oneScript ? 1 : last.shards,
     isolates: isolates.has(undefined) ? null : isolates.size,
     stages,
+    decode_stages: decodeStages,
     max_shard_plan_bytes: Math.max(...last.plan.map((e) => e.total_bytes)),
     shard_memory: last.plan.flatMap((e) => e.replicas.filter((r) => r.memory).map((r) => ({ index: e.index, ...r.memory! }))),
     node: s.node(),
@@ -261,10 +285,11 @@ async function measureDev(
     decode_ms_per_token: msPerToken,
     shard_compute_ms_per_token: compute,
     shard_persist_ms_per_token: persist,
-    hop_overhead_ms: compute === null || persist === null ? null : (msPerToken - compute - persist) / stages,
+    hop_overhead_ms: compute === null || persist === null ? null : (msPerToken - compute - persist) / decodeStages,
     shard_all_ms_per_token: all,
     calls_per_token: calls,
     call_overhead_ms: all === null ? null : (msPerToken - all) / calls,
+    shard_handler_ms_per_token: handler,
     shard_resets: resets,
     local_observability: o.observability === true,
     one_session_decode_tokens_per_s: med((r) => r.wall),
@@ -273,6 +298,6 @@ async function measureDev(
     decode_tokens: o.decode,
     runs: o.runs,
   };
-  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms?.toFixed(2) ?? `unknown (${resets} run(s) with a shard reset)`} ms, per call outside every shard ${row.call_overhead_ms?.toFixed(2) ?? "?"} ms (${calls.toFixed(1)} calls per token), two sessions ${two.toFixed(2)} tok/s`);
+  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms?.toFixed(2) ?? `unknown (${resets} run(s) with a shard reset)`} ms, per call outside every shard ${row.call_overhead_ms?.toFixed(2) ?? "?"} ms (${calls.toFixed(1)} calls per token; of it in the objects around the step ${all === null || handler === null ? "?" : ((handler - all) / calls).toFixed(2)} ms, RPC and session ${handler === null ? "?" : ((msPerToken - handler) / calls).toFixed(2)} ms), two sessions ${two.toFixed(2)} tok/s`);
   return row;
 }

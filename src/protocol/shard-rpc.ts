@@ -58,6 +58,12 @@ export interface ShardStats {
   readonly steps: number;
   readonly computeMs: number;
   readonly persistMs: number;
+  /**
+   * The time from a step's arrival in the object to its answer being built (ms, summed): the forward pass and page
+   * writes plus the object's own work around them (finding the session's cache, copying the activations in and out).
+   * What a caller sees beyond it is the RPC itself.
+   */
+  readonly handlerMs: number;
   /** Page write transactions (flushes, trims, forks, caches dropped for room) and the pages they wrote. */
   readonly saves: number;
   readonly pagesWritten: number;

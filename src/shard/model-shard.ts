@@ -34,6 +34,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   private steps = 0;
   private computeMs = 0;
   private persistMs = 0;
+  private handlerMs = 0;
   /** Page write transactions, and pages written, since the isolate started (tests count them per commit). */
   private saves = 0;
   private pagesWritten = 0;
@@ -45,6 +46,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
 
   async forward(req: ShardForward): Promise<Result<ShardOutputWire>> {
     return this.#guard(async () => {
+      const tIn = performance.now();
       const engine = await this.#engine(req.spec);
       const held = engine.nLayers > 0 ? this.#hold(engine, req.session, req.nCtx) : null;
       const x = req.x ? new Float32Array(req.x) : undefined;
@@ -64,7 +66,9 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       this.steps++;
       this.computeMs += t2 - t1;
       this.persistMs += t1 - t0;
-      return ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }), ...(out.best && { best: out.best }), ...(out.bestX && { bestX: bytesOf(out.bestX) }), computeMs: t2 - t1, persistMs: t1 - t0 });
+      const answer = ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }), ...(out.best && { best: out.best }), ...(out.bestX && { bestX: bytesOf(out.bestX) }), computeMs: t2 - t1, persistMs: t1 - t0 });
+      this.handlerMs += performance.now() - tIn;
+      return answer;
     });
   }
 
@@ -185,6 +189,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       steps: this.steps,
       computeMs: this.computeMs,
       persistMs: this.persistMs,
+      handlerMs: this.handlerMs,
       saves: this.saves,
       pagesWritten: this.pagesWritten,
       memory,

@@ -49,6 +49,8 @@ export async function planInfo(env: Env, card: ModelCard, live = false) {
           forwarded: st.forwarded,
           compute_ms: st.computeMs,
           persist_ms: st.persistMs,
+          // The steps' time in the object from arrival to answer (compute and page writes included).
+          handler_ms: st.handlerMs,
           // Page write transactions (flushes at commits, trims, forks, caches dropped for room) and the pages they wrote.
           saves: st.saves,
           pages_written: st.pagesWritten,

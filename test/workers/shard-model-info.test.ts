@@ -53,7 +53,9 @@ describe("GET /v1/model with a sharded model", () => {
       expect(shard.replicas).toHaveLength(replicas);
       shard.replicas.forEach((r: any, i: number) => {
         const b = before.plan[shard.index].replicas[i];
-        for (const k of ["steps", "forwarded", "saves", "pages_written", "compute_ms", "persist_ms"]) expect(typeof r[k]).toBe("number");
+        for (const k of ["steps", "forwarded", "saves", "pages_written", "compute_ms", "persist_ms", "handler_ms"]) expect(typeof r[k]).toBe("number");
+        // The steps' time in the object holds their forward passes (persist_ms also counts the flushes, handler_ms does not).
+        expect(r.handler_ms - b.handler_ms).toBeGreaterThanOrEqual(r.compute_ms - b.compute_ms - 1e-9);
         const layers = shard.layers[1] - shard.layers[0];
         if (i !== mine || layers === 0) {
           // Another replica, or a shard without layers: nothing of this session, and never a page.
