@@ -8,16 +8,21 @@ import { u8x4 } from "./kquant-common";
 // the values they hold spill.
 
 /**
- * The four rows' u8 scales at p as i16 lane pairs (row r in lanes 2r, 2r + 1), the lanes of an i16 dotStep
- * accumulator: one i32x4.dot_i16x8_s with them settles and scales it at once (|lane| ≤ 32767, scale ≤ 63: exact in
- * i32, the same sums as settle then i32x4.mul, one multiply fewer per accumulator).
+ * The low sub-block's four u8 scales of a chunk (its 8 scale bytes widened to i16 by one v128.load8x8_u) as i16 lane
+ * pairs (row r in lanes 2r, 2r + 1), the lanes of an i16 dotStep accumulator: one i32x4.dot_i16x8_s with them settles
+ * and scales it at once (|lane| ≤ 32767, scale ≤ 63: exact in i32, the same sums as settle then i32x4.mul, one
+ * multiply fewer per accumulator).
  */
-@inline function u8x4Pairs(p: usize): v128 {
-  const s = i16x8.extend_low_i8x16_u(v128.load32_zero(p));
+@inline function u8x4PairsLow(s: v128): v128 {
   return i8x16.shuffle(s, s, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
 }
 
-/** The scaled i32 sums of a settled-and-scaled pair of i16 accumulators: lo by s0, hi by s1 (u8x4Pairs). */
+/** The same for the next 4 scales (the chunk's high sub-block), from the same widened load. */
+@inline function u8x4PairsHigh(s: v128): v128 {
+  return i8x16.shuffle(s, s, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+}
+
+/** The scaled i32 sums of a settled-and-scaled pair of i16 accumulators: lo by s0, hi by s1 (u8x4PairsLow/High). */
 @inline function scaled2(lo: v128, hi: v128, s0: v128, s1: v128): v128 {
   return i32x4.add(i32x4.dot_i16x8_s(lo, s0), i32x4.dot_i16x8_s(hi, s1));
 }
@@ -58,7 +63,8 @@ import { u8x4 } from "./kquant-common";
   const n7 = v128.load(qp, 112);
   lo = i16x8.add(lo, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 28), v128.and(n7, m)));
   hi = i16x8.add(hi, i16x8.relaxed_dot_i8x16_i7x16_s(v128.load32_splat(xv, 60), v128.and(i16x8.shr_u(n7, 4), m)));
-  return scaled2(lo, hi, u8x4Pairs(sc), u8x4Pairs(sc + 4));
+  const s = v128.load8x8_u(sc);
+  return scaled2(lo, hi, u8x4PairsLow(s), u8x4PairsHigh(s));
 }
 
 /**
@@ -165,7 +171,8 @@ import { u8x4 } from "./kquant-common";
 
 /** chunkQ4Relaxed for Q5_K: the chunk's two runs (at qp, qp + 80), each settled and scaled as the loop does. */
 @inline function chunkQ5Relaxed(qp: usize, xv: usize, sc: usize, f: bool): v128 {
-  const s0 = f ? u8x4(sc) : u8x4Pairs(sc), s1 = f ? u8x4(sc + 4) : u8x4Pairs(sc + 4);
+  const w = v128.load8x8_u(sc); // both sub-blocks' scales, widened once (i16 path)
+  const s0 = f ? u8x4(sc) : u8x4PairsLow(w), s1 = f ? u8x4(sc + 4) : u8x4PairsHigh(w);
   const r = f ? runQ5Fused(qp, xv, s0, s1) : runQ5Relaxed(qp, xv, s0, s1);
   v128.store(SINK, r);
   return i32x4.add(r, f ? runQ5Fused(qp + 80, xv + 16, s0, s1) : runQ5Relaxed(qp + 80, xv + 16, s0, s1));
