@@ -183,7 +183,7 @@ import { u8x4 } from "./kquant-common";
  * xv), with fused i32 dot-adds where f (a constant).
  */
 @inline export function chunkRelaxed(q5: bool, qp: usize, wp: usize, xv: usize, c: i32, f: bool): v128 {
-  const sc = wp + 16 + (<usize>c << 3);
+  const sc = wp + (q5 ? 32 : 16) + (<usize>c << 3); // past Q5_K's f32 header (q45-values.ts hdr)
   if (q5) return chunkQ5Relaxed(qp, xv, sc, f);
   return f ? chunkQ4Fused(qp, xv, sc) : chunkQ4Relaxed(qp, xv, sc);
 }

@@ -9,21 +9,22 @@ import { f16ToF32, panelByteOffset } from "./common";
 /** Rows of a Q4_K (q5 false) or Q5_K table in matmul-q4k.ts's layout: x = d·sc·q − dmin·m, as ggml. */
 @inline function embedQ45(out: usize, w: usize, cols: i32, tokens: usize, nTokens: i32, q5: bool): void {
   const nb = <usize>(cols >> 8);
-  const PB: usize = q5 ? 720 : 592;
-  const QOFF: usize = 80;
+  const PB: usize = q5 ? 736 : 592;
+  const H: usize = q5 ? 16 : 0; // Q5_K's d, dmin are f32 (q45-values.ts hdr): the rest sits 16 bytes later
+  const QOFF: usize = 80 + H;
   for (let t = 0; t < nTokens; t++) {
     const row = <usize>load<i32>(tokens + (<usize>t << 2));
     const rr = row & 3;
     let o = out + ((<usize>t * <usize>cols) << 2);
     for (let b: usize = 0; b < nb; b++) {
       const wp = w + ((row >> 2) * nb + b) * PB;
-      const d = f16ToF32(load<u16>(wp + (rr << 1)));
-      const dmin = f16ToF32(load<u16>(wp + 8 + (rr << 1)));
+      const d = q5 ? load<f32>(wp + (rr << 2)) : f16ToF32(load<u16>(wp + (rr << 1)));
+      const dmin = q5 ? load<f32>(wp + 16 + (rr << 2)) : f16ToF32(load<u16>(wp + 8 + (rr << 1)));
       for (let c: usize = 0; c < 4; c++) {
-        const d1 = d * <f32>load<u8>(wp + 16 + (c << 3) + rr);
-        const m1 = dmin * <f32>load<u8>(wp + 48 + (c << 3) + (rr << 1));
-        const d2 = d * <f32>load<u8>(wp + 20 + (c << 3) + rr);
-        const m2 = dmin * <f32>load<u8>(wp + 49 + (c << 3) + (rr << 1));
+        const d1 = d * <f32>load<u8>(wp + H + 16 + (c << 3) + rr);
+        const m1 = dmin * <f32>load<u8>(wp + H + 48 + (c << 3) + (rr << 1));
+        const d2 = d * <f32>load<u8>(wp + H + 20 + (c << 3) + rr);
+        const m2 = dmin * <f32>load<u8>(wp + H + 49 + (c << 3) + (rr << 1));
         const qp = wp + QOFF + c * (q5 ? 160 : 128);
         for (let l: usize = 0; l < 32; l++) {
           if (!q5) {

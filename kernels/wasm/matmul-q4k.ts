@@ -1,9 +1,9 @@
 // Q4_K weights × Q8_K activations: 4-row panels, integer dots per 32-element sub-block, 6-bit scales and mins in ints.
 import { madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, f16x4At, settle, storeRows4, storeTokens4, u8x4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, settle, storeRows4, storeTokens4, u8x4 } from "./kquant-common";
 import { SINK } from "./common";
 import { chunkRelaxed } from "./decode-q45";
-import { Q4, Q5, phases, prep, runTop, value } from "./q45-values";
+import { Q4, Q5, dAt, dminAt, hdr, phases, prep, runTop, value } from "./q45-values";
 import { tile8 } from "./prefill-q45";
 import { dot_add_fused } from "./matmul-quant";
 
@@ -20,7 +20,9 @@ const TILE8: bool = ASC_FEATURE_RELAXED_SIMD;
 // 4v+2, 4v+3 in the second). Q5_K (matmul-q5k.ts) holds whole 5-bit values instead, 160 bytes per chunk: per run of
 // 4 steps (the span between settles) vectors X0..X3, byte l of Xj holding element 4j + l of sub-block 2c in bits 0-4
 // and the low 3 bits of the same element of 2c + 1 in bits 5-7, then E, whose bits 2j, 2j+1 are that element's top
-// 2 bits: 3 operations per value vector where nibbles plus a fifth-bit plane take 4.5, in the same bytes.
+// 2 bits: 3 operations per value vector where nibbles plus a fifth-bit plane take 4.5, in the same bytes. Q5_K's d
+// and dmin are f32 (736 bytes per panel-block, everything after them 16 bytes later: q45-values.ts hdr), read by one
+// load each where Q4_K's f16 take two conversions per block (Q4_K keeps f16: f32 would put it 5.6 % over the file).
 // Per block: Σ_r w·x = dx·(d·Σ_j sc_j·Σ q·qx − dmin·Σ_j m_j·Σ qx), with every Σ exact in i32 (|Σ| < 2^26) and the
 // four rows in the four lanes; the activation sums come negated from quantize_q8_k, so both terms are added.
 
@@ -33,7 +35,7 @@ const U: usize = memory.data(64, 16);
  */
 @inline function half4<T>(h: bool, wp: usize, QOFF: usize, c: usize, xb: usize, xRow: usize, f: bool): void {
   const zero = i32x4.splat(0);
-  const sc = u8x4(wp + 16 + (c << 3) + (h ? 4 : 0));
+  const sc = u8x4(wp + 16 + hdr<T>() + (c << 3) + (h ? 4 : 0));
   const q5 = idof<T>() == idof<Q5>();
   let qp = wp + QOFF + c * (q5 ? 160 : 128);
   let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
@@ -73,11 +75,11 @@ const U: usize = memory.data(64, 16);
   for (let b: usize = 0; b < nb; b++) {
     const dx0 = v128.load32_splat(dp + (b << 2)), dx1 = v128.load32_splat(dp + (nb << 2) + (b << 2));
     const dx2 = v128.load32_splat(dp + (nb << 3) + (b << 2)), dx3 = v128.load32_splat(dp + 3 * (nb << 2) + (b << 2));
-    const dm = f16x4At(wp + 8);
+    const dm = dminAt<T>(wp);
     const sb = s0 + b * XK_SUMS * 4 + 96;
     let m0 = zero, m1 = zero, m2 = zero, m3 = zero;
     for (let k: usize = 0; k < 32; k += 8) {
-      const m = v128.load8x8_u(wp + 48 + k);
+      const m = v128.load8x8_u(wp + 48 + hdr<T>() + k);
       const j = k >> 1;
       m0 = i32x4.add(m0, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + j)));
       m1 = i32x4.add(m1, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + sRow + j)));
@@ -99,7 +101,7 @@ const U: usize = memory.data(64, 16);
       half4<T>(true, wp, QOFF, c, xb, xRow, f);
     }
     const u0 = v128.load(U), u1 = v128.load(U, 16), u2 = v128.load(U, 32), u3 = v128.load(U, 48);
-    const d = f16x4At(wp);
+    const d = dAt<T>(wp);
     o0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(d, dx0), o0);
     o1 = madd(f32x4.convert_i32x4_s(u1), f32x4.mul(d, dx1), o1);
     o2 = madd(f32x4.convert_i32x4_s(u2), f32x4.mul(d, dx2), o2);
@@ -115,8 +117,8 @@ const U: usize = memory.data(64, 16);
  */
 @inline export function matmulQ45<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32, f: bool = false): void {
   const q5 = idof<T>() == idof<Q5>();
-  const PB: usize = q5 ? 720 : 592; // panel-block bytes
-  const QOFF: usize = 80; // where the quants start
+  const PB: usize = q5 ? 736 : 592; // panel-block bytes
+  const QOFF: usize = 80 + hdr<T>(); // where the quants start
   const CS: usize = q5 ? 160 : 128; // bytes per 64-element chunk
   const nb = <usize>(cols >> 8);
   const xRow = nb * XK_BYTES;
@@ -145,7 +147,7 @@ const U: usize = memory.data(64, 16);
         let o = f32x4.splat(0);
         for (let b: usize = 0; b < nb; b++) {
           let mins = zero;
-          for (let k: usize = 0; k < 32; k += 8) mins = i32x4.add(mins, i32x4.dot_i16x8_s(v128.load8x8_u(wp + 48 + k), v128.load32_splat(sp + 96 + (k >> 1))));
+          for (let k: usize = 0; k < 32; k += 8) mins = i32x4.add(mins, i32x4.dot_i16x8_s(v128.load8x8_u(wp + 48 + hdr<T>() + k), v128.load32_splat(sp + 96 + (k >> 1))));
           let sumi = zero;
           let qp = wp + QOFF;
           if (ASC_FEATURE_RELAXED_SIMD) {
@@ -162,7 +164,7 @@ const U: usize = memory.data(64, 16);
           }
           for (let c: usize = 0; c < 4; c++) {
             if (ASC_FEATURE_RELAXED_SIMD) break;
-            const sc = wp + 16 + (c << 3);
+            const sc = wp + 16 + hdr<T>() + (c << 3);
             let xv = xp;
             for (let ph = 0; ph < phases<T>(); ph++) {
               let lo = zero, hi = zero;
@@ -186,8 +188,8 @@ const U: usize = memory.data(64, 16);
             xp += 64 * XK_ELEM;
           }
           const dx = v128.load32_splat(dp + (b << 2));
-          o = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(f16x4At(wp), dx), o);
-          o = madd(f32x4.convert_i32x4_s(mins), f32x4.mul(f16x4At(wp + 8), dx), o);
+          o = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(dAt<T>(wp), dx), o);
+          o = madd(f32x4.convert_i32x4_s(mins), f32x4.mul(dminAt<T>(wp), dx), o);
           wp += PB;
           sp += XK_SUMS * 4;
         }

@@ -1,7 +1,7 @@
 // Q4_K / Q5_K prefill on the relaxed build: eight rows (two 4-row panels) by four tokens, each activation broadcast once for both panels.
 import { SINK, madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, f16x4At, settle, storeTokens4, u8x4 } from "./kquant-common";
-import { Q5, phases, prep, runTop } from "./q45-values";
+import { XK_BYTES, XK_ELEM, XK_SUMS, settle, storeTokens4, u8x4 } from "./kquant-common";
+import { Q5, dAt, dminAt, hdr, phases, prep, runTop } from "./q45-values";
 
 // matmul-q4k.ts's tile4 broadcasts 4 activations per token and step for one weight vector: a broadcast and an add
 // per dot. With two panels each broadcast serves two dots, and the float sums keep tile4's order per row and token,
@@ -36,7 +36,7 @@ const O: usize = memory.data(128, 16);
 @inline function half8<T>(h: bool, wp: usize, wq: usize, QOFF: usize, CS: usize, c: usize, xb: usize, xRow: usize, f: bool): void {
   const zero = i32x4.splat(0);
   const q5 = idof<T>() == idof<Q5>();
-  const so = 16 + (c << 3) + (h ? 4 : 0);
+  const so = 16 + hdr<T>() + (c << 3) + (h ? 4 : 0);
   const sa = u8x4(wp + so), sb = u8x4(wq + so);
   let qp = wp + QOFF + c * CS, qq = wq + QOFF + c * CS;
   let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
@@ -91,18 +91,18 @@ const O: usize = memory.data(128, 16);
 }
 
 /** O slots i..i+3 (a panel's four tokens) += the mins term of panel-block wp, as tile4 adds it. */
-@inline function mins4(i: usize, wp: usize, sb: usize, sRow: usize, dx0: v128, dx1: v128, dx2: v128, dx3: v128): void {
+@inline function mins4<T>(i: usize, wp: usize, sb: usize, sRow: usize, dx0: v128, dx1: v128, dx2: v128, dx3: v128): void {
   const zero = i32x4.splat(0);
   let m0 = zero, m1 = zero, m2 = zero, m3 = zero;
   for (let k: usize = 0; k < 32; k += 8) {
-    const m = v128.load8x8_u(wp + 48 + k);
+    const m = v128.load8x8_u(wp + 48 + hdr<T>() + k);
     const j = k >> 1;
     m0 = i32x4.add(m0, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + j)));
     m1 = i32x4.add(m1, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + sRow + j)));
     m2 = i32x4.add(m2, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + 2 * sRow + j)));
     m3 = i32x4.add(m3, i32x4.dot_i16x8_s(m, v128.load32_splat(sb + 3 * sRow + j)));
   }
-  const dm = f16x4At(wp + 8);
+  const dm = dminAt<T>(wp);
   const o = O + (i << 4);
   v128.store(o, madd(f32x4.convert_i32x4_s(m0), f32x4.mul(dm, dx0), v128.load(o)));
   v128.store(o, madd(f32x4.convert_i32x4_s(m1), f32x4.mul(dm, dx1), v128.load(o, 16)), 16);
@@ -111,8 +111,8 @@ const O: usize = memory.data(128, 16);
 }
 
 /** O slots i..i+3 += U slots i..i+3 scaled by panel-block wp's d, as tile4 adds them. */
-@inline function sums4(i: usize, wp: usize, dx0: v128, dx1: v128, dx2: v128, dx3: v128): void {
-  const d = f16x4At(wp);
+@inline function sums4<T>(i: usize, wp: usize, dx0: v128, dx1: v128, dx2: v128, dx3: v128): void {
+  const d = dAt<T>(wp);
   const o = O + (i << 4), u = U + (i << 4);
   v128.store(o, madd(f32x4.convert_i32x4_s(v128.load(u)), f32x4.mul(d, dx0), v128.load(o)));
   v128.store(o, madd(f32x4.convert_i32x4_s(v128.load(u, 16)), f32x4.mul(d, dx1), v128.load(o, 16)), 16);
@@ -134,16 +134,16 @@ const O: usize = memory.data(128, 16);
     const dx2 = v128.load32_splat(dp + (nb << 3) + (b << 2)), dx3 = v128.load32_splat(dp + 3 * (nb << 2) + (b << 2));
     const sb = s0 + b * XK_SUMS * 4 + 96;
     const wq = wp + PS;
-    mins4(0, wp, sb, sRow, dx0, dx1, dx2, dx3);
-    mins4(4, wq, sb, sRow, dx0, dx1, dx2, dx3);
+    mins4<T>(0, wp, sb, sRow, dx0, dx1, dx2, dx3);
+    mins4<T>(4, wq, sb, sRow, dx0, dx1, dx2, dx3);
     for (let i: usize = 0; i < 128; i += 16) v128.store(U + i, zero);
     const xb = x0 + b * XK_BYTES;
     for (let c: usize = 0; c < 4; c++) {
       half8<T>(false, wp, wq, QOFF, CS, c, xb, xRow, f);
       half8<T>(true, wp, wq, QOFF, CS, c, xb, xRow, f);
     }
-    sums4(0, wp, dx0, dx1, dx2, dx3);
-    sums4(4, wq, dx0, dx1, dx2, dx3);
+    sums4<T>(0, wp, dx0, dx1, dx2, dx3);
+    sums4<T>(4, wq, dx0, dx1, dx2, dx3);
     wp += PB;
   }
   storeTokens4(o, v128.load(O), v128.load(O, 16), v128.load(O, 32), v128.load(O, 48), r, rows);

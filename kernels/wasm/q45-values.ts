@@ -1,5 +1,6 @@
 // Q4_K / Q5_K weight values as the dot steps take them (layout: matmul-q4k.ts), shared by decode and prefill tiles.
 import { q5v } from "./decode-q45";
+import { f16x4At } from "./kquant-common";
 
 /** Marker types: Q4 → Q4_K, Q5 → Q5_K (resolved at compile time). */
 export class Q4 {}
@@ -34,4 +35,23 @@ export class Q5 {}
 @inline export function runTop(qp: usize, k: i32): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return v128.load(qp, 64);
   return k ? v128.load8x8_u(qp, 72) : v128.load8x8_u(qp, 64);
+}
+
+/**
+ * Bytes a panel-block's header takes beyond Q4_K's 16 (d, dmin as f16): Q5_K keeps them as f32 (converted at load,
+ * +16 bytes, the panel then 736 bytes, 4.5 % over the file's 704), so its decode reads them with one load each instead
+ * of two f16 conversions per block. The scales, mins and quants follow 16 bytes later.
+ */
+@inline export function hdr<T>(): usize {
+  return idof<T>() == idof<Q5>() ? 16 : 0;
+}
+
+/** The four rows' d of panel-block wp as f32 lanes. */
+@inline export function dAt<T>(wp: usize): v128 {
+  return idof<T>() == idof<Q5>() ? v128.load(wp) : f16x4At(wp);
+}
+
+/** The four rows' dmin of panel-block wp as f32 lanes. */
+@inline export function dminAt<T>(wp: usize): v128 {
+  return idof<T>() == idof<Q5>() ? v128.load(wp, 16) : f16x4At(wp + 8);
 }

@@ -138,7 +138,7 @@ describe.each(builds)("%s against the ref backend (ggml activations)", (label, m
     expect(() => wasm.loadMatrix("output.weight", GgmlType.Q6_K, 4, 256, new Uint8Array(10))).toThrow(ModelError);
   });
 
-  // K-quant panels: the file's bytes plus unpacked scales (Q4_K: 592 per 4·144, Q5_K: 720 per 4·176, Q6_K: 848 per
+  // K-quant panels: the file's bytes plus unpacked scales (Q4_K: 592 per 4·144, Q5_K: 736 per 4·176, Q6_K: 848 per
   // 4·210, Q3_K: 456 per 4·110), ≤ 5 % over; Q4_1/Q5_0/Q5_1 and Q2_K panels hold exactly the file's bytes.
   it.each([GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K])("type %i weights take at most 5 %% over the file's bytes", (type) => {
     const b = make();

@@ -3,9 +3,9 @@ import { f16ToF32 } from "../../quant/index";
 import type { PackMemory } from "./linear-memory";
 import { panelByteOffset, type PackedMatrix } from "./repack";
 
-/** Packed bytes per 4-row panel and 256-block (the file holds 4·144, 4·176 and 4·210: +2.8 %, +2.3 %, +1 %). */
+/** Packed bytes per 4-row panel and 256-block (the file holds 4·144, 4·176 and 4·210: +2.8 %, +4.5 %, +1 %). */
 export const Q4K_PANEL_BLOCK = 592;
-export const Q5K_PANEL_BLOCK = 720;
+export const Q5K_PANEL_BLOCK = 736;
 export const Q6K_PANEL_BLOCK = 848;
 /** Q2_K: exactly 4·84 (scales stay packed); Q3_K: 4·110 + 16 (scales unpacked to i8): +3.6 %. */
 export const Q2K_PANEL_BLOCK = 336;
@@ -32,19 +32,27 @@ function packPanels(mem: PackMemory, panelBlock: number, fileBlock: number, rows
 /**
  * Q4_K (file: d, dmin f16, 12 bytes of packed 6-bit scales and mins, 128 quant bytes) → per panel-block: the four rows'
  * d (f16), dmin (f16), scales unpacked to u8 as [sub-block][row], mins as [pair][row][2], then the quant bytes by
- * panelByteOffset per 32-byte chunk. Q5_K (d, dmin, scales, qh[32], qs[128]) instead holds whole 5-bit values
+ * panelByteOffset per 32-byte chunk. Q5_K (d, dmin, scales, qh[32], qs[128]) keeps d and dmin as f32 (16 bytes more,
+ * everything after them 16 bytes later) and instead of nibbles holds whole 5-bit values
  * (matmul-q4k.ts): per 64-element chunk and run of 4 steps, vectors X0..X3 (the low sub-block's value, the high
  * sub-block's low 3 bits on top) and E (the high sub-block's top 2 bits of step j at bits 2j, 2j+1).
  */
 function packQ45(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean, q5: boolean): PackedMatrix {
   const quantAt = Array.from({ length: 4 * 32 }, (_, i) => panelByteOffset(i >> 5, i & 31, relaxed)); // [rr][l]
   const [panelBlock, fileBlock, qs] = q5 ? [Q5K_PANEL_BLOCK, 176, 48] : [Q4K_PANEL_BLOCK, 144, 16];
-  return packPanels(mem, panelBlock, fileBlock, rows, cols, bytes, (base, rr, s) => {
+  const H = q5 ? 16 : 0; // Q5_K's d and dmin as f32 (16 bytes more): the scales, mins and quants sit H bytes later
+  return packPanels(mem, panelBlock, fileBlock, rows, cols, bytes, (b0, rr, s) => {
     const u8 = mem.u8;
-    u8[base + 2 * rr] = bytes[s]!;
-    u8[base + 2 * rr + 1] = bytes[s + 1]!;
-    u8[base + 8 + 2 * rr] = bytes[s + 2]!;
-    u8[base + 9 + 2 * rr] = bytes[s + 3]!;
+    if (q5) {
+      mem.f32[b0 / 4 + rr] = f16ToF32(bytes[s]! | (bytes[s + 1]! << 8));
+      mem.f32[b0 / 4 + 4 + rr] = f16ToF32(bytes[s + 2]! | (bytes[s + 3]! << 8));
+    } else {
+      u8[b0 + 2 * rr] = bytes[s]!;
+      u8[b0 + 2 * rr + 1] = bytes[s + 1]!;
+      u8[b0 + 8 + 2 * rr] = bytes[s + 2]!;
+      u8[b0 + 9 + 2 * rr] = bytes[s + 3]!;
+    }
+    const base = b0 + H;
     const sc = s + 4;
     for (let j = 0; j < 8; j++) {
       const scale = j < 4 ? bytes[sc + j]! & 63 : (bytes[sc + j + 4]! & 0xf) | ((bytes[sc + j - 4]! >>> 6) << 4);
