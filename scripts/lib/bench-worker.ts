@@ -26,6 +26,8 @@ export default {
           session = null;
           model = LlamaModel.load(modelBytes(spec, () => new Uint8Array()), createBackend(q("backend")));
           counts = tokenCounts(spec, q("backend"), { prefill: Number(q("prefill")), decode: Number(q("decode")) });
+          // fused=0|1 sets the kernels' dot_add_fused answer (kernels/bench/profile-engine.ts compares both forms).
+          if (q("fused")) (model.backend as unknown as { k: { set_dot_add_fused(v: number): void } }).k.set_dot_add_fused(Number(q("fused")));
           return json({ model: modelLabel(spec), type: modelType(model), backend: model.backend.name, ...counts });
         }
         case "/session":
