@@ -192,7 +192,10 @@ async function benchOne(m: ShardedBenchModel, o: ShardedBenchOptions): Promise<S
   try {
     return await measureDev(dev, m, o, { node, nodeRun, vocab, nCtx, prompt, expected });
   } catch (e) {
-    o.log(dev.logs().split("\n").slice(-30).join("\n"));
+    const lines = dev.logs().split("\n");
+    // What workerd said about errors, resets or memory anywhere in the run, then the tail.
+    o.log(lines.filter((l) => /error|exceed|memory|reset|evict|crash|uncaught/i.test(l) && !/Environment Variable/.test(l)).slice(-40).join("\n"));
+    o.log(lines.slice(-30).join("\n"));
     throw e;
   } finally {
     await dev.dispose();
