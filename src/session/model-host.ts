@@ -3,6 +3,7 @@ import { createBackendAsync } from "../backends/select";
 import { LlamaContext } from "../engine/context";
 import type { KvType } from "../backends/kv-format";
 import { typedScoresBytes } from "../backends/wasm/typed-attention";
+import { f32ScoresBytes } from "../backends/wasm/attention-scratch";
 import { kvBytesPerPosition } from "../engine/kv-pages";
 import { LlamaModel } from "../engine/model";
 import { largestReadBytes } from "../engine/weights";
@@ -203,7 +204,7 @@ const PREFILL_BATCH = 32;
 /**
  * The most a copying backend's kernels allocate as scratch for a pass of PREFILL_BATCH tokens in a context of nCtx
  * (wasm: activations quantized to Q8_0/Q8_K or rounded to f16 for the widest matmul input, the attention scores of
- * one KV group, the RoPE table, the rounded query and its Q8_0 copy, token ids). Scratch areas are shared by the
+ * every head (at least a KV group's on a typed cache), the RoPE table, the rounded query and its Q8_0 copy, token ids). Scratch areas are shared by the
  * isolate's contexts and sized exactly to their largest call, so once allocated they are in the live count too; the
  * bound is added before a new context's first pass, when they may not exist yet.
  */
@@ -213,7 +214,7 @@ function passScratchBound(model: LlamaModel, nCtx: number): number {
   const n = PREFILL_BATCH * Math.max(c.dim, c.qDim, c.ffnDim);
   const act = n * 3 + (n / 32) * 12 + n * 2 + Math.ceil(n / 256) * 116 + n * 4;
   const q = PREFILL_BATCH * c.qDim;
-  return act + (c.nHeads / c.nKvHeads) * nCtx * 4 + PREFILL_BATCH * c.ropeDims * 8 + q * 4 + Math.ceil(q / 32) * 34 + PREFILL_BATCH * 4;
+  return act + f32ScoresBytes(c.nHeads, nCtx) + PREFILL_BATCH * c.ropeDims * 8 + q * 4 + Math.ceil(q / 32) * 34 + PREFILL_BATCH * 4;
 }
 
 /** The KV layout of a context of `nCtx` tokens of `model` whose cache stores `type`. */

@@ -55,7 +55,8 @@ function both(k: KernelExports, c: Case, seed: number): { got: Float32Array; wan
   const nPos = pos0 + nTokens, kvDim = nKvHeads * headDim, qn = nTokens * nHeads * headDim;
   const rowBytes = rowBytesOf(type, kvDim), code = CODE[type];
   const take = arena(k);
-  const tileScores = Math.min(nTokens, c.tile ?? 8) * (nHeads / nKvHeads) * nPos * 4;
+  // The typed kernel's tile of tokens' group scores; the f32 reference takes every head's row and 16 bytes.
+  const tileScores = Math.max(Math.min(nTokens, c.tile ?? 8) * (nHeads / nKvHeads) * nPos * 4, nHeads * nPos * 4 + 16);
   const [src, kb, vb, kf, vf, q, out, ref, scores] = [Math.max(nPos * kvDim, qn) * 4, nPos * rowBytes, nPos * rowBytes, nPos * kvDim * 4, nPos * kvDim * 4, qn * 4, qn * 4, qn * 4, tileScores].map(take);
   const f32 = () => new Float32Array(k.memory.buffer);
   // K rows of differing magnitude (q8_0 scales differ per block) so the softmax is far from flat.
@@ -157,7 +158,7 @@ describe.each([
     const take = arena(k);
     const headDim = 64;
     for (const nPos of [64, 67]) {
-      const [kp, vp, q, out, scores, ref] = [nPos * headDim * 4, nPos * headDim * 4, headDim * 4, headDim * 4, nPos * 4, nPos * 4].map(take);
+      const [kp, vp, q, out, scores, ref] = [nPos * headDim * 4, nPos * headDim * 4, headDim * 4, headDim * 4, nPos * 4 + 16, nPos * 4].map(take);
       const f32 = () => new Float32Array(k.memory.buffer);
       const a = Float32Array.from({ length: nPos }, (_, p) => 8 - (38 * p) / nPos + ((p * 7919) % 13) / 64);
       f32().fill(0, kp! / 4, kp! / 4 + 2 * nPos * headDim);

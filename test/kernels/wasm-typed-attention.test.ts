@@ -26,7 +26,7 @@ function wholeLayer(module: WebAssembly.Module, type: "f16" | "q8_0", kBytes: Ui
     at += (bytes + 15) & ~15;
     return p;
   };
-  const sizes = [kBytes.length, vBytes.length, nPos * kvDim * 4, nPos * kvDim * 4, qn * 4, qn * 4, kvRowBytes(type, qn), qn * 4, nHeads * nPos * 4];
+  const sizes = [kBytes.length, vBytes.length, nPos * kvDim * 4, nPos * kvDim * 4, qn * 4, qn * 4, kvRowBytes(type, qn), qn * 4, nHeads * nPos * 4 + 16];
   const need = at + sizes.reduce((n, b) => n + ((b + 15) & ~15), 0);
   if (need > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
   const [kb, vb, kf, vf, qp, qr, qq, out, scores] = sizes.map(take);

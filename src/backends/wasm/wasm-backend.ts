@@ -12,6 +12,7 @@ import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
 import type { PackedMatrix } from "./repack";
 import { readKvPlanes, writeKvPlanes } from "./kv-planes";
 import { typedAttention } from "./typed-attention";
+import { f32ScoresBytes } from "./attention-scratch";
 import { KV_CODE, WasmBuffer, WasmKvCache, WasmMatrix, WasmVector } from "./wasm-handles";
 
 /** Kernel scratch areas, each grown on demand and reused across calls. */
@@ -203,12 +204,14 @@ export class WasmBackend implements Backend {
     const c = this.kv(cache);
     if (pos0 + nTokens > c.layout.nCtx) throw new RangeError(`attention past the context of ${c.layout.nCtx}`);
     const group = shape.nHeads / shape.nKvHeads;
-    const scores = this.scratchArea("scores", group * c.layout.nCtx * 4);
     const [op, qp] = [this.buf(out).ptr, this.buf(q).ptr];
     if (c.type === "f32") {
+      // Every head's scores (the kernel walks the cache once for all KV heads), then 16 bytes for its cache touches.
+      const scores = this.scratchArea("scores", f32ScoresBytes(shape.nHeads, c.layout.nCtx));
       this.k.attention(op, qp, c.k(layer), c.v(layer), scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim, 0);
       return;
     }
+    const scores = this.scratchArea("scores", group * c.layout.nCtx * 4);
     const typed = { type: c.type, nCtx: c.layout.nCtx, rowBytes: c.rowBytes, k: c.k(layer), v: c.v(layer) };
     typedAttention(this.k, (slot, bytes) => this.scratchArea(slot, bytes), op, qp, typed, scores, pos0, nTokens, shape);
   }
