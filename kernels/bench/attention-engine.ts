@@ -1,0 +1,75 @@
+// The engine's attention op on the f32 KV cache, baseline kernels against the current build in one process: a synthetic
+// model loaded once per module, prefill then decode alternated, each attention call timed (as `bench --profile` does),
+// plus the same call repeated at once (the cache then hot: what a kernel-only bench sees) and the decode's tokens/s.
+// usage: npx tsx kernels/bench/attention-engine.ts --base /tmp/old-relaxed.wasm [--model smollm2-135m-Q4_0]
+//   [--prompt 128] [--decode 128] [--rounds 5]
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import "../../src/backends/wasm/load-node";
+import type { Backend } from "../../src/backends/backend";
+import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
+import { LlamaModel } from "../../src/engine/model";
+import { BenchSession, benchPrompt, findModel, median, modelBytes } from "../../scripts/lib/bench-core";
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? dflt : process.argv[i + 1]!;
+};
+const spec = findModel(arg("--model", "smollm2-135m-Q4_0"));
+const [nPrompt, nDecode, rounds] = [Number(arg("--prompt", "128")), Number(arg("--decode", "128")), Number(arg("--rounds", "5"))];
+const paths: Record<string, string> = { base: resolve(arg("--base", "")), new: resolve(arg("--new", "build/kernels/relaxed.wasm")) };
+const bytes = modelBytes(spec, (n) => readFileSync(`${process.env.EDGE_LLAMA_MODELS ?? "test/fixtures"}/${n}`));
+
+interface Run {
+  model: LlamaModel;
+  timing: boolean;
+  t: { calls: number; first: number; again: number };
+}
+function load(path: string): Run {
+  const backend = new WasmBackend(new WebAssembly.Module(readFileSync(path)));
+  const run: Run = { model: null as unknown as LlamaModel, timing: false, t: { calls: 0, first: 0, again: 0 } };
+  const attention = backend.attention.bind(backend);
+  (backend as Backend).attention = (...a: Parameters<Backend["attention"]>) => {
+    if (!run.timing) return attention(...a);
+    let t0 = performance.now();
+    attention(...a);
+    run.t.first += performance.now() - t0;
+    t0 = performance.now();
+    attention(...a); // idempotent: the same output again, the cache now hot
+    run.t.again += performance.now() - t0;
+    run.t.calls++;
+  };
+  run.model = LlamaModel.load(bytes, backend);
+  return run;
+}
+const runs = Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, load(p)]));
+const prompt = benchPrompt(runs.new!.model.config.vocabSize, nPrompt);
+const res: Record<string, { first: number[]; again: number[]; tps: number[]; logits: string }> = {};
+for (let r = 0; r < rounds + 1; r++) {
+  for (const [k, run] of Object.entries(runs)) {
+    // Untimed pass (tokens/s of a decode without the repeated calls), then a pass with every attention call timed.
+    const s = new BenchSession(run.model, prompt, nDecode);
+    s.prefill();
+    const t0 = performance.now();
+    s.decodeAll();
+    const tps = nDecode / ((performance.now() - t0) / 1000);
+    s.dispose();
+    run.t = { calls: 0, first: 0, again: 0 };
+    const s2 = new BenchSession(run.model, prompt, nDecode);
+    s2.prefill();
+    run.timing = true;
+    s2.decodeAll();
+    run.timing = false;
+    s2.dispose();
+    if (r === 0) continue;
+    const e = (res[k] ??= { first: [], again: [], tps: [], logits: "" });
+    e.first.push((run.t.first / run.t.calls) * 1000);
+    e.again.push((run.t.again / run.t.calls) * 1000);
+    e.tps.push(tps);
+  }
+}
+console.log(`${spec.id}, wasm-relaxed, f32 KV, ${nPrompt}-token prompt then ${nDecode} decoded (positions ${nPrompt}..${nPrompt + nDecode}); medians of ${rounds} alternated rounds`);
+for (const [k, e] of Object.entries(res)) {
+  console.log(`${k.padEnd(5)} attention µs per layer call: engine ${median(e.first).toFixed(1)}, repeated at once (hot) ${median(e.again).toFixed(1)}; decode ${median(e.tps).toFixed(1)} tok/s`);
+}
+if (res.base && res.new) console.log(`new/base: attention ${(median(res.new.first) / median(res.base.first)).toFixed(2)}, decode tok/s ${(median(res.new.tps) / median(res.base.tps)).toFixed(2)}`);
