@@ -35,13 +35,16 @@ export function betterOf(a: BestLogit, b: BestLogit): BestLogit {
 }
 
 /**
- * A logits row for the sampler from the best pick alone: -Infinity everywhere but the pick. The greedy sampler's
- * argmax of it is the pick (and with no finite pick it refuses, as with the full row); nothing else may read it.
+ * A logits row for the sampler from the best pick alone: -Infinity everywhere but the pick, and it ends at the pick
+ * (ids 0..pick). The greedy sampler's argmax of it is the pick, and its passes over the row (the copy, the argmax)
+ * stop there instead of running over the whole vocabulary; with no finite pick it is the whole row, all -Infinity,
+ * and the sampler refuses as with the full row. Nothing but the greedy sampler may read it (argmaxSuffices).
  * `into` (a row of `vocab` floats) is reused when given: a fresh 513 KB row per token costs more in page faults than
  * the sampler's pass over it.
  */
 export function greedyRow(vocab: number, best: BestLogit, into?: Float32Array): Float32Array {
-  const row = into && into.length === vocab ? into.fill(-Infinity) : new Float32Array(vocab).fill(-Infinity);
+  const n = best.token >= 0 ? best.token + 1 : vocab;
+  const row = (into && into.length === vocab ? into.subarray(0, n) : new Float32Array(n)).fill(-Infinity);
   if (best.token >= 0) row[best.token] = best.logit;
   return row;
 }

@@ -59,6 +59,7 @@ describe.each([
       expect(argmax(row)).toBe(t);
       expect(Object.is(row[t], want[t])).toBe(true);
       expect(row.filter((v) => v > -Infinity)).toHaveLength(1);
+      expect(row).toHaveLength(t + 1); // the greedy row ends at the pick
       ctx.append([t]);
       want = a.evaluate([t]);
     }

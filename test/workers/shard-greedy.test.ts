@@ -69,10 +69,21 @@ describe("the best logit stands for the row", () => {
     expect(bestOfRead(read, row.length, 1000)).toEqual(bestOf(row, 1000));
     row.fill(-Infinity);
     expect(bestOfRead(read, row.length, 0)).toEqual({ token: -1, logit: -Infinity });
-    // A reused row: the previous pick does not survive.
-    const into = greedyRow(8, { token: 2, logit: 1 });
-    expect(greedyToken(greedyRow(8, { token: 6, logit: 0.5 }, into))).toBe(6);
-    expect(Array.from(into).filter((v) => v > -Infinity)).toEqual([0.5]);
+    // A reused row (the pipeline's vocabulary-long buffer): no earlier pick survives in the row the sampler gets, for
+    // a later pick above or below it. The row ends at the pick (the sampler's passes stop there); with no finite pick
+    // it is the whole row.
+    const into = new Float32Array(8);
+    expect(greedyToken(greedyRow(8, { token: 2, logit: 1 }, into))).toBe(2);
+    const above = greedyRow(8, { token: 6, logit: 0.5 }, into);
+    expect(greedyToken(above)).toBe(6);
+    expect(Array.from(above).filter((v) => v > -Infinity)).toEqual([0.5]);
+    const below = greedyRow(8, { token: 1, logit: 0.25 }, into);
+    expect(greedyToken(below)).toBe(1);
+    expect(Array.from(below).filter((v) => v > -Infinity)).toEqual([0.25]);
+    expect([above.length, below.length]).toEqual([7, 2]);
+    const none = greedyRow(8, { token: -1, logit: -Infinity }, into);
+    expect(none).toHaveLength(8);
+    expect(greedyToken(none)).toMatch(/no token has a finite logit/);
   });
 
   it("is used only when the sampler takes the argmax of the raw row", () => {
