@@ -236,9 +236,10 @@ function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
               }
             }
             for (; xp < xe; xp += 8 * XK_ELEM) {
-              // Relaxed: two steps (vectors at qp and qp + 48) per settle, one plane at a time, each loading its own
-              // vectors: the store after each plane keeps V8 from hoisting every load of the iteration to its top
-              // (loads keep their order around a store, the arithmetic floats), which spilled half the registers.
+              // Relaxed: two steps (groups at qp and qp + 48) per settle, one plane at a time, each group's three
+              // vectors loaded once (the fourth plane reuses them); the store after each plane keeps V8 from hoisting
+              // every load of the iteration to its top (loads keep their order around a store, the arithmetic
+              // floats), which spilled half the registers.
               const va = v128.load(qp), wa = v128.load(qp, 48);
               a0 = pair(a0, q6(va, zero, zero, 0), zero, q6(wa, zero, zero, 0), zero, xp, f);
               v128.store(SINK, a0);
