@@ -36,9 +36,14 @@ export interface WasmFormat {
   pack(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix;
   /** out[t, r] = Σ_c w[r, c] x[t, c] for nTokens prepared rows (decode and prefill tiles alike). */
   matmul(k: KernelExports, out: number, w: PackedMatrix, a: Activations, rows: number, cols: number, nTokens: number): void;
+  /** One token's matmul where the format has a kernel of its own for it; xe: scratch of DECODE_SCRATCH_PER_COL·cols bytes. */
+  decode?(k: KernelExports, out: number, w: PackedMatrix, a: Activations, rows: number, cols: number, xe: number): void;
   /** out[t, :] = row tokens[t] of the table, dequantized; `tokens` points at nTokens i32 ids. */
   embed(k: KernelExports, out: number, w: PackedMatrix, cols: number, tokens: number, nTokens: number): void;
 }
+
+/** Scratch bytes per input column that WasmFormat.decode needs (the expanded activations of decode-pair.ts). */
+export const DECODE_SCRATCH_PER_COL = 9;
 
 type Row = Omit<WasmFormat, "type" | "blockElems" | "blockBytes">;
 
@@ -69,6 +74,7 @@ const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
     packedBytes: (rows, cols) => block32PackedBytes(32, rows, cols),
     pack: (mem, rows, cols, bytes, relaxed) => packBlock32(mem, true, rows, cols, bytes, relaxed),
     matmul: (k, out, w, a, rows, cols, n) => k.matmul_q8_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, n),
+    decode: (k, out, w, a, rows, cols, xe) => k.decode_q8_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, xe),
     embed: (k, out, w, cols, tokens, n) => k.embed_quant(out, w.data, w.scales, 0, cols, tokens, n),
   }],
   [GgmlType.Q4_0, {
@@ -76,6 +82,7 @@ const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
     packedBytes: (rows, cols) => block32PackedBytes(16, rows, cols),
     pack: (mem, rows, cols, bytes, relaxed) => packBlock32(mem, false, rows, cols, bytes, relaxed),
     matmul: (k, out, w, a, rows, cols, n) => k.matmul_q4_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, n),
+    decode: (k, out, w, a, rows, cols, xe) => k.decode_q4_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, xe),
     embed: (k, out, w, cols, tokens, n) => k.embed_quant(out, w.data, w.scales, 1, cols, tokens, n),
   }],
   [GgmlType.Q4_1, {

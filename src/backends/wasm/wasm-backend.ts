@@ -7,7 +7,7 @@ import { factorCopies } from "../rope-table";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
 import { prepareActivations } from "./activations";
-import { WASM_FORMATS, type WasmFormat } from "./formats";
+import { DECODE_SCRATCH_PER_COL, WASM_FORMATS, type WasmFormat } from "./formats";
 import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
 import type { PackedMatrix } from "./repack";
 import { readKvPlanes, writeKvPlanes } from "./kv-planes";
@@ -16,7 +16,7 @@ import { f32ScoresBytes } from "./attention-scratch";
 import { KV_CODE, WasmBuffer, WasmKvCache, WasmMatrix, WasmVector } from "./wasm-handles";
 
 /** Kernel scratch areas, each grown on demand and reused across calls. */
-type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope" | "kvK" | "kvQ";
+type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope" | "kvK" | "kvQ" | "decodeX";
 
 export class WasmBackend implements Backend {
   readonly name: string;
@@ -166,6 +166,10 @@ export class WasmBackend implements Backend {
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     const m = this.mat(w);
     const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, (slot, bytes) => this.scratchArea(slot, bytes));
+    if (nTokens === 1 && m.format.decode) {
+      m.format.decode(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
+      return;
+    }
     m.format.matmul(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, nTokens);
   }
 

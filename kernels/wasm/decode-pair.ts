@@ -1,0 +1,214 @@
+// Q8_0 / Q4_0 decode (one token): two 4-row panels half a matrix apart per pass, sharing each activation load.
+import { SINK, madd } from "./common";
+import { f16x4At, storeRows4 } from "./kquant-common";
+import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
+import { dot_add_fused } from "./matmul-quant";
+
+// Layouts as matmul-quant.ts (repack.ts): per panel nb panel-blocks of PB weight bytes, then (separately) nb scale
+// groups. With P panels, a pass takes panels p and p + P/2: two weight streams (and two scale streams) far apart,
+// each read in order. Measured (kernels/bench/decode-model-ab.mjs), that reads weights streaming from memory faster
+// than one stream; adjacent panels p, p + 1 (one stream read in two interleaved halves) were 2x slower there. An odd
+// last panel goes alone (decode-legacy.ts blocks), as does everything on SIMD128 Q4_0 (pairs measured slower).
+// The token's activations are first expanded (expand) so that every load in the loops is a full vector at an
+// immediate offset from one pointer (V8 adds the offset of a splatting load in a separate instruction).
+// Each row's f32 sum takes the same steps in the same block order as matmulQ's decode (convert, times dw·dx, fused
+// add) on the same exact integer sums: the same bits.
+// V8 issues a block's loads in program order but floats arithmetic after them; the stores to SINK keep each group of
+// loads next to its arithmetic (decode-legacy.ts).
+
+/** Marker types for relaxed Q4_0's step form (resolved at compile time): i32 dot-adds, or i16 dots widened per block. */
+class Fused {}
+class I16 {}
+
+/** Activation bytes per block, and where its i16 quants start (quantize_q8_0's layout). */
+const XB: usize = ASC_FEATURE_RELAXED_SIMD ? 96 : 64;
+const X16: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 0;
+/** Expanded activation bytes per block (see expand): 8 or 16 splats of 4 quant bytes, then dx and 8·(-Σq) splatted. */
+const EB4: usize = 160;
+const EB16: usize = 288;
+
+/**
+ * Writes the token's activations at xe as the pair loops load them, each a full vector at an immediate offset:
+ * per block, the `groups` 4-byte groups of its quants at xp (i8 for relaxed Q4_0, i16 pairs otherwise) splatted to
+ * all lanes, then its d splatted, then 8·(-Σq) splatted (the same values the 4-row blocks compute per panel).
+ */
+@inline function expand(xe: usize, xp: usize, dp: usize, sp: usize, nb: i32, groups: usize): void {
+  for (let b = 0; b < nb; b++) {
+    for (let k: usize = 0; k < groups; k++) v128.store(xe + 16 * k, v128.load32_splat(xp + 4 * k));
+    v128.store(xe + 16 * groups, v128.load32_splat(dp));
+    v128.store(xe + 16 * groups + 16, i32x4.shl(v128.load32_splat(sp), 3));
+    xe += 16 * groups + 32;
+    xp += XB;
+    dp += 4;
+    sp += 4;
+  }
+}
+
+@inline function lo4(n: v128): v128 {
+  return v128.and(n, i8x16.splat(0x0f));
+}
+@inline function hi4(n: v128): v128 {
+  return v128.and(i16x8.shr_u(n, 4), i8x16.splat(0x0f)); // x86 has no byte shift: i16 shift, then mask
+}
+
+/** Orders the loads before these stores after the arithmetic before them (see the top). */
+@inline function sink2(a: v128, b: v128): void {
+  v128.store(SINK, a);
+  v128.store(SINK, b);
+}
+
+/**
+ * Relaxed Q4_0 step: weight vector n's low nibbles dotted with the splatted i8 quants x, its high ones with y, added
+ * to acc. i16 form: one accumulator per panel-block, at most 8 steps of 2 products of a nibble and a quant per lane,
+ * |lane| ≤ 8·2·15·127 = 30480 < 2^15 (exact, as blockQ4Relaxed). Fused: i32 dot-adds.
+ */
+@inline function q4rStep<F>(acc: v128, n: v128, x: v128, y: v128): v128 {
+  if (idof<F>() == idof<Fused>()) return i32x4.relaxed_dot_i8x16_i7x16_add_s(y, hi4(n), i32x4.relaxed_dot_i8x16_i7x16_add_s(x, lo4(n), acc));
+  return i16x8.add(i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(x, lo4(n))), i16x8.relaxed_dot_i8x16_i7x16_s(y, hi4(n)));
+}
+
+/** The first step of a block (i16 form: no add to a zero accumulator; fused: the chain starts at c = 8·(-Σq)). */
+@inline function q4rFirst<F>(c: v128, n: v128, x: v128, y: v128): v128 {
+  if (idof<F>() == idof<Fused>()) return q4rStep<F>(c, n, x, y);
+  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x, lo4(n)), i16x8.relaxed_dot_i8x16_i7x16_s(y, hi4(n)));
+}
+
+/** The out rows of panels at wa and wa + pw (scales at sa, sa + ps): relaxed Q4_0, i16 steps or i32 dot-adds. */
+@inline function pairQ4Relaxed<F>(o: usize, wa: usize, pw: usize, sa: usize, ps: usize, xe: usize, nb: i32, r: i32, rows: i32, o2: usize): void {
+  let oa = f32x4.splat(0), ob = f32x4.splat(0);
+  let wb = wa + pw, sb = sa + ps;
+  const end = xe + <usize>nb * EB4;
+  while (xe < end) {
+    let x = v128.load(xe), y = v128.load(xe, 64);
+    const c = v128.load(xe, 144);
+    let aa = q4rFirst<F>(c, v128.load(wa), x, y), ab = q4rFirst<F>(c, v128.load(wb), x, y);
+    sink2(aa, ab);
+    x = v128.load(xe, 16);
+    y = v128.load(xe, 80);
+    aa = q4rStep<F>(aa, v128.load(wa, 16), x, y);
+    ab = q4rStep<F>(ab, v128.load(wb, 16), x, y);
+    sink2(aa, ab);
+    x = v128.load(xe, 32);
+    y = v128.load(xe, 96);
+    aa = q4rStep<F>(aa, v128.load(wa, 32), x, y);
+    ab = q4rStep<F>(ab, v128.load(wb, 32), x, y);
+    sink2(aa, ab);
+    x = v128.load(xe, 48);
+    y = v128.load(xe, 112);
+    aa = q4rStep<F>(aa, v128.load(wa, 48), x, y);
+    ab = q4rStep<F>(ab, v128.load(wb, 48), x, y);
+    if (idof<F>() != idof<Fused>()) {
+      aa = i32x4.add(i32x4.extadd_pairwise_i16x8_s(aa), c);
+      ab = i32x4.add(i32x4.extadd_pairwise_i16x8_s(ab), c);
+    }
+    const dx = v128.load(xe, 128);
+    oa = madd(f32x4.convert_i32x4_s(aa), f32x4.mul(v128.load(sa), dx), oa);
+    ob = madd(f32x4.convert_i32x4_s(ab), f32x4.mul(v128.load(sb), dx), ob);
+    wa += 64;
+    wb += 64;
+    sa += 16;
+    sb += 16;
+    xe += EB4;
+  }
+  v128.store(o, oa);
+  storeRows4(o2, ob, r, rows);
+}
+
+/** acc + the dots of the four rows' i16 weights w (a pair per lane) with the splatted i16 pair x. */
+@inline function d16(acc: v128, w: v128, x: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(w, x));
+}
+
+/** Q8_0 step v (0..7): vector v's two halves sign-extended as they load, dotted with expanded pairs 2v, 2v + 1. */
+@inline function q8Step(acc: v128, wp: usize, xe: usize, v: usize): v128 {
+  return d16(d16(acc, v128.load8x8_s(wp + 16 * v), v128.load(xe + 32 * v)), v128.load8x8_s(wp + 16 * v + 8), v128.load(xe + 32 * v + 16));
+}
+
+/** Q8_0 (both builds), two panels. */
+@inline function pairQ8(o: usize, wa: usize, pw: usize, sa: usize, ps: usize, xe: usize, nb: i32, r: i32, rows: i32, o2: usize): void {
+  let oa = f32x4.splat(0), ob = f32x4.splat(0);
+  let wb = wa + pw, sb = sa + ps;
+  const end = xe + <usize>nb * EB16;
+  while (xe < end) {
+    const z = i32x4.splat(0);
+    let aa = q8Step(z, wa, xe, 0), ab = q8Step(z, wb, xe, 0);
+    sink2(aa, ab);
+    aa = q8Step(aa, wa, xe, 1); ab = q8Step(ab, wb, xe, 1); sink2(aa, ab);
+    aa = q8Step(aa, wa, xe, 2); ab = q8Step(ab, wb, xe, 2); sink2(aa, ab);
+    aa = q8Step(aa, wa, xe, 3); ab = q8Step(ab, wb, xe, 3); sink2(aa, ab);
+    aa = q8Step(aa, wa, xe, 4); ab = q8Step(ab, wb, xe, 4); sink2(aa, ab);
+    aa = q8Step(aa, wa, xe, 5); ab = q8Step(ab, wb, xe, 5); sink2(aa, ab);
+    aa = q8Step(aa, wa, xe, 6); ab = q8Step(ab, wb, xe, 6); sink2(aa, ab);
+    aa = q8Step(aa, wa, xe, 7); ab = q8Step(ab, wb, xe, 7);
+    const dx = v128.load(xe, 256);
+    oa = madd(f32x4.convert_i32x4_s(aa), f32x4.mul(f16x4At(sa), dx), oa);
+    ob = madd(f32x4.convert_i32x4_s(ab), f32x4.mul(f16x4At(sb), dx), ob);
+    wa += 128;
+    wb += 128;
+    sa += 8;
+    sb += 8;
+    xe += EB16;
+  }
+  v128.store(o, oa);
+  storeRows4(o2, ob, r, rows);
+}
+
+/** A lone last panel (rows r..r+3), four rows per block as matmulQ's decode. */
+@inline function single(q8: bool, fusedDot: bool, o: usize, wp: usize, sc: usize, xp: usize, dp: usize, sp: usize, nb: i32, r: i32, rows: i32): void {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    let s: v128;
+    if (q8) s = blockQ8(wp, xp);
+    else if (!ASC_FEATURE_RELAXED_SIMD) s = blockQ4Wide(wp, xp, sp);
+    else s = fusedDot ? blockQ4Fused(wp, xp, sp) : blockQ4Relaxed(wp, xp, sp);
+    const dw = q8 ? f16x4At(sc) : v128.load(sc);
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(dw, v128.load32_splat(dp)), acc);
+    wp += q8 ? 128 : 64;
+    sc += q8 ? 8 : 16;
+    xp += XB;
+    dp += 4;
+    sp += 4;
+  }
+  storeRows4(o, acc, r, rows);
+}
+
+/**
+ * out[r] = Σ_c w[r, c] x[c] for one token and Q8_0 weights (x quantized by quantize_q8_0 into xq, xd, xs); xe is
+ * scratch of cols·9 bytes (the expanded activations; 16-byte aligned is best).
+ */
+export function decode_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, xe: usize): void {
+  const nb = cols >> 5;
+  const pw = <usize>nb * 128, ps = <usize>nb * 8, x16 = xq + X16;
+  if (rows > 4) expand(xe, x16, xd, xs, nb, 16);
+  const panels = (rows + 3) >> 2, half = panels >> 1;
+  const hw = <usize>half * pw, hs = <usize>half * ps, ho = <usize>half << 4;
+  for (let p = 0; p < half; p++) {
+    const o = out + (<usize>p << 4);
+    pairQ8(o, wq + <usize>p * pw, hw, wd + <usize>p * ps, hs, xe, nb, (p + half) << 2, rows, o + ho);
+  }
+  const r = half << 3;
+  if (r < rows) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, x16, xd, xs, nb, r, rows);
+}
+
+/** The same for Q4_0 weights: i32 dot-adds where the engine fuses them (dot_add_fused), else the i16 steps. */
+export function decode_q4_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, xe: usize): void {
+  const nb = cols >> 5;
+  const pw = <usize>nb * 64, ps = <usize>nb * 16, xb = xq + (ASC_FEATURE_RELAXED_SIMD ? 0 : X16);
+  const fusedDot = ASC_FEATURE_RELAXED_SIMD && dot_add_fused() != 0;
+  if (!ASC_FEATURE_RELAXED_SIMD) {
+    // SIMD128: one panel at a time (pairs measured slower in Node).
+    for (let r = 0; r < rows; r += 4) single(false, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xb, xd, xs, nb, r, rows);
+    return;
+  }
+  if (rows > 4) expand(xe, xb, xd, xs, nb, 8);
+  const panels = (rows + 3) >> 2, half = panels >> 1;
+  // panels p and p + half together (two streams far apart)
+  const hw = <usize>half * pw, hs = <usize>half * ps;
+  for (let p = 0; p < half; p++) {
+    const o = out + (<usize>p << 4), wp = wq + <usize>p * pw, sc = wd + <usize>p * ps;
+    if (fusedDot) pairQ4Relaxed<Fused>(o, wp, hw, sc, hs, xe, nb, (p + half) << 2, rows, o + (<usize>half << 4));
+    else pairQ4Relaxed<I16>(o, wp, hw, sc, hs, xe, nb, (p + half) << 2, rows, o + (<usize>half << 4));
+  }
+  const r = (half * 2) << 2;
+  if (r < rows) single(false, fusedDot, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xb, xd, xs, nb, r, rows);
+}

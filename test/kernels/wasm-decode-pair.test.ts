@@ -1,0 +1,79 @@
+// The one-token Q8_0 / Q4_0 kernels (decode_q8_0, decode_q4_0: two panels per pass on expanded activations) give
+// matmul_q8_0 / matmul_q4_0's bits for one token: every last-panel row count, odd and even panel counts, both
+// builds, relaxed Q4_0 with either answer of the dot-add probe, and the largest dots (nibble 15 or ±127 against ±127).
+import { describe, expect, it } from "vitest";
+import "../../src/backends/wasm/load-node";
+import { kernelModules } from "../../src/backends/wasm/kernel-modules";
+import { instantiateKernels, type KernelExports } from "../../src/backends/wasm/kernel-exports";
+import { DECODE_SCRATCH_PER_COL } from "../../src/backends/wasm/formats";
+import { LinearMemory } from "../../src/backends/wasm/linear-memory";
+import { packBlock32 } from "../../src/backends/wasm/repack";
+import { GgmlType } from "../../src/gguf/ggml-types";
+import { randomArray, seededRandom } from "./expected";
+import { randomBlocks } from "./random-blocks";
+
+type Probe = KernelExports & { set_dot_add_fused(v: number): void };
+type Build = readonly [name: string, relaxed: boolean, fused: number];
+const BUILDS: readonly Build[] = [
+  ["relaxed", true, 0],
+  ["relaxed", true, 1],
+  ["simd128", false, 0],
+];
+const FORMATS = [
+  ["Q8_0", GgmlType.Q8_0, true, 34],
+  ["Q4_0", GgmlType.Q4_0, false, 18],
+] as const;
+
+/** Output bits of one token through matmul_* (decode = false) or decode_* (true), on a fresh instance. */
+function run(build: Build, q8: boolean, decode: boolean, bytes: Uint8Array, rows: number, cols: number, x: Float32Array): Uint32Array {
+  const [, relaxed, fused] = build;
+  const k = instantiateKernels(relaxed ? kernelModules().relaxed! : kernelModules().simd128) as Probe;
+  k.set_dot_add_fused(fused);
+  const mem = new LinearMemory(k.memory, k.heap_base());
+  const w = packBlock32(mem, q8, rows, cols, bytes, relaxed);
+  const xp = mem.alloc(cols * 4);
+  mem.f32.set(x, xp / 4);
+  const nb = cols / 32;
+  const q = mem.alloc(cols * 3 + nb * 8);
+  const [d, s] = [q + cols * 3, q + cols * 3 + nb * 4];
+  k.quantize_q8_0(xp, q, d, s, cols);
+  const out = mem.alloc(rows * 4 + 64);
+  const guard = out + rows * 4; // the rows past the last must stay untouched
+  mem.u8.fill(0xa5, guard, guard + 64);
+  const xe = mem.alloc(cols * DECODE_SCRATCH_PER_COL);
+  if (decode) (q8 ? k.decode_q8_0 : k.decode_q4_0)(out, w.data, w.scales, q, d, s, rows, cols, xe);
+  else (q8 ? k.matmul_q8_0 : k.matmul_q4_0)(out, w.data, w.scales, q, d, s, rows, cols, 1);
+  expect(Array.from(mem.u8.subarray(guard, guard + 64)).every((b) => b === 0xa5)).toBe(true);
+  return new Uint32Array(k.memory.buffer.slice(out, out + rows * 4));
+}
+
+describe.each(BUILDS)("wasm-%s (dot_add_fused %i): one-token decode kernels", (...build: Build) => {
+  // rows: 1..4 (one panel alone), 5..8 (one pair), 9..13 (a pair and a last panel), 38, 172 and 200 (many pairs);
+  // cols: 1, 5, 9 and 48 blocks.
+  it.each(FORMATS)("%s: the bits of the matmul kernel for one token", (_name, type, q8) => {
+    for (const [rows, cols] of [[1, 32], [3, 160], [4, 288], [5, 32], [7, 288], [8, 160], [9, 288], [12, 32], [13, 1536], [38, 288], [172, 160], [200, 1536]] as const) {
+      const rand = seededRandom(0xdec + type * 31 + rows * 7 + cols);
+      const bytes = randomBlocks(rand, type, rows, cols);
+      const x = randomArray(rand, cols);
+      const want = run(build, q8, false, bytes, rows, cols, x);
+      expect(new Set(want).size, `${rows}×${cols}`).toBeGreaterThan(Math.min(rows, 8) / 2);
+      expect(Array.from(new Float32Array(want.buffer)).every(Number.isFinite)).toBe(true);
+      expect(Array.from(run(build, q8, true, bytes, rows, cols, x)), `${rows}×${cols}`).toEqual(Array.from(want));
+    }
+  });
+
+  it.each(FORMATS)("%s: the largest dots (every quant at its extreme against |q| = 127)", (_name, _type, q8, blockBytes) => {
+    const rows = 13, cols = 256;
+    // Q4_0: every byte 0xff (nibbles 15: +7 after the offset); Q8_0: every quant -127 (0x81). f16 d = 0.5.
+    const bytes = new Uint8Array((rows * cols) / 32 * blockBytes).fill(q8 ? 0x81 : 0xff);
+    for (let b = 0; b < bytes.length; b += blockBytes) bytes.set([0x00, 0x38], b);
+    for (const sign of [1, -1]) {
+      const x = new Float32Array(cols).fill(sign);
+      const want = run(build, q8, false, bytes, rows, cols, x);
+      // 256 values of (7 or -127)·0.5 against ±1.
+      const each = (q8 ? -127 : 7) * 0.5 * 256 * sign;
+      expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(v - each) < 1e-3 * Math.abs(each)), `${sign}`).toBe(true);
+      expect(Array.from(run(build, q8, true, bytes, rows, cols, x)), `${sign}`).toEqual(Array.from(want));
+    }
+  });
+});
