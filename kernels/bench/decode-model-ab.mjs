@@ -104,7 +104,7 @@ try {
     for (let i = 0; i < 15; i++) empty.push(await call("noop"));
     rtt = median(empty.slice(5));
   }
-  const REPS = 3; // steps per workerd request
+  const REPS = Math.max(3, Math.round(4e8 / macs)); // steps per workerd request: ~10 ms or more, well past the round trip's noise
   const ms = Object.fromEntries(RUNTIMES.map((rt) => [rt, names.map(() => [])]));
   for (let i = 0; i < paths.length; i++) { // warm-up
     steps[i](1);

@@ -8,7 +8,8 @@ import { dot_add_fused } from "./matmul-quant";
 // groups. With P panels, a pass takes panels p and p + P/2: two weight streams (and two scale streams) far apart,
 // each read in order. Measured (kernels/bench/decode-model-ab.mjs), that reads weights streaming from memory faster
 // than one stream; adjacent panels p, p + 1 (one stream read in two interleaved halves) were 2x slower there. An odd
-// last panel goes alone (decode-legacy.ts blocks), as does everything on SIMD128 Q4_0 (pairs measured slower).
+// last panel goes alone (decode-legacy.ts blocks), as does every panel on the SIMD128 build (pairs not measured faster
+// there in Node), so SIMD128 decode runs matmul_q*_0's one-token code.
 // The token's activations are first expanded (expand) so that every load in the loops is a full vector at an
 // immediate offset from one pointer (V8 adds the offset of a splatting load in a separate instruction).
 // Each row's f32 sum takes the same steps in the same block order as matmulQ's decode (convert, times dw·dx, fused
@@ -179,6 +180,11 @@ const EB16: usize = 288;
 export function decode_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, xe: usize): void {
   const nb = cols >> 5;
   const pw = <usize>nb * 128, ps = <usize>nb * 8, x16 = xq + X16;
+  if (!ASC_FEATURE_RELAXED_SIMD) {
+    // SIMD128: one panel at a time, as matmul_q8_0 (pairs not measured faster in Node).
+    for (let r = 0; r < rows; r += 4) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, x16, xd, xs, nb, r, rows);
+    return;
+  }
   if (rows > 4) expand(xe, x16, xd, xs, nb, 16);
   const panels = (rows + 3) >> 2, half = panels >> 1;
   const hw = <usize>half * pw, hs = <usize>half * ps, ho = <usize>half << 4;
@@ -196,7 +202,7 @@ export function decode_q4_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usi
   const pw = <usize>nb * 64, ps = <usize>nb * 16, xb = xq + (ASC_FEATURE_RELAXED_SIMD ? 0 : X16);
   const fusedDot = ASC_FEATURE_RELAXED_SIMD && dot_add_fused() != 0;
   if (!ASC_FEATURE_RELAXED_SIMD) {
-    // SIMD128: one panel at a time (pairs measured slower in Node).
+    // SIMD128: one panel at a time, as matmul_q4_0 (pairs measured slower in Node).
     for (let r = 0; r < rows; r += 4) single(false, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xb, xd, xs, nb, r, rows);
     return;
   }
