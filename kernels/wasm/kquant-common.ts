@@ -54,6 +54,26 @@ export const XK_SUMS: usize = 28;
   return i32x4.extend_low_i16x8_u(v128.load8x8_u(p));
 }
 
+/**
+ * The scales for `scaled`: on the relaxed build's i16 form (not fused) the four u8 at p as i16 lane pairs (row r in
+ * lanes 2r, 2r + 1, as a dotStep accumulator's), otherwise u8x4.
+ */
+@inline export function u8x4For(p: usize, f: bool): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD || f) return u8x4(p);
+  const s = v128.load8x8_u(p);
+  return i8x16.shuffle(s, s, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+
+/**
+ * settle(acc)·sc as i32 lanes for a dotStep accumulator (f: a fused one, i32 already) and sc from u8x4For: on the i16
+ * form one i32x4.dot_i16x8_s settles and scales at once (|lane| ≤ 32767, scale ≤ 255: exact in i32, the same sums as
+ * settle then i32x4.mul, one multiply fewer).
+ */
+@inline export function scaled(acc: v128, sc: v128, f: bool): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD || f) return i32x4.mul(f ? acc : settle(acc), sc);
+  return i32x4.dot_i16x8_s(acc, sc);
+}
+
 /** Four i8 (one per row) at p as i32 lanes. */
 @inline export function i8x4(p: usize): v128 {
   return i32x4.extend_low_i16x8_s(v128.load8x8_s(p));

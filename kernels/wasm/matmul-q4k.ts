@@ -1,6 +1,6 @@
 // Q4_K weights × Q8_K activations: 4-row panels, integer dots per 32-element sub-block, 6-bit scales and mins in ints.
 import { madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, settle, storeRows4, storeTokens4, u8x4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, scaled, settle, storeRows4, storeTokens4, u8x4, u8x4For } from "./kquant-common";
 import { SINK } from "./common";
 import { chunkRelaxed } from "./decode-q45";
 import { Q4, Q5, dAt, dminAt, hdr, phases, prep, runTop, value } from "./q45-values";
@@ -35,7 +35,7 @@ const U: usize = memory.data(64, 16);
  */
 @inline function half4<T>(h: bool, wp: usize, QOFF: usize, c: usize, xb: usize, xRow: usize, f: bool): void {
   const zero = i32x4.splat(0);
-  const sc = u8x4(wp + 16 + hdr<T>() + (c << 3) + (h ? 4 : 0));
+  const sc = u8x4For(wp + 16 + hdr<T>() + (c << 3) + (h ? 4 : 0), f);
   const q5 = idof<T>() == idof<Q5>();
   let qp = wp + QOFF + c * (q5 ? 160 : 128);
   let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
@@ -57,10 +57,10 @@ const U: usize = memory.data(64, 16);
       }
     }
     if (q5) qp += 16; // past the run's E vector
-    v128.store(U, i32x4.add(v128.load(U), i32x4.mul(f ? a0 : settle(a0), sc)));
-    v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(f ? a1 : settle(a1), sc)), 16);
-    v128.store(U, i32x4.add(v128.load(U, 32), i32x4.mul(f ? a2 : settle(a2), sc)), 32);
-    v128.store(U, i32x4.add(v128.load(U, 48), i32x4.mul(f ? a3 : settle(a3), sc)), 48);
+    v128.store(U, i32x4.add(v128.load(U), scaled(a0, sc, f)));
+    v128.store(U, i32x4.add(v128.load(U, 16), scaled(a1, sc, f)), 16);
+    v128.store(U, i32x4.add(v128.load(U, 32), scaled(a2, sc, f)), 32);
+    v128.store(U, i32x4.add(v128.load(U, 48), scaled(a3, sc, f)), 48);
   }
 }
 

@@ -1,6 +1,6 @@
 // Q4_K / Q5_K prefill on the relaxed build: eight rows (two 4-row panels) by four tokens, each activation broadcast once for both panels.
 import { SINK, madd } from "./common";
-import { XK_BYTES, XK_ELEM, XK_SUMS, settle, storeTokens4, u8x4 } from "./kquant-common";
+import { XK_BYTES, XK_ELEM, XK_SUMS, scaled, storeTokens4, u8x4For } from "./kquant-common";
 import { Q5, dAt, dminAt, hdr, phases, prep, runTop } from "./q45-values";
 
 // matmul-q4k.ts's tile4 broadcasts 4 activations per token and step for one weight vector: a broadcast and an add
@@ -24,9 +24,9 @@ const O: usize = memory.data(128, 16);
   return i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(p0, x), i32x4.dot_i16x8_s(p1, x1)));
 }
 
-/** U slot i += settle(a)·sc (i a constant; f: a is a fused accumulator, i32 already). */
+/** U slot i += settle(a)·sc (i a constant; sc from u8x4For; f: a is a fused accumulator, i32 already). */
 @inline function addU(i: usize, a: v128, sc: v128, f: bool): void {
-  v128.store(U + (i << 4), i32x4.add(v128.load(U + (i << 4)), i32x4.mul(f ? a : settle(a), sc)));
+  v128.store(U + (i << 4), i32x4.add(v128.load(U + (i << 4)), scaled(a, sc, f)));
 }
 
 /**
@@ -37,7 +37,7 @@ const O: usize = memory.data(128, 16);
   const zero = i32x4.splat(0);
   const q5 = idof<T>() == idof<Q5>();
   const so = 16 + hdr<T>() + (c << 3) + (h ? 4 : 0);
-  const sa = u8x4(wp + so), sb = u8x4(wq + so);
+  const sa = u8x4For(wp + so, f), sb = u8x4For(wq + so, f);
   let qp = wp + QOFF + c * CS, qq = wq + QOFF + c * CS;
   let xp = xb + ((c << 6) + (h ? 32 : 0)) * XK_ELEM;
   for (let ph = 0; ph < phases<T>(); ph++) {
