@@ -2,6 +2,7 @@
 import { SINK, madd } from "./common";
 import { f16x4At } from "./kquant-common";
 import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
+import { dot_add_fused, vnni } from "./dot-probe";
 
 // Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
 // 32-block, vector j (16 bytes) holds quant bytes 4j..4j+3 of all four rows: Q8_0 has 8 such vectors (element k is
@@ -12,7 +13,8 @@ import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-leg
 // multiply-add per block serve four rows. Block scales, the panel's four rows per panel-block: Q4_0 as four f32 (one
 // v128), Q8_0 as the file's four f16 (8 bytes, widened per block), so a Q8_0 matrix (a tied embedding) stays at file size.
 // Relaxed Q8_0 widens to i16 like SIMD128: relaxed_dot wants a 7-bit operand, and moving the weights' signs onto the
-// activations costs more than the i16 dots do.
+// activations costs more than the i16 dots do; but where the engine makes i32 dot-adds vpdpbusd (u8 × i8, no
+// saturation), its prefill tiles offset the weights by 128 as they load instead (Q8D).
 // Activations (quantize_q8_0): per 32-block the quants as i8 (relaxed only) and as i16; per block f32 d and i32 -Σq.
 // Loops advance pointers and every constant offset is a load immediate.
 
@@ -25,42 +27,33 @@ class Q8 {}
 class Q4 {}
 /** Relaxed Q4_0 with i32x4.relaxed_dot_i8x16_i7x16_add_s, where the engine does that in one instruction (see dot_add_fused). */
 class Q4D {}
+/**
+ * Q8_0 prefill tiles with i32 dot-adds, only where dot_add_fused's engine probe says they are vpdpbusd: each weight
+ * vector is regrouped to each row's 4 bytes together (one byte shuffle) and offset by 128 (q ^ 0x80 = q + 128, 0..255)
+ * as it loads, once for every token of a tile, so it can be relaxed_dot's 7-bit (unsigned) operand; the accumulator
+ * starts at 128·(−Σx) (Σ(q+128)x − 128Σx = Σqx). vpdpbusd sums u8·i8 products in i32 without saturating: a lane gets
+ * at most 32 products per block, |·| ≤ 32·255·127 + 128·32·127 < 2^21, so the sums are exact and equal the i16 steps'.
+ * pmaddubsw (no VNNI) saturates pairs past 32767 (2·255·127): there this form is exact only for quants ≤ 0, so it
+ * never runs there (vnni(), not the tests' override). Single tokens (decode, a tile's leftovers) keep Q8's i16 steps.
+ */
+class Q8D {}
+
+/** Whether T is a Q8_0 form. */
+@inline function isQ8<T>(): bool {
+  return idof<T>() == idof<Q8>() || idof<T>() == idof<Q8D>();
+}
 
 /** Whether T's dots are relaxed_dot on i8 activations (relaxed Q4_0) rather than dot_i16x8 on widened quants. */
 @inline function i8dot<T>(): bool {
-  return ASC_FEATURE_RELAXED_SIMD && (idof<T>() == idof<Q4>() || idof<T>() == idof<Q4D>());
+  return ASC_FEATURE_RELAXED_SIMD && (idof<T>() == idof<Q4>() || idof<T>() == idof<Q4D>() || idof<T>() == idof<Q8D>());
 }
 
 /** Whether T's steps are i32 dot-adds (no i16 lanes to widen). */
 @inline function dotAdd<T>(): bool {
-  return ASC_FEATURE_RELAXED_SIMD && idof<T>() == idof<Q4D>();
+  return ASC_FEATURE_RELAXED_SIMD && (idof<T>() == idof<Q4D>() || idof<T>() == idof<Q8D>());
 }
 
-// 16 bytes of 127 and 16 of 0xff: the probe's operands, loaded from memory so that no optimizer folds the probe.
-const PROBE: usize = memory.data<u8>([127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127,
-  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255]);
-let fused: i32 = -1;
-
-/**
- * Whether this engine runs i32x4.relaxed_dot_i8x16_i7x16_add_s as one AVX-VNNI vpdpbusd (workerd's V8 where the CPU
- * has it) rather than pmaddubsw + pmaddwd + add (Node 22's V8; the i16 form is then a third cheaper per step). The two
- * differ, legitimately for relaxed SIMD, on a 7-bit operand past 127: vpdpbusd sums 4·127·255 = 129540 exactly where
- * pmaddubsw saturates its pair sums at 32767. Asked once per instance. Our own operands (nibbles, |q| ≤ 127) stay in
- * range, so both give the same exact sums: the answer picks a speed, never a result. 1 or 0 (0 on SIMD128).
- */
-export function dot_add_fused(): i32 {
-  if (!ASC_FEATURE_RELAXED_SIMD) return 0;
-  if (fused < 0) {
-    const r = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(PROBE), v128.load(PROBE, 16), i32x4.splat(0));
-    fused = i32x4.extract_lane(r, 0) == 129540 ? 1 : 0;
-  }
-  return fused;
-}
-
-/** Sets dot_add_fused's answer for this instance (0 or 1; −1 asks the engine again): the tests run both forms anywhere. */
-export function set_dot_add_fused(v: i32): void {
-  fused = v;
-}
+export { dot_add_fused, set_dot_add_fused } from "./dot-probe";
 
 /**
  * Operand k of weight vector j's half h (h = 0: elements 4j..4j+3, 1: elements 16+4j..) of the panel-block at wp
@@ -70,6 +63,11 @@ export function set_dot_add_fused(v: i32): void {
  * 8 goes into the accumulator's start either way.
  */
 @inline function operand<T>(wp: usize, h: bool, k: i32): v128 {
+  if (idof<T>() == idof<Q8D>()) {
+    // Q8_0's pairs layout (row rr's bytes k, k+1 at 8(k>>1) + 2rr) to quads (row rr's 4 bytes at 4rr), then + 128.
+    const w = i8x16.relaxed_swizzle(v128.load(wp), i8x16(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
+    return v128.xor(w, i8x16.splat(-128));
+  }
   if (idof<T>() == idof<Q8>()) {
     const w = h ? v128.load(wp, 64) : v128.load(wp);
     return k ? i16x8.extend_high_i8x16_s(w) : i16x8.extend_low_i8x16_s(w);
@@ -99,6 +97,7 @@ export function set_dot_add_fused(v: i32): void {
 
 /** Start of a block's integer accumulator: Q4_0 dots the unsigned nibbles, Σx(n-8) = Σxn - 8Σx (ns = -Σq). */
 @inline function start<T>(sp: usize): v128 {
+  if (idof<T>() == idof<Q8D>()) return i32x4.shl(v128.load32_splat(sp), 7);
   if (idof<T>() == idof<Q8>()) return i32x4.splat(0);
   return i32x4.shl(v128.load32_splat(sp), 3);
 }
@@ -115,7 +114,7 @@ export function set_dot_add_fused(v: i32): void {
 
 /** The four rows' scales of panel-block b of the panel whose scales start at dpan (see the layout above). */
 @inline function scales<T>(dpan: usize, b: i32): v128 {
-  return idof<T>() == idof<Q8>() ? f16x4At(dpan + (<usize>b << 3)) : v128.load(dpan + (<usize>b << 4));
+  return isQ8<T>() ? f16x4At(dpan + (<usize>b << 3)) : v128.load(dpan + (<usize>b << 4));
 }
 
 /**
@@ -123,6 +122,7 @@ export function set_dot_add_fused(v: i32): void {
  * xp (i8 quants for relaxed_dot, else i16) and its -Σq at sp (decode-legacy.ts: the steps written out).
  */
 @inline function blockSum<T>(wp: usize, xp: usize, sp: usize): v128 {
+  if (idof<T>() == idof<Q8D>()) return blockQ8(wp, xp + X16); // xp: the i8 quants; the i16 ones follow
   if (dotAdd<T>()) return blockQ4Fused(wp, xp, sp);
   if (i8dot<T>()) return blockQ4Relaxed(wp, xp, sp);
   return idof<T>() == idof<Q4>() ? blockQ4Wide(wp, xp, sp) : blockQ8(wp, xp);
@@ -142,7 +142,7 @@ export function set_dot_add_fused(v: i32): void {
 /** out[t, r] = Σ_c w[r, c] x[t, c] in T's format, four rows (one panel) at a time. */
 @inline function matmulQ<T>(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   const nb = cols >> 5;
-  const PB: usize = idof<T>() == idof<Q8>() ? 128 : 64; // weight bytes per panel-block
+  const PB: usize = isQ8<T>() ? 128 : 64; // weight bytes per panel-block
   const XG: usize = i8dot<T>() ? 4 : 8; // activation bytes per 4-element group
   const xBase = xq + (i8dot<T>() ? 0 : X16);
   const xRow = <usize>nb * XB; // activation bytes per token
@@ -151,7 +151,7 @@ export function set_dot_add_fused(v: i32): void {
   const zero = f32x4.splat(0);
   for (let r = 0; r < rows; r += 4) {
     const wpan = wq + (<usize>r >> 2) * <usize>nb * PB;
-    const dpan = wd + (<usize>r >> 2) * sRow * (idof<T>() == idof<Q8>() ? 2 : 4); // per panel: nb × 4 scales
+    const dpan = wd + (<usize>r >> 2) * sRow * (isQ8<T>() ? 2 : 4); // per panel: nb × 4 scales
     let t = 0;
     // Tiles of four tokens (prefill): each weight vector is loaded and prepared once for all four.
     for (; t + 4 <= nTokens; t += 4) {
@@ -178,6 +178,20 @@ export function set_dot_add_fused(v: i32): void {
             x1 += 8;
             x2 += 8;
             x3 += 8;
+          }
+        } else if (idof<T>() == idof<Q8D>()) {
+          // Fused Q8_0: the block's eight weight vectors, each prepared once and dotted with the tokens' i8 quants.
+          const xe = x0 + 32;
+          for (let xp = x0; xp < xe; xp += 4) {
+            const p = operand<T>(wp, false, 0);
+            a0 = step<T>(a0, p, p, xp, false);
+            a1 = step<T>(a1, p, p, x1, false);
+            a2 = step<T>(a2, p, p, x2, false);
+            a3 = step<T>(a3, p, p, x3, false);
+            wp += 16;
+            x1 += 4;
+            x2 += 4;
+            x3 += 4;
           }
         } else if (!i8dot<T>()) {
           // SIMD128 Q4_0: the low nibbles (elements 4j..) of the block's four vectors, then the high ones (16 + 4j..),
@@ -251,13 +265,13 @@ export function set_dot_add_fused(v: i32): void {
       let wp = wpan, sc = dpan;
       let o0 = zero;
       for (let b = 0; b < nb; b++) {
-        const dw = idof<T>() == idof<Q8>() ? f16x4At(sc) : v128.load(sc);
+        const dw = isQ8<T>() ? f16x4At(sc) : v128.load(sc);
         o0 = madd(f32x4.convert_i32x4_s(blockSum<T>(wp, xp, sp)), f32x4.mul(dw, v128.load32_splat(dp)), o0);
         wp += PB;
         xp += XB;
         sp += 4;
         dp += 4;
-        sc += idof<T>() == idof<Q8>() ? 8 : 16;
+        sc += isQ8<T>() ? 8 : 16;
       }
       storeRows(out + ((<usize>t * <usize>rows + <usize>r) << 2), o0, r, rows);
     }
@@ -266,6 +280,22 @@ export function set_dot_add_fused(v: i32): void {
 
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q8_0 weights; x already quantized by quantize_q8_0 into (xq, xd, xs). */
 export function matmul_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  // Relaxed prefill: i32 dot-adds where the engine itself makes them vpdpbusd (see Q8D); decode keeps the i16 steps.
+  if (ASC_FEATURE_RELAXED_SIMD && nTokens >= 4 && vnni()) matmul_q8_0_fused(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+  else matmulQ<Q8>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+}
+
+/**
+ * Q8_0 with the relaxed build's prefill tiles as i32 dot-adds on offset weights (Q8D): the i16 steps' bits where the
+ * engine runs them as vpdpbusd, and on any engine for quants ≤ 0 (the Node tests). SIMD128: matmul_q8_0's code.
+ */
+export function matmul_q8_0_fused(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) matmulQ<Q8D>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+  else matmulQ<Q8>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
+}
+
+/** Q8_0 with the i16 steps whatever the engine: the reference the tests hold the fused form to. */
+export function matmul_q8_0_i16(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   matmulQ<Q8>(out, wq, wd, xq, xd, xs, rows, cols, nTokens);
 }
 

@@ -1,7 +1,9 @@
 // The relaxed build's Q4_0 prefill tiles and decode with i32 dot-adds (matmul_q4_0_fused, what matmul_q4_0 runs where
 // the engine fuses them) give the i16 steps' bits (matmul_q4_0_i16) for every batch size, last-panel row count and odd
 // block count, also at the largest nibbles against |q| = 127; likewise the K-quant matmuls with the probe's answer set
-// to 1 (set_dot_add_fused) against their bits with it set to 0.
+// to 1 (set_dot_add_fused) against their bits with it set to 0. Q8_0's fused prefill tiles (matmul_q8_0_fused: offset
+// weights, exact here only for quants ≤ 0 since Node's V8 lowers the dot-adds to saturating pmaddubsw) against the
+// i16 steps (matmul_q8_0_i16); matmul_q8_0 stays exact on this engine even with the probe's answer set to 1.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -14,13 +16,20 @@ import { F16_FIELDS, randomBlocks } from "./random-blocks";
 import { packQ4K, packQ5K, packQ6K } from "../../src/backends/wasm/repack-kquant";
 
 type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
-type Fused = KernelExports & { matmul_q4_0_fused: Matmul; matmul_q4_0_i16: Matmul; dot_add_fused(): number; set_dot_add_fused(v: number): void };
+type Fused = KernelExports & {
+  matmul_q4_0_fused: Matmul;
+  matmul_q4_0_i16: Matmul;
+  matmul_q8_0_fused: Matmul;
+  matmul_q8_0_i16: Matmul;
+  dot_add_fused(): number;
+  set_dot_add_fused(v: number): void;
+};
 type KMatmul = (out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
 
-/** out bits of `mm` on rows×cols Q4_0 weights and n tokens of x, in the module's own linear memory. */
-function run(k: Fused, mm: Matmul, relaxed: boolean, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, n: number): Uint32Array {
+/** out bits of `mm` on rows×cols Q4_0 (or `q8`: Q8_0) weights and n tokens of x, in the module's own linear memory. */
+function run(k: Fused, mm: Matmul, relaxed: boolean, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, n: number, q8 = false): Uint32Array {
   const mem = new LinearMemory(k.memory, k.heap_base());
-  const w = packBlock32(mem, false, rows, cols, bytes, relaxed);
+  const w = packBlock32(mem, q8, rows, cols, bytes, relaxed);
   const xp = mem.alloc(x.length * 4);
   mem.f32.set(x, xp / 4);
   const nb = (n * cols) / 32;
@@ -79,6 +88,72 @@ describe("wasm Q4_0 prefill and decode with fused i32 dot-adds", () => {
         expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(Math.abs(v) - 896) < 1), `${sign}, ${n} tokens`).toBe(true);
         expect(Array.from(got), `${sign}, ${n} tokens`).toEqual(Array.from(want));
       }
+    }
+  });
+});
+
+/** Q8_0 blocks with every quant made ≤ 0 (−|q|; −128 stays): the range pmaddubsw's dot-adds give exactly. */
+function nonPositiveQ8(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  for (let b = 0; b < out.length; b += 34) for (let i = b + 2; i < b + 34; i++) out[i] = -Math.abs((out[i]! << 24) >> 24) & 0xff;
+  return out;
+}
+
+describe("wasm Q8_0 prefill tiles with fused i32 dot-adds on offset weights", () => {
+  // [rows, cols]: last panels of 1, 2, 3 and 4 rows; 1, 9, 5, 3 and 48 blocks.
+  it.each([
+    [5, 32],
+    [38, 288],
+    [71, 160],
+    [13, 96],
+    [64, 1536],
+  ])("%i×%i, quants ≤ 0: batches of 1..11 tokens give the i16 steps' bits", (rows, cols) => {
+    const rand = seededRandom(0x08f05ed + rows * 3 + cols);
+    const bytes = nonPositiveQ8(randomBlocks(rand, GgmlType.Q8_0, rows, cols));
+    const x = randomArray(rand, 11 * cols);
+    for (let n = 1; n <= 11; n++) {
+      const xs = x.subarray(0, n * cols);
+      const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
+      const fused = instantiateKernels(kernelModules().relaxed!) as Fused;
+      const want = run(plain, plain.matmul_q8_0_i16, true, bytes, rows, cols, xs, n, true);
+      const got = run(fused, fused.matmul_q8_0_fused, true, bytes, rows, cols, xs, n, true);
+      expect(new Set(new Float32Array(want.buffer)).size).toBeGreaterThan(Math.min(rows * n, 8) / 2);
+      expect(Array.from(got), `${n} tokens`).toEqual(Array.from(want));
+    }
+  });
+
+  it("quants −128 and −127 against |q| = 127 (the largest dots): the i16 steps' bits, 1..9 tokens", () => {
+    const rows = 9, cols = 256;
+    for (const [quant, sum] of [[0x80, 128], [0x81, 127]] as const) {
+      // Q8_0 blocks: f16 d = 0.5, then 32 quants of `quant`; 256 of them against ±1 (q = ±127, d = f16(1/127)): ∓sum·128.
+      const bytes = new Uint8Array(((rows * cols) / 32) * 34).fill(quant);
+      for (let b = 0; b < bytes.length; b += 34) bytes.set([0x00, 0x38], b);
+      for (const sign of [1, -1]) {
+        const x = new Float32Array(9 * cols).fill(sign);
+        for (let n = 1; n <= 9; n++) {
+          const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
+          const fused = instantiateKernels(kernelModules().relaxed!) as Fused;
+          const want = run(plain, plain.matmul_q8_0_i16, true, bytes, rows, cols, x.subarray(0, n * cols), n, true);
+          const got = run(fused, fused.matmul_q8_0_fused, true, bytes, rows, cols, x.subarray(0, n * cols), n, true);
+          expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(v / (-sign * sum * 128) - 1) < 1e-3), `${quant}, ${sign}, ${n} tokens`).toBe(true);
+          expect(Array.from(got), `${quant}, ${sign}, ${n} tokens`).toEqual(Array.from(want));
+        }
+      }
+    }
+  });
+
+  it("matmul_q8_0 with the probe's answer set to 1 still gives the i16 steps' bits for full-range quants (1..9 tokens)", () => {
+    const rows = 38, cols = 288;
+    const rand = seededRandom(0x08f05ee);
+    const bytes = randomBlocks(rand, GgmlType.Q8_0, rows, cols);
+    const x = randomArray(rand, 9 * cols);
+    for (let n = 1; n <= 9; n++) {
+      const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
+      const forced = instantiateKernels(kernelModules().relaxed!) as Fused;
+      forced.set_dot_add_fused(1);
+      const want = run(plain, plain.matmul_q8_0_i16, true, bytes, rows, cols, x.subarray(0, n * cols), n, true);
+      expect(new Set(want).size).toBeGreaterThan(rows / 2);
+      expect(Array.from(run(forced, forced.matmul_q8_0, true, bytes, rows, cols, x.subarray(0, n * cols), n, true)), `${n} tokens`).toEqual(Array.from(want));
     }
   });
 });

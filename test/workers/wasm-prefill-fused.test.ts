@@ -1,6 +1,8 @@
 // Q4_0 inside workerd, where the relaxed build may run its prefill tiles and decode with fused i32 dot-adds
 // (kernels/wasm matmul-quant.ts dot_add_fused): each token of a batch gets the bits it gets alone, and both are the
-// bits of the i16 steps (matmul_q4_0_i16); the K-quant matmuls give the bits they give with the probe's answer set to 0.
+// bits of the i16 steps (matmul_q4_0_i16); likewise Q8_0, whose prefill tiles run fused dot-adds on offset weights where
+// the probe answers 1 (matmul_q8_0 against matmul_q8_0_i16, full-range and extreme quants); the K-quant matmuls give the
+// bits they give with the probe's answer set to 0.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-workers";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -66,6 +68,46 @@ describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
       const want = run(a, a.matmul_q4_0_i16, n);
       expect(new Set(want).size).toBeGreaterThan(rows / 2);
       expect(Array.from(run(b, b.matmul_q4_0, n)), `${n} tokens`).toEqual(Array.from(want));
+    }
+  });
+
+  it.each([
+    ["random", 38, 288],
+    ["random", 71, 160],
+    ["random", 13, 96],
+    ["127", 9, 256],
+    ["−128", 9, 256],
+  ] as const)("Q8_0, %s quants, %i×%i: matmul_q8_0 gives matmul_q8_0_i16's bits for 1..11 tokens", (kind, rows, cols) => {
+    type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, n: number) => void;
+    type K = KernelExports & { matmul_q8_0_i16: Matmul };
+    const rand = seededRandom(0x3f08ee + rows + cols);
+    let bytes = randomBlocks(rand, GgmlType.Q8_0, rows, cols);
+    let x = randomArray(rand, 11 * cols);
+    if (kind !== "random") {
+      // Every quant at 127 (or −128) and f16 d = 0.5, against x = ±1 (q = ±127): the largest dots, offset weights 255 (0).
+      bytes = new Uint8Array(((rows * cols) / 32) * 34).fill(kind === "127" ? 0x7f : 0x80);
+      for (let b = 0; b < bytes.length; b += 34) bytes.set([0x00, 0x38], b);
+      x = new Float32Array(11 * cols).map((_, i) => ((i / cols) & 1 ? -1 : 1));
+    }
+    const run = (k: K, mm: Matmul, n: number): Uint32Array => {
+      const mem = new LinearMemory(k.memory, k.heap_base());
+      const w = packBlock32(mem, true, rows, cols, bytes, true);
+      const xp = mem.alloc(n * cols * 4);
+      mem.f32.set(x.subarray(0, n * cols), xp / 4);
+      const nb = (n * cols) / 32;
+      const q = mem.alloc(n * cols * 3 + nb * 8);
+      k.quantize_q8_0(xp, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, n * cols);
+      const out = mem.alloc(n * rows * 4);
+      mm(out, w.data, w.scales, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, rows, cols, n);
+      return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
+    };
+    for (let n = 1; n <= 11; n++) {
+      const a = instantiateKernels(kernelModules().relaxed!) as K;
+      const b = instantiateKernels(kernelModules().relaxed!) as K;
+      const want = run(a, a.matmul_q8_0_i16, n);
+      expect(new Set(want).size).toBeGreaterThan(kind === "random" ? rows / 2 : Math.min(n, 2) - 1);
+      if (kind !== "random") expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(Math.abs(v) - (kind === "127" ? 127 : 128) * 128) < 16)).toBe(true);
+      expect(Array.from(run(b, b.matmul_q8_0, n)), `${n} tokens`).toEqual(Array.from(want));
     }
   });
 
