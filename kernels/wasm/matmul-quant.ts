@@ -3,6 +3,7 @@ import { SINK, madd } from "./common";
 import { f16x4At } from "./kquant-common";
 import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
 import { dot_add_fused, vnni } from "./dot-probe";
+import { storeRows, tile8 } from "./prefill-q40";
 
 // Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
 // 32-block, vector j (16 bytes) holds quant bytes 4j..4j+3 of all four rows: Q8_0 has 8 such vectors (element k is
@@ -128,17 +129,6 @@ export { dot_add_fused, set_dot_add_fused } from "./dot-probe";
   return idof<T>() == idof<Q4>() ? blockQ4Wide(wp, xp, sp) : blockQ8(wp, xp);
 }
 
-/** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
-@inline function storeRows(o: usize, v: v128, r0: i32, rows: i32): void {
-  if (r0 + 4 <= rows) {
-    v128.store(o, v);
-    return;
-  }
-  store<f32>(o, f32x4.extract_lane(v, 0));
-  if (r0 + 1 < rows) store<f32>(o, f32x4.extract_lane(v, 1), 4);
-  if (r0 + 2 < rows) store<f32>(o, f32x4.extract_lane(v, 2), 8);
-}
-
 /** out[t, r] = Σ_c w[r, c] x[t, c] in T's format, four rows (one panel) at a time. */
 @inline function matmulQ<T>(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   const nb = cols >> 5;
@@ -149,10 +139,21 @@ export { dot_add_fused, set_dot_add_fused } from "./dot-probe";
   const sRow = <usize>nb << 2; // d (and -Σq) bytes per token
   const oRow = <usize>rows << 2;
   const zero = f32x4.splat(0);
+  const nt4 = nTokens & ~3;
   for (let r = 0; r < rows; r += 4) {
     const wpan = wq + (<usize>r >> 2) * <usize>nb * PB;
     const dpan = wd + (<usize>r >> 2) * sRow * (isQ8<T>() ? 2 : 4); // per panel: nb × 4 scales
     let t = 0;
+    if (idof<T>() == idof<Q4>() || idof<T>() == idof<Q4D>()) {
+      // Relaxed Q4_0: panels r and r + 4 together (prefill-q40.ts) where both exist; each then takes its leftover
+      // tokens alone below (the second panel skips the tiles, done already).
+      if (ASC_FEATURE_RELAXED_SIMD && (r & 4) == 0 && r + 4 < rows) {
+        for (; t < nt4; t += 4) {
+          tile8(out + <usize>t * oRow, wpan, wpan + <usize>nb * PB, dpan, dpan + sRow * 4, xBase + <usize>t * xRow,
+            xd + <usize>t * sRow, xs + <usize>t * sRow, nb, XB, xRow, sRow, r, rows, dotAdd<T>());
+        }
+      } else if (ASC_FEATURE_RELAXED_SIMD && (r & 4) != 0) t = nt4;
+    }
     // Tiles of four tokens (prefill): each weight vector is loaded and prepared once for all four.
     for (; t + 4 <= nTokens; t += 4) {
       let x0 = xBase + <usize>t * xRow;

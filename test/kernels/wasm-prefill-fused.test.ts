@@ -3,7 +3,8 @@
 // block count, also at the largest nibbles against |q| = 127; likewise the K-quant matmuls with the probe's answer set
 // to 1 (set_dot_add_fused) against their bits with it set to 0. Q8_0's fused prefill tiles (matmul_q8_0_fused: offset
 // weights, exact here only for quants ≤ 0 since Node's V8 lowers the dot-adds to saturating pmaddubsw) against the
-// i16 steps (matmul_q8_0_i16); matmul_q8_0 stays exact on this engine even with the probe's answer set to 1.
+// i16 steps (matmul_q8_0_i16); matmul_q8_0 stays exact on this engine even with the probe's answer set to 1. The
+// relaxed Q4_0 two-panel tiles (prefill-q40.ts) give each token of a batch its one-token (decode path) bits.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -87,6 +88,34 @@ describe("wasm Q4_0 prefill and decode with fused i32 dot-adds", () => {
         // 256 values of 7·0.5 against ±1: ±896 per row.
         expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(Math.abs(v) - 896) < 1), `${sign}, ${n} tokens`).toBe(true);
         expect(Array.from(got), `${sign}, ${n} tokens`).toEqual(Array.from(want));
+      }
+    }
+  });
+});
+
+describe("wasm-relaxed Q4_0 two-panel prefill tiles (8 rows × 4 tokens)", () => {
+  // [rows, cols]: 3 panels (a pair and one alone), 3 and 7 blocks; 5 panels, the last of 1 row; 2 panels of 8 rows and
+  // one block; 6 panels, the pair's second of 2 rows.
+  it.each([
+    [12, 96],
+    [17, 224],
+    [8, 32],
+    [22, 160],
+  ])("%i×%i: each token of batches of 1..9 gets its one-token bits, in both forms", (rows, cols) => {
+    const rand = seededRandom(0x8f05ed + rows * 3 + cols);
+    const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
+    const x = randomArray(rand, 9 * cols);
+    for (const form of ["matmul_q4_0_i16", "matmul_q4_0_fused"] as const) {
+      const alone: Uint32Array[] = [];
+      for (let t = 0; t < 9; t++) {
+        const k = instantiateKernels(kernelModules().relaxed!) as Fused;
+        alone.push(run(k, k[form], true, bytes, rows, cols, x.subarray(t * cols, (t + 1) * cols), 1));
+      }
+      expect(new Set(alone[0]).size).toBeGreaterThan(rows / 2);
+      for (let n = 1; n <= 9; n++) {
+        const k = instantiateKernels(kernelModules().relaxed!) as Fused;
+        const batch = run(k, k[form], true, bytes, rows, cols, x.subarray(0, n * cols), n);
+        for (let t = 0; t < n; t++) expect(Array.from(batch.subarray(t * rows, (t + 1) * rows)), `${form}, ${n} tokens, token ${t}`).toEqual(Array.from(alone[t]!));
       }
     }
   });
