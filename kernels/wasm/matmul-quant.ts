@@ -3,7 +3,7 @@ import { SINK, madd } from "./common";
 import { f16x4At } from "./kquant-common";
 import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
 import { dot_add_fused, vnni } from "./dot-probe";
-import { storeRows, tile8 } from "./prefill-q40";
+import { quads8, storeRows, tile8 } from "./prefill-block32";
 
 // Weight layout (repack.ts, panelByteOffset): rows in panels of four (the last one padded with zero rows). Per panel and
 // 32-block, vector j (16 bytes) holds quant bytes 4j..4j+3 of all four rows: Q8_0 has 8 such vectors (element k is
@@ -64,11 +64,7 @@ export { dot_add_fused, set_dot_add_fused } from "./dot-probe";
  * 8 goes into the accumulator's start either way.
  */
 @inline function operand<T>(wp: usize, h: bool, k: i32): v128 {
-  if (idof<T>() == idof<Q8D>()) {
-    // Q8_0's pairs layout (row rr's bytes k, k+1 at 8(k>>1) + 2rr) to quads (row rr's 4 bytes at 4rr), then + 128.
-    const w = i8x16.relaxed_swizzle(v128.load(wp), i8x16(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
-    return v128.xor(w, i8x16.splat(-128));
-  }
+  if (idof<T>() == idof<Q8D>()) return quads8(v128.load(wp)); // to quads, + 128
   if (idof<T>() == idof<Q8>()) {
     const w = h ? v128.load(wp, 64) : v128.load(wp);
     return k ? i16x8.extend_high_i8x16_s(w) : i16x8.extend_low_i8x16_s(w);
@@ -144,13 +140,13 @@ export { dot_add_fused, set_dot_add_fused } from "./dot-probe";
     const wpan = wq + (<usize>r >> 2) * <usize>nb * PB;
     const dpan = wd + (<usize>r >> 2) * sRow * (isQ8<T>() ? 2 : 4); // per panel: nb × 4 scales
     let t = 0;
-    if (idof<T>() == idof<Q4>() || idof<T>() == idof<Q4D>()) {
-      // Relaxed Q4_0: panels r and r + 4 together (prefill-q40.ts) where both exist; each then takes its leftover
-      // tokens alone below (the second panel skips the tiles, done already).
+    if (i8dot<T>()) {
+      // Relaxed Q4_0 and fused Q8_0: panels r and r + 4 together (prefill-block32.ts) where both exist; each then
+      // takes its leftover tokens alone below (the second panel skips the tiles, done already).
       if (ASC_FEATURE_RELAXED_SIMD && (r & 4) == 0 && r + 4 < rows) {
         for (; t < nt4; t += 4) {
-          tile8(out + <usize>t * oRow, wpan, wpan + <usize>nb * PB, dpan, dpan + sRow * 4, xBase + <usize>t * xRow,
-            xd + <usize>t * sRow, xs + <usize>t * sRow, nb, XB, xRow, sRow, r, rows, dotAdd<T>());
+          tile8(out + <usize>t * oRow, wpan, wpan + <usize>nb * PB, dpan, dpan + sRow * (isQ8<T>() ? 2 : 4),
+            xBase + <usize>t * xRow, xd + <usize>t * sRow, xs + <usize>t * sRow, nb, XB, xRow, sRow, r, rows, dotAdd<T>(), isQ8<T>());
         }
       } else if (ASC_FEATURE_RELAXED_SIMD && (r & 4) != 0) t = nt4;
     }

@@ -4,7 +4,7 @@
 // to 1 (set_dot_add_fused) against their bits with it set to 0. Q8_0's fused prefill tiles (matmul_q8_0_fused: offset
 // weights, exact here only for quants ≤ 0 since Node's V8 lowers the dot-adds to saturating pmaddubsw) against the
 // i16 steps (matmul_q8_0_i16); matmul_q8_0 stays exact on this engine even with the probe's answer set to 1. The
-// relaxed Q4_0 two-panel tiles (prefill-q40.ts) give each token of a batch its one-token (decode path) bits.
+// relaxed Q4_0 two-panel tiles (prefill-block32.ts) give each token of a batch its one-token (decode path) bits.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";

@@ -1,5 +1,6 @@
-// Q4_0 prefill on the relaxed build: eight rows (two 4-row panels) by four tokens, each activation broadcast once for both panels.
+// Q4_0 and fused Q8_0 prefill on the relaxed build: eight rows (two 4-row panels) by four tokens, each activation broadcast once for both panels.
 import { SINK, madd } from "./common";
+import { f16x4At } from "./kquant-common";
 
 // matmul-quant.ts's one-panel tile broadcasts 4 activations per token and nibble half for one weight vector: one
 // broadcast per two dots here instead of one per dot. The float sums keep that tile's steps and order per row and
@@ -17,14 +18,26 @@ const O: usize = memory.data(128, 16);
   return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(x, p));
 }
 
-/** A block's start, −8·Σq·... as matmul-quant.ts start<Q4>: 8 times the token's −Σq (at sp) in every lane. */
-@inline function start(sp: usize): v128 {
-  return i32x4.shl(v128.load32_splat(sp), 3);
+/**
+ * A block's start, as matmul-quant.ts start: the token's −Σq (at sp) times the weights' offset in every lane, 8 for
+ * Q4_0's nibbles, 128 for fused Q8_0's offset quants.
+ */
+@inline function start(sp: usize, q8: bool): v128 {
+  return i32x4.shl(v128.load32_splat(sp), q8 ? 7 : 3);
+}
+
+/**
+ * Fused Q8_0's operand from a Q8_0 weight vector (matmul-quant.ts Q8D): the pairs layout (row rr's bytes k, k+1 at
+ * 8(k>>1) + 2rr) regrouped to quads (row rr's 4 bytes at 4rr), then + 128 (q ^ 0x80).
+ */
+@inline export function quads8(w: v128): v128 {
+  const q = i8x16.relaxed_swizzle(w, i8x16(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15));
+  return v128.xor(q, i8x16.splat(-128));
 }
 
 /** The four i32 row sums of an accumulator: i16 lane pairs summed (a dot with ones, kept in a register) plus the start. */
 @inline function finish(acc: v128, sp: usize, ones: v128, f: bool): v128 {
-  return f ? acc : i32x4.add(i32x4.dot_i16x8_s(acc, ones), start(sp));
+  return f ? acc : i32x4.add(i32x4.dot_i16x8_s(acc, ones), start(sp, false));
 }
 
 /** O slot i += row sums a scaled by the panel's scales dw times the token's d (at dp): matmul-quant.ts's float step. */
@@ -44,11 +57,12 @@ const O: usize = memory.data(128, 16);
 }
 
 /**
- * Tokens t..t+3 of rows r..r+7 (panels at wa and wb, their f32 scales at da and db; rows r+4.. may be partial) into
- * out: x0 the tokens' i8 quants (xRow apart, XB bytes per block), d0 and s0 their d and −Σq (sRow apart).
+ * Tokens t..t+3 of rows r..r+7 (panels at wa and wb, their scales at da and db: f32 for Q4_0, the file's f16 for Q8_0;
+ * rows r+4.. may be partial) into out: x0 the tokens' i8 quants (xRow apart, XB bytes per block), d0 and s0 their d
+ * and −Σq (sRow apart). q8: fused Q8_0 (f must be true: only where dot-adds are vpdpbusd), else Q4_0.
  */
 @inline export function tile8(out: usize, wa: usize, wb: usize, da: usize, db: usize, x0: usize, d0: usize, s0: usize,
-  nb: i32, XB: usize, xRow: usize, sRow: usize, r: i32, rows: i32, f: bool): void {
+  nb: i32, XB: usize, xRow: usize, sRow: usize, r: i32, rows: i32, f: bool, q8: bool): void {
   const zero = f32x4.splat(0);
   const ones = i16x8.splat(1);
   const m = i8x16.splat(0x0f);
@@ -56,10 +70,34 @@ const O: usize = memory.data(128, 16);
   let pa = wa, pb = wb, xb = x0, dp = d0, sp = s0;
   for (let b = 0; b < nb; b++) {
     const z = f ? zero : i32x4.splat(0);
-    let a0 = f ? start(sp) : z, a1 = f ? start(sp + sRow) : z, a2 = f ? start(sp + 2 * sRow) : z, a3 = f ? start(sp + 3 * sRow) : z;
+    let a0 = f ? start(sp, q8) : z, a1 = f ? start(sp + sRow, q8) : z, a2 = f ? start(sp + 2 * sRow, q8) : z, a3 = f ? start(sp + 3 * sRow, q8) : z;
     let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
     let x1 = xb + xRow, x2 = x1 + xRow, x3 = x2 + xRow;
-    const xe = xb + 16;
+    if (q8) {
+      // Fused Q8_0: the block's eight vectors per panel, each dotted with the four tokens' broadcasts.
+      const xe = xb + 32;
+      for (let xp = xb; xp < xe; xp += 4) {
+        const pA = quads8(v128.load(pa)), pB = quads8(v128.load(pb));
+        let x = v128.load32_splat(xp);
+        a0 = dot(a0, x, pA, true);
+        b0 = dot(b0, x, pB, true);
+        x = v128.load32_splat(x1);
+        a1 = dot(a1, x, pA, true);
+        b1 = dot(b1, x, pB, true);
+        x = v128.load32_splat(x2);
+        a2 = dot(a2, x, pA, true);
+        b2 = dot(b2, x, pB, true);
+        x = v128.load32_splat(x3);
+        a3 = dot(a3, x, pA, true);
+        b3 = dot(b3, x, pB, true);
+        pa += 16;
+        pb += 16;
+        x1 += 4;
+        x2 += 4;
+        x3 += 4;
+      }
+    }
+    const xe = q8 ? xb : xb + 16;
     for (let xp = xb; xp < xe; xp += 4) {
       // Vector j of each panel-block: low nibbles (elements 4j..) and high ones (16 + 4j..), for both panels.
       const wA = v128.load(pa), wB = v128.load(pb);
@@ -98,7 +136,8 @@ const O: usize = memory.data(128, 16);
       x2 += 4;
       x3 += 4;
     }
-    const dwa = v128.load(da + (<usize>b << 4)), dwb = v128.load(db + (<usize>b << 4));
+    const dwa = q8 ? f16x4At(da + (<usize>b << 3)) : v128.load(da + (<usize>b << 4));
+    const dwb = q8 ? f16x4At(db + (<usize>b << 3)) : v128.load(db + (<usize>b << 4));
     addO(0, finish(a0, sp, ones, f), dwa, dp);
     addO(1, finish(a1, sp + sRow, ones, f), dwa, dp + sRow);
     addO(2, finish(a2, sp + 2 * sRow, ones, f), dwa, dp + 2 * sRow);
