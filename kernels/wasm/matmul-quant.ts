@@ -140,9 +140,10 @@ export { dot_add_fused, set_dot_add_fused } from "./dot-probe";
     const wpan = wq + (<usize>r >> 2) * <usize>nb * PB;
     const dpan = wd + (<usize>r >> 2) * sRow * (isQ8<T>() ? 2 : 4); // per panel: nb × 4 scales
     let t = 0;
-    if (i8dot<T>()) {
-      // Relaxed Q4_0 and fused Q8_0: panels r and r + 4 together (prefill-block32.ts) where both exist; each then
-      // takes its leftover tokens alone below (the second panel skips the tiles, done already).
+    if (dotAdd<T>()) {
+      // Fused Q4_0 and Q8_0: panels r and r + 4 together (prefill-block32.ts) where both exist; each then takes its
+      // leftover tokens alone below (the second panel skips the tiles, done already). The i16 form keeps one panel:
+      // two measured no faster in Node.
       if (ASC_FEATURE_RELAXED_SIMD && (r & 4) == 0 && r + 4 < rows) {
         for (; t < nt4; t += 4) {
           tile8(out + <usize>t * oRow, wpan, wpan + <usize>nb * PB, dpan, dpan + sRow * (isQ8<T>() ? 2 : 4),

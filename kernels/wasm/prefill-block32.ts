@@ -1,4 +1,4 @@
-// Q4_0 and fused Q8_0 prefill on the relaxed build: eight rows (two 4-row panels) by four tokens, each activation broadcast once for both panels.
+// Fused Q4_0 and Q8_0 prefill on the relaxed build: eight rows (two 4-row panels) by four tokens, each activation broadcast once for both panels.
 import { SINK, madd } from "./common";
 import { f16x4At } from "./kquant-common";
 
@@ -59,7 +59,9 @@ const O: usize = memory.data(128, 16);
 /**
  * Tokens t..t+3 of rows r..r+7 (panels at wa and wb, their scales at da and db: f32 for Q4_0, the file's f16 for Q8_0;
  * rows r+4.. may be partial) into out: x0 the tokens' i8 quants (xRow apart, XB bytes per block), d0 and s0 their d
- * and −Σq (sRow apart). q8: fused Q8_0 (f must be true: only where dot-adds are vpdpbusd), else Q4_0.
+ * and −Σq (sRow apart). q8: fused Q8_0 (f must be true: only where dot-adds are vpdpbusd), else Q4_0. matmul-quant.ts
+ * passes f = true only: Q4_0's i16 form (f false, i16 accumulators settled by a dot with ones) measured no faster in
+ * Node with two panels than with one (its accumulators and operands spill), so it stays here for A/B runs alone.
  */
 @inline export function tile8(out: usize, wa: usize, wb: usize, da: usize, db: usize, x0: usize, d0: usize, s0: usize,
   nb: i32, XB: usize, xRow: usize, sRow: usize, r: i32, rows: i32, f: bool, q8: bool): void {

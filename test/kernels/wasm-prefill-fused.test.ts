@@ -4,7 +4,7 @@
 // to 1 (set_dot_add_fused) against their bits with it set to 0. Q8_0's fused prefill tiles (matmul_q8_0_fused: offset
 // weights, exact here only for quants ≤ 0 since Node's V8 lowers the dot-adds to saturating pmaddubsw) against the
 // i16 steps (matmul_q8_0_i16); matmul_q8_0 stays exact on this engine even with the probe's answer set to 1. The
-// relaxed Q4_0 two-panel tiles (prefill-block32.ts) give each token of a batch its one-token (decode path) bits.
+// relaxed Q4_0 tiles (the fused form's two-panel ones, prefill-block32.ts) give each token of a batch its one-token bits.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -93,7 +93,7 @@ describe("wasm Q4_0 prefill and decode with fused i32 dot-adds", () => {
   });
 });
 
-describe("wasm-relaxed Q4_0 two-panel prefill tiles (8 rows × 4 tokens)", () => {
+describe("wasm-relaxed Q4_0 prefill tiles, two-panel in the fused form (8 rows × 4 tokens)", () => {
   // [rows, cols]: 3 panels (a pair and one alone), 3 and 7 blocks; 5 panels, the last of 1 row; 2 panels of 8 rows and
   // one block; 6 panels, the pair's second of 2 rows.
   it.each([
