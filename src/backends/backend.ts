@@ -173,6 +173,13 @@ export interface Backend {
   readonly generation?: number;
   /** Called with a forward pass's error: resolves true when the backend recovered from it (the caller retries). */
   recover?(error: unknown): Promise<boolean>;
+
+  /**
+   * Optional: the sampler's greedy pick over the `n` floats of `src` from `srcOffset`, without reading them out (NaN
+   * ranks as -Infinity, +Infinity as the largest float, ties to the lowest index): the index (relative to srcOffset)
+   * and its value so mapped, or index -1 when none is finite. The engine reads the row and picks in TS when absent.
+   */
+  argmax?(src: Buffer, srcOffset: number, n: number): { readonly index: number; readonly value: number };
 }
 
 /** Floats of one position across all layers (K and V) in the readKv/writeKv layout. */

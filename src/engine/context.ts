@@ -2,7 +2,8 @@
 import type { KvCache } from "../backends/backend";
 import type { KvType } from "../backends/kv-format";
 import { EngineError } from "./errors";
-import { createRunBuffers, forwardBatch, forwardBatchAsync, type RunBuffers } from "./forward";
+import { createRunBuffers, forwardBatch, forwardBatchAsync, recordForward, type RunBuffers } from "./forward";
+import { bestOf, type BestLogit } from "../shard/greedy";
 import type { LlamaModel } from "./model";
 import { TokenLog } from "./token-log";
 
@@ -96,6 +97,51 @@ export class LlamaContext extends TokenLog {
       if (out) out.set(last, i * vocab);
     }
     return out ?? last;
+  }
+
+  /** Set before each generation (useArgmaxLogits, src/shard/greedy.ts): the sampler needs only each row's argmax. */
+  private argmax = false;
+
+  /** Called by useArgmaxLogits: whether generate() takes greedy picks (nextPickAsync) instead of whole rows. */
+  argmaxLogits(on: boolean): void {
+    this.argmax = on;
+  }
+
+  /** Whether the current generation's steps may bring back the greedy pick alone (see argmaxLogits). */
+  get argmaxOn(): boolean {
+    return this.argmax;
+  }
+
+  /**
+   * nextLogits, but only the sampler's greedy pick of the last row comes back (token -1 when no logit is finite):
+   * the backend finds it where the row lies (Backend.argmax: the wasm kernel), so no row is copied out and no JS loop
+   * runs over the vocabulary; a backend without it reads the row and picks in TS. Same passes, log and rollback.
+   */
+  nextPick(): BestLogit {
+    this.requeueLastIfIdle();
+    const tokens = this.pendingTokens;
+    const start = this.begin(tokens);
+    try {
+      const { backend, config, weights } = this.model;
+      for (let i = 0; i < tokens.length; i += this.buffers.maxBatch) {
+        const batch = tokens.slice(i, i + this.buffers.maxBatch);
+        recordForward(backend, config, weights, this.buffers, this.cache, batch, this.log.length, false);
+        for (const t of batch) this.log.push(t);
+      }
+      const vocab = config.vocabSize;
+      const pick = backend.argmax ? backend.argmax(this.buffers.logits, 0, vocab) : null;
+      const best = pick ? (pick.index < 0 ? { token: -1, logit: -Infinity } : { token: pick.index, logit: pick.value }) : bestOf(backend.read(this.buffers.logits, 0, vocab), 0);
+      tokens.length = 0;
+      return best;
+    } catch (e) {
+      this.log.length = start;
+      throw e;
+    }
+  }
+
+  /** nextPick for every backend: one that reads back asynchronously (webgpu) reads the row and picks in TS. */
+  async nextPickAsync(): Promise<BestLogit> {
+    return this.model.backend.readAsync ? bestOf(await this.nextLogitsAsync(), 0) : this.nextPick();
   }
 
   /**

@@ -72,7 +72,7 @@ export async function forwardBatchAsync(...args: Parameters<typeof recordForward
 }
 
 /** Issues every op of the forward pass (a device backend records them); returns how many logits rows it produced. */
-function recordForward(
+export function recordForward(
   backend: Backend,
   c: LlamaConfig,
   w: ModelWeights,

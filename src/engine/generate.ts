@@ -1,4 +1,5 @@
 // generate: the decode loop as an async iterator of tokens and text, with streaming-safe stop strings, EOS, limits and abort.
+import type { BestLogit } from "../shard/greedy";
 import type { LlamaContext } from "./context";
 import type { Sampler } from "./sampler";
 import { StopMatcher } from "./stop-strings";
@@ -39,6 +40,22 @@ export interface GenerateResult {
 const now = () => performance.now();
 
 /**
+ * A context whose steps can bring back the greedy pick alone (LlamaContext; optional for any other context typed as
+ * one, e.g. a sharded pipeline's): argmaxOn is set per generation by useArgmaxLogits (src/shard/greedy.ts).
+ */
+interface GreedyPicks {
+  readonly argmaxOn: boolean;
+  nextPickAsync(): Promise<BestLogit>;
+}
+
+/** The context's greedy picks when this generation may use them: switched on, and the sampler needs nothing else. */
+function greedyPicks(ctx: LlamaContext, sampler: Sampler, topLogprobs: number): GreedyPicks | null {
+  const c = ctx as unknown as Partial<GreedyPicks>;
+  if (c.argmaxOn !== true || typeof c.nextPickAsync !== "function" || topLogprobs > 0 || !sampler.argmaxSuffices) return null;
+  return c as GreedyPicks;
+}
+
+/**
  * Samples up to maxTokens tokens. Each sampled token joins the context as a pending token (evaluated at the
  * start of the next step or the next call), so a generation split across calls continues exactly where it stopped.
  */
@@ -50,6 +67,7 @@ export async function* generate(ctx: LlamaContext, sampler: Sampler, options: Ge
   const decoder = tokenizer.createStreamDecoder();
   const input = options.input ?? [];
   const constraint = sampler.constraint;
+  const picks = greedyPicks(ctx, sampler, options.topLogprobs ?? 0);
   ctx.append(input);
   for (const t of input) sampler.accept(t);
 
@@ -72,8 +90,12 @@ export async function* generate(ctx: LlamaContext, sampler: Sampler, options: Ge
     }
     const t0 = now();
     // Synchronous backends return at once; device backends (webgpu) read their logits back asynchronously.
-    const logits = await ctx.nextLogitsAsync();
-    const step = options.topLogprobs ? sampler.sampleWithLogprobs(logits, options.topLogprobs) : { token: sampler.sample(logits) };
+    // Greedy picks: the backend finds the argmax where the row lies; no row comes out and no JS pass runs over it.
+    const step = picks
+      ? { token: sampler.samplePick((await picks.nextPickAsync()).token) }
+      : options.topLogprobs
+        ? sampler.sampleWithLogprobs(await ctx.nextLogitsAsync(), options.topLogprobs)
+        : { token: sampler.sample(await ctx.nextLogitsAsync()) };
     if (tokens.length === 0) prefillMs = now() - t0;
     else decodeMs += now() - t0;
     const token = step.token;

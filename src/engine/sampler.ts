@@ -179,6 +179,27 @@ export class Sampler {
   }
 
   /**
+   * Whether sample() takes the argmax of the raw row: temperature 0, no logit_bias, no constraint, and no penalty
+   * that changes a logit. Then a greedy pick found elsewhere (LlamaContext.nextPick) is what sample() would return.
+   */
+  get argmaxSuffices(): boolean {
+    const c = this.config;
+    const neutral = c.penaltyLastN === 0 || (c.repetitionPenalty === 1 && c.frequencyPenalty === 0 && c.presencePenalty === 0);
+    return c.temperature === 0 && this.bias === null && this.constraintOf === null && neutral;
+  }
+
+  /**
+   * sample() for a sampler whose argmaxSuffices, given the row's greedy pick instead of the row (token -1 when no
+   * logit is finite): it throws where sample() would (RangeError, nothing accepted), else accept()s the token.
+   */
+  samplePick(token: number): number {
+    if (!this.argmaxSuffices) throw new Error("samplePick: this sampler's pick depends on more than the argmax of the row; use sample()");
+    if (token < 0) throw new RangeError("no token has a finite logit");
+    this.accept(token);
+    return token;
+  }
+
+  /**
    * Same selection and RNG use as sample(), plus log-probabilities from the distribution after penalties and
    * temperature, over the whole vocabulary (before top-k/top-p/min-p, like OpenAI's logprobs). Greedy uses
    * temperature 1 for them. `top` holds up to topN tokens, most likely first (ties: lowest id), and leaves out

@@ -48,6 +48,7 @@ export interface KernelExports {
   /** One token's Q8_0 / Q4_0 matmul, two panels per pass; xe: scratch of cols·9 bytes (kernels/wasm/decode-pair.ts). */
   decode_q8_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
   decode_q4_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
+  argmax_f32(p: number, n: number): number;
 }
 
 const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k"] as const;

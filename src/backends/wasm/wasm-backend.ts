@@ -1,6 +1,7 @@
 // The WASM-SIMD backend: weights, activations and KV caches live in the kernel module's linear memory.
 import { ggmlTypeName } from "../../gguf/ggml-types";
 import { ModelError } from "../../engine/errors";
+import { MAX_F32 } from "../../engine/sampler-logits";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, MatrixSink, RopeParams, Vector } from "../backend";
 import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes } from "../kv-format";
 import { factorCopies } from "../rope-table";
@@ -138,6 +139,17 @@ export class WasmBackend implements Backend {
     if (srcOffset + n > b.length) throw new RangeError(`read of ${n} at ${srcOffset} overflows a buffer of ${b.length}`);
     const at = b.ptr + srcOffset * 4; // ArrayBuffer.slice: one copy, ~1.5-2x faster than Float32Array.slice measured
     return new Float32Array(this.k.memory.buffer.slice(at, at + n * 4));
+  }
+
+  /** Backend.argmax: the kernel scans the row where it lies (no copy out); one float is read back, mapped as the sampler maps it. */
+  argmax(src: Buffer, srcOffset: number, n: number): { index: number; value: number } {
+    const b = this.buf(src);
+    if (srcOffset + n > b.length) throw new RangeError(`argmax of ${n} at ${srcOffset} overflows a buffer of ${b.length}`);
+    const at = b.ptr + srcOffset * 4;
+    const index = this.k.argmax_f32(at, n);
+    if (index < 0) return { index: -1, value: -Infinity };
+    const v = this.mem.f32[at / 4 + index]!;
+    return { index, value: v === Infinity ? MAX_F32 : v };
   }
 
   copy(dst: Buffer, dstOffset: number, src: Buffer, srcOffset: number, n: number): void {
