@@ -4,7 +4,8 @@ import type { KvType } from "./kv-format";
 /**
  * Handles are opaque: a backend hands them out and only accepts its own. The ref backend wraps
  * Float32Arrays, the wasm backends hold offsets into their module's linear memory, the webgpu backend GPUBuffers.
- * Nothing crosses the JS/backend boundary per token except token ids in and logits out (`read`).
+ * Nothing crosses the JS/backend boundary per token except token ids in and logits out (`read`), or, for a greedy
+ * step, the pick alone (`argmax`).
  */
 export interface Buffer {
   /** Capacity in float32 elements. */
