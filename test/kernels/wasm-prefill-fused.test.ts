@@ -129,13 +129,15 @@ function nonPositiveQ8(bytes: Uint8Array): Uint8Array {
 }
 
 describe("wasm Q8_0 prefill tiles with fused i32 dot-adds on offset weights", () => {
-  // [rows, cols]: last panels of 1, 2, 3 and 4 rows; 1, 9, 5, 3 and 48 blocks.
+  // [rows, cols]: last panels of 1, 2, 3 and 4 rows; 1, 9, 5, 3 and 48 blocks; 5 panels (two pairs of the two-panel
+  // tile and one alone).
   it.each([
     [5, 32],
     [38, 288],
     [71, 160],
     [13, 96],
     [64, 1536],
+    [20, 96],
   ])("%i×%i, quants ≤ 0: batches of 1..11 tokens give the i16 steps' bits", (rows, cols) => {
     const rand = seededRandom(0x08f05ed + rows * 3 + cols);
     const bytes = nonPositiveQ8(randomBlocks(rand, GgmlType.Q8_0, rows, cols));
