@@ -1,6 +1,7 @@
 // The engine's attention op on the f32 KV cache, baseline kernels against the current build in one process: a synthetic
 // model loaded once per module, prefill then decode alternated, each attention call timed (as `bench --profile` does),
-// plus the same call repeated at once (the cache then hot: what a kernel-only bench sees) and the decode's tokens/s.
+// plus the same call repeated at once (the cache then hot: what a kernel-only bench sees), the prefill's calls and the
+// decode's tokens/s.
 // usage: npx tsx kernels/bench/attention-engine.ts --base /tmp/old-relaxed.wasm [--model smollm2-135m-Q4_0]
 //   [--prompt 128] [--decode 128] [--rounds 5]
 import { readFileSync } from "node:fs";
@@ -22,16 +23,23 @@ const bytes = modelBytes(spec, (n) => readFileSync(`${process.env.EDGE_LLAMA_MOD
 
 interface Run {
   model: LlamaModel;
-  timing: boolean;
-  t: { calls: number; first: number; again: number };
+  /** "prefill": calls timed once; "decode": timed, then repeated and timed again; null: not timed. */
+  timing: "prefill" | "decode" | null;
+  t: { calls: number; first: number; again: number; prefillCalls: number; prefill: number };
 }
 function load(path: string): Run {
   const backend = new WasmBackend(new WebAssembly.Module(readFileSync(path)));
-  const run: Run = { model: null as unknown as LlamaModel, timing: false, t: { calls: 0, first: 0, again: 0 } };
+  const run: Run = { model: null as unknown as LlamaModel, timing: null, t: { calls: 0, first: 0, again: 0, prefillCalls: 0, prefill: 0 } };
   const attention = backend.attention.bind(backend);
   (backend as Backend).attention = (...a: Parameters<Backend["attention"]>) => {
     if (!run.timing) return attention(...a);
     let t0 = performance.now();
+    if (run.timing === "prefill") {
+      attention(...a);
+      run.t.prefill += performance.now() - t0;
+      run.t.prefillCalls++;
+      return;
+    }
     attention(...a);
     run.t.first += performance.now() - t0;
     t0 = performance.now();
@@ -44,7 +52,7 @@ function load(path: string): Run {
 }
 const runs = Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, load(p)]));
 const prompt = benchPrompt(runs.new!.model.config.vocabSize, nPrompt);
-const res: Record<string, { first: number[]; again: number[]; tps: number[]; logits: string }> = {};
+const res: Record<string, { first: number[]; again: number[]; prefill: number[]; tps: number[] }> = {};
 for (let r = 0; r < rounds + 1; r++) {
   for (const [k, run] of Object.entries(runs)) {
     // Untimed pass (tokens/s of a decode without the repeated calls), then a pass with every attention call timed.
@@ -54,15 +62,17 @@ for (let r = 0; r < rounds + 1; r++) {
     s.decodeAll();
     const tps = nDecode / ((performance.now() - t0) / 1000);
     s.dispose();
-    run.t = { calls: 0, first: 0, again: 0 };
+    run.t = { calls: 0, first: 0, again: 0, prefillCalls: 0, prefill: 0 };
     const s2 = new BenchSession(run.model, prompt, nDecode);
+    run.timing = "prefill";
     s2.prefill();
-    run.timing = true;
+    run.timing = "decode";
     s2.decodeAll();
-    run.timing = false;
+    run.timing = null;
     s2.dispose();
     if (r === 0) continue;
-    const e = (res[k] ??= { first: [], again: [], tps: [], logits: "" });
+    const e = (res[k] ??= { first: [], again: [], prefill: [], tps: [] });
+    e.prefill.push((run.t.prefill / run.t.prefillCalls) * 1000);
     e.first.push((run.t.first / run.t.calls) * 1000);
     e.again.push((run.t.again / run.t.calls) * 1000);
     e.tps.push(tps);
@@ -70,6 +80,9 @@ for (let r = 0; r < rounds + 1; r++) {
 }
 console.log(`${spec.id}, wasm-relaxed, f32 KV, ${nPrompt}-token prompt then ${nDecode} decoded (positions ${nPrompt}..${nPrompt + nDecode}); medians of ${rounds} alternated rounds`);
 for (const [k, e] of Object.entries(res)) {
-  console.log(`${k.padEnd(5)} attention µs per layer call: engine ${median(e.first).toFixed(1)}, repeated at once (hot) ${median(e.again).toFixed(1)}; decode ${median(e.tps).toFixed(1)} tok/s`);
+  console.log(`${k.padEnd(5)} attention µs per layer call: decode ${median(e.first).toFixed(1)}, repeated at once (hot) ${median(e.again).toFixed(1)}; prefill (batches of 32) ${median(e.prefill).toFixed(1)}; decode ${median(e.tps).toFixed(1)} tok/s`);
 }
-if (res.base && res.new) console.log(`new/base: attention ${(median(res.new.first) / median(res.base.first)).toFixed(2)}, decode tok/s ${(median(res.new.tps) / median(res.base.tps)).toFixed(2)}`);
+if (res.base && res.new) {
+  const r = (f: (e: (typeof res)[string]) => number[]) => (median(f(res.new!)) / median(f(res.base!))).toFixed(2);
+  console.log(`new/base: decode attention ${r((e) => e.first)}, prefill attention ${r((e) => e.prefill)}, decode tok/s ${r((e) => e.tps)}`);
+}
