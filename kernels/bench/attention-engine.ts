@@ -25,27 +25,26 @@ interface Run {
   model: LlamaModel;
   /** "prefill": calls timed once; "decode": timed, then repeated and timed again; null: not timed. */
   timing: "prefill" | "decode" | null;
-  t: { calls: number; first: number; again: number; prefillCalls: number; prefill: number };
+  /** Per-call ms of the timed pass (medians resist the preemptions a shared machine adds to some calls). */
+  t: { first: number[]; again: number[]; prefill: number[] };
 }
 function load(path: string): Run {
   const backend = new WasmBackend(new WebAssembly.Module(readFileSync(path)));
-  const run: Run = { model: null as unknown as LlamaModel, timing: null, t: { calls: 0, first: 0, again: 0, prefillCalls: 0, prefill: 0 } };
+  const run: Run = { model: null as unknown as LlamaModel, timing: null, t: { first: [], again: [], prefill: [] } };
   const attention = backend.attention.bind(backend);
   (backend as Backend).attention = (...a: Parameters<Backend["attention"]>) => {
     if (!run.timing) return attention(...a);
     let t0 = performance.now();
     if (run.timing === "prefill") {
       attention(...a);
-      run.t.prefill += performance.now() - t0;
-      run.t.prefillCalls++;
+      run.t.prefill.push(performance.now() - t0);
       return;
     }
     attention(...a);
-    run.t.first += performance.now() - t0;
+    run.t.first.push(performance.now() - t0);
     t0 = performance.now();
     attention(...a); // idempotent: the same output again, the cache now hot
-    run.t.again += performance.now() - t0;
-    run.t.calls++;
+    run.t.again.push(performance.now() - t0);
   };
   run.model = LlamaModel.load(bytes, backend);
   return run;
@@ -62,7 +61,7 @@ for (let r = 0; r < rounds + 1; r++) {
     s.decodeAll();
     const tps = nDecode / ((performance.now() - t0) / 1000);
     s.dispose();
-    run.t = { calls: 0, first: 0, again: 0, prefillCalls: 0, prefill: 0 };
+    run.t = { first: [], again: [], prefill: [] };
     const s2 = new BenchSession(run.model, prompt, nDecode);
     run.timing = "prefill";
     s2.prefill();
@@ -72,13 +71,13 @@ for (let r = 0; r < rounds + 1; r++) {
     s2.dispose();
     if (r === 0) continue;
     const e = (res[k] ??= { first: [], again: [], prefill: [], tps: [] });
-    e.prefill.push((run.t.prefill / run.t.prefillCalls) * 1000);
-    e.first.push((run.t.first / run.t.calls) * 1000);
-    e.again.push((run.t.again / run.t.calls) * 1000);
+    e.prefill.push(median(run.t.prefill) * 1000);
+    e.first.push(median(run.t.first) * 1000);
+    e.again.push(median(run.t.again) * 1000);
     e.tps.push(tps);
   }
 }
-console.log(`${spec.id}, wasm-relaxed, f32 KV, ${nPrompt}-token prompt then ${nDecode} decoded (positions ${nPrompt}..${nPrompt + nDecode}); medians of ${rounds} alternated rounds`);
+console.log(`${spec.id}, wasm-relaxed, f32 KV, ${nPrompt}-token prompt then ${nDecode} decoded (positions ${nPrompt}..${nPrompt + nDecode}); attention: medians over rounds of each round's median call; tok/s: median of ${rounds} alternated rounds`);
 for (const [k, e] of Object.entries(res)) {
   console.log(`${k.padEnd(5)} attention µs per layer call: decode ${median(e.first).toFixed(1)}, repeated at once (hot) ${median(e.again).toFixed(1)}; prefill (batches of 32) ${median(e.prefill).toFixed(1)}; decode ${median(e.tps).toFixed(1)} tok/s`);
 }
