@@ -1,7 +1,7 @@
 // Decode attention on the f32 KV cache as the engine meets it: every layer's K/V evicted from cache between its calls
 // (a few MB of weights stream past, as in a decode step), baseline and new module alternated in one process.
 // usage: node kernels/bench/attention-cold.mjs [--base old-relaxed.wasm] [--new build/kernels/relaxed.wasm]
-//   [--shape smollm2|stories15M] [--lens 128,512,2048] [--rounds 9] [--hot] [--layers n] [--tokens n]
+//   [--shape smollm2|stories15M] [--lens 128,512,2048] [--rounds 9] [--hot] [--layers n] [--tokens n] [--touch 0|1]
 //   [--also name=path,...]
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -19,6 +19,7 @@ const L = Number(arg("--layers", SHAPES[shapeName].L));
 const lens = arg("--lens", "128,512,2048").split(",").map(Number);
 const rounds = Number(arg("--rounds", 9));
 const hot = process.argv.includes("--hot");
+const touch = Number(arg("--touch", 1)); // the kernel's touch argument (a baseline module without it ignores it)
 const nTok = Number(arg("--tokens", 1)); // tokens per call: 1 is decode, more a prefill batch ending at nPos
 const paths = { new: resolve(arg("--new", resolve(here, "../../build/kernels/relaxed.wasm"))) };
 if (arg("--base", null)) paths.base = resolve(arg("--base"));
@@ -47,7 +48,7 @@ function step(m, nPos) {
     if (!hot) ex.copy_bytes(m.fb, m.fa, FLUSH);
     const k = m.kv + l * 2 * m.plane, q = m.q + l * nTok * H * D * 4;
     const t0 = performance.now();
-    ex.attention(m.out, q, k, k + m.plane, m.scores, nPos - nTok, nTok, H, KV, D, 0);
+    ex.attention(m.out, q, k, k + m.plane, m.scores, nPos - nTok, nTok, H, KV, D, 0, touch);
     t += performance.now() - t0;
     const u = new Uint32Array(ex.memory.buffer, m.out, nTok * H * D);
     for (const x of u) h = (Math.imul(h, 31) + x) >>> 0;

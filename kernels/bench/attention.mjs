@@ -67,7 +67,7 @@ function roundQ(ex, m) {
 function step(ex, m, how, nPos) {
   const pos0 = nPos - m.nTok, hb = m.code === 1 ? D * 2 : 68;
   roundQ(ex, m);
-  if (how === "f32") { ex.attention(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, 0); return; }
+  if (how === "f32") { ex.attention(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, 0, 0); return; } // a cache-resident layer: no touches
   if (how.startsWith("fused")) { ex.attention_typed(m.out, m.qr, m.k, m.v, m.scores, pos0, m.nTok, H, KV, D, m.rowBytes, m.code, Number(how.slice(5) || 8)); return; }
   for (let g = 0; g < KV; g++) {
     ex.kv_decode_rows(m.kp, m.k + g * hb, nPos, m.rowBytes, D, m.code);

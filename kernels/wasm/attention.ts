@@ -176,6 +176,33 @@ import { dot4, expf4, f16Round, hsum, madd, transposeAdd } from "./common";
 }
 
 /**
+ * One token's attention for the query heads of one KV head (group of them, q and out rows hBytes apart): scores of
+ * q·k[p] / sqrt(headDim) over the nPos keys at kg, kg + stride, ..., softmax, optionally f16-rounded weights, then
+ * the weighted sum of the values at vg with the same stride.
+ */
+@inline function attendGroup(o0: usize, q0: usize, kg: usize, vg: usize, scores: usize, rowBytes: usize, group: i32, headDim: i32, stride: usize, nPos: i32, weightsF16: i32): void {
+  const hBytes = <usize>headDim << 2;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
+  const vscale = f32x4.splat(scale);
+  // Scores: four keys at a time, dotted with every query head of the group while they are in L1.
+  let p = 0;
+  if ((headDim & 3) == 0) {
+    for (; p + 4 <= nPos; p += 4) {
+      const kp = kg + <usize>p * stride;
+      let j = 0;
+      for (; j + 2 <= group; j += 2) dot4x2(scores + <usize>j * rowBytes + (<usize>p << 2), rowBytes, q0 + <usize>j * hBytes, hBytes, kp, stride, headDim, vscale);
+      for (; j < group; j++) v128.store(scores + <usize>j * rowBytes + (<usize>p << 2), f32x4.mul(dot4(q0 + <usize>j * hBytes, kp, stride, headDim), vscale));
+    }
+  }
+  for (; p < nPos; p++) {
+    const kp = kg + <usize>p * stride;
+    for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
+  }
+  softmaxWeights(scores, rowBytes, group, nPos, weightsF16 != 0);
+  weightedSum(o0, hBytes, scores, rowBytes, group, vg, stride, nPos, headDim);
+}
+
+/**
  * Loads one v128 from each 64-byte line of n bytes at p, in address order, OR-ed into acc: a tight run of independent
  * loads keeps many cache misses in flight (wasm has no prefetch), so a KV chunk comes in from memory several times faster
  * than the attention's own strided loads would bring it, and those then hit the cache.
@@ -190,14 +217,14 @@ const CHUNK_BYTES: usize = 65536;
 
 /**
  * One token's attention for all query heads (q and out rows hBytes apart; head h uses KV head h / group; KV head g's
- * keys and values at k, v + g·hBytes, positions stride bytes apart): scores q·k[p] / sqrt(headDim) into head h's row at
- * scores + h·rowBytes, softmax (f16-rounded weights with weightsF16), then the weighted sums of the values. Keys, then
- * values, go a chunk of positions at a time (a multiple of 4: the four-key blocks fall where a head-by-head walk puts
- * them), each chunk touched in address order first when `touch` (the cache is cold: a decode step). Every score,
- * weight and output takes the same operations in the same order as a walk over all positions: the same bits.
- * sink: 16 bytes the touches' loads are stored to.
+ * keys and values at k, v + g·hBytes, positions stride bytes apart) on a cache cold in memory: scores q·k[p] /
+ * sqrt(headDim) into head h's row at scores + h·rowBytes, softmax (f16-rounded weights with weightsF16), then the
+ * weighted sums of the values. Keys, then values, go a chunk of positions at a time for every KV head (a multiple of 4
+ * positions: the four-key blocks fall where attendGroup puts them), each chunk first touched in address order. Every
+ * score, weight and output takes the same operations in the same order as attendGroup: the same bits. sink: 16 bytes
+ * the touches' loads are stored to.
  */
-@inline function attendToken(o: usize, q: usize, k: usize, v: usize, scores: usize, rowBytes: usize, nKvHeads: i32, group: i32, headDim: i32, stride: usize, nPos: i32, weightsF16: i32, touch: bool, sink: usize): void {
+@inline function attendToken(o: usize, q: usize, k: usize, v: usize, scores: usize, rowBytes: usize, nKvHeads: i32, group: i32, headDim: i32, stride: usize, nPos: i32, weightsF16: i32, sink: usize): void {
   const hBytes = <usize>headDim << 2;
   const gBytes = <usize>group * hBytes; // q and out: between KV head groups
   const gRows = <usize>group * rowBytes; // scores: between KV head groups
@@ -208,7 +235,7 @@ const CHUNK_BYTES: usize = 65536;
   let acc = v128.splat<i32>(0);
   for (let c0 = 0; c0 < nPos; c0 += chunk) {
     const c1 = min(c0 + chunk, nPos);
-    if (touch) acc = touchLines(k + <usize>c0 * stride, <usize>(c1 - c0) * stride, acc);
+    acc = touchLines(k + <usize>c0 * stride, <usize>(c1 - c0) * stride, acc);
     for (let g = 0; g < nKvHeads; g++) {
       const kg = k + <usize>g * hBytes, q0 = q + <usize>g * gBytes, s0 = scores + <usize>g * gRows;
       let p = c0;
@@ -228,29 +255,40 @@ const CHUNK_BYTES: usize = 65536;
   for (let c0 = 0; c0 < nPos; c0 += chunk) {
     const n = min(chunk, nPos - c0);
     const vr = v + <usize>c0 * stride, sc = scores + (<usize>c0 << 2);
-    if (touch) acc = touchLines(vr, <usize>n * stride, acc);
+    acc = touchLines(vr, <usize>n * stride, acc);
     for (let g = 0; g < nKvHeads; g++) {
       weightedSum(o + <usize>g * gBytes, hBytes, sc + <usize>g * gRows, rowBytes, group, vr + <usize>g * hBytes, stride, n, headDim, c0 > 0);
     }
   }
-  if (touch) v128.store(sink, acc);
+  v128.store(sink, acc);
 }
 
 /**
  * out[t, h, :] = softmax_p(q[t, h]·k[p, g] / sqrt(headDim)) · v[p, g] over p ≤ pos0 + t, with g = h / (nHeads / nKvHeads).
- * k and v are one layer's caches, [nCtx][nKvHeads][headDim]. scores: scratch of nHeads × (pos0 + nTokens) + 4 floats.
+ * k and v are one layer's caches, [nCtx][nKvHeads][headDim]. scores: scratch of nHeads × (pos0 + nTokens) + 4 floats
+ * (without touch, (nHeads / nKvHeads) × (pos0 + nTokens)).
  * weightsF16 ≠ 0 rounds the softmax weights to f16 before they weight V (llama.cpp's non-flash attention on an F16 cache).
- * The first token touches the keys and values ahead of use (a decode step meets them cold); later tokens of a batch
- * find them in cache.
+ * touch ≠ 0 (a cache cold in memory: a decode step whose weights and KV outgrow the last-level cache): the first token
+ * goes through attendToken, touching the layer chunk by chunk ahead of use; later tokens of a batch find it in cache
+ * and take attendGroup, as every token does without touch (on a cache-resident layer each KV head's long strided
+ * walk is the faster one, and touches would only add reads). Same bits either way.
  */
-export function attention(out: usize, q: usize, k: usize, v: usize, scores: usize, pos0: i32, nTokens: i32, nHeads: i32, nKvHeads: i32, headDim: i32, weightsF16: i32): void {
+export function attention(out: usize, q: usize, k: usize, v: usize, scores: usize, pos0: i32, nTokens: i32, nHeads: i32, nKvHeads: i32, headDim: i32, weightsF16: i32, touch: i32): void {
   const group = nHeads / nKvHeads;
   const qRow = (<usize>nHeads * <usize>headDim) << 2;
   const stride = (<usize>nKvHeads * <usize>headDim) << 2; // bytes between consecutive positions of one KV head
   const rowBytes = <usize>(pos0 + nTokens) << 2;
   const sink = scores + <usize>nHeads * rowBytes;
+  const hBytes = <usize>headDim << 2;
   for (let t = 0; t < nTokens; t++) {
     const at = <usize>t * qRow;
-    attendToken(out + at, q + at, k, v, scores, rowBytes, nKvHeads, group, headDim, stride, pos0 + t + 1, weightsF16, t == 0, sink);
+    if (t == 0 && touch != 0) {
+      attendToken(out + at, q + at, k, v, scores, rowBytes, nKvHeads, group, headDim, stride, pos0 + t + 1, weightsF16, sink);
+      continue;
+    }
+    for (let g = 0; g < nKvHeads; g++) {
+      const ag = at + ((<usize>g * <usize>group * <usize>headDim) << 2);
+      attendGroup(out + ag, q + ag, k + <usize>g * hBytes, v + <usize>g * hBytes, scores, rowBytes, group, headDim, stride, pos0 + t + 1, weightsF16);
+    }
   }
 }

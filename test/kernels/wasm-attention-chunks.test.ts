@@ -1,7 +1,7 @@
-// The f32-cache attention kernel walks the cache a chunk of positions at a time for all KV heads at once (touching
-// each chunk first on a batch's first token): every head must get the bits it gets from its KV head alone (one KV head
-// of a different row stride, so different chunk bounds), a batch the bits of one-token calls, and the values must be
-// attention's (float64 reference).
+// The f32-cache attention kernel walks the cache a chunk of positions at a time for all KV heads at once (with touch,
+// touching each chunk first on a batch's first token): every head must get the bits it gets from its KV head alone
+// (one KV head of a different row stride, so different chunk bounds), a batch the bits of one-token calls (touching or
+// not), and the values must be attention's (float64 reference).
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -16,8 +16,8 @@ const builds = [
 
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
-/** out of attention(q, k, v) in k's memory: q [nTokens][nHeads][headDim], k and v [nPos][nKvHeads][headDim]. */
-function attend(k: KernelExports, q: Float32Array, kv: Float32Array, vv: Float32Array, nPos: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number): Float32Array {
+/** out of attention(q, k, v) in k's memory: q [nTokens][nHeads][headDim], k and v [nPos][nKvHeads][headDim]; touch: the kernel's. */
+function attend(k: KernelExports, q: Float32Array, kv: Float32Array, vv: Float32Array, nPos: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, touch: number): Float32Array {
   let at = (k.heap_base() + 15) & ~15;
   const take = (bytes: number) => {
     const p = at;
@@ -31,7 +31,7 @@ function attend(k: KernelExports, q: Float32Array, kv: Float32Array, vv: Float32
   f32.set(vv, vp! / 4);
   f32.set(q, qp! / 4);
   f32.fill(NaN, out! / 4, out! / 4 + q.length); // every output must be written
-  k.attention(out!, qp!, kp!, vp!, scores!, nPos - nTokens, nTokens, nHeads, nKvHeads, headDim, 0);
+  k.attention(out!, qp!, kp!, vp!, scores!, nPos - nTokens, nTokens, nHeads, nKvHeads, headDim, 0, touch);
   return new Float32Array(k.memory.buffer).slice(out! / 4, out! / 4 + q.length);
 }
 
@@ -69,12 +69,12 @@ describe.each(builds)("%s: f32 attention in chunks of positions over all KV head
     const nHeads = nKvHeads * group, kvDim = nKvHeads * headDim, nTokens = 3;
     const kv = randomArray(rand, nPos * kvDim, 3), vv = randomArray(rand, nPos * kvDim, 2);
     const q = randomArray(rand, nTokens * nHeads * headDim, 2);
-    const batch = attend(k, q, kv, vv, nPos, nTokens, nHeads, nKvHeads, headDim);
+    const batch = attend(k, q, kv, vv, nPos, nTokens, nHeads, nKvHeads, headDim, 1);
     for (let t = 0; t < nTokens; t++) {
-      // The batch's token t as a one-token (decode) call over its positions.
+      // The batch's token t as a one-token (decode) call over its positions, touching the cache first or not.
       const seen = nPos - nTokens + t + 1;
       const qt = q.slice(t * nHeads * headDim, (t + 1) * nHeads * headDim);
-      const one = attend(k, qt, kv.slice(0, seen * kvDim), vv.slice(0, seen * kvDim), seen, 1, nHeads, nKvHeads, headDim);
+      const one = attend(k, qt, kv.slice(0, seen * kvDim), vv.slice(0, seen * kvDim), seen, 1, nHeads, nKvHeads, headDim, t % 2);
       expect(bits(one)).toEqual(bits(batch.subarray(t * nHeads * headDim, (t + 1) * nHeads * headDim)));
       for (let h = 0; h < nHeads; h++) {
         const want = reference(q, kv, vv, nPos, nTokens, nHeads, nKvHeads, headDim, t, h);
@@ -91,7 +91,7 @@ describe.each(builds)("%s: f32 attention in chunks of positions over all KV head
       };
       const qg = new Float32Array(nTokens * group * headDim);
       for (let t = 0; t < nTokens; t++) qg.set(q.subarray((t * nHeads + g * group) * headDim, (t * nHeads + (g + 1) * group) * headDim), t * group * headDim);
-      const alone = attend(k, qg, plane(kv), plane(vv), nPos, nTokens, group, 1, headDim);
+      const alone = attend(k, qg, plane(kv), plane(vv), nPos, nTokens, group, 1, headDim, 0);
       for (let t = 0; t < nTokens; t++) {
         const inAll = batch.subarray((t * nHeads + g * group) * headDim, (t * nHeads + (g + 1) * group) * headDim);
         expect(bits(alone.subarray(t * group * headDim, (t + 1) * group * headDim))).toEqual(bits(inAll));

@@ -32,14 +32,14 @@ describe.each(builds)("%s: paired query heads", (_label, module) => {
     f32().set(randomArray(rand, nPos * headDim), vp / 4);
     f32().set(randomArray(rand, nTokens * group * headDim), qp / 4);
     const pos0 = nPos - nTokens;
-    k.attention(out, qp, kp, vp, scores, pos0, nTokens, group, 1, headDim, 0);
+    k.attention(out, qp, kp, vp, scores, pos0, nTokens, group, 1, headDim, 0, 1); // touching the cache first
     const grouped = f32().slice(out / 4, out / 4 + nTokens * group * headDim);
     for (let j = 0; j < group; j++) {
       // Head j alone: its query rows gathered into a one-head layout, attended with a group of one.
       const q1 = new Float32Array(nTokens * headDim);
       for (let t = 0; t < nTokens; t++) q1.set(f32().subarray(qp / 4 + (t * group + j) * headDim, qp / 4 + (t * group + j + 1) * headDim), t * headDim);
       f32().set(q1, one / 4);
-      k.attention(out, one, kp, vp, scores, pos0, nTokens, 1, 1, headDim, 0);
+      k.attention(out, one, kp, vp, scores, pos0, nTokens, 1, 1, headDim, 0, 0);
       for (let t = 0; t < nTokens; t++) {
         const alone = Array.from(f32().subarray(out / 4 + t * headDim, out / 4 + (t + 1) * headDim));
         const inGroup = Array.from(grouped.subarray((t * group + j) * headDim, (t * group + j + 1) * headDim));

@@ -75,7 +75,7 @@ function both(k: KernelExports, c: Case, seed: number): { got: Float32Array; wan
   const got = f32().slice(out! / 4, out! / 4 + qn);
   k.kv_decode(kf!, kb!, nPos * kvDim, code);
   k.kv_decode(vf!, vb!, nPos * kvDim, code);
-  k.attention(ref!, q!, kf!, vf!, scores!, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16" ? 1 : 0);
+  k.attention(ref!, q!, kf!, vf!, scores!, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16" ? 1 : 0, 0);
   return { got, want: f32().slice(ref! / 4, ref! / 4 + qn) };
 }
 
@@ -165,7 +165,7 @@ describe.each([
       for (let p = 0; p < nPos; p++) f32()[kp! / 4 + p * headDim] = a[p]!;
       f32().fill(0, q! / 4, q! / 4 + headDim);
       f32()[q! / 4] = 8;
-      k.attention(out!, q!, kp!, vp!, scores!, nPos - 1, 1, 1, 1, headDim, 1);
+      k.attention(out!, q!, kp!, vp!, scores!, nPos - 1, 1, 1, 1, headDim, 1, 1);
       const got = f32().slice(scores! / 4, scores! / 4 + nPos);
       f32().set(a, ref! / 4);
       k.softmax(ref!, 1, nPos);

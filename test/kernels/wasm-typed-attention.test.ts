@@ -42,7 +42,7 @@ function wholeLayer(module: WebAssembly.Module, type: "f16" | "q8_0", kBytes: Ui
     k.kv_encode(qq, qp, qn, code);
     k.kv_decode(qr, qq, qn, code);
   }
-  k.attention(out, qr, kf, vf, scores, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16" ? 1 : 0);
+  k.attention(out, qr, kf, vf, scores, pos0, nTokens, nHeads, nKvHeads, headDim, type === "f16" ? 1 : 0, 0);
   return new Float32Array(k.memory.buffer.slice(out, out + qn * 4));
 }
 

@@ -38,7 +38,7 @@ export interface KernelExports {
   rope_table(table: number, nTokens: number, pos0: number, ropeDims: number, freqBase: number, freqScale: number, factors: number): void;
   rope(x: number, table: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number, neox: number): void;
   add_bias(x: number, bias: number, nTokens: number, len: number): void;
-  attention(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, weightsF16: number): void;
+  attention(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, weightsF16: number, touch: number): void;
   kv_encode(dst: number, src: number, n: number, type: number): void;
   kv_decode(dst: number, src: number, n: number, type: number): void;
   kv_decode_rows(dst: number, src: number, nRows: number, srcStride: number, n: number, type: number): void;

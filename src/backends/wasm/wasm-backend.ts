@@ -13,7 +13,7 @@ import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
 import type { PackedMatrix } from "./repack";
 import { readKvPlanes, writeKvPlanes } from "./kv-planes";
 import { typedAttention } from "./typed-attention";
-import { f32ScoresBytes } from "./attention-scratch";
+import { f32ScoresBytes, touchKv } from "./attention-scratch";
 import { KV_CODE, WasmBuffer, WasmKvCache, WasmMatrix, WasmVector } from "./wasm-handles";
 
 /** Kernel scratch areas, each grown on demand and reused across calls. */
@@ -224,7 +224,7 @@ export class WasmBackend implements Backend {
     if (c.type === "f32") {
       // Every head's scores (the kernel walks the cache once for all KV heads), then 16 bytes for its cache touches.
       const scores = this.scratchArea("scores", f32ScoresBytes(shape.nHeads, c.layout.nCtx));
-      this.k.attention(op, qp, c.k(layer), c.v(layer), scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim, 0);
+      this.k.attention(op, qp, c.k(layer), c.v(layer), scores, pos0, nTokens, shape.nHeads, shape.nKvHeads, shape.headDim, 0, touchKv(this.weightsBytes, c.bytes));
       return;
     }
     const scores = this.scratchArea("scores", group * c.layout.nCtx * 4);
