@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
 import { instantiateKernels, type KernelExports } from "../../src/backends/wasm/kernel-exports";
-import { f32ScoresBytes } from "../../src/backends/wasm/attention-scratch";
+import { COLD_WORKING_SET_BYTES, f32ScoresBytes, touchKv } from "../../src/backends/wasm/attention-scratch";
 import { randomArray, seededRandom } from "./expected";
 
 const builds = [
@@ -97,5 +97,16 @@ describe.each(builds)("%s: f32 attention in chunks of positions over all KV head
         expect(bits(alone.subarray(t * group * headDim, (t + 1) * group * headDim))).toEqual(bits(inAll));
       }
     }
+  });
+});
+
+describe("touchKv: the backend touches the cache only when weights and KV outgrow a last-level cache", () => {
+  it("is 0 up to 32 MiB of weights + KV and 1 above", () => {
+    const MiB = 2 ** 20;
+    expect(COLD_WORKING_SET_BYTES).toBe(32 * MiB);
+    expect(touchKv(15 * MiB, 3 * MiB)).toBe(0); // stories15M Q4_0 and a 256-position cache: stays in L3
+    expect(touchKv(32 * MiB - 1024, 1024)).toBe(0);
+    expect(touchKv(32 * MiB - 1024, 1025)).toBe(1);
+    expect(touchKv(80 * MiB, 6 * MiB)).toBe(1); // SmolLM2-135M Q4_0: cold in memory each decode step
   });
 });
