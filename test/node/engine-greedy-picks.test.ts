@@ -99,6 +99,19 @@ describe("when the greedy picks apply", () => {
     expect(picks.state.history).toEqual(ref.promptTokens.slice(-8));
   });
 
+  it("a backend that reads back asynchronously (as webgpu) gives its picks from the row it reads", async () => {
+    const model = LlamaModel.load(readFixture("stories260K.gguf"), createBackend("ref"));
+    const b = model.backend;
+    let asyncReads = 0;
+    b.readAsync = async (src, off, n) => {
+      asyncReads++;
+      return b.read(src, off, n);
+    };
+    const picks = await run(model, ref.promptTokens, 64, true);
+    expect(picks.result.tokens).toEqual(ref.generatedTokens);
+    expect(asyncReads).toBe(64);
+  });
+
   it("samplePick throws where sample would, and only for a sampler whose pick is the argmax", () => {
     const s = new Sampler({ temperature: 0, penaltyLastN: 4 });
     expect(() => s.samplePick(-1)).toThrowError(RangeError);
