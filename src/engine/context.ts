@@ -3,7 +3,7 @@ import type { KvCache } from "../backends/backend";
 import type { KvType } from "../backends/kv-format";
 import { EngineError } from "./errors";
 import { createRunBuffers, forwardBatch, forwardBatchAsync, recordForward, type RunBuffers } from "./forward";
-import { bestOf, type BestLogit } from "../shard/greedy";
+import { backendBest, bestOf, type BestLogit } from "../shard/greedy";
 import type { LlamaModel } from "./model";
 import { TokenLog } from "./token-log";
 
@@ -129,8 +129,7 @@ export class LlamaContext extends TokenLog {
         for (const t of batch) this.log.push(t);
       }
       const vocab = config.vocabSize;
-      const pick = backend.argmax ? backend.argmax(this.buffers.logits, 0, vocab) : null;
-      const best = pick ? (pick.index < 0 ? { token: -1, logit: -Infinity } : { token: pick.index, logit: pick.value }) : bestOf(backend.read(this.buffers.logits, 0, vocab), 0);
+      const best = backendBest(backend, this.buffers.logits, vocab, 0);
       tokens.length = 0;
       return best;
     } catch (e) {

@@ -1,4 +1,5 @@
 // Greedy decoding through shards: the head shards send their best logit instead of their rows of the logits, when the sampler would take the argmax of the raw row.
+import type { Backend, Buffer } from "../backends/backend";
 import type { LlamaContext } from "../engine/context";
 import type { Sampler } from "../engine/sampler";
 import { MAX_F32, type LogitBias } from "../engine/sampler-logits";
@@ -49,6 +50,24 @@ export function greedyRow(vocab: number, best: BestLogit, into?: Float32Array): 
   return row;
 }
 
+/** The pick a greedyRow holds: its last entry when finite (the row ends at the pick), else none (token -1). */
+export function pickOfGreedyRow(row: Float32Array): BestLogit {
+  const last = row.length - 1;
+  return last >= 0 && row[last]! > -Infinity ? { token: last, logit: row[last]! } : { token: -1, logit: -Infinity };
+}
+
+/**
+ * The sampler's greedy pick over `n` logits of a backend buffer (ids firstId..): where the backend finds it in place
+ * (Backend.argmax: the wasm kernel, no copy out, no JS loop over the row), else read in pieces and picked in TS.
+ */
+export function backendBest(backend: Backend, buf: Buffer, n: number, firstId: number): BestLogit {
+  if (backend.argmax) {
+    const p = backend.argmax(buf, 0, n);
+    return p.index < 0 ? { token: -1, logit: -Infinity } : { token: firstId + p.index, logit: p.value };
+  }
+  return bestOfRead((o, k) => backend.read(buf, o, k), n, firstId);
+}
+
 /** Floats per read of a classifier row for its best logit: small copies reuse the allocator's memory, a whole row does not. */
 export const BEST_READ_FLOATS = 4096;
 
@@ -77,7 +96,8 @@ export interface ArgmaxLogits {
 /**
  * Before a generation: a sharded context's steps bring back the whole row, or only the head shards' best logits when
  * `argmaxSuffices` (set again by every generation, so a later one with logprobs or sampling gets whole rows). A
- * single-object context ignores it.
+ * single-object context then finds each step's pick in place (LlamaContext.nextPick), a pipeline context asks the head
+ * shards for theirs; generate() takes the pick without a pass over the vocabulary (argmaxOn, nextPickAsync).
  */
 export function useArgmaxLogits(llm: LlamaContext, on: boolean): void {
   const ctx = llm as unknown as Partial<ArgmaxLogits>;

@@ -5,7 +5,7 @@ import type { LlamaModel } from "../engine/model";
 import { TokenLog } from "../engine/token-log";
 import type { ShardPlan } from "./plan";
 import { newNextEmbedding, pipelineStep, type ShardCaller } from "./pipeline";
-import type { ArgmaxLogits } from "./greedy";
+import { pickOfGreedyRow, type ArgmaxLogits, type BestLogit } from "./greedy";
 
 /** Shard-side housekeeping the context asks for (trim to a length, flush before a commit); the Worker implements it by RPC. */
 export interface ShardHousekeeping {
@@ -57,6 +57,17 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
   /** Set by the session before each generation (useArgmaxLogits): true only when the sampler needs nothing but the argmax. */
   argmaxLogits(on: boolean): void {
     this.argmax = on;
+  }
+
+  /** Whether the current generation's steps may bring back the greedy pick alone (see argmaxLogits). */
+  get argmaxOn(): boolean {
+    return this.argmax;
+  }
+
+  /** As LlamaContext.nextPickAsync: the step's greedy pick (token -1 when no logit is finite), no row for the sampler to scan. */
+  async nextPickAsync(): Promise<BestLogit> {
+    if (!this.argmax) throw new EngineError("greedy picks are off for this generation (argmaxLogits)", "invalid_state");
+    return pickOfGreedyRow(await this.nextLogitsAsync());
   }
 
   nextLogits(): Float32Array {

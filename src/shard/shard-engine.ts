@@ -4,7 +4,7 @@ import type { LlamaConfig } from "../engine/config";
 import { createRunBuffers, recordEmbed, recordHead, recordLayers, type RunBuffers } from "../engine/forward";
 import { EngineError } from "../engine/errors";
 import type { PartWeights } from "../engine/weights";
-import { bestOfRead, type BestLogit } from "./greedy";
+import { backendBest, type BestLogit } from "./greedy";
 
 /** A shard lost positions a step or commit builds on (evicted or restarted since its last flush): it refuses, never computes on the hole. */
 export function shardBehind(holds: number, needs: number): EngineError {
@@ -115,7 +115,7 @@ export class ShardEngine {
     if (!input.argmax) return { ...(x && { x }), logits: backend.read(s.logits, 0, rows * w.output.rows) };
     if (rows !== 1) throw new RangeError(`a greedy step scores one row, got ${rows}`);
     const first = w.part.headRows![0];
-    const best = bestOfRead((o, k) => backend.read(s.logits, o, k), w.output.rows, first);
+    const best = backendBest(backend, s.logits, w.output.rows, first);
     if (!input.embedBest || !c.tiedOutput || best.token < 0) return { ...(x && { x }), best };
     // The classifier rows are token_embd's rows [first, ...): the same lookup recordEmbed makes in an embedding shard.
     // The residual stream was read above, so its buffer is free for the row.

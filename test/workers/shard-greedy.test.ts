@@ -7,7 +7,7 @@ import type { LlamaModel } from "../../src/engine/model";
 import { Sampler } from "../../src/engine/sampler";
 import { createBackend } from "../../src/backends/select";
 import { readGguf } from "../../src/gguf/index";
-import { argmaxSuffices, BEST_READ_FLOATS, bestOf, bestOfRead, betterOf, greedyRow, useArgmaxLogits } from "../../src/shard/greedy";
+import { argmaxSuffices, backendBest, BEST_READ_FLOATS, bestOf, bestOfRead, betterOf, greedyRow, pickOfGreedyRow, useArgmaxLogits } from "../../src/shard/greedy";
 import { roleOf, type ShardCaller } from "../../src/shard/pipeline";
 import { PipelineContext } from "../../src/shard/pipeline-context";
 import type { ShardPlan } from "../../src/shard/plan";
@@ -84,6 +84,27 @@ describe("the best logit stands for the row", () => {
     const none = greedyRow(8, { token: -1, logit: -Infinity }, into);
     expect(none).toHaveLength(8);
     expect(greedyToken(none)).toMatch(/no token has a finite logit/);
+  });
+
+  it("a greedy row gives its pick back (the pipeline's nextPickAsync), and a backend's in-place pick equals the pass in TS", () => {
+    for (const best of [{ token: 0, logit: -3 }, { token: 5, logit: 2.5 }, { token: 7, logit: 3.4028234663852886e38 }, { token: -1, logit: -Infinity }]) {
+      expect(pickOfGreedyRow(greedyRow(8, best, new Float32Array(8)))).toEqual(best);
+    }
+    let seed = 11;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const specials = [NaN, Infinity, -Infinity, 3.4028234663852886e38, -0];
+    for (const name of ["wasm-relaxed", "wasm-simd128", "ref"] as const) {
+      const backend = createBackend(name);
+      for (const n of [1, 5, 37, BEST_READ_FLOATS + 3]) {
+        const row = Float32Array.from({ length: n }, () => (rnd() < 0.1 ? specials[Math.floor(rnd() * specials.length)]! : Math.round(rnd() * 8) - 4));
+        const buf = backend.createBuffer(n);
+        backend.write(buf, row);
+        expect(backendBest(backend, buf, n, 100), `${name} n=${n}`).toEqual(bestOf(row, 100));
+        backend.write(buf, new Float32Array(n).fill(NaN));
+        expect(backendBest(backend, buf, n, 100)).toEqual({ token: -1, logit: -Infinity });
+        backend.release(buf);
+      }
+    }
   });
 
   it("is used only when the sampler takes the argmax of the raw row", () => {

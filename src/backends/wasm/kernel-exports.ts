@@ -51,7 +51,7 @@ export interface KernelExports {
   argmax_f32(p: number, n: number): number;
 }
 
-const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k"] as const;
+const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k", "decode_q4_0", "decode_q8_0", "argmax_f32"] as const;
 
 /** Instantiates the kernel module (synchronously: it is small and imports nothing) and checks its exports. */
 export function instantiateKernels(module: WebAssembly.Module): KernelExports {
