@@ -11,12 +11,12 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import "../../src/backends/wasm/load-node";
 import { createBackend } from "../../src/backends/select";
 import { LlamaModel } from "../../src/engine/model";
 import { benchPrompt, findModel, median, modelBytes } from "../../scripts/lib/bench-core";
+import { bundle } from "../../scripts/lib/bench-workerd";
 import { AB_MODES, abSession, pickLoop, type AbMode } from "./greedy-ab-sessions";
 
 const env = process.env;
@@ -94,17 +94,7 @@ async function workerdTimer(id: string, dir: string): Promise<{ timers: Timers; 
 const dir = mkdtempSync(join(tmpdir(), "edge-llama-greedy-ab-"));
 try {
   if (runtimes.includes("workerd")) {
-    await build({
-      entryPoints: [fileURLToPath(new URL("./greedy-ab-worker.ts", import.meta.url))],
-      outfile: join(dir, "worker.js"),
-      bundle: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      loader: { ".wasm": "copy" },
-      assetNames: "[name]",
-      logLevel: "error",
-    });
+    await bundle(dir, fileURLToPath(new URL("./greedy-ab-worker.ts", import.meta.url)));
   }
   console.log(`greedy-ab ${new Date().toISOString()} backend=${backend} rounds=${rounds} prefill=${prefill} decode=${decode}`);
   for (const id of models) {

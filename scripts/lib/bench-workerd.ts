@@ -14,10 +14,10 @@ import { warmUntilSteady } from "./bench-warmup";
 /** Warm-up runs per row at most: a row whose last two warm-up runs still differ by over 10% is timed anyway (logged). */
 const MAX_WARMUP = 12;
 
-/** Bundles bench-worker.ts (and its .wasm files) into `dir` for miniflare. */
-export async function bundle(dir: string): Promise<{ script: string; wasm: string[] }> {
+/** Bundles a bench Worker (bench-worker.ts unless `entry` names another) and its .wasm files into `dir` for miniflare. */
+export async function bundle(dir: string, entry: string = fileURLToPath(new URL("./bench-worker.ts", import.meta.url))): Promise<{ script: string; wasm: string[] }> {
   await build({
-    entryPoints: [fileURLToPath(new URL("./bench-worker.ts", import.meta.url))],
+    entryPoints: [entry],
     outfile: join(dir, "worker.js"),
     bundle: true,
     format: "esm",

@@ -1,17 +1,9 @@
 // Logits rows for the greedy-pick kernel's tests (Node and workerd): random values with NaN, ±Infinity, the largest float and ties.
 import { MAX_F32 } from "../../src/engine/sampler-logits";
+import { seededRandom } from "../helpers/random";
 
 /** A small deterministic generator (mulberry32): the same rows in every runtime. */
-export function rowRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rowRng = seededRandom;
 
 /** The kinds of row: each stresses one rule of the pick (NaN never wins, +Inf ties the largest float, ties to the lowest id, none finite). */
 export const ROW_KINDS = ["random", "ties", "specials", "maxfloat", "nonfinite", "allNegInf", "allNaN", "posInfOnly"] as const;
