@@ -7,6 +7,10 @@ import { backendBest, bestOf, type BestLogit } from "../shard/greedy";
 import type { LlamaModel } from "./model";
 import { TokenLog } from "./token-log";
 
+/** A forward pass that reads nothing out (nextPick finds the pick where the logits lie). */
+const recordOnly = (...args: Parameters<typeof recordForward>): Float32Array => (recordForward(...args), NO_ROWS);
+const NO_ROWS = new Float32Array(0);
+
 export interface ContextOptions {
   /** Context length in tokens (default: the model's training context, capped at 2048). */
   nCtx?: number;
@@ -61,13 +65,13 @@ export class LlamaContext extends TokenLog {
   }
 
   /** The forward passes over `tokens`; on failure the log is rolled back to where it was (cache rows past it are overwritten later). */
-  private run(tokens: readonly number[], all: boolean): Float32Array {
+  private run(tokens: readonly number[], all: boolean, pass: typeof forwardBatch = forwardBatch): Float32Array {
     const start = this.begin(tokens);
     try {
       const { backend, config, weights } = this.model;
       const passes = this.batches(tokens, all);
       let step = passes.next();
-      while (!step.done) step = passes.next(forwardBatch(backend, config, weights, this.buffers, this.cache, step.value, this.log.length, all));
+      while (!step.done) step = passes.next(pass(backend, config, weights, this.buffers, this.cache, step.value, this.log.length, all));
       return step.value;
     } catch (e) {
       this.log.length = start;
@@ -120,16 +124,10 @@ export class LlamaContext extends TokenLog {
   nextPick(): BestLogit {
     this.requeueLastIfIdle();
     const tokens = this.pendingTokens;
-    const start = this.begin(tokens);
+    const start = this.log.length;
+    this.run(tokens, false, recordOnly);
     try {
-      const { backend, config, weights } = this.model;
-      for (let i = 0; i < tokens.length; i += this.buffers.maxBatch) {
-        const batch = tokens.slice(i, i + this.buffers.maxBatch);
-        recordForward(backend, config, weights, this.buffers, this.cache, batch, this.log.length, false);
-        for (const t of batch) this.log.push(t);
-      }
-      const vocab = config.vocabSize;
-      const best = backendBest(backend, this.buffers.logits, vocab, 0);
+      const best = backendBest(this.model.backend, this.buffers.logits, this.model.config.vocabSize, 0);
       tokens.length = 0;
       return best;
     } catch (e) {

@@ -83,9 +83,8 @@ export function bestOfRead(read: (offset: number, n: number) => Float32Array, wi
  * penalty that changes a logit, no grammar mask, no log-probabilities. Anything else needs the whole row.
  */
 export function argmaxSuffices(sampler: Sampler, request: { logitBias: LogitBias | null; topLogprobs: number }): boolean {
-  const c = sampler.config;
-  const neutralPenalties = c.penaltyLastN === 0 || (c.repetitionPenalty === 1 && c.frequencyPenalty === 0 && c.presencePenalty === 0);
-  return c.temperature === 0 && (request.logitBias === null || request.logitBias.length === 0) && sampler.constraint === null && request.topLogprobs === 0 && neutralPenalties;
+  // The sampler's own test (temperature, neutral penalties, its logit_bias and constraint), and the request's.
+  return sampler.argmaxSuffices && (request.logitBias === null || request.logitBias.length === 0) && request.topLogprobs === 0;
 }
 
 /** Implemented by a pipeline context: whether its next decode steps may bring back the best logit only. */
