@@ -1,6 +1,4 @@
 // The WASM-SIMD backend: weights, activations and KV caches live in the kernel module's linear memory.
-import { ggmlTypeName } from "../../gguf/ggml-types";
-import { ModelError } from "../../engine/errors";
 import { MAX_F32 } from "../../engine/sampler-logits";
 import type { AttentionShape, Backend, BackendMemory, Buffer, KvCache, KvLayout, Matrix, MatrixSink, RopeParams, Vector } from "../backend";
 import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes } from "../kv-format";
@@ -8,16 +6,15 @@ import { factorCopies } from "../rope-table";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
 import { prepareActivations } from "./activations";
-import { DECODE_SCRATCH_PER_COL, WASM_FORMATS, type WasmFormat } from "./formats";
+import { DECODE_SCRATCH_PER_COL, WASM_FORMATS } from "./formats";
 import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
 import type { PackedMatrix } from "./repack";
 import { readKvPlanes, writeKvPlanes } from "./kv-planes";
 import { typedAttention } from "./typed-attention";
 import { f32ScoresBytes, touchKv } from "./attention-scratch";
 import { KV_CODE, WasmBuffer, WasmKvCache, WasmMatrix, WasmVector } from "./wasm-handles";
-
-/** Kernel scratch areas, each grown on demand and reused across calls. */
-type ScratchSlot = "actQ" | "actK" | "actF" | "scores" | "tokens" | "rope" | "kvK" | "kvQ" | "decodeX";
+import { ScratchAreas, type ScratchSlot } from "./scratch-areas";
+import { namingTensor, tensorFormat } from "./tensor-errors";
 
 export class WasmBackend implements Backend {
   readonly name: string;
@@ -26,7 +23,7 @@ export class WasmBackend implements Backend {
   private readonly mem: LinearMemory;
   private weightsBytes = 0;
   private buffersBytes = 0;
-  private readonly scratch = new Map<ScratchSlot, { ptr: number; bytes: number }>();
+  private readonly scratch: ScratchAreas;
   /** What the "rope" scratch holds the angles of (table address, positions, params). */
   private ropeKey = "";
   private readonly ropeFactors = factorCopies((f) => this.vec(this.loadVector("rope_freqs", f)).ptr); // RopeParams.freqFactors in linear memory, once per array
@@ -39,6 +36,7 @@ export class WasmBackend implements Backend {
     this.relaxed = this.k.is_relaxed() === 1;
     this.name = this.relaxed ? "wasm-relaxed" : "wasm-simd128";
     this.mem = new LinearMemory(this.k.memory, this.k.heap_base());
+    this.scratch = new ScratchAreas(this.mem);
   }
 
   supportsWeightType(type: number): boolean {
@@ -47,29 +45,16 @@ export class WasmBackend implements Backend {
 
   /** A type missing from the format table, or rows that are not whole blocks, are a ModelError naming the tensor. */
   loadMatrix(name: string, type: number, rows: number, cols: number, bytes: Uint8Array): Matrix {
-    const format = this.format(name, type, cols);
-    let packed: PackedMatrix;
-    try {
-      packed = format.pack(this.mem, rows, cols, bytes, this.relaxed);
-    } catch (e) {
-      if (e instanceof RangeError) throw new ModelError(`tensor ${name} (${ggmlTypeName(type)} ${rows}x${cols}): ${e.message}`);
-      throw e;
-    }
+    const format = tensorFormat(this.name, name, type, cols);
+    const packed: PackedMatrix = namingTensor(name, type, rows, cols, () => format.pack(this.mem, rows, cols, bytes, this.relaxed));
     this.weightsBytes += packed.dataBytes + packed.scalesBytes;
     return new WasmMatrix(this, name, format, rows, cols, packed);
   }
 
   /** loadMatrix in chunks of whole rows: the matrix is allocated once and each chunk repacked into its panels. */
   beginMatrix(name: string, type: number, rows: number, cols: number): MatrixSink {
-    const format = this.format(name, type, cols);
-    const named = <T>(step: () => T): T => {
-      try {
-        return step();
-      } catch (e) {
-        if (e instanceof RangeError) throw new ModelError(`tensor ${name} (${ggmlTypeName(type)} ${rows}x${cols}): ${e.message}`);
-        throw e;
-      }
-    };
+    const format = tensorFormat(this.name, name, type, cols);
+    const named = <T>(step: () => T): T => namingTensor(name, type, rows, cols, step);
     const chunks = named(() => new MatrixChunks(this.mem, format, rows, cols, this.relaxed));
     return {
       write: (row0, bytes) => named(() => chunks.write(row0, bytes)),
@@ -80,16 +65,6 @@ export class WasmBackend implements Backend {
       },
       abandon: () => chunks.abandon(),
     };
-  }
-
-  /** The format of a weight tensor, if this backend has it and its rows are whole blocks. */
-  private format(name: string, type: number, cols: number): WasmFormat {
-    const format = WASM_FORMATS.get(type);
-    if (!format) throw new ModelError(`tensor ${name} has type ${ggmlTypeName(type)}, which the ${this.name} backend cannot use`);
-    if (cols % format.blockElems !== 0) {
-      throw new ModelError(`tensor ${name}: rows of ${cols} are not whole ${ggmlTypeName(type)} blocks of ${format.blockElems}`);
-    }
-    return format;
   }
 
   loadVector(name: string, data: Float32Array): Vector {
@@ -266,8 +241,7 @@ export class WasmBackend implements Backend {
   memory(): BackendMemory {
     let kvBytes = 0;
     for (const c of this.caches) kvBytes += c.bytes;
-    let scratchBytes = this.buffersBytes;
-    for (const s of this.scratch.values()) scratchBytes += s.bytes;
+    const scratchBytes = this.buffersBytes + this.scratch.bytes;
     return { weightsBytes: this.weightsBytes, kvBytes, scratchBytes, reservedBytes: this.mem.byteLength };
   }
 
@@ -276,17 +250,9 @@ export class WasmBackend implements Backend {
     return this.mem.byteLength;
   }
 
-  /**
-   * A scratch area of at least `bytes`, reallocated when a call needs more than before: to exactly that size, not a
-   * doubling, so each slot holds what its largest call needed (a bound the model host counts before a pass runs).
-   */
+  /** A scratch area of at least `bytes` (ScratchAreas.area). */
   private scratchArea(slot: ScratchSlot, bytes: number): number {
-    const cur = this.scratch.get(slot);
-    if (cur && cur.bytes >= bytes) return cur.ptr;
-    if (cur) this.mem.release(cur.ptr, cur.bytes);
-    const ptr = this.mem.alloc(bytes);
-    this.scratch.set(slot, { ptr, bytes });
-    return ptr;
+    return this.scratch.area(slot, bytes);
   }
 
   private buf(b: Buffer): WasmBuffer {
