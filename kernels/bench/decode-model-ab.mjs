@@ -1,9 +1,11 @@
-// A/B of one decode step's matmuls (every Q4_0 or Q8_0 matrix of a model, laid out in load order, one token each,
-// quantize_q8_0 per call): a baseline kernel build's matmul_q*_0 against decode_q*_0 of one or more newer builds,
+// A/B of one decode step's matmuls (every Q4_0, Q8_0, Q5_0 or Q5_1 matrix of a model, laid out in load order, one token
+// each, quantize_q8_0 / q8_1 per call): a baseline kernel build's matmul_q* against decode_q* of one or more newer builds,
 // alternated per round in one process, in Node and in workerd (miniflare). The weights stream from memory as in a model.
 // usage: npx tsx kernels/bench/decode-model-ab.mjs <base.wasm> <new.wasm>... (same build kind: all relaxed or all SIMD128)
-// env: DECODE_MODEL=smollm2 (SmolLM2-135M shapes, default) | stories (stories15M); DECODE_FMT=q4_0 (default) | q8_0;
-// DECODE_ROUNDS (default 21); DECODE_NODE_ONLY=1 skips workerd.
+// env: DECODE_MODEL=smollm2 (SmolLM2-135M shapes, default) | stories (stories15M) | k256; DECODE_FMT=q4_0 (default) |
+// q8_0 | q5_0 | q5_1 (Q5: the baseline may be a build without decode_q5_*, its matmul_q5_* is what runs);
+// DECODE_ROUNDS (default 21); DECODE_NODE_ONLY=1 skips workerd; DECODE_Q4_F16=2,3 lays the Q4_0 scales of the builds at
+// those argument positions (0 = base) out as f16, for a build whose decode_q4_0 reads f16 scales (a layout experiment).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -15,6 +17,7 @@ if (paths.length < 2) throw new Error("usage: decode-model-ab.mjs <base.wasm> <n
 const MODELS = {
   // [rows, cols] per layer (q, k, v, o, gate, up, down), layers, classifier rows
   smollm2: { dim: 576, layer: [[576, 576], [192, 576], [192, 576], [576, 576], [1536, 576], [1536, 576], [576, 1536]], layers: 30, vocab: 49152 },
+  k256: { dim: 512, layer: [[512, 512], [256, 512], [256, 512], [512, 512], [1536, 512], [1536, 512], [512, 1536]], layers: 4, vocab: 8192 },
   stories: { dim: 288, layer: [[288, 288], [288, 288], [288, 288], [288, 288], [768, 288], [768, 288], [288, 768]], layers: 6, vocab: 32000 },
 };
 const modelName = process.env.DECODE_MODEL ?? "smollm2";
@@ -30,10 +33,13 @@ const macs = shapes.reduce((a, [r, c]) => a + r * c, 0);
 // Shared by Node and the worker: one instance's matrices and one timed step (all matmuls once; `reps` steps).
 const CORE = `
 const SHAPES = ${JSON.stringify(shapes)}, FMT = "${fmt}";
-function setup(e, useDecode) {
-  const q4 = FMT === "q4_0";
+function setup(e, useDecode, f16Scales) {
+  const q4 = FMT === "q4_0", q5 = FMT === "q5_0" || FMT === "q5_1", q51 = FMT === "q5_1";
+  // Q5: repack-legacy.ts's one stream of panel-blocks (f16 d [and m] of 4 rows, then 80 quant bytes) per 4 rows
+  const pb = q51 ? 96 : 88;
+  const bytesOf = (r, c) => q5 ? ((r + 3) >> 2) * (c / 32) * pb : q4 ? r * c / 2 + r * c / (f16Scales ? 16 : 8) : r * c + r * c / 16;
   let total = 0;
-  for (const [r, c] of SHAPES) total += q4 ? r * c / 2 + r * c / 8 : r * c + r * c / 16;
+  for (const [r, c] of SHAPES) total += bytesOf(r, c);
   const base = (e.heap_base() + 65535) & ~65535;
   const need = base + total + (4 << 20) - e.memory.buffer.byteLength;
   if (need > 0) e.memory.grow(Math.ceil(need / 65536));
@@ -41,23 +47,27 @@ function setup(e, useDecode) {
   let p = base, s = 12345;
   const mats = [];
   for (const [r, c] of SHAPES) {
-    const w = p, wBytes = q4 ? r * c / 2 : r * c, sBytes = q4 ? r * c / 8 : r * c / 16;
+    const w = p, wBytes = q5 ? bytesOf(r, c) : q4 ? r * c / 2 : r * c, sBytes = q5 ? 0 : q4 && !f16Scales ? r * c / 8 : r * c / 16;
     p += wBytes;
     const sc = p;
     p += sBytes;
     for (let i = w; i < sc; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; u8[i] = s >>> 24; }
-    if (q4) f32.fill(0.01, sc / 4, (sc + sBytes) / 4); else u16.fill(0x211f, sc / 2, (sc + sBytes) / 2);
+    if (q5) for (let b = w; b < sc; b += pb) u16.fill(0x211f, b / 2, b / 2 + (q51 ? 8 : 4));
+    else if (q4 && !f16Scales) f32.fill(0.01, sc / 4, (sc + sBytes) / 4); else u16.fill(0x211f, sc / 2, (sc + sBytes) / 2);
     mats.push([w, sc, r, c]);
   }
   const x = p, xq = x + 8192, out = xq + 16384, xe = out + 262144;
   for (let i = 0; i < 1536; i++) f32[x / 4 + i] = Math.sin(i);
-  const mm = e["matmul_" + FMT], dec = e["decode_" + FMT];
+  const mm = e["matmul_" + FMT];
+  // A build without decode_q5_* (Q5's one-token path is then matmul_q5_*): its matmul for one token
+  const dec = e["decode_" + FMT] ?? ((out, w, xq, xd, xs, xst, r, c) => mm(out, w, xq, xd, xs, xst, r, c, 1));
   return (reps) => {
     let sum = 0;
     for (let t = 0; t < reps; t++) for (const [w, sc, r, c] of mats) {
-      const nb = c / 32, xd = xq + c * 3, xs = xd + nb * 4;
-      e.quantize_q8_0(x, xq, xd, xs, c);
-      if (useDecode) dec(out, w, sc, xq, xd, xs, r, c, xe); else mm(out, w, sc, xq, xd, xs, r, c, 1);
+      const nb = c / 32, xd = xq + c * 3, xs = xd + nb * 4, xst = xs + nb * 4;
+      if (q51) e.quantize_q8_1(x, xq, xd, xs, xst, c); else e.quantize_q8_0(x, xq, xd, xs, c);
+      if (q5) { if (useDecode) dec(out, w, xq, xd, xs, xst, r, c, xe); else mm(out, w, xq, xd, xs, xst, r, c, 1); }
+      else if (useDecode) dec(out, w, sc, xq, xd, xs, r, c, xe); else mm(out, w, sc, xq, xd, xs, r, c, 1);
       sum += f32[out / 4];
     }
     return sum;
@@ -67,8 +77,10 @@ function setup(e, useDecode) {
 
 setFlagsFromString("--no-liftoff"); // Node: the optimizing tier from the start (workerd tiers up during warm-up)
 const core = new Function(`${CORE}; return { setup };`)();
+// Builds whose Q4_0 scales are laid out as f16 (DECODE_Q4_F16, above).
+const F16 = (process.env.DECODE_Q4_F16 ?? "").split(",").filter(Boolean).map(Number);
 const names = paths.map((p, i) => (i === 0 ? "base" : `${i}:${basename(p)}`));
-const steps = paths.map((p, i) => core.setup(new WebAssembly.Instance(new WebAssembly.Module(readFileSync(p)), {}).exports, i > 0));
+const steps = paths.map((p, i) => core.setup(new WebAssembly.Instance(new WebAssembly.Module(readFileSync(p)), {}).exports, i > 0, F16.includes(i)));
 
 const dir = mkdtempSync(join(tmpdir(), "edge-llama-decode-model-ab-"));
 paths.forEach((p, i) => copyFileSync(p, join(dir, `m${i}.wasm`)));
@@ -81,7 +93,7 @@ export default {
     const u = new URL(req.url), p = u.searchParams;
     if (u.pathname === "/noop") return new Response("0");
     const i = Number(p.get("i"));
-    steps[i] ??= setup(new WebAssembly.Instance(MODS[i], {}).exports, i > 0);
+    steps[i] ??= setup(new WebAssembly.Instance(MODS[i], {}).exports, i > 0, ${JSON.stringify(F16)}.includes(i));
     return new Response(String(steps[i](Number(p.get("reps")))));
   },
 };
