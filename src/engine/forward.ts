@@ -107,6 +107,7 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
     ...(ropeFreqs && { freqFactors: ropeFreqs }),
   };
   const shape = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim };
+  const ropeQ = { ...rope, nHeads: c.nHeads }, ropeK = { ...rope, nHeads: c.nKvHeads }; // once, not per layer
 
   for (let l = 0; l < layers.length; l++) {
     const layer = layers[l]!;
@@ -123,8 +124,8 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
     if (layer.qNorm) backend.rmsnorm(s.q, s.q, layer.qNorm, n * c.nHeads, c.rmsEps);
     if (layer.kNorm) backend.rmsnorm(s.k, s.k, layer.kNorm, n * c.nKvHeads, c.rmsEps);
     // Rotary position embedding of queries and keys (relative position enters through the rotation).
-    backend.rope(s.q, n, pos0, { ...rope, nHeads: c.nHeads });
-    backend.rope(s.k, n, pos0, { ...rope, nHeads: c.nKvHeads });
+    backend.rope(s.q, n, pos0, ropeQ);
+    backend.rope(s.k, n, pos0, ropeK);
     // Append this batch's keys and values to the cache, then attend causally over everything cached.
     backend.storeKv(cache, l, pos0, n, s.k, s.v);
     backend.attention(s.att, s.q, cache, l, pos0, n, shape);

@@ -24,8 +24,10 @@ export class WasmBackend implements Backend {
   private weightsBytes = 0;
   private buffersBytes = 0;
   private readonly scratch: ScratchAreas;
-  /** What the "rope" scratch holds the angles of (table address, positions, params). */
-  private ropeKey = "";
+  /** What the "rope" scratch holds the angles of (table address, positions, params; table 0: none yet). */
+  private readonly ropeKey = { table: 0, pos0: 0, n: 0, dims: 0, base: 0, scale: 0, factors: 0 };
+  /** scratchArea as one function made once: the per-op paths pass it on without making a closure per call. */
+  private readonly scratchFor = (slot: ScratchSlot, bytes: number): number => this.scratch.area(slot, bytes);
   private readonly ropeFactors = factorCopies((f) => this.vec(this.loadVector("rope_freqs", f)).ptr); // RopeParams.freqFactors in linear memory, once per array
   private readonly caches = new Set<WasmKvCache>();
   readonly matrixRowGroup = ROW_GROUP;
@@ -152,7 +154,7 @@ export class WasmBackend implements Backend {
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     const m = this.mat(w);
-    const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, (slot, bytes) => this.scratchArea(slot, bytes));
+    const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, this.scratchFor);
     if (nTokens === 1 && m.format.decode) {
       m.format.decode(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
       return;
@@ -164,10 +166,10 @@ export class WasmBackend implements Backend {
     // The angles depend only on the positions and the params: q and k of every layer share one table.
     const table = this.scratchArea("rope", nTokens * p.ropeDims * 8);
     const factors = this.ropeFactors(p) ?? 0;
-    const key = `${table}:${pos0}:${nTokens}:${p.ropeDims}:${p.freqBase}:${p.freqScale}:${factors}`;
-    if (key !== this.ropeKey) {
+    const key = this.ropeKey; // compared field by field: no key string per call
+    if (key.table !== table || key.pos0 !== pos0 || key.n !== nTokens || key.dims !== p.ropeDims || key.base !== p.freqBase || key.scale !== p.freqScale || key.factors !== factors) {
       this.k.rope_table(table, nTokens, pos0, p.ropeDims, p.freqBase, p.freqScale, factors);
-      this.ropeKey = key;
+      Object.assign(key, { table, pos0, n: nTokens, dims: p.ropeDims, base: p.freqBase, scale: p.freqScale, factors });
     }
     this.k.rope(this.buf(x).ptr, table, nTokens, p.nHeads, p.headDim, p.ropeDims, p.style === "neox" ? 1 : 0);
   }
@@ -195,7 +197,7 @@ export class WasmBackend implements Backend {
     const c = this.kv(cache);
     if (pos0 + nTokens > c.layout.nCtx) throw new RangeError(`attention past the context of ${c.layout.nCtx}`);
     const group = shape.nHeads / shape.nKvHeads;
-    const [op, qp] = [this.buf(out).ptr, this.buf(q).ptr];
+    const op = this.buf(out).ptr, qp = this.buf(q).ptr;
     if (c.type === "f32") {
       // Every head's scores (the kernel walks the cache once for all KV heads), then 16 bytes for its cache touches.
       const scores = this.scratchArea("scores", f32ScoresBytes(shape.nHeads, c.layout.nCtx));
@@ -204,7 +206,7 @@ export class WasmBackend implements Backend {
     }
     const scores = this.scratchArea("scores", group * c.layout.nCtx * 4);
     const typed = { type: c.type, nCtx: c.layout.nCtx, rowBytes: c.rowBytes, k: c.k(layer), v: c.v(layer) };
-    typedAttention(this.k, (slot, bytes) => this.scratchArea(slot, bytes), op, qp, typed, scores, pos0, nTokens, shape);
+    typedAttention(this.k, this.scratchFor, op, qp, typed, scores, pos0, nTokens, shape);
   }
 
   softmax(x: Buffer, rows: number, len: number): void {
