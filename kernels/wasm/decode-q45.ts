@@ -117,7 +117,7 @@ import { u8x4 } from "./kquant-common";
 }
 
 /** q5v's high value of step j (a constant) from the unshifted E vector: bits 2j, 2j + 1 moved to 3-4 with one shift. */
-@inline function q5hi(x: v128, e: v128, j: i32): v128 {
+@inline export function q5hi(x: v128, e: v128, j: i32): v128 {
   const t = j == 0 ? i16x8.shl(e, 3) : j == 1 ? i16x8.shl(e, 1) : j == 2 ? i16x8.shr_u(e, 1) : i16x8.shr_u(e, 3);
   // x's bits 5-7 kept by an and-not with the low value's mask (already in a register), then shifted: only zeros cross
   // into the byte below, so no mask of 7 (one constant fewer for V8 to keep or rebuild).

@@ -6,6 +6,7 @@ import { chunkRelaxed } from "./decode-q45";
 import { Q4, Q5, dAt, dminAt, hdr, phases, prep, runTop, value } from "./q45-values";
 import { tile8 } from "./prefill-q45";
 import { dot_add_fused } from "./matmul-quant";
+import { decodeQ45 } from "./decode-q45-pair";
 
 export { Q4, Q5 };
 
@@ -210,8 +211,9 @@ export function matmul_q4_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
  * (matmul-quant.ts dot_add_fused; the values are 4- or 5-bit, so the sums are exact and the bits the same either way).
  */
 @inline export function matmulQ45F<T>(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  const q5 = idof<T>() == idof<Q5>();
   if (ASC_FEATURE_RELAXED_SIMD && dot_add_fused()) {
-    if (idof<T>() == idof<Q5>()) q5kFused(out, w, xq, xd, xs, rows, cols, nTokens);
+    if (q5) q5kFused(out, w, xq, xd, xs, rows, cols, nTokens);
     else q4kFused(out, w, xq, xd, xs, rows, cols, nTokens);
   } else matmulQ45<T>(out, w, xq, xd, xs, rows, cols, nTokens, false);
 }
@@ -219,8 +221,10 @@ export function matmul_q4_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
 // The fused copies as functions of their own (their loops keep Binaryen from inlining them): one exported function
 // holding both copies measured slower in Node, which runs only the i16 one.
 function q4kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
-  matmulQ45<Q4>(out, w, xq, xd, xs, rows, cols, nTokens, true);
+  if (nTokens == 1) decodeQ45<Q4>(out, w, xq, xd, xs, rows, cols);
+  else matmulQ45<Q4>(out, w, xq, xd, xs, rows, cols, nTokens, true);
 }
 function q5kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
-  matmulQ45<Q5>(out, w, xq, xd, xs, rows, cols, nTokens, true);
+  if (nTokens == 1) decodeQ45<Q5>(out, w, xq, xd, xs, rows, cols);
+  else matmulQ45<Q5>(out, w, xq, xd, xs, rows, cols, nTokens, true);
 }

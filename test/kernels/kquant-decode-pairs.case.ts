@@ -1,0 +1,77 @@
+// Relaxed Q4_K / Q5_K decode with fused i32 dot-adds runs two 4-row panels per pass (kernels/wasm/decode-q45-pair.ts);
+// every row must get the bits of the one-panel i16 decode (dot_add_fused forced to 0), in Node and in workerd.
+import { describe, expect, it } from "vitest";
+import { kernelModules } from "../../src/backends/wasm/kernel-modules";
+import { instantiateKernels, type KernelExports } from "../../src/backends/wasm/kernel-exports";
+import { LinearMemory } from "../../src/backends/wasm/linear-memory";
+import { GgmlType } from "../../src/gguf/ggml-types";
+import { randomArray, seededRandom } from "./expected";
+import { F16_FIELDS, randomBlocks } from "./random-blocks";
+import { packQ4K, packQ5K } from "../../src/backends/wasm/repack-kquant";
+
+type K = KernelExports & { set_dot_add_fused(v: number): void } & Record<string, unknown>;
+type KMatmul = (out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
+
+const FORMATS = [
+  ["Q4_K", GgmlType.Q4_K, packQ4K, "matmul_q4_k", 144],
+  ["Q5_K", GgmlType.Q5_K, packQ5K, "matmul_q5_k", 176],
+] as const;
+
+/** One token's out bits of `fn` on a fresh relaxed instance with dot_add_fused set to `fused`. */
+function decode(fused: number, pack: typeof packQ4K, fn: string, bytes: Uint8Array, rows: number, cols: number, x: Float32Array): Uint32Array {
+  const k = instantiateKernels(kernelModules().relaxed!) as unknown as K;
+  k.set_dot_add_fused(fused);
+  const mem = new LinearMemory(k.memory, k.heap_base());
+  const w = pack(mem, rows, cols, bytes, true);
+  const xp = mem.alloc(cols * 4);
+  mem.f32.set(x, xp / 4);
+  const nb = cols / 256;
+  const q = mem.alloc(cols + nb * 116);
+  k.quantize_q8_k(xp, q, q + cols, q + cols + nb * 4, cols);
+  // the output sits right below the end of the allocations, so a store past row `rows` would show in `guard`
+  const out = mem.alloc(rows * 4 + 16);
+  new Uint32Array(k.memory.buffer, out, rows + 4).fill(0xdeadbeef);
+  (k[fn] as KMatmul)(out, w.data, q, q + cols, q + cols + nb * 4, rows, cols, 1);
+  const bits = new Uint32Array(k.memory.buffer.slice(out, out + rows * 4));
+  expect(Array.from(new Uint32Array(k.memory.buffer, out + rows * 4, 4)), "past the last row").toEqual([0xdeadbeef, 0xdeadbeef, 0xdeadbeef, 0xdeadbeef]);
+  return bits;
+}
+
+/** The shared cases; `runtime` names where they run. */
+export function kquantDecodePairCases(runtime: string): void {
+  describe.each(FORMATS)(`${runtime}: wasm-relaxed %s decode in panel pairs`, (_name, type, pack, fn, blockBytes) => {
+    // Panels: 1 (alone), 2 (a pair whose second panel has 1 row), 3 and 5 (odd: the last alone, 3 rows / full),
+    // 4 (two pairs, the second's last panel with 1 row), 10 (rows a multiple of 8).
+    it.each([
+      [3, 256],
+      [5, 512],
+      [11, 256],
+      [13, 768],
+      [20, 512],
+      [40, 256],
+    ])("%i×%i: the one-panel i16 decode's bits", (rows, cols) => {
+      const rand = seededRandom(0xd5ec0 + type * 31 + rows + cols);
+      const bytes = randomBlocks(rand, type, rows, cols);
+      const x = randomArray(rand, cols);
+      const want = decode(0, pack, fn, bytes, rows, cols, x);
+      expect(new Set(want).size).toBeGreaterThan(rows / 2);
+      expect(Array.from(decode(1, pack, fn, bytes, rows, cols, x))).toEqual(Array.from(want));
+    });
+
+    it("every value, scale and min at its largest against |q| = 127, 9 and 17 rows: the i16 decode's bits", () => {
+      for (const rows of [9, 17]) {
+        const cols = 512;
+        const bytes = new Uint8Array(((rows * cols) / 256) * blockBytes).fill(0xff);
+        for (let b = 0; b < bytes.length; b += blockBytes) for (const f of F16_FIELDS.get(type)!) bytes.set([0x00, 0x38], b + f); // f16 0.5
+        for (const sign of [1, -1]) {
+          const x = new Float32Array(cols).fill(sign);
+          const want = decode(0, pack, fn, bytes, rows, cols, x);
+          // values 15 (31) · scale 63 · 127 · 512 less the mins' term: every row the same finite, non-zero figure
+          const f = Array.from(new Float32Array(want.buffer));
+          expect(f.every((v) => Number.isFinite(v) && v !== 0 && v === f[0])).toBe(true);
+          expect(Array.from(decode(1, pack, fn, bytes, rows, cols, x)), `${rows} rows, x = ${sign}`).toEqual(Array.from(want));
+        }
+      }
+    });
+  });
+}
