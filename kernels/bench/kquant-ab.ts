@@ -1,6 +1,6 @@
 // Interleaved A/B of two kernel builds' K-quant matmuls (each with its own repack) in Node and workerd: µs per call.
 // usage: npx tsx kernels/bench/kquant-ab.ts <base.wasm> <base-repack.ts> [new.wasm=build/kernels/relaxed.wasm]
-//   env: TYPES=Q4_K,Q5_K,Q6_K ROWS=1024 COLS=2048 TOKENS=1 ROUNDS=15 REPS=20 WREPS=10·REPS (workerd) WORKERD=1
+//   env: TYPES=Q4_K,Q5_K,Q6_K ROWS=1024 COLS=2048 TOKENS=1 ROUNDS=15 REPS=20 WREPS=10·REPS (workerd) WORKERD=1 FUSED
 // Both builds get the same file bytes and activations; the script checks that their outputs are bit-identical. Every
 // round instantiates both afresh (the same compiled code): where an instance's memory lands moved its timing by up to
 // 1.6x on this machine, so a fixed pair of instances could favour either side for a whole run.
@@ -25,6 +25,9 @@ const fnName = (t: string) => `matmul_${t.toLowerCase()}`;
 /** One build's fresh instance with weights packed and activations quantized: the arguments of its matmul call per type. */
 function setup(mod: WebAssembly.Module, repack: typeof newRepack) {
   const { k, mem, relaxed, calls } = kquantCalls(new WebAssembly.Instance(mod, {}), repack, types, rows, cols, nTok);
+  // FUSED=1: Node takes the fused dot-add paths workerd takes (their sums are exact on any lowering); with
+  // `node --disable-wasm-trap-handler --import tsx` its loads then carry workerd's bounds checks, timed in-process.
+  if (env.FUSED) k.set_dot_add_fused!(Number(env.FUSED));
   return { k, calls, relaxed, top: mem.alloc(64) };
 }
 
