@@ -3,6 +3,7 @@ import { SINK, madd } from "./common";
 import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, settleOnes, storeRows4, storeTokens4 } from "./kquant-common";
 import { PB, dotAdd, half, pair, q6, q6at } from "./q6k-values";
 import { dot_add_fused } from "./matmul-quant";
+import { decodePair } from "./decode-q6k";
 
 // Weight layout and value rebuilding: q6k-values.ts.
 /** Tokens per prefill tile. */
@@ -186,15 +187,31 @@ function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
   const xRow = nb * XK_BYTES;
   const sRow = nb * XK_SUMS * 4;
   const zero = i32x4.splat(0);
-  for (let r = 0; r < rows; r += 4) {
-    const wpan = w + (<usize>r >> 2) * nb * PB;
-    let t = 0;
-    // Prefill: four-token tiles on the relaxed build (measured faster there), two-token ones on SIMD128.
-    for (; t + TILE <= nTokens; t += TILE) {
-      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
-      if (TILE == 4) tile4(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows, f);
-      else tile2(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
+  // Prefill: four-token tiles on the relaxed build (measured faster there), two-token ones on SIMD128.
+  const tEnd = nTokens - nTokens % TILE;
+  for (let r = 0; r < rows; ) {
+    // Fused i32 dot-adds: the last tokens (all of decode) two panels at a time (decode-q6k.ts), an odd last panel
+    // alone. The i16 form keeps one panel: its steps settle in pairs, and 8 rows' i16 and i32 sums exceed the registers.
+    const two = ASC_FEATURE_RELAXED_SIMD && f && r + 4 < rows;
+    const pEnd = two ? 8 : 4;
+    for (let p = 0; p < pEnd; p += 4) {
+      const wpan = w + (<usize>(r + p) >> 2) * nb * PB;
+      for (let t = 0; t < tEnd; t += TILE) {
+        const o = out + ((<usize>t * <usize>rows + <usize>(r + p)) << 2);
+        if (TILE == 4) tile4(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r + p, rows, f);
+        else tile2(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r + p, rows);
+      }
     }
+    const wpan = w + (<usize>r >> 2) * nb * PB;
+    if (two) {
+      for (let t = tEnd; t < nTokens; t++) {
+        const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
+        decodePair(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), nb, r, rows);
+      }
+      r += 8;
+      continue;
+    }
+    let t = tEnd;
     // The last tokens (all of decode) one at a time.
     for (; t < nTokens; t++) {
       let wp = wpan;
@@ -263,5 +280,6 @@ function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
       }
       storeRows4(out + ((<usize>t * <usize>rows + <usize>r) << 2), o, r, rows);
     }
+    r += 4;
   }
 }
