@@ -1,10 +1,12 @@
 // Interleaved A/B of two kernel builds' K-quant matmuls (each with its own repack) in Node and workerd: µs per call.
 // usage: npx tsx kernels/bench/kquant-ab.ts <base.wasm> <base-repack.ts> [new.wasm=build/kernels/relaxed.wasm]
 //   env: TYPES=Q4_K,Q5_K,Q6_K ROWS=1024 COLS=2048 TOKENS=1 ROUNDS=15 REPS=20 WREPS=10·REPS (workerd) WORKERD=1 FUSED
+// CPU=1 (default 0) times CPU time instead of wall time (Node: process.cpuUsage; workerd: its process's threads' schedstat run
+// time, Linux): on a machine shared with busy processes, wall time also counts the time slices others got.
 // Both builds get the same file bytes and activations; the script checks that their outputs are bit-identical. Every
 // round instantiates both afresh (the same compiled code): where an instance's memory lands moved its timing by up to
 // 1.6x on this machine, so a fixed pair of instances could favour either side for a whole run.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -21,6 +23,8 @@ const rows = Number(env.ROWS ?? 1024), cols = Number(env.COLS ?? 2048), nTok = N
 const rounds = Number(env.ROUNDS ?? 15), reps = Number(env.REPS ?? 20), wreps = Number(env.WREPS ?? 10 * reps);
 const baseRepack = (await import(resolve(baseRepackPath))) as typeof newRepack;
 const fnName = (t: string) => `matmul_${t.toLowerCase()}`;
+/** ms: this process's CPU time with CPU=1 (the timed calls run on its one JS thread), else wall time. */
+const clock = env.CPU === "1" ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } : () => performance.now();
 
 /** One build's fresh instance with weights packed and activations quantized: the arguments of its matmul call per type. */
 function setup(mod: WebAssembly.Module, repack: typeof newRepack) {
@@ -53,9 +57,9 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
 const fastest = (a: number[]) => Math.min(...a);
 const timeNode = (s: typeof sides.base, t: string) => {
   const a = s.calls.get(t)!, f = s.k[fnName(t)]!;
-  const t0 = performance.now();
+  const t0 = clock();
   for (let i = 0; i < reps; i++) f(...a);
-  return ((performance.now() - t0) * 1000) / reps;
+  return ((clock() - t0) * 1000) / reps;
 };
 
 // workerd: each build's memory image (weights, activations) posted once; its clock stands still during synchronous
@@ -94,10 +98,12 @@ export default { async fetch(req) {
     modulesRoot: dir,
     compatibilityDate: "2025-01-01",
   }));
+  if (env.CPU === "1") await mf.ready;
+  const wclock = env.CPU === "1" ? workerdCpuClock() : () => performance.now();
   const call = async (path: string, body?: Uint8Array) => {
-    const t0 = performance.now();
+    const t0 = wclock();
     await (await mf.dispatchFetch(`http://bench${path}`, body ? { method: "POST", body } : {})).text();
-    return performance.now() - t0;
+    return wclock() - t0;
   };
   reload = async () => {
     for (const [n, s] of Object.entries(sides)) await call(`/load?side=${n}`, new Uint8Array(s.k.memory.buffer, 0, s.top));
@@ -147,4 +153,27 @@ try {
   }
 } finally {
   await dispose();
+}
+
+/** ms of CPU time run by the workerd child process (all its threads: /proc/<pid>/task/<tid>/schedstat, ns). */
+function workerdCpuClock(): () => number {
+  const pid = readdirSync("/proc").find((d) => {
+    if (!/^\d+$/.test(d)) return false;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      return stat.includes("(workerd)") && Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid;
+    } catch {
+      return false;
+    }
+  });
+  if (!pid) throw new Error("CPU=1: no workerd child process found");
+  return () => {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+      } catch { /* a thread that ended */ }
+    }
+    return ns / 1e6;
+  };
 }

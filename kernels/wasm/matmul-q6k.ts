@@ -178,40 +178,44 @@ export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
  * same bits): a function of its own (its loops keep Binaryen from inlining it), as matmul-q4k.ts's.
  */
 function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
-  matmulQ6(out, w, xq, xd, xs, rows, cols, nTokens, true);
+  const nb = <usize>(cols >> 8);
+  const xRow = nb * XK_BYTES;
+  const sRow = nb * XK_SUMS * 4;
+  const tEnd = nTokens - nTokens % TILE;
+  // Panels in pairs: the prefill tiles of each, then the last tokens (all of decode) of both at once (decode-q6k.ts);
+  // an odd last panel as the i16 form's loop does it.
+  const pairsEnd = (((rows + 3) >> 2) >> 1) << 3;
+  for (let r = 0; r < pairsEnd; r += 8) {
+    const wpan = w + (<usize>r >> 2) * nb * PB;
+    for (let t = 0; t < tEnd; t += TILE) {
+      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
+      const x0 = xq + <usize>t * xRow, s0 = xs + <usize>t * sRow, dp = xd + ((<usize>t * nb) << 2);
+      tile4(o, wpan, x0, s0, dp, xRow, sRow, nb, r, rows, true);
+      tile4(o + 16, wpan + nb * PB, x0, s0, dp, xRow, sRow, nb, r + 4, rows, true);
+    }
+    for (let t = tEnd; t < nTokens; t++) {
+      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
+      decodePair(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), nb, r, rows);
+    }
+  }
+  if (pairsEnd < rows) matmulQ6(out, w, xq, xd, xs, rows, cols, nTokens, true, pairsEnd);
 }
 
-/** matmul_q6_k's body; f (a constant, relaxed build): fused i32 dot-adds (see dotAdd). */
-@inline function matmulQ6(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32, f: bool): void {
+/** matmul_q6_k's body from row r0 (a panel's first); f (a constant, relaxed build): fused i32 dot-adds (see dotAdd). */
+@inline function matmulQ6(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32, f: bool, r0: i32 = 0): void {
   const nb = <usize>(cols >> 8);
   const xRow = nb * XK_BYTES;
   const sRow = nb * XK_SUMS * 4;
   const zero = i32x4.splat(0);
-  // Prefill: four-token tiles on the relaxed build (measured faster there), two-token ones on SIMD128.
-  const tEnd = nTokens - nTokens % TILE;
-  for (let r = 0; r < rows; ) {
-    // Fused i32 dot-adds: the last tokens (all of decode) two panels at a time (decode-q6k.ts), an odd last panel
-    // alone. The i16 form keeps one panel: its steps settle in pairs, and 8 rows' i16 and i32 sums exceed the registers.
-    const two = ASC_FEATURE_RELAXED_SIMD && f && r + 4 < rows;
-    const pEnd = two ? 8 : 4;
-    for (let p = 0; p < pEnd; p += 4) {
-      const wpan = w + (<usize>(r + p) >> 2) * nb * PB;
-      for (let t = 0; t < tEnd; t += TILE) {
-        const o = out + ((<usize>t * <usize>rows + <usize>(r + p)) << 2);
-        if (TILE == 4) tile4(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r + p, rows, f);
-        else tile2(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r + p, rows);
-      }
-    }
+  for (let r = r0; r < rows; r += 4) {
     const wpan = w + (<usize>r >> 2) * nb * PB;
-    if (two) {
-      for (let t = tEnd; t < nTokens; t++) {
-        const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
-        decodePair(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), nb, r, rows);
-      }
-      r += 8;
-      continue;
+    let t = 0;
+    // Prefill: four-token tiles on the relaxed build (measured faster there), two-token ones on SIMD128.
+    for (; t + TILE <= nTokens; t += TILE) {
+      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
+      if (TILE == 4) tile4(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows, f);
+      else tile2(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
     }
-    let t = tEnd;
     // The last tokens (all of decode) one at a time.
     for (; t < nTokens; t++) {
       let wp = wpan;
@@ -280,6 +284,5 @@ function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
       }
       storeRows4(out + ((<usize>t * <usize>rows + <usize>r) << 2), o, r, rows);
     }
-    r += 4;
   }
 }
