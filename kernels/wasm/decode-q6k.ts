@@ -8,9 +8,14 @@ import { PB } from "./q6k-values";
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, e, acc);
 }
 
-/** Four i8 scales (one per row) at p + off as i32 lanes. */
-@inline function sc4(p: usize, off: usize): v128 {
-  return i32x4.extend_low_i16x8_s(v128.load8x8_s(p + off));
+/** i32 lane 0 of v in every lane. */
+@inline function lane0(v: v128): v128 {
+  return i8x16.shuffle(v, v, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
+}
+
+/** i32 lane 2 of v in every lane. */
+@inline function lane2(v: v128): v128 {
+  return i8x16.shuffle(v, v, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11);
 }
 
 /**
@@ -34,8 +39,8 @@ import { PB } from "./q6k-values";
         const j = (h << 3) + g;
         const sj = sb + (j << 2);
         // Each sub-block's sums start at 32·(−Σqx): ggml's q − 32 with unsigned values dotted.
-        let a00 = i32x4.shl(v128.load32_splat(sj), 5), a01 = i32x4.shl(v128.load32_splat(sj, 8), 5);
-        let a02 = i32x4.shl(v128.load32_splat(sj, 16), 5), a03 = i32x4.shl(v128.load32_splat(sj, 24), 5);
+        const s01 = i32x4.shl(v128.load(sj), 5), s23 = i32x4.shl(v128.load(sj, 16), 5);
+        let a00 = lane0(s01), a01 = lane2(s01), a02 = lane0(s23), a03 = lane2(s23);
         let a10 = a00, a11 = a01, a12 = a02, a13 = a03;
         const xv = xb + (h << 7) + (g << 4);
         const q0 = wp + 80 + h * 384 + g * 192, q1 = q0 + ps;
@@ -172,8 +177,20 @@ import { PB } from "./q6k-values";
           v128.store(SINK, a13);
         }
         const c0 = wp + 16 + (j << 2), c1 = c0 + ps;
-        u0 = i32x4.add(u0, i32x4.add(i32x4.add(i32x4.mul(a00, sc4(c0, 0)), i32x4.mul(a01, sc4(c0, 8))), i32x4.add(i32x4.mul(a02, sc4(c0, 16)), i32x4.mul(a03, sc4(c0, 24)))));
-        u1 = i32x4.add(u1, i32x4.add(i32x4.add(i32x4.mul(a10, sc4(c1, 0)), i32x4.mul(a11, sc4(c1, 8))), i32x4.add(i32x4.mul(a12, sc4(c1, 16)), i32x4.mul(a13, sc4(c1, 24)))));
+        let v = v128.load(c0), e = i16x8.extend_low_i8x16_s(v), e2 = i16x8.extend_high_i8x16_s(v);
+        u0 = i32x4.add(u0, i32x4.add(i32x4.mul(a00, i32x4.extend_low_i16x8_s(e)), i32x4.mul(a01, i32x4.extend_low_i16x8_s(e2))));
+        v = v128.load(c0, 16);
+        e = i16x8.extend_low_i8x16_s(v);
+        e2 = i16x8.extend_high_i8x16_s(v);
+        u0 = i32x4.add(u0, i32x4.add(i32x4.mul(a02, i32x4.extend_low_i16x8_s(e)), i32x4.mul(a03, i32x4.extend_low_i16x8_s(e2))));
+        v = v128.load(c1);
+        e = i16x8.extend_low_i8x16_s(v);
+        e2 = i16x8.extend_high_i8x16_s(v);
+        u1 = i32x4.add(u1, i32x4.add(i32x4.mul(a10, i32x4.extend_low_i16x8_s(e)), i32x4.mul(a11, i32x4.extend_low_i16x8_s(e2))));
+        v = v128.load(c1, 16);
+        e = i16x8.extend_low_i8x16_s(v);
+        e2 = i16x8.extend_high_i8x16_s(v);
+        u1 = i32x4.add(u1, i32x4.add(i32x4.mul(a12, i32x4.extend_low_i16x8_s(e)), i32x4.mul(a13, i32x4.extend_low_i16x8_s(e2))));
       }
     }
     const dx = v128.load32_splat(dp + (b << 2));
