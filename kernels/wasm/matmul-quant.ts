@@ -99,14 +99,20 @@ export { dot_add_fused, set_dot_add_fused } from "./dot-probe";
   return i32x4.shl(v128.load32_splat(sp), 3);
 }
 
-/** A block's accumulator before its first step: the i32 start, or (relaxed_dot) i16 zeros. */
+/**
+ * A block's accumulator before its first step: the i32 start, or (i16 relaxed_dot) −4Σq in every i16 lane, so that
+ * each row's lane pair starts at the block's −8Σq and `finish` only adds the pairs. Exact: a lane ends at its 16
+ * products n·q less 4 × the block's 32 quants, i.e. Σ(n − 4)q over its 16 elements − 4Σq over the other 16, |·| ≤
+ * 16·11·127 + 4·16·127 = 30480 < 2^15 (the i16 adds wrap, so partial sums past the range still end exact); the start
+ * is a 16-bit splat of −Σq (|Σq| ≤ 4064) shifted by 2.
+ */
 @inline function init<T>(sp: usize): v128 {
-  return i8dot<T>() && !dotAdd<T>() ? i32x4.splat(0) : start<T>(sp);
+  return i8dot<T>() && !dotAdd<T>() ? i16x8.shl(v128.load16_splat(sp), 2) : start<T>(sp);
 }
 
-/** A block's four i32 row sums from its accumulator: relaxed_dot's i16 lane pairs added, then the start. */
-@inline function finish<T>(acc: v128, sp: usize): v128 {
-  return i8dot<T>() && !dotAdd<T>() ? i32x4.add(i32x4.extadd_pairwise_i16x8_s(acc), start<T>(sp)) : acc;
+/** A block's four i32 row sums from its accumulator: relaxed_dot's i16 lane pairs added (the start is in them). */
+@inline function finish<T>(acc: v128): v128 {
+  return i8dot<T>() && !dotAdd<T>() ? i32x4.extadd_pairwise_i16x8_s(acc) : acc;
 }
 
 /** The four rows' scales of panel-block b of the panel whose scales start at dpan (see the layout above). */
@@ -244,10 +250,10 @@ export { dot_add_fused, set_dot_add_fused } from "./dot-probe";
         }
         x0 += XB; // (wp has moved PB: 128 bytes for Q8_0, 64 for Q4_0)
         const dw = scales<T>(dpan, b);
-        o0 = madd(f32x4.convert_i32x4_s(finish<T>(a0, s0 + so)), f32x4.mul(dw, v128.load32_splat(d0 + so)), o0);
-        o1 = madd(f32x4.convert_i32x4_s(finish<T>(a1, s0 + sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + sRow + so)), o1);
-        o2 = madd(f32x4.convert_i32x4_s(finish<T>(a2, s0 + 2 * sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + 2 * sRow + so)), o2);
-        o3 = madd(f32x4.convert_i32x4_s(finish<T>(a3, s0 + 3 * sRow + so)), f32x4.mul(dw, v128.load32_splat(d0 + 3 * sRow + so)), o3);
+        o0 = madd(f32x4.convert_i32x4_s(finish<T>(a0)), f32x4.mul(dw, v128.load32_splat(d0 + so)), o0);
+        o1 = madd(f32x4.convert_i32x4_s(finish<T>(a1)), f32x4.mul(dw, v128.load32_splat(d0 + sRow + so)), o1);
+        o2 = madd(f32x4.convert_i32x4_s(finish<T>(a2)), f32x4.mul(dw, v128.load32_splat(d0 + 2 * sRow + so)), o2);
+        o3 = madd(f32x4.convert_i32x4_s(finish<T>(a3)), f32x4.mul(dw, v128.load32_splat(d0 + 3 * sRow + so)), o3);
       }
       const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
       storeRows(o, o0, r, rows);

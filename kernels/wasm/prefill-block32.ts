@@ -40,9 +40,9 @@ const O: usize = memory.data(128, 16);
   return f ? acc : i32x4.add(i32x4.dot_i16x8_s(acc, ones), start(sp, false));
 }
 
-/** O slot i += row sums a scaled by the panel's scales dw times the token's d (at dp): matmul-quant.ts's float step. */
-@inline function addO(i: usize, a: v128, dw: v128, dp: usize): void {
-  v128.store(O + (i << 4), madd(f32x4.convert_i32x4_s(a), f32x4.mul(dw, v128.load32_splat(dp)), v128.load(O + (i << 4))));
+/** O slot i += row sums a scaled by the panel's scales dw times the token's d (broadcast in dx): matmul-quant.ts's float step. */
+@inline function addO(i: usize, a: v128, dw: v128, dx: v128): void {
+  v128.store(O + (i << 4), madd(f32x4.convert_i32x4_s(a), f32x4.mul(dw, dx), v128.load(O + (i << 4))));
 }
 
 /** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
@@ -140,14 +140,17 @@ const O: usize = memory.data(128, 16);
     }
     const dwa = q8 ? f16x4At(da + (<usize>b << 3)) : v128.load(da + (<usize>b << 4));
     const dwb = q8 ? f16x4At(db + (<usize>b << 3)) : v128.load(db + (<usize>b << 4));
-    addO(0, finish(a0, sp, ones, f), dwa, dp);
-    addO(1, finish(a1, sp + sRow, ones, f), dwa, dp + sRow);
-    addO(2, finish(a2, sp + 2 * sRow, ones, f), dwa, dp + 2 * sRow);
-    addO(3, finish(a3, sp + 3 * sRow, ones, f), dwa, dp + 3 * sRow);
-    addO(4, finish(b0, sp, ones, f), dwb, dp);
-    addO(5, finish(b1, sp + sRow, ones, f), dwb, dp + sRow);
-    addO(6, finish(b2, sp + 2 * sRow, ones, f), dwb, dp + 2 * sRow);
-    addO(7, finish(b3, sp + 3 * sRow, ones, f), dwb, dp + 3 * sRow);
+    // Each token's d broadcast once for both panels (a load between O's stores would be repeated: a bounds-checked
+    // load in workerd).
+    const e0 = v128.load32_splat(dp), e1 = v128.load32_splat(dp + sRow), e2 = v128.load32_splat(dp + 2 * sRow), e3 = v128.load32_splat(dp + 3 * sRow);
+    addO(0, finish(a0, sp, ones, f), dwa, e0);
+    addO(1, finish(a1, sp + sRow, ones, f), dwa, e1);
+    addO(2, finish(a2, sp + 2 * sRow, ones, f), dwa, e2);
+    addO(3, finish(a3, sp + 3 * sRow, ones, f), dwa, e3);
+    addO(4, finish(b0, sp, ones, f), dwb, e0);
+    addO(5, finish(b1, sp + sRow, ones, f), dwb, e1);
+    addO(6, finish(b2, sp + 2 * sRow, ones, f), dwb, e2);
+    addO(7, finish(b3, sp + 3 * sRow, ones, f), dwb, e3);
     xb += XB;
     dp += 4;
     sp += 4;
