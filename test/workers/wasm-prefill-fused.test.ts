@@ -16,6 +16,23 @@ import { randomArray, seededRandom } from "../kernels/expected";
 import { randomBlocks } from "../kernels/random-blocks";
 import { packQ4K, packQ5K, packQ6K } from "../../src/backends/wasm/repack-kquant";
 
+type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, n: number) => void;
+type K = KernelExports & { matmul_q4_0_i16: Matmul; matmul_q8_0_i16: Matmul };
+
+/** out bits of `mm` on rows×cols Q4_0 (q8: Q8_0) weights and the first n tokens of x, in the module's own linear memory. */
+function run(k: K, mm: Matmul, q8: boolean, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, n: number): Uint32Array {
+  const mem = new LinearMemory(k.memory, k.heap_base());
+  const w = packBlock32(mem, q8, rows, cols, bytes, true);
+  const xp = mem.alloc(n * cols * 4);
+  mem.f32.set(x.subarray(0, n * cols), xp / 4);
+  const nb = (n * cols) / 32;
+  const q = mem.alloc(n * cols * 3 + nb * 8);
+  k.quantize_q8_0(xp, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, n * cols);
+  const out = mem.alloc(n * rows * 4);
+  mm(out, w.data, w.scales, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, rows, cols, n);
+  return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
+}
+
 describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
   it("the fused-dot probe answers 0 or 1", () => {
     const k = instantiateKernels(kernelModules().relaxed!) as unknown as { dot_add_fused(): number };
@@ -41,33 +58,21 @@ describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
     }
   });
 
+  // [rows, cols]: rows not a multiple of 8 (last panels of 2, 3 and 1 rows), 9, 5 and 3 blocks.
   it.each([
     [38, 288],
     [71, 160],
-  ])("%i×%i: matmul_q4_0 gives matmul_q4_0_i16's bits for 1..11 tokens", (rows, cols) => {
-    type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, n: number) => void;
-    type K = KernelExports & { matmul_q4_0_i16: Matmul };
+    [13, 96],
+  ])("%i×%i: matmul_q4_0 gives matmul_q4_0_i16's bits for 1..11 and 17 tokens", (rows, cols) => {
     const rand = seededRandom(0x3f05ee + rows + cols);
     const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
-    const x = randomArray(rand, 11 * cols);
-    const run = (k: K, mm: Matmul, n: number): Uint32Array => {
-      const mem = new LinearMemory(k.memory, k.heap_base());
-      const w = packBlock32(mem, false, rows, cols, bytes, true);
-      const xp = mem.alloc(n * cols * 4);
-      mem.f32.set(x.subarray(0, n * cols), xp / 4);
-      const nb = (n * cols) / 32;
-      const q = mem.alloc(n * cols * 3 + nb * 8);
-      k.quantize_q8_0(xp, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, n * cols);
-      const out = mem.alloc(n * rows * 4);
-      mm(out, w.data, w.scales, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, rows, cols, n);
-      return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
-    };
-    for (let n = 1; n <= 11; n++) {
+    const x = randomArray(rand, 17 * cols);
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 17]) {
       const a = instantiateKernels(kernelModules().relaxed!) as K;
       const b = instantiateKernels(kernelModules().relaxed!) as K;
-      const want = run(a, a.matmul_q4_0_i16, n);
+      const want = run(a, a.matmul_q4_0_i16, false, bytes, rows, cols, x, n);
       expect(new Set(want).size).toBeGreaterThan(rows / 2);
-      expect(Array.from(run(b, b.matmul_q4_0, n)), `${n} tokens`).toEqual(Array.from(want));
+      expect(Array.from(run(b, b.matmul_q4_0, false, bytes, rows, cols, x, n)), `${n} tokens`).toEqual(Array.from(want));
     }
   });
 
@@ -78,8 +83,6 @@ describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
     ["127", 9, 256],
     ["−128", 9, 256],
   ] as const)("Q8_0, %s quants, %i×%i: matmul_q8_0 gives matmul_q8_0_i16's bits for 1..11 tokens", (kind, rows, cols) => {
-    type Matmul = (out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, n: number) => void;
-    type K = KernelExports & { matmul_q8_0_i16: Matmul };
     const rand = seededRandom(0x3f08ee + rows + cols);
     let bytes = randomBlocks(rand, GgmlType.Q8_0, rows, cols);
     let x = randomArray(rand, 11 * cols);
@@ -89,25 +92,13 @@ describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
       for (let b = 0; b < bytes.length; b += 34) bytes.set([0x00, 0x38], b);
       x = new Float32Array(11 * cols).map((_, i) => ((i / cols) & 1 ? -1 : 1));
     }
-    const run = (k: K, mm: Matmul, n: number): Uint32Array => {
-      const mem = new LinearMemory(k.memory, k.heap_base());
-      const w = packBlock32(mem, true, rows, cols, bytes, true);
-      const xp = mem.alloc(n * cols * 4);
-      mem.f32.set(x.subarray(0, n * cols), xp / 4);
-      const nb = (n * cols) / 32;
-      const q = mem.alloc(n * cols * 3 + nb * 8);
-      k.quantize_q8_0(xp, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, n * cols);
-      const out = mem.alloc(n * rows * 4);
-      mm(out, w.data, w.scales, q, q + n * cols * 3, q + n * cols * 3 + nb * 4, rows, cols, n);
-      return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
-    };
     for (let n = 1; n <= 11; n++) {
       const a = instantiateKernels(kernelModules().relaxed!) as K;
       const b = instantiateKernels(kernelModules().relaxed!) as K;
-      const want = run(a, a.matmul_q8_0_i16, n);
+      const want = run(a, a.matmul_q8_0_i16, true, bytes, rows, cols, x, n);
       expect(new Set(want).size).toBeGreaterThan(kind === "random" ? rows / 2 : Math.min(n, 2) - 1);
       if (kind !== "random") expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(Math.abs(v) - (kind === "127" ? 127 : 128) * 128) < 16)).toBe(true);
-      expect(Array.from(run(b, b.matmul_q8_0, n)), `${n} tokens`).toEqual(Array.from(want));
+      expect(Array.from(run(b, b.matmul_q8_0, true, bytes, rows, cols, x, n)), `${n} tokens`).toEqual(Array.from(want));
     }
   });
 
@@ -122,7 +113,7 @@ describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
     const rand = seededRandom(0x3f05ef + type);
     const bytes = randomBlocks(rand, type, rows, cols);
     const x = randomArray(rand, 9 * cols);
-    const run = (fused: number | null, n: number): Uint32Array => {
+    const runK = (fused: number | null, n: number): Uint32Array => {
       const k = instantiateKernels(kernelModules().relaxed!) as unknown as K;
       if (fused !== null) k.set_dot_add_fused(fused);
       const mem = new LinearMemory(k.memory, k.heap_base());
@@ -137,9 +128,9 @@ describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
       return new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4));
     };
     for (let n = 1; n <= 9; n++) {
-      const want = run(0, n);
+      const want = runK(0, n);
       expect(new Set(want).size).toBeGreaterThan(Math.min(rows * n, 8) / 2);
-      expect(Array.from(run(null, n)), `${n} tokens`).toEqual(Array.from(want));
+      expect(Array.from(runK(null, n)), `${n} tokens`).toEqual(Array.from(want));
     }
   });
 });
