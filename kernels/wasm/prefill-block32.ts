@@ -1,13 +1,13 @@
 // Fused Q4_0 and Q8_0 prefill on the relaxed build: eight rows (two 4-row panels) by four tokens, each activation broadcast once for both panels.
-import { SINK, madd } from "./common";
+import { madd } from "./common";
 import { f16x4At } from "./kquant-common";
 
 // matmul-quant.ts's one-panel tile broadcasts 4 activations per token and nibble half for one weight vector: one
 // broadcast per two dots here instead of one per dot. The float sums keep that tile's steps and order per row and
-// token, so the results are the same bits. As in prefill-q45.ts, a store to SINK after each token's dots keeps V8
-// from loading every broadcast at the top of the step (loads keep their order around a store), and the eight
-// (panel, token) output sums live in O across the block loop (too many to stay in registers beside the
-// accumulators).
+// token, so the results are the same bits. The eight (panel, token) output sums live in O across the block loop (too
+// many to stay in registers beside the accumulators). Unlike prefill-q45.ts, the Q4_0 step has no stores to SINK
+// between tokens (which there keep V8 from loading every broadcast at the top of the step): in workerd, where this
+// tile runs, the step measured about 4 % faster without them.
 
 /** The eight (panel, token) f32 output sums: panel A's tokens 0-3, then panel B's. */
 const O: usize = memory.data(128, 16);
@@ -40,9 +40,9 @@ const O: usize = memory.data(128, 16);
   return f ? acc : i32x4.add(i32x4.dot_i16x8_s(acc, ones), start(sp, false));
 }
 
-/** O slot i += row sums a scaled by the panel's scales dw times the token's d (broadcast in dx): matmul-quant.ts's float step. */
-@inline function addO(i: usize, a: v128, dw: v128, dx: v128): void {
-  v128.store(O + (i << 4), madd(f32x4.convert_i32x4_s(a), f32x4.mul(dw, dx), v128.load(O + (i << 4))));
+/** O slot i += row sums a scaled by the panel's scales dw times the token's d (at dp): matmul-quant.ts's float step. */
+@inline function addO(i: usize, a: v128, dw: v128, dp: usize): void {
+  v128.store(O + (i << 4), madd(f32x4.convert_i32x4_s(a), f32x4.mul(dw, v128.load32_splat(dp)), v128.load(O + (i << 4))));
 }
 
 /** Stores the four rows r0..r0+3 of one token's outputs at o, only those below `rows` in the last panel. */
@@ -111,21 +111,18 @@ const O: usize = memory.data(128, 16);
       x = v128.load32_splat(xp, 16);
       a0 = dot(a0, x, ha, f);
       b0 = dot(b0, x, hb, f);
-      v128.store(SINK, b0);
       x = v128.load32_splat(x1);
       a1 = dot(a1, x, la, f);
       b1 = dot(b1, x, lb, f);
       x = v128.load32_splat(x1, 16);
       a1 = dot(a1, x, ha, f);
       b1 = dot(b1, x, hb, f);
-      v128.store(SINK, b1);
       x = v128.load32_splat(x2);
       a2 = dot(a2, x, la, f);
       b2 = dot(b2, x, lb, f);
       x = v128.load32_splat(x2, 16);
       a2 = dot(a2, x, ha, f);
       b2 = dot(b2, x, hb, f);
-      v128.store(SINK, b2);
       x = v128.load32_splat(x3);
       a3 = dot(a3, x, la, f);
       b3 = dot(b3, x, lb, f);
@@ -140,17 +137,14 @@ const O: usize = memory.data(128, 16);
     }
     const dwa = q8 ? f16x4At(da + (<usize>b << 3)) : v128.load(da + (<usize>b << 4));
     const dwb = q8 ? f16x4At(db + (<usize>b << 3)) : v128.load(db + (<usize>b << 4));
-    // Each token's d broadcast once for both panels (a load between O's stores would be repeated: a bounds-checked
-    // load in workerd).
-    const e0 = v128.load32_splat(dp), e1 = v128.load32_splat(dp + sRow), e2 = v128.load32_splat(dp + 2 * sRow), e3 = v128.load32_splat(dp + 3 * sRow);
-    addO(0, finish(a0, sp, ones, f), dwa, e0);
-    addO(1, finish(a1, sp + sRow, ones, f), dwa, e1);
-    addO(2, finish(a2, sp + 2 * sRow, ones, f), dwa, e2);
-    addO(3, finish(a3, sp + 3 * sRow, ones, f), dwa, e3);
-    addO(4, finish(b0, sp, ones, f), dwb, e0);
-    addO(5, finish(b1, sp + sRow, ones, f), dwb, e1);
-    addO(6, finish(b2, sp + 2 * sRow, ones, f), dwb, e2);
-    addO(7, finish(b3, sp + 3 * sRow, ones, f), dwb, e3);
+    addO(0, finish(a0, sp, ones, f), dwa, dp);
+    addO(1, finish(a1, sp + sRow, ones, f), dwa, dp + sRow);
+    addO(2, finish(a2, sp + 2 * sRow, ones, f), dwa, dp + 2 * sRow);
+    addO(3, finish(a3, sp + 3 * sRow, ones, f), dwa, dp + 3 * sRow);
+    addO(4, finish(b0, sp, ones, f), dwb, dp);
+    addO(5, finish(b1, sp + sRow, ones, f), dwb, dp + sRow);
+    addO(6, finish(b2, sp + 2 * sRow, ones, f), dwb, dp + 2 * sRow);
+    addO(7, finish(b3, sp + 3 * sRow, ones, f), dwb, dp + 3 * sRow);
     xb += XB;
     dp += 4;
     sp += 4;
