@@ -1,7 +1,7 @@
 // The sharded bench's JSON report and its Markdown table (docs/sharding.md's generated block renders these files).
 import { machineInfo, workerdVersion, type BenchMachine } from "./bench-report";
 import { BEGIN, END } from "./bench-render";
-import type { ShardedRow } from "./bench-sharded";
+import type { ShardedRow } from "./bench-sharded-row";
 
 export const SHARDED_REPORT_FORMAT = "edge-llama-bench-sharded/1";
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { mixedModel } from "../../scripts/lib/bench-sharded-model";
-import { stagesOf } from "../../scripts/lib/bench-sharded";
+import { stagesOf } from "../../scripts/lib/bench-sharded-row";
 import { parseShardedReport, shardedTable, type ShardedReport } from "../../scripts/lib/bench-sharded-report";
 import { renderShardedDoc, SHARDED_DOC, SHARDED_REPORTS } from "../../scripts/lib/bench-sharded-cli";
 import { quantizeModel } from "../../scripts/lib/quantize-model";
