@@ -1,54 +1,46 @@
 // ModelShard: one Durable Object per shard (and replica) of a plan; loads only its tensors and keeps each session's KV for its layers.
 import { DurableObject } from "cloudflare:workers";
-import { budgetBytes, type Env } from "../env";
-import { errorBody, HostError } from "../protocol/errors";
+import type { Env } from "../env";
+import { errorBody } from "../protocol/errors";
 import { fail, ok, type Result } from "../protocol/result";
 import type { ShardForward, ShardOutputWire, ShardRpc, ShardStats } from "../protocol/shard-rpc";
 import type { ShardSpec } from "./plan";
-import { shardBehind, ShardEngine, type ShardSeq } from "./shard-engine";
+import { ShardCaches } from "./shard-caches";
+import { shardBehind, type ShardEngine } from "./shard-engine";
 import { loadShardEngine } from "./shard-load";
-import { shardPageBytes, joinShardPages, readShardPage } from "./shard-pages";
 import { ShardStore } from "./shard-store";
 
 /** Test hook (`instance[SHARD_EVICT]()` in runInDurableObject): drops every in-memory cache, as an eviction would. */
 export const SHARD_EVICT: unique symbol = Symbol("ModelShard.evict");
-
-interface Held {
-  readonly seq: ShardSeq;
-  readonly nCtx: number;
-  readonly perPage: number;
-  /** Positions already in the pages. */
-  persisted: number;
-  lastUsed: number;
-  /** A session's positions may be written to pages (false for a throwaway generation: nothing of it is ever stored). */
-  durable: boolean;
-}
-
+/**
+ * Test hook (`instance[SHARD_LOSE](session)`): from now on this object drops that session's cache after every step
+ * without writing it, as a shard evicted again and again would (null stops it).
+ */
+export const SHARD_LOSE: unique symbol = Symbol("ModelShard.lose");
 
 export class ModelShard extends DurableObject<Env> implements ShardRpc {
   private readonly store = new ShardStore(this.ctx.storage);
   private engine: Promise<ShardEngine> | null = null;
-  private readonly held = new Map<string, Held>();
-  private clock = 0;
-  private restored = 0;
+  private readonly caches = new ShardCaches(this.store, this.env);
   private steps = 0;
   private computeMs = 0;
   private persistMs = 0;
   private handlerMs = 0;
-  /** Page write transactions, and pages written, since the isolate started (tests count them per commit). */
-  private saves = 0;
-  private pagesWritten = 0;
+  private losing: string | null = null;
 
   [SHARD_EVICT](): void {
-    for (const h of this.held.values()) void this.engine?.then((e) => e.releaseSeq(h.seq));
-    this.held.clear();
+    for (const h of this.caches.takeAll()) void this.engine?.then((e) => e.releaseSeq(h.seq));
+  }
+
+  [SHARD_LOSE](session: string | null): void {
+    this.losing = session;
   }
 
   async forward(req: ShardForward): Promise<Result<ShardOutputWire>> {
     return this.#guard(async () => {
       const tIn = performance.now();
       const engine = await this.#engine(req.spec);
-      const held = engine.nLayers > 0 ? this.#hold(engine, req.session, req.nCtx) : null;
+      const held = engine.nLayers > 0 ? this.caches.hold(engine, req.session, req.nCtx) : null;
       const x = req.x ? new Float32Array(req.x) : undefined;
       const t0 = performance.now();
       if (held) {
@@ -57,7 +49,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
         if (req.pos0 > held.seq.evaluated) throw shardBehind(held.seq.evaluated, req.pos0);
         // Stored positions this step overwrites go from the pages first (rare: a rewind or restore trims before), so a
         // restart can never restore them as if they were the new ones.
-        if (req.pos0 < held.persisted && held.durable) this.#persist(engine, req.session, held, req.pos0);
+        if (req.pos0 < held.persisted && held.durable) this.caches.persist(engine, req.session, held, req.pos0);
       }
       const t1 = performance.now();
       // The step writes no page: the KV stays in memory until the session's next commit flushes it (flush below).
@@ -68,6 +60,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       this.persistMs += t1 - t0;
       const answer = ok({ ...(out.x && { x: bytesOf(out.x) }), ...(out.logits && { logits: bytesOf(out.logits) }), ...(out.best && { best: out.best }), ...(out.bestX && { bestX: bytesOf(out.bestX) }), computeMs: t2 - t1, persistMs: t1 - t0 });
       this.handlerMs += performance.now() - tIn;
+      if (held && this.losing === req.session) engine.releaseSeq(this.caches.take(req.session)!.seq);
       return answer;
     });
   }
@@ -76,13 +69,13 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     return this.#guard(async () => {
       const engine = await this.#engine(spec);
       if (engine.nLayers === 0) return ok({ stored: 0, persistMs: 0 });
-      const held = this.held.get(session);
+      const held = this.caches.get(session);
       // Not in memory: the pages are all there is (nothing is restored just to find that out).
       const holds = held?.seq.evaluated ?? this.store.seq(session)?.evaluated ?? 0;
       if (holds < n) throw shardBehind(holds, n);
       if (!held || held.persisted >= n) return ok({ stored: held ? held.persisted : holds, persistMs: 0 });
       const t0 = performance.now();
-      this.#persist(engine, session, held, n);
+      this.caches.persist(engine, session, held, n);
       const ms = performance.now() - t0;
       this.persistMs += ms;
       return ok({ stored: n, persistMs: ms });
@@ -94,20 +87,20 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       const engine = await this.#engine(spec);
       if (engine.nLayers === 0) return ok({ evaluated: 0 });
       const stored = this.store.seq(session);
-      const held = this.held.get(session);
+      const held = this.caches.get(session);
       if (held) {
         held.seq.evaluated = Math.min(held.seq.evaluated, n);
         held.persisted = Math.floor(Math.min(held.persisted, held.seq.evaluated) / held.perPage) * held.perPage;
         // The kept part of the last page is written back, pages past it go.
-        if (stored) this.#persist(engine, session, held);
+        if (stored) this.caches.persist(engine, session, held);
         return ok({ evaluated: held.seq.evaluated });
       }
       if (!stored || stored.evaluated <= n) return ok({ evaluated: stored?.evaluated ?? 0 });
       // Not in memory: restore, cut, persist (the last kept page may be partial).
-      const h = this.#hold(engine, session, null);
+      const h = this.caches.hold(engine, session, null);
       h.seq.evaluated = n;
       h.persisted = Math.floor(n / h.perPage) * h.perPage;
-      this.#persist(engine, session, h);
+      this.caches.persist(engine, session, h);
       return ok({ evaluated: n });
     });
   }
@@ -116,7 +109,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     return this.#guard(async () => {
       const engine = await this.#engine(spec);
       if (engine.nLayers === 0) return ok({ copied: 0 });
-      const from = this.#hold(engine, source, null);
+      const from = this.caches.hold(engine, source, null);
       const count = Math.min(n, from.seq.evaluated);
       if (targetShard !== undefined) {
         // Another replica: the positions travel in chunks of at most 16 MiB (RPC messages stay well under their limit).
@@ -130,11 +123,11 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
         }
         return ok({ copied: count });
       }
-      const to = this.#hold(engine, target, from.nCtx);
+      const to = this.caches.hold(engine, target, from.nCtx);
       if (count > 0) engine.backend.writeKv(to.seq.cache, 0, count, engine.backend.readKv(from.seq.cache, 0, count));
       to.seq.evaluated = count;
       to.persisted = 0;
-      this.#persist(engine, target, to);
+      this.caches.persist(engine, target, to);
       return ok({ copied: count });
     });
   }
@@ -142,7 +135,7 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   async importKv(spec: ShardSpec, session: string, nCtx: number, pos0: number, data: ArrayBuffer): Promise<Result<{ evaluated: number }>> {
     return this.#guard(async () => {
       const engine = await this.#engine(spec);
-      const h = this.#hold(engine, session, nCtx);
+      const h = this.caches.hold(engine, session, nCtx);
       if (pos0 === 0) {
         h.seq.evaluated = 0;
         h.persisted = 0;
@@ -152,26 +145,23 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
       const k = floats.length / engine.floatsPerPosition();
       if (k > 0) engine.backend.writeKv(h.seq.cache, pos0, k, floats);
       h.seq.evaluated = pos0 + k;
-      this.#persist(engine, session, h);
+      this.caches.persist(engine, session, h);
       return ok({ evaluated: h.seq.evaluated });
     });
   }
 
   async drop(session: string): Promise<Result<{ dropped: boolean }>> {
     return this.#guard(async () => {
-      const held = this.held.get(session);
-      if (held) {
-        this.held.delete(session);
-        (await this.engine)?.releaseSeq(held.seq);
-      }
+      const held = this.caches.take(session);
+      if (held) (await this.engine)?.releaseSeq(held.seq);
       return ok({ dropped: this.store.drop(session) || held !== undefined });
     });
   }
 
   async release(session: string): Promise<Result<{ released: boolean }>> {
     return this.#guard(async () => {
-      const held = this.held.get(session);
-      if (held) this.#evict(await this.engine!, session, held);
+      const held = this.caches.get(session);
+      if (held) this.caches.evict(await this.engine!, session, held);
       return ok({ released: held !== undefined });
     });
   }
@@ -182,16 +172,16 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     const memory = m ? { weightsBytes: m.weightsBytes, kvBytes: m.kvBytes, scratchBytes: m.scratchBytes, reservedBytes: m.reservedBytes ?? m.weightsBytes + m.kvBytes + m.scratchBytes } : null;
     return {
       forwarded: engine?.forwarded ?? 0,
-      restored: this.restored,
-      live: this.held.size,
+      restored: this.caches.restored,
+      live: this.caches.size,
       ...this.store.sizes(),
       ...(session !== undefined && { session: this.store.usage(session) }),
       steps: this.steps,
       computeMs: this.computeMs,
       persistMs: this.persistMs,
       handlerMs: this.handlerMs,
-      saves: this.saves,
-      pagesWritten: this.pagesWritten,
+      saves: this.caches.saves,
+      pagesWritten: this.caches.pagesWritten,
       memory,
     };
   }
@@ -203,78 +193,6 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   async relay(rest: readonly string[], data: ArrayBuffer, reply: (data: ArrayBuffer) => Promise<void>): Promise<void> {
     if (rest.length === 0) return reply(data);
     return this.env.SHARDS.getByName(rest[0]!).relay(rest.slice(1), data, reply);
-  }
-
-  /** The session's cache in memory: restored from pages when stored (nothing recomputed), else new. */
-  #hold(engine: ShardEngine, session: string, nCtx: number | null): Held {
-    const have = this.held.get(session);
-    if (have && (nCtx === null || have.nCtx >= nCtx)) {
-      have.lastUsed = ++this.clock;
-      return have;
-    }
-    if (have) {
-      // Held with a smaller cache (opened by a trim or fork): store it and reopen at the session's context.
-      if (have.durable) this.#persist(engine, session, have);
-      this.held.delete(session);
-      engine.releaseSeq(have.seq);
-    }
-    const stored = this.store.seq(session);
-    const ctxLen = nCtx ?? Math.max(stored?.evaluated ?? 0, 1);
-    this.#makeRoom(engine, ctxLen);
-    const seq = engine.createSeq(ctxLen);
-    const perPage = stored?.perPage ?? Math.max(1, Math.floor(shardPageBytes(this.env) / (engine.floatsPerPosition() * 4)));
-    if (stored && stored.evaluated > 0) {
-      const pages = this.store.pages(session, Math.ceil(stored.evaluated / perPage));
-      engine.backend.writeKv(seq.cache, 0, stored.evaluated, joinShardPages(pages, engine, stored.evaluated));
-      seq.evaluated = stored.evaluated;
-      this.restored += stored.evaluated;
-    }
-    const held: Held = { seq, nCtx: ctxLen, perPage, persisted: seq.evaluated, lastUsed: ++this.clock, durable: true };
-    this.held.set(session, held);
-    return held;
-  }
-
-  /**
-   * Drops least recently used caches until a new one of nCtx positions fits the budget (a session's is written first:
-   * it may be mid-request).
-   */
-  #makeRoom(engine: ShardEngine, nCtx: number): void {
-    const budget = budgetBytes(this.env);
-    const need = engine.floatsPerPosition() * 4 * nCtx;
-    const used = () => {
-      const m = engine.backend.memory();
-      return m.weightsBytes + m.kvBytes + m.scratchBytes;
-    };
-    const lru = [...this.held].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    while (used() + need > budget && lru.length > 0) {
-      const [key, h] = lru.shift()!;
-      this.#evict(engine, key, h);
-    }
-    if (used() + need > budget) {
-      throw new HostError(`shard ${engine.weights.part.layers.join("..")}: a KV cache of ${nCtx} positions does not fit beside its weights in the memory budget (MEMORY_BUDGET_MB)`, "memory_budget_exceeded");
-    }
-  }
-
-  /** Takes a cache out of memory; a session's positions not in its pages yet are written first (dropping is not a crash). */
-  #evict(engine: ShardEngine, session: string, h: Held): void {
-    if (h.durable && h.persisted < h.seq.evaluated) this.#persist(engine, session, h);
-    this.held.delete(session);
-    engine.releaseSeq(h.seq);
-  }
-
-  /**
-   * Stores the first `upTo` positions (default: all held): writes the pages that changed since the last write, and the
-   * session's length, in one transaction; stored pages past it go.
-   */
-  #persist(engine: ShardEngine, session: string, h: Held, upTo = h.seq.evaluated): void {
-    const n = Math.min(upTo, h.seq.evaluated);
-    const first = Math.floor(Math.min(h.persisted, n) / h.perPage);
-    const pages = new Map<number, Uint8Array>();
-    for (let p = first; p * h.perPage < n; p++) pages.set(p, readShardPage(engine, h.seq, p, h.perPage, n));
-    this.store.save(session, { evaluated: n, perPage: h.perPage }, pages);
-    h.persisted = n;
-    this.saves++;
-    this.pagesWritten += pages.size;
   }
 
   /** Loads this object's part of the model once (single flight; a failed load is retried by the next call). */

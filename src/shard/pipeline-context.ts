@@ -6,6 +6,7 @@ import { TokenLog } from "../engine/token-log";
 import type { ShardPlan } from "./plan";
 import { newNextEmbedding, pipelineStep, type ShardCaller } from "./pipeline";
 import { pickOfGreedyRow, type ArgmaxLogits, type BestLogit } from "./greedy";
+import { CatchUpLog, isShardBehind, MAX_CATCH_UPS } from "./catch-up";
 
 /** Shard-side housekeeping the context asks for (trim to a length, flush before a commit); the Worker implements it by RPC. */
 export interface ShardHousekeeping {
@@ -37,6 +38,8 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
   private row: Float32Array | undefined;
   /** The last greedy pick's embedding row (tied models): the next decode step feeding that token skips the embedding shards. */
   private readonly next = newNextEmbedding();
+  /** The batches since every shard last held the sequence durably: a shard that lost them is caught up (catch-up.ts). */
+  private readonly ran = new CatchUpLog();
 
   constructor(
     readonly model: LlamaModel,
@@ -109,7 +112,9 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
         // Only the last batch's logits are returned: earlier prefill batches skip the classifier slices.
         const final = i + this.maxBatch >= tokens.length;
         if (reuse) this.row ??= new Float32Array(vocab);
-        last = await pipelineStep(this.plan, this.model.config, this.call, batch, this.log.length, all || final ? want : "none", reuse ? this.row : undefined, this.next);
+        const pos0 = this.log.length;
+        last = await this.caughtUp(pos0, () => pipelineStep(this.plan, this.model.config, this.call, batch, pos0, all || final ? want : "none", reuse ? this.row : undefined, this.next));
+        this.ran.record(pos0, batch);
         this.log.push(...batch);
         if (out) out.set(last, i * vocab);
       }
@@ -137,16 +142,44 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
    */
   async flush(n: number): Promise<void> {
     await this.settle();
-    await this.shards.flush(n);
+    await this.caughtUp(n, () => this.shards.flush(n));
+    if (n === this.log.length) this.ran.reset(n);
+  }
+
+  /**
+   * Runs a step at `pos0` (or a flush up to it); when a shard refuses it because it lost positions since the last
+   * flush (its object was evicted or restarted mid-request: Durable Objects may be, at any time), the batches since
+   * then run again through the pipeline, logits unused, and the step is tried again. Exact, because those are the
+   * same positions in the same batches; a shard that cannot be caught up fails the request with shard_behind.
+   */
+  private async caughtUp<T>(pos0: number, attempt: () => Promise<T>): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await attempt();
+      } catch (e) {
+        const again = isShardBehind(e) && tries < MAX_CATCH_UPS && !this.closed ? this.ran.plan(pos0) : null;
+        if (!again) throw e;
+        try {
+          for (const b of again) await pipelineStep(this.plan, this.model.config, this.call, b.tokens, b.pos0, "none");
+        } catch (replayed) {
+          if (!isShardBehind(replayed) || tries + 1 >= MAX_CATCH_UPS) throw replayed;
+        }
+      }
+    }
   }
 
   truncate(n: number): void {
-    if (this.truncateLog(n)) this.startTrim(n);
+    if (this.truncateLog(n)) {
+      this.ran.truncate(n);
+      this.startTrim(n);
+    }
   }
 
   /** The session's committed state: `evaluated` positions are in the shards; shards drop anything past it (the commit point). */
   restore(tokens: readonly number[], evaluated: number): void {
     this.restoreLog(tokens, evaluated);
+    // Every shard holds the commit in its pages; the trim drops anything past it.
+    this.ran.reset(evaluated);
     this.startTrim(evaluated);
   }
 

@@ -7,7 +7,7 @@ import { LlamaModel } from "../../src/engine/model";
 import { Sampler } from "../../src/engine/sampler";
 import type { GenerateEvent } from "../../src/protocol/generate";
 import type { LlamaSession } from "../../src/session/llama-session";
-import { SHARD_EVICT, type ModelShard } from "../../src/shard/model-shard";
+import { SHARD_EVICT, SHARD_LOSE, type ModelShard } from "../../src/shard/model-shard";
 import type { ShardPlan, ShardSpec } from "../../src/shard/plan";
 import { replicaOf } from "../../src/shard/session-shards";
 import { call, createSession, json, parseSse, referenceRun } from "./helpers";
@@ -128,13 +128,19 @@ describe("a throwaway generation's caches", () => {
       const reader = started.value.events.getReader();
       const next = async () => JSON.parse(new TextDecoder().decode((await reader.read()).value)) as GenerateEvent;
       expect((await next()).type).toBe("token");
-      // Its cache is in every layer shard now; one of them loses it: the next step is refused.
+      // Its cache is in every layer shard now; one of them loses it after every step: it cannot be caught up, and a
+      // step is refused.
       const counts = await live();
       counts.forEach((n, i) => expect(n).toBe(before[i]! + 1));
       const sh = layerShards()[0]!;
-      expect((await stub(sh.index, replicaOf(key, REPLICAS)).trim(sh, key, 0)).ok).toBe(true);
-      do failure = await next();
-      while (failure.type === "token");
+      const losing = stub(sh.index, replicaOf(key, REPLICAS));
+      await runInDurableObject(losing, (i: ModelShard) => i[SHARD_LOSE](key));
+      try {
+        do failure = await next();
+        while (failure.type === "token");
+      } finally {
+        await runInDurableObject(losing, (i: ModelShard) => i[SHARD_LOSE](null));
+      }
     });
     expect(failure).toMatchObject({ type: "error", error: { code: "shard_behind" } });
     expect(await settledAt(before)).toEqual(before);
@@ -172,10 +178,59 @@ describe("caches dropped for room", () => {
 });
 
 describe("a shard that lost positions since its last flush", () => {
-  it("evicted mid-request between two commits: the step fails with shard_behind, the next request continues from the commit exactly", async () => {
+  it("evicted mid-request between two commits, and again before the request's last commit: caught up, nothing lost, tokens exact", async () => {
     const run = referenceRun();
     const s = await createSession(SAMPLING);
     const first = await generateIn(s.id, { text: run.prompt, max_tokens: 12 });
+    const evictAll = async () => {
+      for (const sh of layerShards()) for (let r = 0; r < REPLICAS; r++) await runInDurableObject(stub(sh.index, r), (i: ModelShard) => i[SHARD_EVICT]());
+    };
+    const restoredBefore = await Promise.all(sessionShards(s.id).map(async (sh) => (await sh.stub.stats()).restored));
+    const streamed: number[] = [];
+    let done: GenerateEvent | undefined;
+    await runInDurableObject(env.SESSIONS.getByName(s.id), async (session: LlamaSession) => {
+      const started = await session.generate({ maxTokens: 20 });
+      if (!started.ok) throw new Error("generate refused");
+      const reader = started.value.events.getReader();
+      const next = async () => JSON.parse(new TextDecoder().decode((await reader.read()).value)) as GenerateEvent;
+      const tokenUntil = async (n: number) => {
+        while (streamed.length < n) {
+          const e = await next();
+          if (e.type !== "token") throw new Error(`expected a token, got ${JSON.stringify(e)}`);
+          if (e.token !== null) streamed.push(e.token);
+        }
+      };
+      // Two tokens past the checkpoint after 8: those are in the shards' memory only when every shard object is
+      // evicted (what workerd does to idle objects); the next step finds them gone.
+      await tokenUntil(PERSIST_EVERY + 2);
+      await evictAll();
+      // Then after the last token: the request's final commit asks the shards for positions they lost.
+      await tokenUntil(20);
+      await evictAll();
+      done = await next();
+      while (!(await reader.read()).done);
+    });
+    expect(done).toMatchObject({ type: "done", finishReason: "length" });
+    expect([...first.tokens, ...streamed]).toEqual(await singleRun(run.promptTokens, 12 + 20));
+    // Every shard restored its pages (the last commit) and was caught up from there; the session and every shard hold
+    // the whole sequence, committed.
+    const evaluated = run.promptTokens.length + 12 + 19;
+    expect((await json(await call("GET", `/v1/sessions/${s.id}`))).evaluated_tokens).toBe(evaluated);
+    const shards = sessionShards(s.id);
+    for (const [k, sh] of shards.entries()) {
+      const st = await sh.stub.stats();
+      expect(st.stored[keyOf(s.id)]).toBe(evaluated);
+      expect(st.restored).toBeGreaterThan(restoredBefore[k]!);
+    }
+    const third = await generateIn(s.id, { max_tokens: 6 });
+    expect([...first.tokens, ...streamed, ...third.tokens]).toEqual(await singleRun(run.promptTokens, 12 + 20 + 6));
+  });
+
+  it("a shard that loses its positions after every step cannot be caught up: the step fails with shard_behind, the next request continues from the commit exactly", async () => {
+    const run = referenceRun();
+    const s = await createSession(SAMPLING);
+    const first = await generateIn(s.id, { text: run.prompt, max_tokens: 12 });
+    const [sh] = sessionShards(s.id);
     const streamed: number[] = [];
     let failure: GenerateEvent | undefined;
     await runInDurableObject(env.SESSIONS.getByName(s.id), async (session: LlamaSession) => {
@@ -183,15 +238,21 @@ describe("a shard that lost positions since its last flush", () => {
       if (!started.ok) throw new Error("generate refused");
       const reader = started.value.events.getReader();
       const next = async () => JSON.parse(new TextDecoder().decode((await reader.read()).value)) as GenerateEvent;
-      // Two tokens past the checkpoint after 8: those are in the shards' memory only.
       while (streamed.length < PERSIST_EVERY + 2) {
         const e = await next();
         if (e.type !== "token") throw new Error(`expected a token, got ${JSON.stringify(e)}`);
         if (e.token !== null) streamed.push(e.token);
       }
-      for (const sh of layerShards()) for (let r = 0; r < REPLICAS; r++) await runInDurableObject(stub(sh.index, r), (i: ModelShard) => i[SHARD_EVICT]());
-      failure = await next();
-      expect((await reader.read()).done).toBe(true);
+      // A stub made here: I/O objects belong to the object whose code made them.
+      const losing = () => stub(sh!.spec.index, replicaOf(keyOf(s.id), REPLICAS));
+      await runInDurableObject(losing(), (i: ModelShard) => i[SHARD_LOSE](keyOf(s.id)));
+      try {
+        do failure = await next();
+        while (failure.type === "token");
+        expect((await reader.read()).done).toBe(true);
+      } finally {
+        await runInDurableObject(losing(), (i: ModelShard) => i[SHARD_LOSE](null));
+      }
     });
     expect(failure).toMatchObject({ type: "error", error: { code: "shard_behind", status: 503, type: "server_error" } });
     if (failure?.type === "error") expect(failure.error.message).toMatch(/^shard: a shard holds \d+ positions of this session but \d+ are needed/);
@@ -199,7 +260,7 @@ describe("a shard that lost positions since its last flush", () => {
     const committed = run.promptTokens.length + 12 + PERSIST_EVERY - 1;
     const info = await json(await call("GET", `/v1/sessions/${s.id}`));
     expect(info.evaluated_tokens).toBe(committed);
-    for (const sh of sessionShards(s.id)) expect((await sh.stub.stats()).stored[keyOf(s.id)]).toBe(committed);
+    for (const x of sessionShards(s.id)) expect((await x.stub.stats()).stored[keyOf(s.id)]).toBe(committed);
     const third = await generateIn(s.id, { max_tokens: 10 });
     expect([...first.tokens, ...streamed.slice(0, PERSIST_EVERY), ...third.tokens]).toEqual(await singleRun(run.promptTokens, 12 + PERSIST_EVERY + 10));
   });
