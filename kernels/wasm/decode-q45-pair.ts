@@ -1,9 +1,8 @@
 // Relaxed Q4_K / Q5_K decode (one token): two 4-row panels half a matrix apart per pass, sharing each activation load.
 import { SINK, madd } from "./common";
-import { f16x4ToF32 } from "./common";
 import { storeRows4 } from "./kquant-common";
 import { q5hi } from "./decode-q45";
-import { Q5 } from "./q45-values";
+import { Q5, f16Special, q4Scale } from "./q45-values";
 
 // Layout: matmul-q4k.ts (repack-kquant.ts packQ45). With P panels, a pass takes panels p and p + P/2 (two weight
 // streams far apart, as decode-pair.ts measured fastest for Q4_0), an odd last panel alone (the same code, `two`
@@ -201,15 +200,15 @@ import { Q5 } from "./q45-values";
     }
     const sv = v128.load(sp, 96);
     const dx = v128.load32_splat(dp);
-    // d, dmin: f32 (Q5_K) or f16 (Q4_K: both from one load)
+    // d, dmin: f32 (Q5_K) or f16 (Q4_K: both from one load, q4Scale)
     let da: v128, dma: v128;
     if (q5) {
       da = v128.load(wa);
       dma = v128.load(wa, 16);
     } else {
-      const h = v128.load(wa);
-      da = f16x4ToF32(i32x4.extend_low_i16x8_u(h));
-      dma = f16x4ToF32(i32x4.extend_high_i16x8_u(h));
+      const h = v128.load(wa), sp16 = f16Special(h);
+      da = q4Scale(h, false, sp16);
+      dma = q4Scale(h, true, sp16);
     }
     accA = madd(f32x4.convert_i32x4_s(sa), f32x4.mul(da, dx), accA);
     accA = madd(f32x4.convert_i32x4_s(mins(wa + 48 + H, sv)), f32x4.mul(dma, dx), accA);
@@ -219,9 +218,9 @@ import { Q5 } from "./q45-values";
         db = v128.load(wb);
         dmb = v128.load(wb, 16);
       } else {
-        const h = v128.load(wb);
-        db = f16x4ToF32(i32x4.extend_low_i16x8_u(h));
-        dmb = f16x4ToF32(i32x4.extend_high_i16x8_u(h));
+        const h = v128.load(wb), sp16 = f16Special(h);
+        db = q4Scale(h, false, sp16);
+        dmb = q4Scale(h, true, sp16);
       }
       accB = madd(f32x4.convert_i32x4_s(sb), f32x4.mul(db, dx), accB);
       accB = madd(f32x4.convert_i32x4_s(mins(wb + 48 + H, sv)), f32x4.mul(dmb, dx), accB);

@@ -3,7 +3,7 @@ import { madd } from "./common";
 import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, scaled, settle, storeRows4, storeTokens4, u8x4, u8x4For } from "./kquant-common";
 import { SINK } from "./common";
 import { chunkRelaxed } from "./decode-q45";
-import { Q4, Q5, dAt, dminAt, hdr, phases, prep, runTop, value } from "./q45-values";
+import { Q4, Q5, dAt, dminAt, f16Special, hdr, phases, prep, q4Scale, runTop, value } from "./q45-values";
 import { tile8 } from "./prefill-q45";
 import { dot_add_fused } from "./matmul-quant";
 import { decodeQ45 } from "./decode-q45-pair";
@@ -189,8 +189,10 @@ const U: usize = memory.data(64, 16);
             xp += 64 * XK_ELEM;
           }
           const dx = v128.load32_splat(dp + (b << 2));
-          o = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(dAt<T>(wp), dx), o);
-          o = madd(f32x4.convert_i32x4_s(mins), f32x4.mul(dminAt<T>(wp), dx), o);
+          // Q4_K: both f16 rows of the header from one load, widened in four operations unless Inf/NaN (q4Scale)
+          const h = q5 ? zero : v128.load(wp), sp16 = q5 ? false : f16Special(h);
+          o = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(q5 ? dAt<T>(wp) : q4Scale(h, false, sp16), dx), o);
+          o = madd(f32x4.convert_i32x4_s(mins), f32x4.mul(q5 ? dminAt<T>(wp) : q4Scale(h, true, sp16), dx), o);
           wp += PB;
           sp += XK_SUMS * 4;
         }

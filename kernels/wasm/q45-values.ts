@@ -1,6 +1,8 @@
 // Q4_K / Q5_K weight values as the dot steps take them (layout: matmul-q4k.ts), shared by decode and prefill tiles.
 import { q5v } from "./decode-q45";
 import { f16x4At } from "./kquant-common";
+import { f16x4ToF32 } from "./common";
+import { widenF16 } from "./legacy-ops";
 
 /** Marker types: Q4 → Q4_K, Q5 → Q5_K (resolved at compile time). */
 export class Q4 {}
@@ -54,4 +56,20 @@ export class Q5 {}
 /** The four rows' dmin of panel-block wp as f32 lanes. */
 @inline export function dminAt<T>(wp: usize): v128 {
   return idof<T>() == idof<Q5>() ? v128.load(wp, 16) : f16x4At(wp + 8);
+}
+
+/**
+ * Q4_K decode's d (hi false) or dmin of the panel-block header h (its 16 bytes: four f16 d, four f16 dmin) as f32,
+ * f16x4ToF32's bits: in four operations (legacy-ops.ts widenF16) unless special (f16Special(h): an Inf/NaN among the
+ * eight), where the full conversion runs. Two full conversions cost decode about two dozen vector operations a block.
+ */
+@inline export function q4Scale(h: v128, hi: bool, special: bool): v128 {
+  if (special) return f16x4ToF32(hi ? i32x4.extend_high_i16x8_u(h) : i32x4.extend_low_i16x8_u(h));
+  return widenF16(h, hi);
+}
+
+/** Whether any of the eight f16 in h is Inf/NaN (exponent all ones). */
+@inline export function f16Special(h: v128): bool {
+  const e = i16x8.splat(0x7c00);
+  return v128.any_true(i16x8.eq(v128.and(h, e), e));
 }

@@ -8,6 +8,9 @@ import { GgmlType } from "../../src/gguf/ggml-types";
 import { randomArray, seededRandom } from "./expected";
 import { F16_FIELDS, randomBlocks } from "./random-blocks";
 import { packQ4K, packQ5K } from "../../src/backends/wasm/repack-kquant";
+import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
+import { RefBackend } from "../../src/backends/ref/ref-backend";
+import { runMatmul } from "../helpers/backend-ops";
 
 type K = KernelExports & { set_dot_add_fused(v: number): void } & Record<string, unknown>;
 type KMatmul = (out: number, w: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number) => void;
@@ -71,6 +74,48 @@ export function kquantDecodePairCases(runtime: string): void {
           expect(f.every((v) => Number.isFinite(v) && v !== 0 && v === f[0])).toBe(true);
           expect(Array.from(decode(1, pack, fn, bytes, rows, cols, x)), `${rows} rows, x = ${sign}`).toEqual(Array.from(want));
         }
+      }
+    });
+  });
+}
+
+/**
+ * Q4_K decode widens its f16 d and dmin in four operations unless a block's eight hold an Inf/NaN (q45-values.ts
+ * q4Scale): with subnormal, negative and largest finite headers and blocks of Inf/NaN d or dmin, both decode forms and
+ * builds must give ref's figures (ggml activations), and non-finite rows where ref's are. (In workerd the relaxed
+ * build decodes in panel pairs, in Node one panel at a time.)
+ */
+export function q4kHeaderCases(runtime: string): void {
+  const builds = [
+    ["wasm-simd128", () => new WasmBackend(kernelModules().simd128)],
+    ["wasm-relaxed", () => new WasmBackend(kernelModules().relaxed!)],
+  ] as const;
+  describe.each(builds)(`${runtime}: %s Q4_K decode with special f16 d and dmin`, (_label, make) => {
+    it("subnormal, negative, largest and Inf/NaN headers: ref's figures", async () => {
+      const rows = 20, cols = 512, rand = seededRandom(0x4f16);
+      const bytes = randomBlocks(rand, GgmlType.Q4_K, rows, cols);
+      // [d, dmin] per row (f16 bits), both blocks of the row alike except where noted
+      const heads: [number, number][] = [
+        [0x0001, 0x0001], [0x03ff, 0x8200], [0x7bff, 0x3c00], [0xfbff, 0x0400], [0x8001, 0x7bff],
+        [0x7c00, 0x3800], [0x3800, 0xfc00], [0x7e00, 0x3800], [0x3800, 0x7e01], [0x2000, 0x1000],
+      ];
+      for (let r = 0; r < rows; r++) {
+        const [d, m] = heads[r % heads.length]!;
+        for (let b = 0; b < cols / 256; b++) {
+          const o = (r * (cols / 256) + b) * 144;
+          // row 5's Inf only in its second block: the block's other rows take the full conversion too
+          if (r % heads.length === 5 && b === 0) continue;
+          bytes.set([d & 0xff, d >> 8, m & 0xff, m >> 8], o);
+        }
+      }
+      const x = randomArray(rand, cols);
+      const want = await runMatmul(new RefBackend({ activations: "ggml" }), GgmlType.Q4_K, bytes, rows, cols, x, 1);
+      const got = await runMatmul(make(), GgmlType.Q4_K, bytes, rows, cols, x, 1);
+      // ref dequantizes each weight (Inf·0 gives NaN) where the kernels scale whole sums (±Inf): both non-finite
+      expect(want.filter((v) => !Number.isFinite(v)).length).toBe(8);
+      for (let r = 0; r < rows; r++) {
+        if (!Number.isFinite(want[r]!)) expect(Number.isFinite(got[r]!), `row ${r}: ${got[r]}`).toBe(false);
+        else expect(Math.abs(got[r]! - want[r]!), `row ${r}: ${got[r]} vs ${want[r]}`).toBeLessThanOrEqual(1e-3 * Math.abs(want[r]!) + 1e-30);
       }
     });
   });

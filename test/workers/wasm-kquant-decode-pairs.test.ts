@@ -1,5 +1,6 @@
 // Q4_K / Q5_K two-panel decode (fused dot-adds forced on) against the one-panel i16 decode, in workerd.
 import "../../src/backends/wasm/load-workers";
-import { kquantDecodePairCases } from "../kernels/kquant-decode-pairs.case";
+import { kquantDecodePairCases, q4kHeaderCases } from "../kernels/kquant-decode-pairs.case";
 
 kquantDecodePairCases("workerd");
+q4kHeaderCases("workerd");
