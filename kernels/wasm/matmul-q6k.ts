@@ -182,22 +182,24 @@ function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
   const xRow = nb * XK_BYTES;
   const sRow = nb * XK_SUMS * 4;
   const tEnd = nTokens - nTokens % TILE;
-  // Panels in pairs: the prefill tiles of each, then the last tokens (all of decode) of both at once (decode-q6k.ts);
-  // an odd last panel as the i16 form's loop does it.
-  const pairsEnd = (((rows + 3) >> 2) >> 1) << 3;
-  for (let r = 0; r < pairsEnd; r += 8) {
-    const wpan = w + (<usize>r >> 2) * nb * PB;
+  // Panels in pairs p, p + P/2: the prefill tiles of each, then the last tokens (all of decode) of both at once
+  // (decode-q6k.ts); an odd last panel as the i16 form's loop does it.
+  const half = ((rows + 3) >> 2) >> 1; // panels p and p + half per pass
+  for (let p = 0; p < half; p++) {
+    const r = p << 2, r2 = (p + half) << 2;
+    const wpan = w + <usize>p * nb * PB, wpan2 = w + <usize>(p + half) * nb * PB;
     for (let t = 0; t < tEnd; t += TILE) {
-      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
+      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2), o2 = out + ((<usize>t * <usize>rows + <usize>r2) << 2);
       const x0 = xq + <usize>t * xRow, s0 = xs + <usize>t * sRow, dp = xd + ((<usize>t * nb) << 2);
       tile4(o, wpan, x0, s0, dp, xRow, sRow, nb, r, rows, true);
-      tile4(o + 16, wpan + nb * PB, x0, s0, dp, xRow, sRow, nb, r + 4, rows, true);
+      tile4(o2, wpan2, x0, s0, dp, xRow, sRow, nb, r2, rows, true);
     }
     for (let t = tEnd; t < nTokens; t++) {
-      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2);
-      decodePair(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), nb, r, rows);
+      const o = out + ((<usize>t * <usize>rows + <usize>r) << 2), o2 = out + ((<usize>t * <usize>rows + <usize>r2) << 2);
+      decodePair(o, o2, wpan, wpan2 - wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), nb, r, r2, rows);
     }
   }
+  const pairsEnd = half << 3;
   if (pairsEnd < rows) matmulQ6(out, w, xq, xd, xs, rows, cols, nTokens, true, pairsEnd);
 }
 
