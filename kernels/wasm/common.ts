@@ -52,11 +52,18 @@ export function f16Round(x: f32): f32 {
   return reinterpret<f32>(sign | r);
 }
 
-/** max |x| over the 32 floats at p (one Q8_0 block): lane-wise over 8 vectors, then (0 max 1) max (2 max 3). */
+/**
+ * max |x| over the 32 floats at p (one Q8_0 block). With the sign cleared, a float's bits order like the float (NaN
+ * above +Inf above every finite value), so one unsigned integer max per vector finds it (f32x4.max costs V8 several
+ * instructions for NaN and ±0) and a NaN still wins; the lanes fold by shuffles, (0 max 2, 1 max 3) then 0 max 1.
+ */
 @inline export function absMax32(p: usize): f32 {
-  let amax = f32x4.splat(0);
-  for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(p + (<usize>i << 4))));
-  return max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+  const mask = i32x4.splat(0x7fffffff);
+  let amax = v128.and(v128.load(p), mask);
+  for (let i = 1; i < 8; i++) amax = i32x4.max_u(amax, v128.and(v128.load(p + (<usize>i << 4)), mask));
+  amax = i32x4.max_u(amax, i32x4.shuffle(amax, amax, 2, 3, 2, 3));
+  amax = i32x4.max_u(amax, i32x4.shuffle(amax, amax, 1, 1, 1, 1));
+  return f32x4.extract_lane(amax, 0);
 }
 
 /** C's roundf (half away from zero) on four lanes: trunc, then step away when the dropped fraction is ≥ 0.5. */

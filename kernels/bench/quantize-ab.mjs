@@ -1,0 +1,102 @@
+// A/B of the activation quantizer (quantize_q8_0) between two kernel builds, in Node and in workerd, alternated.
+// usage: node kernels/bench/quantize-ab.mjs BASE.wasm [NEW.wasm=build/kernels/relaxed.wasm] [cols=1536] [calls=4000] [rounds=15]
+// Checks first that both builds write the same bytes (quants, d, -Σq) for random rows and for edge blocks (zero, ties,
+// tiny, subnormal and huge amax, ±Inf, NaN), then prints new/base time ratios (median and fastest rounds).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+
+const [basePath, newPath = "build/kernels/relaxed.wasm"] = process.argv.slice(2, 4);
+if (!basePath) throw new Error("usage: node kernels/bench/quantize-ab.mjs BASE.wasm [NEW.wasm] [cols] [calls] [rounds]");
+const cols = Number(process.argv[4] ?? 1536);
+const calls = Number(process.argv[5] ?? 4000);
+const rounds = Number(process.argv[6] ?? 15);
+
+// The same set-up in both runtimes: activations at 1 MiB, outputs after them; returns the bytes written.
+const setup = `function setup(ex, cols, seed) {
+  const X = 1 << 20, mem = () => new Float32Array(ex.memory.buffer);
+  if (ex.memory.buffer.byteLength < (4 << 20)) ex.memory.grow(((4 << 20) - ex.memory.buffer.byteLength) >> 16);
+  let s = seed >>> 0;
+  const rnd = () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s / 4294967296; };
+  const x = mem().subarray(X >> 2, (X >> 2) + cols);
+  for (let i = 0; i < cols; i++) x[i] = (rnd() - 0.5) * 8 * Math.exp(3 * (rnd() - 0.5));
+  return { X, Q: X + cols * 4, nb: cols >> 5 };
+}
+function edges(ex, X, cols) {
+  const x = new Float32Array(ex.memory.buffer, X, cols);
+  const blocks = [
+    (i) => 0, (i) => (i === 3 ? 127 : i - 15.5), (i) => (i % 2 ? 0.5 : -2.5) * (i === 0 ? 50.8 : 1),
+    (i) => (i === 7 ? 1e-31 : i * 1e-33), (i) => (i === 1 ? 1e-38 : 3e-39), (i) => (i === 2 ? 3.4e38 : -i * 1e37),
+    (i) => (i === 5 ? Infinity : i), (i) => (i === 9 ? -Infinity : -i), (i) => (i === 4 ? NaN : i), (i) => (i === 0 ? -0 : 0),
+    (i) => (i - 16) * (127 / 254),
+  ];
+  for (let b = 0; b < blocks.length && (b + 1) * 32 <= cols; b++) for (let i = 0; i < 32; i++) x[b * 32 + i] = blocks[b](i);
+}
+function quantizeOnce(ex, X, Q, cols, nb) { ex.quantize_q8_0(X, Q, Q + cols * 3, Q + cols * 3 + nb * 4, cols); }
+function run(ex, X, Q, cols, nb, calls) { for (let c = 0; c < calls; c++) ex.quantize_q8_0(X, Q, Q + cols * 3, Q + cols * 3 + nb * 4, cols); return 0; }`;
+// Quants and -Σq as bytes, d as values: a NaN d's sign and payload are whatever the engine's NaN arithmetic gives
+// (WebAssembly leaves them open), so every NaN counts as the same d.
+const bytes = (ex, Q, cols, nb) => {
+  const d = Array.from(new Float32Array(ex.memory.buffer, Q + cols * 3, nb), (v) => (Number.isNaN(v) ? "NaN" : Object.is(v, -0) ? "-0" : String(v)));
+  return Buffer.from(new Uint8Array(ex.memory.buffer, Q, cols * 3)).toString("hex") + d.join() + Buffer.from(new Uint8Array(ex.memory.buffer, Q + cols * 3 + nb * 4, nb * 4)).toString("hex");
+};
+
+const lib = new Function(`${setup}; return { setup, edges, quantizeOnce, run };`)();
+const inst = (p) => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(p)), {}).exports;
+const A = inst(basePath);
+const B = inst(newPath);
+for (let seed = 1; seed <= 200; seed++) {
+  for (const ex of [A, B]) {
+    const { X, Q, nb } = lib.setup(ex, cols, seed);
+    if (seed === 1) lib.edges(ex, X, cols);
+    lib.quantizeOnce(ex, X, Q, cols, nb);
+  }
+  const { Q, nb } = lib.setup(A, cols, seed); // same addresses; does not touch the outputs
+  if (bytes(A, Q, cols, nb) !== bytes(B, Q, cols, nb)) throw new Error(`seed ${seed}: the builds' outputs differ`);
+}
+console.log(`outputs equal: 200 rows of ${cols} (the first with edge blocks)`);
+
+const dir = mkdtempSync(join(tmpdir(), "edge-llama-quantize-ab-"));
+copyFileSync(basePath, join(dir, "a.wasm"));
+copyFileSync(newPath, join(dir, "b.wasm"));
+writeFileSync(join(dir, "worker.js"), `import a from "./a.wasm"; import b from "./b.wasm";
+${setup}
+const ex = { a: new WebAssembly.Instance(a, {}).exports, b: new WebAssembly.Instance(b, {}).exports };
+export default { async fetch(req) {
+  const u = new URL(req.url);
+  if (u.pathname === "/noop") return new Response("0");
+  const e = ex[u.pathname.slice(1)]; const { X, Q, nb } = setup(e, ${cols}, 7);
+  return new Response(String(run(e, X, Q, ${cols}, nb, Number(u.searchParams.get("calls")))));
+} };`);
+const mf = new Miniflare(convertV4MiniflareOptions({
+  modules: [{ type: "ESModule", path: join(dir, "worker.js") }, { type: "CompiledWasm", path: join(dir, "a.wasm") }, { type: "CompiledWasm", path: join(dir, "b.wasm") }],
+  modulesRoot: dir,
+  compatibilityDate: "2025-01-01",
+}));
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+try {
+  // workerd's clock stands still while code runs, so its time is the round trip less an empty request's.
+  const call = async (path) => { const t0 = performance.now(); await (await mf.dispatchFetch(`http://q${path}`)).text(); return performance.now() - t0; };
+  const empty = [];
+  for (let i = 0; i < 15; i++) empty.push(await call("/noop"));
+  const rtt = median(empty.slice(5));
+  const t = { "node a": [], "node b": [], "workerd a": [], "workerd b": [] };
+  const node = (ex) => { const { X, Q, nb } = lib.setup(ex, cols, 7); const t0 = performance.now(); lib.run(ex, X, Q, cols, nb, calls); return performance.now() - t0; };
+  for (const k of ["a", "b"]) { node(k === "a" ? A : B); await call(`/${k}?calls=${calls >> 2}`); } // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const k of r % 2 ? ["b", "a"] : ["a", "b"]) {
+      t[`node ${k}`].push(node(k === "a" ? A : B));
+      t[`workerd ${k}`].push((await call(`/${k}?calls=${calls}`)) - rtt);
+    }
+  }
+  const ns = (v) => ((v * 1e6) / (calls * cols)).toFixed(3);
+  console.log(`ns per float (median / fastest of ${rounds} alternated rounds, ${calls} calls of ${cols}); a = ${basePath}, b = ${newPath}`);
+  for (const rt of ["node", "workerd"]) {
+    const [a, b] = [t[`${rt} a`], t[`${rt} b`]];
+    console.log(`  ${rt.padEnd(8)} a ${ns(median(a))} / ${ns(Math.min(...a))}   b ${ns(median(b))} / ${ns(Math.min(...b))}   b/a ${(median(b) / median(a)).toFixed(3)} / ${(Math.min(...b) / Math.min(...a)).toFixed(3)}`);
+  }
+} finally {
+  await mf.dispose();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,115 @@
+// quantize_q8_0 (the activations of every Q8_0/Q4_0 matmul) on both builds: ggml's x86 rounding against the ref
+// backend's model of it on random rows and exact rounding ties, and the blocks that take the nearest/trunc_sat path
+// (zero, tiny, ±Inf and NaN amax) with the quants, d and -Σq they have always had.
+import { describe, expect, it } from "vitest";
+import "../../src/backends/wasm/load-node";
+import { kernelModules } from "../../src/backends/wasm/kernel-modules";
+import { instantiateKernels } from "../../src/backends/wasm/kernel-exports";
+import { LinearMemory } from "../../src/backends/wasm/linear-memory";
+import { quantizeQ8_0 } from "../../src/backends/ref/ggml-dot";
+import { seededRandom } from "./expected";
+
+interface Quantized {
+  q8: Int8Array | null; // the relaxed build's i8 copy
+  q16: Int16Array;
+  d: Float32Array;
+  s: Int32Array;
+}
+
+function quantize(relaxed: boolean, x: Float32Array): Quantized {
+  const k = instantiateKernels(relaxed ? kernelModules().relaxed! : kernelModules().simd128);
+  const mem = new LinearMemory(k.memory, k.heap_base());
+  const n = x.length;
+  const nb = n / 32;
+  const xp = mem.alloc(n * 4);
+  mem.f32.set(x, xp / 4);
+  const q = mem.alloc(n * 3 + nb * 8);
+  k.quantize_q8_0(xp, q, q + n * 3, q + n * 3 + nb * 4, n);
+  const buf = k.memory.buffer;
+  const q16 = new Int16Array(n);
+  const q8 = relaxed ? new Int8Array(n) : null;
+  for (let b = 0; b < nb; b++) {
+    // Relaxed: 96 bytes per block, i8 quants then i16 ones; SIMD128: 64 bytes of i16 quants.
+    const base = q + b * (relaxed ? 96 : 64);
+    q16.set(new Int16Array(buf, base + (relaxed ? 32 : 0), 32), b * 32);
+    q8?.set(new Int8Array(buf, base, 32), b * 32);
+  }
+  return { q8, q16, d: new Float32Array(buf.slice(q + n * 3, q + n * 3 + nb * 4)), s: new Int32Array(buf.slice(q + n * 3 + nb * 4, q + n * 3 + nb * 8)) };
+}
+
+const BUILDS = [
+  ["relaxed", true],
+  ["simd128", false],
+] as const;
+
+/** Rows whose blocks span many magnitudes; every fourth block has values on exact half-steps of its scale (ties). */
+function randomRow(seed: number, blocks: number): Float32Array {
+  const rnd = seededRandom(seed);
+  const x = new Float32Array(blocks * 32);
+  for (let b = 0; b < blocks; b++) {
+    const scale = Math.exp(12 * (rnd() - 0.5));
+    for (let i = 0; i < 32; i++) x[b * 32 + i] = (rnd() - 0.5) * 2 * scale;
+    if (b % 4 === 3) {
+      // amax 127 makes 127/amax = 1, so x·id = x: k + 0.5 must round to the even neighbour.
+      for (let i = 0; i < 32; i++) x[b * 32 + i] = i === 0 ? 127 : Math.floor((rnd() - 0.5) * 250) + 0.5;
+    }
+  }
+  return x;
+}
+
+describe.each(BUILDS)("wasm quantize_q8_0 (%s)", (_name, relaxed) => {
+  it("matches ggml's x86 quantizer (round half to even of x·(127/amax), d = f16(amax/127)) on random rows and ties", () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const x = randomRow(seed, 48);
+      const got = quantize(relaxed, x);
+      const want = quantizeQ8_0(x, x.length, 1);
+      expect(Array.from(got.q16)).toEqual(Array.from(want.q));
+      if (got.q8) expect(Array.from(got.q8)).toEqual(Array.from(want.q));
+      expect(Array.from(got.d)).toEqual(Array.from(want.d));
+      for (let b = 0; b < 48; b++) {
+        let sum = 0;
+        for (let i = 0; i < 32; i++) sum += want.q[b * 32 + i]!;
+        expect(got.s[b]).toBe(0 - sum);
+      }
+      // A tie block really ties: 0.5 steps round to even, so some land down and some up.
+      const ties = Array.from(x.subarray(3 * 32 + 1, 4 * 32), (v, i) => got.q16[3 * 32 + 1 + i]! - v);
+      expect(ties.some((r) => r === 0.5) && ties.some((r) => r === -0.5)).toBe(true);
+    }
+  });
+
+  it("gives zero, tiny, infinite and NaN blocks the nearest/trunc_sat quants", () => {
+    const blocks: ((i: number) => number)[] = [
+      () => 0,
+      (i) => (i === 0 ? -0 : 0),
+      (i) => (i === 7 ? 1e-30 : i * 1e-33), // amax just above 2^-100 (the smallest the fast path takes): id large but finite
+      (i) => (i === 1 ? 1e-38 : 3e-39), // subnormal-range amax: 127/amax overflows, x·id is +Inf
+      (i) => (i === 5 ? Infinity : i), // amax +Inf: id 0, Inf·0 is NaN
+      (i) => (i === 4 ? NaN : i),
+      (i) => (i === 2 ? 3.4e38 : -i * 1e37), // largest finite amax
+    ];
+    const x = new Float32Array(blocks.length * 32);
+    blocks.forEach((f, b) => {
+      for (let i = 0; i < 32; i++) x[b * 32 + i] = f(i);
+    });
+    const got = quantize(relaxed, x);
+    const block = (b: number) => Array.from(got.q16.subarray(b * 32, b * 32 + 32));
+    const zeros = new Array<number>(32).fill(0);
+    expect([block(0), got.d[0], got.s[0]]).toEqual([zeros, 0, 0]);
+    expect([block(1), got.d[1], got.s[1]]).toEqual([zeros, 0, 0]);
+    // amax 1e-30: q = round(x·f32(127/amax)) (0.127·i, never a tie), 127 for the largest; d rounds to f16 zero.
+    const id = Math.fround(127 / Math.fround(1e-30));
+    expect(block(2)).toEqual(Array.from(x.subarray(64, 96), (v) => Math.round(Math.fround(v * id))));
+    expect(got.q16[64 + 7]).toBe(127);
+    expect(got.d[2]).toBe(0);
+    // x·Inf saturates to the i16 (and i8) maximum; the i32 sum of 32 lanes of 2^31 - 1 wraps.
+    expect(block(3)).toEqual(zeros.map(() => 32767));
+    if (got.q8) expect(Array.from(got.q8.subarray(96, 128))).toEqual(zeros.map(() => 127));
+    expect(got.s[3]).toBe(-((0x7fffffff * 32) | 0) | 0);
+    expect([block(4), got.d[4], got.s[4]]).toEqual([zeros, Infinity, 0]);
+    expect([block(5), got.s[5]]).toEqual([zeros, 0]);
+    expect(got.d[5]).toBeNaN();
+    const want = quantizeQ8_0(x.subarray(6 * 32), 32, 1);
+    expect(block(6)).toEqual(Array.from(want.q));
+    expect(got.d[6]).toBe(want.d[0]);
+  });
+});
