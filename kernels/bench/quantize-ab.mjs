@@ -1,6 +1,7 @@
-// A/B of the activation quantizer (quantize_q8_0) between two kernel builds, in Node and in workerd, alternated.
-// usage: node kernels/bench/quantize-ab.mjs BASE.wasm [NEW.wasm=build/kernels/relaxed.wasm] [cols=1536] [calls=4000] [rounds=15]
-// Checks first that both builds write the same bytes (quants, d, -Σq) for random rows and for edge blocks (zero, ties,
+// A/B of an activation quantizer (quantize_q8_0, or quantize_q8_k with KIND=q8_k) between two kernel builds, in Node
+// and in workerd, alternated.
+// usage: [KIND=q8_k] node kernels/bench/quantize-ab.mjs BASE.wasm [NEW.wasm=build/kernels/relaxed.wasm] [cols=1536] [calls=4000] [rounds=15]
+// Checks first that both builds write the same bytes (quants, d, sums) for random rows and for edge blocks (zero, ties,
 // tiny, subnormal and huge amax, ±Inf, NaN), then prints new/base time ratios (median and fastest rounds).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +13,11 @@ if (!basePath) throw new Error("usage: node kernels/bench/quantize-ab.mjs BASE.w
 const cols = Number(process.argv[4] ?? 1536);
 const calls = Number(process.argv[5] ?? 4000);
 const rounds = Number(process.argv[6] ?? 15);
+const kind = process.env.KIND ?? "q8_0";
+if (kind !== "q8_0" && kind !== "q8_k") throw new Error(`KIND must be q8_0 or q8_k, not ${kind}`);
+if (cols % (kind === "q8_k" ? 256 : 32) !== 0) throw new Error(`cols must be a multiple of ${kind === "q8_k" ? 256 : 32}`);
+// Output layout per block: [quant bytes, d offset, sums bytes] (q8_k: i16 quants fit the larger SIMD128 size).
+const layout = kind === "q8_k" ? { block: 256, q: 512, sums: 112 } : { block: 32, q: 96, sums: 4 };
 
 // The same set-up in both runtimes: activations at 1 MiB, outputs after them; returns the bytes written.
 const setup = `function setup(ex, cols, seed) {
@@ -21,7 +27,7 @@ const setup = `function setup(ex, cols, seed) {
   const rnd = () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s / 4294967296; };
   const x = mem().subarray(X >> 2, (X >> 2) + cols);
   for (let i = 0; i < cols; i++) x[i] = (rnd() - 0.5) * 8 * Math.exp(3 * (rnd() - 0.5));
-  return { X, Q: X + cols * 4, nb: cols >> 5 };
+  return { X, Q: X + cols * 4, nb: cols / ${layout.block} };
 }
 function edges(ex, X, cols) {
   const x = new Float32Array(ex.memory.buffer, X, cols);
@@ -32,14 +38,18 @@ function edges(ex, X, cols) {
     (i) => (i - 16) * (127 / 254),
   ];
   for (let b = 0; b < blocks.length && (b + 1) * 32 <= cols; b++) for (let i = 0; i < 32; i++) x[b * 32 + i] = blocks[b](i);
+  // Whole 256-blocks after those: zero, NaN among values, +Inf, a magnitude tie of opposite signs, tiny amax.
+  const wide = [() => 0, (i) => (i === 9 ? NaN : i - 100), (i) => (i === 77 ? Infinity : 1), (i) => (i === 10 ? -5 : i === 20 ? 5 : 0.25), (i) => i * 1e-33];
+  for (let b = 0; b < wide.length && (b + 2) * 256 <= cols; b++) for (let i = 0; i < 256; i++) x[(b + 2) * 256 + i] = wide[b](i);
 }
-function quantizeOnce(ex, X, Q, cols, nb) { ex.quantize_q8_0(X, Q, Q + cols * 3, Q + cols * 3 + nb * 4, cols); }
-function run(ex, X, Q, cols, nb, calls) { for (let c = 0; c < calls; c++) ex.quantize_q8_0(X, Q, Q + cols * 3, Q + cols * 3 + nb * 4, cols); return 0; }`;
+function quantizeOnce(ex, X, Q, cols, nb) { ex.quantize_${kind}(X, Q, Q + nb * ${layout.q}, Q + nb * ${layout.q + 4}, cols); }
+function run(ex, X, Q, cols, nb, calls) { for (let c = 0; c < calls; c++) ex.quantize_${kind}(X, Q, Q + nb * ${layout.q}, Q + nb * ${layout.q + 4}, cols); return 0; }`;
 // Quants and -Σq as bytes, d as values: a NaN d's sign and payload are whatever the engine's NaN arithmetic gives
 // (WebAssembly leaves them open), so every NaN counts as the same d.
 const bytes = (ex, Q, cols, nb) => {
-  const d = Array.from(new Float32Array(ex.memory.buffer, Q + cols * 3, nb), (v) => (Number.isNaN(v) ? "NaN" : Object.is(v, -0) ? "-0" : String(v)));
-  return Buffer.from(new Uint8Array(ex.memory.buffer, Q, cols * 3)).toString("hex") + d.join() + Buffer.from(new Uint8Array(ex.memory.buffer, Q + cols * 3 + nb * 4, nb * 4)).toString("hex");
+  const { q, sums } = layout;
+  const d = Array.from(new Float32Array(ex.memory.buffer, Q + nb * q, nb), (v) => (Number.isNaN(v) ? "NaN" : Object.is(v, -0) ? "-0" : String(v)));
+  return Buffer.from(new Uint8Array(ex.memory.buffer, Q, nb * q)).toString("hex") + d.join() + Buffer.from(new Uint8Array(ex.memory.buffer, Q + nb * (q + 4), nb * sums)).toString("hex");
 };
 
 const lib = new Function(`${setup}; return { setup, edges, quantizeOnce, run };`)();
@@ -55,7 +65,7 @@ for (let seed = 1; seed <= 200; seed++) {
   const { Q, nb } = lib.setup(A, cols, seed); // same addresses; does not touch the outputs
   if (bytes(A, Q, cols, nb) !== bytes(B, Q, cols, nb)) throw new Error(`seed ${seed}: the builds' outputs differ`);
 }
-console.log(`outputs equal: 200 rows of ${cols} (the first with edge blocks)`);
+console.log(`quantize_${kind} outputs equal: 200 rows of ${cols} (the first with edge blocks)`);
 
 const dir = mkdtempSync(join(tmpdir(), "edge-llama-quantize-ab-"));
 copyFileSync(basePath, join(dir, "a.wasm"));

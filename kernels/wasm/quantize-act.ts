@@ -1,5 +1,5 @@
 // Activation rounding before quantized and F16 matmuls, exactly as ggml (and the ref backend's "ggml" mode) does it.
-import { absMax32, f16Round } from "./common";
+import { absMax32, f16Round, roundToInt } from "./common";
 
 /**
  * Quantizes n floats (n a multiple of 32; consecutive token rows quantize identically as one run) to Q8_0 blocks
@@ -17,11 +17,9 @@ export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): v
     const dd: f32 = m / 127.0;
     const id: f32 = m != 0 ? <f32>127.0 / m : 0;
     const vid = f32x4.splat(id);
-    // With 2^-100 ≤ amax < +Inf, id is finite and every |x·id| ≤ 127·(1 + 2^-22): adding 1.5·2^23 rounds it to the
-    // nearest integer, ties to even, exactly as f32x4.nearest would (the sum lies in [2^23, 2^24), where floats are
-    // the integers, and 1.5·2^23 is even), and the sum's bits minus 1.5·2^23's are that integer: two operations
-    // instead of nearest and trunc_sat (about eight instructions on x64). NaN, ±Inf, zero and tiny amax (x·id could
-    // overflow, or be NaN) keep the nearest/trunc_sat path, so every block's quants and sum stay what they were.
+    // With 2^-100 ≤ amax < +Inf, id is finite and every |x·id| ≤ 127·(1 + 2^-22), so roundToInt gives nearest's
+    // integers. NaN, ±Inf, zero and tiny amax (x·id could overflow, or be NaN) keep the nearest/trunc_sat path, so
+    // every block's quants and sum stay what they were.
     const fast = m >= <f32>7.888609052210118e-31 && m <= <f32>3.4028234663852886e38;
     let sum = i32x4.splat(0);
     for (let i = 0; i < 8; i += 2) {
@@ -30,8 +28,8 @@ export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): v
       let a: v128;
       let c: v128;
       if (fast) {
-        a = i32x4.sub(f32x4.add(va, f32x4.splat(12582912.0)), i32x4.splat(0x4b400000));
-        c = i32x4.sub(f32x4.add(vc, f32x4.splat(12582912.0)), i32x4.splat(0x4b400000));
+        a = roundToInt(va);
+        c = roundToInt(vc);
       } else {
         a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(va));
         c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(vc));

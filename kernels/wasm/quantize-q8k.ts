@@ -1,5 +1,6 @@
 // Q8_K activations for the K-quant matmuls, as ggml's quantize_row_q8_K_ref: one f32 scale per 256-block, i8 quants.
 import { XK_BYTES, XK_SUMS } from "./kquant-common";
+import { roundToInt } from "./common";
 
 /**
  * Quantizes n floats (n a multiple of 256; consecutive token rows quantize identically as one run) as ggml does: per
@@ -13,14 +14,31 @@ export function quantize_q8_k(x: usize, q: usize, d: usize, s: usize, n: i32): v
   const nb = n >> 8;
   for (let b = 0; b < nb; b++) {
     const xp = x + (<usize>b << 10);
-    let amax: f32 = 0;
+    // max |x| ignoring NaN: sign-cleared bits order like the floats, so one unsigned max per vector (NaN lanes
+    // zeroed first, as the scalar rule `|x| > amax` never takes a NaN); then the first element of that magnitude.
+    const absMask = i32x4.splat(0x7fffffff);
+    let vmax = i32x4.splat(0);
+    let numbers = i32x4.splat(-1); // lanes that saw no NaN
+    for (let i = 0; i < 64; i++) {
+      const v = v128.load(xp + (<usize>i << 4));
+      const isNum = f32x4.eq(v, v);
+      numbers = v128.and(numbers, isNum);
+      vmax = i32x4.max_u(vmax, v128.and(v128.and(v, absMask), isNum));
+    }
+    vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 2, 3, 2, 3));
+    vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 1, 1, 1, 1));
+    const amaxBits = i32x4.extract_lane(vmax, 0);
+    const amax = reinterpret<f32>(amaxBits);
     let mx: f32 = 0;
-    for (let i = 0; i < 256; i++) {
-      const v = load<f32>(xp + (<usize>i << 2));
-      const a = abs<f32>(v);
-      if (a > amax) {
-        amax = a;
-        mx = v;
+    if (amaxBits != 0) {
+      const want = i32x4.splat(amaxBits);
+      for (let i = 0; i < 64; i++) {
+        const v = v128.load(xp + (<usize>i << 4));
+        const hit = i32x4.bitmask(i32x4.eq(v128.and(v, absMask), want));
+        if (hit != 0) {
+          mx = load<f32>(xp + (<usize>i << 4) + (<usize>ctz<i32>(hit) << 2));
+          break;
+        }
       }
     }
     const qb = q + <usize>b * XK_BYTES;
@@ -34,13 +52,24 @@ export function quantize_q8_k(x: usize, q: usize, d: usize, s: usize, n: i32): v
     const iscale: f32 = <f32>-127.0 / mx;
     const vs = f32x4.splat(iscale);
     const top = i32x4.splat(127);
+    // 2^-100 ≤ amax < Inf and no NaN: iscale is finite and every |iscale·x| ≤ 127·(1 + 2^-22), so roundToInt gives
+    // nearest's integers; an infinite or tiny amax, or a NaN (trunc_sat makes it 0), keeps nearest + trunc_sat.
+    const fast = amax >= <f32>7.888609052210118e-31 && amax <= <f32>3.4028234663852886e38 && i32x4.all_true(numbers);
     for (let g = 0; g < 16; g++) {
       // 16 elements: four vectors of i32 quants, their sum, stored narrowed.
       const gp = xp + (<usize>g << 6);
-      const a = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp), vs))), top);
-      const c = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 16), vs))), top);
-      const e = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 32), vs))), top);
-      const f = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 48), vs))), top);
+      let a: v128, c: v128, e: v128, f: v128;
+      if (fast) {
+        a = i32x4.min_s(roundToInt(f32x4.mul(v128.load(gp), vs)), top);
+        c = i32x4.min_s(roundToInt(f32x4.mul(v128.load(gp, 16), vs)), top);
+        e = i32x4.min_s(roundToInt(f32x4.mul(v128.load(gp, 32), vs)), top);
+        f = i32x4.min_s(roundToInt(f32x4.mul(v128.load(gp, 48), vs)), top);
+      } else {
+        a = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp), vs))), top);
+        c = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 16), vs))), top);
+        e = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 32), vs))), top);
+        f = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 48), vs))), top);
+      }
       const t = i32x4.add(i32x4.add(a, c), i32x4.add(e, f));
       const sum = i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3);
       store<i32>(sb + (<usize>g << 2), -sum);

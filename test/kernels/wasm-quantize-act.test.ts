@@ -1,12 +1,14 @@
-// quantize_q8_0 (the activations of every Q8_0/Q4_0 matmul) on both builds: ggml's x86 rounding against the ref
-// backend's model of it on random rows and exact rounding ties, and the blocks that take the nearest/trunc_sat path
-// (zero, tiny, ±Inf and NaN amax) with the quants, d and -Σq they have always had.
+// The activation quantizers on both builds: quantize_q8_0 (Q8_0/Q4_0 matmuls) and quantize_q8_k (K-quants) against the
+// ref backend's models of ggml's x86 code on random rows, exact rounding ties and blocks with zeros, NaN and infinities,
+// and quantize_q8_0's blocks that take the nearest/trunc_sat path (zero, tiny, ±Inf and NaN amax) with the quants,
+// d and -Σq they have always had.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
 import { instantiateKernels } from "../../src/backends/wasm/kernel-exports";
 import { LinearMemory } from "../../src/backends/wasm/linear-memory";
 import { quantizeQ8_0 } from "../../src/backends/ref/ggml-dot";
+import { quantizeQ8_K } from "../../src/backends/ref/ggml-dot-kquant";
 import { seededRandom } from "./expected";
 
 interface Quantized {
@@ -111,5 +113,54 @@ describe.each(BUILDS)("wasm quantize_q8_0 (%s)", (_name, relaxed) => {
     const want = quantizeQ8_0(x.subarray(6 * 32), 32, 1);
     expect(block(6)).toEqual(Array.from(want.q));
     expect(got.d[6]).toBe(want.d[0]);
+  });
+});
+
+/** quantize_q8_k's quants (as i8 or i16 by build), d and the 16 negated sums per 16 elements of each 256-block. */
+function quantizeK(relaxed: boolean, x: Float32Array): { q: number[]; d: Float32Array; sums: number[] } {
+  const k = instantiateKernels(relaxed ? kernelModules().relaxed! : kernelModules().simd128);
+  const mem = new LinearMemory(k.memory, k.heap_base());
+  const n = x.length;
+  const nb = n / 256;
+  const qBytes = relaxed ? 256 : 512;
+  const xp = mem.alloc(n * 4);
+  mem.f32.set(x, xp / 4);
+  const q = mem.alloc(nb * (qBytes + 4 + 112));
+  k.quantize_q8_k(xp, q, q + nb * qBytes, q + nb * (qBytes + 4), n);
+  const buf = k.memory.buffer;
+  const quants = Array.from(relaxed ? new Int8Array(buf, q, n) : new Int16Array(buf, q, n));
+  const sums: number[] = [];
+  for (let b = 0; b < nb; b++) sums.push(...new Int32Array(buf, q + nb * (qBytes + 4) + b * 112, 16));
+  return { q: quants, d: new Float32Array(buf.slice(q + nb * qBytes, q + nb * (qBytes + 4))), sums };
+}
+
+describe.each(BUILDS)("wasm quantize_q8_k (%s)", (_name, relaxed) => {
+  it("matches ggml's quantize_row_q8_K on random rows, ties, and blocks with zeros, NaN and +Inf", () => {
+    const rnd = seededRandom(99);
+    const blocks: ((i: number) => number)[] = [
+      () => 0,
+      (i) => (i === 9 ? NaN : (rnd() - 0.5) * 40), // NaN is never the maximum and quantizes to 0
+      (i) => (i === 77 ? Infinity : rnd()), // iscale -0: every quant 0, d = -Inf
+      (i) => (i === 10 ? -127 : i === 20 ? 127 : Math.floor((rnd() - 0.5) * 250) + 0.5), // first of a magnitude tie, iscale 1: ties
+      ...Array.from({ length: 8 }, (_, b) => {
+        const scale = Math.exp(10 * (rnd() - 0.5));
+        return (i: number) => (i === 3 * b ? 0 : (rnd() - 0.5) * scale);
+      }),
+    ];
+    const x = new Float32Array(blocks.length * 256);
+    blocks.forEach((f, b) => {
+      for (let i = 0; i < 256; i++) x[b * 256 + i] = f(i);
+    });
+    const got = quantizeK(relaxed, x);
+    const want = quantizeQ8_K(x, x.length, 1);
+    expect(got.q).toEqual(Array.from(want.q));
+    expect(Array.from(got.d)).toEqual(Array.from(want.d));
+    expect(got.d[2]).toBe(-Infinity);
+    expect(got.sums).toEqual(Array.from(want.bsums, (s) => 0 - s));
+    expect(got.q[256 + 9]).toBe(0);
+    const tieBlock = got.q.slice(3 * 256, 4 * 256);
+    expect([tieBlock[10], tieBlock[20]]).toEqual([-127, 127]); // iscale = -127/-127: the first of the tie is the max
+    const rounded = Array.from(x.subarray(3 * 256, 4 * 256), (v, i) => tieBlock[i]! - v).filter((r) => Math.abs(r) === 0.5);
+    expect(rounded.includes(0.5) && rounded.includes(-0.5)).toBe(true);
   });
 });
