@@ -1,8 +1,8 @@
 // Interleaved A/B of two kernel builds' K-quant matmuls (each with its own repack) in Node and workerd: µs per call.
 // usage: npx tsx kernels/bench/kquant-ab.ts <base.wasm> <base-repack.ts> [new.wasm=build/kernels/relaxed.wasm]
 //   env: TYPES=Q4_K,Q5_K,Q6_K ROWS=1024 COLS=2048 TOKENS=1 ROUNDS=15 REPS=20 WREPS=10·REPS (workerd) WORKERD=1 FUSED
-// CPU=1 (default 0) times CPU time instead of wall time (Node: process.cpuUsage; workerd: its process's threads' schedstat run
-// time, Linux): on a machine shared with busy processes, wall time also counts the time slices others got.
+// CPU=1 (default 0) times CPU time instead of wall time (Node: process.cpuUsage; workerd: its process's threads'
+// schedstat run time, Linux): on a machine shared with busy processes, wall time also counts the time slices others got.
 // Both builds get the same file bytes and activations; the script checks that their outputs are bit-identical. Every
 // round instantiates both afresh (the same compiled code): where an instance's memory lands moved its timing by up to
 // 1.6x on this machine, so a fixed pair of instances could favour either side for a whole run.
