@@ -30,7 +30,7 @@ import { PB } from "./q6k-values";
   return i8x16.shuffle(v, v, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11);
 }
 
-/** u + a·(scales of sub-block group k at c, lanes 0-3 of its 16 bytes) + b·(those of group k + 2, lanes 8-11). */
+/** u + a·(the four i8 scales at c) + b·(the four at c + 8), both from one 16-byte load, as i32 lanes. */
 @inline function scale2(u: v128, a: v128, b: v128, c: usize): v128 {
   const v = v128.load(c);
   const lo = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v)), hi = i32x4.extend_low_i16x8_s(i16x8.extend_high_i8x16_s(v));
@@ -38,8 +38,8 @@ import { PB } from "./q6k-values";
 }
 
 /**
- * One token's outputs of the panels at wpan (rows r..r+3, into o) and wpan + ps (rows r2..r2+3, into o2). Per sub-block group (h, g) each step's
- * three vectors of both panels are read once, plane 3's value built from them as they pass (the serial form of
+ * One token's outputs of the panels at wpan (rows r..r+3, into o) and wpan + ps (rows r2..r2+3, into o2). Per
+ * sub-block group (h, g) each step's three vectors of both panels are read once, plane 3's value built from them as they pass (the serial form of
  * q6k-values.ts q6: and-nots against the value mask, 16-bit shifts right); a store to SINK after each plane's two
  * dot-adds keeps V8 from issuing every load of the group first (stores after every step or every second plane
  * measured slower), which spilled the accumulators.
