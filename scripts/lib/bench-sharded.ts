@@ -112,6 +112,7 @@ async function measureDev(
   const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; all: number; calls: number; stages: number; handler: number; wall: number; reset: boolean }[] = [];
   for (let i = 0; i < o.runs; i++) {
     s.nodeRun();
+    await reconnect(dev.url);
     const { id } = await create();
     const p = await gen(id, { tokens: s.prompt, max_tokens: 1 });
     const before = shardTime((await info()).sharding.plan);
@@ -192,4 +193,20 @@ async function measureDev(
   };
   o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms?.toFixed(2) ?? `unknown (${resets} run(s) with a shard reset)`} ms, per call outside every shard ${row.call_overhead_ms?.toFixed(2) ?? "?"} ms (${calls.toFixed(1)} calls per token; of it in the objects around the step ${all === null || handler === null ? "?" : ((handler - all) / calls).toFixed(2)} ms, RPC and session ${handler === null ? "?" : ((msPerToken - handler) / calls).toFixed(2)} ms), two sessions ${two.toFixed(2)} tok/s`);
   return row;
+}
+
+/**
+ * After a synchronous Node run the event loop missed the server closing its idle keep-alive connections (under load a
+ * run takes a minute): fetch would send the next request on a dead socket and fail. A GET (safe to repeat) meets the
+ * dead sockets first and leaves a live one.
+ */
+async function reconnect(url: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await getJson(`${url}/health`);
+      return;
+    } catch (e) {
+      if (i >= 3) throw e;
+    }
+  }
 }
