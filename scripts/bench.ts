@@ -17,7 +17,8 @@ const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-si
   --profile: instead of the table, time per backend op (matmuls by weight), prefill and decode.
   --vs-llama-cpp: also time llama.cpp (node-llama-cpp's prebuilt CPU library, 1 thread, F16 KV) on the same GGUF
     file, alternating runs with ours (Node backends), with ratio columns; the prefill is one llama_decode there. With
-    --runtimes node,workerd the workerd rows follow (not alternated) and take their ratios from the same llama.cpp rows.
+    --runtimes node,workerd the workerd rows follow, each of their runs followed by a llama.cpp run of the same file
+    (rows "llama.cpp (…) beside workerd"), and their ratios divide by those.
   --sharded: SmolLM2-360M- and Llama-3.2-1B-shaped Q4_K_M files (--quick: a stories15M-shaped Q8_0 at 8 MiB) served
     by ModelShard objects under \`wrangler dev\` (shards of at most 128 MiB) beside the same file in Node, one run:
     prefill/decode tok/s and ratios, per-hop overhead, two concurrent sessions, every shard's memory. --backends takes
@@ -89,9 +90,17 @@ async function main(): Promise<void> {
     const r = benchVsLlamaCpp(opts);
     rows = r.rows;
     engines.llama_cpp = `${LLAMA_CPP_RUNTIME}, ggml CPU variant ${r.cpuVariant}`;
-    // workerd rows come after every alternated round (miniflare serves the whole matrix at once); their ratios divide
-    // by the same llama.cpp rows, measured earlier in this run.
-    if (opts.runtimes.includes("workerd")) rows = [...rows, ...(await runBench({ ...opts, runtimes: ["workerd"] }))];
+    // workerd rows come after every alternated round, each of their runs followed by a llama.cpp run of the same
+    // file: their ratios divide by those llama.cpp rows ("beside workerd"), not by the ones beside Node.
+    if (opts.runtimes.includes("workerd")) {
+      const { LlamaCppBeside } = await import("./lib/bench-llama-cpp");
+      const beside = new LlamaCppBeside(opts, "workerd");
+      try {
+        rows = [...rows, ...(await runBench({ ...opts, runtimes: ["workerd"] }, beside)), ...beside.rows()];
+      } finally {
+        beside.free();
+      }
+    }
   } else {
     rows = await runBench(opts);
   }

@@ -4,13 +4,14 @@
 // the prebuilt CPU library of node-llama-cpp@3.21.1, 1 thread, its defaults of an F16 KV cache and flash attention
 // "auto") and by each of our Node backends. Then every timed round runs each engine once in turn, so a machine that
 // slows down or speeds up during the run moves all engines alike; the rows are the medians over rounds, and ratios
-// between them are taken only within this run (docs/benchmarks.md renders them).
+// between them are taken only within this run (docs/benchmarks.md renders them). The workerd rows that follow get
+// llama.cpp runs of their own, one after each of theirs (LlamaCppBeside), and their ratios divide by those.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBackend } from "../../src/backends/select";
 import { LlamaModel } from "../../src/engine/model";
-import { benchPrompt, benchRow, benchSamples, findModel, median, modelBytes, modelLabel, modelType, runOnce, tokenCounts, type BenchRow } from "./bench-core";
+import { benchPrompt, benchRow, benchSamples, findModel, median, modelBytes, modelLabel, modelType, runOnce, tokenCounts, type BenchModelSpec, type BenchRow } from "./bench-core";
 import type { BenchReportRow } from "./bench-report";
 import { readBenchModel, type BenchCliOptions } from "./bench-run";
 import { LlamaCpp } from "./llama-cpp";
@@ -76,4 +77,58 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
     rmSync(dir, { recursive: true, force: true });
   }
   return { rows, cpuVariant };
+}
+
+/**
+ * llama.cpp timed beside another runtime's rows (workerd's): after each of that runtime's runs of a model, one
+ * llama.cpp run of the same file, so both see the machine as it was then. rows() gives one llama.cpp row per model,
+ * its runtime ending in "beside <runtime>", which the ratio columns of that runtime's rows divide by.
+ */
+export class LlamaCppBeside {
+  private readonly dir = mkdtempSync(join(tmpdir(), "bench-beside-llama-cpp-"));
+  private readonly open = new Map<string, { cpp: LlamaCpp; model: string; type: string; results: { prefill: number; decode: number }[] }>();
+
+  constructor(
+    private readonly o: BenchCliOptions,
+    readonly runtime: string,
+  ) {}
+
+  /** One llama.cpp run of `spec`'s file (loaded on first use), kept when `timed`; model and type label its row. */
+  run(spec: BenchModelSpec, label: { model: string; type: string }, timed: boolean): void {
+    let e = this.open.get(spec.id);
+    if (!e) {
+      const path = join(this.dir, `${spec.id}.gguf`);
+      writeFileSync(path, modelBytes(spec, readBenchModel));
+      const cpp = new LlamaCpp(path, { nCtx: this.o.prefill + this.o.decode + 8, threads: 1, kvType: "f16", flashAttention: "auto" });
+      e = { cpp, ...label, results: [] };
+      this.open.set(spec.id, e);
+    }
+    const c = e.cpp.measureOnce({ pp: this.o.prefill, tg: this.o.decode });
+    if (timed) e.results.push({ prefill: c.pp, decode: c.tg });
+  }
+
+  rows(): BenchReportRow[] {
+    return [...this.open.values()]
+      .filter((e) => e.results.length > 0)
+      .map((e) => ({
+        model: e.model,
+        type: e.type,
+        backend: "llama.cpp",
+        runtime: `llama.cpp (${e.cpp.cpuVariant}) beside ${this.runtime}`,
+        prefill_tokens_per_s: Math.round(median(e.results.map((r) => r.prefill))),
+        decode_tokens_per_s: Math.round(median(e.results.map((r) => r.decode)) * 10) / 10,
+        weights_bytes: null,
+        peak_memory_bytes: null,
+        prefill_tokens: this.o.prefill,
+        decode_tokens: this.o.decode,
+        runs: e.results.length,
+        samples: benchSamples(e.results),
+      }));
+  }
+
+  free(): void {
+    for (const e of this.open.values()) e.cpp.free();
+    this.open.clear();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

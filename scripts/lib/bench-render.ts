@@ -7,6 +7,18 @@ export const END = "<!-- bench:end -->";
 /** The backend name of rows measured by llama.cpp in the same run (the other engine we compare with). */
 export const LLAMA_CPP = "llama.cpp";
 
+/**
+ * The llama.cpp row a row of ours is divided by: same model and type, measured beside that row's runtime (a runtime
+ * "llama.cpp (…) beside workerd" for workerd rows), else the llama.cpp row alternated with the Node rows (older
+ * reports had only those).
+ */
+export function llamaCppRowFor<R extends BenchReportRow>(rows: readonly R[], x: R): R | undefined {
+  if (x.backend === LLAMA_CPP) return undefined;
+  const same = (y: R) => y.backend === LLAMA_CPP && y.model === x.model && y.type === x.type;
+  const kind = x.runtime.split(" ")[0];
+  return rows.find((y) => same(y) && y.runtime.endsWith(` beside ${kind}`)) ?? rows.find((y) => same(y) && !y.runtime.includes(" beside "));
+}
+
 /** Checks the parts of a report the renderer reads; the error names the file and the field. */
 export function parseReport(text: string, source: string): BenchReport {
   const r = JSON.parse(text) as BenchReport;
@@ -49,7 +61,7 @@ export function renderRun(r: BenchReport, source: string): string {
   const rows = r.rows;
   const same = (a: BenchReportRow, b: BenchReportRow) => a.model === b.model && a.type === b.type;
   const refOf = (x: BenchReportRow) => rows.find((y) => y.backend === "ref" && same(x, y) && y.runtime === x.runtime);
-  const cppOf = (x: BenchReportRow) => (x.backend === LLAMA_CPP ? undefined : rows.find((y) => y.backend === LLAMA_CPP && same(x, y)));
+  const cppOf = (x: BenchReportRow) => llamaCppRowFor(rows, x);
   const hasRef = rows.some((x) => x.backend === "ref");
   const hasCpp = rows.some((x) => x.backend === LLAMA_CPP);
   const head = ["model", "type", "backend", "runtime", "pp tok/s", "tg tok/s", "pp/tg"];

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { modelPath, readModelFile } from "./model-dir";
 import { UsageError } from "./args";
 import { benchModel, findModel, modelBytes, type BenchOptions, type BenchRow } from "./bench-core";
+import type { LlamaCppBeside } from "./bench-llama-cpp";
 
 export interface BenchCliOptions extends Omit<BenchOptions, "runtime"> {
   readonly models: readonly string[];
@@ -23,7 +24,7 @@ export function readBenchModel(name: string): Uint8Array {
 }
 
 /** Runs the matrix in Node (and workerd where asked); one row per model × backend × runtime. */
-export async function runBench(o: BenchCliOptions): Promise<BenchRow[]> {
+export async function runBench(o: BenchCliOptions, beside?: LlamaCppBeside): Promise<BenchRow[]> {
   const log = o.log ?? (() => {});
   const specs = o.models.map(findModel);
   for (const r of o.runtimes) if (r !== "node" && r !== "workerd") throw new UsageError(`unknown runtime "${r}"; known: node, workerd`);
@@ -44,7 +45,7 @@ export async function runBench(o: BenchCliOptions): Promise<BenchRow[]> {
   if (o.runtimes.includes("workerd")) {
     const { benchWorkerd } = await import("./bench-workerd");
     // Released workerd has no navigator.gpu: webgpu rows are Node-only.
-    rows.push(...(await benchWorkerd(specs, o.backends.filter((b) => b !== "webgpu"), o, log)));
+    rows.push(...(await benchWorkerd(specs, o.backends.filter((b) => b !== "webgpu"), o, log, beside)));
   }
   return rows;
 }

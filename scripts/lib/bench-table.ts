@@ -1,5 +1,6 @@
 // Plain-text table of bench rows, with the ratios the backend work is judged by (to ref, and to llama.cpp when it ran).
 import type { BenchReportRow } from "./bench-report";
+import { llamaCppRowFor } from "./bench-render";
 
 type Row = BenchReportRow;
 const mb = (bytes: number | null) => (bytes === null ? "" : (bytes / 1e6).toFixed(2));
@@ -8,7 +9,7 @@ const mb = (bytes: number | null) => (bytes === null ? "" : (bytes / 1e6).toFixe
 export function formatTable(rows: readonly Row[]): string {
   const same = (a: Row, b: Row) => a.model === b.model && a.type === b.type;
   const refDecode = (r: Row) => rows.find((x) => x.backend === "ref" && same(x, r) && x.runtime === r.runtime)?.decode_tokens_per_s;
-  const cpp = (r: Row) => (r.backend === "llama.cpp" ? undefined : rows.find((x) => x.backend === "llama.cpp" && same(x, r)));
+  const cpp = (r: Row) => llamaCppRowFor(rows, r);
   const head = ["model", "type", "backend", "runtime", "pp tok/s", "tg tok/s", "pp/tg", "tg × ref", "pp/llama.cpp", "tg/llama.cpp", "pp+tg tokens", "weights MB", "peak MB"];
   const body = rows.map((r) => {
     const ref = refDecode(r);

@@ -10,6 +10,7 @@ import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { benchSamples, median, type BenchModelSpec, type BenchOptions, type BenchRow } from "./bench-core";
 import { workerdVersion } from "./bench-report";
 import { warmUntilSteady } from "./bench-warmup";
+import type { LlamaCppBeside } from "./bench-llama-cpp";
 
 /** Warm-up runs per row at most: a row whose last two warm-up runs still differ by over 10% is timed anyway (logged). */
 const MAX_WARMUP = 12;
@@ -35,6 +36,7 @@ export async function benchWorkerd(
   backends: readonly string[],
   o: Omit<BenchOptions, "runtime">,
   log: (line: string) => void,
+  beside?: LlamaCppBeside,
 ): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "edge-llama-bench-"));
   const rows: BenchRow[] = [];
@@ -62,19 +64,21 @@ export async function benchWorkerd(
             continue;
           }
           const warmTimes: string[] = [];
-          const once = async () => {
+          // With --vs-llama-cpp, llama.cpp runs the same file after each run here (its warm-up beside ours).
+          const once = async (timed = false) => {
             await call("/session");
             const pp = await phase("/prefill");
             const tg = await phase("/decode");
             warmTimes.push(`${pp.toFixed(0)}/${tg.toFixed(0)}`);
+            beside?.run(spec, info, timed);
             return [pp, tg] as const;
           };
           // At least --warmup runs, then until two consecutive runs' prefill and decode times agree within 10% (or 1 ms).
-          const warm = await warmUntilSteady(once, o.warmup, Math.max(MAX_WARMUP, o.warmup + 2));
+          const warm = await warmUntilSteady(() => once(), o.warmup, Math.max(MAX_WARMUP, o.warmup + 2));
           log(`workerd: ${spec.id} ${b}: ${warm.runs} warm-up runs${warm.steady ? " (last two agree)" : ", the last two still differ by over 10% and 1 ms"}; prefill/decode ms: ${warmTimes.join(" ")}`);
           const results: { prefill: number; decode: number }[] = [];
           for (let i = 0; i < o.runs; i++) {
-            const [pp, tg] = await once();
+            const [pp, tg] = await once(true);
             results.push({ prefill: (info.prefill * 1000) / pp, decode: (info.decode * 1000) / tg });
           }
           const mem = (await call("/memory")) as { weights_bytes: number; peak_memory_bytes: number };

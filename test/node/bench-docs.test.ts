@@ -2,7 +2,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BENCH_REPORT_FORMAT, type BenchReport, type BenchReportRow } from "../../scripts/lib/bench-report";
-import { BEGIN, END, handTypedFigures, parseReport, renderBlock, renderRun, replaceBlock } from "../../scripts/lib/bench-render";
+import { BEGIN, END, handTypedFigures, llamaCppRowFor, parseReport, renderBlock, renderRun, replaceBlock } from "../../scripts/lib/bench-render";
+import { formatTable } from "../../scripts/lib/bench-table";
 
 const row = (backend: string, pp: number, tg: number, extra: Partial<BenchReportRow> = {}): BenchReportRow => ({
   model: "stories15M (synth)",
@@ -56,6 +57,24 @@ describe("bench docs renderer", () => {
     // Run A's wasm row against run B's llama.cpp row (3000/4000) would be 0.75×: it must not appear.
     expect(block).not.toContain("0.75×");
     expect(block.startsWith(BEGIN) && block.endsWith(END)).toBe(true);
+  });
+
+  it("divides workerd rows by the llama.cpp row measured beside workerd, Node rows by the one alternated with Node", () => {
+    const cpp = { weights_bytes: null, peak_memory_bytes: null };
+    const runC = report("2026-01-03T09:00:00.000Z", [
+      row("wasm-relaxed", 2000, 800),
+      row("llama.cpp", 4000, 400, { runtime: "llama.cpp (zen4)", ...cpp }),
+      row("wasm-relaxed", 1000, 600, { runtime: "workerd 1.2 (miniflare)" }),
+      row("llama.cpp", 2500, 300, { runtime: "llama.cpp (zen4) beside workerd", ...cpp }),
+    ]);
+    const c = renderRun(runC, "bench/c.json");
+    expect(c).toContain("| wasm-relaxed | node v22.0.0 | 2,000 | 800 | 2.50× | 0.50× | 2.00× |");
+    expect(c).toContain("| wasm-relaxed | workerd 1.2 (miniflare) | 1,000 | 600 | 1.67× | 0.40× | 2.00× |");
+    const table = formatTable(runC.rows);
+    expect(table).toMatch(/workerd 1\.2 \(miniflare\) *\| *1000 \| *600\.0 \| *1\.7 \| *\| *0\.40 \| *2\.00 \|/);
+    // A report with no llama.cpp row beside workerd (older ones) divides workerd rows by the Node-side row.
+    expect(llamaCppRowFor(runC.rows.slice(0, 3), runC.rows[2]!)?.runtime).toBe("llama.cpp (zen4)");
+    expect(llamaCppRowFor(runC.rows, runC.rows[1]!)).toBeUndefined();
   });
 
   it("replaces the marked block and keeps the rest of the document and the markers", () => {
