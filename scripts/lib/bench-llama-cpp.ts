@@ -86,7 +86,9 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
  */
 export class LlamaCppBeside {
   private readonly dir = mkdtempSync(join(tmpdir(), "bench-beside-llama-cpp-"));
-  private readonly open = new Map<string, { cpp: LlamaCpp; model: string; type: string; results: { prefill: number; decode: number }[] }>();
+  /** Results per model; only the model in use holds a llama.cpp instance (the runtime's rows go model by model). */
+  private readonly measured = new Map<string, { cpuVariant: string; model: string; type: string; results: { prefill: number; decode: number }[] }>();
+  private current: { id: string; cpp: LlamaCpp } | null = null;
 
   constructor(
     private readonly o: BenchCliOptions,
@@ -95,26 +97,29 @@ export class LlamaCppBeside {
 
   /** One llama.cpp run of `spec`'s file (loaded on first use), kept when `timed`; model and type label its row. */
   run(spec: BenchModelSpec, label: { model: string; type: string }, timed: boolean): void {
-    let e = this.open.get(spec.id);
-    if (!e) {
+    if (this.current?.id !== spec.id) {
+      this.current?.cpp.free();
+      this.current = null;
       const path = join(this.dir, `${spec.id}.gguf`);
       writeFileSync(path, modelBytes(spec, readBenchModel));
       const cpp = new LlamaCpp(path, { nCtx: this.o.prefill + this.o.decode + 8, threads: 1, kvType: "f16", flashAttention: "auto" });
-      e = { cpp, ...label, results: [] };
-      this.open.set(spec.id, e);
+      this.current = { id: spec.id, cpp };
     }
-    const c = e.cpp.measureOnce({ pp: this.o.prefill, tg: this.o.decode });
+    const cpp = this.current.cpp;
+    let e = this.measured.get(spec.id);
+    if (!e) this.measured.set(spec.id, (e = { cpuVariant: cpp.cpuVariant, ...label, results: [] }));
+    const c = cpp.measureOnce({ pp: this.o.prefill, tg: this.o.decode });
     if (timed) e.results.push({ prefill: c.pp, decode: c.tg });
   }
 
   rows(): BenchReportRow[] {
-    return [...this.open.values()]
+    return [...this.measured.values()]
       .filter((e) => e.results.length > 0)
       .map((e) => ({
         model: e.model,
         type: e.type,
         backend: "llama.cpp",
-        runtime: `llama.cpp (${e.cpp.cpuVariant}) beside ${this.runtime}`,
+        runtime: `llama.cpp (${e.cpuVariant}) beside ${this.runtime}`,
         prefill_tokens_per_s: Math.round(median(e.results.map((r) => r.prefill))),
         decode_tokens_per_s: Math.round(median(e.results.map((r) => r.decode)) * 10) / 10,
         weights_bytes: null,
@@ -127,8 +132,8 @@ export class LlamaCppBeside {
   }
 
   free(): void {
-    for (const e of this.open.values()) e.cpp.free();
-    this.open.clear();
+    this.current?.cpp.free();
+    this.current = null;
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
