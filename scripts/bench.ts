@@ -137,6 +137,6 @@ main().catch((e: unknown) => {
     console.error(`${e.message}\n${USAGE}`);
     process.exit(2);
   }
-  console.error(e instanceof Error ? e.message : e);
+  console.error(e instanceof Error ? (process.env.BENCH_STACK ? e.stack + "\ncause: " + String((e as { cause?: unknown }).cause) : e.message) : e);
   process.exit(1);
 });

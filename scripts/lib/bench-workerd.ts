@@ -123,7 +123,16 @@ async function startWorkerd(script: string, dir: string, wasm: string[]) {
     }),
   );
   const call = async (path: string): Promise<unknown> => {
-    const res = await mf.dispatchFetch(`http://bench${path}`);
+    let res: Awaited<ReturnType<typeof mf.dispatchFetch>>;
+    try {
+      res = await mf.dispatchFetch(`http://bench${path}`);
+    } catch (e) {
+      // After an idle gap (with --vs-llama-cpp, llama.cpp loading a model between two of our runs) workerd may have
+      // closed the kept-alive connection: "fetch failed", caused by "other side closed". The request never ran; send
+      // it once more on a fresh connection.
+      if (!(e instanceof TypeError && /other side closed/.test(String((e as { cause?: unknown }).cause)))) throw e;
+      res = await mf.dispatchFetch(`http://bench${path}`);
+    }
     const text = await res.text();
     if (!res.ok) throw new Error(`workerd ${path}: ${text}`);
     return JSON.parse(text);
