@@ -73,8 +73,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), "edge-llama-e2e-"));
   const vars = opts.vars ?? {};
   seedModels(persistDir, opts.models ?? [vars.MODEL_NAME ?? "stories260K.gguf"]);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  let port = await freePort();
+  let url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let output = "";
 
@@ -127,7 +127,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     }
   };
 
-  await launch();
+  // A free port can be taken by another process (another dev server, workerd's own ports) before wrangler binds it:
+  // the first start then tries fresh ports. Restarts keep the port, so the server's URL stays the same.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/.test(String(e))) throw e;
+      port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+    }
+  }
   return {
     url,
     port,
