@@ -19,6 +19,23 @@ import { LlamaCpp } from "./llama-cpp";
 /** What the rows of llama.cpp were measured with (the report's runtime.llama_cpp). */
 export const LLAMA_CPP_RUNTIME = "llama.cpp v0.4.0 (node-llama-cpp 3.21.1 prebuilt CPU library), 1 thread, F16 KV, flash attention auto";
 
+/** A report row of llama.cpp's timed runs (medians; no memory figures: llama.cpp's are not ours to account). */
+function llamaCppRow(label: { model: string; type: string }, runtime: string, results: { prefill: number; decode: number }[], o: BenchCliOptions): BenchReportRow {
+  return {
+    ...label,
+    backend: "llama.cpp",
+    runtime,
+    prefill_tokens_per_s: Math.round(median(results.map((r) => r.prefill))),
+    decode_tokens_per_s: Math.round(median(results.map((r) => r.decode)) * 10) / 10,
+    weights_bytes: null,
+    peak_memory_bytes: null,
+    prefill_tokens: o.prefill,
+    decode_tokens: o.decode,
+    runs: results.length,
+    samples: benchSamples(results),
+  };
+}
+
 /** Rows for every model: our Node backends (webgpu excluded: it reads back asynchronously) and llama.cpp, alternated. */
 export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; cpuVariant: string } {
   const log = o.log ?? (() => {});
@@ -54,20 +71,8 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
       }
       const bo = { ...o, runtime: `node ${process.version}` };
       const ourRows: BenchRow[] = ours.map((e) => benchRow(spec, e.model, bo, e.n, e.results));
-      const cppRow: BenchReportRow = {
-        model: modelLabel(spec),
-        type: modelType(ours[0]?.model ?? LlamaModel.load(bytes, createBackend("ref"))),
-        backend: "llama.cpp",
-        runtime: `llama.cpp (${cpuVariant})`,
-        prefill_tokens_per_s: Math.round(median(cppResults.map((r) => r.prefill))),
-        decode_tokens_per_s: Math.round(median(cppResults.map((r) => r.decode)) * 10) / 10,
-        weights_bytes: null,
-        peak_memory_bytes: null,
-        prefill_tokens: o.prefill,
-        decode_tokens: o.decode,
-        runs: o.runs,
-        samples: benchSamples(cppResults),
-      };
+      const label = { model: modelLabel(spec), type: modelType(ours[0]?.model ?? LlamaModel.load(bytes, createBackend("ref"))) };
+      const cppRow = llamaCppRow(label, `llama.cpp (${cpuVariant})`, cppResults, o);
       for (const row of [...ourRows, cppRow]) {
         log(`${row.model} ${row.type} ${row.backend}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
         rows.push(row);
@@ -115,20 +120,7 @@ export class LlamaCppBeside {
   rows(): BenchReportRow[] {
     return [...this.measured.values()]
       .filter((e) => e.results.length > 0)
-      .map((e) => ({
-        model: e.model,
-        type: e.type,
-        backend: "llama.cpp",
-        runtime: `llama.cpp (${e.cpuVariant}) beside ${this.runtime}`,
-        prefill_tokens_per_s: Math.round(median(e.results.map((r) => r.prefill))),
-        decode_tokens_per_s: Math.round(median(e.results.map((r) => r.decode)) * 10) / 10,
-        weights_bytes: null,
-        peak_memory_bytes: null,
-        prefill_tokens: this.o.prefill,
-        decode_tokens: this.o.decode,
-        runs: e.results.length,
-        samples: benchSamples(e.results),
-      }));
+      .map((e) => llamaCppRow(e, `llama.cpp (${e.cpuVariant}) beside ${this.runtime}`, e.results, this.o));
   }
 
   free(): void {
