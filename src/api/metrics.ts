@@ -1,7 +1,7 @@
 // GET /metrics: this isolate's request, token, latency and admission figures in Prometheus' text format (per isolate, see docs/api.md).
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { Env } from "../env";
-import type { GenerateEvent } from "../protocol";
+import type { GenerateEvent, ShardRequestStats } from "../protocol";
 import { onError } from "./errors";
 import { PROMETHEUS_CONTENT_TYPE, Registry } from "./metrics-registry";
 import { storageMetrics } from "./metrics-storage";
@@ -27,7 +27,20 @@ export const metrics = {
   admissionsRefused: registry.counter("edge_llama_admissions_refused_total", "Generations refused by admission control (429 rate_limit_exceeded)."),
   promptCacheHits: registry.counter("edge_llama_prompt_cache_hits_total", "Generations whose prompt restored at least one block from the prompt cache (this isolate)."),
   promptCachedTokens: registry.counter("edge_llama_prompt_cached_tokens_total", "Prompt tokens restored from the prompt cache instead of prefilled (this isolate; usage.prompt_tokens_details.cached_tokens)."),
+  shardCatchUps: registry.counter("edge_llama_shard_catch_ups_total", "Sharded models: steps or commits a shard refused after losing positions (evicted), caught up by running the batches since the last commit again."),
+  shardReplayedTokens: registry.counter("edge_llama_shard_replayed_tokens_total", "Sharded models: positions run through the pipeline again by catch-ups."),
+  shardLoads: registry.counter("edge_llama_shard_loads_total", "Sharded models: shard calls that found their object without its part of the model (a new instance) and loaded it from R2 first."),
+  shardLoadSeconds: registry.counter("edge_llama_shard_load_seconds_total", "Sharded models: time those shard loads took."),
 };
+
+/** A sharded request's catch-ups and shard loads, from its last done event or its error event. */
+function countShards(s: ShardRequestStats | undefined): void {
+  if (!s) return;
+  metrics.shardCatchUps.inc({}, s.catchUps);
+  metrics.shardReplayedTokens.inc({}, s.replayedTokens);
+  metrics.shardLoads.inc({}, s.loads);
+  metrics.shardLoadSeconds.inc({}, s.loadMs / 1000);
+}
 
 const arrivals = new WeakMap<Request, number>();
 
@@ -78,7 +91,10 @@ export function eventMeter(startedAt: number): (e: GenerateEvent) => void {
         if ((e.cachedTokens ?? 0) > 0) metrics.promptCacheHits.inc();
       }
       metrics.completionTokens.inc({}, e.tokens.length);
+      countShards(e.shards);
       last = null;
+    } else if (e.type === "error") {
+      countShards(e.shards);
     }
   };
 }

@@ -91,6 +91,15 @@ export const generationResponse = z.object({
   can_continue: z.boolean(),
   usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int(), prefill_tokens: z.number().int(), session_tokens: z.number().int() }),
   timings: z.object({ prefill_ms: z.number(), decode_ms: z.number() }),
+  shards: z
+    .object({
+      catch_ups: z.number().int().describe("steps or commits a shard refused because it had lost positions (its object evicted), after which the batches since the last commit ran again"),
+      replayed_tokens: z.number().int().describe("positions those catch-ups ran through the pipeline again"),
+      loads: z.number().int().describe("shard calls that found their object without its part of the model (a new instance) and loaded it from R2 first"),
+      load_ms: z.number().describe("the time those loads took inside the shards"),
+    })
+    .optional()
+    .describe("a model served by shards only (docs/sharding.md): what keeping the shards in step cost this request"),
 });
 
 export const sessionDeletedResponse = z.object({ id: z.string(), object: z.literal("session.deleted"), deleted: z.literal(true) });

@@ -23,6 +23,8 @@ function generationJson(id: string, d: DoneEvent, logprobs?: readonly TokenLogpr
     can_continue: d.canContinue,
     usage: { input_tokens: d.inputTokens, output_tokens: d.tokens.length, prefill_tokens: d.prefillTokens, session_tokens: d.sessionTokens },
     timings: { prefill_ms: d.timings.prefillMs, decode_ms: d.timings.decodeMs },
+    // A sharded model only: catch-ups of shards that lost positions, and shard objects that loaded their part (docs/sharding.md).
+    ...(d.shards && { shards: { catch_ups: d.shards.catchUps, replayed_tokens: d.shards.replayedTokens, loads: d.shards.loads, load_ms: d.shards.loadMs } }),
     ...(logprobs ? { logprobs: nativeLogprobs(logprobs) } : {}),
   };
 }

@@ -122,8 +122,25 @@ export type GenerateEvent =
       readonly prefillTokens: number;
       readonly sessionTokens: number;
       readonly timings: { readonly prefillMs: number; readonly decodeMs: number };
+      /** A model served by shards: what keeping them in step cost this request (absent for a single-object model). */
+      readonly shards?: ShardRequestStats;
     }
-  | { readonly type: "error"; readonly error: ErrorBody };
+  | { readonly type: "error"; readonly error: ErrorBody; readonly shards?: ShardRequestStats };
+
+/**
+ * A request through a sharded model (docs/sharding.md): shards that had lost positions and were caught up by running
+ * the batches since the last commit again, and shard objects that had to load their part of the model from R2 first
+ * (a new instance). Counted from the request's start to its done (or error) event, every choice included.
+ */
+export interface ShardRequestStats {
+  /** Steps or flushes refused with shard_behind after which the batches since the last commit ran again. */
+  readonly catchUps: number;
+  /** Positions those catch-ups ran through the pipeline again. */
+  readonly replayedTokens: number;
+  /** Shard calls that loaded their object's part of the model first, and the time those loads took (ms). */
+  readonly loads: number;
+  readonly loadMs: number;
+}
 
 /** The last event of a generation that ended normally. */
 export type DoneEvent = Extract<GenerateEvent, { type: "done" }>;

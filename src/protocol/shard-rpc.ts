@@ -2,6 +2,13 @@
 import type { ShardSpec } from "../shard/plan";
 import type { Result } from "./result";
 
+/**
+ * A shard's answer to a step, a flush or a trim: with `loadMs` when that call found the object without its part of the
+ * model (a new instance: its first call, or the object was evicted and started again) and loaded it from R2 first, how
+ * long that took (ms), whether the call then succeeded or was refused.
+ */
+export type ShardResult<T> = Result<T> & { readonly loadMs?: number };
+
 /** One step through one shard. Activations travel as raw float32 bytes (ArrayBuffer), never as JSON numbers. */
 export interface ShardForward {
   /** The shard's part of the plan: an object serves exactly one spec (its name is derived from it). */
@@ -61,7 +68,7 @@ export interface ShardStats {
   /**
    * The time from a step's arrival in the object to its answer being built (ms, summed): the forward pass and page
    * writes plus the object's own work around them (finding the session's cache, copying the activations in and out).
-   * What a caller sees beyond it is the RPC itself.
+   * What a caller sees beyond it is the RPC itself. A load of the object's part is not in it (ShardResult.loadMs).
    */
   readonly handlerMs: number;
   /** Page write transactions (flushes, trims, forks, caches dropped for room) and the pages they wrote. */
@@ -78,14 +85,14 @@ export interface ShardRpc extends Rpc.DurableObjectBranded {
    * One step. It writes no page (the KV stays in memory until a flush); a step past the positions the shard holds (it
    * lost some since its last flush) is refused with the error code `shard_behind`, never computed on the hole.
    */
-  forward(req: ShardForward): Promise<Result<ShardOutputWire>>;
+  forward(req: ShardForward): Promise<ShardResult<ShardOutputWire>>;
   /**
    * Makes the session's first n positions durable in pages (answered once written); `shard_behind` when the shard holds
    * fewer. The session calls it on every layer shard before it commits an evaluated count of n.
    */
-  flush(spec: ShardSpec, session: string, n: number): Promise<Result<{ stored: number; persistMs: number }>>;
+  flush(spec: ShardSpec, session: string, n: number): Promise<ShardResult<{ stored: number; persistMs: number }>>;
   /** Drops the session's positions at and past n, in memory and in pages (rewind, and the commit point after a restart). */
-  trim(spec: ShardSpec, session: string, n: number): Promise<Result<{ evaluated: number }>>;
+  trim(spec: ShardSpec, session: string, n: number): Promise<ShardResult<{ evaluated: number }>>;
   /**
    * Copies the first n positions of `source` to `target` (fork), pages included; to the replica object named
    * `targetShard` when the target session maps to another replica (sent there with importKv).

@@ -1,7 +1,8 @@
 // A generation as a pull stream of newline-delimited JSON events: one token per read, so a reader that stops stops the model; n choices one after another.
 import type { FinishReason, GenerateStep, generate } from "../engine/generate";
 import { errorBody } from "../protocol/errors";
-import type { GenerateEvent, TokenLogprobs } from "../protocol/generate";
+import type { GenerateEvent, ShardRequestStats, TokenLogprobs } from "../protocol/generate";
+import type { PipelineStats } from "../shard/pipeline-stats";
 
 const encoder = new TextEncoder();
 /** Tokens between two turns of the event loop during a generation. */
@@ -40,6 +41,14 @@ export interface StreamHooks {
   end(finish: FinishReason | null): void | Promise<void>;
   /** Session length and context after the generation. */
   sessionTokens(): { length: number; nCtx: number };
+  /** A sharded model: the request's catch-ups and shard loads so far (on the last done event, or an error event). */
+  shards?(): PipelineStats;
+}
+
+/** The request's shard counters as the last done event or an error event carries them (nothing for a single-object model). */
+function shardsOf(hooks: StreamHooks): { shards?: ShardRequestStats } {
+  const s = hooks.shards?.();
+  return s ? { shards: { catchUps: s.catchUps, replayedTokens: s.replayedTokens, loads: s.shardLoads, loadMs: s.shardLoadMs } } : {};
 }
 
 export function generationStream(choices: Choices, hooks: StreamHooks): ReadableStream<Uint8Array> {
@@ -107,6 +116,8 @@ export function generationStream(choices: Choices, hooks: StreamHooks): Readable
               prefillTokens: r.timings.prefillTokens,
               sessionTokens: length,
               timings: { prefillMs: r.timings.prefillMs, decodeMs: r.timings.decodeMs },
+              // Every choice's steps are the request's: the counts go on the last done event only (after its commit).
+              ...(last ? shardsOf(hooks) : {}),
             }),
           );
           if (!last) {
@@ -118,7 +129,7 @@ export function generationStream(choices: Choices, hooks: StreamHooks): Readable
           controller.close();
         } catch (e) {
           await end(null);
-          controller.enqueue(line({ type: "error", error: errorBody(e) }));
+          controller.enqueue(line({ type: "error", error: errorBody(e), ...shardsOf(hooks) }));
           controller.close();
         }
       },

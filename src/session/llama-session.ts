@@ -1,28 +1,24 @@
 // LlamaSession: one Durable Object per session; token log, sampler and KV pages in SQLite, one generation at a time.
 import { DurableObject } from "cloudflare:workers";
-import type { FinishReason, GenerateStep } from "../engine/generate";
+import type { FinishReason } from "../engine/generate";
 import { positionsPerPage } from "../engine/kv-pages";
 import type { LlamaModel } from "../engine/model";
 import { Sampler } from "../engine/sampler";
-import { defaultNCtx, kvCacheType, modelName, numberVar, type Env } from "../env";
+import { defaultNCtx, kvCacheType, modelName, type Env } from "../env";
 import { errorBody, sessionBusy, sessionExists, sessionNotFound } from "../protocol/errors";
 import type { GenerateRequest, GenerateStart } from "../protocol/generate";
 import { fail, ok, type Result } from "../protocol/result";
 import type { CreateSessionInput, SessionInfo, SessionSettings, SessionSnapshot } from "../protocol/session";
 import type { SessionRpc } from "../protocol/session-rpc";
 import { admission } from "./admission";
-import { requestChoices } from "./choices";
-import { generationStream } from "./event-stream";
-import { stepLogprobs } from "./logprobs";
-import { requestInput } from "./request-input";
 import { host, type ContextOwner } from "./model-host";
 import { describeSession, layoutOf, newSettings, pageBytes } from "./describe";
-import { resumeSampler } from "./sampling";
 import { SessionStore, type StoredState } from "./store";
 import { restoreLive, type Live } from "./live-state";
-import { andThen, commitLive, finallyDo } from "./commit";
+import { commitLive } from "./commit";
+import { startGeneration } from "./generation";
 import { closeShards, dropShards, modelFor, releaseShards, settleShards, shardContext, withShardStorage } from "../shard/session-shards";
-import { cachedPrefix, reportStorage, thenRun } from "../cache/session-prefix";
+import { reportStorage } from "../cache/session-prefix";
 import { copySession } from "./fork";
 import { truncateLive } from "./truncate";
 
@@ -100,6 +96,8 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
 
   async #start(req: GenerateRequest, abort: AbortController): Promise<Result<GenerateStart>> {
     let live: Live;
+    // Whether the request makes its context (its shard counters then start with it): a throwaway's, or a restore's.
+    const prior = this.live?.llm;
     if (req.ephemeral) {
       if (this.store.exists()) return fail(sessionExists("an ephemeral generation needs an unused object"));
       const model = await this.#model();
@@ -113,41 +111,16 @@ export class LlamaSession extends DurableObject<Env> implements SessionRpc {
       if (!restored.ok) return restored;
       live = restored.value;
     }
-    const { llm, model } = live;
-    const prepared = requestInput(model, llm, req);
-    if (!prepared.ok) return prepared;
-    const { input, stop } = prepared.value;
-    if (req.sampler && Object.keys(req.sampler).length > 0 && !live.ephemeral) {
-      live.sampler = resumeSampler(live.sampler.state(), llm.tokens, req.sampler);
-      live.state = { ...live.state, settings: { ...live.state.settings, sampler: live.sampler.config } };
-    }
-    // A fresh context restores the prompt's cached prefix (docs/prompt-cache.md); choice 0 publishes the blocks it computed.
-    const prefix = await cachedPrefix(this.env, model, llm, live.sampler, input);
-    const budget = new AbortController();
-    const all = requestChoices(live, req, prefix.input, stop, AbortSignal.any([abort.signal, budget.signal]));
-    const choices = { ...all, start: (i: number) => (i === 0 ? thenRun(all.start(0), prefix.publish) : all.start(i)) };
+    const fresh = live.llm !== prior;
     const epoch = this.epoch;
-    const events = generationStream(choices, {
-      abort,
-      budget: { ms: numberVar(this.env, "REQUEST_BUDGET_MS", 20_000), abort: budget },
-      ...(req.logprobs === undefined ? {} : { logprobs: (step: GenerateStep) => stepLogprobs(model.tokenizer, step, req.logprobs!) }),
-      inputTokens: input.length,
-      cachedTokens: prefix.cached,
-      checkpointEvery: numberVar(this.env, "PERSIST_EVERY", 32),
-      checkpoint: () => (epoch === this.epoch ? this.#persist(live, null) : undefined),
-      end: (finish) =>
-        finallyDo(
-          // A failed step may have lost pending tokens: drop the context, the next request restores the last stored state.
-          () => (finish === null ? void (this.releaseAfterRun = true) : epoch === this.epoch && !live.ephemeral ? andThen(this.#persist(live, finish), () => this.#report(model)) : undefined),
-          (failed) => {
-            // The final write failed (rolled back): the context is ahead of storage, so it goes too; the run still ends.
-            if (failed) this.releaseAfterRun = true;
-            this.#finishRun(abort);
-          },
-        ),
-      sessionTokens: () => ({ length: live.llm.length, nCtx: live.llm.nCtx }),
-    });
-    return ok({ events, inputTokens: input.length, ...(req.echo ? { inputText: model.tokenizer.decode(input) } : {}) });
+    return startGeneration(live, req, abort, {
+      env: this.env,
+      current: () => epoch === this.epoch,
+      persist: (finish) => this.#persist(live, finish),
+      report: () => this.#report(live.model),
+      dropAfterRun: () => void (this.releaseAfterRun = true),
+      finish: () => this.#finishRun(abort),
+    }, fresh);
   }
 
   #finishRun(abort: AbortController): void {

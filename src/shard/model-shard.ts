@@ -3,14 +3,17 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { errorBody } from "../protocol/errors";
 import { fail, ok, type Result } from "../protocol/result";
-import type { ShardForward, ShardOutputWire, ShardRpc, ShardStats } from "../protocol/shard-rpc";
+import type { ShardForward, ShardOutputWire, ShardResult, ShardRpc, ShardStats } from "../protocol/shard-rpc";
 import type { ShardSpec } from "./plan";
 import { ShardCaches } from "./shard-caches";
 import { shardBehind, type ShardEngine } from "./shard-engine";
 import { loadShardEngine } from "./shard-load";
 import { ShardStore } from "./shard-store";
 
-/** Test hook (`instance[SHARD_EVICT]()` in runInDurableObject): drops every in-memory cache, as an eviction would. */
+/**
+ * Test hook (`instance[SHARD_EVICT]()` in runInDurableObject): drops every in-memory cache, as an eviction would;
+ * with `{ weights: true }` its part of the model too, as a new instance has none (its next call loads it again).
+ */
 export const SHARD_EVICT: unique symbol = Symbol("ModelShard.evict");
 /**
  * Test hook (`instance[SHARD_LOSE](session)`): from now on this object drops that session's cache after every step
@@ -28,18 +31,18 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   private handlerMs = 0;
   private losing: string | null = null;
 
-  [SHARD_EVICT](): void {
+  [SHARD_EVICT](o: { weights?: boolean } = {}): void {
     for (const h of this.caches.takeAll()) void this.engine?.then((e) => e.releaseSeq(h.seq));
+    if (o.weights) this.engine = null;
   }
 
   [SHARD_LOSE](session: string | null): void {
     this.losing = session;
   }
 
-  async forward(req: ShardForward): Promise<Result<ShardOutputWire>> {
-    return this.#guard(async () => {
+  async forward(req: ShardForward): Promise<ShardResult<ShardOutputWire>> {
+    return this.#withEngine(req.spec, async (engine) => {
       const tIn = performance.now();
-      const engine = await this.#engine(req.spec);
       const held = engine.nLayers > 0 ? this.caches.hold(engine, req.session, req.nCtx) : null;
       const x = req.x ? new Float32Array(req.x) : undefined;
       const t0 = performance.now();
@@ -65,9 +68,8 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     });
   }
 
-  async flush(spec: ShardSpec, session: string, n: number): Promise<Result<{ stored: number; persistMs: number }>> {
-    return this.#guard(async () => {
-      const engine = await this.#engine(spec);
+  async flush(spec: ShardSpec, session: string, n: number): Promise<ShardResult<{ stored: number; persistMs: number }>> {
+    return this.#withEngine(spec, async (engine) => {
       if (engine.nLayers === 0) return ok({ stored: 0, persistMs: 0 });
       const held = this.caches.get(session);
       // Not in memory: the pages are all there is (nothing is restored just to find that out).
@@ -82,9 +84,8 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
     });
   }
 
-  async trim(spec: ShardSpec, session: string, n: number): Promise<Result<{ evaluated: number }>> {
-    return this.#guard(async () => {
-      const engine = await this.#engine(spec);
+  async trim(spec: ShardSpec, session: string, n: number): Promise<ShardResult<{ evaluated: number }>> {
+    return this.#withEngine(spec, async (engine) => {
       if (engine.nLayers === 0) return ok({ evaluated: 0 });
       const stored = this.store.seq(session);
       const held = this.caches.get(session);
@@ -193,6 +194,23 @@ export class ModelShard extends DurableObject<Env> implements ShardRpc {
   async relay(rest: readonly string[], data: ArrayBuffer, reply: (data: ArrayBuffer) => Promise<void>): Promise<void> {
     if (rest.length === 0) return reply(data);
     return this.env.SHARDS.getByName(rest[0]!).relay(rest.slice(1), data, reply);
+  }
+
+  /**
+   * A call that needs this object's part of the model: `fn`'s result, with `loadMs` beside it (answer or refusal) when
+   * this call is the one that loaded the part (a new instance's first call: read from R2). A new instance's first step
+   * is often refused (shard_behind: it lost the positions since the last flush), so the refusal carries it too.
+   */
+  async #withEngine<T>(spec: ShardSpec, fn: (engine: ShardEngine) => Promise<Result<T>>): Promise<ShardResult<T>> {
+    let loadMs: number | undefined;
+    const r = await this.#guard(async () => {
+      if (this.engine) return fn(await this.engine);
+      const t0 = performance.now();
+      const engine = await this.#engine(spec);
+      loadMs = performance.now() - t0;
+      return fn(engine);
+    });
+    return loadMs === undefined ? r : { ...r, loadMs };
   }
 
   /** Loads this object's part of the model once (single flight; a failed load is retried by the next call). */

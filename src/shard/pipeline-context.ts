@@ -7,6 +7,7 @@ import type { ShardPlan } from "./plan";
 import { newNextEmbedding, pipelineStep, type ShardCaller } from "./pipeline";
 import { pickOfGreedyRow, type ArgmaxLogits, type BestLogit } from "./greedy";
 import { CatchUpLog, isShardBehind, MAX_CATCH_UPS } from "./catch-up";
+import { newPipelineStats, type PipelineStats } from "./pipeline-stats";
 
 /** Shard-side housekeeping the context asks for (trim to a length, flush before a commit); the Worker implements it by RPC. */
 export interface ShardHousekeeping {
@@ -48,6 +49,8 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
     private readonly call: ShardCaller,
     private readonly shards: ShardHousekeeping,
     readonly maxBatch = 32,
+    /** Catch-ups counted here; the caller counts the shard loads its calls report into the same object. */
+    readonly stats: PipelineStats = newPipelineStats(),
   ) {
     super(nCtx, model.config.vocabSize);
   }
@@ -159,8 +162,12 @@ export class PipelineContext extends TokenLog implements ArgmaxLogits {
       } catch (e) {
         const again = isShardBehind(e) && tries < MAX_CATCH_UPS && !this.closed ? this.ran.plan(pos0) : null;
         if (!again) throw e;
+        this.stats.catchUps++;
         try {
-          for (const b of again) await pipelineStep(this.plan, this.model.config, this.call, b.tokens, b.pos0, "none");
+          for (const b of again) {
+            await pipelineStep(this.plan, this.model.config, this.call, b.tokens, b.pos0, "none");
+            this.stats.replayedTokens += b.tokens.length;
+          }
         } catch (replayed) {
           if (!isShardBehind(replayed) || tries + 1 >= MAX_CATCH_UPS) throw replayed;
         }

@@ -7,12 +7,14 @@ import { defaultNCtx, modelName, budgetBytes, numberVar, type Env } from "../env
 import { HostError, type ErrorBody } from "../protocol/errors";
 import { readHeaderRanged } from "../protocol/model-file";
 import type { Result } from "../protocol/result";
+import type { ShardResult } from "../protocol/shard-rpc";
 import type { SessionInfo } from "../protocol/session";
 import { createTokenizer } from "../tokenizer/index";
 import { metaOptString } from "../gguf/index";
 import { host } from "../session/model-host";
 import { newHopStats, type HopStats, type ShardCaller } from "./pipeline";
 import { PipelineContext } from "./pipeline-context";
+import { newPipelineStats, statsSince, type PipelineStats } from "./pipeline-stats";
 import { isSharded, planShards, type ShardPlan, type ShardSpec } from "./plan";
 import { checkShardScripts, shardNamespace } from "./shard-scripts";
 
@@ -118,6 +120,15 @@ export function shardContext(model: LlamaModel, session: string, nCtx: number, e
   if (!sh) return null;
   const { env, plan } = sh;
   const hops = newHopStats();
+  const stats = newPipelineStats();
+  /** A shard's answer, unwrapped; when that call loaded the object's part of the model (a new instance), counted first. */
+  const loaded = <T>(r: ShardResult<T>): T => {
+    if (r.loadMs !== undefined) {
+      stats.shardLoads++;
+      stats.shardLoadMs += r.loadMs;
+    }
+    return unwrap(r);
+  };
   // A stub per shard for the context's life (a failed step drops the context, and with it any stub the failure broke).
   const stubs = new Map<number, ReturnType<typeof stubFor>>();
   const stepStub = (s: ShardSpec) => {
@@ -128,7 +139,7 @@ export function shardContext(model: LlamaModel, session: string, nCtx: number, e
   const call: ShardCaller = async (s, input) => {
     const x = input.x ? (input.x.byteLength === input.x.buffer.byteLength ? input.x.buffer : input.x.slice().buffer) : undefined;
     const t0 = performance.now();
-    const out = unwrap(
+    const out = loaded(
       await stepStub(s).forward({ spec: s, session, nCtx, pos0: input.pos0, tokens: [...input.tokens], ...(x && { x: x as ArrayBuffer }), allLogits: input.allLogits, ...(input.argmax && { argmax: true }), ...(input.embedBest && { embedBest: true }), ...(input.skipHead && { skipHead: true }), persist: !ephemeral }),
     );
     hops.calls++;
@@ -138,15 +149,15 @@ export function shardContext(model: LlamaModel, session: string, nCtx: number, e
     return { ...(out.x && { x: new Float32Array(out.x) }), ...(out.logits && { logits: new Float32Array(out.logits) }), ...(out.best && { best: out.best }), ...(out.bestX && { bestX: new Float32Array(out.bestX) }) };
   };
   const trim = async (n: number) => {
-    await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).trim(s, session, n))));
+    await Promise.all(layerShards(plan).map(async (s) => loaded(await stubFor(env, plan, s, session).trim(s, session, n))));
   };
   const flush = async (n: number) => {
-    await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).flush(s, session, n))));
+    await Promise.all(layerShards(plan).map(async (s) => loaded(await stubFor(env, plan, s, session).flush(s, session, n))));
   };
   const release = async () => {
     await Promise.all(layerShards(plan).map(async (s) => unwrap(await stubFor(env, plan, s, session).release(session))));
   };
-  const ctx = new PipelineContext(model, nCtx, plan, call, { trim, flush, release });
+  const ctx = new PipelineContext(model, nCtx, plan, call, { trim, flush, release }, undefined, stats);
   hopStats.set(ctx, hops);
   return ctx.asContext();
 }
@@ -160,6 +171,22 @@ export function hopStatsOf(llm: LlamaContext): HopStats | null {
 
 function layerShards(plan: ShardPlan): ShardSpec[] {
   return plan.shards.filter((s) => s.layers[1] > s.layers[0]);
+}
+
+/** The catch-up and shard-load counters of a pipeline context (null for a local one): cumulative over its life. */
+export function pipelineStatsOf(llm: LlamaContext): PipelineStats | null {
+  return isPipeline(llm) ? { ...(llm as unknown as PipelineContext).stats } : null;
+}
+
+/**
+ * A request's share of its pipeline context's counters: read it when the request ends (null for a local context).
+ * `fresh`: the context was made for this request, so everything it counted so far (a restore's trims) is the request's.
+ */
+export function pipelineMeter(llm: LlamaContext, fresh: boolean): (() => PipelineStats) | null {
+  const now = pipelineStatsOf(llm);
+  if (!now) return null;
+  const before = fresh ? newPipelineStats() : now;
+  return () => statsSince(pipelineStatsOf(llm)!, before);
 }
 
 /** True when the context runs through shards (its KV is in the shards' pages, not the session's). */

@@ -3,8 +3,8 @@ import { env } from "cloudflare:test";
 import { createBackend } from "../../src/backends/select";
 import { LlamaModel } from "../../src/engine/model";
 import type { ShardPlan, ShardSpec } from "../../src/shard/plan";
-import { shardName, shardPlan } from "../../src/shard/session-shards";
-import { seedModel } from "./helpers";
+import { replicaOf, shardName, shardPlan } from "../../src/shard/session-shards";
+import { call, json, seedModel } from "./helpers";
 
 export const REPLICAS = Number(env.SHARD_REPLICAS ?? "1");
 
@@ -27,3 +27,9 @@ export const layerShardsOf = (plan: ShardPlan): ShardSpec[] => plan.shards.filte
 
 /** The stub of replica `replica` of shard `i`. */
 export const shardStub = (plan: ShardPlan, i: number, replica = 0) => env.SHARDS.getByName(shardName(env, plan, plan.shards[i]!, replica));
+
+/** The replica of every layer shard that serves a session (the session's stub and its spec). */
+export const sessionShardsOf = (plan: ShardPlan, id: string) => layerShardsOf(plan).map((s) => ({ spec: s, stub: shardStub(plan, s.index, replicaOf(keyOf(id), REPLICAS)) }));
+
+/** POST /v1/sessions/:id/generate, the JSON answer. */
+export const generateIn = async (id: string, body: Record<string, unknown>) => json(await call("POST", `/v1/sessions/${id}/generate`, body));
