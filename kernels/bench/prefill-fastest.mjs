@@ -1,7 +1,7 @@
 // Node A/B of the Q4_0 / Q8_0 matmul kernels of two or more builds by their fastest calls: one instance per build and
 // shape, single calls alternated between the builds, per shape the 5th percentile of each build's call times (on a
-// loaded shared machine the least disturbed calls; an A/A pair of copies agrees within about 1 %). Outputs are not
-// compared here: kernels/bench/prefill-tile.mjs checks them (and times workerd).
+// loaded shared machine the least disturbed calls; an A/A pair of copies agrees within about 1 %). Outputs are
+// checked equal (a hash of each build's outputs after the tier-up calls); kernels/bench/prefill-tile.mjs also times workerd.
 // usage: node kernels/bench/prefill-fastest.mjs [--format q4_0|q8_0] [--tokens 32] [--calls 300] A.wasm B.wasm [C.wasm ...]
 import { readFileSync } from "node:fs";
 
@@ -37,9 +37,19 @@ function setup(ex, rows, cols) {
   if (q8) for (let i = 0; i < sBytes / 2; i++) u16[sc / 2 + i] = 0x1c00 + ((rnd() * 2048) | 0) + (rnd() < 0.5 ? 0x8000 : 0);
   else for (let i = 0; i < sBytes / 4; i++) f32[sc / 4 + i] = (rnd() - 0.5) * 0.02;
   for (let i = 0; i < n * cols; i++) f32[x / 4 + i] = rnd() * 2 - 1;
-  ex.quantize_q8_0(x, q, d, s, n * cols);
-  const mm = q8 ? ex.matmul_q8_0 : ex.matmul_q4_0;
-  return () => mm(out, w, sc, q, d, s, rows, cols, n);
+  // Q4_0 on builds with the token-interleaved prefill tiles: their quantizer and matmul, as the backend calls them.
+  const tiles = !q8 && typeof ex.matmul_q4_0_tiles === "function";
+  if (tiles) ex.quantize_q8_0_tiles(x, q, d, s, cols, n);
+  else ex.quantize_q8_0(x, q, d, s, n * cols);
+  const mm = q8 ? ex.matmul_q8_0 : tiles ? ex.matmul_q4_0_tiles : ex.matmul_q4_0;
+  return (hash) => {
+    mm(out, w, sc, q, d, s, rows, cols, n);
+    if (!hash) return 0;
+    const o = new Uint32Array(ex.memory.buffer, out, n * rows);
+    let h = 0;
+    for (let i = 0; i < o.length; i++) h = (Math.imul(h, 31) + o[i]) >>> 0;
+    return h;
+  };
 }
 
 const mods = files.map((f) => new WebAssembly.Module(readFileSync(f)));
@@ -49,6 +59,8 @@ console.log(`${fmt}, ${n} tokens; 5th percentile of ${calls} alternated calls pe
 for (const [rows, cols, count] of shapes) {
   const runs = mods.map((m) => setup(new WebAssembly.Instance(m, {}).exports, rows, cols));
   for (const f of runs) for (let i = 0; i < 10; i++) f(); // tier-up
+  const sums = runs.map((f) => f(true));
+  if (sums.some((h) => h !== sums[0])) throw new Error(`${rows}x${cols}: the builds' outputs differ (${sums.join(" ")})`);
   const ts = files.map(() => []);
   for (let i = 0; i < calls; i++) {
     for (let k = 0; k < runs.length; k++) {

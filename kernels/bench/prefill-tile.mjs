@@ -93,8 +93,11 @@ const setup = `function setup(ex, fmt, rows, cols, n) {
   if (q8) for (let i = 0; i < sBytes / 2; i++) u16[sc / 2 + i] = 0x1c00 + ((rnd() * 2048) | 0) + (rnd() < 0.5 ? 0x8000 : 0);
   else for (let i = 0; i < sBytes / 4; i++) f32[sc / 4 + i] = (rnd() - 0.5) * 0.02;
   for (let i = 0; i < n * cols; i++) f32[x / 4 + i] = rnd() * 2 - 1;
-  ex.quantize_q8_0(x, q, d, s, n * cols);
-  const mm = q8 ? ex.matmul_q8_0 : ex.matmul_q4_0;
+  // Q4_0 on builds with the token-interleaved prefill tiles: their quantizer and matmul, as the backend calls them.
+  const tiles = !q8 && typeof ex.matmul_q4_0_tiles === "function";
+  if (tiles) ex.quantize_q8_0_tiles(x, q, d, s, cols, n);
+  else ex.quantize_q8_0(x, q, d, s, n * cols);
+  const mm = q8 ? ex.matmul_q8_0 : tiles ? ex.matmul_q4_0_tiles : ex.matmul_q4_0;
   return (reps) => {
     for (let i = 0; i < reps; i++) mm(out, w, sc, q, d, s, rows, cols, n);
     const o = new Uint32Array(ex.memory.buffer, out, n * rows);

@@ -164,3 +164,57 @@ describe.each(BUILDS)("wasm quantize_q8_k (%s)", (_name, relaxed) => {
     expect(rounded.includes(0.5) && rounded.includes(-0.5)).toBe(true);
   });
 });
+
+describe.each(BUILDS)("wasm quantize_q8_0_tiles (%s)", (_name, relaxed) => {
+  // Relaxed: full 4-token tiles interleaved per block (176 bytes: 4 × 32 i8 quants, 4 f32 d, 4 i32 −8Σq, 4 i16 −4Σq),
+  // the tokens past them as quantize_q8_0's rows; SIMD128: quantize_q8_0's rows throughout.
+  it.each([32, 96, 224])("%i columns, 1..9 and 17 tokens: quantize_q8_0's quants, d and sums, nothing written past them", (cols) => {
+    const nb = cols / 32;
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 17]) {
+      const x = randomRow(cols * 31 + n, n * nb);
+      // Special blocks among the random ones: zero, NaN and +Inf (the nearest/trunc_sat path).
+      x.fill(0, 32, 64);
+      if (n * nb > 3) x[3 * 32 + 5] = NaN;
+      if (n * nb > 5) x[5 * 32 + 9] = Infinity;
+      const want = quantize(relaxed, x);
+      const k = instantiateKernels(relaxed ? kernelModules().relaxed! : kernelModules().simd128);
+      const mem = new LinearMemory(k.memory, k.heap_base());
+      const xp = mem.alloc(x.length * 4);
+      mem.f32.set(x, xp / 4);
+      const total = n * cols * 3 + n * nb * 8;
+      const q = mem.alloc(total + 64);
+      mem.u8.fill(0xa5, q, q + total + 64);
+      k.quantize_q8_0_tiles(xp, q, q + n * cols * 3, q + n * cols * 3 + n * nb * 4, cols, n);
+      const buf = k.memory.buffer;
+      const nt4 = relaxed ? n & ~3 : 0;
+      for (let t = 0; t < n; t++) {
+        for (let b = 0; b < nb; b++) {
+          const i = t * nb + b; // the block's index in quantize_q8_0's rows
+          const at = `${n} tokens, token ${t}, block ${b}`;
+          let q8: Int8Array, d: number, s8: number | null, s4: number | null, s: number | null;
+          if (t < nt4) {
+            const base = q + ((t >> 2) * nb + b) * 176, u = t & 3;
+            q8 = new Int8Array(buf, base + 32 * u, 32);
+            d = new Float32Array(buf, base + 128, 4)[u]!;
+            s8 = new Int32Array(buf, base + 144, 4)[u]!;
+            s4 = new Int16Array(buf, base + 160, 4)[u]!;
+            s = null;
+          } else {
+            const base = q + i * (relaxed ? 96 : 64);
+            q8 = relaxed ? new Int8Array(buf, base, 32) : new Int8Array(Int16Array.from(new Int16Array(buf, base, 32)));
+            if (relaxed) expect(Array.from(new Int16Array(buf, base + 32, 32)), at).toEqual(Array.from(want.q16.subarray(i * 32, i * 32 + 32)));
+            d = new Float32Array(buf, q + n * cols * 3, n * nb)[i]!;
+            s = new Int32Array(buf, q + n * cols * 3 + n * nb * 4, n * nb)[i]!;
+            s8 = s4 = null;
+          }
+          expect(Array.from(q8), at).toEqual(Array.from((want.q8 ?? want.q16).subarray(i * 32, i * 32 + 32), (v) => (v << 24) >> 24));
+          expect(d, at).toBe(want.d[i]);
+          if (s !== null) expect(s, at).toBe(want.s[i]);
+          if (s8 !== null) expect(s8, at).toBe(Math.imul(want.s[i]!, 8));
+          if (s4 !== null) expect(s4, at).toBe((Math.imul(want.s[i]!, 4) << 16) >> 16);
+        }
+      }
+      expect(Array.from(new Uint8Array(buf, q + total, 64)).every((v) => v === 0xa5), `${n} tokens: past the area`).toBe(true);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 // Q4_0 inside workerd, where the relaxed build may run its prefill tiles and decode with fused i32 dot-adds
 // (kernels/wasm matmul-quant.ts dot_add_fused): each token of a batch gets the bits it gets alone, and both are the
-// bits of the i16 steps (matmul_q4_0_i16); likewise Q8_0, whose prefill tiles run fused dot-adds on offset weights where
+// bits of the i16 steps (matmul_q4_0_i16), also on the backend's interleaved tiles (matmul_q4_0_tiles); likewise Q8_0, whose prefill tiles run fused dot-adds on offset weights where
 // the probe answers 1 (matmul_q8_0 against matmul_q8_0_i16, full-range and extreme quants); the K-quant matmuls give the
 // bits they give with the probe's answer set to 0.
 import { describe, expect, it } from "vitest";
@@ -73,6 +73,33 @@ describe("wasm-relaxed Q4_0 prefill and decode in workerd", () => {
       const want = run(a, a.matmul_q4_0_i16, false, bytes, rows, cols, x, n);
       expect(new Set(want).size).toBeGreaterThan(rows / 2);
       expect(Array.from(run(b, b.matmul_q4_0, false, bytes, rows, cols, x, n)), `${n} tokens`).toEqual(Array.from(want));
+    }
+  });
+
+  // The backend's Q4_0 path: quantize_q8_0_tiles's interleaved tiles and matmul_q4_0_tiles, the engine's own form.
+  it.each([
+    [38, 288],
+    [71, 160],
+    [13, 96],
+  ])("%i×%i: matmul_q4_0_tiles on quantize_q8_0_tiles gives matmul_q4_0_i16's bits for 1..11 and 17 tokens", (rows, cols) => {
+    const rand = seededRandom(0x3f05ef + rows + cols);
+    const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
+    const x = randomArray(rand, 17 * cols);
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 17]) {
+      const a = instantiateKernels(kernelModules().relaxed!) as K;
+      const want = run(a, a.matmul_q4_0_i16, false, bytes, rows, cols, x, n);
+      expect(new Set(want).size).toBeGreaterThan(rows / 2);
+      const k = instantiateKernels(kernelModules().relaxed!);
+      const mem = new LinearMemory(k.memory, k.heap_base());
+      const w = packBlock32(mem, false, rows, cols, bytes, true);
+      const xp = mem.alloc(n * cols * 4);
+      mem.f32.set(x.subarray(0, n * cols), xp / 4);
+      const nb = (n * cols) / 32;
+      const q = mem.alloc(n * cols * 3 + nb * 8), d = q + n * cols * 3, s = d + nb * 4;
+      k.quantize_q8_0_tiles(xp, q, d, s, cols, n);
+      const out = mem.alloc(n * rows * 4);
+      k.matmul_q4_0_tiles(out, w.data, w.scales, q, d, s, rows, cols, n);
+      expect(Array.from(new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4))), `${n} tokens`).toEqual(Array.from(want));
     }
   });
 

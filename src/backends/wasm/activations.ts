@@ -5,8 +5,11 @@ import type { KernelExports } from "./kernel-exports";
 /** A scratch area of at least `bytes` for one kind of activations, reused across calls (the backend's allocator). */
 export type ScratchFor = (slot: "actQ" | "actK" | "actF", bytes: number) => number;
 
-/** The n input floats at xp, rounded or quantized as ggml's CPU backend feeds weights of that activation kind. */
-export function prepareActivations(k: KernelExports, kind: ActivationKind, xp: number, n: number, relaxed: boolean, scratch: ScratchFor): Activations {
+/**
+ * The n input floats at xp (rows of `cols`), rounded or quantized as ggml's CPU backend feeds weights of that
+ * activation kind.
+ */
+export function prepareActivations(k: KernelExports, kind: ActivationKind, xp: number, n: number, relaxed: boolean, scratch: ScratchFor, cols = n): Activations {
   switch (kind) {
     case "f32":
       return { x: xp, q: 0, d: 0, s: 0, st: 0 };
@@ -19,6 +22,7 @@ export function prepareActivations(k: KernelExports, kind: ActivationKind, xp: n
       return { x: xr, q: 0, d: 0, s: 0, st: 0 };
     }
     case "q8_0":
+    case "q8_0_tiles":
     case "q8_1": {
       // Quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per 32-block; Q8_1 then
       // adds its f16 s = d·Σq (as f32) per block.
@@ -27,7 +31,9 @@ export function prepareActivations(k: KernelExports, kind: ActivationKind, xp: n
       const d = q + n * 3;
       const s = d + nb * 4;
       const st = s + nb * 4;
+      // q8_0_tiles: the same values, full 4-token tiles interleaved for the relaxed Q4_0 prefill tiles (in less room).
       if (kind === "q8_1") k.quantize_q8_1(xp, q, d, s, st, n);
+      else if (kind === "q8_0_tiles") k.quantize_q8_0_tiles(xp, q, d, s, cols, n / cols);
       else k.quantize_q8_0(xp, q, d, s, n);
       return { x: xp, q, d, s, st };
     }

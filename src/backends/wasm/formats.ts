@@ -12,8 +12,10 @@ import {
 /**
  * How a matmul's input rows reach the kernel, as ggml's CPU backend feeds that weight type: f32 as is, rounded to
  * f16 or bf16, quantized to Q8_0 (32-blocks), Q8_1 (Q8_0 plus the f16 s = d·Σq term) or Q8_K (256-blocks).
+ * q8_0_tiles: Q8_0's values, with each full 4-token tile's tokens interleaved (kernels/wasm/quantize-act.ts
+ * quantize_q8_0_tiles) for the relaxed build's Q4_0 prefill tiles; fewer than 4 tokens keep Q8_0's rows.
  */
-export type ActivationKind = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k";
+export type ActivationKind = "f32" | "f16" | "bf16" | "q8_0" | "q8_0_tiles" | "q8_1" | "q8_k";
 
 /** Prepared activations in linear memory: `x` (f32 or f16-rounded rows) or quants `q`, scales `d`, sums `s`, Q8_1 `st`. */
 export interface Activations {
@@ -78,10 +80,10 @@ const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
     embed: (k, out, w, cols, tokens, n) => k.embed_quant(out, w.data, w.scales, 0, cols, tokens, n),
   }],
   [GgmlType.Q4_0, {
-    activation: "q8_0",
+    activation: "q8_0_tiles",
     packedBytes: (rows, cols) => block32PackedBytes(16, rows, cols),
     pack: (mem, rows, cols, bytes, relaxed) => packBlock32(mem, false, rows, cols, bytes, relaxed),
-    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q4_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, n),
+    matmul: (k, out, w, a, rows, cols, n) => k.matmul_q4_0_tiles(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, n),
     decode: (k, out, w, a, rows, cols, xe) => k.decode_q4_0(out, w.data, w.scales, a.q, a.d, a.s, rows, cols, xe),
     embed: (k, out, w, cols, tokens, n) => k.embed_quant(out, w.data, w.scales, 1, cols, tokens, n),
   }],

@@ -49,6 +49,10 @@ export interface KernelExports {
   decode_q8_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
   decode_q4_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
   argmax_f32(p: number, n: number): number;
+  /** quantize_q8_0 of nTokens rows of cols floats, full 4-token tiles interleaved (kernels/wasm/quantize-act.ts). */
+  quantize_q8_0_tiles(x: number, q: number, d: number, s: number, cols: number, nTokens: number): void;
+  /** matmul_q4_0 on quantize_q8_0_tiles's activations (kernels/wasm/prefill-q4t.ts). */
+  matmul_q4_0_tiles(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
 }
 
 const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k", "decode_q4_0", "decode_q8_0", "argmax_f32"] as const;

@@ -154,7 +154,7 @@ export class WasmBackend implements Backend {
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     const m = this.mat(w);
-    const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, this.scratchFor);
+    const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, this.scratchFor, m.cols);
     if (nTokens === 1 && m.format.decode) {
       m.format.decode(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
       return;

@@ -1,0 +1,195 @@
+// Relaxed Q4_0 prefill tiles on token-interleaved activations (quantize_q8_0_tiles): one pointer per tile, immediate offsets.
+import { madd } from "./common";
+import { dot_add_fused } from "./dot-probe";
+import { XB } from "./block32-steps";
+import { matmul_q4_0 } from "./matmul-quant";
+import { storeRows } from "./prefill-block32";
+import { TILE_BLOCK } from "./quantize-act";
+
+// The same tiles as matmul-quant.ts (Node's 4 rows × 4 tokens, i16 steps) and prefill-block32.ts (8 × 4, fused
+// dot-adds), the same integer steps and the same float steps per row and token in the same order, so the results are
+// the same bits. What changes is the activations' layout: with each token its own row, a tile kept four quant
+// pointers stepping through the block and computed four d and four −Σq addresses per block (about 35 scalar
+// instructions per 4-token block in V8's code); here a tile-block holds the four tokens' quants, d and starts
+// together (quantize-act.ts TILE_BLOCK), so each is a load at an immediate offset from one pointer.
+
+/** The eight (panel, token) f32 output sums of the two-panel tile: panel A's tokens 0-3, then panel B's. */
+const O: usize = memory.data(128, 16);
+
+/** acc + the four rows' dots of prepared nibbles p against broadcast i8 activations x (f: a fused i32 dot-add). */
+@inline function dot(acc: v128, x: v128, p: v128, f: bool): v128 {
+  if (f) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x, p, acc);
+  return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(x, p));
+}
+
+/**
+ * The four tokens' block starts at tile-block xb: −8Σq in i32 lanes (f), else −4Σq in i16 lanes (block32-steps.ts
+ * init). Offsets are written as immediates: V8 cannot fold an i32 add into the address (it could wrap).
+ */
+@inline function start0(xb: usize, f: bool): v128 {
+  return f ? v128.load32_splat(xb, 144) : v128.load16_splat(xb, 160);
+}
+@inline function start1(xb: usize, f: bool): v128 {
+  return f ? v128.load32_splat(xb, 148) : v128.load16_splat(xb, 162);
+}
+@inline function start2(xb: usize, f: bool): v128 {
+  return f ? v128.load32_splat(xb, 152) : v128.load16_splat(xb, 164);
+}
+@inline function start3(xb: usize, f: bool): v128 {
+  return f ? v128.load32_splat(xb, 156) : v128.load16_splat(xb, 166);
+}
+
+/** The four i32 row sums of an accumulator: i16 lane pairs summed by a dot with ones (f: already i32). */
+@inline function finish(acc: v128, ones: v128, f: bool): v128 {
+  return f ? acc : i32x4.dot_i16x8_s(acc, ones);
+}
+
+/** o + the row sums a scaled by the panel's scales dw times the token's d (broadcast dx): matmul-quant.ts's float step. */
+@inline function scaled(o: v128, a: v128, dw: v128, dx: v128): v128 {
+  return madd(f32x4.convert_i32x4_s(a), f32x4.mul(dw, dx), o);
+}
+
+/**
+ * One 4-row panel (quants at wp, f32 scales at dp) by one 4-token tile (tile-blocks from xt) into out (token 0's row
+ * r); rows r.. may be partial. Each weight vector's low nibbles (elements 4j..) then high ones (16 + 4j..).
+ */
+@inline function tile4(out: usize, wp: usize, dp: usize, xt: usize, nb: i32, r: i32, rows: i32, f: bool): void {
+  const zero = f32x4.splat(0);
+  const ones = i16x8.splat(1);
+  const m = i8x16.splat(0x0f);
+  let o0 = zero, o1 = zero, o2 = zero, o3 = zero;
+  let xb = xt;
+  for (let b = 0; b < nb; b++) {
+    let a0 = start0(xb, f), a1 = start1(xb, f), a2 = start2(xb, f), a3 = start3(xb, f);
+    const xe = xb + 16;
+    for (let xp = xb; xp < xe; xp += 4) {
+      const w = v128.load(wp);
+      let p = v128.and(w, m);
+      a0 = dot(a0, v128.load32_splat(xp), p, f);
+      a1 = dot(a1, v128.load32_splat(xp, 32), p, f);
+      a2 = dot(a2, v128.load32_splat(xp, 64), p, f);
+      a3 = dot(a3, v128.load32_splat(xp, 96), p, f);
+      p = v128.and(i16x8.shr_u(w, 4), m); // x86 has no byte shift: i16 shift, then mask
+      a0 = dot(a0, v128.load32_splat(xp, 16), p, f);
+      a1 = dot(a1, v128.load32_splat(xp, 48), p, f);
+      a2 = dot(a2, v128.load32_splat(xp, 80), p, f);
+      a3 = dot(a3, v128.load32_splat(xp, 112), p, f);
+      wp += 16;
+    }
+    const dw = v128.load(dp);
+    o0 = scaled(o0, finish(a0, ones, f), dw, v128.load32_splat(xb, 128));
+    o1 = scaled(o1, finish(a1, ones, f), dw, v128.load32_splat(xb, 132));
+    o2 = scaled(o2, finish(a2, ones, f), dw, v128.load32_splat(xb, 136));
+    o3 = scaled(o3, finish(a3, ones, f), dw, v128.load32_splat(xb, 140));
+    dp += 16;
+    xb += TILE_BLOCK;
+  }
+  const oRow = <usize>rows << 2;
+  storeRows(out, o0, r, rows);
+  storeRows(out + oRow, o1, r, rows);
+  storeRows(out + 2 * oRow, o2, r, rows);
+  storeRows(out + 3 * oRow, o3, r, rows);
+}
+
+/** O slot i += row sums a scaled by dw times a token's d (dx): the float step, its sum kept in O. */
+@inline function addO(i: usize, a: v128, dw: v128, dx: v128): void {
+  v128.store(O + (i << 4), scaled(v128.load(O + (i << 4)), a, dw, dx));
+}
+
+/**
+ * Two 4-row panels (quants at wa and wb, f32 scales at da and db; rows r + 4.. may be partial) by one 4-token tile,
+ * fused dot-adds (prefill-block32.ts tile8's steps): each broadcast serves both panels.
+ */
+@inline function tile8(out: usize, wa: usize, wb: usize, da: usize, db: usize, xt: usize, nb: i32, r: i32, rows: i32): void {
+  const zero = f32x4.splat(0);
+  const m = i8x16.splat(0x0f);
+  for (let i: usize = 0; i < 8; i++) v128.store(O + (i << 4), zero);
+  let pa = wa, pb = wb, xb = xt;
+  for (let b = 0; b < nb; b++) {
+    let a0 = start0(xb, true), a1 = start1(xb, true), a2 = start2(xb, true), a3 = start3(xb, true);
+    let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+    const xe = xb + 16;
+    for (let xp = xb; xp < xe; xp += 4) {
+      const wA = v128.load(pa), wB = v128.load(pb);
+      const la = v128.and(wA, m), lb = v128.and(wB, m);
+      const ha = v128.and(i16x8.shr_u(wA, 4), m), hb = v128.and(i16x8.shr_u(wB, 4), m);
+      let x = v128.load32_splat(xp);
+      a0 = dot(a0, x, la, true);
+      b0 = dot(b0, x, lb, true);
+      x = v128.load32_splat(xp, 16);
+      a0 = dot(a0, x, ha, true);
+      b0 = dot(b0, x, hb, true);
+      x = v128.load32_splat(xp, 32);
+      a1 = dot(a1, x, la, true);
+      b1 = dot(b1, x, lb, true);
+      x = v128.load32_splat(xp, 48);
+      a1 = dot(a1, x, ha, true);
+      b1 = dot(b1, x, hb, true);
+      x = v128.load32_splat(xp, 64);
+      a2 = dot(a2, x, la, true);
+      b2 = dot(b2, x, lb, true);
+      x = v128.load32_splat(xp, 80);
+      a2 = dot(a2, x, ha, true);
+      b2 = dot(b2, x, hb, true);
+      x = v128.load32_splat(xp, 96);
+      a3 = dot(a3, x, la, true);
+      b3 = dot(b3, x, lb, true);
+      x = v128.load32_splat(xp, 112);
+      a3 = dot(a3, x, ha, true);
+      b3 = dot(b3, x, hb, true);
+      pa += 16;
+      pb += 16;
+    }
+    const dwa = v128.load(da + (<usize>b << 4));
+    const dwb = v128.load(db + (<usize>b << 4));
+    addO(0, a0, dwa, v128.load32_splat(xb, 128));
+    addO(1, a1, dwa, v128.load32_splat(xb, 132));
+    addO(2, a2, dwa, v128.load32_splat(xb, 136));
+    addO(3, a3, dwa, v128.load32_splat(xb, 140));
+    addO(4, b0, dwb, v128.load32_splat(xb, 128));
+    addO(5, b1, dwb, v128.load32_splat(xb, 132));
+    addO(6, b2, dwb, v128.load32_splat(xb, 136));
+    addO(7, b3, dwb, v128.load32_splat(xb, 140));
+    xb += TILE_BLOCK;
+  }
+  const oRow = <usize>rows << 2;
+  const o = out + <usize>r * 4;
+  for (let t: usize = 0; t < 4; t++) {
+    v128.store(o + t * oRow, v128.load(O + (t << 4)));
+    storeRows(o + t * oRow + 16, v128.load(O + ((t + 4) << 4)), r + 4, rows);
+  }
+}
+
+/** Every full 4-token tile of every panel: f as matmul_q4_0 picks it (two panels per pass only with fused dot-adds). */
+@inline function tiles(out: usize, wq: usize, wd: usize, xq: usize, rows: i32, nb: i32, nt4: i32, f: bool): void {
+  const PB = <usize>nb * 64; // weight bytes per panel
+  const SB = <usize>nb * 16; // scale bytes per panel
+  const tRow = <usize>nb * TILE_BLOCK; // activation bytes per tile
+  const oTile = <usize>rows << 4; // output bytes per tile (4 tokens)
+  for (let r = 0; r < rows; r += 4) {
+    const wpan = wq + (<usize>r >> 2) * PB;
+    const dpan = wd + (<usize>r >> 2) * SB;
+    if (f && (r & 4) == 0 && r + 4 < rows) {
+      for (let t = 0; t < nt4; t += 4) tile8(out + (<usize>t >> 2) * oTile, wpan, wpan + PB, dpan, dpan + SB, xq + (<usize>t >> 2) * tRow, nb, r, rows);
+    } else if (!f || (r & 4) == 0) {
+      for (let t = 0; t < nt4; t += 4) tile4(out + (<usize>t >> 2) * oTile + (<usize>r << 2), wpan, dpan, xq + (<usize>t >> 2) * tRow, nb, r, rows, f);
+    }
+  }
+}
+
+/**
+ * matmul_q4_0 (the same bits) on activations from quantize_q8_0_tiles (same pointers, cols and nTokens): the full
+ * 4-token tiles from the interleaved layout, the tokens past them by matmul_q4_0 from their rows. SIMD128: matmul_q4_0.
+ */
+export function matmul_q4_0_tiles(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
+  const nt4 = ASC_FEATURE_RELAXED_SIMD ? nTokens & ~3 : 0;
+  const nb = cols >> 5;
+  if (ASC_FEATURE_RELAXED_SIMD && nt4 > 0) {
+    if (dot_add_fused()) tiles(out, wq, wd, xq, rows, nb, nt4, true);
+    else tiles(out, wq, wd, xq, rows, nb, nt4, false);
+  }
+  if (nt4 < nTokens) {
+    const skip = <usize>nt4 * <usize>nb;
+    matmul_q4_0(out + <usize>nt4 * (<usize>rows << 2), wq, wd, xq + skip * XB, xd + (skip << 2), xs + (skip << 2), rows, cols, nTokens - nt4);
+  }
+}
