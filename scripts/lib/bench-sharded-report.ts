@@ -1,7 +1,7 @@
 // The sharded bench's JSON report and its Markdown table (docs/sharding.md's generated block renders these files).
 import { machineInfo, workerdVersion, type BenchMachine } from "./bench-report";
 import { BEGIN, END } from "./bench-render";
-import type { ShardedRow } from "./bench-sharded-row";
+import type { ShardCounts, ShardedRow } from "./bench-sharded-row";
 
 export const SHARDED_REPORT_FORMAT = "edge-llama-bench-sharded/1";
 
@@ -45,12 +45,19 @@ export function parseShardedReport(text: string, source: string): ShardedReport 
 const f1 = (x: number) => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(x >= 10 ? 1 : 2));
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 
+/** Catch-ups (the positions they ran again) and shard loads (their time) over a run's measured requests; "–" in reports made before they were counted. */
+export function shardCountsCell(c: ShardCounts | undefined): string {
+  if (!c) return "–";
+  return `${c.catch_ups}${c.catch_ups ? ` (${c.replayed_tokens})` : ""} / ${c.loads}${c.loads ? ` (${(c.load_ms / 1000).toFixed(1)})` : ""}`;
+}
+
 /** The table lines of one report: one row per model, ratio columns against the single-process engine of the same run. */
 export function shardedTable(r: ShardedReport): string[] {
   const head = [
     "model", "backend", "file MiB", "shards (stages)", "Worker scripts (isolates)", "largest shard MiB (plan / accounted)",
     "pp tok/s node", "pp tok/s sharded", "pp ×", "tg tok/s node", "tg tok/s sharded", "tg ×",
     "ms/token in shards", "ms per hop", "ms/token in all shards", "ms per call", "tg tok/s 2 sessions", "2 sessions ×",
+    "catch-ups (positions) / shard loads (s)",
   ];
   const body = r.rows.map((x) => [
     x.model,
@@ -74,6 +81,7 @@ export function shardedTable(r: ShardedReport): string[] {
     x.call_overhead_ms == null ? "" : `${x.call_overhead_ms.toFixed(2)} (${x.calls_per_token!.toFixed(0)} calls)`,
     f1(x.two_sessions_decode_tokens_per_s),
     `${(x.two_sessions_decode_tokens_per_s / x.one_session_decode_tokens_per_s).toFixed(2)}×`,
+    shardCountsCell(x.shard_counts),
   ]);
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(head), `|${head.map((_, i) => (i < 2 ? "---" : "---:")).join("|")}|`, ...body.map(line)];

@@ -17,6 +17,28 @@ export interface ModelInfo {
 export interface Generation {
   tokens: number[];
   timings: { prefill_ms: number; decode_ms: number };
+  /** What keeping the shards in step cost the request (docs/api.md): catch-ups and loads of a shard's part. */
+  shards?: ShardCounts;
+}
+
+/** A sharded request's catch-ups (and the positions they ran again) and shard objects that loaded their part first. */
+export interface ShardCounts {
+  catch_ups: number;
+  replayed_tokens: number;
+  loads: number;
+  load_ms: number;
+}
+
+/** The counts of several requests added up (a request without them adds nothing). */
+export function addShardCounts(total: ShardCounts, ...gens: readonly Generation[]): ShardCounts {
+  for (const g of gens) {
+    if (!g.shards) continue;
+    total.catch_ups += g.shards.catch_ups;
+    total.replayed_tokens += g.shards.replayed_tokens;
+    total.loads += g.shards.loads;
+    total.load_ms += g.shards.load_ms;
+  }
+  return total;
 }
 
 export interface ShardedRow {
@@ -66,6 +88,13 @@ export interface ShardedRow {
    * pages mid-run: workerd runs every object of a class in one isolate, whose memory the shards share).
    */
   shard_resets: number;
+  /**
+   * Over every measured request (each run's prefill and decode, the two sessions'; not the warm-up): steps or commits a
+   * shard refused because it had lost positions (its object evicted), caught up by running the batches since the last
+   * commit again (`replayed_tokens` positions), and shard calls that loaded their object's part of the model first (a
+   * new instance; `shard_load_ms` in all). Absent in reports made before they were recorded.
+   */
+  shard_counts?: ShardCounts;
   /**
    * wrangler dev's local observability (X_LOCAL_OBSERVABILITY): when on, workerd streams every invocation of every
    * Worker (each shard RPC included) to a collector, which costs more than the RPC itself. Absent in reports made

@@ -9,7 +9,7 @@ import { snapshot, startDevServer, type DevServer } from "./dev-server";
 import { getJson, postJson } from "./loadtest-sse";
 import { greedyTokens, SHARDED_MODELS, shardedModelFile, type ShardedBenchModel } from "./bench-sharded-model";
 import { generateShardScripts } from "./shards-config";
-import { criticalMs, shardTime, stageGroups, type Generation, type ModelInfo, type ShardedRow } from "./bench-sharded-row";
+import { addShardCounts, criticalMs, shardTime, stageGroups, type Generation, type ModelInfo, type ShardCounts, type ShardedRow } from "./bench-sharded-row";
 
 /** wrangler's switch for its local observability (default on in wrangler 4.164). */
 export const OBSERVABILITY_ENV = "X_LOCAL_OBSERVABILITY";
@@ -109,6 +109,8 @@ async function measureDev(
   const warm = await create();
   await gen(warm.id, { tokens: s.prompt, max_tokens: 1 });
   await gen(warm.id, { max_tokens: Math.min(4, o.decode) });
+  // Catch-ups and shard loads of every measured request: a healthy run has none after the warm-up.
+  const counts: ShardCounts = { catch_ups: 0, replayed_tokens: 0, loads: 0, load_ms: 0 };
   const results: { prefill: number; decode: number; msPerToken: number; compute: number; persist: number; all: number; calls: number; stages: number; handler: number; wall: number; reset: boolean }[] = [];
   for (let i = 0; i < o.runs; i++) {
     s.nodeRun();
@@ -120,6 +122,7 @@ async function measureDev(
     const d = await gen(id, { max_tokens: o.decode });
     const wall = performance.now() - t0;
     const after = shardTime((await info()).sharding.plan);
+    addShardCounts(counts, p, d);
     const got = [...p.tokens, ...d.tokens];
     if (got.join() !== s.expected.join()) throw new Error(`${m.id} run ${i + 1}: the sharded tokens ${got.join(",")} are not the single engine's ${s.expected.join(",")}`);
     // The first step of a continuation evaluates the pending token (timed as its prefill); decode_ms covers the rest.
@@ -146,9 +149,10 @@ async function measureDev(
   }
   // Two sessions at once on the same shards: while one waits on shard k, shard k-1 can serve the other.
   const pair = await Promise.all([create(), create()]);
-  for (const p of pair) await gen(p.id, { tokens: s.prompt, max_tokens: 1 });
+  for (const p of pair) addShardCounts(counts, await gen(p.id, { tokens: s.prompt, max_tokens: 1 }));
   const t0 = performance.now();
   const both = await Promise.all(pair.map((p) => gen(p.id, { max_tokens: o.decode })));
+  addShardCounts(counts, ...both);
   const two = (both.reduce((k, g) => k + g.tokens.length, 0) * 1000) / (performance.now() - t0);
   const last = (await info()).sharding;
   const isolates = new Set(last.plan.flatMap((e) => e.replicas.map((r) => r.isolate)));
@@ -184,6 +188,7 @@ async function measureDev(
     call_overhead_ms: all === null ? null : (msPerToken - all) / calls,
     shard_handler_ms_per_token: handler,
     shard_resets: resets,
+    shard_counts: counts,
     local_observability: o.observability === true,
     one_session_decode_tokens_per_s: med((r) => r.wall),
     two_sessions_decode_tokens_per_s: two,
@@ -191,7 +196,7 @@ async function measureDev(
     decode_tokens: o.decode,
     runs: o.runs,
   };
-  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms?.toFixed(2) ?? `unknown (${resets} run(s) with a shard reset)`} ms, per call outside every shard ${row.call_overhead_ms?.toFixed(2) ?? "?"} ms (${calls.toFixed(1)} calls per token; of it in the objects around the step ${all === null || handler === null ? "?" : ((handler - all) / calls).toFixed(2)} ms, RPC and session ${handler === null ? "?" : ((msPerToken - handler) / calls).toFixed(2)} ms), two sessions ${two.toFixed(2)} tok/s`);
+  o.log(`${m.id} sharded: decode ${row.sharded.decode_tokens_per_s.toFixed(2)} tok/s (${(row.sharded.decode_tokens_per_s / row.node.decode_tokens_per_s).toFixed(2)}× node), hop ${row.hop_overhead_ms?.toFixed(2) ?? `unknown (${resets} run(s) with a shard reset)`} ms, per call outside every shard ${row.call_overhead_ms?.toFixed(2) ?? "?"} ms (${calls.toFixed(1)} calls per token; of it in the objects around the step ${all === null || handler === null ? "?" : ((handler - all) / calls).toFixed(2)} ms, RPC and session ${handler === null ? "?" : ((msPerToken - handler) / calls).toFixed(2)} ms), two sessions ${two.toFixed(2)} tok/s; ${counts.catch_ups} catch-up(s) (${counts.replayed_tokens} positions again), ${counts.loads} shard load(s) (${(counts.load_ms / 1000).toFixed(1)} s)`);
   return row;
 }
 

@@ -2,8 +2,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { mixedModel } from "../../scripts/lib/bench-sharded-model";
-import { stagesOf } from "../../scripts/lib/bench-sharded-row";
-import { parseShardedReport, shardedTable, type ShardedReport } from "../../scripts/lib/bench-sharded-report";
+import { addShardCounts, stagesOf } from "../../scripts/lib/bench-sharded-row";
+import { parseShardedReport, shardCountsCell, shardedTable, type ShardedReport } from "../../scripts/lib/bench-sharded-report";
 import { renderShardedDoc, SHARDED_DOC, SHARDED_REPORTS } from "../../scripts/lib/bench-sharded-cli";
 import { quantizeModel } from "../../scripts/lib/quantize-model";
 import { synthModel } from "../../scripts/lib/synth/model";
@@ -47,5 +47,19 @@ describe("docs/sharding.md", () => {
     const bad = { ...r, rows: [{ ...row, sharded: { ...row.sharded, decode_tokens_per_s: 0 } }] };
     expect(() => parseShardedReport(JSON.stringify(bad), "bad.json")).toThrow(/bad.json.*rows\[0\]\.sharded\.decode_tokens_per_s/);
     expect(() => parseShardedReport(JSON.stringify({ ...r, format: "x" }), "x.json")).toThrow(/x.json: not a sharded bench report/);
+  });
+
+  it("catch-ups and shard loads: summed over the run's requests, shown in the last column; '–' in reports made before they were counted", () => {
+    const r = JSON.parse(readFileSync(`${SHARDED_REPORTS}/2026-12-04-quick.json`, "utf8")) as ShardedReport;
+    const row = r.rows[0]!;
+    expect(row.shard_counts).toBeUndefined();
+    const last = (x: ShardedReport) => shardedTable(x)[2]!.split(" | ").at(-1)!.replace(/ \|$/, "");
+    expect(last(r)).toBe("–");
+    const gen = (catch_ups: number, replayed_tokens: number, loads: number, load_ms: number) => ({ tokens: [], timings: { prefill_ms: 1, decode_ms: 1 }, shards: { catch_ups, replayed_tokens, loads, load_ms } });
+    const counts = addShardCounts({ catch_ups: 0, replayed_tokens: 0, loads: 0, load_ms: 0 }, gen(1, 2, 0, 0), { tokens: [], timings: { prefill_ms: 1, decode_ms: 1 } }, gen(1, 4, 3, 24_100));
+    expect(counts).toEqual({ catch_ups: 2, replayed_tokens: 6, loads: 3, load_ms: 24_100 });
+    expect(last({ ...r, rows: [{ ...row, shard_counts: counts }] })).toBe("2 (6) / 3 (24.1)");
+    expect(shardCountsCell({ catch_ups: 0, replayed_tokens: 0, loads: 0, load_ms: 0 })).toBe("0 / 0");
+    expect(shardedTable(r)[0]).toMatch(/\| catch-ups \(positions\) \/ shard loads \(s\) \|$/);
   });
 });
