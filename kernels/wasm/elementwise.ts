@@ -1,5 +1,6 @@
 // Row-wise and elementwise ops: rmsnorm, softmax, swiglu, add, byte copies.
 import { expf4 } from "./common";
+import { quantize_q8_0 } from "./quantize-act";
 
 /** The two f64x2 halves of four f32 lanes (hi = 1: lanes 2, 3). */
 @inline function f64half(v: v128, hi: bool): v128 {
@@ -122,4 +123,28 @@ export function copy_bytes(dst: usize, src: usize, n: usize): void {
 /** Zeroes n bytes. */
 export function fill_zero(dst: usize, n: usize): void {
   memory.fill(dst, 0, n);
+}
+
+/** Whether the n bytes at a and b are equal (n a multiple of 64). */
+@inline function sameBytes64(a: usize, b: usize, n: usize): bool {
+  for (let i: usize = 0; i < n; i += 64) {
+    const d = v128.or(v128.or(v128.xor(v128.load(a + i), v128.load(b + i)), v128.xor(v128.load(a + i, 16), v128.load(b + i, 16))),
+      v128.or(v128.xor(v128.load(a + i, 32), v128.load(b + i, 32)), v128.xor(v128.load(a + i, 48), v128.load(b + i, 48))));
+    if (v128.any_true(d)) return false;
+  }
+  return true;
+}
+
+/**
+ * quantize_q8_0 of the n floats at x (n a multiple of 32) into q, d, s, unless `held` is 1 and the copy at keep holds
+ * x's bytes: then q, d, s already hold x's quants (the caller vouches that nothing else wrote them since), the same
+ * bits, and the call returns 1. Otherwise it quantizes, copies x to keep and returns 0. One token's q, k and v (and
+ * gate and up) projections read the same activations: they are quantized once.
+ */
+export function quantize_q8_0_keep(x: usize, q: usize, d: usize, s: usize, n: i32, keep: usize, held: i32): i32 {
+  const bytes = <usize>n << 2;
+  if (held != 0 && sameBytes64(x, keep, bytes)) return 1;
+  quantize_q8_0(x, q, d, s, n);
+  memory.copy(keep, x, bytes);
+  return 0;
 }

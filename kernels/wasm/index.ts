@@ -38,3 +38,4 @@ export { matmul_q8_0_fused, matmul_q8_0_i16 } from "./matmul-quant";
 export { argmax_f32 } from "./argmax";
 export { quantize_q8_0_tiles } from "./quantize-act";
 export { matmul_q4_0_tiles } from "./prefill-q4t";
+export { quantize_q8_0_keep } from "./elementwise";

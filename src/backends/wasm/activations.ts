@@ -6,10 +6,22 @@ import type { KernelExports } from "./kernel-exports";
 export type ScratchFor = (slot: "actQ" | "actK" | "actF", bytes: number) => number;
 
 /**
- * The n input floats at xp (rows of `cols`), rounded or quantized as ggml's CPU backend feeds weights of that
- * activation kind.
+/**
+ * What the "actQ" scratch holds: one token's Q8_0 quants at q of n floats, a copy of those floats after them (q = -1:
+ * nothing known). The backend keeps one per instance; every use of "actQ" updates it.
  */
-export function prepareActivations(k: KernelExports, kind: ActivationKind, xp: number, n: number, relaxed: boolean, scratch: ScratchFor, cols = n): Activations {
+export interface HeldQ8 {
+  q: number;
+  n: number;
+}
+
+/**
+ * The n input floats at xp (rows of `cols`), rounded or quantized as ggml's CPU backend feeds weights of that
+ * activation kind. oneToken: a one-token matmul, whose Q8_0 quants are reused when the next one-token matmul's input
+ * has the same bytes (q, k and v read one normed row, as do gate and up): quantize_q8_0_keep compares the input with
+ * the copy kept beside the quants; `held` says whether that copy and the quants are still there.
+ */
+export function prepareActivations(k: KernelExports, kind: ActivationKind, xp: number, n: number, relaxed: boolean, scratch: ScratchFor, held: HeldQ8, oneToken: boolean, cols = n): Activations {
   switch (kind) {
     case "f32":
       return { x: xp, q: 0, d: 0, s: 0, st: 0 };
@@ -27,11 +39,20 @@ export function prepareActivations(k: KernelExports, kind: ActivationKind, xp: n
       // Quants (i16 lanes, and i8 too on the relaxed build: 3 bytes each), then d and -Σq per 32-block; Q8_1 then
       // adds its f16 s = d·Σq (as f32) per block.
       const nb = n / 32;
-      const q = scratch("actQ", n * 3 + nb * 12);
+      const keep = (kind === "q8_0" || kind === "q8_0_tiles") && oneToken;
+      const q = scratch("actQ", n * 3 + nb * 12 + (keep ? n * 4 : 0));
       const d = q + n * 3;
       const s = d + nb * 4;
       const st = s + nb * 4;
-      // q8_0_tiles: the same values, full 4-token tiles interleaved for the relaxed Q4_0 prefill tiles (in less room).
+      // q8_0_tiles: the same values, full 4-token tiles interleaved for the relaxed Q4_0 prefill tiles (in less room);
+      // one token's are Q8_0's row.
+      if (keep) {
+        k.quantize_q8_0_keep(xp, q, d, s, n, st + nb * 4, held.q === q && held.n === n ? 1 : 0);
+        held.q = q;
+        held.n = n;
+        return { x: xp, q, d, s, st };
+      }
+      held.q = -1;
       if (kind === "q8_1") k.quantize_q8_1(xp, q, d, s, st, n);
       else if (kind === "q8_0_tiles") k.quantize_q8_0_tiles(xp, q, d, s, cols, n / cols);
       else k.quantize_q8_0(xp, q, d, s, n);

@@ -5,7 +5,7 @@ import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes } from "../kv-format";
 import { factorCopies } from "../rope-table";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
-import { prepareActivations } from "./activations";
+import { prepareActivations, type HeldQ8 } from "./activations";
 import { DECODE_SCRATCH_PER_COL, WASM_FORMATS } from "./formats";
 import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
 import type { PackedMatrix } from "./repack";
@@ -28,6 +28,8 @@ export class WasmBackend implements Backend {
   private readonly ropeKey = { table: 0, pos0: 0, n: 0, dims: 0, base: 0, scale: 0, factors: 0 };
   /** scratchArea as one function made once: the per-op paths pass it on without making a closure per call. */
   private readonly scratchFor = (slot: ScratchSlot, bytes: number): number => this.scratch.area(slot, bytes);
+  /** The one-token Q8_0 activations the "actQ" scratch holds (activations.ts). */
+  private readonly heldQ8: HeldQ8 = { q: -1, n: 0 };
   private readonly ropeFactors = factorCopies((f) => this.vec(this.loadVector("rope_freqs", f)).ptr); // RopeParams.freqFactors in linear memory, once per array
   private readonly caches = new Set<WasmKvCache>();
   readonly matrixRowGroup = ROW_GROUP;
@@ -154,7 +156,7 @@ export class WasmBackend implements Backend {
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     const m = this.mat(w);
-    const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, this.scratchFor, m.cols);
+    const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, this.scratchFor, this.heldQ8, nTokens === 1, m.cols);
     if (nTokens === 1 && m.format.decode) {
       m.format.decode(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
       return;
