@@ -7,6 +7,7 @@ import { Q4, Q5, dAt, dminAt, f16Special, hdr, phases, prep, q4Scale, runTop, va
 import { tile8 } from "./prefill-q45";
 import { dot_add_fused } from "./matmul-quant";
 import { decodeQ45 } from "./decode-q45-pair";
+import { XE_BLOCKS, decodeQ4KI16 } from "./decode-q45-i16";
 
 export { Q4, Q5 };
 
@@ -217,6 +218,10 @@ export function matmul_q4_k(out: usize, w: usize, xq: usize, xd: usize, xs: usiz
   if (ASC_FEATURE_RELAXED_SIMD && dot_add_fused()) {
     if (q5) q5kFused(out, w, xq, xd, xs, rows, cols, nTokens);
     else q4kFused(out, w, xq, xd, xs, rows, cols, nTokens);
+  } else if (ASC_FEATURE_RELAXED_SIMD && !q5 && nTokens == 1 && cols >> 8 <= XE_BLOCKS) {
+    // Q4_K decode in the i16 form: panel pairs on expanded activations (decode-q45-i16.ts). Q5_K's pair measured no
+    // faster than its one-panel decode there (its value vectors cost 3 operations each: arithmetic-bound).
+    decodeQ4KI16(out, w, xq, xd, xs, rows, cols);
   } else matmulQ45<T>(out, w, xq, xd, xs, rows, cols, nTokens, false);
 }
 
@@ -230,3 +235,4 @@ function q5kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
   if (nTokens == 1) decodeQ45<Q5>(out, w, xq, xd, xs, rows, cols);
   else matmulQ45<Q5>(out, w, xq, xd, xs, rows, cols, nTokens, true);
 }
+

@@ -1,5 +1,6 @@
-// Relaxed Q4_K / Q5_K decode with fused i32 dot-adds runs two 4-row panels per pass (kernels/wasm/decode-q45-pair.ts);
-// every row must get the bits of the one-panel i16 decode (dot_add_fused forced to 0), in Node and in workerd.
+// Relaxed Q4_K / Q5_K decode with fused i32 dot-adds runs two 4-row panels per pass (kernels/wasm/decode-q45-pair.ts),
+// as does relaxed Q4_K's i16 decode (decode-q45-i16.ts); every row must get the bits of the i16 decode (dot_add_fused
+// forced to 0) and of the one-panel decode (one token of three), in Node and in workerd.
 import { describe, expect, it } from "vitest";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
 import { instantiateKernels, type KernelExports } from "../../src/backends/wasm/kernel-exports";
@@ -52,7 +53,7 @@ export function kquantDecodePairCases(runtime: string): void {
       [13, 768],
       [20, 512],
       [40, 256],
-    ])("%i×%i: the one-panel i16 decode's bits", (rows, cols) => {
+    ])("%i×%i: the i16 decode's bits", (rows, cols) => {
       const rand = seededRandom(0xd5ec0 + type * 31 + rows + cols);
       const bytes = randomBlocks(rand, type, rows, cols);
       const x = randomArray(rand, cols);
@@ -116,6 +117,67 @@ export function q4kHeaderCases(runtime: string): void {
       for (let r = 0; r < rows; r++) {
         if (!Number.isFinite(want[r]!)) expect(Number.isFinite(got[r]!), `row ${r}: ${got[r]}`).toBe(false);
         else expect(Math.abs(got[r]! - want[r]!), `row ${r}: ${got[r]} vs ${want[r]}`).toBeLessThanOrEqual(1e-3 * Math.abs(want[r]!) + 1e-30);
+      }
+    });
+  });
+}
+
+/**
+ * One token of a 3-token matmul runs the one-panel decode (matmul-q4k.ts: fewer than 4 tokens take no prefill tile):
+ * every row of each token's pair decode (the i16 form's on expanded activations, decode-q45-i16.ts, with fused 0;
+ * decode-q45-pair.ts with 1) must have that token's bits from the 3-token call.
+ */
+function tokensVsDecode(fused: number, pack: typeof packQ4K, fn: string, bytes: Uint8Array, rows: number, cols: number, x: Float32Array): Uint32Array {
+  const k = instantiateKernels(kernelModules().relaxed!) as unknown as K;
+  k.set_dot_add_fused(fused);
+  const mem = new LinearMemory(k.memory, k.heap_base());
+  const w = pack(mem, rows, cols, bytes, true);
+  const n = 3, nb = cols / 256;
+  const xp = mem.alloc(n * cols * 4);
+  mem.f32.set(x, xp / 4);
+  const q = mem.alloc(n * cols + n * nb * 116), d = q + n * cols, s = d + n * nb * 4;
+  k.quantize_q8_k(xp, q, d, s, n * cols);
+  const out = mem.alloc(n * rows * 4 + 16);
+  const run = k[fn] as KMatmul;
+  run(out, w.data, q, d, s, rows, cols, n);
+  const want = Array.from(new Uint32Array(k.memory.buffer.slice(out, out + n * rows * 4)));
+  for (let t = 0; t < n; t++) {
+    const o = mem.alloc(rows * 4 + 16);
+    new Uint32Array(k.memory.buffer, o, rows + 4).fill(0xdeadbeef);
+    run(o, w.data, q + t * cols, d + t * nb * 4, s + t * nb * 112, rows, cols, 1);
+    expect(Array.from(new Uint32Array(k.memory.buffer, o, rows)), `token ${t}`).toEqual(want.slice(t * rows, (t + 1) * rows));
+    expect(Array.from(new Uint32Array(k.memory.buffer, o + rows * 4, 4)), "past the last row").toEqual([0xdeadbeef, 0xdeadbeef, 0xdeadbeef, 0xdeadbeef]);
+  }
+  return Uint32Array.from(want);
+}
+
+/** The shared cases of the pair decodes against the one-panel decode; `runtime` names where they run. */
+export function kquantDecodeOnePanelCases(runtime: string): void {
+  describe.each(FORMATS)(`${runtime}: wasm-relaxed %s decode against the one-panel decode`, (_name, type, pack, fn, blockBytes) => {
+    // Panels 1, 2 (the second with 1 row), 3, 4, 5, 10; 80 blocks of columns (the most the i16 form's expanded
+    // activations hold) and 81 (past them: the one-panel decode).
+    it.each([
+      [3, 256, 0], [5, 512, 0], [11, 256, 0], [13, 768, 0], [20, 512, 0], [40, 256, 0], [9, 20480, 0], [9, 20736, 0],
+      [5, 512, 1], [13, 768, 1], [9, 20480, 1],
+    ])("%i×%i, dot_add_fused %i: each token's bits", (rows, cols, fused) => {
+      const rand = seededRandom(0x1e16 + type * 31 + rows + cols);
+      const bits = tokensVsDecode(fused, pack, fn, randomBlocks(rand, type, rows, cols), rows, cols, randomArray(rand, 3 * cols));
+      expect(new Set(bits).size).toBeGreaterThan(rows);
+    });
+
+    it("every value, scale and min at its largest against |q| = 127, 9 and 17 rows: the one-panel bits", () => {
+      for (const rows of [9, 17]) {
+        const cols = 512;
+        const bytes = new Uint8Array(((rows * cols) / 256) * blockBytes).fill(0xff);
+        for (let b = 0; b < bytes.length; b += blockBytes) for (const f of F16_FIELDS.get(type)!) bytes.set([0x00, 0x38], b + f); // f16 0.5
+        // tokens of +1, -1 and +1, +1, -1 repeated
+        const x = Float32Array.from({ length: 3 * cols }, (_, i) => (i < cols ? 1 : i < 2 * cols ? -1 : i % 3 === 2 ? -1 : 1));
+        for (const fused of [0, 1]) {
+          // each token's rows the same finite, non-zero figure; the three tokens' figures differ
+          const f = Array.from(new Float32Array(tokensVsDecode(fused, pack, fn, bytes, rows, cols, x).buffer));
+          for (let t = 0; t < 3; t++) expect(f.slice(t * rows, (t + 1) * rows).every((v) => Number.isFinite(v) && v !== 0 && v === f[t * rows])).toBe(true);
+          expect(new Set([f[0], f[rows], f[2 * rows]]).size).toBe(3);
+        }
       }
     });
   });
