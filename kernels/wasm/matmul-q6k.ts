@@ -4,6 +4,7 @@ import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, settleOnes, storeRows4, stor
 import { PB, dotAdd, half, pair, q6, q6at } from "./q6k-values";
 import { dot_add_fused } from "./matmul-quant";
 import { decodePair } from "./decode-q6k";
+import { decodeI16 } from "./decode-q6k-i16";
 
 // Weight layout and value rebuilding: q6k-values.ts.
 /** Tokens per prefill tile. */
@@ -218,12 +219,16 @@ function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
       if (TILE == 4) tile4(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows, f);
       else tile2(o, wpan, xq + <usize>t * xRow, xs + <usize>t * sRow, xd + ((<usize>t * nb) << 2), xRow, sRow, nb, r, rows);
     }
-    // The last tokens (all of decode) one at a time.
+    // The last tokens (all of decode) one at a time; the relaxed i16 form's in decode-q6k-i16.ts.
     for (; t < nTokens; t++) {
       let wp = wpan;
       const x0 = xq + <usize>t * xRow;
       const s0 = xs + <usize>t * sRow;
       const dp = xd + ((<usize>t * nb) << 2);
+      if (ASC_FEATURE_RELAXED_SIMD && !f) {
+        decodeI16(out + ((<usize>t * <usize>rows + <usize>r) << 2), wpan, x0, s0, dp, nb, r, rows);
+        continue;
+      }
       let o = f32x4.splat(0);
       for (let b: usize = 0; b < nb; b++) {
         let sumi = zero;

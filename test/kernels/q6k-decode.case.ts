@@ -1,6 +1,7 @@
 // Q6_K decode where the engine fuses i32 dot-adds runs two 4-row panels per pass (kernels/wasm/decode-q6k.ts), an odd
-// last panel alone: every panel count and last-panel row count gives the i16 form's bits (probe answer set to 0), also
-// at the extremes (values −32 and 31 under scales −128 and 127 against |q| = 127), and the dequantized weights' dot.
+// last panel alone; elsewhere (the i16 form) one panel with the −32 term apart (decode-q6k-i16.ts): every panel count
+// and last-panel row count gives the same bits both ways and as the prefill tile, also at the extremes (values −32
+// and 31 under scales −128 and 127 against |q| = 127), and the dequantized weights' dot.
 // Run in Node (test/kernels/wasm-q6k-decode.test.ts) and in workerd (test/workers/wasm-q6k-decode.test.ts), whose
 // engine lowers the dot-adds to its own instructions; the caller imports its runtime's wasm loader first.
 import { describe, expect, it } from "vitest";
@@ -88,6 +89,26 @@ export function runQ6kDecodeCases(label: string): void {
         const want = run(0, bytes, rows, cols, x, n);
         expect(new Set(want).size).toBeGreaterThan((rows * n) / 2);
         expect(Array.from(run(1, bytes, rows, cols, x, n)), `${n} tokens`).toEqual(Array.from(want));
+      }
+    });
+
+    // The i16 form's one-token decode (decode-q6k-i16.ts: the −32 term apart, settled and scaled by one dot) and the
+    // fused pairs against the four-token prefill tile, whose sums keep the −32 start per sub-block: the same bits.
+    it.each([
+      [4, 256],
+      [13, 768],
+      [27, 512],
+      [36, 256],
+    ])("%i×%i: one token at a time gives the four-token tile's bits", (rows, cols) => {
+      const rand = seededRandom(0x6b2 + rows * 31 + cols);
+      const bytes = randomBlocks(rand, GgmlType.Q6_K, rows, cols);
+      const x = randomArray(rand, 4 * cols);
+      for (const fused of [0, 1]) {
+        const tile = run(fused, bytes, rows, cols, x, 4);
+        for (let t = 0; t < 4; t++) {
+          const one = run(fused, bytes, rows, cols, x.subarray(t * cols), 1);
+          expect(Array.from(one), `fused ${fused}, token ${t}`).toEqual(Array.from(tile.subarray(t * rows, (t + 1) * rows)));
+        }
       }
     });
 
