@@ -73,12 +73,13 @@ const O: usize = memory.data(128, 16);
       wp += 16;
     }
     wp -= 64;
-    for (let xp = xb; xp < xe; xp += 4) {
+    // The high nibbles' quants (16 on) at the low pass's offsets: V8 keeps one register per distinct offset.
+    for (let xp = xb + 16; xp < xe + 16; xp += 4) {
       const p = v128.and(i16x8.shr_u(v128.load(wp), 4), m); // x86 has no byte shift: i16 shift, then mask
-      a0 = dot(a0, v128.load32_splat(xp, 16), p, f);
-      a1 = dot(a1, v128.load32_splat(xp, 48), p, f);
-      a2 = dot(a2, v128.load32_splat(xp, 80), p, f);
-      a3 = dot(a3, v128.load32_splat(xp, 112), p, f);
+      a0 = dot(a0, v128.load32_splat(xp), p, f);
+      a1 = dot(a1, v128.load32_splat(xp, 32), p, f);
+      a2 = dot(a2, v128.load32_splat(xp, 64), p, f);
+      a3 = dot(a3, v128.load32_splat(xp, 96), p, f);
       wp += 16;
     }
     const dw = v128.load(dp);
