@@ -19,7 +19,8 @@ import { f16Special, q4Scale } from "./q45-values";
 const EB: usize = 1104;
 /** Blocks XE holds: matrices with more columns (over 20480) take the one-panel decode. */
 export const XE_BLOCKS: i32 = 80;
-const XE: usize = memory.data(<i32>EB * XE_BLOCKS, 16);
+// Only the relaxed build runs this decode: SIMD128 reserves nothing.
+const XE: usize = ASC_FEATURE_RELAXED_SIMD ? memory.data(<i32>EB * XE_BLOCKS, 16) : 0;
 
 /** Writes nb blocks of one token's Q8_K activations (quants xp, d dp, sums sp: quantize_q8_k) to XE, as above. */
 @inline function expand(xp: usize, dp: usize, sp: usize, nb: usize): void {
