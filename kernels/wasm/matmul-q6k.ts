@@ -4,7 +4,7 @@ import { XK_BYTES, XK_ELEM, XK_SUMS, dotStep, i8x4, settleOnes, storeRows4, stor
 import { PB, dotAdd, half, pair, q6, q6at } from "./q6k-values";
 import { dot_add_fused } from "./matmul-quant";
 import { decodePair } from "./decode-q6k";
-import { decodeI16 } from "./decode-q6k-i16";
+import { X16_BLOCKS, decodeI16, decodeQ6KI16 } from "./decode-q6k-i16";
 
 // Weight layout and value rebuilding: q6k-values.ts.
 /** Tokens per prefill tile. */
@@ -171,6 +171,7 @@ const U: usize = memory.data(64, 16);
 /** out[t, r] = Σ_c w[r, c] x[t, c] for Q6_K weights w; x already quantized by quantize_q8_k into (xq, xd, xs). */
 export function matmul_q6_k(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, nTokens: i32): void {
   if (ASC_FEATURE_RELAXED_SIMD && dot_add_fused()) q6kFused(out, w, xq, xd, xs, rows, cols, nTokens);
+  else if (ASC_FEATURE_RELAXED_SIMD && nTokens == 1 && cols >> 8 <= X16_BLOCKS) decodeQ6KI16(out, w, xq, xd, xs, rows, cols);
   else matmulQ6(out, w, xq, xd, xs, rows, cols, nTokens, false);
 }
 

@@ -92,13 +92,15 @@ export function runQ6kDecodeCases(label: string): void {
       }
     });
 
-    // The i16 form's one-token decode (decode-q6k-i16.ts: the −32 term apart, settled and scaled by one dot) and the
-    // fused pairs against the four-token prefill tile, whose sums keep the −32 start per sub-block: the same bits.
+    // The i16 form's one-token decode (decode-q6k-i16.ts: the −32 term apart, each step pair settled and scaled by one
+    // dot) and the fused pairs against the four-token prefill tile, whose sums keep the −32 start per sub-block: the
+    // same bits.
     it.each([
       [4, 256],
       [13, 768],
       [27, 512],
       [36, 256],
+      [5, 129 * 256], // past the 128 blocks of decode-q6k-i16.ts's X16: the −32 term's sums read per group instead
     ])("%i×%i: one token at a time gives the four-token tile's bits", (rows, cols) => {
       const rand = seededRandom(0x6b2 + rows * 31 + cols);
       const bytes = randomBlocks(rand, GgmlType.Q6_K, rows, cols);
