@@ -1,16 +1,18 @@
-// Q8_0 / Q4_0 decode (one token): two 4-row panels half a matrix apart per pass, sharing each activation load.
+// Q8_0 / Q4_0 decode (one token): 4-row panels far apart in a matrix per pass (two for Q8_0, three for relaxed Q4_0),
+// sharing each activation load.
 import { SINK, madd } from "./common";
 import { f16x4At, storeRows4 } from "./kquant-common";
 import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
 import { dot_add_fused } from "./matmul-quant";
 
 // Layouts as matmul-quant.ts (repack.ts): per panel nb panel-blocks of PB weight bytes, then (separately) nb scale
-// groups. With P panels, a pass takes panels p and p + P/2: two weight streams (and two scale streams) far apart,
-// each read in order; relaxed Q4_0 with fused i32 dot-adds (workerd) takes three, p, p + P/3 and p + 2P/3 (measured
-// 1.05 to 1.14 times the pairs there; Node's i16 form spills with three and stays with pairs). Measured (kernels/bench/decode-model-ab.mjs), that reads weights streaming from memory faster
-// than one stream; adjacent panels p, p + 1 (one stream read in two interleaved halves) were 2x slower there. An odd
-// last panel goes alone (decode-legacy.ts blocks), as does every panel on the SIMD128 build (pairs not measured faster
-// there in Node), so SIMD128 decode runs matmul_q*_0's one-token code.
+// groups. With P panels, a Q8_0 pass takes panels p and p + P/2, a relaxed Q4_0 pass p, p + P/3 and p + 2P/3: weight
+// streams (and scale streams) far apart, each read in order. Measured (kernels/bench/decode-model-ab.mjs), that
+// reads weights streaming from memory faster than one stream; adjacent panels p, p + 1 (one stream read in two
+// interleaved halves) were 2x slower there; Q4_0's three streams beat two by 1.05 to 1.3 in workerd and 1.03 in
+// Node (SmolLM2 shapes), four were no better than three. Panels left over go alone (decode-legacy.ts blocks), as does
+// every panel on the SIMD128 build (pairs not measured faster there in Node), so SIMD128 decode runs matmul_q*_0's
+// one-token code.
 // The token's activations are first expanded (expand) so that every load in the loops is a full vector at an
 // immediate offset from one pointer (V8 adds the offset of a splatting load in a separate instruction).
 // Each row's f32 sum takes the same steps in the same block order as matmulQ's decode (convert, times dw·dx, fused
@@ -81,47 +83,6 @@ const EB16: usize = 288;
   return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x, lo4(n)), i16x8.relaxed_dot_i8x16_i7x16_s(y, hi4(n)));
 }
 
-/** The out rows of panels at wa and wa + pw (scales at sa, sa + ps): relaxed Q4_0, i16 steps or i32 dot-adds. */
-@inline function pairQ4Relaxed<F>(o: usize, wa: usize, pw: usize, sa: usize, ps: usize, xe: usize, nb: i32, r: i32, rows: i32, o2: usize): void {
-  let oa = f32x4.splat(0), ob = f32x4.splat(0);
-  let wb = wa + pw, sb = sa + ps;
-  const end = xe + <usize>nb * EB4;
-  while (xe < end) {
-    let x = v128.load(xe), y = v128.load(xe, 64);
-    const c = v128.load(xe, 144);
-    let aa = q4rFirst<F>(c, v128.load(wa), x, y), ab = q4rFirst<F>(c, v128.load(wb), x, y);
-    sink2(aa, ab);
-    x = v128.load(xe, 16);
-    y = v128.load(xe, 80);
-    aa = q4rStep<F>(aa, v128.load(wa, 16), x, y);
-    ab = q4rStep<F>(ab, v128.load(wb, 16), x, y);
-    sink2(aa, ab);
-    x = v128.load(xe, 32);
-    y = v128.load(xe, 96);
-    aa = q4rStep<F>(aa, v128.load(wa, 32), x, y);
-    ab = q4rStep<F>(ab, v128.load(wb, 32), x, y);
-    sink2(aa, ab);
-    x = v128.load(xe, 48);
-    y = v128.load(xe, 112);
-    aa = q4rStep<F>(aa, v128.load(wa, 48), x, y);
-    ab = q4rStep<F>(ab, v128.load(wb, 48), x, y);
-    if (idof<F>() != idof<Fused>()) {
-      aa = i32x4.add(i32x4.extadd_pairwise_i16x8_s(aa), c);
-      ab = i32x4.add(i32x4.extadd_pairwise_i16x8_s(ab), c);
-    }
-    const dx = v128.load(xe, 128);
-    oa = madd(f32x4.convert_i32x4_s(aa), f32x4.mul(v128.load(sa), dx), oa);
-    ob = madd(f32x4.convert_i32x4_s(ab), f32x4.mul(v128.load(sb), dx), ob);
-    wa += 64;
-    wb += 64;
-    sa += 16;
-    sb += 16;
-    xe += EB4;
-  }
-  v128.store(o, oa);
-  storeRows4(o2, ob, r, rows);
-}
-
 /** Three panels at wa, wa + pw, wa + 2·pw (outputs o1, o2, o3; the third may be the last, partial panel at row r3). */
 @inline function tripleQ4Relaxed<F>(o1: usize, o2: usize, o3: usize, wa: usize, pw: usize, sa: usize, ps: usize, xe: usize, nb: i32, r3: i32, rows: i32): void {
   let oa = f32x4.splat(0), ob = f32x4.splat(0), oc = f32x4.splat(0);
@@ -129,7 +90,7 @@ const EB16: usize = 288;
   const end = xe + <usize>nb * EB4;
   while (xe < end) {
     let x = v128.load(xe), y = v128.load(xe, 64);
-    const c = v128.load(xe, 144);
+    let c = idof<F>() == idof<Fused>() ? v128.load(xe, 144) : i32x4.splat(0); // i16: loaded where it is added
     let aa = q4rFirst<F>(c, v128.load(wa), x, y), ab = q4rFirst<F>(c, v128.load(wb), x, y), ac = q4rFirst<F>(c, v128.load(wc), x, y);
     sink3(aa, ab, ac);
     x = v128.load(xe, 16);
@@ -150,6 +111,7 @@ const EB16: usize = 288;
     ab = q4rStep<F>(ab, v128.load(wb, 48), x, y);
     ac = q4rStep<F>(ac, v128.load(wc, 48), x, y);
     if (idof<F>() != idof<Fused>()) {
+      c = v128.load(xe, 144);
       aa = i32x4.add(i32x4.extadd_pairwise_i16x8_s(aa), c);
       ab = i32x4.add(i32x4.extadd_pairwise_i16x8_s(ab), c);
       ac = i32x4.add(i32x4.extadd_pairwise_i16x8_s(ac), c);
@@ -169,6 +131,16 @@ const EB16: usize = 288;
   v128.store(o1, oa);
   v128.store(o2, ob);
   storeRows4(o3, oc, r3, rows);
+}
+
+/** The `third` passes of three Q4_0 panels (each form a function of its own: V8 compiles and allocates it alone). */
+function triplesQ4<F>(out: usize, wq: usize, wd: usize, xe: usize, nb: i32, third: i32, rows: i32): void {
+  const pw = <usize>nb * 64, ps = <usize>nb * 16;
+  const tw = <usize>third * pw, ts = <usize>third * ps, to = <usize>third << 4;
+  for (let p = 0; p < third; p++) {
+    const o = out + (<usize>p << 4);
+    tripleQ4Relaxed<F>(o, o + to, o + 2 * to, wq + <usize>p * pw, tw, wd + <usize>p * ps, ts, xe, nb, (p + 2 * third) << 2, rows);
+  }
 }
 
 /** acc + the dots of the four rows' i16 weights w (a pair per lane) with the splatted i16 pair x. */
@@ -262,25 +234,10 @@ export function decode_q4_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usi
     for (let r = 0; r < rows; r += 4) single(false, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xb, xd, xs, nb, r, rows);
     return;
   }
-  if (rows > 4) expand(xe, xb, xd, xs, nb, 8);
-  if (fusedDot) {
-    // i32 dot-adds (workerd): panels p, p + P/3 and p + 2P/3 together, the panels past 3·(P/3) alone.
-    const panels = (rows + 3) >> 2, third = panels / 3;
-    const tw = <usize>third * pw, ts = <usize>third * ps, to = <usize>third << 4;
-    for (let p = 0; p < third; p++) {
-      const o = out + (<usize>p << 4);
-      tripleQ4Relaxed<Fused>(o, o + to, o + 2 * to, wq + <usize>p * pw, tw, wd + <usize>p * ps, ts, xe, nb, (p + 2 * third) << 2, rows);
-    }
-    for (let r = (third * 3) << 2; r < rows; r += 4) single(false, true, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xb, xd, xs, nb, r, rows);
-    return;
-  }
-  const panels = (rows + 3) >> 2, half = panels >> 1;
-  // panels p and p + half together (two streams far apart)
-  const hw = <usize>half * pw, hs = <usize>half * ps;
-  for (let p = 0; p < half; p++) {
-    const o = out + (<usize>p << 4), wp = wq + <usize>p * pw, sc = wd + <usize>p * ps;
-    pairQ4Relaxed<I16>(o, wp, hw, sc, hs, xe, nb, (p + half) << 2, rows, o + (<usize>half << 4));
-  }
-  const r = (half * 2) << 2;
-  if (r < rows) single(false, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xb, xd, xs, nb, r, rows);
+  if (rows > 8) expand(xe, xb, xd, xs, nb, 8);
+  // panels p, p + P/3 and p + 2P/3 together (three streams far apart), the panels past 3·(P/3) alone
+  const panels = (rows + 3) >> 2, third = panels / 3;
+  if (fusedDot) triplesQ4<Fused>(out, wq, wd, xe, nb, third, rows);
+  else triplesQ4<I16>(out, wq, wd, xe, nb, third, rows);
+  for (let r = (third * 3) << 2; r < rows; r += 4) single(false, fusedDot, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xb, xd, xs, nb, r, rows);
 }

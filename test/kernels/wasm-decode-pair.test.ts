@@ -1,5 +1,5 @@
 // The one-token Q8_0 / Q4_0 kernels (decode_q8_0, decode_q4_0: two panels per pass on expanded activations, three for
-// relaxed Q4_0's fused dot-adds) give
+// relaxed Q4_0) give
 // matmul_q8_0 / matmul_q4_0's bits for one token: every last-panel row count, odd and even panel counts, both
 // builds, relaxed Q4_0 with either answer of the dot-add probe, and the largest dots (nibble 15 or ±127 against ±127).
 import { describe, expect, it } from "vitest";
@@ -49,9 +49,9 @@ function run(build: Build, q8: boolean, decode: boolean, bytes: Uint8Array, rows
 }
 
 describe.each(BUILDS)("wasm-%s (dot_add_fused %i): one-token decode kernels", (...build: Build) => {
-  // rows: 1..4 (one panel alone), 5..8 (one pair), 9..13 (a pair and a last panel; fused Q4_0: three panels, the third
-  // partial at 9 and 11, one left alone at 13), 22 (fused: the third stream's last panel partial), 38, 172 and 200 (many
-  // pairs or triples; 200: fused, two panels left alone);
+  // rows: 1..4 (one panel alone), 5..8 (one pair), 9..13 (a pair and a last panel; relaxed Q4_0: three panels, the
+  // third partial at 9 and 11, one left alone at 13), 22 (relaxed Q4_0: the third stream's last panel partial), 38, 172
+  // and 200 (many pairs or triples; 200: relaxed Q4_0, two panels left alone);
   // cols: 1, 5, 9 and 48 blocks.
   it.each(FORMATS)("%s: the bits of the matmul kernel for one token", (_name, type, q8) => {
     for (const [rows, cols] of [[1, 32], [3, 160], [4, 288], [5, 32], [7, 288], [8, 160], [9, 288], [11, 288], [12, 32], [13, 1536], [22, 160], [38, 288], [172, 160], [200, 1536]] as const) {
