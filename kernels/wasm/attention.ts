@@ -203,6 +203,50 @@ import { dot4, expf4, f16Round, hsum, madd, transposeAdd } from "./common";
 }
 
 /**
+ * attendGroup for two consecutive tokens of a batch at once (t with nPos positions, t + 1 with nPos + 1; q and out rows
+ * of t + 1 are qRow bytes after t's): each four-key block both tokens score is loaded once for both (dot4x2 pairs
+ * head j of t with head j of t + 1), and each 16-dim value slice once for both in the weighted sums. Scores: t's group
+ * rows at scores, t + 1's group rows right after them (2·group rows). Every score, weight and output takes the
+ * operations attendGroup gives it, in the same order (blocks, tails, softmax, the chain over positions): the same bits.
+ */
+@inline function attendPair(o0: usize, q0: usize, qRow: usize, kg: usize, vg: usize, scores: usize, rowBytes: usize, group: i32, headDim: i32, stride: usize, nPos: i32, weightsF16: i32): void {
+  const hBytes = <usize>headDim << 2;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
+  const vscale = f32x4.splat(scale);
+  const s1 = scores + <usize>group * rowBytes, q1 = q0 + qRow, o1 = o0 + qRow;
+  // Positions each token scores in four-key blocks (attendGroup's split); the rest go one key at a time.
+  const b0 = (headDim & 3) == 0 ? nPos & ~3 : 0, b1 = (headDim & 3) == 0 ? (nPos + 1) & ~3 : 0;
+  for (let p = 0; p + 4 <= b0; p += 4) {
+    const kp = kg + <usize>p * stride, sp = scores + (<usize>p << 2);
+    for (let j = 0; j < group; j++) dot4x2(sp + <usize>j * rowBytes, <usize>group * rowBytes, q0 + <usize>j * hBytes, qRow, kp, stride, headDim, vscale);
+  }
+  for (let p = b0; p < nPos; p++) {
+    const kp = kg + <usize>p * stride;
+    for (let j = 0; j < group; j++) store<f32>(scores + <usize>j * rowBytes + (<usize>p << 2), dotf(q0 + <usize>j * hBytes, kp, headDim) * scale);
+  }
+  for (let p = b0; p + 4 <= b1; p += 4) {
+    const kp = kg + <usize>p * stride;
+    for (let j = 0; j < group; j++) v128.store(s1 + <usize>j * rowBytes + (<usize>p << 2), f32x4.mul(dot4(q1 + <usize>j * hBytes, kp, stride, headDim), vscale));
+  }
+  for (let p = b1; p < nPos + 1; p++) {
+    const kp = kg + <usize>p * stride;
+    for (let j = 0; j < group; j++) store<f32>(s1 + <usize>j * rowBytes + (<usize>p << 2), dotf(q1 + <usize>j * hBytes, kp, headDim) * scale);
+  }
+  softmaxWeights(scores, rowBytes, group, nPos, weightsF16 != 0);
+  softmaxWeights(s1, rowBytes, group, nPos + 1, weightsF16 != 0);
+  // A 16-dim slice at a time (a shorter last one takes weightedSum's one-float path, as in attendGroup): head j of both
+  // tokens over t's positions, then t + 1's last position added to its sums (the same chain of adds).
+  const vLast = vg + <usize>nPos * stride, wLast = s1 + (<usize>nPos << 2);
+  for (let d = 0; d < headDim; d += 16) {
+    const n = min(16, headDim - d), od = <usize>d << 2;
+    for (let j = 0; j < group; j++) {
+      weightedSum(o0 + <usize>j * hBytes + od, qRow, scores + <usize>j * rowBytes, <usize>group * rowBytes, 2, vg + od, stride, nPos, n);
+    }
+    weightedSum(o1 + od, hBytes, wLast, rowBytes, group, vLast + od, stride, 1, n, true);
+  }
+}
+
+/**
  * Loads one v128 from each 64-byte line of n bytes at p, in address order, OR-ed into acc: a tight run of independent
  * loads keeps many cache misses in flight (wasm has no prefetch), so a KV chunk comes in from memory several times faster
  * than the attention's own strided loads would bring it, and those then hit the cache.
@@ -266,12 +310,13 @@ const CHUNK_BYTES: usize = 65536;
 /**
  * out[t, h, :] = softmax_p(q[t, h]·k[p, g] / sqrt(headDim)) · v[p, g] over p ≤ pos0 + t, with g = h / (nHeads / nKvHeads).
  * k and v are one layer's caches, [nCtx][nKvHeads][headDim]. scores: scratch of nHeads × (pos0 + nTokens) + 4 floats
- * (without touch, (nHeads / nKvHeads) × (pos0 + nTokens)).
+ * (one token without touch: (nHeads / nKvHeads) × (pos0 + nTokens)).
  * weightsF16 ≠ 0 rounds the softmax weights to f16 before they weight V (llama.cpp's non-flash attention on an F16 cache).
  * touch ≠ 0 (a cache cold in memory: a decode step whose weights and KV outgrow the last-level cache): the first token
  * goes through attendToken, touching the layer chunk by chunk ahead of use; later tokens of a batch find it in cache
  * and take attendGroup, as every token does without touch (on a cache-resident layer each KV head's long strided
- * walk is the faster one, and touches would only add reads). Same bits either way.
+ * walk is the faster one, and touches would only add reads); with two KV heads or more, consecutive tokens of a batch
+ * go two at a time (attendPair: the keys and values loaded once for both). Same bits either way.
  */
 export function attention(out: usize, q: usize, k: usize, v: usize, scores: usize, pos0: i32, nTokens: i32, nHeads: i32, nKvHeads: i32, headDim: i32, weightsF16: i32, touch: i32): void {
   const group = nHeads / nKvHeads;
@@ -280,12 +325,23 @@ export function attention(out: usize, q: usize, k: usize, v: usize, scores: usiz
   const rowBytes = <usize>(pos0 + nTokens) << 2;
   const sink = scores + <usize>nHeads * rowBytes;
   const hBytes = <usize>headDim << 2;
-  for (let t = 0; t < nTokens; t++) {
-    const at = <usize>t * qRow;
-    if (t == 0 && touch != 0) {
-      attendToken(out + at, q + at, k, v, scores, rowBytes, nKvHeads, group, headDim, stride, pos0 + t + 1, weightsF16, sink);
-      continue;
+  let t = 0;
+  if (nTokens > 0 && touch != 0) {
+    attendToken(out, q, k, v, scores, rowBytes, nKvHeads, group, headDim, stride, pos0 + 1, weightsF16, sink);
+    t = 1;
+  }
+  // Two tokens at a time where their 2·group score rows fit the nHeads rows of scratch (two KV heads or more).
+  if (nKvHeads >= 2) {
+    for (; t + 2 <= nTokens; t += 2) {
+      const at = <usize>t * qRow;
+      for (let g = 0; g < nKvHeads; g++) {
+        const ag = at + ((<usize>g * <usize>group * <usize>headDim) << 2);
+        attendPair(out + ag, q + ag, qRow, k + <usize>g * hBytes, v + <usize>g * hBytes, scores, rowBytes, group, headDim, stride, pos0 + t + 1, weightsF16);
+      }
     }
+  }
+  for (; t < nTokens; t++) {
+    const at = <usize>t * qRow;
     for (let g = 0; g < nKvHeads; g++) {
       const ag = at + ((<usize>g * <usize>group * <usize>headDim) << 2);
       attendGroup(out + ag, q + ag, k + <usize>g * hBytes, v + <usize>g * hBytes, scores, rowBytes, group, headDim, stride, pos0 + t + 1, weightsF16);
