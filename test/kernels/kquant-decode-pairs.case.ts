@@ -44,15 +44,22 @@ function decode(fused: number, pack: typeof packQ4K, fn: string, bytes: Uint8Arr
 /** The shared cases; `runtime` names where they run. */
 export function kquantDecodePairCases(runtime: string): void {
   describe.each(FORMATS)(`${runtime}: wasm-relaxed %s decode in panel pairs`, (_name, type, pack, fn, blockBytes) => {
-    // Panels: 1 (alone), 2 (a pair whose second panel has 1 row), 3 and 5 (odd: the last alone, 3 rows / full),
-    // 4 (two pairs, the second's last panel with 1 row), 10 (rows a multiple of 8).
+    // Panels 1 to 11 (panels p and p + P/2 together, an odd last panel alone): 1 (alone), 2 (a pair whose second
+    // panel has 1 row), 3 and 5 (odd: the last alone, 3 rows / full), 4 (two pairs, the second's last panel with 1
+    // row), 6 and 8 (three and four pairs, the second stream's last panel with 2 rows), 7 and 9 (the last panel alone
+    // with 1 row), 10 (rows a multiple of 8), 11 (five pairs and the last panel alone, all full).
     it.each([
       [3, 256],
       [5, 512],
       [11, 256],
       [13, 768],
       [20, 512],
+      [22, 256],
+      [25, 512],
+      [30, 256],
+      [33, 512],
       [40, 256],
+      [44, 256],
     ])("%i×%i: the i16 decode's bits", (rows, cols) => {
       const rand = seededRandom(0xd5ec0 + type * 31 + rows + cols);
       const bytes = randomBlocks(rand, type, rows, cols);
@@ -154,11 +161,11 @@ function tokensVsDecode(fused: number, pack: typeof packQ4K, fn: string, bytes: 
 /** The shared cases of the pair decodes against the one-panel decode; `runtime` names where they run. */
 export function kquantDecodeOnePanelCases(runtime: string): void {
   describe.each(FORMATS)(`${runtime}: wasm-relaxed %s decode against the one-panel decode`, (_name, type, pack, fn, blockBytes) => {
-    // Panels 1, 2 (the second with 1 row), 3, 4, 5, 10; 80 blocks of columns (the most the i16 form's expanded
-    // activations hold) and 81 (past them: the one-panel decode).
+    // Panels 1, 2 (the second with 1 row), 3, 4, 5, 10 (and 6, 9 fused); 80 blocks of columns (the most the i16
+    // form's expanded activations hold) and 81 (past them: the one-panel decode).
     it.each([
       [3, 256, 0], [5, 512, 0], [11, 256, 0], [13, 768, 0], [20, 512, 0], [40, 256, 0], [9, 20480, 0], [9, 20736, 0],
-      [5, 512, 1], [13, 768, 1], [9, 20480, 1],
+      [5, 512, 1], [13, 768, 1], [9, 20480, 1], [22, 512, 1], [33, 256, 1],
     ])("%i×%i, dot_add_fused %i: each token's bits", (rows, cols, fused) => {
       const rand = seededRandom(0x1e16 + type * 31 + rows + cols);
       const bits = tokensVsDecode(fused, pack, fn, randomBlocks(rand, type, rows, cols), rows, cols, randomArray(rand, 3 * cols));
