@@ -92,6 +92,23 @@ export function runQ6kDecodeCases(label: string): void {
       }
     });
 
+    // One token over 1 to 10 panels, each full and with a partial last panel (1 to 3 rows), and rows 11, 22 and 44:
+    // every way a fused pass can split the panels (pairs p, p + P/2 and an odd one left; three per pass, as measured in
+    // docs/kernels.md: a partial third panel, one or two left) gives the i16 form's bits.
+    it("one token, 1..10 panels and rows 11, 22, 44: the i16 form's bits", () => {
+      const counts = [...Array.from({ length: 10 }, (_, i) => [4 * i + 4, 4 * i + 3 - (i % 3)]).flat(), 11, 22, 44];
+      for (const rows of counts) {
+        for (const cols of [256, 512]) {
+          const rand = seededRandom(0x6b3 + rows * 31 + cols);
+          const bytes = randomBlocks(rand, GgmlType.Q6_K, rows, cols);
+          const x = randomArray(rand, cols);
+          const want = run(0, bytes, rows, cols, x, 1);
+          expect(new Set(want).size, `${rows}×${cols}`).toBeGreaterThan(rows / 2);
+          expect(Array.from(run(1, bytes, rows, cols, x, 1)), `${rows}×${cols}`).toEqual(Array.from(want));
+        }
+      }
+    });
+
     // The i16 form's one-token decode (decode-q6k-i16.ts: the −32 term apart, each step pair settled and scaled by one
     // dot) and the fused pairs against the four-token prefill tile, whose sums keep the −32 start per sub-block: the
     // same bits.
