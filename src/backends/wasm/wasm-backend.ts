@@ -5,7 +5,7 @@ import { checkKvLayout, kvBytesToFloats, kvFloatsToBytes } from "../kv-format";
 import { factorCopies } from "../rope-table";
 import { instantiateKernels, type KernelExports } from "./kernel-exports";
 import { LinearMemory } from "./linear-memory";
-import { prepareActivations, type HeldQ8 } from "./activations";
+import { heldNothing, prepareActivations } from "./activations";
 import { DECODE_SCRATCH_PER_COL, WASM_FORMATS } from "./formats";
 import { MatrixChunks, ROW_GROUP } from "./matrix-sink";
 import type { PackedMatrix } from "./repack";
@@ -28,8 +28,8 @@ export class WasmBackend implements Backend {
   private readonly ropeKey = { table: 0, pos0: 0, n: 0, dims: 0, base: 0, scale: 0, factors: 0 };
   /** scratchArea as one function made once: the per-op paths pass it on without making a closure per call. */
   private readonly scratchFor = (slot: ScratchSlot, bytes: number): number => this.scratch.area(slot, bytes);
-  /** The one-token Q8_0 activations the "actQ" scratch holds (activations.ts). */
-  private readonly heldQ8: HeldQ8 = { q: -1, n: 0 };
+  /** The Q8 activations the "actQ" scratch holds (activations.ts); buf, kv and release drop its multi-token key. */
+  private readonly heldQ8 = heldNothing();
   private readonly ropeFactors = factorCopies((f) => this.vec(this.loadVector("rope_freqs", f)).ptr); // RopeParams.freqFactors in linear memory, once per array
   private readonly caches = new Set<WasmKvCache>();
   readonly matrixRowGroup = ROW_GROUP;
@@ -96,6 +96,7 @@ export class WasmBackend implements Backend {
   }
 
   release(handle: Buffer | KvCache): void {
+    if (handle instanceof WasmBuffer || handle instanceof WasmKvCache) this.dropHeldOver(handle.ptr, handle instanceof WasmBuffer ? handle.length * 4 : handle.bytes); // memory handed out again
     if (handle instanceof WasmKvCache && handle.owner === this && !handle.released) {
       handle.released = true;
       this.caches.delete(handle);
@@ -114,7 +115,7 @@ export class WasmBackend implements Backend {
   }
 
   read(src: Buffer, srcOffset: number, n: number): Float32Array {
-    const b = this.buf(src);
+    const b = this.live(src);
     if (srcOffset + n > b.length) throw new RangeError(`read of ${n} at ${srcOffset} overflows a buffer of ${b.length}`);
     const at = b.ptr + srcOffset * 4; // ArrayBuffer.slice: one copy, ~1.5-2x faster than Float32Array.slice measured
     return new Float32Array(this.k.memory.buffer.slice(at, at + n * 4));
@@ -122,7 +123,7 @@ export class WasmBackend implements Backend {
 
   /** Backend.argmax: the kernel scans the row where it lies (no copy out); one float is read back, mapped as the sampler maps it. */
   argmax(src: Buffer, srcOffset: number, n: number): { index: number; value: number } {
-    const b = this.buf(src);
+    const b = this.live(src);
     if (srcOffset + n > b.length) throw new RangeError(`argmax of ${n} at ${srcOffset} overflows a buffer of ${b.length}`);
     const at = b.ptr + srcOffset * 4;
     const index = this.k.argmax_f32(at, n);
@@ -156,12 +157,15 @@ export class WasmBackend implements Backend {
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     const m = this.mat(w);
-    const a = prepareActivations(this.k, m.format.activation, this.buf(x).ptr, nTokens * m.cols, this.relaxed, this.scratchFor, this.heldQ8, nTokens === 1, m.cols);
+    // Buffers checked without buf(): x is only read, and out drops the held quants only where it overlaps their input.
+    const xp = this.live(x).ptr, op = this.live(out).ptr;
+    const a = prepareActivations(this.k, m.format.activation, xp, nTokens * m.cols, this.relaxed, this.scratchFor, this.heldQ8, nTokens === 1, m.cols);
+    this.dropHeldOver(op, m.rows * nTokens * 4);
     if (nTokens === 1 && m.format.decode) {
-      m.format.decode(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
+      m.format.decode(this.k, op, m.packed, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
       return;
     }
-    m.format.matmul(this.k, this.buf(out).ptr, m.packed, a, m.rows, m.cols, nTokens);
+    m.format.matmul(this.k, op, m.packed, a, m.rows, m.cols, nTokens);
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {
@@ -259,7 +263,18 @@ export class WasmBackend implements Backend {
     return this.scratch.area(slot, bytes);
   }
 
+  /** Drops the held multi-token quants if their input overlaps the `bytes` at p (about to be written or freed). */
+  private dropHeldOver(p: number, bytes: number): void {
+    const held = this.heldQ8.multi;
+    if (held.x >= 0 && p < held.x + held.n * 4 && held.x < p + bytes) held.x = -1;
+  }
+
+  /** A buffer an op may write: the held multi-token quants no longer vouch for their input. */
   private buf(b: Buffer): WasmBuffer {
+    this.heldQ8.multi.x = -1;
+    return this.live(b);
+  }
+  private live(b: Buffer): WasmBuffer {
     if (!(b instanceof WasmBuffer) || b.owner !== this) throw new Error(`${this.name} backend: buffer belongs to another backend`);
     if (b.released) throw new Error(`${this.name} backend: buffer used after release`);
     return b;
@@ -274,6 +289,7 @@ export class WasmBackend implements Backend {
   }
 
   private kv(c: KvCache): WasmKvCache {
+    this.heldQ8.multi.x = -1;
     if (!(c instanceof WasmKvCache) || c.owner !== this) throw new Error(`${this.name} backend: KV cache belongs to another backend`);
     if (c.released) throw new Error(`${this.name} backend: KV cache used after release`);
     return c;
