@@ -141,6 +141,10 @@ try {
     for (const nPos of lens) {
       if (basePath) cases.push([`f32 decode ${nPos}: base`, "base", "f32", 0, 1, nPos]);
       cases.push([`f32 decode ${nPos}: now`, "new", "f32", 0, 1, nPos]);
+      if (nPos >= 128 && !process.argv.includes("--no-prefill")) { // a 128-token prompt pass ending at nPos
+        if (basePath) cases.push([`f32 prefill 128 to ${nPos}: base`, "base", "f32", 0, 128, nPos]);
+        cases.push([`f32 prefill 128 to ${nPos}: now`, "new", "f32", 0, 128, nPos]);
+      }
     }
   }
   for (const [code, tname] of [[1, "f16"], [2, "q8_0"]].filter(([, t]) => types.includes(t))) {
