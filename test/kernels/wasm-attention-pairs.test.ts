@@ -1,4 +1,4 @@
-// The wasm attention kernel serves two query heads of a GQA group per pass (kernels/wasm/attention.ts dot4x2 and the
+// The wasm attention kernel serves two query heads of a GQA group per pass (kernels/wasm/attention-steps.ts dot4x2 and the
 // paired weighted sum): each head must get the bits it gets when attended alone (a group of one).
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";

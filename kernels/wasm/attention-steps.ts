@@ -1,0 +1,176 @@
+// The steps of one KV head group's attention, shared by the f32 and typed caches: q·k scores, softmax weights, weighted value sums.
+import { expf4, f16Round, hsum, madd, transposeAdd } from "./common";
+
+/** Σ a[d] b[d] over n floats (two accumulators: the adds of one chain would wait on each other). */
+@inline export function dotf(a: usize, b: usize, n: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let d = 0;
+  for (; d + 8 <= n; d += 8) {
+    const o = <usize>d << 2;
+    a0 = madd(v128.load(a + o), v128.load(b + o), a0);
+    a1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), a1);
+  }
+  for (; d + 4 <= n; d += 4) a0 = madd(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2)), a0);
+  let s = hsum(f32x4.add(a0, a1));
+  for (; d < n; d++) s += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
+  return s;
+}
+
+/**
+ * dot4 of two query heads (at a and a + ah) with the same four keys, stored scaled at out and out + oh: each key vector
+ * loaded once for both, eight independent accumulator chains. Each head's sums are dot4's, in its order.
+ */
+@inline export function dot4x2(out: usize, oh: usize, a: usize, ah: usize, b: usize, stride: usize, n: i32, scale: v128): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+  for (let d = 0; d < n; d += 4) {
+    const o = <usize>d << 2;
+    const k0 = v128.load(b + o), k1 = v128.load(b + stride + o), k2 = v128.load(b + 2 * stride + o), k3 = v128.load(b + 3 * stride + o);
+    const x = v128.load(a + o), y = v128.load(a + ah + o);
+    a0 = madd(x, k0, a0);
+    a1 = madd(x, k1, a1);
+    a2 = madd(x, k2, a2);
+    a3 = madd(x, k3, a3);
+    c0 = madd(y, k0, c0);
+    c1 = madd(y, k1, c1);
+    c2 = madd(y, k2, c2);
+    c3 = madd(y, k3, c3);
+  }
+  v128.store(out, f32x4.mul(transposeAdd(a0, a1, a2, a3), scale));
+  v128.store(out + oh, f32x4.mul(transposeAdd(c0, c1, c2, c3), scale));
+}
+
+/**
+ * o_j[0..n) = Σ_p w_j[p] v[p] for the group's heads j (outputs oh bytes apart, weights wr bytes apart) over nPos value
+ * rows at vp, vp + stride, ... (with `more`, added to the sums already at o: a later run of positions, the same
+ * chain of adds per output as one call over all of them). Sixteen dims at a time in four registers, so an output is written once instead of read
+ * and written per position; the heads take turns on each 16-dim slice of the rows, which stays in L1 meanwhile.
+ */
+@inline export function weightedSum(o: usize, oh: usize, w: usize, wr: usize, group: i32, vp: usize, stride: usize, nPos: i32, n: i32, more: bool = false): void {
+  let d = 0;
+  for (; d + 16 <= n; d += 16) {
+    const od = <usize>d << 2;
+    let j = 0;
+    // Two heads at a time: each 16-dim slice of a value row loaded once for both, eight independent accumulator chains.
+    for (; j + 2 <= group; j += 2) {
+      const wj = w + <usize>j * wr;
+      const oj = o + <usize>j * oh + od;
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      if (more) {
+        a0 = v128.load(oj);
+        a1 = v128.load(oj, 16);
+        a2 = v128.load(oj, 32);
+        a3 = v128.load(oj, 48);
+        b0 = v128.load(oj + oh);
+        b1 = v128.load(oj + oh, 16);
+        b2 = v128.load(oj + oh, 32);
+        b3 = v128.load(oj + oh, 48);
+      }
+      let v = vp + od;
+      for (let p = 0; p < nPos; p++) {
+        const x0 = v128.load(v), x1 = v128.load(v, 16), x2 = v128.load(v, 32), x3 = v128.load(v, 48);
+        const s = v128.load32_splat(wj + (<usize>p << 2)), t = v128.load32_splat(wj + wr + (<usize>p << 2));
+        a0 = madd(s, x0, a0);
+        a1 = madd(s, x1, a1);
+        a2 = madd(s, x2, a2);
+        a3 = madd(s, x3, a3);
+        b0 = madd(t, x0, b0);
+        b1 = madd(t, x1, b1);
+        b2 = madd(t, x2, b2);
+        b3 = madd(t, x3, b3);
+        v += stride;
+      }
+      v128.store(oj, a0);
+      v128.store(oj, a1, 16);
+      v128.store(oj, a2, 32);
+      v128.store(oj, a3, 48);
+      v128.store(oj + oh, b0);
+      v128.store(oj + oh, b1, 16);
+      v128.store(oj + oh, b2, 32);
+      v128.store(oj + oh, b3, 48);
+    }
+    for (; j < group; j++) {
+      const wj = w + <usize>j * wr;
+      const oj = o + <usize>j * oh + od;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      if (more) {
+        a0 = v128.load(oj);
+        a1 = v128.load(oj, 16);
+        a2 = v128.load(oj, 32);
+        a3 = v128.load(oj, 48);
+      }
+      let v = vp + od;
+      for (let p = 0; p < nPos; p++) {
+        const s = v128.load32_splat(wj + (<usize>p << 2));
+        a0 = madd(s, v128.load(v), a0);
+        a1 = madd(s, v128.load(v, 16), a1);
+        a2 = madd(s, v128.load(v, 32), a2);
+        a3 = madd(s, v128.load(v, 48), a3);
+        v += stride;
+      }
+      v128.store(oj, a0);
+      v128.store(oj, a1, 16);
+      v128.store(oj, a2, 32);
+      v128.store(oj, a3, 48);
+    }
+  }
+  for (; d < n; d++) {
+    for (let j = 0; j < group; j++) {
+      const wj = w + <usize>j * wr;
+      const oj = o + <usize>j * oh + (<usize>d << 2);
+      let a: f32 = more ? load<f32>(oj) : 0;
+      for (let p = 0; p < nPos; p++) a += load<f32>(wj + (<usize>p << 2)) * load<f32>(vp + <usize>p * stride + (<usize>d << 2));
+      store<f32>(oj, a);
+    }
+  }
+}
+
+/** f16Round of four lanes, the same bits lane by lane (its normal, subnormal, overflow and Inf/NaN cases as selects). */
+@inline function f16Round4(x: v128): v128 {
+  const sign = v128.and(x, i32x4.splat(0x80000000));
+  const a = v128.and(x, i32x4.splat(0x7fffffff));
+  const normal = v128.and(i32x4.add(i32x4.add(a, i32x4.splat(0xfff)), v128.and(i32x4.shr_u(a, 13), i32x4.splat(1))), i32x4.splat(0xffffe000));
+  const sub = f32x4.mul(f32x4.nearest(f32x4.mul(a, f32x4.splat(16777216.0))), f32x4.splat(reinterpret<f32>(0x33800000)));
+  let r = v128.bitselect(sub, normal, i32x4.lt_s(a, i32x4.splat(0x38800000)));
+  r = v128.bitselect(i32x4.splat(0x7f800000), r, i32x4.ge_s(a, i32x4.splat(0x477ff000)));
+  r = v128.bitselect(a, r, i32x4.ge_s(a, i32x4.splat(0x7f800000)));
+  return v128.or(r, sign);
+}
+
+/**
+ * softmaxRow (elementwise.ts) in place on each of the group's rows of nPos scores (rowBytes apart), the weights rounded
+ * to f16 in its last pass when f16 is set: the same max, exps, f64 sum and products by 1/sum, so the same weights. The
+ * max pass takes pmax (one instruction; a NaN score still turns every weight NaN, through its exp and the sum).
+ */
+@inline export function softmaxWeights(scores: usize, rowBytes: usize, group: i32, nPos: i32, f16: bool): void {
+  const n4 = nPos & ~3;
+  for (let j = 0; j < group; j++) {
+    const p = scores + <usize>j * rowBytes;
+    let mv = f32x4.splat(-Infinity);
+    for (let i = 0; i < n4; i += 4) mv = f32x4.pmax(mv, v128.load(p + (<usize>i << 2)));
+    let m: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (let i = n4; i < nPos; i++) m = max(m, load<f32>(p + (<usize>i << 2)));
+    const vm = f32x4.splat(m);
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const e = expf4(f32x4.sub(v128.load(p + (<usize>i << 2)), vm));
+      v128.store(p + (<usize>i << 2), e);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+    }
+    let sum: f64 = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s1, 0) + (f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 1));
+    for (let i = n4; i < nPos; i++) {
+      const e = f32x4.extract_lane(expf4(f32x4.splat(load<f32>(p + (<usize>i << 2)) - m)), 0);
+      store<f32>(p + (<usize>i << 2), e);
+      sum += e;
+    }
+    const inv = f32x4.splat(<f32>(1.0 / sum));
+    for (let i = 0; i < n4; i += 4) {
+      const w = f32x4.mul(v128.load(p + (<usize>i << 2)), inv);
+      v128.store(p + (<usize>i << 2), f16 ? f16Round4(w) : w);
+    }
+    for (let i = n4; i < nPos; i++) {
+      const w = load<f32>(p + (<usize>i << 2)) * f32x4.extract_lane(inv, 0);
+      store<f32>(p + (<usize>i << 2), f16 ? f16Round(w) : w);
+    }
+  }
+}
