@@ -6,8 +6,9 @@ import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
 import { instantiateKernels, type KernelExports } from "../../src/backends/wasm/kernel-exports";
-import { COLD_WORKING_SET_BYTES, f32ScoresBytes, touchKv } from "../../src/backends/wasm/attention-scratch";
+import { COLD_WORKING_SET_BYTES, touchKv } from "../../src/backends/wasm/attention-scratch";
 import { randomArray, seededRandom } from "./expected";
+import { attendF32 } from "./attention-f32-run";
 
 const builds = [
   ["wasm-simd128", () => kernelModules().simd128],
@@ -16,24 +17,9 @@ const builds = [
 
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
-/** out of attention(q, k, v) in k's memory: q [nTokens][nHeads][headDim], k and v [nPos][nKvHeads][headDim]; touch: the kernel's. */
-function attend(k: KernelExports, q: Float32Array, kv: Float32Array, vv: Float32Array, nPos: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, touch: number): Float32Array {
-  let at = (k.heap_base() + 15) & ~15;
-  const take = (bytes: number) => {
-    const p = at;
-    at += (bytes + 15) & ~15;
-    return p;
-  };
-  const [kp, vp, qp, out, scores] = [kv.length * 4, vv.length * 4, q.length * 4, q.length * 4, f32ScoresBytes(nHeads, nPos)].map(take);
-  if (at > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((at - k.memory.buffer.byteLength) / 65536));
-  const f32 = new Float32Array(k.memory.buffer);
-  f32.set(kv, kp! / 4);
-  f32.set(vv, vp! / 4);
-  f32.set(q, qp! / 4);
-  f32.fill(NaN, out! / 4, out! / 4 + q.length); // every output must be written
-  k.attention(out!, qp!, kp!, vp!, scores!, nPos - nTokens, nTokens, nHeads, nKvHeads, headDim, 0, touch);
-  return new Float32Array(k.memory.buffer).slice(out! / 4, out! / 4 + q.length);
-}
+/** attendF32 without f16-rounded weights (this file's calls take touch only). */
+const attend = (k: KernelExports, q: Float32Array, kv: Float32Array, vv: Float32Array, nPos: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, touch: number) =>
+  attendF32(k, q, kv, vv, nPos, nTokens, nHeads, nKvHeads, headDim, 0, touch);
 
 /** Float64 attention of token t (at position nPos - nTokens + t), head h. */
 function reference(q: Float32Array, kv: Float32Array, vv: Float32Array, nPos: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, t: number, h: number): Float64Array {

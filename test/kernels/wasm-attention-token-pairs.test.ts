@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
-import { instantiateKernels, type KernelExports } from "../../src/backends/wasm/kernel-exports";
-import { f32ScoresBytes } from "../../src/backends/wasm/attention-scratch";
+import { instantiateKernels } from "../../src/backends/wasm/kernel-exports";
 import { randomArray, seededRandom } from "./expected";
+import { attendF32 } from "./attention-f32-run";
 
 const builds = [
   ["wasm-simd128", () => kernelModules().simd128],
@@ -16,25 +16,7 @@ const builds = [
 
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
-/** attention's output for q [nTokens][nHeads][headDim] at positions nPos - nTokens.., k and v [nPos][nKvHeads][headDim]. */
-function attend(k: KernelExports, q: Float32Array, kv: Float32Array, vv: Float32Array, nPos: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, f16: number, touch: number): Float32Array {
-  let at = (k.heap_base() + 15) & ~15;
-  const take = (bytes: number) => {
-    const p = at;
-    at += (bytes + 15) & ~15;
-    return p;
-  };
-  const [kp, vp, qp, out, scores] = [kv.length * 4, vv.length * 4, q.length * 4, q.length * 4, f32ScoresBytes(nHeads, nPos)].map(take);
-  if (at > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((at - k.memory.buffer.byteLength) / 65536));
-  const f32 = new Float32Array(k.memory.buffer);
-  f32.set(kv, kp! / 4);
-  f32.set(vv, vp! / 4);
-  f32.set(q, qp! / 4);
-  f32.fill(NaN, out! / 4, out! / 4 + q.length); // every output must be written
-  f32.fill(NaN, scores! / 4, (scores! + f32ScoresBytes(nHeads, nPos)) / 4); // no score read before it is written
-  k.attention(out!, qp!, kp!, vp!, scores!, nPos - nTokens, nTokens, nHeads, nKvHeads, headDim, f16, touch);
-  return new Float32Array(k.memory.buffer).slice(out! / 4, out! / 4 + q.length);
-}
+const attend = attendF32;
 
 describe.each(builds)("%s: f32 attention, a batch's tokens two at a time", (_label, module) => {
   // [nKvHeads, group, headDim]: groups 1/2/3/8; head sizes 64 (whole 16-float slices), 48, 40 (an 8-float tail past
