@@ -1,7 +1,8 @@
 // Relaxed Q4_K decode in the i16 form (Node): two panels per pass on the token's activations expanded once.
-import { SINK, madd } from "./common";
+import { madd } from "./common";
 import { storeRows4 } from "./kquant-common";
 import { f16Special, q4Scale } from "./q45-values";
+import { sink } from "./decode-q45-pair";
 
 // Layout: matmul-q4k.ts (repack-kquant.ts packQ45). With P panels, a pass takes panels p and p + P/2 (two weight
 // streams far apart, as decode-pair.ts and decode-q45-pair.ts), an odd last panel alone (`two` false). Where the
@@ -73,15 +74,6 @@ const XE: usize = ASC_FEATURE_RELAXED_SIMD ? memory.data(<i32>EB * XE_BLOCKS, 16
   return h ? v128.and(i16x8.shr_u(n, 4), i8x16.splat(15)) : v128.and(n, i8x16.splat(15));
 }
 
-/** Orders the loads after these stores after the arithmetic before them (decode-q45.ts). */
-@inline function sink(a: v128, b: v128, c: v128, d: v128, two: bool): void {
-  v128.store(SINK, a);
-  v128.store(SINK, b);
-  if (two) {
-    v128.store(SINK, c);
-    v128.store(SINK, d);
-  }
-}
 
 /** Q4_K panel-block bytes (matmul-q4k.ts). */
 const PB: usize = 592;

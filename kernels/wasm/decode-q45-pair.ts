@@ -57,8 +57,8 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
   if (two) v128.store(SINK, b);
 }
 
-/** Q5_K's sink: both accumulators of panel a, then (two) panel b's. */
-@inline function sink(a: v128, b: v128, c: v128, d: v128, two: bool): void {
+/** Q5_K's sink (and decode-q45-i16.ts's): both accumulators of panel a, then (two) panel b's. */
+@inline export function sink(a: v128, b: v128, c: v128, d: v128, two: bool): void {
   v128.store(SINK, a);
   v128.store(SINK, b);
   if (two) {
