@@ -3,8 +3,7 @@
 // checkout, a fresh context per run.
 // usage: npx tsx kernels/bench/decode-engine-ab.ts <repo-root-A> <repo-root-B> [model=k256-Q4_0] [backend=wasm-relaxed]
 // env: PREFILL=16 DECODE=64 ROUNDS=31. Prints µs per decoded token (median over rounds) and the median per-round A/B ratio.
-import { pathToFileURL } from "node:url";
-import { join } from "node:path";
+import { loadCheckoutModel } from "./checkout-model";
 
 const [rootA, rootB, modelId = "k256-Q4_0", backend = "wasm-relaxed"] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error("usage: decode-engine-ab.ts <repo-root-A> <repo-root-B> [model] [backend]");
@@ -13,14 +12,8 @@ const prefill = Number(env.PREFILL ?? 16), decode = Number(env.DECODE ?? 64), ro
 
 /** One decode run of the root's engine: prefill (untimed), then `decode` greedy steps; returns µs per token. */
 async function runner(root: string): Promise<() => number> {
-  const mod = (p: string) => import(pathToFileURL(join(root, p)).href);
-  await mod("src/backends/wasm/load-node.ts");
-  const { BenchSession, benchPrompt, findModel, modelBytes } = await mod("scripts/lib/bench-core.ts");
-  const { readBenchModel } = await mod("scripts/lib/bench-run.ts");
-  const { LlamaModel } = await mod("src/engine/model.ts");
-  const { createBackend } = await mod("src/backends/select.ts");
-  const model = LlamaModel.load(modelBytes(findModel(modelId), readBenchModel), createBackend(backend));
-  const prompt = benchPrompt(model.config.vocabSize, prefill);
+  const { mod, model, prompt } = await loadCheckoutModel(root, modelId, backend, prefill);
+  const { BenchSession } = await mod("scripts/lib/bench-core.ts");
   return () => {
     const s = new BenchSession(model, prompt, decode);
     s.prefill();

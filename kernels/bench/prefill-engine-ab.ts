@@ -3,8 +3,7 @@
 // checkout, a fresh context per run; the last logits of both are checked equal.
 // usage: npx tsx kernels/bench/prefill-engine-ab.ts <repo-root-A> <repo-root-B> [model=k256-Q4_0] [backend=wasm-relaxed]
 // env: PREFILL=128 ROUNDS=31. Prints ms per prefill (median over rounds) and the median per-round A/B ratio.
-import { pathToFileURL } from "node:url";
-import { join } from "node:path";
+import { loadCheckoutModel } from "./checkout-model";
 
 const [rootA, rootB, modelId = "k256-Q4_0", backend = "wasm-relaxed"] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error("usage: prefill-engine-ab.ts <repo-root-A> <repo-root-B> [model] [backend]");
@@ -13,15 +12,8 @@ const prefill = Number(env.PREFILL ?? 128), rounds = Number(env.ROUNDS ?? 31);
 
 /** One prefill of the root's engine (a fresh session each time): returns ms and a hash of the logits it leaves. */
 async function runner(root: string): Promise<() => { ms: number; hash: number }> {
-  const mod = (p: string) => import(pathToFileURL(join(root, p)).href);
-  await mod("src/backends/wasm/load-node.ts");
-  const { benchPrompt, findModel, modelBytes } = await mod("scripts/lib/bench-core.ts");
+  const { mod, model, prompt } = await loadCheckoutModel(root, modelId, backend, prefill);
   const { LlamaContext } = await mod("src/engine/context.ts");
-  const { readBenchModel } = await mod("scripts/lib/bench-run.ts");
-  const { LlamaModel } = await mod("src/engine/model.ts");
-  const { createBackend } = await mod("src/backends/select.ts");
-  const model = LlamaModel.load(modelBytes(findModel(modelId), readBenchModel), createBackend(backend));
-  const prompt = benchPrompt(model.config.vocabSize, prefill);
   return () => {
     // As the bench's prefill (scripts/lib/bench-core.ts BenchSession): the prompt in one evaluate, the next logits.
     const ctx = new LlamaContext(model, { nCtx: prompt.length + 1 });
