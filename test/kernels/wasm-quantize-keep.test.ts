@@ -11,6 +11,7 @@ import type { Matrix } from "../../src/backends/backend";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { quantize } from "../../src/quant/index";
 import { randomArray, seededRandom } from "./expected";
+import { expectMatmulAsFresh } from "./matmul-as-fresh";
 
 const BUILDS = [
   ["relaxed", () => kernelModules().relaxed!],
@@ -98,19 +99,8 @@ describe.each([
     const input = shared.createBuffer(2 * cols);
 
     /** shared.matmul of the input's first nTokens·cols floats against a fresh backend's bits for them. */
-    const check = (label: string, m: keyof typeof types, nTokens = 1) => {
-      const n = nTokens * wcols[m];
-      const x = shared.read(input, 0, n);
-      const out = shared.createBuffer(nTokens * rows[m]);
-      shared.matmul(out, sm[m], input, nTokens);
-      const fresh = new WasmBackend(module());
-      const fin = fresh.createBuffer(n), fout = fresh.createBuffer(nTokens * rows[m]);
-      fresh.write(fin, x);
-      fresh.matmul(fout, mats(fresh)[m], fin, nTokens);
-      const bits = (f: Float32Array) => Array.from(new Uint32Array(f.buffer));
-      expect(bits(shared.read(out, 0, nTokens * rows[m])), label).toEqual(bits(fresh.read(fout, 0, nTokens * rows[m])));
-      shared.release(out);
-    };
+    const check = (label: string, m: keyof typeof types, nTokens = 1) =>
+      expectMatmulAsFresh(label, shared, sm[m], input, nTokens, wcols[m], rows[m], () => new WasmBackend(module()), (b) => mats(b)[m]);
 
     shared.write(input, x1);
     check("first", "a");

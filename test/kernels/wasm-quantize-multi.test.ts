@@ -11,6 +11,7 @@ import type { Buffer, Matrix } from "../../src/backends/backend";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { quantize } from "../../src/quant/index";
 import { randomArray, seededRandom } from "./expected";
+import { expectMatmulAsFresh } from "./matmul-as-fresh";
 
 const QUANTIZERS = ["quantize_q8_0", "quantize_q8_0_tiles", "quantize_q8_1", "quantize_q8_0_keep"] as const;
 
@@ -42,20 +43,9 @@ describe.each([
 
     /** shared.matmul of the input's first nTokens rows against a fresh backend's bits for them; the quantizer calls it made. */
     const check = (label: string, m: Name, nTokens = nTok): number => {
-      const n = nTokens * cols;
-      const x = shared.read(input, 0, n);
-      const out = shared.createBuffer(nTokens * rows[m]);
-      const before = calls;
-      shared.matmul(out, sm[m], input, nTokens);
-      const made = calls - before;
-      const fresh = new WasmBackend(module());
-      const fin = fresh.createBuffer(n), fout = fresh.createBuffer(nTokens * rows[m]);
-      fresh.write(fin, x);
-      fresh.matmul(fout, mats(fresh)[m], fin, nTokens);
-      const bits = (f: Float32Array) => Array.from(new Uint32Array(f.buffer));
-      expect(bits(shared.read(out, 0, nTokens * rows[m])), label).toEqual(bits(fresh.read(fout, 0, nTokens * rows[m])));
-      shared.release(out);
-      return made;
+      const before = calls; // only shared's quantizers are counted: the fresh backend has its own exports
+      expectMatmulAsFresh(label, shared, sm[m], input, nTokens, cols, rows[m], () => new WasmBackend(module()), (b) => mats(b)[m]);
+      return calls - before;
     };
 
     shared.write(input, x1);
