@@ -1,34 +1,24 @@
 // Shards that lost positions since the last flush (evicted mid-request): caught up by replaying the batches since, exactly, or the step fails with shard_behind and the session goes back to its commit.
 import { env, runInDurableObject } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LlamaContext } from "../../src/engine/context";
 import { generate } from "../../src/engine/generate";
-import type { LlamaModel } from "../../src/engine/model";
 import { Sampler } from "../../src/engine/sampler";
 import type { GenerateEvent } from "../../src/protocol/generate";
 import type { LlamaSession } from "../../src/session/llama-session";
 import { SHARD_EVICT, SHARD_LOSE, type ModelShard } from "../../src/shard/model-shard";
-import type { ShardPlan } from "../../src/shard/plan";
 import { MAX_CATCH_UPS } from "../../src/shard/catch-up";
 import { replicaOf } from "../../src/shard/session-shards";
 import { call, createSession, json, parseSse, referenceRun } from "./helpers";
-import { generateIn, keyOf, layerShardsOf, loadShardFixtures, REPLICAS, sessionShardsOf, shardStub } from "./shard-fixtures";
-
-let plan: ShardPlan;
-let single: LlamaModel;
-beforeAll(async () => {
-  ({ plan, single } = await loadShardFixtures());
-});
+import { generateIn, keyOf, REPLICAS, useShardFixtures } from "./shard-fixtures";
 
 const PERSIST_EVERY = Number(env.PERSIST_EVERY);
-const layerShards = () => layerShardsOf(plan);
-const stub = (i: number, replica: number) => shardStub(plan, i, replica);
-const sessionShards = (id: string) => sessionShardsOf(plan, id);
+const { single, layerShards, stub, sessionShards } = useShardFixtures();
 const SAMPLING = { temperature: 0.9, top_k: 40, top_p: 0.95, repetition_penalty: 1.1, seed: 99 };
 
 /** The single-object engine's tokens with SAMPLING: what the sharded session must produce, evictions or not. */
 async function singleRun(input: number[], maxTokens: number): Promise<number[]> {
-  const g = generate(new LlamaContext(single, { nCtx: 128 }), new Sampler({ temperature: 0.9, topK: 40, topP: 0.95, repetitionPenalty: 1.1, seed: 99 }), { input, maxTokens });
+  const g = generate(new LlamaContext(single(), { nCtx: 128 }), new Sampler({ temperature: 0.9, topK: 40, topP: 0.95, repetitionPenalty: 1.1, seed: 99 }), { input, maxTokens });
   let step = await g.next();
   while (!step.done) step = await g.next();
   return step.value.tokens;

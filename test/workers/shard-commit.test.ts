@@ -1,25 +1,16 @@
 // The shards' commit point: pages are written only when the session commits (after every shard flushed); throwaway generations write none, and a cache dropped for room is written first.
 import { env, runInDurableObject } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
-import type { LlamaModel } from "../../src/engine/model";
+import { describe, expect, it } from "vitest";
 import type { GenerateEvent } from "../../src/protocol/generate";
 import type { LlamaSession } from "../../src/session/llama-session";
 import { SHARD_LOSE, type ModelShard } from "../../src/shard/model-shard";
-import type { ShardPlan, ShardSpec } from "../../src/shard/plan";
+import type { ShardSpec } from "../../src/shard/plan";
 import { replicaOf } from "../../src/shard/session-shards";
 import { call, createSession, json, referenceRun } from "./helpers";
-import { generateIn, keyOf, layerShardsOf, loadShardFixtures, REPLICAS, sessionShardsOf, shardStub } from "./shard-fixtures";
-
-let plan: ShardPlan;
-let single: LlamaModel;
-beforeAll(async () => {
-  ({ plan, single } = await loadShardFixtures());
-});
+import { generateIn, keyOf, REPLICAS, useShardFixtures } from "./shard-fixtures";
 
 const PERSIST_EVERY = Number(env.PERSIST_EVERY);
-const layerShards = () => layerShardsOf(plan);
-const stub = (i: number, replica: number) => shardStub(plan, i, replica);
-const sessionShards = (id: string) => sessionShardsOf(plan, id);
+const { single, layerShards, stub, sessionShards } = useShardFixtures();
 
 describe("page writes at the commit point", () => {
   it("a request writes each layer shard's pages once per commit (checkpoints and end), never in a step", async () => {
@@ -138,7 +129,7 @@ describe("caches dropped for room", () => {
   it("a session's cache dropped to make room is written first (its next step finds its positions); a throwaway's is not", async () => {
     const sh = layerShards()[0]!;
     const st = stub(sh.index, 0);
-    const row = (n: number) => new Float32Array(n * single.config.dim).fill(0.25).buffer;
+    const row = (n: number) => new Float32Array(n * single().config.dim).fill(0.25).buffer;
     const step = (session: string, pos0: number, n: number, persist: boolean) =>
       st.forward({ spec: sh, session, nCtx: 128, pos0, tokens: [...Array(n).keys()].map((t) => t + 1), x: row(n), allLogits: false, persist });
     // Throwaway caches first, then more sessions than the shard has room for: the least recently used go.

@@ -1,5 +1,6 @@
 // Shared setup of the sharded workers tests: the seeded model's plan, the single-object engine on the same backend, and shard stubs.
 import { env } from "cloudflare:test";
+import { beforeAll } from "vitest";
 import { createBackend } from "../../src/backends/select";
 import { LlamaModel } from "../../src/engine/model";
 import type { ShardPlan, ShardSpec } from "../../src/shard/plan";
@@ -33,3 +34,21 @@ export const sessionShardsOf = (plan: ShardPlan, id: string) => layerShardsOf(pl
 
 /** POST /v1/sessions/:id/generate, the JSON answer. */
 export const generateIn = async (id: string, body: Record<string, unknown>) => json(await call("POST", `/v1/sessions/${id}/generate`, body));
+
+/**
+ * Loads the fixtures before the calling file's tests (its beforeAll) and gives the single-object engine and the plan's
+ * shard accessors (layer shards, a shard's stub, a session's replicas).
+ */
+export function useShardFixtures() {
+  let fixtures: { plan: ShardPlan; single: LlamaModel } | undefined;
+  beforeAll(async () => {
+    fixtures = await loadShardFixtures();
+  });
+  const plan = () => fixtures!.plan;
+  return {
+    single: () => fixtures!.single,
+    layerShards: () => layerShardsOf(plan()),
+    stub: (i: number, replica: number) => shardStub(plan(), i, replica),
+    sessionShards: (id: string) => sessionShardsOf(plan(), id),
+  };
+}
