@@ -55,9 +55,12 @@ export interface KernelExports {
   matmul_q4_0_tiles(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
   /** quantize_q8_0 unless held = 1 and the n floats kept at keep equal x's (returns 1 then); else quantizes, keeps x, returns 0. */
   quantize_q8_0_keep(x: number, q: number, d: number, s: number, n: number, keep: number, held: number): number;
+  /** One token's Q5_0 / Q5_1 matmul, two panels per pass; xe: scratch of cols·5 bytes (kernels/wasm/decode-pair-legacy.ts). */
+  decode_q5_0(out: number, w: number, xq: number, xd: number, xs: number, xst: number, rows: number, cols: number, xe: number): void;
+  decode_q5_1(out: number, w: number, xq: number, xd: number, xs: number, xst: number, rows: number, cols: number, xe: number): void;
 }
 
-const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k", "decode_q4_0", "decode_q8_0", "argmax_f32", "quantize_q8_0_keep"] as const;
+const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k", "decode_q4_0", "decode_q8_0", "argmax_f32", "quantize_q8_0_keep", "decode_q5_0", "decode_q5_1"] as const;
 
 /** Instantiates the kernel module (synchronously: it is small and imports nothing) and checks its exports. */
 export function instantiateKernels(module: WebAssembly.Module): KernelExports {
