@@ -1,7 +1,7 @@
 // Q5_0 / Q5_1 decode (one token): two 4-row panels half a matrix apart per pass, sharing each activation load.
 import { SINK, madd } from "./common";
 import { storeRows4 } from "./kquant-common";
-import { Fast, Q50, Q51, Slow, dScales, hasMin, highOp, lowOp, mScales, panelBlockBytes, panelSpecial, quantOffset, widen } from "./legacy-ops";
+import { Fast, Q50, Q51, Slow, dScales, hasMin, highOp, lowOp, mScales, panelBlockBytes, panelSpecial, quantOffset } from "./legacy-ops";
 import { matmul_q5_0, matmul_q5_1 } from "./matmul-legacy";
 import { dot_add_fused } from "./matmul-quant";
 
@@ -11,8 +11,8 @@ import { dot_add_fused } from "./matmul-quant";
 // at an immediate offset. Each panel-block's integer sums are legacy-ops.ts blockRelaxed's (exact), and each row's f32
 // steps (convert, × d·dx, fused add, then Q5_1's m·s fused add) run in the same block order as matmul_q5_*'s decode:
 // the same bits. A lone last panel, and every panel on the SIMD128 build, runs matmul_q5_*'s one-token code.
-// Pairs only where the engine fuses dot-adds (dot_add_fused: workerd), where they measured faster; in V8 without the
-// fusion (Node) the pair loop spills and was slower, so there every panel runs matmul_q5_*'s one-token code as before.
+// Pairs only where the engine fuses dot-adds (dot_add_fused: workerd), as i32 dot-add chains, where they measured faster;
+// in V8 without the fusion (Node) the pairs (i16 steps) spilled and were slower: there every panel runs matmul_q5_*'s code.
 
 /** Activation bytes per block (quantize_q8_0's layout: i8 quants first on the relaxed build). */
 const XB: usize = ASC_FEATURE_RELAXED_SIMD ? 96 : 64;
@@ -42,78 +42,15 @@ const EB: usize = 160;
   v128.store(SINK, b);
 }
 
-/** acc (i16 lanes) + vector n's low and high operands (fifth bits from s4) dotted with the splats x (low), y (high). */
-@inline function step<T>(acc: v128, n: v128, s4: v128, j: i32, x: v128, y: v128): v128 {
-  acc = i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(x, lowOp<T>(n)));
-  return i16x8.add(acc, i16x8.relaxed_dot_i8x16_i7x16_s(y, highOp<T>(n, s4, j)));
-}
-
-/** The same onto nothing (an i16 accumulator's first vector). */
-@inline function first<T>(n: v128, s4: v128, j: i32, x: v128, y: v128): v128 {
-  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x, lowOp<T>(n)), i16x8.relaxed_dot_i8x16_i7x16_s(y, highOp<T>(n, s4, j)));
-}
-
-/**
- * Panels at wa and wa + pw (their rows' outputs at o and o2; the second panel's first row r). Per panel-block two i16
- * accumulators (vectors 0, 1 and 2, 3: at most 4 operands of ≤ 31 times |q| ≤ 127, two products each, per lane:
- * 31496, exact), widened and added to the block's start as blockRelaxed does.
- */
-@inline function pair<T, F>(o: usize, wa: usize, pw: usize, xe: usize, nb: i32, r: i32, rows: i32, o2: usize): void {
-  const QOFF = quantOffset<T>(), PB = panelBlockBytes<T>();
-  let oa = f32x4.splat(0), ob = f32x4.splat(0);
-  let wb = wa + pw;
-  const end = xe + <usize>nb * EB;
-  while (xe < end) {
-    // S4 (the fifth bits) is loaded again for each vector: kept live for a whole block in both panels, it spills.
-    const qa = wa + QOFF, qb = wb + QOFF;
-    let x = v128.load(xe), y = v128.load(xe, 64);
-    let aa = first<T>(v128.load(qa), v128.load(qa, 64), 0, x, y), ab = first<T>(v128.load(qb), v128.load(qb, 64), 0, x, y);
-    sink2(aa, ab);
-    x = v128.load(xe, 16);
-    y = v128.load(xe, 80);
-    aa = step<T>(aa, v128.load(qa, 16), v128.load(qa, 64), 1, x, y);
-    ab = step<T>(ab, v128.load(qb, 16), v128.load(qb, 64), 1, x, y);
-    let ia = widen(aa), ib = widen(ab);
-    sink2(ia, ib);
-    x = v128.load(xe, 32);
-    y = v128.load(xe, 96);
-    aa = first<T>(v128.load(qa, 32), v128.load(qa, 64), 2, x, y);
-    ab = first<T>(v128.load(qb, 32), v128.load(qb, 64), 2, x, y);
-    sink2(aa, ab);
-    x = v128.load(xe, 48);
-    y = v128.load(xe, 112);
-    aa = step<T>(aa, v128.load(qa, 48), v128.load(qa, 64), 3, x, y);
-    ab = step<T>(ab, v128.load(qb, 48), v128.load(qb, 64), 3, x, y);
-    const c = v128.load(xe, 144);
-    ia = i32x4.add(ia, widen(aa));
-    ib = i32x4.add(ib, widen(ab));
-    if (!hasMin<T>()) {
-      ia = i32x4.add(ia, c);
-      ib = i32x4.add(ib, c);
-    }
-    const dx = v128.load(xe, 128);
-    const da = dScales<T, F>(wa);
-    oa = madd(f32x4.convert_i32x4_s(ia), f32x4.mul(da, dx), oa);
-    if (hasMin<T>()) oa = madd(mScales<F>(wa), c, oa);
-    const db = dScales<T, F>(wb);
-    ob = madd(f32x4.convert_i32x4_s(ib), f32x4.mul(db, dx), ob);
-    if (hasMin<T>()) ob = madd(mScales<F>(wb), c, ob);
-    wa += PB;
-    wb += PB;
-    xe += EB;
-  }
-  v128.store(o, oa);
-  storeRows4(o2, ob, r, rows);
-}
-
 /** acc (i32 lanes) + vector n's low and high operands dotted with x, y as fused i32 dot-adds (exact: |q| ≤ 127, ≤ 31). */
 @inline function dotAdd<T>(acc: v128, n: v128, s4: v128, j: i32, x: v128, y: v128): v128 {
   return i32x4.relaxed_dot_i8x16_i7x16_add_s(y, highOp<T>(n, s4, j), i32x4.relaxed_dot_i8x16_i7x16_add_s(x, lowOp<T>(n), acc));
 }
 
 /**
- * pair's loop with fused i32 dot-adds (dot_add_fused: one vpdpbusd each): one i32 chain per panel-block from Q5_0's
- * start (Q5_1: 0), no i16 steps to widen. The integer sums are the same exact values, so the same bits.
+ * Panels at wa and wa + pw (their rows' outputs at o and o2; the second panel's first row r), with fused i32
+ * dot-adds (dot_add_fused: one vpdpbusd each): one i32 chain per panel-block from Q5_0's start (Q5_1: 0). The integer
+ * sums are blockRelaxed's exact values (its i16 steps widened), so the same bits.
  */
 @inline function pairFused<T, F>(o: usize, wa: usize, pw: usize, xe: usize, nb: i32, r: i32, rows: i32, o2: usize): void {
   const QOFF = quantOffset<T>(), PB = panelBlockBytes<T>();
