@@ -71,7 +71,7 @@ export class LlamaContext extends TokenLog {
       const { backend, config, weights } = this.model;
       const passes = this.batches(tokens, all);
       let step = passes.next();
-      while (!step.done) step = passes.next(pass(backend, config, weights, this.buffers, this.cache, step.value, this.log.length, all));
+      while (!step.done) step = passes.next(pass(backend, config, weights, this.buffers, this.cache, step.value.tokens, this.log.length, all, step.value.head));
       return step.value;
     } catch (e) {
       this.log.length = start;
@@ -87,16 +87,17 @@ export class LlamaContext extends TokenLog {
   }
 
   /**
-   * The batches of `tokens` (maxBatch each, at the next positions): yields a batch, is resumed with its logits, logs
-   * its tokens, and returns the last token's logits or every token's; one loop for the sync and async passes.
+   * The batches of `tokens` (maxBatch each, at the next positions): yields a batch and whether it needs the head (the
+   * last batch, or every one when `all`: the others only fill the cache), is resumed with its logits, logs its
+   * tokens, and returns the last token's logits or every token's; one loop for the sync and async passes.
    */
-  private *batches(tokens: readonly number[], all: boolean): Generator<readonly number[], Float32Array, Float32Array> {
+  private *batches(tokens: readonly number[], all: boolean): Generator<{ tokens: readonly number[]; head: boolean }, Float32Array, Float32Array> {
     const vocab = this.model.config.vocabSize;
     const out = all ? new Float32Array(tokens.length * vocab) : null;
     let last: Float32Array = new Float32Array(0);
     for (let i = 0; i < tokens.length; i += this.buffers.maxBatch) {
       const batch = tokens.slice(i, i + this.buffers.maxBatch);
-      last = yield batch;
+      last = yield { tokens: batch, head: all || i + this.buffers.maxBatch >= tokens.length };
       for (const t of batch) this.log.push(t);
       if (out) out.set(last, i * vocab);
     }
@@ -166,7 +167,7 @@ export class LlamaContext extends TokenLog {
     try {
       const passes = this.batches(tokens, all);
       let step = passes.next();
-      while (!step.done) step = passes.next(await this.forwardBatchRecovering(step.value, all));
+      while (!step.done) step = passes.next(await this.forwardBatchRecovering(step.value.tokens, all, step.value.head));
       return step.value;
     } catch (e) {
       this.log.length = start;
@@ -181,18 +182,18 @@ export class LlamaContext extends TokenLog {
    * One batch; when the backend recovers from an error (a lost GPU device: it moved to wasm) or has moved since this
    * cache was filled, the cache is rebuilt from the token log and the batch retried, so the generation continues.
    */
-  private async forwardBatchRecovering(batch: readonly number[], all: boolean): Promise<Float32Array> {
+  private async forwardBatchRecovering(batch: readonly number[], all: boolean, head: boolean): Promise<Float32Array> {
     const { backend, config, weights } = this.model;
     for (;;) {
       try {
         const generation = backend.generation ?? 0;
         if (generation !== this.cacheGeneration) {
           for (let i = 0; i < this.log.length; i += this.buffers.maxBatch) {
-            await forwardBatchAsync(backend, config, weights, this.buffers, this.cache, this.log.slice(i, i + this.buffers.maxBatch), i, false);
+            await forwardBatchAsync(backend, config, weights, this.buffers, this.cache, this.log.slice(i, i + this.buffers.maxBatch), i, false, false);
           }
           this.cacheGeneration = generation;
         }
-        return await forwardBatchAsync(backend, config, weights, this.buffers, this.cache, batch, this.log.length, all);
+        return await forwardBatchAsync(backend, config, weights, this.buffers, this.cache, batch, this.log.length, all, head);
       } catch (e) {
         if (!backend.recover || !(await backend.recover(e))) throw e;
       }

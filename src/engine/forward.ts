@@ -56,22 +56,32 @@ export function createRunBuffers(
 
 /**
  * Runs `tokens` (at most maxBatch) at positions pos0.. through the model, appending their K/V to the cache.
- * Returns the logits of the last token, or of every token when `allLogits` ([nTokens × vocab]).
+ * Returns the logits of the last token, or of every token when `allLogits` ([nTokens × vocab]); nothing when
+ * `head` is false (a prompt's batch before its last: only its K/V are wanted).
  */
 export function forwardBatch(...args: Parameters<typeof recordForward>): Float32Array {
   const [backend, c, , s] = args;
   const rows = recordForward(...args);
-  return backend.read(s.logits, 0, rows * c.vocabSize);
+  return rows === 0 ? NO_LOGITS : backend.read(s.logits, 0, rows * c.vocabSize);
 }
 
 /** forwardBatch for backends that read back asynchronously (Backend.readAsync: webgpu); the same ops, one readback. */
 export async function forwardBatchAsync(...args: Parameters<typeof recordForward>): Promise<Float32Array> {
   const [backend, c, , s] = args;
   const n = recordForward(...args) * c.vocabSize;
+  if (n === 0) return NO_LOGITS;
   return backend.readAsync ? backend.readAsync(s.logits, 0, n) : backend.read(s.logits, 0, n);
 }
 
-/** Issues every op of the forward pass (a device backend records them); returns how many logits rows it produced. */
+/** What a headless pass returns: no rows. */
+const NO_LOGITS = new Float32Array(0);
+
+/**
+ * Issues every op of the forward pass (a device backend records them); returns how many logits rows it produced.
+ * `head` false skips the final norm and the classifier (0 rows): as llama.cpp computes logits only for the tokens
+ * that ask for them, a long prompt's earlier batches need only their K/V, and the classifier is the largest matmul
+ * of many models (a vocabulary of 49,152 to 151,936 rows).
+ */
 export function recordForward(
   backend: Backend,
   c: LlamaConfig,
@@ -81,11 +91,12 @@ export function recordForward(
   tokens: readonly number[],
   pos0: number,
   allLogits: boolean,
+  head = true,
 ): number {
   const n = tokens.length;
   recordEmbed(backend, w.tokenEmbd, s, tokens);
   recordLayers(backend, c, w.layers, w.ropeFreqs, s, cache, n, pos0);
-  return recordHead(backend, c, w.outputNorm, w.output, s, n, allLogits);
+  return head ? recordHead(backend, c, w.outputNorm, w.output, s, n, allLogits) : 0;
 }
 
 /** Token embeddings into the residual stream (`table` may be a row slice starting at token id `firstRow`). */
