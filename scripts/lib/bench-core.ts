@@ -7,6 +7,7 @@ import { ggmlTypeName, readGguf, writeGguf } from "../../src/gguf/index";
 import { synthModel, type SynthOverrides, type SynthShapeName, type SynthTypeName } from "./synth/model";
 import { quantizeModel } from "./quantize-model";
 import type { QuantMix } from "./quant-mix";
+import type { PairedRatio } from "./bench-pairing";
 
 /** Tokens/s of each timed run, in run order; the row's figures are their medians. */
 export interface BenchSamples {
@@ -30,6 +31,8 @@ export interface BenchRow {
   decode_tokens: number;
   runs: number;
   samples: BenchSamples;
+  /** With --vs-llama-cpp: per phase, the median (min, max) of ours / llama.cpp over runs adjacent in time (bench-pairing.ts). */
+  paired_ratio?: PairedRatio;
 }
 
 /** A benchmark model: a file in the model directory, or a synthetic one generated in memory (seed 1). */

@@ -3,8 +3,9 @@
 // Each model is written as a real GGUF file (synthetic shapes included) and loaded by llama.cpp (scripts/lib/llama-cpp.ts:
 // the prebuilt CPU library of node-llama-cpp@3.21.1, 1 thread, its defaults of an F16 KV cache and flash attention
 // "auto") and by each of our Node backends. Then every timed round runs each engine once in turn, so a machine that
-// slows down or speeds up during the run moves all engines alike; the rows are the medians over rounds, and ratios
-// between them are taken only within this run (docs/benchmarks.md renders them). The workerd rows that follow get
+// slows down or speeds up during the run moves all engines alike; the rows are the medians over rounds, each row of ours
+// also gets its paired ratio (the median of its run i / llama.cpp's run i, bench-pairing.ts), and ratios are taken only
+// within this run (docs/benchmarks.md renders them). The workerd rows that follow get
 // llama.cpp runs of their own, one after each of theirs (LlamaCppBeside), and their ratios divide by those.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { benchPrompt, benchRow, benchSamples, findModel, median, modelBytes, mod
 import type { BenchReportRow } from "./bench-report";
 import { readBenchModel, type BenchCliOptions } from "./bench-run";
 import { LlamaCpp } from "./llama-cpp";
+import { pairedRatio } from "./bench-pairing";
 
 /** What the rows of llama.cpp were measured with (the report's runtime.llama_cpp). */
 export const LLAMA_CPP_RUNTIME = "llama.cpp v0.4.0 (node-llama-cpp 3.21.1 prebuilt CPU library), 1 thread, F16 KV, flash attention auto";
@@ -73,6 +75,11 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
       const ourRows: BenchRow[] = ours.map((e) => benchRow(spec, e.model, bo, e.n, e.results));
       const label = { model: modelLabel(spec), type: modelType(ours[0]?.model ?? LlamaModel.load(bytes, createBackend("ref"))) };
       const cppRow = llamaCppRow(label, `llama.cpp (${cpuVariant})`, cppResults, o);
+      // Round i ran each backend's run i and then llama.cpp's run i: each backend's runs pair with llama.cpp's one to one.
+      for (const row of ourRows) {
+        const paired = pairedRatio(row.samples, cppRow.samples);
+        if (paired) row.paired_ratio = paired;
+      }
       for (const row of [...ourRows, cppRow]) {
         log(`${row.model} ${row.type} ${row.backend}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
         rows.push(row);
@@ -100,8 +107,11 @@ export class LlamaCppBeside {
     readonly runtime: string,
   ) {}
 
-  /** One llama.cpp run of `spec`'s file (loaded on first use), kept when `timed`; model and type label its row. */
-  run(spec: BenchModelSpec, label: { model: string; type: string }, timed: boolean): void {
+  /**
+   * One llama.cpp run of `spec`'s file (loaded on first use), kept when `timed`; model and type label its row. Returns
+   * the run's tokens/s, which the caller pairs with its own run just before it.
+   */
+  run(spec: BenchModelSpec, label: { model: string; type: string }, timed: boolean): { prefill: number; decode: number } {
     if (this.current?.id !== spec.id) {
       this.current?.cpp.free();
       this.current = null;
@@ -114,7 +124,9 @@ export class LlamaCppBeside {
     let e = this.measured.get(spec.id);
     if (!e) this.measured.set(spec.id, (e = { cpuVariant: cpp.cpuVariant, ...label, results: [] }));
     const c = cpp.measureOnce({ pp: this.o.prefill, tg: this.o.decode });
-    if (timed) e.results.push({ prefill: c.pp, decode: c.tg });
+    const r = { prefill: c.pp, decode: c.tg };
+    if (timed) e.results.push(r);
+    return r;
   }
 
   rows(): BenchReportRow[] {

@@ -1,5 +1,6 @@
 // Renders bench reports (npm run bench -- --json-out) into Markdown tables between the docs' bench markers.
 import { BENCH_REPORT_FORMAT, type BenchReport, type BenchReportRow } from "./bench-report";
+import { pairedRatioFor, ratioCell } from "./bench-pairing";
 
 export const BEGIN = "<!-- bench:begin -->";
 export const END = "<!-- bench:end -->";
@@ -56,7 +57,10 @@ export function caption(r: BenchReport, source: string): string {
   );
 }
 
-/** One run's table. Ratio columns compare rows of this run only: to ref (same model, type and runtime) and to llama.cpp. */
+/**
+ * One run's table. Ratio columns compare rows of this run only: to ref (same model, type and runtime) and to llama.cpp
+ * (the paired ratio, then the ratio of the medians in parentheses; see ratioCell).
+ */
 export function renderRun(r: BenchReport, source: string): string {
   const rows = r.rows;
   const same = (a: BenchReportRow, b: BenchReportRow) => a.model === b.model && a.type === b.type;
@@ -66,14 +70,20 @@ export function renderRun(r: BenchReport, source: string): string {
   const hasCpp = rows.some((x) => x.backend === LLAMA_CPP);
   const head = ["model", "type", "backend", "runtime", "pp tok/s", "tg tok/s", "pp/tg"];
   if (hasRef) head.push("pp × ref", "tg × ref");
-  if (hasCpp) head.push("pp ours/llama.cpp", "tg ours/llama.cpp");
+  if (hasCpp) head.push("pp ours/llama.cpp paired (medians)", "tg ours/llama.cpp paired (medians)");
   head.push("pp+tg tokens", "runs", "weights MB", "peak MB");
   const body = rows.map((x) => {
     const cells = [x.model, x.type, x.backend, x.runtime, tokS(x.prefill_tokens_per_s), tokS(x.decode_tokens_per_s), ratio(x.prefill_tokens_per_s, x.decode_tokens_per_s)];
     const ref = x.backend === "ref" ? undefined : refOf(x);
     if (hasRef) cells.push(ratio(x.prefill_tokens_per_s, ref?.prefill_tokens_per_s), ratio(x.decode_tokens_per_s, ref?.decode_tokens_per_s));
     const cpp = cppOf(x);
-    if (hasCpp) cells.push(ratio(x.prefill_tokens_per_s, cpp?.prefill_tokens_per_s), ratio(x.decode_tokens_per_s, cpp?.decode_tokens_per_s));
+    const paired = cpp ? pairedRatioFor(rows, x, cpp) : null;
+    if (hasCpp) {
+      cells.push(
+        ratioCell(x.prefill_tokens_per_s, cpp?.prefill_tokens_per_s, paired?.prefill, "×", "⚠"),
+        ratioCell(x.decode_tokens_per_s, cpp?.decode_tokens_per_s, paired?.decode, "×", "⚠"),
+      );
+    }
     cells.push(`${x.prefill_tokens}+${x.decode_tokens}`, String(x.runs), mb(x.weights_bytes), mb(x.peak_memory_bytes));
     return cells;
   });

@@ -1,6 +1,7 @@
 // Runs bench rows inside workerd (miniflare): bundles bench-worker.ts with esbuild, then times each phase from Node
 // around one fetch (the round trip of an empty request is measured and subtracted). Warm-up runs go on until two
-// consecutive runs agree (V8 tiers kernels up in the background with workerd's default flags; see docs/kernels.md).
+// consecutive runs agree near the fastest seen (V8 tiers kernels up in the background with workerd's default flags;
+// see docs/kernels.md).
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,9 +11,10 @@ import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { benchSamples, median, type BenchModelSpec, type BenchOptions, type BenchRow } from "./bench-core";
 import { workerdVersion } from "./bench-report";
 import { warmUntilSteady } from "./bench-warmup";
+import { pairedRatio } from "./bench-pairing";
 import type { LlamaCppBeside } from "./bench-llama-cpp";
 
-/** Warm-up runs per row at most: a row whose last two warm-up runs still differ by over 10% is timed anyway (logged). */
+/** Warm-up runs per row at most: a row not steady by then (see warmUntilSteady) is timed anyway (logged). */
 const MAX_WARMUP = 12;
 
 /** Bundles a bench Worker (bench-worker.ts unless `entry` names another) and its .wasm files into `dir` for miniflare. */
@@ -44,7 +46,7 @@ export async function benchWorkerd(
     const { script, wasm } = await bundle(dir);
     const version = workerdVersion();
     // The label says how the rows were warmed, the same text on every workerd row (rows are matched by runtime).
-    const runtime = `${version ? `workerd ${version}` : "workerd"} (miniflare, one workerd per row, warm-up until 2 runs agree within 10% or 1 ms, ≤${MAX_WARMUP})`;
+    const runtime = `${version ? `workerd ${version}` : "workerd"} (miniflare, one workerd per row, warm-up until 2 runs agree within 10% or 1 ms, the last also with the fastest, ≤${MAX_WARMUP})`;
     for (const spec of specs) {
       if (spec.kind !== "synth") {
         log(`workerd: skipping ${spec.id} (file models are not passed into workerd; synthetic shapes only)`);
@@ -65,17 +67,21 @@ export async function benchWorkerd(
           }
           const warmTimes: string[] = [];
           // With --vs-llama-cpp, llama.cpp runs the same file after each run here (its warm-up beside ours).
+          // The llama.cpp runs that followed this row's timed runs, in order (paired with them one to one).
+          const cppResults: { prefill: number; decode: number }[] = [];
           const once = async (timed = false) => {
             await call("/session");
             const pp = await phase("/prefill");
             const tg = await phase("/decode");
             warmTimes.push(`${pp.toFixed(0)}/${tg.toFixed(0)}`);
-            beside?.run(spec, info, timed);
+            const c = beside?.run(spec, info, timed);
+            if (timed && c) cppResults.push(c);
             return [pp, tg] as const;
           };
-          // At least --warmup runs, then until two consecutive runs' prefill and decode times agree within 10% (or 1 ms).
+          // At least --warmup runs, then until two consecutive runs' prefill and decode times agree within 10% (or 1 ms)
+          // and the last is within that of the fastest warm-up run seen (a slow phase of the machine is not steady).
           const warm = await warmUntilSteady(() => once(), o.warmup, Math.max(MAX_WARMUP, o.warmup + 2));
-          log(`workerd: ${spec.id} ${b}: ${warm.runs} warm-up runs${warm.steady ? " (last two agree)" : ", the last two still differ by over 10% and 1 ms"}; prefill/decode ms: ${warmTimes.join(" ")}`);
+          log(`workerd: ${spec.id} ${b}: ${warm.runs} warm-up runs${warm.steady ? " (last two agree, near the fastest)" : ", not steady (the last two differ, or are slower than the fastest, by over 10% and 1 ms)"}; prefill/decode ms: ${warmTimes.join(" ")}`);
           const results: { prefill: number; decode: number }[] = [];
           for (let i = 0; i < o.runs; i++) {
             const [pp, tg] = await once(true);
@@ -100,6 +106,8 @@ export async function benchWorkerd(
             runs: o.runs,
             samples: benchSamples(results),
           };
+          const paired = cppResults.length === results.length ? pairedRatio(row.samples, benchSamples(cppResults)) : null;
+          if (paired) row.paired_ratio = paired;
           log(`${row.model} ${row.type} ${row.backend} ${row.runtime}: prefill ${row.prefill_tokens_per_s}, decode ${row.decode_tokens_per_s} tok/s`);
           rows.push(row);
         } finally {

@@ -51,7 +51,9 @@ describe("bench docs renderer", () => {
     // No ref row in run B: no ref column, although run A has one for the same model.
     expect(b).not.toContain("× ref");
     expect(b).toContain("tg ours/llama.cpp");
-    expect(b).toContain("| wasm-relaxed | node v22.0.0 | 2,000 | 800 | 2.50× | 0.50× | 2.00× |");
+    // Paired ratio first, the ratio of the medians in parentheses (every sample equals the median here: the same).
+    expect(b).toContain("tg ours/llama.cpp paired (medians)");
+    expect(b).toContain("| wasm-relaxed | node v22.0.0 | 2,000 | 800 | 2.50× | 0.50× (0.50×) | 2.00× (2.00×) |");
     const block = renderBlock([{ report: runA, source: "bench/a.json" }, { report: runB, source: "bench/b.json" }]);
     expect(block.indexOf("2026-01-01")).toBeLessThan(block.indexOf("2026-01-02")); // oldest first
     // Run A's wasm row against run B's llama.cpp row (3000/4000) would be 0.75×: it must not appear.
@@ -68,10 +70,10 @@ describe("bench docs renderer", () => {
       row("llama.cpp", 2500, 300, { runtime: "llama.cpp (zen4) beside workerd", ...cpp }),
     ]);
     const c = renderRun(runC, "bench/c.json");
-    expect(c).toContain("| wasm-relaxed | node v22.0.0 | 2,000 | 800 | 2.50× | 0.50× | 2.00× |");
-    expect(c).toContain("| wasm-relaxed | workerd 1.2 (miniflare) | 1,000 | 600 | 1.67× | 0.40× | 2.00× |");
+    expect(c).toContain("| wasm-relaxed | node v22.0.0 | 2,000 | 800 | 2.50× | 0.50× (0.50×) | 2.00× (2.00×) |");
+    expect(c).toContain("| wasm-relaxed | workerd 1.2 (miniflare) | 1,000 | 600 | 1.67× | 0.40× (0.40×) | 2.00× (2.00×) |");
     const table = formatTable(runC.rows);
-    expect(table).toMatch(/workerd 1\.2 \(miniflare\) *\| *1000 \| *600\.0 \| *1\.7 \| *\| *0\.40 \| *2\.00 \|/);
+    expect(table).toMatch(/workerd 1\.2 \(miniflare\) *\| *1000 \| *600\.0 \| *1\.7 \| *\| *0\.40 \(0\.40\) \| *2\.00 \(2\.00\) \|/);
     // A report with no llama.cpp row beside workerd (older ones) divides workerd rows by the Node-side row.
     expect(llamaCppRowFor(runC.rows.slice(0, 3), runC.rows[2]!)?.runtime).toBe("llama.cpp (zen4)");
     expect(llamaCppRowFor(runC.rows, runC.rows[1]!)).toBeUndefined();

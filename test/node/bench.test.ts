@@ -5,6 +5,7 @@ import { formatTable } from "../../scripts/lib/bench-table";
 import { findModel, median, tokenCounts } from "../../scripts/lib/bench-core";
 import { BENCH_REPORT_FORMAT, benchReport, machineInfo } from "../../scripts/lib/bench-report";
 import { benchVsLlamaCpp } from "../../scripts/lib/bench-llama-cpp";
+import { pairedRatioFor } from "../../scripts/lib/bench-pairing";
 
 describe("bench", () => {
   it("emits one well-formed row per model × backend on the tiny shape", async () => {
@@ -63,8 +64,17 @@ describe("bench", () => {
       expect(r.prefill_tokens_per_s > 0 && r.decode_tokens_per_s > 0).toBe(true);
     }
     expect([cpp.weights_bytes, cpp.prefill_tokens, cpp.decode_tokens]).toEqual([null, 16, 8]);
+    // Round i ran our run i and then llama.cpp's run i: the stored paired ratio is the median of the per-run ratios, and
+    // the same as the renderers rebuild from the two rows' samples.
+    const perRun = ours.samples.decode_tokens_per_s.map((x, i) => x / cpp.samples.decode_tokens_per_s[i]!);
+    expect(ours.paired_ratio?.decode.pairs).toBe(2);
+    expect(ours.paired_ratio?.decode.median).toBeCloseTo((perRun[0]! + perRun[1]!) / 2, 3);
+    expect(ours.paired_ratio?.decode.min).toBeCloseTo(Math.min(...perRun), 3);
+    expect(cpp.paired_ratio).toBeUndefined();
+    const { paired_ratio, ...unpaired } = ours;
+    expect(pairedRatioFor([unpaired, cpp], unpaired, cpp)).toEqual(paired_ratio);
     const ratio = (ours.decode_tokens_per_s / cpp.decode_tokens_per_s).toFixed(2);
-    expect(formatTable(rows).split("\n")[2]).toContain(` ${ratio} `);
+    expect(formatTable(rows).split("\n")[2]).toContain(` ${paired_ratio!.decode.median.toFixed(2)} (${ratio})`);
   });
 
   it("reads the CPU model and the SIMD flags that matter from /proc/cpuinfo", () => {
