@@ -31,6 +31,23 @@ describe("warmUntilSteady", () => {
     expect(await warmUntilSteady(noisy, 1, 6)).toEqual({ runs: 6, steady: false });
     expect(n).toBe(6);
   });
+  it("does not take two equally slow runs (a slow phase of the machine) as steady", async () => {
+    // The row of the report that motivated it: 110 → 168 → 167 ms per decode. Agreement alone stopped at run 4 and timed
+    // the row slow; with the fastest seen (110) as the bar, warm-up goes on until runs are back near it.
+    const run = seq([[900, 300], [300, 110], [330, 168], [331, 167], [301, 118], [300, 112], [299, 111]]);
+    expect(await warmUntilSteady(run, 1, 12)).toEqual({ runs: 6, steady: true });
+    // A slow phase that does not pass within max: timed anyway, reported as not steady.
+    const stuck = seq([[300, 110], [330, 168], [331, 167]]);
+    expect(await warmUntilSteady(stuck, 1, 8)).toEqual({ runs: 8, steady: false });
+    // Within the tolerance of the fastest (or its 1 ms slack) counts: 10 → 10.9 → 10.95 agree and are near 10.
+    expect(await warmUntilSteady(seq([[20], [10], [10.9], [10.95]]), 1, 12)).toEqual({ runs: 3, steady: true });
+  });
+  it("never counts a phase timed at or below zero as the fastest", async () => {
+    // An untimeable phase (-2 ms after the round trip is subtracted) must not become the bar nor make runs steady.
+    const run = seq([[-2, 50], [100, 50], [100, 50]]);
+    expect(await warmUntilSteady(run, 1, 12)).toEqual({ runs: 3, steady: true });
+    expect(await warmUntilSteady(seq([[0, 50]]), 1, 5)).toEqual({ runs: 5, steady: false });
+  });
   it("rejects bounds that cannot compare two runs", async () => {
     await expect(warmUntilSteady(seq([[1]]), 3, 1)).rejects.toThrow(/min/);
   });
