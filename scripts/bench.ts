@@ -18,7 +18,9 @@ const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-si
   --vs-llama-cpp: also time llama.cpp (node-llama-cpp's prebuilt CPU library, 1 thread, F16 KV) on the same GGUF
     file, alternating runs with ours (Node backends), with ratio columns; the prefill is one llama_decode there. With
     --runtimes node,workerd the workerd rows follow, each of their runs followed by a llama.cpp run of the same file
-    (rows "llama.cpp (…) beside workerd"), and their ratios divide by those.
+    (rows "llama.cpp (…) beside workerd"), and their ratios divide by those. Ratios are paired: the median of each
+    run of ours over the llama.cpp run beside it (rows' paired_ratio), then the medians' ratio in parentheses, and
+    "!min–max" where the paired ratios spread over 20%.
   --sharded: SmolLM2-360M- and Llama-3.2-1B-shaped Q4_K_M files (--quick: a stories15M-shaped Q8_0 at 8 MiB) served
     by ModelShard objects under \`wrangler dev\` (shards of at most 128 MiB) beside the same file in Node, one run:
     prefill/decode tok/s and ratios, per-hop overhead, two concurrent sessions, every shard's memory. --backends takes

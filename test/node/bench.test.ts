@@ -7,6 +7,9 @@ import { BENCH_REPORT_FORMAT, benchReport, machineInfo } from "../../scripts/lib
 import { benchVsLlamaCpp } from "../../scripts/lib/bench-llama-cpp";
 import { pairedRatioFor } from "../../scripts/lib/bench-pairing";
 
+/** A stored ratio is rounded to 4 significant digits: within 5e-4 of the exact value, relatively. */
+const expectSig4 = (stored: number | undefined, exact: number) => expect(Math.abs((stored ?? NaN) / exact - 1)).toBeLessThanOrEqual(5e-4 + 1e-9);
+
 describe("bench", () => {
   it("emits one well-formed row per model × backend on the tiny shape", async () => {
     const backends = ["ref", "wasm-simd128", "wasm-relaxed"];
@@ -68,13 +71,30 @@ describe("bench", () => {
     // the same as the renderers rebuild from the two rows' samples.
     const perRun = ours.samples.decode_tokens_per_s.map((x, i) => x / cpp.samples.decode_tokens_per_s[i]!);
     expect(ours.paired_ratio?.decode.pairs).toBe(2);
-    expect(ours.paired_ratio?.decode.median).toBeCloseTo((perRun[0]! + perRun[1]!) / 2, 3);
-    expect(ours.paired_ratio?.decode.min).toBeCloseTo(Math.min(...perRun), 3);
+    expectSig4(ours.paired_ratio?.decode.median, (perRun[0]! + perRun[1]!) / 2);
+    expectSig4(ours.paired_ratio?.decode.min, Math.min(...perRun));
     expect(cpp.paired_ratio).toBeUndefined();
     const { paired_ratio, ...unpaired } = ours;
     expect(pairedRatioFor([unpaired, cpp], unpaired, cpp)).toEqual(paired_ratio);
     const ratio = (ours.decode_tokens_per_s / cpp.decode_tokens_per_s).toFixed(2);
     expect(formatTable(rows).split("\n")[2]).toContain(` ${paired_ratio!.decode.median.toFixed(2)} (${ratio})`);
+  });
+
+  it("--vs-llama-cpp with several backends: each backend's run i is paired with round i's llama.cpp run", () => {
+    const o = { models: ["tiny-Q4_0"], backends: ["wasm-relaxed", "wasm-simd128"], runtimes: ["node"], prefill: 16, decode: 8, runs: 3, warmup: 0 };
+    const { rows } = benchVsLlamaCpp(o);
+    expect(rows.map((r) => r.backend)).toEqual(["wasm-relaxed", "wasm-simd128", "llama.cpp"]);
+    const cpp = rows[2]!;
+    for (const ours of rows.slice(0, 2)) {
+      for (const phase of ["prefill", "decode"] as const) {
+        const key = `${phase}_tokens_per_s` as const;
+        const perRun = ours.samples[key].map((x, i) => x / cpp.samples[key][i]!).sort((a, b) => a - b);
+        expect(ours.paired_ratio?.[phase].pairs).toBe(3);
+        expectSig4(ours.paired_ratio?.[phase].median, perRun[1]!);
+        expectSig4(ours.paired_ratio?.[phase].min, perRun[0]!);
+        expectSig4(ours.paired_ratio?.[phase].max, perRun[2]!);
+      }
+    }
   });
 
   it("reads the CPU model and the SIMD flags that matter from /proc/cpuinfo", () => {
