@@ -35,6 +35,14 @@ export function parseReport(text: string, source: string): BenchReport {
   for (const [i, row] of r.rows.entries()) {
     for (const k of ["model", "type", "backend", "runtime"] as const) if (typeof row[k] !== "string") fail(`rows[${i}].${k}`);
     for (const k of ["prefill_tokens_per_s", "decode_tokens_per_s"] as const) if (!(typeof row[k] === "number" && row[k] > 0)) fail(`rows[${i}].${k}`);
+    if (row.paired_ratio !== undefined) {
+      for (const phase of ["prefill", "decode"] as const) {
+        for (const k of ["median", "min", "max"] as const) {
+          const v = row.paired_ratio?.[phase]?.[k];
+          if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) fail(`rows[${i}].paired_ratio.${phase}.${k}`);
+        }
+      }
+    }
   }
   return r;
 }

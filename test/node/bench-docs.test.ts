@@ -95,6 +95,10 @@ describe("bench docs renderer", () => {
     expect(parseReport(JSON.stringify(runA), "a.json").rows).toHaveLength(2);
     expect(() => parseReport("[]", "old.json")).toThrow(/old.json: not a bench report/);
     expect(() => parseReport(JSON.stringify({ ...runA, rows: [{ ...runA.rows[0], decode_tokens_per_s: 0 }] }), "z.json")).toThrow(/rows\[0\]\.decode_tokens_per_s/);
+    const paired = { prefill: { median: 0.5, min: 0.4, max: 0.6, pairs: 3 }, decode: { median: 1, min: 1, max: 1, pairs: 3 } };
+    expect(parseReport(JSON.stringify({ ...runA, rows: [{ ...runA.rows[0], paired_ratio: paired }] }), "p.json").rows[0]!.paired_ratio).toEqual(paired);
+    const bad = { ...paired, decode: { median: null, min: 1, max: 1, pairs: 3 } };
+    expect(() => parseReport(JSON.stringify({ ...runA, rows: [runA.rows[0], { ...runA.rows[1], paired_ratio: bad }] }), "q.json")).toThrow(/q\.json: .*rows\[1\]\.paired_ratio\.decode\.median/);
   });
 
   it("flags throughput figures typed outside the generated blocks", () => {
