@@ -35,7 +35,7 @@ describe("a prompt's batches before the last skip the head", () => {
       // the cache they leave is the same, so the last logits are bit-identical.
       seen.calls = 0;
       const stepwise = new LlamaContext(model, { nCtx: 96, maxBatch: 32 });
-      let last = new Float32Array(0);
+      let last: Float32Array = new Float32Array(0);
       for (let i = 0; i < PROMPT.length; i += 32) last = stepwise.evaluate(PROMPT.slice(i, i + 32));
       expect(seen.calls).toBe(3);
       expect(Array.from(logits)).toEqual(Array.from(last));
