@@ -19,7 +19,7 @@ import { LlamaCpp } from "./llama-cpp";
 import { pairedRatio } from "./bench-pairing";
 
 /** What the rows of llama.cpp were measured with (the report's runtime.llama_cpp). */
-export const LLAMA_CPP_RUNTIME = "llama.cpp v0.4.0 (node-llama-cpp 3.21.1 prebuilt CPU library), 1 thread, F16 KV, flash attention auto";
+export const LLAMA_CPP_RUNTIME = "llama.cpp v0.4.0 (node-llama-cpp 3.21.1 prebuilt CPU library), 1 thread, F16 KV, flash attention auto, decode after the prompt";
 
 /** A report row of llama.cpp's timed runs (medians; no memory figures: llama.cpp's are not ours to account). */
 function llamaCppRow(label: { model: string; type: string }, runtime: string, results: { prefill: number; decode: number }[], o: BenchCliOptions): BenchReportRow {
