@@ -47,6 +47,10 @@ describe("faults with a sharded model: SIGKILL mid-stream", () => {
     const full = await gen(reference.id, { text: PROMPT, max_tokens: M });
     expect(full.finish_reason).toBe("length");
     expect(full.tokens).toHaveLength(M);
+    // The first request of a fresh server loads shard parts; a second one on the same warm objects loads none.
+    expect(full.shards?.loads).toBeGreaterThanOrEqual(1);
+    const again = await gen((await create()).id, { text: PROMPT, max_tokens: 2 });
+    expect(again.shards).toMatchObject({ catch_ups: 0, replayed_tokens: 0, loads: 0 });
     // The single-object engine on the same backend and file, with the same sampler: the sharded run equals it.
     const single = LlamaModel.load(bytes, createBackend("ref"));
     const input = single.tokenizer.encode(PROMPT, { addBos: single.tokenizer.vocab.addBos, addEos: false });
@@ -70,6 +74,12 @@ describe("faults with a sharded model: SIGKILL mid-stream", () => {
       expect(committed % PERSIST_EVERY).toBe(0);
       const rest = await gen(s.id, committed === 0 ? { text: PROMPT, max_tokens: M } : { max_tokens: M - committed });
       expect(rest.tokens).toEqual(full.tokens.slice(committed));
+      // The restarted process holds no shard parts: the request reports loading them (each shard object at most
+      // once, so at most one load per shard).
+      expect(rest.shards).toBeDefined();
+      expect(rest.shards!.loads).toBeGreaterThanOrEqual(1);
+      expect(rest.shards!.loads).toBeLessThanOrEqual(model.sharding.shards);
+      expect(rest.shards!.replayed_tokens).toBeGreaterThanOrEqual(rest.shards!.catch_ups);
       // Every layer shard holds exactly the session's evaluated positions: anything computed past the commit point is gone.
       const done = await info(s.id);
       expect(done.evaluated_tokens).toBe(input.length + M - 1);

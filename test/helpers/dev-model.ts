@@ -20,6 +20,8 @@ export interface Generation {
   tokens: number[];
   finish_reason: string;
   usage: { input_tokens: number };
+  /** Sharded models only: the request's shard catch-ups and part loads (docs/api.md). */
+  shards?: { catch_ups: number; replayed_tokens: number; loads: number; load_ms: number };
 }
 
 /**
