@@ -2,7 +2,9 @@
 // module alternated: each call walks a layer whose K/V the other layers' calls evicted (cold, as in a decode step), and
 // whole passes are timed from outside (workerd's clock stands still during synchronous work), less an empty round trip.
 // usage: node kernels/bench/attention-cycle.mjs --base old-relaxed.wasm [--new build/kernels/relaxed.wasm]
-//   [--shape smollm2|stories15M] [--lens 128,512,2048] [--rounds 9] [--mb 48] [--touch 0|1]
+//   [--shape smollm2|stories15M|k256] [--lens 128,512,2048] [--rounds 9] [--mb 48] [--touch 0|1] [--base-touch 0|1]
+//   (--base-touch: the baseline's touch argument, --touch's by default: with --base and --new the same module, the
+//   touched walk against the per-head one)
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -15,20 +17,21 @@ const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i < 0 ? dflt : process.argv[i + 1];
 };
-const SHAPES = { smollm2: [9, 3, 64], stories15M: [6, 6, 48] };
+const SHAPES = { smollm2: [9, 3, 64], stories15M: [6, 6, 48], k256: [8, 4, 64] };
 const shapeName = arg("--shape", "smollm2");
 const [H, KV, D] = SHAPES[shapeName];
 const lens = arg("--lens", "128,512,2048").split(",").map(Number);
 const rounds = Number(arg("--rounds", 9));
 const mb = Number(arg("--mb", 48));
 const touch = Number(arg("--touch", 1)); // the kernel's touch argument (a baseline module without it ignores it)
+const baseTouch = Number(arg("--base-touch", touch));
 const dir = mkdtempSync(join(tmpdir(), "edge-llama-attn-cycle-"));
 copyFileSync(resolve(arg("--new", resolve(here, "../../build/kernels/relaxed.wasm"))), join(dir, "new.wasm"));
 copyFileSync(resolve(arg("--base")), join(dir, "base.wasm"));
 
 // One driver for both runtimes (a string, evaluated in Node and pasted into the worker).
 const driver = `
-const H = ${H}, KV = ${KV}, D = ${D}, MB = ${mb}, TOUCH = ${touch};
+const H = ${H}, KV = ${KV}, D = ${D}, MB = ${mb}, TOUCH = { base: ${baseTouch}, new: ${touch} };
 function rng(seed) { let s = seed >>> 0; return () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 8388608 - 1; }; }
 const made = new Map();
 // nLayers layers of K and V at nPos positions (MB megabytes in all), their queries, an output and the scores scratch.
@@ -55,7 +58,7 @@ function cycle(mods, which, nPos, passes) {
   for (let r = 0; r < passes; r++) {
     for (let l = 0; l < m.nLayers; l++) {
       const k = m.kv + l * 2 * m.plane;
-      ex.attention(m.out, m.q + l * H * D * 4, k, k + m.plane, m.scores, nPos - 1, 1, H, KV, D, 0, TOUCH);
+      ex.attention(m.out, m.q + l * H * D * 4, k, k + m.plane, m.scores, nPos - 1, 1, H, KV, D, 0, TOUCH[which]);
       if (r === 0) { const u = new Uint32Array(ex.memory.buffer, m.out, H * D); for (const x of u) h = (Math.imul(h, 31) + x) >>> 0; }
     }
   }

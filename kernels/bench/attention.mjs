@@ -2,7 +2,8 @@
 // dims), in Node and in workerd (miniflare), alternated: the shipped path against an optional baseline module, and the
 // stages of the f32 kernel (the per-head plane decode, scores, softmax + f16 rounding, weighted V sum).
 // usage: node kernels/bench/attention.mjs [--base old-relaxed.wasm] [--rounds 9] [--quick] [--lens 128,512,2048]
-//   [--types f16,q8_0,f32] [--no-prefill]
+//   [--types f16,q8_0,f32] [--no-prefill] [--shape smollm2|k256] (k256: 8 heads, 4 KV heads, 64 dims)
+//   [--stages] (f32: the f32 kernel's stages on the cache's own layout, one token)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -18,6 +19,10 @@ const arg = (name, dflt) => {
 const basePath = arg("--base", null);
 const rounds = Number(arg("--rounds", 9));
 const quick = process.argv.includes("--quick");
+const shapes = { smollm2: [9, 3], k256: [8, 4] };
+const shapeName = arg("--shape", "smollm2");
+if (!shapes[shapeName]) throw new Error(`--shape: one of ${Object.keys(shapes).join(", ")}`);
+const [nHeads, nKv] = shapes[shapeName];
 const newPath = resolve(here, "../../build/kernels/relaxed.wasm");
 
 const dir = mkdtempSync(join(tmpdir(), "edge-llama-attn-bench-"));
@@ -30,7 +35,7 @@ if (basePath) copyFileSync(basePath, join(dir, "base.wasm"));
 
 // One driver for both runtimes (a string, evaluated in Node and pasted into the worker).
 const driver = `
-const H = 9, KV = 3, D = 64, G = 3, KVD = 192, NCTX = 4096;
+const H = ${nHeads}, KV = ${nKv}, D = 64, G = ${nHeads / nKv}, KVD = ${nKv * 64}, NCTX = 4096;
 function rng(seed) { let s = seed >>> 0; return () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 8388608 - 1; }; }
 function setup(ex, code, nTok) {
   const rowBytes = code === 0 ? KVD * 4 : code === 1 ? KVD * 2 : (KVD / 32) * 34;
@@ -39,11 +44,11 @@ function setup(ex, code, nTok) {
   const m = { rowBytes, code, nTok };
   m.src = take(NCTX * KVD * 4); m.k = take(NCTX * rowBytes); m.v = take(NCTX * rowBytes);
   m.q = take(nTok * H * D * 4); m.qr = take(nTok * H * D * 4 + nTok * H * D * 2); m.out = take(nTok * H * D * 4);
-  m.scores = take(32 * G * NCTX * 4); m.kp = take(NCTX * D * 4); m.vp = take(NCTX * D * 4);
+  m.scores = take(32 * G * NCTX * 4); m.kp = take(NCTX * KVD * 4); m.vp = take(NCTX * KVD * 4);
   if (at > ex.memory.buffer.byteLength) ex.memory.grow(Math.ceil((at - ex.memory.buffer.byteLength) / 65536));
   const f = new Float32Array(ex.memory.buffer), r = rng(7);
   if (!ex.kv_encode) { // the stages module: f32 planes and query straight from the generator
-    for (let i = 0; i < NCTX * D; i++) { f[m.kp / 4 + i] = 3 * r(); f[m.vp / 4 + i] = 2 * r(); }
+    for (let i = 0; i < NCTX * KVD; i++) { f[m.kp / 4 + i] = 3 * r(); f[m.vp / 4 + i] = 2 * r(); }
     for (let i = 0; i < nTok * H * D; i++) f[m.qr / 4 + i] = 2 * r();
     return m;
   }
@@ -76,11 +81,13 @@ function step(ex, m, how, nPos) {
   }
 }
 // The f32 kernel's stages on one token (planes and scores already in place), KV heads in turn.
+// code 0 (an f32 cache): on the cache's own rows (KV head g's at k + g·D·4, KVD·4 bytes apart).
 function part(px, m, what, nPos) {
   for (let g = 0; g < KV; g++) {
-    if (what === "scores") px.scores_only(m.scores, m.qr + g * G * D * 4, m.kp, nPos, G, D, nPos * 4);
+    const kp = m.code === 0 ? m.kp + g * D * 4 : m.kp, vp = m.code === 0 ? m.vp + g * D * 4 : m.vp, st = m.code === 0 ? KVD * 4 : D * 4;
+    if (what === "scores") px.scores_only(m.scores, m.qr + g * G * D * 4, kp, nPos, G, D, nPos * 4, st);
     else if (what === "softmax") px.softmax_only(m.scores, nPos, G, nPos * 4, m.code === 1 ? 1 : 0);
-    else px.vsum_only(m.out + g * G * D * 4, m.scores, m.vp, nPos, G, D, nPos * 4);
+    else px.vsum_only(m.out + g * G * D * 4, m.scores, vp, nPos, G, D, nPos * 4, st);
   }
 }
 function hash(ex, m) { const u = new Uint32Array(ex.memory.buffer, m.out, m.nTok * H * D); let h = 0; for (const x of u) h = (Math.imul(h, 31) + x) >>> 0; return h; }
@@ -141,6 +148,7 @@ try {
     for (const nPos of lens) {
       if (basePath) cases.push([`f32 decode ${nPos}: base`, "base", "f32", 0, 1, nPos]);
       cases.push([`f32 decode ${nPos}: now`, "new", "f32", 0, 1, nPos]);
+      if (process.argv.includes("--stages")) for (const part of ["scores", "softmax", "vsum"]) cases.push([`f32 decode ${nPos}: stage ${part}`, "parts", part, 0, 1, nPos]);
       if (nPos >= 128 && !process.argv.includes("--no-prefill")) { // a 128-token prompt pass ending at nPos
         if (basePath) cases.push([`f32 prefill 128 to ${nPos}: base`, "base", "f32", 0, 128, nPos]);
         cases.push([`f32 prefill 128 to ${nPos}: now`, "new", "f32", 0, 128, nPos]);
@@ -181,7 +189,7 @@ try {
       if (c[2] === "planes" || c[2] === "f32" || c[2].startsWith("fused")) e.hashes.add(`${h}`).add(w.text);
     }
   }
-  console.log(`attention per layer call (3 KV heads x 3 query heads x 64 dims), µs, median of ${rounds} alternated rounds; empty round trip ${rtt.toFixed(1)} ms`);
+  console.log(`attention per layer call (${nKv} KV heads x ${nHeads / nKv} query heads x 64 dims), µs, median of ${rounds} alternated rounds; empty round trip ${rtt.toFixed(1)} ms`);
   console.log(`${"case".padEnd(48)} ${"node".padStart(8)} ${"workerd".padStart(8)} ${"node min".padStart(9)} ${"wd min".padStart(8)}  output bits`);
   const byGroup = new Map();
   for (const [label, e] of ms) {

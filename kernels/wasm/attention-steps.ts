@@ -137,12 +137,28 @@ import { expf4, f16Round, hsum, madd, transposeAdd } from "./common";
 }
 
 /**
+ * expf4's constants (common.ts), splatted from here once per softmax: a v128.const inside a loop is rebuilt on every
+ * pass of it (a 64-bit immediate moved through a general register, then widened: three or four instructions each on
+ * x64), and binaryen folds a splat of a literal into such a constant wherever it is used.
+ */
+const EXP_C = memory.data<f32>([1.44269504089, -126, 0.693359375, -2.12194440e-4, 1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+  4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1, 12582912.0 + 127.0, 12582912.0, -87.33654], 16);
+
+/**
  * softmaxRow (elementwise.ts) in place on each of the group's rows of nPos scores (rowBytes apart), the weights rounded
  * to f16 in its last pass when f16 is set: the same max, exps, f64 sum and products by 1/sum, so the same weights. The
  * max pass takes pmax (one instruction; a NaN score still turns every weight NaN, through its exp and the sum).
+ * The exps are expf4's operations with its constants held in registers, less two that cannot act on x = score − max:
+ * x ≤ 0 or NaN (the pmax chain never takes a NaN lane, so the max is at least every other score), so the clamp of n
+ * to 127 and the overflow to +Inf (x > 88.72) leave every lane as it is.
  */
 @inline export function softmaxWeights(scores: usize, rowBytes: usize, group: i32, nPos: i32, f16: bool): void {
   const n4 = nPos & ~3;
+  const cLog2e = v128.load32_splat(EXP_C), cLo = v128.load32_splat(EXP_C, 4), cLn2a = v128.load32_splat(EXP_C, 8);
+  const cLn2b = v128.load32_splat(EXP_C, 12), p0 = v128.load32_splat(EXP_C, 16), p1 = v128.load32_splat(EXP_C, 20);
+  const p2 = v128.load32_splat(EXP_C, 24), p3 = v128.load32_splat(EXP_C, 28), p4 = v128.load32_splat(EXP_C, 32);
+  const p5 = v128.load32_splat(EXP_C, 36), one = v128.load32_splat(EXP_C, 40), bias = v128.load32_splat(EXP_C, 44);
+  const magic = v128.load32_splat(EXP_C, 48), tinyX = v128.load32_splat(EXP_C, 52);
   for (let j = 0; j < group; j++) {
     const p = scores + <usize>j * rowBytes;
     let mv = f32x4.splat(-Infinity);
@@ -151,9 +167,24 @@ import { expf4, f16Round, hsum, madd, transposeAdd } from "./common";
     for (let i = n4; i < nPos; i++) m = max(m, load<f32>(p + (<usize>i << 2)));
     const vm = f32x4.splat(m);
     let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-    for (let i = 0; i < n4; i += 4) {
-      const e = expf4(f32x4.sub(v128.load(p + (<usize>i << 2)), vm));
-      v128.store(p + (<usize>i << 2), e);
+    for (let q = p, end = p + (<usize>n4 << 2); q < end; q += 16) {
+      // expf4(x), as in common.ts.
+      const x = f32x4.sub(v128.load(q), vm);
+      const n = f32x4.pmax(f32x4.nearest(f32x4.mul(x, cLog2e)), cLo);
+      let r = f32x4.sub(x, f32x4.mul(n, cLn2a));
+      r = f32x4.sub(r, f32x4.mul(n, cLn2b));
+      let y = madd(p0, r, p1);
+      y = madd(y, r, p2);
+      y = madd(y, r, p3);
+      y = madd(y, r, p4);
+      y = madd(y, r, p5);
+      y = f32x4.add(madd(f32x4.mul(y, r), r, r), one);
+      v128.store(q, v128.andnot(f32x4.mul(y, i32x4.shl(i32x4.sub(f32x4.add(n, bias), magic), 23)), f32x4.lt(x, tinyX)));
+    }
+    // The f64 sums in a pass of their own: beside the exps' fourteen constants the two sums do not fit the registers,
+    // and a sum kept on the stack puts a store and a load into its chain of adds on every vector.
+    for (let q = p, end = p + (<usize>n4 << 2); q < end; q += 16) {
+      const e = v128.load(q);
       s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
       s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
     }

@@ -1,0 +1,137 @@
+// f32-cache attention, a baseline module against the current build, in Node and in workerd (miniflare): many short
+// rounds, base and new back to back in each, so a busy machine's slow spells hit both; per case the median µs per
+// layer call and the median of the per-round new/base ratios, and whether the outputs' bits are the same.
+// usage: node kernels/bench/attention-ab.mjs --base old-relaxed.wasm [--new build/kernels/relaxed.wasm]
+//   [--shape k256|smollm2] [--lens 16,64,128,192,260] [--tokens 1] [--rounds 31] [--ms 4] [--wd-ms 60]
+//   [--runtimes node,workerd]   (--ms / --wd-ms: work per timed call in Node / workerd, whose round trip is noisier)
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? dflt : process.argv[i + 1];
+};
+const SHAPES = { k256: [8, 4, 64], smollm2: [9, 3, 64], stories15M: [6, 6, 48] };
+const shapeName = arg("--shape", "k256");
+if (!SHAPES[shapeName]) throw new Error(`--shape: one of ${Object.keys(SHAPES).join(", ")}`);
+const [H, KV, D] = SHAPES[shapeName];
+const lens = arg("--lens", "16,64,128,192,260").split(",").map(Number);
+const nTok = Number(arg("--tokens", 1));
+const rounds = Number(arg("--rounds", 31));
+const targetMs = Number(arg("--ms", 4)); // work per timed call
+const wdScale = Number(arg("--wd-ms", 60)) / targetMs;
+const runtimes = arg("--runtimes", "node,workerd").split(",");
+const dir = mkdtempSync(join(tmpdir(), "edge-llama-attn-ab-"));
+copyFileSync(resolve(arg("--base")), join(dir, "base.wasm"));
+copyFileSync(resolve(arg("--new", resolve(here, "../../build/kernels/relaxed.wasm"))), join(dir, "new.wasm"));
+
+// One driver for both runtimes (a string, evaluated in Node and pasted into the worker).
+const driver = `
+const H = ${H}, KV = ${KV}, D = ${D}, T = ${nTok}, NCTX = 4096;
+function rng(seed) { let s = seed >>> 0; return () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 8388608 - 1; }; }
+const made = new Map();
+function setup(mods, which) {
+  if (made.has(which)) return made.get(which);
+  const ex = new WebAssembly.Instance(mods[which], {}).exports;
+  let at = (ex.heap_base() + 15) & ~15;
+  const take = (b) => { const p = at; at += (b + 15) & ~15; return p; };
+  const m = { ex, k: take(NCTX * KV * D * 4), v: take(NCTX * KV * D * 4), q: take(T * H * D * 4), out: take(T * H * D * 4), scores: take(H * NCTX * 4 + 16) };
+  if (at > ex.memory.buffer.byteLength) ex.memory.grow(Math.ceil((at - ex.memory.buffer.byteLength) / 65536));
+  const f = new Float32Array(ex.memory.buffer), r = rng(11);
+  for (let i = 0; i < NCTX * KV * D; i++) { f[m.k / 4 + i] = 3 * r(); f[m.v / 4 + i] = 2 * r(); }
+  for (let i = 0; i < T * H * D; i++) f[m.q / 4 + i] = 2 * r();
+  made.set(which, m);
+  return m;
+}
+// reps calls at nPos positions (the last T of them the batch's); returns a hash of the output bits.
+function run(mods, which, nPos, reps) {
+  const m = setup(mods, which), ex = m.ex;
+  for (let r = 0; r < reps; r++) ex.attention(m.out, m.q, m.k, m.v, m.scores, nPos - T, T, H, KV, D, 0, 0);
+  const u = new Uint32Array(ex.memory.buffer, m.out, T * H * D);
+  let h = 0;
+  for (const x of u) h = (Math.imul(h, 31) + x) >>> 0;
+  return h;
+}
+`;
+writeFileSync(join(dir, "worker.js"), `import base from "./base.wasm";
+import neu from "./new.wasm";
+${driver}
+const mods = { base, new: neu };
+export default {
+  async fetch(req) {
+    const u = new URL(req.url), p = u.searchParams;
+    if (u.pathname === "/noop") return new Response("0");
+    return new Response(String(run(mods, p.get("w"), +p.get("nPos"), +p.get("reps"))));
+  },
+};
+`);
+const mods = { base: new WebAssembly.Module(readFileSync(join(dir, "base.wasm"))), new: new WebAssembly.Module(readFileSync(join(dir, "new.wasm"))) };
+const runNode = new Function(`${driver}; return run;`)();
+const mf = runtimes.includes("workerd") ? new Miniflare(convertV4MiniflareOptions({
+  modules: [{ type: "ESModule", path: join(dir, "worker.js") }, ...["base", "new"].map((w) => ({ type: "CompiledWasm", path: join(dir, `${w}.wasm`) }))],
+  modulesRoot: dir,
+  compatibilityDate: "2025-01-01",
+})) : null;
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const call = async (q) => {
+  const t0 = performance.now();
+  const text = await (await mf.dispatchFetch(`http://bench/${q}`)).text();
+  return { ms: performance.now() - t0, text };
+};
+try {
+  let rtt = 0;
+  if (mf) {
+    const empty = [];
+    for (let i = 0; i < 25; i++) empty.push((await call("noop")).ms);
+    rtt = median(empty.slice(5));
+  }
+  // reps per call from a Node calibration of the baseline (about targetMs of work).
+  const reps = new Map();
+  for (const nPos of lens) {
+    runNode(mods, "base", nPos, 50);
+    const t0 = performance.now();
+    runNode(mods, "base", nPos, 200);
+    reps.set(nPos, Math.max(1, Math.round((targetMs * 200) / (performance.now() - t0))));
+  }
+  const res = new Map();
+  const time = async (rt, w, nPos, n) => {
+    if (rt === "node") {
+      const t0 = performance.now();
+      const h = runNode(mods, w, nPos, n);
+      return { us: ((performance.now() - t0) * 1000) / n, h: String(h) };
+    }
+    const m = Math.max(1, Math.round(n * wdScale));
+    const r = await call(`run?w=${w}&nPos=${nPos}&reps=${m}`);
+    return { us: ((r.ms - rtt) * 1000) / m, h: r.text };
+  };
+  for (const rt of runtimes) for (const nPos of lens) { await time(rt, "base", nPos, 3); await time(rt, "new", nPos, 3); }
+  for (let r = 0; r < rounds; r++) {
+    for (const rt of runtimes) {
+      for (const nPos of lens) {
+        const key = `${rt}:${nPos}`;
+        if (!res.has(key)) res.set(key, { base: [], new: [], ratio: [], hashes: new Set() });
+        const e = res.get(key), n = reps.get(nPos);
+        const order = r % 2 ? ["new", "base"] : ["base", "new"]; // alternate which goes first
+        const t = {};
+        for (const w of order) t[w] = await time(rt, w, nPos, n);
+        e.base.push(t.base.us);
+        e.new.push(t.new.us);
+        e.ratio.push(t.new.us / t.base.us);
+        e.hashes.add(t.base.h).add(t.new.h);
+      }
+    }
+  }
+  console.log(`${shapeName} (${H} heads, ${KV} KV heads, ${D} dims), f32 KV, ${nTok === 1 ? "decode" : `${nTok}-token batch`}, cache-resident, µs per layer call: median of ${rounds} rounds (base and new back to back), ratio = median of per-round new/base${mf ? `; workerd: calls timed from outside less the empty round trip ${rtt.toFixed(2)} ms` : ""}`);
+  console.log(`${"runtime".padEnd(8)} ${"positions".padStart(9)} ${"base".padStart(9)} ${"new".padStart(9)} ${"new/base".padStart(9)}  output bits`);
+  for (const [key, e] of res) {
+    const [rt, nPos] = key.split(":");
+    console.log(`${rt.padEnd(8)} ${nPos.padStart(9)} ${median(e.base).toFixed(2).padStart(9)} ${median(e.new).toFixed(2).padStart(9)} ${median(e.ratio).toFixed(3).padStart(9)}  ${e.hashes.size === 1 ? "same" : "DIFFER"}`);
+  }
+} finally {
+  await mf?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+}
