@@ -3,7 +3,8 @@
 // layer call and the median of the per-round new/base ratios, and whether the outputs' bits are the same.
 // usage: node kernels/bench/attention-ab.mjs --base old-relaxed.wasm [--new build/kernels/relaxed.wasm]
 //   [--shape k256|smollm2] [--lens 16,64,128,192,260] [--tokens 1] [--rounds 31] [--ms 4] [--wd-ms 60]
-//   [--runtimes node,workerd]   (--ms / --wd-ms: work per timed call in Node / workerd, whose round trip is noisier)
+//   [--runtimes node,workerd] [--kv f32|f16]   (--ms / --wd-ms: work per timed call in Node / workerd, whose round trip
+//   is noisier; --kv f16: attention_typed on an F16 cache, tiles of 8 tokens as the backend takes them)
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -25,13 +26,15 @@ const rounds = Number(arg("--rounds", 31));
 const targetMs = Number(arg("--ms", 4)); // work per timed call
 const wdScale = Number(arg("--wd-ms", 60)) / targetMs;
 const runtimes = arg("--runtimes", "node,workerd").split(",");
+const kvType = arg("--kv", "f32");
+if (kvType !== "f32" && kvType !== "f16") throw new Error("--kv: f32 or f16");
 const dir = mkdtempSync(join(tmpdir(), "edge-llama-attn-ab-"));
 copyFileSync(resolve(arg("--base")), join(dir, "base.wasm"));
 copyFileSync(resolve(arg("--new", resolve(here, "../../build/kernels/relaxed.wasm"))), join(dir, "new.wasm"));
 
 // One driver for both runtimes (a string, evaluated in Node and pasted into the worker).
 const driver = `
-const H = ${H}, KV = ${KV}, D = ${D}, T = ${nTok}, NCTX = 4096;
+const H = ${H}, KV = ${KV}, D = ${D}, T = ${nTok}, NCTX = 4096, F16 = ${kvType === "f16"};
 function rng(seed) { let s = seed >>> 0; return () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) / 8388608 - 1; }; }
 const made = new Map();
 function setup(mods, which) {
@@ -43,6 +46,10 @@ function setup(mods, which) {
   if (at > ex.memory.buffer.byteLength) ex.memory.grow(Math.ceil((at - ex.memory.buffer.byteLength) / 65536));
   const f = new Float32Array(ex.memory.buffer), r = rng(11);
   for (let i = 0; i < NCTX * KV * D; i++) { f[m.k / 4 + i] = 3 * r(); f[m.v / 4 + i] = 2 * r(); }
+  if (F16) { // halves of magnitude 2^-5..2^1 (exponent 10..16), either sign, in the first half of each plane
+    const u = new Uint16Array(ex.memory.buffer);
+    for (const base of [m.k, m.v]) for (let i = 0; i < NCTX * KV * D; i++) u[base / 2 + i] = ((r() < 0 ? 0x8000 : 0) | ((10 + Math.floor(7 * Math.abs(r()))) << 10) | Math.floor(1023 * Math.abs(r()))) & 0xffff;
+  }
   for (let i = 0; i < T * H * D; i++) f[m.q / 4 + i] = 2 * r();
   made.set(which, m);
   return m;
@@ -50,7 +57,8 @@ function setup(mods, which) {
 // reps calls at nPos positions (the last T of them the batch's); returns a hash of the output bits.
 function run(mods, which, nPos, reps) {
   const m = setup(mods, which), ex = m.ex;
-  for (let r = 0; r < reps; r++) ex.attention(m.out, m.q, m.k, m.v, m.scores, nPos - T, T, H, KV, D, 0, 0);
+  if (F16) for (let r = 0; r < reps; r++) ex.attention_typed(m.out, m.q, m.k, m.v, m.scores, nPos - T, T, H, KV, D, KV * D * 2, 1, 8);
+  else for (let r = 0; r < reps; r++) ex.attention(m.out, m.q, m.k, m.v, m.scores, nPos - T, T, H, KV, D, 0, 0);
   const u = new Uint32Array(ex.memory.buffer, m.out, T * H * D);
   let h = 0;
   for (const x of u) h = (Math.imul(h, 31) + x) >>> 0;
@@ -125,7 +133,7 @@ try {
       }
     }
   }
-  console.log(`${shapeName} (${H} heads, ${KV} KV heads, ${D} dims), f32 KV, ${nTok === 1 ? "decode" : `${nTok}-token batch`}, cache-resident, µs per layer call: median of ${rounds} rounds (base and new back to back), ratio = median of per-round new/base${mf ? `; workerd: calls timed from outside less the empty round trip ${rtt.toFixed(2)} ms` : ""}`);
+  console.log(`${shapeName} (${H} heads, ${KV} KV heads, ${D} dims), ${kvType} KV, ${nTok === 1 ? "decode" : `${nTok}-token batch`}, cache-resident, µs per layer call: median of ${rounds} rounds (base and new back to back), ratio = median of per-round new/base${mf ? `; workerd: calls timed from outside less the empty round trip ${rtt.toFixed(2)} ms` : ""}`);
   console.log(`${"runtime".padEnd(8)} ${"positions".padStart(9)} ${"base".padStart(9)} ${"new".padStart(9)} ${"new/base".padStart(9)}  output bits`);
   for (const [key, e] of res) {
     const [rt, nPos] = key.split(":");
