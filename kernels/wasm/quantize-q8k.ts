@@ -15,78 +15,147 @@ export function quantize_q8_k(x: usize, q: usize, d: usize, s: usize, n: i32): v
   for (let b = 0; b < nb; b++) {
     const xp = x + (<usize>b << 10);
     // max |x| ignoring NaN: sign-cleared bits order like the floats, so one unsigned max per vector (NaN lanes
-    // zeroed first, as the scalar rule `|x| > amax` never takes a NaN); then the first element of that magnitude.
+    // zeroed first, as the scalar rule `|x| > amax` never takes a NaN). The same lanes' largest unsigned bits (the
+    // negative of largest magnitude, if any) and largest signed bits (the largest positive) tell whether -amax and
+    // +amax occur: when only one does, it is the maximum without a second look.
     const absMask = i32x4.splat(0x7fffffff);
     let vmax = i32x4.splat(0);
+    let vneg = i32x4.splat(0);
+    let vpos = i32x4.splat(0);
     let numbers = i32x4.splat(-1); // lanes that saw no NaN
+    let p = xp;
     for (let i = 0; i < 64; i++) {
-      const v = v128.load(xp + (<usize>i << 4));
+      const v = v128.load(p);
+      p += 16;
       const isNum = f32x4.eq(v, v);
       numbers = v128.and(numbers, isNum);
-      vmax = i32x4.max_u(vmax, v128.and(v128.and(v, absMask), isNum));
+      const w = v128.and(v, isNum);
+      vmax = i32x4.max_u(vmax, v128.and(w, absMask));
+      vneg = i32x4.max_u(vneg, w);
+      vpos = i32x4.max_s(vpos, w);
     }
     vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 2, 3, 2, 3));
     vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 1, 1, 1, 1));
+    vneg = i32x4.max_u(vneg, i32x4.shuffle(vneg, vneg, 2, 3, 2, 3));
+    vneg = i32x4.max_u(vneg, i32x4.shuffle(vneg, vneg, 1, 1, 1, 1));
+    vpos = i32x4.max_s(vpos, i32x4.shuffle(vpos, vpos, 2, 3, 2, 3));
+    vpos = i32x4.max_s(vpos, i32x4.shuffle(vpos, vpos, 1, 1, 1, 1));
     const amaxBits = i32x4.extract_lane(vmax, 0);
     const amax = reinterpret<f32>(amaxBits);
-    let mx: f32 = 0;
-    if (amaxBits != 0) {
-      const want = i32x4.splat(amaxBits);
-      for (let i = 0; i < 64; i++) {
-        const v = v128.load(xp + (<usize>i << 4));
-        const hit = i32x4.bitmask(i32x4.eq(v128.and(v, absMask), want));
-        if (hit != 0) {
-          mx = load<f32>(xp + (<usize>i << 4) + (<usize>ctz<i32>(hit) << 2));
-          break;
-        }
-      }
-    }
     const qb = q + <usize>b * XK_BYTES;
     const sb = s + <usize>b * XK_SUMS * 4;
-    if (amax == 0) {
+    if (amaxBits == 0) {
       memory.fill(qb, 0, XK_BYTES);
       memory.fill(sb, 0, XK_SUMS * 4);
       store<f32>(d + (<usize>b << 2), 0);
       continue;
     }
+    const negBits = amaxBits | 0x80000000;
+    const hasNeg = i32x4.extract_lane(vneg, 0) == negBits;
+    let mx: f32 = hasNeg ? reinterpret<f32>(negBits) : amax;
+    if (hasNeg && i32x4.extract_lane(vpos, 0) == amaxBits) mx = firstOfMagnitude(xp, amaxBits); // both signs: the first
     const iscale: f32 = <f32>-127.0 / mx;
-    const vs = f32x4.splat(iscale);
-    const top = i32x4.splat(127);
     // 2^-100 ≤ amax < Inf and no NaN: iscale is finite and every |iscale·x| ≤ 127·(1 + 2^-22), so roundToInt gives
     // nearest's integers; an infinite or tiny amax, or a NaN (trunc_sat makes it 0), keeps nearest + trunc_sat.
     const fast = amax >= <f32>7.888609052210118e-31 && amax <= <f32>3.4028234663852886e38 && i32x4.all_true(numbers);
-    for (let g = 0; g < 16; g++) {
-      // 16 elements: four vectors of i32 quants, their sum, stored narrowed.
-      const gp = xp + (<usize>g << 6);
-      let a: v128, c: v128, e: v128, f: v128;
-      if (fast) {
-        a = i32x4.min_s(roundToInt(f32x4.mul(v128.load(gp), vs)), top);
-        c = i32x4.min_s(roundToInt(f32x4.mul(v128.load(gp, 16), vs)), top);
-        e = i32x4.min_s(roundToInt(f32x4.mul(v128.load(gp, 32), vs)), top);
-        f = i32x4.min_s(roundToInt(f32x4.mul(v128.load(gp, 48), vs)), top);
-      } else {
-        a = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp), vs))), top);
-        c = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 16), vs))), top);
-        e = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 32), vs))), top);
-        f = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(gp, 48), vs))), top);
-      }
-      const t = i32x4.add(i32x4.add(a, c), i32x4.add(e, f));
-      const sum = i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3);
-      store<i32>(sb + (<usize>g << 2), -sum);
-      const h0 = i16x8.narrow_i32x4_s(a, c);
-      const h1 = i16x8.narrow_i32x4_s(e, f);
-      if (ASC_FEATURE_RELAXED_SIMD) {
-        v128.store(qb + (<usize>g << 4), i8x16.narrow_i16x8_s(h0, h1));
-      } else {
-        v128.store(qb + (<usize>g << 5), h0);
-        v128.store(qb + (<usize>g << 5), h1, 16);
-      }
-    }
-    for (let j = 0; j < 8; j++) {
-      const s32 = load<i32>(sb + (<usize>j << 3)) + load<i32>(sb + (<usize>j << 3), 4);
-      store<i32>(sb + 64 + (<usize>j << 2), s32);
-      store<i16>(sb + 96 + (<usize>j << 1), <i16>s32); // |Σ| ≤ 32·127: the i16 pairs Q4_K/Q5_K's mins dot_i16x8 takes
-    }
+    // Two copies of the quantizing pass, so the fast/slow choice is made once per block, not once per group.
+    if (fast) quantGroups(xp, qb, sb, f32x4.splat(iscale), true);
+    else quantGroups(xp, qb, sb, f32x4.splat(iscale), false);
     store<f32>(d + (<usize>b << 2), <f32>1.0 / iscale);
   }
+}
+
+/** The first element at xp (a 256-block) whose magnitude has the bits amaxBits, sign kept. */
+function firstOfMagnitude(xp: usize, amaxBits: i32): f32 {
+  const absMask = i32x4.splat(0x7fffffff);
+  const want = i32x4.splat(amaxBits);
+  for (let i = 0; i < 64; i++) {
+    const v = v128.load(xp + (<usize>i << 4));
+    const hit = i32x4.bitmask(i32x4.eq(v128.and(v, absMask), want));
+    if (hit != 0) return load<f32>(xp + (<usize>i << 4) + (<usize>ctz<i32>(hit) << 2));
+  }
+  return 0; // not reached: amaxBits is some element's magnitude
+}
+
+/**
+ * One 256-block's quants q = min(127, nearest(iscale·x)) at qb, and its sums at sb: 16 × -Σq per 16 elements, 8 × -Σq
+ * per 32, those 8 as i16. Four 16-element groups per pass, their four sums one vector (a transpose-add), so every
+ * sum is stored as part of a vector.
+ */
+@inline function quantGroups(xp: usize, qb: usize, sb: usize, vs: v128, fast: bool): void {
+  let p = xp;
+  let qo = qb;
+  let so = sb;
+  let even = i32x4.splat(0); // the previous pass's sums
+  let pairsLo = i32x4.splat(0); // Σ per 32 of the first half
+  for (let k = 0; k < 4; k++) {
+    const g0 = group(p, qo, vs, fast);
+    const g1 = group(p + 64, qo + GROUP_Q, vs, fast);
+    const g2 = group(p + 128, qo + 2 * GROUP_Q, vs, fast);
+    const g3 = group(p + 192, qo + 3 * GROUP_Q, vs, fast);
+    p += 256;
+    qo += 4 * GROUP_Q;
+    // Lanes Σ of groups 4k..4k+3 (the pairing (0 + 2) + (1 + 3) within each: integer sums, any order is exact).
+    const s01 = i32x4.add(i32x4.shuffle(g0, g1, 0, 4, 1, 5), i32x4.shuffle(g0, g1, 2, 6, 3, 7));
+    const s23 = i32x4.add(i32x4.shuffle(g2, g3, 0, 4, 1, 5), i32x4.shuffle(g2, g3, 2, 6, 3, 7));
+    const sums = i32x4.neg(i32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7)));
+    v128.store(so, sums);
+    so += 16;
+    if (k & 1) {
+      // Σ per 32 elements, groups (0, 1), (2, 3) of the previous pass and of this one; then as i16 (|Σ| ≤ 32·127:
+      // the pairs Q4_K/Q5_K's mins dot_i16x8 takes), the low halves, as a scalar i16 store keeps them.
+      const pairs = i32x4.add(i32x4.shuffle(even, sums, 0, 2, 4, 6), i32x4.shuffle(even, sums, 1, 3, 5, 7));
+      if (k == 1) {
+        pairsLo = pairs;
+      } else {
+        v128.store(so, pairsLo); // so = sb + 64 after four passes
+        so += 16;
+        v128.store(so, pairs);
+        so += 16;
+        v128.store(so, i8x16.shuffle(pairsLo, pairs, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29));
+      }
+    } else {
+      even = sums;
+    }
+  }
+}
+
+/** Bytes of one 16-element group's quants: i8 on the relaxed build, i16 on SIMD128. */
+const GROUP_Q: usize = ASC_FEATURE_RELAXED_SIMD ? 16 : 32;
+
+/** One 16-element group at gp quantized into qo (see quantGroups); returns its sum as four i32 lanes. */
+@inline function group(gp: usize, qo: usize, vs: v128, fast: bool): v128 {
+  const top = i32x4.splat(127);
+  // Addresses bumped, not immediate offsets: without a trap handler V8 keeps one bounds limit per distinct offset.
+  let p = gp;
+  const l0 = v128.load(p);
+  p += 16;
+  const l1 = v128.load(p);
+  p += 16;
+  const l2 = v128.load(p);
+  p += 16;
+  const l3 = v128.load(p);
+  let a: v128, c: v128, e: v128, f: v128;
+  if (fast) {
+    a = i32x4.min_s(roundToInt(f32x4.mul(l0, vs)), top);
+    c = i32x4.min_s(roundToInt(f32x4.mul(l1, vs)), top);
+    e = i32x4.min_s(roundToInt(f32x4.mul(l2, vs)), top);
+    f = i32x4.min_s(roundToInt(f32x4.mul(l3, vs)), top);
+  } else {
+    a = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(l0, vs))), top);
+    c = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(l1, vs))), top);
+    e = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(l2, vs))), top);
+    f = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(l3, vs))), top);
+  }
+  const h0 = i16x8.narrow_i32x4_s(a, c);
+  const h1 = i16x8.narrow_i32x4_s(e, f);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    v128.store(qo, i8x16.narrow_i16x8_s(h0, h1));
+  } else {
+    let o = qo;
+    v128.store(o, h0);
+    o += 16;
+    v128.store(o, h1);
+  }
+  return i32x4.add(i32x4.add(a, c), i32x4.add(e, f));
 }

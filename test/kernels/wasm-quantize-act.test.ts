@@ -1,4 +1,4 @@
-// The activation quantizers on both builds: quantize_q8_0 (Q8_0/Q4_0 matmuls) and quantize_q8_k (K-quants) against the
+// The activation quantizers on both builds: quantize_q8_0 (Q8_0/Q4_0 matmuls), quantize_q8_1 (Q4_1/Q5_1) and quantize_q8_k (K-quants) against the
 // ref backend's models of ggml's x86 code on random rows, exact rounding ties and blocks with zeros, NaN and infinities,
 // and quantize_q8_0's blocks that take the nearest/trunc_sat path (zero, tiny, ±Inf and NaN amax) with the quants,
 // d and -Σq they have always had.
@@ -146,6 +146,9 @@ describe.each(BUILDS)("wasm quantize_q8_k (%s)", (_name, relaxed) => {
         const scale = Math.exp(10 * (rnd() - 0.5));
         return (i: number) => (i === 3 * b ? 0 : (rnd() - 0.5) * scale);
       }),
+      (i) => (i === 30 ? 99 : i === 40 ? -99 : (rnd() - 0.5) * 150), // a magnitude tie, the positive first: iscale < 0
+      (i) => (i === 200 || i === 7 ? -3 : (rnd() - 0.5) * 5), // the maximum negative only (twice)
+      (i) => (i === 255 ? 6 : (rnd() - 0.5) * 11), // the maximum positive, last
     ];
     const x = new Float32Array(blocks.length * 256);
     blocks.forEach((f, b) => {
@@ -160,6 +163,8 @@ describe.each(BUILDS)("wasm quantize_q8_k (%s)", (_name, relaxed) => {
     expect(got.q[256 + 9]).toBe(0);
     const tieBlock = got.q.slice(3 * 256, 4 * 256);
     expect([tieBlock[10], tieBlock[20]]).toEqual([-127, 127]); // iscale = -127/-127: the first of the tie is the max
+    expect([got.q[12 * 256 + 30], got.q[12 * 256 + 40], got.d[12]]).toEqual([-127, 127, Math.fround(-99 / 127)]);
+    expect([got.q[13 * 256 + 7], got.q[13 * 256 + 200], got.q[14 * 256 + 255]]).toEqual([-127, -127, -127]); // iscale = -127/max
     const rounded = Array.from(x.subarray(3 * 256, 4 * 256), (v, i) => tieBlock[i]! - v).filter((r) => Math.abs(r) === 0.5);
     expect(rounded.includes(0.5) && rounded.includes(-0.5)).toBe(true);
   });
@@ -216,5 +221,39 @@ describe.each(BUILDS)("wasm quantize_q8_0_tiles (%s)", (_name, relaxed) => {
       }
       expect(Array.from(new Uint8Array(buf, q + total, 64)).every((v) => v === 0xa5), `${n} tokens: past the area`).toBe(true);
     }
+  });
+});
+
+describe.each(BUILDS)("wasm quantize_q8_1 (%s)", (_name, relaxed) => {
+  // Four blocks per pass with vector d, sums and st; 45..47 blocks leave 1..3 for the one-block tail.
+  it.each([45, 46, 47])("%i blocks: quantize_q8_0's quants, d and -Σq, and ggml's st = f16(amax/127 · Σq)", (blocks) => {
+    const x = randomRow(blocks, blocks);
+    x.fill(0, 32, 64); // zero block: st 0
+    for (let i = 0; i < 32; i++) x[64 + i] = (i - 3.5) * 3e4; // large d·Σq: st rounds past f16's range to Inf
+    for (let i = 0; i < 32; i++) x[blocks * 32 - 32 + i] = (i - 9) * 1e-8; // a tail block with st in f16's subnormals
+    const k = instantiateKernels(relaxed ? kernelModules().relaxed! : kernelModules().simd128);
+    const mem = new LinearMemory(k.memory, k.heap_base());
+    const n = x.length;
+    const xp = mem.alloc(n * 4);
+    mem.f32.set(x, xp / 4);
+    const q = mem.alloc(n * 3 + blocks * 12 + 64);
+    mem.u8.fill(0xa5, q, q + n * 3 + blocks * 12 + 64);
+    k.quantize_q8_1(xp, q, q + n * 3, q + n * 3 + blocks * 4, q + n * 3 + blocks * 8, n);
+    const buf = k.memory.buffer;
+    const want = quantize(relaxed, x);
+    const ref = quantizeQ8_0(x, n, 1);
+    for (let b = 0; b < blocks; b++) {
+      const base = q + b * (relaxed ? 96 : 64);
+      expect(Array.from(new Int16Array(buf, base + (relaxed ? 32 : 0), 32)), `block ${b}`).toEqual(Array.from(want.q16.subarray(b * 32, b * 32 + 32)));
+      if (want.q8) expect(Array.from(new Int8Array(buf, base, 32)), `block ${b}`).toEqual(Array.from(want.q8.subarray(b * 32, b * 32 + 32)));
+    }
+    expect(Array.from(new Float32Array(buf, q + n * 3, blocks))).toEqual(Array.from(want.d));
+    expect(Array.from(new Int32Array(buf, q + n * 3 + blocks * 4, blocks))).toEqual(Array.from(want.s));
+    const st = new Float32Array(buf, q + n * 3 + blocks * 8, blocks);
+    expect(Array.from(st)).toEqual(Array.from(ref.s));
+    expect([st[1], st[2]]).toEqual([0, Infinity]);
+    expect(Math.abs(st[blocks - 1]!)).toBeLessThan(2 ** -14); // an f16 subnormal, nonzero
+    expect(st[blocks - 1]).not.toBe(0);
+    expect(Array.from(new Uint8Array(buf, q + n * 3 + blocks * 12, 64)).every((v) => v === 0xa5)).toBe(true);
   });
 });
