@@ -107,7 +107,7 @@ const ROWS: ReadonlyArray<readonly [GgmlType, Row]> = [
     packedBytes: (rows, cols) => legacyPackedBytes("q5_1", rows, cols),
     pack: (mem, rows, cols, bytes, relaxed) => packLegacy("q5_1", mem, rows, cols, bytes, relaxed),
     matmul: (k, out, w, a, rows, cols, n) => k.matmul_q5_1(out, w.data, a.q, a.d, a.s, a.st, rows, cols, n),
-    // no decode entry: decode_q5_1's pairs measured no faster than matmul_q5_1 in workerd (docs/kernels.md)
+    decode: (k, out, w, a, rows, cols, xe) => k.decode_q5_1(out, w.data, a.q, a.d, a.s, a.st, rows, cols, xe),
     embed: (k, out, w, cols, tokens, n) => k.embed_legacy(out, w.data, 2, cols, tokens, n),
   }],
   [GgmlType.Q2_K, {
