@@ -1,6 +1,5 @@
 // Row-wise and elementwise ops: rmsnorm, softmax, swiglu, add, byte copies.
 import { expf4 } from "./common";
-import { quantize_q8_0 } from "./quantize-act";
 
 /** The two f64x2 halves of four f32 lanes (hi = 1: lanes 2, 3). */
 @inline function f64half(v: v128, hi: bool): v128 {
@@ -23,7 +22,6 @@ export function rmsnorm(out: usize, x: usize, w: usize, dim: i32, nTokens: i32, 
   const n4 = dim & ~3;
   for (let t = 0; t < nTokens; t++) {
     const xr = x + ((<usize>t * <usize>dim) << 2);
-    const or = out + ((<usize>t * <usize>dim) << 2);
     let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
     for (let i = 0; i < n4; i += 4) {
       const v = v128.load(xr + (<usize>i << 2));
@@ -36,16 +34,53 @@ export function rmsnorm(out: usize, x: usize, w: usize, dim: i32, nTokens: i32, 
       const v = load<f32>(xr + (<usize>i << 2));
       ss += <f64>(v * v);
     }
-    const mean = <f32>(ss / <f64>dim);
-    const scale: f32 = <f32>1.0 / Mathf.sqrt(mean + <f32>eps);
-    const vs = f32x4.splat(scale);
+    scaleRow(out + ((<usize>t * <usize>dim) << 2), xr, w, dim, ss, eps);
+  }
+}
+
+/** The second half of an rmsnorm row: or = (xr · scale) · w with scale = 1/sqrtf(mean + eps), mean = <f32>(ss / dim). */
+@inline function scaleRow(or: usize, xr: usize, w: usize, dim: i32, ss: f64, eps: f64): void {
+  const n4 = dim & ~3;
+  const mean = <f32>(ss / <f64>dim);
+  const scale: f32 = <f32>1.0 / Mathf.sqrt(mean + <f32>eps);
+  const vs = f32x4.splat(scale);
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(or + o, f32x4.mul(f32x4.mul(v128.load(xr + o), vs), v128.load(w + o)));
+  }
+  for (let i = n4; i < dim; i++) {
+    store<f32>(or + (<usize>i << 2), load<f32>(xr + (<usize>i << 2)) * scale * load<f32>(w + (<usize>i << 2)));
+  }
+}
+
+/**
+ * The residual add and the next norm in one call: x[t, :] += b[t, :], then out[t, :] = rmsnorm(x[t, :]) · w, the bits
+ * of add(x, x, b, nTokens·dim) followed by rmsnorm(out, x, w, dim, nTokens, eps) (the squares are summed from the
+ * stored sums in the same lanes and order), one row at a time, so the norm reads each row while it is in cache.
+ * out may alias x or b.
+ */
+export function add_rmsnorm(x: usize, b: usize, out: usize, w: usize, dim: i32, nTokens: i32, eps: f64): void {
+  const n4 = dim & ~3;
+  for (let t = 0; t < nTokens; t++) {
+    const row = (<usize>t * <usize>dim) << 2;
+    const xr = x + row, br = b + row;
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
     for (let i = 0; i < n4; i += 4) {
       const o = <usize>i << 2;
-      v128.store(or + o, f32x4.mul(f32x4.mul(v128.load(xr + o), vs), v128.load(w + o)));
+      const v = f32x4.add(v128.load(xr + o), v128.load(br + o));
+      v128.store(xr + o, v);
+      const sq = f32x4.mul(v, v);
+      s0 = f64x2.add(s0, f64half(sq, false));
+      s1 = f64x2.add(s1, f64half(sq, true));
     }
+    let ss: f64 = f64sum(s0, s1);
     for (let i = n4; i < dim; i++) {
-      store<f32>(or + (<usize>i << 2), load<f32>(xr + (<usize>i << 2)) * scale * load<f32>(w + (<usize>i << 2)));
+      const o = <usize>i << 2;
+      const v = load<f32>(xr + o) + load<f32>(br + o);
+      store<f32>(xr + o, v);
+      ss += <f64>(v * v);
     }
+    scaleRow(out + row, xr, w, dim, ss, eps);
   }
 }
 
@@ -123,28 +158,4 @@ export function copy_bytes(dst: usize, src: usize, n: usize): void {
 /** Zeroes n bytes. */
 export function fill_zero(dst: usize, n: usize): void {
   memory.fill(dst, 0, n);
-}
-
-/** Whether the n bytes at a and b are equal (n a multiple of 64). */
-@inline function sameBytes64(a: usize, b: usize, n: usize): bool {
-  for (let i: usize = 0; i < n; i += 64) {
-    const d = v128.or(v128.or(v128.xor(v128.load(a + i), v128.load(b + i)), v128.xor(v128.load(a + i, 16), v128.load(b + i, 16))),
-      v128.or(v128.xor(v128.load(a + i, 32), v128.load(b + i, 32)), v128.xor(v128.load(a + i, 48), v128.load(b + i, 48))));
-    if (v128.any_true(d)) return false;
-  }
-  return true;
-}
-
-/**
- * quantize_q8_0 of the n floats at x (n a multiple of 32) into q, d, s, unless `held` is 1 and the copy at keep holds
- * x's bytes: then q, d, s already hold x's quants (the caller vouches that nothing else wrote them since), the same
- * bits, and the call returns 1. Otherwise it quantizes, copies x to keep and returns 0. One token's q, k and v (and
- * gate and up) projections read the same activations: they are quantized once.
- */
-export function quantize_q8_0_keep(x: usize, q: usize, d: usize, s: usize, n: i32, keep: usize, held: i32): i32 {
-  const bytes = <usize>n << 2;
-  if (held != 0 && sameBytes64(x, keep, bytes)) return 1;
-  quantize_q8_0(x, q, d, s, n);
-  memory.copy(keep, x, bytes);
-  return 0;
 }

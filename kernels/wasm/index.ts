@@ -38,5 +38,5 @@ export { matmul_q8_0_fused, matmul_q8_0_i16 } from "./matmul-quant";
 export { argmax_f32 } from "./argmax";
 export { quantize_q8_0_tiles } from "./quantize-act";
 export { matmul_q4_0_tiles } from "./prefill-q4t";
-export { quantize_q8_0_keep } from "./elementwise";
+export { add_rmsnorm } from "./elementwise";
 export { decode_q5_0, decode_q5_1 } from "./decode-pair-legacy";

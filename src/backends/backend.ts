@@ -145,6 +145,11 @@ export interface Backend {
   swiglu(out: Buffer, gate: Buffer, up: Buffer, n: number): void;
   /** out[i] = a[i] + b[i] for i < n (out may alias a). */
   add(out: Buffer, a: Buffer, b: Buffer, n: number): void;
+  /**
+   * Optional: the residual add and the next norm in one call, the bits of add(x, x, b, nTokens · weight.length) then
+   * rmsnorm(out, x, weight, nTokens, eps) (x keeps the sums). The forward pass issues those two ops where it is absent.
+   */
+  addRmsnorm?(x: Buffer, b: Buffer, out: Buffer, weight: Vector, nTokens: number, eps: number): void;
   /** In place: x[t, j] += bias[j] for t < nTokens rows of bias.length (qwen2's q/k/v projection biases). */
   addBias(x: Buffer, bias: Vector, nTokens: number): void;
 

@@ -120,10 +120,12 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
   const shape = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim };
   const ropeQ = { ...rope, nHeads: c.nHeads }, ropeK = { ...rope, nHeads: c.nKvHeads }; // once, not per layer
 
+  // The residual add that closes a block and the RMSNorm that opens the next as one op where the backend has it.
+  const fused = backend.addRmsnorm !== undefined;
   for (let l = 0; l < layers.length; l++) {
     const layer = layers[l]!;
-    // Attention block: RMSNorm, then Q/K/V projections.
-    backend.rmsnorm(s.xb, s.x, layer.attnNorm, n, c.rmsEps);
+    // Attention block: RMSNorm (after layer 0 fused with the previous residual add), then Q/K/V projections.
+    if (l === 0 || !fused) backend.rmsnorm(s.xb, s.x, layer.attnNorm, n, c.rmsEps);
     backend.matmul(s.q, layer.wq, s.xb, n);
     backend.matmul(s.k, layer.wk, s.xb, n);
     backend.matmul(s.v, layer.wv, s.xb, n);
@@ -140,17 +142,22 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
     // Append this batch's keys and values to the cache, then attend causally over everything cached.
     backend.storeKv(cache, l, pos0, n, s.k, s.v);
     backend.attention(s.att, s.q, cache, l, pos0, n, shape);
-    // Output projection and residual connection.
+    // Output projection and residual connection; then the feed-forward block's RMSNorm.
     backend.matmul(s.proj, layer.wo, s.att, n);
-    backend.add(s.x, s.x, s.proj, n * c.dim);
+    if (fused) backend.addRmsnorm!(s.x, s.proj, s.xb, layer.ffnNorm, n, c.rmsEps);
+    else {
+      backend.add(s.x, s.x, s.proj, n * c.dim);
+      backend.rmsnorm(s.xb, s.x, layer.ffnNorm, n, c.rmsEps);
+    }
 
-    // Feed-forward block: RMSNorm, SwiGLU (silu(gate) * up), down projection, residual.
-    backend.rmsnorm(s.xb, s.x, layer.ffnNorm, n, c.rmsEps);
+    // Feed-forward block: SwiGLU (silu(gate) * up), down projection, residual (and the next layer's RMSNorm).
     backend.matmul(s.gate, layer.wGate, s.xb, n);
     backend.matmul(s.up, layer.wUp, s.xb, n);
     backend.swiglu(s.gate, s.gate, s.up, n * c.ffnDim);
     backend.matmul(s.proj, layer.wDown, s.gate, n);
-    backend.add(s.x, s.x, s.proj, n * c.dim);
+    const next = layers[l + 1];
+    if (fused && next) backend.addRmsnorm!(s.x, s.proj, s.xb, next.attnNorm, n, c.rmsEps);
+    else backend.add(s.x, s.x, s.proj, n * c.dim);
   }
 }
 

@@ -53,14 +53,14 @@ export interface KernelExports {
   quantize_q8_0_tiles(x: number, q: number, d: number, s: number, cols: number, nTokens: number): void;
   /** matmul_q4_0 on quantize_q8_0_tiles's activations (kernels/wasm/prefill-q4t.ts). */
   matmul_q4_0_tiles(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, nTokens: number): void;
-  /** quantize_q8_0 unless held = 1 and the n floats kept at keep equal x's (returns 1 then); else quantizes, keeps x, returns 0. */
-  quantize_q8_0_keep(x: number, q: number, d: number, s: number, n: number, keep: number, held: number): number;
+  /** x += b, then out = rmsnorm(x) · w, per row of dim floats: add then rmsnorm's bits (kernels/wasm/elementwise.ts). */
+  add_rmsnorm(x: number, b: number, out: number, w: number, dim: number, nTokens: number, eps: number): void;
   /** One token's Q5_0 / Q5_1 matmul, two panels per pass; xe: scratch of cols·5 bytes (kernels/wasm/decode-pair-legacy.ts). */
   decode_q5_0(out: number, w: number, xq: number, xd: number, xs: number, xst: number, rows: number, cols: number, xe: number): void;
   decode_q5_1(out: number, w: number, xq: number, xd: number, xs: number, xst: number, rows: number, cols: number, xe: number): void;
 }
 
-const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k", "decode_q4_0", "decode_q8_0", "argmax_f32", "quantize_q8_0_keep", "decode_q5_0", "decode_q5_1"] as const;
+const REQUIRED = ["memory", "heap_base", "is_relaxed", "quantize_q8_0", "quantize_q8_k", "matmul_q8_0", "matmul_q4_k", "matmul_q6_k", "matmul_f32", "attention", "attention_typed", "kv_decode_rows", "embed_quant", "embed_q4_k", "decode_q4_0", "decode_q8_0", "argmax_f32", "add_rmsnorm", "decode_q5_0", "decode_q5_1"] as const;
 
 /** Instantiates the kernel module (synchronously: it is small and imports nothing) and checks its exports. */
 export function instantiateKernels(module: WebAssembly.Module): KernelExports {

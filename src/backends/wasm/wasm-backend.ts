@@ -28,8 +28,8 @@ export class WasmBackend implements Backend {
   private readonly ropeKey = { table: 0, pos0: 0, n: 0, dims: 0, base: 0, scale: 0, factors: 0 };
   /** scratchArea as one function made once: the per-op paths pass it on without making a closure per call. */
   private readonly scratchFor = (slot: ScratchSlot, bytes: number): number => this.scratch.area(slot, bytes);
-  /** The Q8 activations the "actQ" scratch holds (activations.ts); buf, kv and release drop its multi-token key. */
-  private readonly heldQ8 = heldNothing();
+  /** The quants the "actQ" and "actK" scratches hold (activations.ts); buf, kv and release drop their keys. */
+  private readonly held = heldNothing();
   private readonly ropeFactors = factorCopies((f) => this.vec(this.loadVector("rope_freqs", f)).ptr); // RopeParams.freqFactors in linear memory, once per array
   private readonly caches = new Set<WasmKvCache>();
   readonly matrixRowGroup = ROW_GROUP;
@@ -151,15 +151,21 @@ export class WasmBackend implements Backend {
   }
 
   rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void {
-    if (!(weight instanceof WasmVector) || weight.owner !== this) throw new Error(`${this.name} backend: vector belongs to another backend`);
-    this.k.rmsnorm(this.buf(out).ptr, this.buf(x).ptr, weight.ptr, weight.length, nTokens, eps);
+    const w = this.vec(weight);
+    this.k.rmsnorm(this.buf(out).ptr, this.live(x).ptr, w.ptr, w.length, nTokens, eps);
+  }
+
+  /** Backend.addRmsnorm: the residual add and the next norm in one kernel call (one pass less over x). */
+  addRmsnorm(x: Buffer, b: Buffer, out: Buffer, weight: Vector, nTokens: number, eps: number): void {
+    const w = this.vec(weight);
+    this.k.add_rmsnorm(this.buf(x).ptr, this.live(b).ptr, this.live(out).ptr, w.ptr, w.length, nTokens, eps);
   }
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
     const m = this.mat(w);
     // Buffers checked without buf(): x is only read, and out drops the held quants only where it overlaps their input.
     const xp = this.live(x).ptr, op = this.live(out).ptr;
-    const a = prepareActivations(this.k, m.format.activation, xp, nTokens * m.cols, this.relaxed, this.scratchFor, this.heldQ8, nTokens === 1, m.cols);
+    const a = prepareActivations(this.k, m.format.activation, xp, nTokens * m.cols, this.relaxed, this.scratchFor, this.held, m.cols);
     this.dropHeldOver(op, m.rows * nTokens * 4);
     if (nTokens === 1 && m.format.decode) {
       m.format.decode(this.k, op, m.packed, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
@@ -263,15 +269,17 @@ export class WasmBackend implements Backend {
     return this.scratch.area(slot, bytes);
   }
 
-  /** Drops the held multi-token quants if their input overlaps the `bytes` at p (about to be written or freed). */
+  /** Drops the held quants whose input overlaps the `bytes` at p (about to be written or freed). */
   private dropHeldOver(p: number, bytes: number): void {
-    const held = this.heldQ8.multi;
-    if (held.x >= 0 && p < held.x + held.n * 4 && held.x < p + bytes) held.x = -1;
+    const { q8, k } = this.held;
+    if (q8.x >= 0 && p < q8.x + q8.n * 4 && q8.x < p + bytes) q8.x = -1;
+    if (k.x >= 0 && p < k.x + k.n * 4 && k.x < p + bytes) k.x = -1;
   }
 
-  /** A buffer an op may write: the held multi-token quants no longer vouch for their input. */
+  /** A buffer an op may write: the held quants no longer vouch for their input. */
   private buf(b: Buffer): WasmBuffer {
-    this.heldQ8.multi.x = -1;
+    this.held.q8.x = -1;
+    this.held.k.x = -1;
     return this.live(b);
   }
   private live(b: Buffer): WasmBuffer {
@@ -289,7 +297,8 @@ export class WasmBackend implements Backend {
   }
 
   private kv(c: KvCache): WasmKvCache {
-    this.heldQ8.multi.x = -1;
+    this.held.q8.x = -1;
+    this.held.k.x = -1;
     if (!(c instanceof WasmKvCache) || c.owner !== this) throw new Error(`${this.name} backend: KV cache belongs to another backend`);
     if (c.released) throw new Error(`${this.name} backend: KV cache used after release`);
     return c;
