@@ -119,6 +119,17 @@ export function softmaxRow(p: usize, len: i32): void {
 export function swiglu(out: usize, g: usize, u: usize, n: i32): void {
   const one = f32x4.splat(1);
   let i = 0;
+  // Four vectors per pass: their exp chains are independent, so each one's latency hides under the others' (one
+  // vector per pass measured 1.2 to 1.4x the time in Node on 1,536 floats; the same bits).
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const g0 = v128.load(g + o), g1 = v128.load(g + o, 16), g2 = v128.load(g + o, 32), g3 = v128.load(g + o, 48);
+    const e0 = expf4(f32x4.neg(g0)), e1 = expf4(f32x4.neg(g1)), e2 = expf4(f32x4.neg(g2)), e3 = expf4(f32x4.neg(g3));
+    v128.store(out + o, f32x4.mul(f32x4.div(g0, f32x4.add(one, e0)), v128.load(u + o)));
+    v128.store(out + o, f32x4.mul(f32x4.div(g1, f32x4.add(one, e1)), v128.load(u + o, 16)), 16);
+    v128.store(out + o, f32x4.mul(f32x4.div(g2, f32x4.add(one, e2)), v128.load(u + o, 32)), 32);
+    v128.store(out + o, f32x4.mul(f32x4.div(g3, f32x4.add(one, e3)), v128.load(u + o, 48)), 48);
+  }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
     const gv = v128.load(g + o);
