@@ -1,0 +1,65 @@
+// A/B of whole greedy decodes through two checkouts' engines in workerd: each checkout's bench Worker
+// (scripts/lib/bench-worker.ts, bundled from that checkout, so its own src and build/kernels) in a workerd of its own,
+// the same synthetic model loaded in both, a fresh session per round, the rounds alternated. Timed from outside
+// around one /decode request (workerd's clock stops during synchronous work), less the median empty round trip.
+// usage: npx tsx kernels/bench/decode-workerd-ab.ts <repo-root-A> <repo-root-B> [model=k256-Q4_0] [backend=wasm-relaxed]
+// env: PREFILL=16 DECODE=64 ROUNDS=31. Prints µs per decoded token (medians) and the median per-round A/B ratio.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { bundle } from "../../scripts/lib/bench-workerd";
+
+const [rootA, rootB, modelId = "k256-Q4_0", backend = "wasm-relaxed"] = process.argv.slice(2);
+if (!rootA || !rootB) throw new Error("usage: decode-workerd-ab.ts <repo-root-A> <repo-root-B> [model] [backend]");
+const env = process.env;
+const prefill = Number(env.PREFILL ?? 16), decode = Number(env.DECODE ?? 64), rounds = Number(env.ROUNDS ?? 31);
+const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+
+/** The root's bench Worker in its own workerd, the model loaded; returns a timed decode run (µs per token). */
+async function runner(root: string, dir: string) {
+  const { script, wasm } = await bundle(dir, join(root, "scripts/lib/bench-worker.ts"));
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    modules: [{ type: "ESModule", path: script }, ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(dir, f) }))],
+    modulesRoot: dir,
+    compatibilityDate: "2025-01-01",
+  }));
+  const call = async (path: string) => {
+    const res = await mf.dispatchFetch(`http://bench${path}`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`workerd ${path}: ${text}`);
+  };
+  const timed = async (path: string) => {
+    const t0 = performance.now();
+    await call(path);
+    return performance.now() - t0;
+  };
+  await call(`/load?model=${modelId}&backend=${backend}&prefill=${prefill}&decode=${decode}`);
+  const trips: number[] = [];
+  for (let i = 0; i < 15; i++) trips.push(await timed("/noop"));
+  const trip = median(trips);
+  const run = async () => {
+    await call("/session");
+    await call("/prefill");
+    return ((await timed("/decode")) - trip) * 1000 / decode;
+  };
+  return { run, dispose: () => mf.dispose() };
+}
+
+const dirs = [mkdtempSync(join(tmpdir(), "decode-wab-a-")), mkdtempSync(join(tmpdir(), "decode-wab-b-"))];
+try {
+  const runs = [await runner(rootA, dirs[0]!), await runner(rootB, dirs[1]!)];
+  try {
+    for (let w = 0; w < 3; w++) for (const r of runs) await r.run();
+    const times: [number[], number[]] = [[], []];
+    for (let i = 0; i < rounds; i++) for (const k of i & 1 ? [1, 0] : [0, 1]) times[k]!.push(await runs[k]!.run());
+    console.log(`${modelId} ${backend} in workerd: ${decode} decoded tokens after ${prefill}, ${rounds} alternated rounds`);
+    console.log(`  A ${rootA}: ${median(times[0]).toFixed(1)} µs per token`);
+    console.log(`  B ${rootB}: ${median(times[1]).toFixed(1)} µs per token`);
+    console.log(`  B speed-up over A (median of per-round A/B ratios): x${median(times[0].map((a, i) => a / times[1][i]!)).toFixed(3)}`);
+  } finally {
+    for (const r of runs) await r.dispose();
+  }
+} finally {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
