@@ -1,35 +1,93 @@
-// A/B of the swiglu kernel of two kernel builds (e.g. a base checkout's build/kernels/relaxed.wasm and this one's), alternated
-// in one Node process on 1,536 floats (ffn_down's input at the SmolLM2-135M and k256 shapes); checks their outputs equal first.
-// usage: npx tsx kernels/bench/swiglu-ab.ts <a.wasm> <b.wasm>
-import { readFileSync } from "node:fs";
+// A/B of the swiglu kernel of two kernel builds (e.g. a base checkout's build/kernels/relaxed.wasm and this one's), on
+// 1,536 floats (ffn_down's input at the SmolLM2-135M and k256 shapes), in Node and in workerd, rounds alternated;
+// checks first that both builds give the same bits.
+// usage: npx tsx kernels/bench/swiglu-ab.ts <a.wasm> <b.wasm>   (env CALLS=5000 ROUNDS=41)
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 
-interface Swiglu {
-  memory: WebAssembly.Memory;
-  heap_base(): number;
-  swiglu(out: number, g: number, u: number, n: number): void;
-}
-const mods = [process.argv[2]!, process.argv[3]!].map((p) => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(p)), {}).exports as unknown as Swiglu);
+const [pathA, pathB] = process.argv.slice(2);
+if (!pathA || !pathB) throw new Error("usage: swiglu-ab.ts <a.wasm> <b.wasm>");
+const calls = Number(process.env.CALLS ?? 5000), rounds = Number(process.env.ROUNDS ?? 41);
 const F = 1536;
-const setups = mods.map((k) => {
-  const base = k.heap_base(); const need = base + F * 16 + 65536;
-  if (k.memory.buffer.byteLength < need) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
-  const g = (base + 15) & ~15, u = g + F * 4, o = u + F * 4;
-  const f32 = new Float32Array(k.memory.buffer);
-  for (let i = 0; i < F; i++) { f32[g / 4 + i] = Math.sin(i) * 6; f32[u / 4 + i] = Math.cos(i); }
-  return { k, g, u, o, f32 };
-});
-// The same bits from both (NaN lanes aside).
-for (const s of setups) s.k.swiglu(s.o, s.g, s.u, F);
-const a = setups[0]!, b = setups[1]!;
-let diff = 0; for (let i = 0; i < F; i++) if (a.f32[a.o / 4 + i] !== b.f32[b.o / 4 + i] && !(isNaN(a.f32[a.o/4+i]))) diff++;
-console.log("differing outputs:", diff);
-const N = 5000;
-const t: number[][] = [[], []];
-for (let r = 0; r < 41; r++) for (const j of r & 1 ? [1, 0] : [0, 1]) {
-  const s = setups[j]!; const t0 = performance.now();
-  for (let i = 0; i < N; i++) s.k.swiglu(s.o, s.g, s.u, F);
-  t[j]!.push((performance.now() - t0) * 1000 / N);
-  for (let i = 0; i < F; i++) { s.f32[s.g / 4 + i] = Math.sin(i) * 6; }
+
+// The same set-up and loop in both runtimes (as source for the Worker): gates in (-6, 6), ups in (-1, 1).
+const setup = `function setup(ex) {
+  const base = ex.heap_base(), need = base + ${F} * 16 + 65536;
+  if (ex.memory.buffer.byteLength < need) ex.memory.grow(Math.ceil((need - ex.memory.buffer.byteLength) / 65536));
+  const g = (base + 15) & ~15, u = g + ${F} * 4, o = u + ${F} * 4;
+  const f32 = new Float32Array(ex.memory.buffer);
+  for (let i = 0; i < ${F}; i++) { f32[g / 4 + i] = Math.sin(i) * 6; f32[u / 4 + i] = Math.cos(i); }
+  return { g, u, o };
 }
-const med = (x: number[]) => [...x].sort((p, q) => p - q)[x.length >> 1]!;
-console.log("A", med(t[0]!).toFixed(3), "B", med(t[1]!).toFixed(3), "A/B", med(t[0]!.map((x, i) => x / t[1]![i]!)).toFixed(3));
+function run(ex, calls) {
+  const { g, u, o } = setup(ex);
+  for (let i = 0; i < calls; i++) ex.swiglu(o, g, u, ${F});
+  return o;
+}`;
+const lib = new Function(`${setup}; return { setup, run };`)() as {
+  setup(ex: WebAssembly.Exports): { o: number };
+  run(ex: WebAssembly.Exports, calls: number): number;
+};
+const inst = (p: string) => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(p)), {}).exports;
+const A = inst(pathA), B = inst(pathB);
+const out = (ex: WebAssembly.Exports) => {
+  const o = lib.run(ex, 1); // may grow the memory: its buffer read after
+  return new Uint32Array((ex.memory as WebAssembly.Memory).buffer, o, F).join();
+};
+if (out(A) !== out(B)) throw new Error("the builds' swiglu outputs differ");
+
+const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+const dir = mkdtempSync(join(tmpdir(), "swiglu-ab-"));
+copyFileSync(pathA, join(dir, "a.wasm"));
+copyFileSync(pathB, join(dir, "b.wasm"));
+writeFileSync(join(dir, "worker.js"), `import a from "./a.wasm"; import b from "./b.wasm";
+${setup}
+const ex = { a: new WebAssembly.Instance(a, {}).exports, b: new WebAssembly.Instance(b, {}).exports };
+export default { async fetch(req) {
+  const u = new URL(req.url);
+  if (u.pathname === "/noop") return new Response("0");
+  return new Response(String(run(ex[u.pathname.slice(1)], Number(u.searchParams.get("calls")))));
+} };`);
+const mf = new Miniflare(convertV4MiniflareOptions({
+  modules: [{ type: "ESModule", path: join(dir, "worker.js") }, { type: "CompiledWasm", path: join(dir, "a.wasm") }, { type: "CompiledWasm", path: join(dir, "b.wasm") }],
+  modulesRoot: dir,
+  compatibilityDate: "2025-01-01",
+}));
+try {
+  // workerd's clock stands still while code runs: its time is the round trip less an empty request's.
+  const call = async (path: string) => {
+    const t0 = performance.now();
+    await (await mf.dispatchFetch(`http://s${path}`)).text();
+    return performance.now() - t0;
+  };
+  const empty: number[] = [];
+  for (let i = 0; i < 15; i++) empty.push(await call("/noop"));
+  const rtt = median(empty.slice(5));
+  const node = (ex: WebAssembly.Exports) => {
+    const t0 = performance.now();
+    lib.run(ex, calls);
+    return performance.now() - t0;
+  };
+  const t: Record<string, number[]> = { "node a": [], "node b": [], "workerd a": [], "workerd b": [] };
+  for (const k of ["a", "b"]) {
+    node(k === "a" ? A : B);
+    await call(`/${k}?calls=${calls >> 2}`);
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const k of r % 2 ? ["b", "a"] : ["a", "b"]) {
+      t[`node ${k}`]!.push(node(k === "a" ? A : B));
+      t[`workerd ${k}`]!.push((await call(`/${k}?calls=${calls}`)) - rtt);
+    }
+  }
+  console.log(`swiglu of ${F} floats: µs per call (medians of ${rounds} alternated rounds of ${calls} calls); a = ${pathA}, b = ${pathB}`);
+  for (const rt of ["node", "workerd"]) {
+    const [a, b] = [t[`${rt} a`]!, t[`${rt} b`]!];
+    const us = (v: number) => ((v * 1000) / calls).toFixed(3);
+    console.log(`  ${rt.padEnd(8)} a ${us(median(a))}  b ${us(median(b))}  a/b per round ${median(a.map((v, i) => v / b[i]!)).toFixed(3)}`);
+  }
+} finally {
+  await mf.dispose();
+  rmSync(dir, { recursive: true, force: true });
+}
