@@ -14,33 +14,40 @@ export function quantize_q8_k(x: usize, q: usize, d: usize, s: usize, n: i32): v
   const nb = n >> 8;
   for (let b = 0; b < nb; b++) {
     const xp = x + (<usize>b << 10);
-    // max |x| ignoring NaN: sign-cleared bits order like the floats, so one unsigned max per vector (NaN lanes
-    // zeroed first, as the scalar rule `|x| > amax` never takes a NaN). The same lanes' largest unsigned bits (the
-    // negative of largest magnitude, if any) and largest signed bits (the largest positive) tell whether -amax and
-    // +amax occur: when only one does, it is the maximum without a second look.
+    // max |x|: sign-cleared bits order like the floats (NaN above +Inf), so one unsigned max per vector. The same
+    // lanes' largest unsigned bits (the negative of largest magnitude, if any) and largest signed bits (the largest
+    // positive) tell whether -amax and +amax occur: when only one does, it is the maximum without a second look. A
+    // block holding a NaN (its maximum's bits above +Inf's) is scanned again by the rule that never takes a NaN.
     const absMask = i32x4.splat(0x7fffffff);
     let vmax = i32x4.splat(0);
     let vneg = i32x4.splat(0);
     let vpos = i32x4.splat(0);
-    let numbers = i32x4.splat(-1); // lanes that saw no NaN
     let p = xp;
     for (let i = 0; i < 64; i++) {
       const v = v128.load(p);
       p += 16;
-      const isNum = f32x4.eq(v, v);
-      numbers = v128.and(numbers, isNum);
-      const w = v128.and(v, isNum);
-      vmax = i32x4.max_u(vmax, v128.and(w, absMask));
-      vneg = i32x4.max_u(vneg, w);
-      vpos = i32x4.max_s(vpos, w);
+      vmax = i32x4.max_u(vmax, v128.and(v, absMask));
+      vneg = i32x4.max_u(vneg, v);
+      vpos = i32x4.max_s(vpos, v);
     }
     vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 2, 3, 2, 3));
     vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 1, 1, 1, 1));
-    vneg = i32x4.max_u(vneg, i32x4.shuffle(vneg, vneg, 2, 3, 2, 3));
-    vneg = i32x4.max_u(vneg, i32x4.shuffle(vneg, vneg, 1, 1, 1, 1));
-    vpos = i32x4.max_s(vpos, i32x4.shuffle(vpos, vpos, 2, 3, 2, 3));
-    vpos = i32x4.max_s(vpos, i32x4.shuffle(vpos, vpos, 1, 1, 1, 1));
-    const amaxBits = i32x4.extract_lane(vmax, 0);
+    let amaxBits = i32x4.extract_lane(vmax, 0);
+    const numbers = <u32>amaxBits <= 0x7f800000; // no NaN in the block
+    let mx: f32;
+    if (numbers) {
+      vneg = i32x4.max_u(vneg, i32x4.shuffle(vneg, vneg, 2, 3, 2, 3));
+      vneg = i32x4.max_u(vneg, i32x4.shuffle(vneg, vneg, 1, 1, 1, 1));
+      vpos = i32x4.max_s(vpos, i32x4.shuffle(vpos, vpos, 2, 3, 2, 3));
+      vpos = i32x4.max_s(vpos, i32x4.shuffle(vpos, vpos, 1, 1, 1, 1));
+      const negBits = amaxBits | 0x80000000;
+      const hasNeg = i32x4.extract_lane(vneg, 0) == negBits;
+      mx = hasNeg ? reinterpret<f32>(negBits) : reinterpret<f32>(amaxBits);
+      if (hasNeg && i32x4.extract_lane(vpos, 0) == amaxBits) mx = firstOfMagnitude(xp, amaxBits); // both: the first
+    } else {
+      mx = maxIgnoringNaN(xp);
+      amaxBits = reinterpret<i32>(mx) & 0x7fffffff;
+    }
     const amax = reinterpret<f32>(amaxBits);
     const qb = q + <usize>b * XK_BYTES;
     const sb = s + <usize>b * XK_SUMS * 4;
@@ -50,19 +57,32 @@ export function quantize_q8_k(x: usize, q: usize, d: usize, s: usize, n: i32): v
       store<f32>(d + (<usize>b << 2), 0);
       continue;
     }
-    const negBits = amaxBits | 0x80000000;
-    const hasNeg = i32x4.extract_lane(vneg, 0) == negBits;
-    let mx: f32 = hasNeg ? reinterpret<f32>(negBits) : amax;
-    if (hasNeg && i32x4.extract_lane(vpos, 0) == amaxBits) mx = firstOfMagnitude(xp, amaxBits); // both signs: the first
     const iscale: f32 = <f32>-127.0 / mx;
     // 2^-100 ≤ amax < Inf and no NaN: iscale is finite and every |iscale·x| ≤ 127·(1 + 2^-22), so roundToInt gives
     // nearest's integers; an infinite or tiny amax, or a NaN (trunc_sat makes it 0), keeps nearest + trunc_sat.
-    const fast = amax >= <f32>7.888609052210118e-31 && amax <= <f32>3.4028234663852886e38 && i32x4.all_true(numbers);
+    const fast = amax >= <f32>7.888609052210118e-31 && amax <= <f32>3.4028234663852886e38 && numbers;
     // Two copies of the quantizing pass, so the fast/slow choice is made once per block, not once per group.
     if (fast) quantGroups(xp, qb, sb, f32x4.splat(iscale), true);
     else quantGroups(xp, qb, sb, f32x4.splat(iscale), false);
     store<f32>(d + (<usize>b << 2), <f32>1.0 / iscale);
   }
+}
+
+/**
+ * The element of largest magnitude at xp (a 256-block holding a NaN), first on ties, sign kept, as the scalar rule
+ * `|x| > amax` finds it (never a NaN: NaN lanes zeroed first); 0 when every other element is ±0.
+ */
+function maxIgnoringNaN(xp: usize): f32 {
+  const absMask = i32x4.splat(0x7fffffff);
+  let vmax = i32x4.splat(0);
+  for (let i = 0; i < 64; i++) {
+    const v = v128.load(xp + (<usize>i << 4));
+    vmax = i32x4.max_u(vmax, v128.and(v128.and(v, f32x4.eq(v, v)), absMask));
+  }
+  vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 2, 3, 2, 3));
+  vmax = i32x4.max_u(vmax, i32x4.shuffle(vmax, vmax, 1, 1, 1, 1));
+  const amaxBits = i32x4.extract_lane(vmax, 0);
+  return amaxBits == 0 ? 0 : firstOfMagnitude(xp, amaxBits);
 }
 
 /** The first element at xp (a 256-block) whose magnitude has the bits amaxBits, sign kept. */
@@ -137,10 +157,11 @@ const GROUP_Q: usize = ASC_FEATURE_RELAXED_SIMD ? 16 : 32;
   const l3 = v128.load(p);
   let a: v128, c: v128, e: v128, f: v128;
   if (fast) {
-    a = i32x4.min_s(roundToInt(f32x4.mul(l0, vs)), top);
-    c = i32x4.min_s(roundToInt(f32x4.mul(l1, vs)), top);
-    e = i32x4.min_s(roundToInt(f32x4.mul(l2, vs)), top);
-    f = i32x4.min_s(roundToInt(f32x4.mul(l3, vs)), top);
+    // |iscale·x| ≤ 127·(1 + 2^-22) rounds to at most 127: ggml's min(127, ·) changes nothing here.
+    a = roundToInt(f32x4.mul(l0, vs));
+    c = roundToInt(f32x4.mul(l1, vs));
+    e = roundToInt(f32x4.mul(l2, vs));
+    f = roundToInt(f32x4.mul(l3, vs));
   } else {
     a = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(l0, vs))), top);
     c = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(l1, vs))), top);

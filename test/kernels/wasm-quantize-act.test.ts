@@ -149,6 +149,8 @@ describe.each(BUILDS)("wasm quantize_q8_k (%s)", (_name, relaxed) => {
       (i) => (i === 30 ? 99 : i === 40 ? -99 : (rnd() - 0.5) * 150), // a magnitude tie, the positive first: iscale < 0
       (i) => (i === 200 || i === 7 ? -3 : (rnd() - 0.5) * 5), // the maximum negative only (twice)
       (i) => (i === 255 ? 6 : (rnd() - 0.5) * 11), // the maximum positive, last
+      (i) => (i === 0 ? NaN : i === 50 ? 7 : i === 60 ? -7 : (rnd() - 0.5) * 13), // a NaN and a tie: the NaN-aware scan
+      (i) => (i === 100 ? NaN : i === 3 ? -0 : 0), // a NaN among zeros: an all-zero block
     ];
     const x = new Float32Array(blocks.length * 256);
     blocks.forEach((f, b) => {
@@ -165,6 +167,8 @@ describe.each(BUILDS)("wasm quantize_q8_k (%s)", (_name, relaxed) => {
     expect([tieBlock[10], tieBlock[20]]).toEqual([-127, 127]); // iscale = -127/-127: the first of the tie is the max
     expect([got.q[12 * 256 + 30], got.q[12 * 256 + 40], got.d[12]]).toEqual([-127, 127, Math.fround(-99 / 127)]);
     expect([got.q[13 * 256 + 7], got.q[13 * 256 + 200], got.q[14 * 256 + 255]]).toEqual([-127, -127, -127]); // iscale = -127/max
+    expect([got.q[15 * 256], got.q[15 * 256 + 50], got.q[15 * 256 + 60], got.d[15]]).toEqual([0, -127, 127, Math.fround(-7 / 127)]);
+    expect([got.q.slice(16 * 256, 17 * 256).every((v) => v === 0), got.d[16], got.sums.slice(16 * 16, 17 * 16).every((v) => v === 0)]).toEqual([true, 0, true]);
     const rounded = Array.from(x.subarray(3 * 256, 4 * 256), (v, i) => tieBlock[i]! - v).filter((r) => Math.abs(r) === 0.5);
     expect(rounded.includes(0.5) && rounded.includes(-0.5)).toBe(true);
   });
