@@ -88,8 +88,7 @@ const FAST_HI: u32 = 0x7f7fffff;
   );
   am = i32x4.max_u(am, i32x4.shuffle(am, am, 2, 3, 0, 1));
   am = i32x4.max_u(am, i32x4.shuffle(am, am, 1, 0, 3, 2));
-  // id = 127/amax, or 0 for a zero amax (NaN stays NaN, as the scalar m != 0 ? 127/m : 0 gives).
-  const vid = v128.and(f32x4.div(f32x4.splat(127.0), am), f32x4.ne(am, f32x4.splat(0)));
+  const vid = f32x4.div(f32x4.splat(127.0), am); // id = 127/amax (a zero amax takes slowBlock, which makes it 0)
   // With 2^-100 ≤ amax < +Inf, id is finite and every |x·id| ≤ 127·(1 + 2^-22), so roundToInt gives nearest's
   // integers. NaN, ±Inf, zero and tiny amax (x·id could overflow, or be NaN) take the nearest/trunc_sat path.
   let sumv: v128;
@@ -120,7 +119,8 @@ const FAST_HI: u32 = 0x7f7fffff;
       v128.store(o, h3);
     }
   } else {
-    sumv = i32x4.splat(slowBlock(xp, vid, q8, q16, i8, i16));
+    // id = 127/amax, or 0 for a zero amax (NaN stays NaN, as the scalar m != 0 ? 127/m : 0 gives).
+    sumv = i32x4.splat(slowBlock(xp, v128.and(vid, f32x4.ne(am, f32x4.splat(0))), q8, q16, i8, i16));
   }
   return i32x4.shuffle(am, sumv, 0, 4, 0, 4);
 }
