@@ -44,7 +44,8 @@ export function quantize_q8_0(x: usize, q: usize, d: usize, s: usize, n: i32): v
     const qb = q + <usize>b * QB;
     const r = quantBlock(x + (<usize>b << 7), qb, qb + I16, ASC_FEATURE_RELAXED_SIMD, true);
     const o = <usize>b << 2;
-    const dd = f32x4.div(r, f32x4.splat(127.0));
+    // amax in every lane: float arithmetic on the sum's lanes (integer bits: subnormals or NaN) would be slow.
+    const dd = f32x4.div(i32x4.shuffle(r, r, 0, 0, 0, 0), f32x4.splat(127.0));
     v128.store_lane<i32>(d + o, f16Round4(dd), 0);
     store<i32>(s + o, -i32x4.extract_lane(r, 1));
     if (withSt) v128.store_lane<i32>(st + o, f16Round4(f32x4.mul(dd, f32x4.convert_i32x4_s(i32x4.shuffle(r, r, 1, 1, 1, 1)))), 0);
