@@ -5,7 +5,8 @@ const MAX_F32: f32 = 3.4028234663852886e38;
 
 /**
  * The index of the greatest of the n floats at `p`, as src/engine/sampler.ts picks greedily: each value is first
- * clamped to MAX_F32 (+Inf → max float; f32x4.min keeps NaN a NaN) and a value wins only when strictly greater
+ * clamped to MAX_F32 (+Inf → max float, NaN stays NaN: f32x4.pmin, `maxv < v ? maxv : v`, one minps where
+ * f32x4.min's NaN and ±0 rules cost V8 several instructions per vector) and a value wins only when strictly greater
  * than the best so far. A NaN compares false, so it ranks as -Infinity, and -Infinity itself never wins: -1 when no
  * value is finite. Four accumulators of four lanes each hold, per lane, the best value and its lowest index among
  * the ids that lane sees (ids rise within a lane, so strict > keeps the lowest); the reduction then takes the
@@ -22,10 +23,10 @@ export function argmax_f32(p: usize, n: i32): i32 {
   const n16 = n & ~15;
   for (let i = 0; i < n16; i += 16) {
     const a = p + (<usize>i << 2);
-    const v0 = f32x4.min(v128.load(a), maxv);
-    const v1 = f32x4.min(v128.load(a, 16), maxv);
-    const v2 = f32x4.min(v128.load(a, 32), maxv);
-    const v3 = f32x4.min(v128.load(a, 48), maxv);
+    const v0 = f32x4.pmin(v128.load(a), maxv);
+    const v1 = f32x4.pmin(v128.load(a, 16), maxv);
+    const v2 = f32x4.pmin(v128.load(a, 32), maxv);
+    const v3 = f32x4.pmin(v128.load(a, 48), maxv);
     const x1 = i32x4.add(x0, four);
     const x2 = i32x4.add(x1, four);
     const x3 = i32x4.add(x2, four);
