@@ -1,7 +1,25 @@
-// Checks a long-lived wasm backend's matmul against a fresh backend's bits (tests of state kept between calls).
+// Checks a long-lived wasm backend's matmul against a fresh backend's bits, and counts its quantizer calls (tests of state kept between calls).
 import { expect } from "vitest";
 import type { WasmBackend } from "../../src/backends/wasm/wasm-backend";
+import type { KernelExports } from "../../src/backends/wasm/kernel-exports";
 import type { Buffer, Matrix } from "../../src/backends/backend";
+
+const QUANTIZERS = ["quantize_q8_0", "quantize_q8_0_tiles", "quantize_q8_1", "quantize_q8_k"] as const;
+
+/**
+ * Counts `backend`'s activation quantizer calls from now on (through a copy of its kernel exports: the exports object
+ * is frozen); read `calls` before and after an op.
+ */
+export function countQuantizerCalls(backend: WasmBackend): { calls: number } {
+  const seen = { calls: 0 };
+  const inner = (backend as unknown as { k: KernelExports }).k;
+  const counted = Object.fromEntries(QUANTIZERS.map((q) => [q, (...a: number[]) => {
+    seen.calls++;
+    return (inner[q] as (...b: number[]) => number)(...a);
+  }]));
+  (backend as unknown as { k: KernelExports }).k = { ...inner, ...counted };
+  return seen;
+}
 
 /**
  * shared.matmul of input's first nTokens rows of inCols floats by matrix (outRows rows) must give the bits a fresh

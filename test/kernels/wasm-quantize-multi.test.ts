@@ -6,14 +6,11 @@ import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
-import type { KernelExports } from "../../src/backends/wasm/kernel-exports";
 import type { Buffer, Matrix } from "../../src/backends/backend";
 import { GgmlType } from "../../src/gguf/ggml-types";
 import { quantize } from "../../src/quant/index";
 import { randomArray, seededRandom } from "./expected";
-import { expectMatmulAsFresh } from "./matmul-as-fresh";
-
-const QUANTIZERS = ["quantize_q8_0", "quantize_q8_0_tiles", "quantize_q8_1", "quantize_q8_k"] as const;
+import { countQuantizerCalls, expectMatmulAsFresh } from "./matmul-as-fresh";
 
 describe.each([
   ["wasm-relaxed", () => kernelModules().relaxed!],
@@ -29,23 +26,16 @@ describe.each([
     const x1 = randomArray(rand, nTok * cols), x2 = randomArray(rand, cols);
 
     const shared = new WasmBackend(module());
-    // Count the quantizers' calls through a copy of the backend's kernel exports (the exports object is frozen).
-    let calls = 0;
-    const inner = (shared as unknown as { k: KernelExports }).k;
-    const counted = Object.fromEntries(QUANTIZERS.map((q) => [q, (...a: number[]) => {
-      calls++;
-      return (inner[q] as (...b: number[]) => number)(...a);
-    }]));
-    (shared as unknown as { k: KernelExports }).k = { ...inner, ...counted };
+    const seen = countQuantizerCalls(shared);
     const mats = (b: WasmBackend) => Object.fromEntries(Object.entries(types).map(([name, t]) => [name, b.loadMatrix(name, t, rows[name as Name], cols, weights[name as Name])])) as Record<Name, Matrix>;
     const sm = mats(shared);
     let input: Buffer = shared.createBuffer(nTok * cols);
 
     /** shared.matmul of the input's first nTokens rows against a fresh backend's bits for them; the quantizer calls it made. */
     const check = (label: string, m: Name, nTokens = nTok): number => {
-      const before = calls; // only shared's quantizers are counted: the fresh backend has its own exports
+      const before = seen.calls; // only shared's quantizers are counted: the fresh backend has its own exports
       expectMatmulAsFresh(label, shared, sm[m], input, nTokens, cols, rows[m], () => new WasmBackend(module()), (b) => mats(b)[m]);
-      return calls - before;
+      return seen.calls - before;
     };
 
     shared.write(input, x1);
