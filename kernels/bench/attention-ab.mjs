@@ -5,11 +5,10 @@
 //   [--shape k256|smollm2] [--lens 16,64,128,192,260] [--tokens 1] [--rounds 31] [--ms 4] [--wd-ms 60]
 //   [--runtimes node,workerd] [--kv f32|f16]   (--ms / --wd-ms: work per timed call in Node / workerd, whose round trip
 //   is noisier; --kv f16: attention_typed on an F16 cache, tiles of 8 tokens as the backend takes them)
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { median, startBuildsWorker } from "./builds-worker.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -28,9 +27,7 @@ const wdScale = Number(arg("--wd-ms", 60)) / targetMs;
 const runtimes = arg("--runtimes", "node,workerd").split(",");
 const kvType = arg("--kv", "f32");
 if (kvType !== "f32" && kvType !== "f16") throw new Error("--kv: f32 or f16");
-const dir = mkdtempSync(join(tmpdir(), "edge-llama-attn-ab-"));
-copyFileSync(resolve(arg("--base")), join(dir, "base.wasm"));
-copyFileSync(resolve(arg("--new", resolve(here, "../../build/kernels/relaxed.wasm"))), join(dir, "new.wasm"));
+const builds = { base: resolve(arg("--base")), new: resolve(arg("--new", resolve(here, "../../build/kernels/relaxed.wasm"))) };
 
 // One driver for both runtimes (a string, evaluated in Node and pasted into the worker).
 const driver = `
@@ -65,38 +62,14 @@ function run(mods, which, nPos, reps) {
   return h;
 }
 `;
-writeFileSync(join(dir, "worker.js"), `import base from "./base.wasm";
-import neu from "./new.wasm";
-${driver}
-const mods = { base, new: neu };
-export default {
-  async fetch(req) {
-    const u = new URL(req.url), p = u.searchParams;
-    if (u.pathname === "/noop") return new Response("0");
-    return new Response(String(run(mods, p.get("w"), +p.get("nPos"), +p.get("reps"))));
-  },
-};
-`);
-const mods = { base: new WebAssembly.Module(readFileSync(join(dir, "base.wasm"))), new: new WebAssembly.Module(readFileSync(join(dir, "new.wasm"))) };
+const mods = { base: new WebAssembly.Module(readFileSync(builds.base)), new: new WebAssembly.Module(readFileSync(builds.new)) };
 const runNode = new Function(`${driver}; return run;`)();
-const mf = runtimes.includes("workerd") ? new Miniflare(convertV4MiniflareOptions({
-  modules: [{ type: "ESModule", path: join(dir, "worker.js") }, ...["base", "new"].map((w) => ({ type: "CompiledWasm", path: join(dir, `${w}.wasm`) }))],
-  modulesRoot: dir,
-  compatibilityDate: "2025-01-01",
-})) : null;
-const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-const call = async (q) => {
-  const t0 = performance.now();
-  const text = await (await mf.dispatchFetch(`http://bench/${q}`)).text();
-  return { ms: performance.now() - t0, text };
-};
+const wd = runtimes.includes("workerd")
+  ? await startBuildsWorker({ builds, source: driver, handler: `const p = u.searchParams; return run(mods, p.get("w"), +p.get("nPos"), +p.get("reps"));` })
+  : null;
+const call = (q) => wd.call(`/${q}`);
 try {
-  let rtt = 0;
-  if (mf) {
-    const empty = [];
-    for (let i = 0; i < 25; i++) empty.push((await call("noop")).ms);
-    rtt = median(empty.slice(5));
-  }
+  const rtt = wd ? await wd.rtt(25, 5) : 0;
   // reps per call from a Node calibration of the baseline (about targetMs of work).
   const reps = new Map();
   for (const nPos of lens) {
@@ -135,13 +108,12 @@ try {
       }
     }
   }
-  console.log(`${shapeName} (${H} heads, ${KV} KV heads, ${D} dims), ${kvType} KV, ${nTok === 1 ? "decode" : `${nTok}-token batch`}, cache-resident, µs per layer call: median of ${rounds} rounds (base and new back to back), ratio = median of per-round new/base${mf ? `; workerd: calls timed from outside less the empty round trip ${rtt.toFixed(2)} ms` : ""}`);
+  console.log(`${shapeName} (${H} heads, ${KV} KV heads, ${D} dims), ${kvType} KV, ${nTok === 1 ? "decode" : `${nTok}-token batch`}, cache-resident, µs per layer call: median of ${rounds} rounds (base and new back to back), ratio = median of per-round new/base${wd ? `; workerd: calls timed from outside less the empty round trip ${rtt.toFixed(2)} ms` : ""}`);
   console.log(`${"runtime".padEnd(8)} ${"positions".padStart(9)} ${"base".padStart(9)} ${"new".padStart(9)} ${"new/base".padStart(9)}  output bits`);
   for (const [key, e] of res) {
     const [rt, nPos] = key.split(":");
     console.log(`${rt.padEnd(8)} ${nPos.padStart(9)} ${median(e.base).toFixed(2).padStart(9)} ${median(e.new).toFixed(2).padStart(9)} ${median(e.ratio).toFixed(3).padStart(9)}  ${e.hashes.size === 1 ? "same" : "DIFFER"}`);
   }
 } finally {
-  await mf?.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  await wd?.dispose();
 }

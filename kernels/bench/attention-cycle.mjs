@@ -5,12 +5,10 @@
 //   [--shape smollm2|stories15M|k256] [--lens 128,512,2048] [--rounds 9] [--mb 48] [--touch 0|1] [--base-touch 0|1]
 //   (--base-touch: the baseline's touch argument, --touch's by default: with --base and --new the same module, the
 //   touched walk against the per-head one)
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { median, startBuildsWorker } from "./builds-worker.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -25,9 +23,7 @@ const rounds = Number(arg("--rounds", 9));
 const mb = Number(arg("--mb", 48));
 const touch = Number(arg("--touch", 1)); // the kernel's touch argument (a baseline module without it ignores it)
 const baseTouch = Number(arg("--base-touch", touch));
-const dir = mkdtempSync(join(tmpdir(), "edge-llama-attn-cycle-"));
-copyFileSync(resolve(arg("--new", resolve(here, "../../build/kernels/relaxed.wasm"))), join(dir, "new.wasm"));
-copyFileSync(resolve(arg("--base")), join(dir, "base.wasm"));
+const builds = { base: resolve(arg("--base")), new: resolve(arg("--new", resolve(here, "../../build/kernels/relaxed.wasm"))) };
 
 // One driver for both runtimes (a string, evaluated in Node and pasted into the worker).
 const driver = `
@@ -65,35 +61,12 @@ function cycle(mods, which, nPos, passes) {
   return m.nLayers + ":" + h;
 }
 `;
-writeFileSync(join(dir, "worker.js"), `import base from "./base.wasm";
-import neu from "./new.wasm";
-${driver}
-const mods = { base, new: neu };
-export default {
-  async fetch(req) {
-    const u = new URL(req.url), p = u.searchParams;
-    if (u.pathname === "/noop") return new Response("0");
-    return new Response(cycle(mods, p.get("w"), +p.get("nPos"), +p.get("passes")));
-  },
-};
-`);
-const mods = { base: new WebAssembly.Module(readFileSync(join(dir, "base.wasm"))), new: new WebAssembly.Module(readFileSync(join(dir, "new.wasm"))) };
+const mods = { base: new WebAssembly.Module(readFileSync(builds.base)), new: new WebAssembly.Module(readFileSync(builds.new)) };
 const runNode = new Function(`${driver}; return cycle;`)();
-const mf = new Miniflare(convertV4MiniflareOptions({
-  modules: [{ type: "ESModule", path: join(dir, "worker.js") }, ...["base", "new"].map((w) => ({ type: "CompiledWasm", path: join(dir, `${w}.wasm`) }))],
-  modulesRoot: dir,
-  compatibilityDate: "2025-01-01",
-}));
-const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-const call = async (q) => {
-  const t0 = performance.now();
-  const text = await (await mf.dispatchFetch(`http://bench/run?${q}`)).text();
-  return { ms: performance.now() - t0, text };
-};
+const wd = await startBuildsWorker({ builds, source: driver, handler: `const p = u.searchParams; return cycle(mods, p.get("w"), +p.get("nPos"), +p.get("passes"));` });
+const call = (q) => wd.call(`/run?${q}`);
 try {
-  const empty = [];
-  for (let i = 0; i < 15; i++) empty.push((await call("noop")).ms);
-  const rtt = median(empty.slice(5));
+  const rtt = await wd.rtt();
   console.log(`${shapeName} (${H} heads, ${KV} KV heads, ${D} dims), f32 KV, decode, ${mb} MB of layers cycled (each call cold), µs per layer call, median/min of ${rounds} alternated rounds (ratio of medians); empty round trip ${rtt.toFixed(1)} ms`);
   console.log(`${"positions".padStart(9)} ${"node base".padStart(12)} ${"node new".padStart(12)} ${"new/base".padStart(8)} ${"wd base".padStart(12)} ${"wd new".padStart(12)} ${"new/base".padStart(8)}  output bits`);
   for (const nPos of lens) {
@@ -116,6 +89,5 @@ try {
     console.log(`${String(nPos).padStart(9)} ${f(t.node.base).padStart(12)} ${f(t.node.new).padStart(12)} ${(median(t.node.new) / median(t.node.base)).toFixed(2).padStart(8)} ${f(t.wd.base).padStart(12)} ${f(t.wd.new).padStart(12)} ${(median(t.wd.new) / median(t.wd.base)).toFixed(2).padStart(8)}  ${hashes.size === 1 ? "same" : "DIFFER"}`);
   }
 } finally {
-  await mf.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  await wd.dispose();
 }

@@ -4,10 +4,8 @@
 // Checks first that both builds write the same bytes (quants, d, sums) for random rows and for edge blocks (zero, ties,
 // tiny, subnormal and huge amax, ±Inf, NaN), then prints new/base time ratios (medians, fastest rounds, median
 // of the per-round ratios).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { readFileSync } from "node:fs";
+import { median, startBuildsWorker } from "./builds-worker.mjs";
 
 const [basePath, newPath = "build/kernels/relaxed.wasm"] = process.argv.slice(2, 4);
 if (!basePath) throw new Error("usage: node kernels/bench/quantize-ab.mjs BASE.wasm [NEW.wasm] [cols] [calls] [rounds]");
@@ -78,30 +76,16 @@ for (let seed = 1; seed <= 200; seed++) {
 }
 console.log(`quantize_${kind} outputs equal: 200 calls of ${tokens > 1 ? `${tokens} rows of ${cols}` : cols} (the first with edge blocks)`);
 
-const dir = mkdtempSync(join(tmpdir(), "edge-llama-quantize-ab-"));
-copyFileSync(basePath, join(dir, "a.wasm"));
-copyFileSync(newPath, join(dir, "b.wasm"));
-writeFileSync(join(dir, "worker.js"), `import a from "./a.wasm"; import b from "./b.wasm";
-${setup}
-const ex = { a: new WebAssembly.Instance(a, {}).exports, b: new WebAssembly.Instance(b, {}).exports };
-export default { async fetch(req) {
-  const u = new URL(req.url);
-  if (u.pathname === "/noop") return new Response("0");
-  const e = ex[u.pathname.slice(1)]; const { X, Q, nb } = setup(e, ${total}, 7);
-  return new Response(String(run(e, X, Q, ${total}, nb, Number(u.searchParams.get("calls")))));
-} };`);
-const mf = new Miniflare(convertV4MiniflareOptions({
-  modules: [{ type: "ESModule", path: join(dir, "worker.js") }, { type: "CompiledWasm", path: join(dir, "a.wasm") }, { type: "CompiledWasm", path: join(dir, "b.wasm") }],
-  modulesRoot: dir,
-  compatibilityDate: "2025-01-01",
-}));
-const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const wd = await startBuildsWorker({
+  builds: { a: basePath, b: newPath },
+  source: `${setup}
+const ex = { a: new WebAssembly.Instance(mods.a, {}).exports, b: new WebAssembly.Instance(mods.b, {}).exports };`,
+  handler: `const e = ex[u.pathname.slice(1)]; const { X, Q, nb } = setup(e, ${total}, 7);
+    return run(e, X, Q, ${total}, nb, Number(u.searchParams.get("calls")));`,
+});
 try {
-  // workerd's clock stands still while code runs, so its time is the round trip less an empty request's.
-  const call = async (path) => { const t0 = performance.now(); await (await mf.dispatchFetch(`http://q${path}`)).text(); return performance.now() - t0; };
-  const empty = [];
-  for (let i = 0; i < 15; i++) empty.push(await call("/noop"));
-  const rtt = median(empty.slice(5));
+  const call = async (path) => (await wd.call(path)).ms;
+  const rtt = await wd.rtt();
   const t = { "node a": [], "node b": [], "workerd a": [], "workerd b": [] };
   const node = (ex) => { const { X, Q, nb } = lib.setup(ex, total, 7); const t0 = performance.now(); lib.run(ex, X, Q, total, nb, calls); return performance.now() - t0; };
   for (const k of ["a", "b"]) { node(k === "a" ? A : B); await call(`/${k}?calls=${calls >> 2}`); } // warm-up
@@ -119,6 +103,5 @@ try {
     console.log(`  ${rt.padEnd(8)} a ${ns(median(a))} / ${ns(Math.min(...a))}   b ${ns(median(b))} / ${ns(Math.min(...b))}   b/a ${(median(b) / median(a)).toFixed(3)} / ${(Math.min(...b) / Math.min(...a)).toFixed(3)}, per round ${perRound.toFixed(3)}`);
   }
 } finally {
-  await mf.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  await wd.dispose();
 }

@@ -2,10 +2,8 @@
 // 1,536 floats (ffn_down's input at the SmolLM2-135M and k256 shapes), in Node and in workerd, rounds alternated;
 // checks first that both builds give the same bits.
 // usage: npx tsx kernels/bench/swiglu-ab.ts <a.wasm> <b.wasm>   (env CALLS=5000 ROUNDS=41)
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { readFileSync } from "node:fs";
+import { median, startBuildsWorker } from "./builds-worker.mjs";
 
 const [pathA, pathB] = process.argv.slice(2);
 if (!pathA || !pathB) throw new Error("usage: swiglu-ab.ts <a.wasm> <b.wasm>");
@@ -38,33 +36,15 @@ const out = (ex: WebAssembly.Exports) => {
 };
 if (out(A) !== out(B)) throw new Error("the builds' swiglu outputs differ");
 
-const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-const dir = mkdtempSync(join(tmpdir(), "swiglu-ab-"));
-copyFileSync(pathA, join(dir, "a.wasm"));
-copyFileSync(pathB, join(dir, "b.wasm"));
-writeFileSync(join(dir, "worker.js"), `import a from "./a.wasm"; import b from "./b.wasm";
-${setup}
-const ex = { a: new WebAssembly.Instance(a, {}).exports, b: new WebAssembly.Instance(b, {}).exports };
-export default { async fetch(req) {
-  const u = new URL(req.url);
-  if (u.pathname === "/noop") return new Response("0");
-  return new Response(String(run(ex[u.pathname.slice(1)], Number(u.searchParams.get("calls")))));
-} };`);
-const mf = new Miniflare(convertV4MiniflareOptions({
-  modules: [{ type: "ESModule", path: join(dir, "worker.js") }, { type: "CompiledWasm", path: join(dir, "a.wasm") }, { type: "CompiledWasm", path: join(dir, "b.wasm") }],
-  modulesRoot: dir,
-  compatibilityDate: "2025-01-01",
-}));
+const wd = await startBuildsWorker({
+  builds: { a: pathA, b: pathB },
+  source: `${setup}
+const ex = { a: new WebAssembly.Instance(mods.a, {}).exports, b: new WebAssembly.Instance(mods.b, {}).exports };`,
+  handler: `return run(ex[u.pathname.slice(1)], Number(u.searchParams.get("calls")));`,
+});
 try {
-  // workerd's clock stands still while code runs: its time is the round trip less an empty request's.
-  const call = async (path: string) => {
-    const t0 = performance.now();
-    await (await mf.dispatchFetch(`http://s${path}`)).text();
-    return performance.now() - t0;
-  };
-  const empty: number[] = [];
-  for (let i = 0; i < 15; i++) empty.push(await call("/noop"));
-  const rtt = median(empty.slice(5));
+  const call = async (path: string) => (await wd.call(path)).ms;
+  const rtt = await wd.rtt();
   const node = (ex: WebAssembly.Exports) => {
     const t0 = performance.now();
     lib.run(ex, calls);
@@ -88,6 +68,5 @@ try {
     console.log(`  ${rt.padEnd(8)} a ${us(median(a))}  b ${us(median(b))}  a/b per round ${median(a.map((v, i) => v / b[i]!)).toFixed(3)}`);
   }
 } finally {
-  await mf.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  await wd.dispose();
 }
