@@ -4,6 +4,7 @@ import { LlamaContext } from "../../src/engine/context";
 import { createBackend } from "../../src/backends/select";
 import { WasmBackend } from "../../src/backends/wasm/wasm-backend";
 import { ggmlTypeName, readGguf, writeGguf } from "../../src/gguf/index";
+import { kvBytesPerPosition, kvLayoutProblem, type KvType } from "../../src/backends/kv-format";
 import { synthModel, type SynthOverrides, type SynthShapeName, type SynthTypeName } from "./synth/model";
 import { quantizeModel } from "./quantize-model";
 import type { QuantMix } from "./quant-mix";
@@ -71,6 +72,8 @@ export const BENCH_MODELS: readonly BenchModelSpec[] = [
   // What a SmolLM2 user's K-quant file looks like (rows of 576: mostly Q5_0 / Q5_1 fallbacks); ~20 s each to make.
   { id: "smollm2-135m-Q4_K_M", kind: "synth", shape: "smollm2-135m", type: "f32", mix: "q4_k_m" },
   { id: "smollm2-135m-Q5_K_M", kind: "synth", shape: "smollm2-135m", type: "f32", mix: "q5_k_m" },
+  // Its Q6_K file: ffn_down (rows of 1,536) in Q6_K, the rest Q8_0 fallbacks.
+  { id: "smollm2-135m-Q6_K", kind: "synth", shape: "smollm2-135m", type: "f32", mix: "q6_k" },
   // Test-only shapes (not in the default matrix).
   { id: "tiny-Q8_0", kind: "synth", shape: "tiny", type: "q8_0" },
   { id: "tiny-Q4_0", kind: "synth", shape: "tiny", type: "q4_0" },
@@ -138,8 +141,17 @@ export function benchPrompt(vocabSize: number, n: number): number[] {
 export class BenchSession {
   private ctx: LlamaContext;
   private next = -1;
-  constructor(readonly model: LlamaModel, readonly prompt: readonly number[], readonly decode: number) {
-    this.ctx = new LlamaContext(model, { nCtx: prompt.length + decode + 1 });
+  constructor(
+    readonly model: LlamaModel,
+    readonly prompt: readonly number[],
+    readonly decode: number,
+    kvType: KvType = "f32",
+  ) {
+    this.ctx = new LlamaContext(model, { nCtx: prompt.length + decode + 1, kvType });
+  }
+  /** The type the context's KV cache stores (what the run measured). */
+  get kvType(): KvType {
+    return this.ctx.cache.layout.type ?? "f32";
   }
   prefill(): void {
     this.ctx.append(this.prompt);
@@ -162,8 +174,8 @@ export class BenchSession {
 }
 
 /** One timed run with the given clock: prefill the prompt in one evaluate (batches of 32), then greedy-decode. */
-export function runOnce(model: LlamaModel, prompt: readonly number[], decode: number, now: () => number = () => performance.now()) {
-  const s = new BenchSession(model, prompt, decode);
+export function runOnce(model: LlamaModel, prompt: readonly number[], decode: number, kvType: KvType = "f32", now: () => number = () => performance.now()) {
+  const s = new BenchSession(model, prompt, decode, kvType);
   const t0 = now();
   s.prefill();
   const t1 = now();
@@ -179,6 +191,8 @@ export interface BenchOptions {
   readonly runs: number;
   readonly warmup: number;
   readonly runtime: string;
+  /** How our contexts' KV cache stores K and V (--kv-type; default f32, the product's default). */
+  readonly kvType?: KvType;
 }
 
 /** Token counts for a model/backend pair after the ref caps. */
@@ -188,22 +202,44 @@ export function tokenCounts(spec: BenchModelSpec, backend: string, o: Pick<Bench
   return { prefill: Math.min(o.prefill, cap?.prefill ?? Infinity), decode: Math.min(o.decode, cap?.decode ?? Infinity) };
 }
 
-/** Peak-memory figure of a loaded model with one context of `nCtx` positions. */
-export function peakMemory(model: LlamaModel, nCtx: number): number {
+/** The KV layout of one context of `nCtx` positions of the model, stored as `kvType`. */
+function kvLayout(model: LlamaModel, nCtx: number, kvType: KvType) {
+  const c = model.config;
+  return { nLayers: c.nLayers, nCtx, nKvHeads: c.nKvHeads, headDim: c.headDim, type: kvType };
+}
+
+/** Why the model cannot take a `kvType` cache (q8_0 needs head dimensions divisible by 32), or null. */
+export function kvTypeProblem(model: LlamaModel, kvType: KvType): string | null {
+  return kvLayoutProblem(kvLayout(model, 1, kvType));
+}
+
+/**
+ * Peak-memory figure of a loaded model with one context of `nCtx` positions whose cache stores `kvType`. Wasm: the
+ * linear memory, which holds the cache as allocated. Others: weights + scratch + the cache's bytes in that type.
+ */
+export function peakMemory(model: LlamaModel, nCtx: number, kvType: KvType = "f32"): number {
   const backend = model.backend;
   if (backend instanceof WasmBackend) return backend.linearMemoryBytes;
   const mem = backend.memory();
-  const kvBytes = model.config.nLayers * 2 * nCtx * model.config.kvDim * 4;
-  return mem.weightsBytes + mem.scratchBytes + kvBytes;
+  return mem.weightsBytes + mem.scratchBytes + nCtx * kvBytesPerPosition(kvLayout(model, nCtx, kvType));
 }
 
-/** Loads `bytes` on the backend and measures: `warmup` untimed runs, then the median of `runs`. */
-export function benchModel(spec: BenchModelSpec, bytes: Uint8Array, backendName: string, o: BenchOptions): BenchRow {
+/**
+ * Loads `bytes` on the backend and measures: `warmup` untimed runs, then the median of `runs`. A model that cannot
+ * take the chosen KV type gives no row (null), after a log line saying why.
+ */
+export function benchModel(spec: BenchModelSpec, bytes: Uint8Array, backendName: string, o: BenchOptions, log: (line: string) => void = () => {}): BenchRow | null {
   const model = LlamaModel.load(bytes, createBackend(backendName));
+  const kvType = o.kvType ?? "f32";
+  const problem = kvTypeProblem(model, kvType);
+  if (problem) {
+    log(`${spec.id} ${backendName}: skipped, ${problem}`);
+    return null;
+  }
   const n = tokenCounts(spec, backendName, o);
   const prompt = benchPrompt(model.config.vocabSize, n.prefill);
-  for (let i = 0; i < o.warmup; i++) runOnce(model, prompt, n.decode);
-  const results = Array.from({ length: o.runs }, () => runOnce(model, prompt, n.decode));
+  for (let i = 0; i < o.warmup; i++) runOnce(model, prompt, n.decode, kvType);
+  const results = Array.from({ length: o.runs }, () => runOnce(model, prompt, n.decode, kvType));
   return benchRow(spec, model, o, n, results);
 }
 
@@ -223,7 +259,7 @@ export function benchRow(
     prefill_tokens_per_s: Math.round(median(results.map((r) => r.prefill))),
     decode_tokens_per_s: Math.round(median(results.map((r) => r.decode)) * 10) / 10,
     weights_bytes: model.backend.memory().weightsBytes,
-    peak_memory_bytes: peakMemory(model, n.prefill + n.decode + 1),
+    peak_memory_bytes: peakMemory(model, n.prefill + n.decode + 1, o.kvType),
     prefill_tokens: n.prefill,
     decode_tokens: n.decode,
     runs: o.runs,
