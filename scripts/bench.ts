@@ -4,14 +4,18 @@ import { writeFileSync } from "node:fs";
 import { parseFlags, UsageError } from "./lib/args";
 import { DEFAULT_BACKENDS, DEFAULT_MODELS } from "./lib/bench-core";
 import { benchReport, type BenchReportRow } from "./lib/bench-report";
-import { runBench, type BenchCliOptions } from "./lib/bench-run";
+import { parseKvTypeFlag, runBench, type BenchCliOptions } from "./lib/bench-run";
 import { formatTable } from "./lib/bench-table";
 
 const USAGE = `usage: npm run bench -- [--models ID,...] [--backends ref,wasm-simd128,wasm-relaxed,webgpu] [--runtimes node,workerd]
-       [--prefill N] [--decode N] [--runs N] [--warmup N] [--quick] [--json] [--json-out FILE] [--profile] [--vs-llama-cpp]
+       [--prefill N] [--decode N] [--runs N] [--warmup N] [--kv-type f32|f16|q8_0] [--quick] [--json] [--json-out FILE]
+       [--profile] [--vs-llama-cpp]
   models: ${DEFAULT_MODELS.join(", ")} (default: all), tiny-Q8_0, tiny-Q4_0, or any .gguf in the model directory
   --quick: 3 runs after 1 warm-up (default 5 after 1). ref on smollm2-135m prefills 32 and decodes 16 tokens.
   --runtimes workerd: also runs the synthetic shapes inside workerd (miniflare), timed from Node per phase.
+  --kv-type: how our contexts' KV cache stores K and V (default f32, the product's default); llama.cpp keeps its F16.
+    q8_0 needs head dimensions divisible by 32: a model that cannot take it is skipped with a log line. webgpu rows,
+    --profile and --sharded take f32 only.
   --json: print the report (date, machine, runtime, settings, rows) on stdout instead of the table.
   --json-out FILE: also write the report to FILE (the table still goes to stdout); npm run docs:bench renders it.
   --profile: instead of the table, time per backend op (matmuls by weight), prefill and decode.
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
     decode: "number",
     runs: "number",
     warmup: "number",
+    "kv-type": "string",
     quick: "boolean",
     profile: "boolean",
     "vs-llama-cpp": "boolean",
@@ -59,6 +64,8 @@ async function main(): Promise<void> {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${k} must be a positive integer`);
   }
   if (flags.warmup !== undefined && (!Number.isInteger(flags.warmup) || flags.warmup < 0)) throw new UsageError("--warmup must be an integer ≥ 0");
+  const kvType = parseKvTypeFlag(flags["kv-type"]);
+  if (kvType !== "f32" && (flags.sharded || flags.profile)) throw new UsageError(`--kv-type ${kvType} is not applied by --${flags.sharded ? "sharded" : "profile"} (f32 only)`);
   if (flags.sharded) {
     const { shardedCli } = await import("./lib/bench-sharded-cli");
     return shardedCli(flags, (line) => process.stderr.write(`${line}\n`));
@@ -71,6 +78,7 @@ async function main(): Promise<void> {
     decode: flags.decode ?? 128,
     runs: flags.runs ?? (flags.quick ? 3 : 5),
     warmup: flags.warmup ?? 1,
+    kvType,
     log: (line) => process.stderr.write(`${line}\n`),
   };
   if (flags.profile) {
@@ -116,6 +124,7 @@ async function main(): Promise<void> {
       runs: opts.runs,
       warmup: opts.warmup,
       prefill_batch: 32,
+      kv_type: kvType,
     },
     rows,
     new Date(),
@@ -129,7 +138,7 @@ async function main(): Promise<void> {
   if (flags.json) {
     process.stdout.write(json);
   } else {
-    console.log(`prefill ${opts.prefill}-token prompt, decode ${opts.decode} tokens one at a time (unless the row says fewer); median of ${opts.runs} runs after ${opts.warmup} warm-up`);
+    console.log(`prefill ${opts.prefill}-token prompt, decode ${opts.decode} tokens one at a time (unless the row says fewer), KV cache ${kvType}; median of ${opts.runs} runs after ${opts.warmup} warm-up`);
     console.log(formatTable(rows));
   }
 }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBackend } from "../../src/backends/select";
 import { LlamaModel } from "../../src/engine/model";
-import { benchPrompt, benchRow, benchSamples, findModel, median, modelBytes, modelLabel, modelType, runOnce, tokenCounts, type BenchModelSpec, type BenchRow } from "./bench-core";
+import { benchPrompt, benchRow, benchSamples, findModel, kvTypeProblem, median, modelBytes, modelLabel, modelType, runOnce, tokenCounts, type BenchModelSpec, type BenchRow } from "./bench-core";
 import type { BenchReportRow } from "./bench-report";
 import { readBenchModel, type BenchCliOptions } from "./bench-run";
 import { LlamaCpp } from "./llama-cpp";
@@ -38,7 +38,10 @@ function llamaCppRow(label: { model: string; type: string }, runtime: string, re
   };
 }
 
-/** Rows for every model: our Node backends (webgpu excluded: it reads back asynchronously) and llama.cpp, alternated. */
+/**
+ * Rows for every model: our Node backends (webgpu excluded: it reads back asynchronously) and llama.cpp, alternated.
+ * Ours use o.kvType's cache (llama.cpp keeps its default F16); a model that cannot take it is skipped (logged).
+ */
 export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; cpuVariant: string } {
   const log = o.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), "bench-vs-llama-cpp-"));
@@ -50,11 +53,17 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
       const path = join(dir, `${spec.id}.gguf`);
       writeFileSync(path, bytes);
       const backends = o.backends.filter((b) => b !== "webgpu");
+      const kvType = o.kvType ?? "f32";
       const ours = backends.map((b) => {
         const model = LlamaModel.load(bytes, createBackend(b));
         const n = tokenCounts(spec, b, o);
         return { model, n, prompt: benchPrompt(model.config.vocabSize, n.prefill), results: [] as { prefill: number; decode: number }[] };
       });
+      const problem = ours[0] ? kvTypeProblem(ours[0].model, kvType) : null;
+      if (problem) {
+        log(`${spec.id}: skipped, ${problem}`);
+        continue;
+      }
       const cpp = new LlamaCpp(path, { nCtx: o.prefill + o.decode + 8, threads: 1, kvType: "f16", flashAttention: "auto" });
       cpuVariant = cpp.cpuVariant;
       const cppResults: { prefill: number; decode: number }[] = [];
@@ -62,7 +71,7 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
         for (let round = 0; round < o.warmup + o.runs; round++) {
           const timed = round >= o.warmup;
           for (const e of ours) {
-            const r = runOnce(e.model, e.prompt, e.n.decode);
+            const r = runOnce(e.model, e.prompt, e.n.decode, kvType);
             if (timed) e.results.push(r);
           }
           const c = cpp.measureOnce({ pp: o.prefill, tg: o.decode });

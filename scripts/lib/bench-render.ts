@@ -59,9 +59,11 @@ export function caption(r: BenchReport, source: string): string {
     .filter(([k, v]) => v && k !== "v8")
     .map(([k, v]) => (k === "node" ? `Node ${v} (V8 ${r.runtime.v8})` : `${k} ${v}`));
   const s = r.settings;
+  // Only a cache other than f32 (the default, and what reports without kv_type ran) is named.
+  const kv = s.kv_type && s.kv_type !== "f32" ? `, our KV cache ${s.kv_type}` : "";
   return (
     `**${date}** · ${m.cpu}, ${m.cores} cores, flags: ${m.cpu_flags.join(" ") || "none reported"} · ${engines.join(", ")} · ` +
-    `prefill ${s.prefill} tokens (batches of ${s.prefill_batch}), decode ${s.decode}, median of ${s.runs} runs after ${s.warmup} warm-up · [${source}](${source})`
+    `prefill ${s.prefill} tokens (batches of ${s.prefill_batch}), decode ${s.decode}${kv}, median of ${s.runs} runs after ${s.warmup} warm-up · [${source}](${source})`
   );
 }
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import type { BenchRow } from "./bench-core";
+import type { KvType } from "../../src/backends/kv-format";
 
 /** Value of the report's `format` field; bumped when a field changes meaning. */
 export const BENCH_REPORT_FORMAT = "edge-llama-bench/1";
@@ -38,6 +39,8 @@ export interface BenchSettings {
   warmup: number;
   /** Tokens per forward pass during prefill. */
   prefill_batch: number;
+  /** How our rows' KV cache stored K and V (--kv-type); absent in older reports, which ran f32. */
+  kv_type?: KvType;
 }
 
 /**

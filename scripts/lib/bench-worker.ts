@@ -5,11 +5,13 @@ import { LlamaModel } from "../../src/engine/model";
 import { createBackend } from "../../src/backends/select";
 import { moduleFor } from "../../src/backends/wasm/kernel-modules";
 import { warmKernels } from "../../kernels/bench/warm-kernels";
-import { BenchSession, benchPrompt, findModel, modelBytes, modelLabel, modelType, peakMemory, tokenCounts } from "./bench-core";
+import { parseKvType, type KvType } from "../../src/backends/kv-format";
+import { BenchSession, benchPrompt, findModel, kvTypeProblem, modelBytes, modelLabel, modelType, peakMemory, tokenCounts } from "./bench-core";
 
 let model: LlamaModel | null = null;
 let session: BenchSession | null = null;
 let counts = { prefill: 0, decode: 0 };
+let kvType: KvType = "f32";
 
 const json = (v: unknown) => new Response(JSON.stringify(v), { headers: { "content-type": "application/json" } });
 
@@ -25,14 +27,18 @@ export default {
           session?.dispose();
           session = null;
           model = LlamaModel.load(modelBytes(spec, () => new Uint8Array()), createBackend(q("backend")));
+          // kv=f32|f16|q8_0: the sessions' KV cache type (default f32); a model that cannot take it is refused.
+          kvType = parseKvType(q("kv") || "f32");
+          const problem = kvTypeProblem(model, kvType);
+          if (problem) throw new Error(`skipped, ${problem}`);
           counts = tokenCounts(spec, q("backend"), { prefill: Number(q("prefill")), decode: Number(q("decode")) });
           // fused=0|1 sets the kernels' dot_add_fused answer (kernels/bench/profile-engine.ts compares both forms).
           if (q("fused")) (model.backend as unknown as { k: { set_dot_add_fused(v: number): void } }).k.set_dot_add_fused(Number(q("fused")));
-          return json({ model: modelLabel(spec), type: modelType(model), backend: model.backend.name, ...counts });
+          return json({ model: modelLabel(spec), type: modelType(model), backend: model.backend.name, kv_type: kvType, ...counts });
         }
         case "/session":
           session?.dispose();
-          session = new BenchSession(model!, benchPrompt(model!.config.vocabSize, counts.prefill), counts.decode);
+          session = new BenchSession(model!, benchPrompt(model!.config.vocabSize, counts.prefill), counts.decode, kvType);
           return json({});
         case "/prefill":
           session!.prefill();
@@ -41,7 +47,7 @@ export default {
           session!.decodeAll();
           return json({});
         case "/memory": {
-          const r = { weights_bytes: model!.backend.memory().weightsBytes, peak_memory_bytes: peakMemory(model!, counts.prefill + counts.decode + 1) };
+          const r = { weights_bytes: model!.backend.memory().weightsBytes, peak_memory_bytes: peakMemory(model!, counts.prefill + counts.decode + 1, kvType) };
           session?.dispose();
           session = null;
           return json(r);

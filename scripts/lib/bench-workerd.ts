@@ -60,7 +60,7 @@ export async function benchWorkerd(
         try {
           let info: { model: string; type: string; backend: string; prefill: number; decode: number };
           try {
-            info = (await call(`/load?model=${spec.id}&backend=${b}&prefill=${o.prefill}&decode=${o.decode}`)) as typeof info;
+            info = (await call(`/load?model=${spec.id}&backend=${b}&prefill=${o.prefill}&decode=${o.decode}&kv=${o.kvType ?? "f32"}`)) as typeof info;
           } catch (e) {
             log(`workerd: ${spec.id} ${b}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
             continue;

@@ -46,6 +46,14 @@ describe("bench docs renderer", () => {
     expect(table).not.toContain("llama.cpp");
   });
 
+  it("names our KV cache type in the caption when it is not f32 (reports without kv_type ran f32)", () => {
+    const caption = (kv?: "f32" | "f16" | "q8_0") => renderRun({ ...runA, settings: { ...runA.settings, ...(kv && { kv_type: kv }) } }, "a.json").split("\n")[0]!;
+    expect(caption("f16")).toContain("decode 32, our KV cache f16, median of 3 runs");
+    expect(caption("q8_0")).toContain("our KV cache q8_0");
+    expect(caption("f32")).toBe(caption());
+    expect(caption()).not.toContain("KV cache");
+  });
+
   it("divides only figures of the same run, and shows ours/llama.cpp where the run has a llama.cpp row", () => {
     const b = renderRun(runB, "bench/b.json");
     // No ref row in run B: no ref column, although run A has one for the same model.

@@ -1,9 +1,12 @@
 // Smoke test of `npm run bench`: the rows' JSON shape on the tiny synthetic model (never asserts timings).
 import { describe, expect, it } from "vitest";
-import { runBench } from "../../scripts/lib/bench-run";
+import { parseKvTypeFlag, runBench } from "../../scripts/lib/bench-run";
 import { formatTable } from "../../scripts/lib/bench-table";
-import { findModel, median, tokenCounts } from "../../scripts/lib/bench-core";
+import { BenchSession, benchPrompt, findModel, median, modelBytes, peakMemory, tokenCounts } from "../../scripts/lib/bench-core";
+import { LlamaModel } from "../../src/engine/model";
+import { createBackend } from "../../src/backends/select";
 import { BENCH_REPORT_FORMAT, benchReport, machineInfo } from "../../scripts/lib/bench-report";
+import { UsageError } from "../../scripts/lib/args";
 import { benchVsLlamaCpp } from "../../scripts/lib/bench-llama-cpp";
 import { pairedRatioFor } from "../../scripts/lib/bench-pairing";
 
@@ -112,5 +115,46 @@ describe("bench", () => {
     expect(tokenCounts(findModel("stories15M-Q8_0"), "ref", full)).toEqual(full);
     expect(() => findModel("nope")).toThrow(/unknown bench model/);
     await expect(runBench({ models: ["tiny-Q8_0"], backends: ["ref"], runtimes: ["deno"], prefill: 1, decode: 1, runs: 1, warmup: 0 })).rejects.toThrow(/unknown runtime/);
+  });
+
+  it("--kv-type: parsed (f32 when absent), a clear usage error otherwise", () => {
+    expect(parseKvTypeFlag(undefined)).toBe("f32");
+    for (const t of ["f32", "f16", "q8_0"]) expect(parseKvTypeFlag(t)).toBe(t);
+    expect(() => parseKvTypeFlag("f8")).toThrow(/--kv-type must be one of f32, f16, q8_0, got "f8"/);
+    expect(() => parseKvTypeFlag("F16")).toThrow(UsageError);
+  });
+
+  it("--kv-type reaches the context, and the ref row's peak memory counts the cache in that type", async () => {
+    const model = LlamaModel.load(modelBytes(findModel("tiny-Q4_0"), () => new Uint8Array()), createBackend("ref"));
+    const prompt = benchPrompt(model.config.vocabSize, 4);
+    for (const t of ["f32", "f16"] as const) {
+      const s = new BenchSession(model, prompt, 2, t);
+      expect(s.kvType).toBe(t);
+      s.dispose();
+    }
+    expect(new BenchSession(model, prompt, 2).kvType).toBe("f32");
+    // tiny: 2 layers, K and V, 2 KV heads of 16: 64 elements a layer and position; f32 4 bytes, f16 2.
+    const o = { models: ["tiny-Q4_0"], backends: ["ref"], runtimes: ["node"], prefill: 8, decode: 4, runs: 1, warmup: 0 };
+    const [f32] = await runBench({ ...o, kvType: "f32" });
+    const [f16] = await runBench({ ...o, kvType: "f16" });
+    const nCtx = 8 + 4 + 1;
+    expect(f32!.peak_memory_bytes - f16!.peak_memory_bytes).toBe(nCtx * 2 * 2 * 32 * (4 - 2));
+    expect(peakMemory(model, nCtx) - peakMemory(model, nCtx, "f16")).toBe(nCtx * 2 * 2 * 32 * (4 - 2));
+    expect(peakMemory(model, 32, "f32") - peakMemory(model, 32, "q8_0")).toBe(32 * 2 * 2 * (32 * 4 - 34)); // one 34-byte block per 32
+  });
+
+  it("--kv-type q8_0 skips (with a log line) a model whose head dimension is not a multiple of 32", async () => {
+    const lines: string[] = [];
+    const o = { models: ["tiny-Q4_0"], backends: ["ref", "wasm-relaxed"], runtimes: ["node"], prefill: 8, decode: 4, runs: 1, warmup: 0 };
+    expect(await runBench({ ...o, kvType: "q8_0", log: (l) => lines.push(l) })).toEqual([]);
+    expect(lines).toEqual([
+      "tiny-Q4_0 ref: skipped, a q8_0 KV cache needs a head dimension divisible by 32, not 16",
+      "tiny-Q4_0 wasm-relaxed: skipped, a q8_0 KV cache needs a head dimension divisible by 32, not 16",
+    ]);
+    const rows = await runBench({ ...o, backends: ["wasm-relaxed"], kvType: "f16" });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.decode_tokens_per_s).toBeGreaterThan(0);
+    const report = benchReport({ models: o.models, backends: ["wasm-relaxed"], runtimes: ["node"], prefill: 8, decode: 4, runs: 1, warmup: 0, prefill_batch: 32, kv_type: "f16" }, rows);
+    expect(JSON.parse(JSON.stringify(report)).settings.kv_type).toBe("f16");
   });
 });
