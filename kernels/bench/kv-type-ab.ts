@@ -1,8 +1,8 @@
 // A/B of KV cache types (f32 vs f16, or q8_0) through the whole engine: one model, one bench session per type and
 // round (scripts/lib/bench-core.ts BenchSession: the prompt in one evaluate, then greedy decode), rounds alternated,
-// so a slow phase of the machine moves both types alike. Node: one loaded model shared by both types. workerd: the
-// bench Worker (scripts/lib/bench-worker.ts) as two Workers of one workerd, one per type, timed from outside around
-// each phase's request less the median empty round trip (workerd's clock stops during synchronous work).
+// so a slow phase of the machine moves both types alike. One loaded model serves both types, in Node or in the bench
+// Worker (scripts/lib/bench-worker.ts) in one workerd; workerd's phases are timed from outside around each phase's
+// request less the median empty round trip (workerd's clock stops during synchronous work).
 // usage: npx tsx kernels/bench/kv-type-ab.ts [model=k256-Q4_0] [backend=wasm-relaxed] [types=f32,f16]
 // env: PREFILL=128 DECODE=128 ROUNDS=15 RUNTIME=node|workerd. Prints per type the median prefill ms and µs per decoded
 // token, and per phase the median of the per-round A/B time ratios (> 1: the second type is faster), with load averages.
@@ -50,38 +50,37 @@ function nodeRunners(): Run[] {
   });
 }
 
-/** workerd: the bench Worker bundled once, as Workers "a" and "b" of one workerd, each loaded with its type. */
+/**
+ * workerd: the bench Worker in one workerd, the model loaded once, each run's session made with its type (/session?kv=):
+ * two Workers of one workerd, one per type, timed the second up to 15 % slower in an f32/f32 run.
+ */
 async function workerdRunners(dir: string): Promise<{ runs: Run[]; mf: Miniflare }> {
   const { script, wasm } = await bundle(dir);
   const modules = [{ type: "ESModule" as const, path: script }, ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(dir, f) }))];
-  const workers = ["a", "b"].map((name) => ({ name, modules, modulesRoot: dir, compatibilityDate: "2025-01-01" }));
-  const mf = new Miniflare(convertV4MiniflareOptions({ workers }));
-  const runs: Run[] = [];
-  for (const [i, t] of types.entries()) {
-    const worker = await mf.getWorker("ab"[i]!);
-    const call = async (path: string) => {
-      const res = await worker.fetch(`http://bench${path}`);
-      const text = await res.text();
-      if (!res.ok) throw new Error(`workerd ${path}: ${text}`);
-      return text;
-    };
-    const timed = async (path: string) => {
-      const t0 = performance.now();
-      await call(path);
-      return performance.now() - t0;
-    };
-    const info = JSON.parse(await call(`/load?model=${modelId}&backend=${backend}&prefill=${prefill}&decode=${decode}&kv=${t}`)) as { kv_type: string };
-    if (info.kv_type !== t) throw new Error(`worker ${"ab"[i]} loaded a ${info.kv_type} cache, not ${t}`);
-    const trips: number[] = [];
-    for (let k = 0; k < 15; k++) trips.push(await timed("/noop"));
-    const trip = median(trips);
-    runs.push(async () => {
-      await call("/session");
-      const pp = (await timed("/prefill")) - trip;
-      const tg = (await timed("/decode")) - trip;
-      return { prefillMs: pp, decodeUs: (tg * 1000) / decode };
-    });
-  }
+  const mf = new Miniflare(convertV4MiniflareOptions({ modules, modulesRoot: dir, compatibilityDate: "2025-01-01" }));
+  const call = async (path: string) => {
+    const res = await mf.dispatchFetch(`http://bench${path}`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`workerd ${path}: ${text}`);
+    return text;
+  };
+  const timed = async (path: string) => {
+    const t0 = performance.now();
+    await call(path);
+    return performance.now() - t0;
+  };
+  await call(`/load?model=${modelId}&backend=${backend}&prefill=${prefill}&decode=${decode}&kv=${types[0]}`);
+  for (let k = 0; k < 5; k++) await call("/noop"); // the first requests of a connection are slower
+  const trips: number[] = [];
+  for (let k = 0; k < 15; k++) trips.push(await timed("/noop"));
+  const trip = median(trips);
+  const runs = types.map((t): Run => async () => {
+    const info = JSON.parse(await call(`/session?kv=${t}`)) as { kv_type: string };
+    if (info.kv_type !== t) throw new Error(`the session's cache is ${info.kv_type}, not ${t}`);
+    const pp = (await timed("/prefill")) - trip;
+    const tg = (await timed("/decode")) - trip;
+    return { prefillMs: pp, decodeUs: (tg * 1000) / decode };
+  });
   return { runs, mf };
 }
 

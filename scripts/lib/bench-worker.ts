@@ -36,10 +36,16 @@ export default {
           if (q("fused")) (model.backend as unknown as { k: { set_dot_add_fused(v: number): void } }).k.set_dot_add_fused(Number(q("fused")));
           return json({ model: modelLabel(spec), type: modelType(model), backend: model.backend.name, kv_type: kvType, ...counts });
         }
-        case "/session":
+        case "/session": {
+          // kv=…: this session's cache type instead of the loaded one (kernels/bench/kv-type-ab.ts alternates types on
+          // one model in one isolate: two Workers of one workerd differed by up to 15 % with the same type).
+          const t = q("kv") ? parseKvType(q("kv")) : kvType;
+          const problem = kvTypeProblem(model!, t);
+          if (problem) throw new Error(problem);
           session?.dispose();
-          session = new BenchSession(model!, benchPrompt(model!.config.vocabSize, counts.prefill), counts.decode, kvType);
-          return json({});
+          session = new BenchSession(model!, benchPrompt(model!.config.vocabSize, counts.prefill), counts.decode, t);
+          return json({ kv_type: session.kvType });
+        }
         case "/prefill":
           session!.prefill();
           return json({});
