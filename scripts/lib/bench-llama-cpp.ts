@@ -23,8 +23,10 @@ export const LLAMA_CPP_RUNTIME = "llama.cpp v0.4.0 (node-llama-cpp 3.21.1 prebui
 
 /** A report row of llama.cpp's timed runs (medians; no memory figures: llama.cpp's are not ours to account). */
 function llamaCppRow(label: { model: string; type: string }, runtime: string, results: { prefill: number; decode: number }[], o: BenchCliOptions): BenchReportRow {
+  // Only the label's names: callers pass wider objects (a workerd /load answer, the entry holding the results).
   return {
-    ...label,
+    model: label.model,
+    type: label.type,
     backend: "llama.cpp",
     runtime,
     prefill_tokens_per_s: Math.round(median(results.map((r) => r.prefill))),

@@ -7,7 +7,7 @@ import { LlamaModel } from "../../src/engine/model";
 import { createBackend } from "../../src/backends/select";
 import { BENCH_REPORT_FORMAT, benchReport, machineInfo } from "../../scripts/lib/bench-report";
 import { UsageError } from "../../scripts/lib/args";
-import { benchVsLlamaCpp } from "../../scripts/lib/bench-llama-cpp";
+import { benchVsLlamaCpp, LlamaCppBeside } from "../../scripts/lib/bench-llama-cpp";
 import { pairedRatioFor } from "../../scripts/lib/bench-pairing";
 
 /** A stored ratio is rounded to 4 significant digits: within 5e-4 of the exact value, relatively. */
@@ -156,5 +156,23 @@ describe("bench", () => {
     expect(rows[0]!.decode_tokens_per_s).toBeGreaterThan(0);
     const report = benchReport({ models: o.models, backends: ["wasm-relaxed"], runtimes: ["node"], prefill: 8, decode: 4, runs: 1, warmup: 0, prefill_batch: 32, kv_type: "f16" }, rows);
     expect(JSON.parse(JSON.stringify(report)).settings.kv_type).toBe("f16");
+  });
+
+  it("llama.cpp rows beside workerd hold only row fields, not the rest of the label they were given", () => {
+    const o = { models: ["tiny-Q8_0"], backends: ["wasm-relaxed"], runtimes: ["workerd"], prefill: 16, decode: 8, runs: 1, warmup: 0 };
+    const beside = new LlamaCppBeside(o, "workerd");
+    try {
+      // As bench-workerd.ts passes it: the bench Worker's /load answer.
+      const info = { model: "tiny (synth)", type: "Q8_0", backend: "wasm-relaxed", kv_type: "f16", prefill: 16, decode: 8 };
+      beside.run(findModel("tiny-Q8_0"), info, true);
+      const [row] = beside.rows();
+      expect(Object.keys(row!)).toEqual([
+        "model", "type", "backend", "runtime", "prefill_tokens_per_s", "decode_tokens_per_s", "weights_bytes", "peak_memory_bytes",
+        "prefill_tokens", "decode_tokens", "runs", "samples",
+      ]);
+      expect([row!.model, row!.type, row!.backend]).toEqual(["tiny (synth)", "Q8_0", "llama.cpp"]);
+    } finally {
+      beside.free();
+    }
   });
 });
