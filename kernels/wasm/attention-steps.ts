@@ -1,21 +1,6 @@
 // The steps of one KV head group's attention, shared by the f32 and typed caches: q·k scores, softmax weights, weighted value sums.
 import { expf4, f16Round, hsum, madd, transposeAdd } from "./common";
 
-/** Σ a[d] b[d] over n floats (two accumulators: the adds of one chain would wait on each other). */
-@inline export function dotf(a: usize, b: usize, n: i32): f32 {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-  let d = 0;
-  for (; d + 8 <= n; d += 8) {
-    const o = <usize>d << 2;
-    a0 = madd(v128.load(a + o), v128.load(b + o), a0);
-    a1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), a1);
-  }
-  for (; d + 4 <= n; d += 4) a0 = madd(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2)), a0);
-  let s = hsum(f32x4.add(a0, a1));
-  for (; d < n; d++) s += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
-  return s;
-}
-
 /**
  * dot4 of two query heads (at a and a + ah) with the same four keys, stored scaled at out and out + oh: each key vector
  * loaded once for both, eight independent accumulator chains. Each head's sums are dot4's, in its order.

@@ -1,6 +1,6 @@
 // Attention straight off an f16 or q8_0 KV cache: keys, then values, decoded a run of positions at a time into an L1-sized buffer.
-import { dot4 } from "./common";
-import { dot4x2, dotf, softmaxWeights, weightedSum } from "./attention-steps";
+import { dot4, dotf } from "./common";
+import { dot4x2, softmaxWeights, weightedSum } from "./attention-steps";
 import { decodeRows } from "./kv-convert";
 
 /** The buffer a run of positions of one KV head is decoded into: 16 KiB stays in L1 beside the query and the scores. */

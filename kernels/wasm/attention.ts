@@ -1,6 +1,6 @@
 // Causal attention over the f32 KV cache with GQA fused per KV head: the query heads sharing a KV head read it once.
-import { dot4 } from "./common";
-import { dotf, dot4x2, weightedSum, softmaxWeights } from "./attention-steps";
+import { dot4, dotf } from "./common";
+import { dot4x2, weightedSum, softmaxWeights } from "./attention-steps";
 
 /**
  * One token's attention for the query heads of one KV head (group of them, q and out rows hBytes apart): scores of

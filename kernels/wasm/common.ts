@@ -145,3 +145,18 @@ export function f16Round(x: f32): f32 {
   const s23 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
   return f32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
 }
+
+/** Σ a[d] b[d] over n floats (two accumulators: the adds of one chain would wait on each other). */
+@inline export function dotf(a: usize, b: usize, n: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let d = 0;
+  for (; d + 8 <= n; d += 8) {
+    const o = <usize>d << 2;
+    a0 = madd(v128.load(a + o), v128.load(b + o), a0);
+    a1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), a1);
+  }
+  for (; d + 4 <= n; d += 4) a0 = madd(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2)), a0);
+  let s = hsum(f32x4.add(a0, a1));
+  for (; d < n; d++) s += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
+  return s;
+}

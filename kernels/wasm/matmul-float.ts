@@ -1,5 +1,5 @@
 // F32 and F16 weights × f32 activations (F16: activations pre-rounded to f16 by round_f16, as ggml), any row length.
-import { dot4, f16ToF32, f16x4ToF32, hsum, madd } from "./common";
+import { dot4, dotf, f16ToF32, f16x4ToF32, hsum, madd } from "./common";
 
 /** Eight consecutive f16 weights at wp as two f32x4 (k = 0: first four, k = 1: last four). */
 @inline function w16(wp: usize, k: i32): v128 {
@@ -35,19 +35,8 @@ export function matmul_f32(out: usize, w: usize, x: usize, rows: i32, cols: i32,
       store<f32>(op + 3 * os, s3);
     }
     for (; t < nTokens; t++) {
-      const x0 = x + <usize>t * xRow;
-      // Two accumulators hide the add latency of the single-token (decode) loop.
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-      let c = 0;
-      for (; c + 8 <= cols; c += 8) {
-        const o = <usize>c << 2;
-        a0 = madd(v128.load(wr + o), v128.load(x0 + o), a0);
-        a1 = madd(v128.load(wr + o, 16), v128.load(x0 + o, 16), a1);
-      }
-      for (; c < c4; c += 4) a0 = madd(v128.load(wr + (<usize>c << 2)), v128.load(x0 + (<usize>c << 2)), a0);
-      let s = hsum(f32x4.add(a0, a1));
-      for (; c < cols; c++) s += load<f32>(wr + (<usize>c << 2)) * load<f32>(x0 + (<usize>c << 2));
-      store<f32>(out + ((<usize>t * <usize>rows + <usize>r) << 2), s);
+      // The single-token (decode) dot: two accumulators hide the add latency.
+      store<f32>(out + ((<usize>t * <usize>rows + <usize>r) << 2), dotf(wr, x + <usize>t * xRow, cols));
     }
   }
 }
