@@ -276,10 +276,15 @@ export class WasmBackend implements Backend {
     if (k.x >= 0 && p < k.x + k.n * 4 && k.x < p + bytes) k.x = -1;
   }
 
-  /** A buffer an op may write: the held quants no longer vouch for their input. */
-  private buf(b: Buffer): WasmBuffer {
+  /** Forgets every held quantization (an op may write memory they came from). */
+  private dropHeld(): void {
     this.held.q8.x = -1;
     this.held.k.x = -1;
+  }
+
+  /** A buffer an op may write: the held quants no longer vouch for their input. */
+  private buf(b: Buffer): WasmBuffer {
+    this.dropHeld();
     return this.live(b);
   }
   private live(b: Buffer): WasmBuffer {
@@ -297,8 +302,7 @@ export class WasmBackend implements Backend {
   }
 
   private kv(c: KvCache): WasmKvCache {
-    this.held.q8.x = -1;
-    this.held.k.x = -1;
+    this.dropHeld();
     if (!(c instanceof WasmKvCache) || c.owner !== this) throw new Error(`${this.name} backend: KV cache belongs to another backend`);
     if (c.released) throw new Error(`${this.name} backend: KV cache used after release`);
     return c;
