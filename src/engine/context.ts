@@ -2,14 +2,13 @@
 import type { KvCache } from "../backends/backend";
 import type { KvType } from "../backends/kv-format";
 import { EngineError } from "./errors";
-import { createRunBuffers, forwardBatch, forwardBatchAsync, recordForward, type RunBuffers } from "./forward";
+import { createRunBuffers, forwardBatch, forwardBatchAsync, NO_LOGITS, recordForward, type RunBuffers } from "./forward";
 import { backendBest, bestOf, type BestLogit } from "../shard/greedy";
 import type { LlamaModel } from "./model";
 import { TokenLog } from "./token-log";
 
 /** A forward pass that reads nothing out (nextPick finds the pick where the logits lie). */
-const recordOnly = (...args: Parameters<typeof recordForward>): Float32Array => (recordForward(...args), NO_ROWS);
-const NO_ROWS = new Float32Array(0);
+const recordOnly = (...args: Parameters<typeof recordForward>): Float32Array => (recordForward(...args), NO_LOGITS);
 
 export interface ContextOptions {
   /** Context length in tokens (default: the model's training context, capped at 2048). */

@@ -73,8 +73,8 @@ export async function forwardBatchAsync(...args: Parameters<typeof recordForward
   return backend.readAsync ? backend.readAsync(s.logits, 0, n) : backend.read(s.logits, 0, n);
 }
 
-/** What a headless pass returns: no rows. */
-const NO_LOGITS = new Float32Array(0);
+/** What a pass that reads no logits returns: no rows (a headless pass; LlamaContext's record-only pass). */
+export const NO_LOGITS = new Float32Array(0);
 
 /**
  * Issues every op of the forward pass (a device backend records them); returns how many logits rows it produced.
@@ -120,12 +120,18 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
   const shape = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim };
   const ropeQ = { ...rope, nHeads: c.nHeads }, ropeK = { ...rope, nHeads: c.nKvHeads }; // once, not per layer
 
-  // The residual add that closes a block and the RMSNorm that opens the next as one op where the backend has it.
-  const fused = backend.addRmsnorm !== undefined;
+  // The residual add that closes a block and the RMSNorm that opens the next: one op where the backend has it.
+  const addNorm = (weight: Vector): void => {
+    if (backend.addRmsnorm) backend.addRmsnorm(s.x, s.proj, s.xb, weight, n, c.rmsEps);
+    else {
+      backend.add(s.x, s.x, s.proj, n * c.dim);
+      backend.rmsnorm(s.xb, s.x, weight, n, c.rmsEps);
+    }
+  };
   for (let l = 0; l < layers.length; l++) {
     const layer = layers[l]!;
-    // Attention block: RMSNorm (after layer 0 fused with the previous residual add), then Q/K/V projections.
-    if (l === 0 || !fused) backend.rmsnorm(s.xb, s.x, layer.attnNorm, n, c.rmsEps);
+    // Attention block: RMSNorm (after layer 0, the previous layer's addNorm did it), then Q/K/V projections.
+    if (l === 0) backend.rmsnorm(s.xb, s.x, layer.attnNorm, n, c.rmsEps);
     backend.matmul(s.q, layer.wq, s.xb, n);
     backend.matmul(s.k, layer.wk, s.xb, n);
     backend.matmul(s.v, layer.wv, s.xb, n);
@@ -144,11 +150,7 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
     backend.attention(s.att, s.q, cache, l, pos0, n, shape);
     // Output projection and residual connection; then the feed-forward block's RMSNorm.
     backend.matmul(s.proj, layer.wo, s.att, n);
-    if (fused) backend.addRmsnorm!(s.x, s.proj, s.xb, layer.ffnNorm, n, c.rmsEps);
-    else {
-      backend.add(s.x, s.x, s.proj, n * c.dim);
-      backend.rmsnorm(s.xb, s.x, layer.ffnNorm, n, c.rmsEps);
-    }
+    addNorm(layer.ffnNorm);
 
     // Feed-forward block: SwiGLU (silu(gate) * up), down projection, residual (and the next layer's RMSNorm).
     backend.matmul(s.gate, layer.wGate, s.xb, n);
@@ -156,7 +158,7 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
     backend.swiglu(s.gate, s.gate, s.up, n * c.ffnDim);
     backend.matmul(s.proj, layer.wDown, s.gate, n);
     const next = layers[l + 1];
-    if (fused && next) backend.addRmsnorm!(s.x, s.proj, s.xb, next.attnNorm, n, c.rmsEps);
+    if (next) addNorm(next.attnNorm);
     else backend.add(s.x, s.x, s.proj, n * c.dim);
   }
 }
