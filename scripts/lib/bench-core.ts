@@ -8,7 +8,7 @@ import { kvBytesPerPosition, kvLayoutProblem, type KvType } from "../../src/back
 import { synthModel, type SynthOverrides, type SynthShapeName, type SynthTypeName } from "./synth/model";
 import { quantizeModel } from "./quantize-model";
 import type { QuantMix } from "./quant-mix";
-import type { PairedRatio } from "./bench-pairing";
+import { median, type PairedRatio } from "./bench-pairing";
 
 /** Tokens/s of each timed run, in run order; the row's figures are their medians. */
 export interface BenchSamples {
@@ -111,11 +111,8 @@ export function modelBytes(spec: BenchModelSpec, readFile: (name: string) => Uin
   return spec.mix ? writeGguf(quantizeModel(readGguf(bytes), { type: spec.mix }).spec) : bytes;
 }
 
-export const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/** Re-exported for the bench modules that take it from here (defined where the docs renderer can load it cheaply). */
+export { median };
 
 export function argmax(a: Float32Array): number {
   let best = 0;

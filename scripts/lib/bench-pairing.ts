@@ -21,7 +21,11 @@ export const NOISY_SPREAD = 0.2;
 
 const sig4 = (x: number) => Number(x.toPrecision(4));
 
-const medianOf = (xs: readonly number[]): number => {
+/**
+ * The median of a list (the mean of the middle two for an even count): the bench's figure per row and per paired
+ * phase. Here, in a module that loads no engine, so the docs renderer can use it too; bench-core re-exports it.
+ */
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
@@ -36,7 +40,7 @@ export function ratioSpread(ours: readonly number[], cpp: readonly number[]): Ra
   const ok = (x: number | undefined): x is number => typeof x === "number" && Number.isFinite(x) && x > 0;
   const ratios = ours.flatMap((x, i) => (ok(x) && ok(cpp[i]) ? [x / cpp[i]!] : []));
   if (!ratios.length) return null;
-  return { median: sig4(medianOf(ratios)), min: sig4(Math.min(...ratios)), max: sig4(Math.max(...ratios)), pairs: ratios.length };
+  return { median: sig4(median(ratios)), min: sig4(Math.min(...ratios)), max: sig4(Math.max(...ratios)), pairs: ratios.length };
 }
 
 /** Both phases' paired ratios of run-ordered samples (null when either phase has no usable pair). */
