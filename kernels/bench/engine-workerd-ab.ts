@@ -1,10 +1,12 @@
-// A/B of whole greedy decodes through two checkouts' engines in workerd: each checkout's bench Worker
-// (scripts/lib/bench-worker.ts, bundled from that checkout, so its own src and build/kernels) as one of two Workers of
-// one workerd (two workerds showed the first started up to 12 % faster in an A/A run),
-// the same synthetic model loaded in both, a fresh session per round, the rounds alternated. Timed from outside
-// around one /decode request (workerd's clock stops during synchronous work), less the median empty round trip.
-// usage: npx tsx kernels/bench/decode-workerd-ab.ts <repo-root-A> <repo-root-B> [model=k256-Q4_0] [backend=wasm-relaxed]
-// env: PREFILL=16 DECODE=64 ROUNDS=31. Prints µs per decoded token (medians) and the median per-round A/B ratio.
+// A/B of whole greedy decodes (PHASE=decode) or prompt prefills (PHASE=prefill) through two checkouts' engines in
+// workerd: each checkout's bench Worker (scripts/lib/bench-worker.ts, bundled from that checkout, so its own src and
+// build/kernels) as one of two Workers of one workerd (two workerds showed the first started up to 12 % faster in an
+// A/A run), the same synthetic model loaded in both, a fresh session per round, the rounds alternated. Timed from
+// outside around one /decode or /prefill request (workerd's clock stops during synchronous work), less the median
+// empty round trip.
+// usage: npx tsx kernels/bench/engine-workerd-ab.ts <repo-root-A> <repo-root-B> [model=k256-Q4_0] [backend=wasm-relaxed]
+// env: PHASE=decode|prefill PREFILL=16 (decode) or 128 (prefill) DECODE=64 ROUNDS=31. Prints µs per decoded token or
+// ms per prefill (medians) and the median per-round A/B ratio.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,9 +14,11 @@ import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { bundle } from "../../scripts/lib/bench-workerd";
 
 const [rootA, rootB, modelId = "k256-Q4_0", backend = "wasm-relaxed"] = process.argv.slice(2);
-if (!rootA || !rootB) throw new Error("usage: decode-workerd-ab.ts <repo-root-A> <repo-root-B> [model] [backend]");
+if (!rootA || !rootB) throw new Error("usage: engine-workerd-ab.ts <repo-root-A> <repo-root-B> [model] [backend]");
 const env = process.env;
-const prefill = Number(env.PREFILL ?? 16), decode = Number(env.DECODE ?? 64), rounds = Number(env.ROUNDS ?? 31);
+const phase = env.PHASE ?? "decode";
+if (phase !== "decode" && phase !== "prefill") throw new Error(`PHASE must be decode or prefill, not ${phase}`);
+const prefill = Number(env.PREFILL ?? (phase === "prefill" ? 128 : 16)), decode = Number(env.DECODE ?? 64), rounds = Number(env.ROUNDS ?? 31);
 const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
 /** The roots' bench Workers bundled into dirs, as workers a and b of one workerd (one process: the same placement). */
@@ -32,7 +36,7 @@ async function start(roots: readonly string[], dirs: readonly string[]) {
   return new Miniflare(convertV4MiniflareOptions({ workers }));
 }
 
-/** Worker `name` of mf with the model loaded; returns a timed decode run (µs per token). */
+/** Worker `name` of mf with the model loaded; returns one timed run of the phase (decode: µs per token; prefill: ms). */
 async function runner(mf: Miniflare, name: string) {
   const worker = await mf.getWorker(name);
   const call = async (path: string) => {
@@ -51,12 +55,13 @@ async function runner(mf: Miniflare, name: string) {
   const trip = median(trips);
   return async () => {
     await call("/session");
+    if (phase === "prefill") return (await timed("/prefill")) - trip;
     await call("/prefill");
     return (((await timed("/decode")) - trip) * 1000) / decode;
   };
 }
 
-const dirs = [mkdtempSync(join(tmpdir(), "decode-wab-a-")), mkdtempSync(join(tmpdir(), "decode-wab-b-"))];
+const dirs = [mkdtempSync(join(tmpdir(), "engine-wab-a-")), mkdtempSync(join(tmpdir(), "engine-wab-b-"))];
 try {
   const mf = await start([rootA, rootB], dirs);
   try {
@@ -64,9 +69,11 @@ try {
     for (let w = 0; w < 3; w++) for (const r of runs) await r();
     const times: [number[], number[]] = [[], []];
     for (let i = 0; i < rounds; i++) for (const k of i & 1 ? [1, 0] : [0, 1]) times[k]!.push(await runs[k]!());
-    console.log(`${modelId} ${backend} in workerd (one process, two Workers): ${decode} decoded tokens after ${prefill}, ${rounds} alternated rounds`);
-    console.log(`  A ${rootA}: ${median(times[0]).toFixed(1)} µs per token`);
-    console.log(`  B ${rootB}: ${median(times[1]).toFixed(1)} µs per token`);
+    const what = phase === "prefill" ? `prefill of ${prefill} tokens` : `${decode} decoded tokens after ${prefill}`;
+    const unit = phase === "prefill" ? "ms per prefill" : "µs per token";
+    console.log(`${modelId} ${backend} in workerd (one process, two Workers): ${what}, ${rounds} alternated rounds`);
+    console.log(`  A ${rootA}: ${median(times[0]).toFixed(phase === "prefill" ? 2 : 1)} ${unit}`);
+    console.log(`  B ${rootB}: ${median(times[1]).toFixed(phase === "prefill" ? 2 : 1)} ${unit}`);
     console.log(`  B speed-up over A (median of per-round A/B ratios): x${median(times[0].map((a, i) => a / times[1][i]!)).toFixed(3)}`);
   } finally {
     await mf.dispose();
