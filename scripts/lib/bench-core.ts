@@ -78,7 +78,7 @@ export const BENCH_MODELS: readonly BenchModelSpec[] = [
   { id: "tiny-Q8_0", kind: "synth", shape: "tiny", type: "q8_0" },
   { id: "tiny-Q4_0", kind: "synth", shape: "tiny", type: "q4_0" },
 ];
-const NOT_DEFAULT = new Set(["stories15M-Q4_K_M", "smollm2-135m-Q4_K_M", "smollm2-135m-Q5_K_M"]);
+const NOT_DEFAULT = new Set(["stories15M-Q4_K_M", "smollm2-135m-Q4_K_M", "smollm2-135m-Q5_K_M", "smollm2-135m-Q6_K"]);
 export const DEFAULT_MODELS = BENCH_MODELS.filter((m) => !m.id.startsWith("tiny") && !NOT_DEFAULT.has(m.id)).map((m) => m.id);
 export const DEFAULT_BACKENDS = ["ref", "wasm-simd128", "wasm-relaxed", "webgpu"];
 
