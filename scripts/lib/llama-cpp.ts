@@ -19,6 +19,7 @@ import {
   type ContextParamsValue,
   type LlamaFfi,
 } from "./llama-cpp-ffi";
+import { threadCpuMs } from "./thread-cpu";
 
 export interface LlamaCppOptions {
   /** Context length (default 512). */
@@ -215,21 +216,25 @@ export class LlamaCpp {
    * continuation, so both attend over the same cache lengths (llama-bench's tg decodes from an empty cache instead,
    * positions 1..tg, which costs less attention per token). Callers alternate it with other engines' runs in one sitting.
    */
-  measureOnce(opts: { pp?: number; tg?: number } = {}): { pp: number; tg: number } {
+  measureOnce(opts: { pp?: number; tg?: number } = {}): { pp: number; tg: number; ppCpuMs: number; tgCpuMs: number } {
     const pp = opts.pp ?? 128;
     const tg = opts.tg ?? 64;
     if (pp < 1 || pp + tg > this.nCtx) throw new Error(`pp ${pp} + tg ${tg} exceed the context of ${this.nCtx}`);
     const tokens = Int32Array.from({ length: pp }, (_, i) => (i === 0 ? this.bos : 3 + ((i * 7919) % (this.nVocab - 3))));
     this.reset();
+    // With one thread ggml computes on the calling thread, so its CPU time is llama.cpp's (ppCpuMs, tgCpuMs).
+    let c0 = threadCpuMs();
     let t0 = performance.now();
     this.decode(tokens);
     this.ffi.llama_synchronize(this.ctx);
     const ppMs = performance.now() - t0;
+    const ppCpuMs = threadCpuMs() - c0;
+    c0 = threadCpuMs();
     t0 = performance.now();
     for (let i = 0; i < tg; i++) this.decode(Int32Array.of(tokens[1 + (i % Math.max(1, pp - 1))] ?? 3));
     this.ffi.llama_synchronize(this.ctx);
     const tgMs = performance.now() - t0;
-    return { pp: (pp * 1000) / ppMs, tg: (tg * 1000) / tgMs };
+    return { pp: (pp * 1000) / ppMs, tg: (tg * 1000) / tgMs, ppCpuMs, tgCpuMs: threadCpuMs() - c0 };
   }
 
   free(): void {
