@@ -6,7 +6,9 @@
 // slows down or speeds up during the run moves all engines alike; the rows are the medians over rounds, each row of ours
 // also gets its paired ratio (the median of its run i / llama.cpp's run i, bench-pairing.ts), and ratios are taken only
 // within this run (docs/benchmarks.md renders them). The workerd rows that follow get
-// llama.cpp runs of their own, one after each of theirs (LlamaCppBeside), and their ratios divide by those.
+// llama.cpp runs of their own, one after each of theirs (LlamaCppBeside), and their ratios divide by those. Where the
+// host allows (Linux), every run is timed by the CPU time of the thread that runs the engine, not the wall clock: on
+// this shared host the wall clock also counts the time a run waits for a CPU (half of it at load 6 on 2 CPUs).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +19,7 @@ import type { BenchReportRow } from "./bench-report";
 import { readBenchModel, type BenchCliOptions } from "./bench-run";
 import { LlamaCpp } from "./llama-cpp";
 import { pairedRatio } from "./bench-pairing";
+import { threadCpuMs } from "./thread-cpu";
 
 /** What the rows of llama.cpp were measured with (the report's runtime.llama_cpp). */
 export const LLAMA_CPP_RUNTIME = "llama.cpp v0.4.0 (node-llama-cpp 3.21.1 prebuilt CPU library), 1 thread, F16 KV, flash attention auto, decode after the prompt";
@@ -49,6 +52,9 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
   const dir = mkdtempSync(join(tmpdir(), "bench-vs-llama-cpp-"));
   const rows: BenchReportRow[] = [];
   let cpuVariant = "";
+  // Ours and llama.cpp (one ggml thread) both compute on this thread: its CPU time is each run's time.
+  const cpuClock = Number.isFinite(threadCpuMs());
+  const now = cpuClock ? () => threadCpuMs() : undefined;
   try {
     for (const spec of o.models.map(findModel)) {
       const bytes = modelBytes(spec, readBenchModel);
@@ -73,19 +79,19 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
         for (let round = 0; round < o.warmup + o.runs; round++) {
           const timed = round >= o.warmup;
           for (const e of ours) {
-            const r = runOnce(e.model, e.prompt, e.n.decode, kvType);
+            const r = runOnce(e.model, e.prompt, e.n.decode, kvType, now);
             if (timed) e.results.push(r);
           }
           const c = cpp.measureOnce({ pp: o.prefill, tg: o.decode });
-          if (timed) cppResults.push({ prefill: c.pp, decode: c.tg });
+          if (timed) cppResults.push(cpuClock ? { prefill: (o.prefill * 1000) / c.ppCpuMs, decode: (o.decode * 1000) / c.tgCpuMs } : { prefill: c.pp, decode: c.tg });
         }
       } finally {
         cpp.free();
       }
-      const bo = { ...o, runtime: `node ${process.version}` };
+      const bo = { ...o, runtime: `node ${process.version}${cpuClock ? " (timed by the thread's CPU time)" : ""}` };
       const ourRows: BenchRow[] = ours.map((e) => benchRow(spec, e.model, bo, e.n, e.results));
       const label = { model: modelLabel(spec), type: modelType(ours[0]?.model ?? LlamaModel.load(bytes, createBackend("ref"))) };
-      const cppRow = llamaCppRow(label, `llama.cpp (${cpuVariant})`, cppResults, o);
+      const cppRow = llamaCppRow(label, `llama.cpp (${cpuVariant}${cpuClock ? ", timed by its thread's CPU time" : ""})`, cppResults, o);
       // Round i ran each backend's run i and then llama.cpp's run i: each backend's runs pair with llama.cpp's one to one.
       for (const row of ourRows) {
         const paired = pairedRatio(row.samples, cppRow.samples);
@@ -110,7 +116,7 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
 export class LlamaCppBeside {
   private readonly dir = mkdtempSync(join(tmpdir(), "bench-beside-llama-cpp-"));
   /** Results per model; only the model in use holds a llama.cpp instance (the runtime's rows go model by model). */
-  private readonly measured = new Map<string, { cpuVariant: string; model: string; type: string; results: { prefill: number; decode: number }[] }>();
+  private readonly measured = new Map<string, { cpuVariant: string; model: string; type: string; clock: "wall" | "cpu"; results: { prefill: number; decode: number }[] }>();
   private current: { id: string; cpp: LlamaCpp } | null = null;
 
   constructor(
@@ -120,9 +126,10 @@ export class LlamaCppBeside {
 
   /**
    * One llama.cpp run of `spec`'s file (loaded on first use), kept when `timed`; model and type label its row. Returns
-   * the run's tokens/s, which the caller pairs with its own run just before it.
+   * the run's tokens/s, which the caller pairs with its own run just before it: by the wall clock, or with `clock`
+   * "cpu" by the CPU time of this thread (ggml's one thread), as the caller timed its own run.
    */
-  run(spec: BenchModelSpec, label: { model: string; type: string }, timed: boolean): { prefill: number; decode: number } {
+  run(spec: BenchModelSpec, label: { model: string; type: string }, timed: boolean, clock: "wall" | "cpu" = "wall"): { prefill: number; decode: number } {
     if (this.current?.id !== spec.id) {
       this.current?.cpp.free();
       this.current = null;
@@ -133,9 +140,10 @@ export class LlamaCppBeside {
     }
     const cpp = this.current.cpp;
     let e = this.measured.get(spec.id);
-    if (!e) this.measured.set(spec.id, (e = { cpuVariant: cpp.cpuVariant, ...label, results: [] }));
+    if (!e) this.measured.set(spec.id, (e = { cpuVariant: cpp.cpuVariant, ...label, clock, results: [] }));
+    if (e.clock !== clock) throw new Error(`llama.cpp beside ${this.runtime}: ${spec.id} timed by both clocks`);
     const c = cpp.measureOnce({ pp: this.o.prefill, tg: this.o.decode });
-    const r = { prefill: c.pp, decode: c.tg };
+    const r = clock === "cpu" ? { prefill: (this.o.prefill * 1000) / c.ppCpuMs, decode: (this.o.decode * 1000) / c.tgCpuMs } : { prefill: c.pp, decode: c.tg };
     if (timed) e.results.push(r);
     return r;
   }
@@ -143,7 +151,7 @@ export class LlamaCppBeside {
   rows(): BenchReportRow[] {
     return [...this.measured.values()]
       .filter((e) => e.results.length > 0)
-      .map((e) => llamaCppRow(e, `llama.cpp (${e.cpuVariant}) beside ${this.runtime}`, e.results, this.o));
+      .map((e) => llamaCppRow(e, `llama.cpp (${e.cpuVariant}${e.clock === "cpu" ? ", timed by its thread's CPU time" : ""}) beside ${this.runtime}`, e.results, this.o));
   }
 
   free(): void {
