@@ -128,9 +128,11 @@ try {
       if (place) byPlace.set(place.join(), [...(byPlace.get(place.join()) ?? []), run]);
       console.log(line);
     }
+    // Median (min–max) of a list, 3 decimals for ratios and 1 for ms.
+    const mm = (a: number[], d = 1) => `${median(a).toFixed(d)} (${Math.min(...a).toFixed(d)}–${Math.max(...a).toFixed(d)})`;
     const summary = (rs: Run[]) =>
-      `wd tg ${median(rs.map((x) => x.wd)).toFixed(1)} ms (cpu ${median(rs.map((x) => x.wdCpu)).toFixed(1)})` +
-      (mode === "inproc" ? `, cpp tg ${median(rs.map((x) => x.cpp)).toFixed(1)} ms (cpu ${median(rs.map((x) => x.cppCpu)).toFixed(1)}), paired wd/cpp wall ${median(rs.map((x) => x.wd / x.cpp)).toFixed(3)} cpu ${median(rs.map((x) => x.wdCpu / x.cppCpu)).toFixed(3)}` : "") +
+      `wd tg ${mm(rs.map((x) => x.wd))} ms, cpu ${mm(rs.map((x) => x.wdCpu))}` +
+      (mode === "inproc" ? `; cpp tg ${mm(rs.map((x) => x.cpp))} ms, cpu ${mm(rs.map((x) => x.cppCpu))}; paired wd/cpp wall ${mm(rs.map((x) => x.wd / x.cpp), 3)} cpu ${mm(rs.map((x) => x.wdCpu / x.cppCpu), 3)}` : "") +
       ` (${rs.length} rounds)`;
     for (const [k, rs] of byPlace) console.log(`  workerd@${k[0]} llama.cpp@${k[2]}: ${summary(rs)}`);
     console.log(`all: ${summary(runs)}; ${new Date().toISOString()} load ${readFileSync("/proc/loadavg", "utf8").trim()}`);
