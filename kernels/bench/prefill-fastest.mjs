@@ -2,7 +2,8 @@
 // shape, single calls alternated between the builds, per shape the 5th percentile of each build's call times (on a
 // loaded shared machine the least disturbed calls; an A/A pair of copies agrees within about 1 %). Outputs are
 // checked equal (a hash of each build's outputs after the tier-up calls); kernels/bench/prefill-tile.mjs also times workerd.
-// usage: node kernels/bench/prefill-fastest.mjs [--format q4_0|q8_0] [--tokens 32] [--calls 300] A.wasm B.wasm [C.wasm ...]
+// usage: node kernels/bench/prefill-fastest.mjs [--format q4_0|q8_0] [--tokens 32] [--calls 300] [--model all|k256]
+//          A.wasm B.wasm [C.wasm ...]
 import { readFileSync } from "node:fs";
 
 const argv = process.argv.slice(2);
@@ -16,10 +17,17 @@ const opt = (name, dflt) => {
 const fmt = opt("format", "q4_0");
 const n = Number(opt("tokens", "32"));
 const calls = Number(opt("calls", "300"));
+const model = opt("model", "all");
 const files = argv;
 if (files.length < 2 || files.some((f) => f.startsWith("--"))) throw new Error("usage: node kernels/bench/prefill-fastest.mjs [options] A.wasm B.wasm ...");
-// [rows, cols, count per layer]: SmolLM2-135M's q, k+v, o, gate+up, down, then stories15M's.
-const shapes = [[576, 576, 2], [192, 576, 2], [1536, 576, 2], [576, 1536, 1], [288, 288, 4], [768, 288, 2], [288, 768, 1]];
+// [rows, cols, count per layer]: SmolLM2-135M's q+o, k+v, gate+up, down, then stories15M's; k256's (bench-core's
+// k256 shapes: dim 512, 4 KV heads of 64, ffn 1536) by --model k256.
+const SHAPES = {
+  all: [[576, 576, 2], [192, 576, 2], [1536, 576, 2], [576, 1536, 1], [288, 288, 4], [768, 288, 2], [288, 768, 1]],
+  k256: [[512, 512, 2], [256, 512, 2], [1536, 512, 2], [512, 1536, 1]],
+};
+const shapes = SHAPES[model];
+if (!shapes) throw new Error(`unknown model ${model}`);
 
 /** A call of the format's matmul on pseudo-random weights and activations (prefill-tile.mjs's set-up), in ex's memory. */
 function setup(ex, rows, cols) {
@@ -74,4 +82,5 @@ for (const [rows, cols, count] of shapes) {
   p.forEach((v, k) => (layer[k] += v * count));
   console.log(`  ${`${rows}x${cols} ×${count}`.padEnd(16)}${p.map((v) => v.toFixed(4).padStart(9)).join("")}   vs A: ${p.slice(1).map((v) => (v / p[0]).toFixed(3)).join(" ")}`);
 }
-console.log(`  ${"layer".padEnd(16)}${layer.map((v) => v.toFixed(3).padStart(9)).join("")}   vs A: ${layer.slice(1).map((v) => (v / layer[0]).toFixed(3)).join(" ")}`);
+const macs = shapes.reduce((a, [r, c, k]) => a + r * c * k, 0) * n;
+console.log(`  ${"layer".padEnd(16)}${layer.map((v) => v.toFixed(3).padStart(9)).join("")}   vs A: ${layer.slice(1).map((v) => (v / layer[0]).toFixed(3)).join(" ")}   GMAC/s: ${layer.map((v) => (macs / v / 1e6).toFixed(1)).join(" ")}`);

@@ -1,7 +1,7 @@
 // A/B of the Q4_0 / Q8_0 matmul kernels of two or more builds on one model's layer shapes, alternated in one process in
 // Node and in workerd (miniflare): the same packed weights and quantized activations in each, outputs checked equal.
 // usage: node kernels/bench/prefill-tile.mjs A.wasm [B.wasm ...] [--variant name.ts=file.ts ...] [--cb 4,8,16]
-//          [--model smollm2|stories|all] [--tokens 32,1] [--formats q4_0,q8_0] [--rounds 7] [--runtimes node,workerd] [--check no]
+//          [--model smollm2|stories|k256|all] [--tokens 32,1] [--formats q4_0,q8_0] [--rounds 7] [--runtimes node,workerd] [--check no]
 //          [--stat median|min]
 // A is the reference (e.g. a saved copy of build/kernels/relaxed.wasm). Each --variant builds this checkout's
 // kernels/wasm (relaxed, kernels/build.mjs's flags) with its file name.ts replaced by file.ts; with --cb, a
@@ -46,6 +46,7 @@ if (files.length === 1 && !variants.length) files.push(join(root, "build/kernels
 const SHAPES = {
   smollm2: [[576, 576, 2], [192, 576, 2], [1536, 576, 2], [576, 1536, 1]],
   stories: [[288, 288, 4], [768, 288, 2], [288, 768, 1]],
+  k256: [[512, 512, 2], [256, 512, 2], [1536, 512, 2], [512, 1536, 1]],
 };
 SHAPES.all = [...SHAPES.smollm2, ...SHAPES.stories];
 const shapes = SHAPES[model];
