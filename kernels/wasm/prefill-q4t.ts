@@ -11,7 +11,8 @@ import { TILE_BLOCK } from "./quantize-act";
 // the same bits. What changes is the activations' layout: with each token its own row, a tile kept four quant
 // pointers stepping through the block and computed four d and four −Σq addresses per block (about 35 scalar
 // instructions per 4-token block in V8's code); here a tile-block holds the four tokens' quants, d and starts
-// together (quantize-act.ts TILE_BLOCK), so each is a load at an immediate offset from one pointer.
+// together (quantize-act.ts TILE_BLOCK), so each is a load at an immediate offset from one pointer. Node's i16 form
+// also takes two panels per tile (tile8u) where a pass has two tiles or more: their nibbles unpacked once per pass.
 
 /** The eight (panel, token) f32 output sums of the two-panel tile: panel A's tokens 0-3, then panel B's. */
 const O: usize = memory.data(128, 16);
@@ -166,18 +167,103 @@ const O: usize = memory.data(128, 16);
   }
 }
 
-/** Every full 4-token tile of every panel: f as matmul_q4_0 picks it (two panels per pass only with fused dot-adds). */
+/**
+ * Two panels' nibbles unpacked for Node's i16 tiles (tile8u): per block its four weight vectors' low nibbles, then
+ * their high ones (128 bytes); panel B's blocks follow panel A's. Rows of up to UNPACKED_COLS columns.
+ */
+const UNPACKED_COLS: i32 = 2048;
+const U: usize = memory.data(UNPACKED_COLS * 8, 16);
+
+/** The panel at wp (nb blocks) into u: tile4's and, shift and and of each weight vector, once per pass. */
+@inline function unpackPanel(u: usize, wp: usize, nb: i32): void {
+  const m = i8x16.splat(0x0f);
+  const end = wp + (<usize>nb << 6);
+  for (; wp < end; wp += 64) {
+    for (let j: usize = 0; j < 64; j += 16) {
+      const w = v128.load(wp + j);
+      v128.store(u + j, v128.and(w, m));
+      v128.store(u + j, v128.and(i16x8.shr_u(w, 4), m), 64);
+    }
+    u += 128;
+  }
+}
+
+/**
+ * Two 4-row panels unpacked in U (scales at da and db; rows r + 4.. may be partial) by one 4-token tile in the i16
+ * form: tile4's integer and float steps per row and token, so the same bits. Each broadcast serves both panels and
+ * the operands are plain loads, so no nibble mask is live and V8 keeps the eight accumulators in registers.
+ */
+@inline function tile8u(out: usize, da: usize, db: usize, xt: usize, nb: i32, r: i32, rows: i32): void {
+  const zero = f32x4.splat(0);
+  const ones = i16x8.splat(1);
+  for (let i: usize = 0; i < 8; i++) v128.store(O + (i << 4), zero);
+  let ua = U, xb = xt;
+  const PU = <usize>nb << 7;
+  for (let b = 0; b < nb; b++) {
+    let a0 = start0(xb, false), a1 = start1(xb, false), a2 = start2(xb, false), a3 = start3(xb, false);
+    let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+    // The low nibbles' groups (quants at xb + 4g), then the high ones' (xb + 16 + 4g): U's eight vectors in order.
+    const xe = xb + 32;
+    for (let xp = xb; xp < xe; xp += 4) {
+      const wA = v128.load(ua), wB = v128.load(ua + PU);
+      let x = v128.load32_splat(xp);
+      a0 = dot(a0, x, wA, false);
+      b0 = dot(b0, x, wB, false);
+      x = v128.load32_splat(xp, 32);
+      a1 = dot(a1, x, wA, false);
+      b1 = dot(b1, x, wB, false);
+      x = v128.load32_splat(xp, 64);
+      a2 = dot(a2, x, wA, false);
+      b2 = dot(b2, x, wB, false);
+      x = v128.load32_splat(xp, 96);
+      a3 = dot(a3, x, wA, false);
+      b3 = dot(b3, x, wB, false);
+      ua += 16;
+    }
+    const dwa = v128.load(da + (<usize>b << 4));
+    const dwb = v128.load(db + (<usize>b << 4));
+    addO(0, finish(a0, ones, false), dwa, v128.load32_splat(xb, 128));
+    addO(1, finish(a1, ones, false), dwa, v128.load32_splat(xb, 132));
+    addO(2, finish(a2, ones, false), dwa, v128.load32_splat(xb, 136));
+    addO(3, finish(a3, ones, false), dwa, v128.load32_splat(xb, 140));
+    addO(4, finish(b0, ones, false), dwb, v128.load32_splat(xb, 128));
+    addO(5, finish(b1, ones, false), dwb, v128.load32_splat(xb, 132));
+    addO(6, finish(b2, ones, false), dwb, v128.load32_splat(xb, 136));
+    addO(7, finish(b3, ones, false), dwb, v128.load32_splat(xb, 140));
+    xb += TILE_BLOCK;
+  }
+  storeO(out, r, rows);
+}
+
+/** The eight O sums into out (token 0's row; rows r.. and r + 4.., the second panel's maybe partial). */
+@inline function storeO(out: usize, r: i32, rows: i32): void {
+  const oRow = <usize>rows << 2;
+  const o = out + <usize>r * 4;
+  for (let t: usize = 0; t < 4; t++) {
+    v128.store(o + t * oRow, v128.load(O + (t << 4)));
+    storeRows(o + t * oRow + 16, v128.load(O + ((t + 4) << 4)), r + 4, rows);
+  }
+}
+
+/** Every full 4-token tile of every panel: f as matmul_q4_0 picks it (two panels per pass: fused, or i16 unpacked). */
 @inline function tiles(out: usize, wq: usize, wd: usize, xq: usize, rows: i32, nb: i32, nt4: i32, f: bool): void {
   const PB = <usize>nb * 64; // weight bytes per panel
   const SB = <usize>nb * 16; // scale bytes per panel
   const tRow = <usize>nb * TILE_BLOCK; // activation bytes per tile
   const oTile = <usize>rows << 4; // output bytes per tile (4 tokens)
+  // Two panels per pass: fused dot-adds, or the i16 form on unpacked panels where they fit U and at least two tiles
+  // share each unpack (with one, the unpack costs more than it saves: 1.08 of tile4's time at 4 tokens, 0.97 at 8).
+  const two = f || (nb <= UNPACKED_COLS >> 5 && nt4 >= 8);
   for (let r = 0; r < rows; r += 4) {
     const wpan = wq + (<usize>r >> 2) * PB;
     const dpan = wd + (<usize>r >> 2) * SB;
     if (f && (r & 4) == 0 && r + 4 < rows) {
       for (let t = 0; t < nt4; t += 4) tile8(out + (<usize>t >> 2) * oTile, wpan, wpan + PB, dpan, dpan + SB, xq + (<usize>t >> 2) * tRow, nb, r, rows);
-    } else if (!f || (r & 4) == 0) {
+    } else if (two && (r & 4) == 0 && r + 4 < rows) {
+      unpackPanel(U, wpan, nb);
+      unpackPanel(U + (<usize>nb << 7), wpan + PB, nb);
+      for (let t = 0; t < nt4; t += 4) tile8u(out + (<usize>t >> 2) * oTile, dpan, dpan + SB, xq + (<usize>t >> 2) * tRow, nb, r, rows);
+    } else if (!two || (r & 4) == 0) {
       for (let t = 0; t < nt4; t += 4) tile4(out + (<usize>t >> 2) * oTile + (<usize>r << 2), wpan, dpan, xq + (<usize>t >> 2) * tRow, nb, r, rows, f);
     }
   }

@@ -1,7 +1,8 @@
 // The Q4_0 prefill tiles on token-interleaved activations (quantize_q8_0_tiles + matmul_q4_0_tiles, the backend's Q4_0
-// path): in both forms (Node's one-panel i16 tiles, the fused two-panel ones) every batch gets the bits of
-// matmul_q4_0_i16 on quantize_q8_0's rows, for rows not a multiple of 8, 1..9 and 17 tokens and 32·odd columns, and at
-// the i16 lanes' widest sums and largest starts; SIMD128 gives matmul_q4_0's bits.
+// path): in both forms (Node's i16 tiles: one panel, or two unpacked panels from 8 tokens on; the fused two-panel
+// ones) every batch gets the bits of matmul_q4_0_i16 on quantize_q8_0's rows, for rows not a multiple of 8, 1..9 and
+// 17 tokens and 32·odd columns, at the unpacked panels' column bound (2048) and past it, and at the i16 lanes' widest
+// sums and largest starts; SIMD128 gives matmul_q4_0's bits.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -27,6 +28,26 @@ describe("wasm-relaxed matmul_q4_0_tiles", () => {
     const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
     const x = randomArray(rand, 17 * cols);
     for (const n of TOKENS) {
+      const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
+      const want = run(plain, plain.matmul_q4_0_i16, true, bytes, rows, cols, x.subarray(0, n * cols), n);
+      expect(new Set(want).size, `${n} tokens`).toBeGreaterThan((n * rows) / 2);
+      for (const fused of [0, 1]) {
+        const k = instantiateKernels(kernelModules().relaxed!) as Fused;
+        expect(Array.from(runTiles(k, fused, true, bytes, rows, cols, x.subarray(0, n * cols), n)), `fused ${fused}, ${n} tokens`).toEqual(Array.from(want));
+      }
+    }
+  });
+
+  // The i16 form unpacks two panels at a time into a static buffer of 2048 columns: full at 2048, past it one packed
+  // panel at a time (2080, 65 blocks); a prefill pass's 32 tokens (eight tiles on one unpack) and a tail past them.
+  it.each([
+    [22, 2048],
+    [13, 2080],
+  ])("%i×%i: both forms give matmul_q4_0_i16's bits, 8, 32 and 35 tokens", (rows, cols) => {
+    const rand = seededRandom(0x3b0a7d + rows * 5 + cols);
+    const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
+    const x = randomArray(rand, 35 * cols);
+    for (const n of [8, 32, 35]) {
       const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
       const want = run(plain, plain.matmul_q4_0_i16, true, bytes, rows, cols, x.subarray(0, n * cols), n);
       expect(new Set(want).size, `${n} tokens`).toBeGreaterThan((n * rows) / 2);
