@@ -47,17 +47,20 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
   return i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(m1), lane(sv, 2)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(m1), lane(sv, 3))));
 }
 
-// Stores to SINK order the loads before them after the arithmetic before them (decode-q45.ts). Q5_K stores all four
-// accumulators per step (without, V8 put the high sub-block's dots after the run's last loads, holding their value
-// vectors: measured 0.83-0.91x the time with all four); Q4_K one per panel (all four measured 1.10-1.16x).
+// Stores to SINK order the loads before them after the arithmetic before them (decode-q45.ts). workerd's V8 schedules
+// an unstored dot-add late, next to its next use, so an accumulator left out of the stores ends its run as a chain of
+// dependent dot-adds. Q5_K stores the high sub-block's accumulators (ha, hb) at every step and lets the low ones (an
+// `and` per value) be deferred: 0.97-0.98x the time of storing all four in workerd (the low ones alone measured
+// 1.09-1.20x all four, none 1.02-1.04x). Q4_K alternates the low and the high ones, so no chain waits more than a step:
+// 0.97x the low ones alone (all four measured 1.10-1.16x, none 1.06-1.12x).
 
-/** Q4_K's sink: one accumulator per panel. */
+/** One accumulator per panel. */
 @inline function sink2(a: v128, b: v128, two: bool): void {
   v128.store(SINK, a);
   if (two) v128.store(SINK, b);
 }
 
-/** Q5_K's sink (and decode-q45-i16.ts's): both accumulators of panel a, then (two) panel b's. */
+/** decode-q45-i16.ts's sink: both accumulators of panel a, then (two) panel b's. */
 @inline export function sink(a: v128, b: v128, c: v128, d: v128, two: bool): void {
   v128.store(SINK, a);
   v128.store(SINK, b);
@@ -111,7 +114,7 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
             lb = dot(lb, lane(x, 1), nib(nv, false));
             hb = dot(hb, lane(y, 1), nib(nv, true));
           }
-          sink2(la, lb, two);
+          sink2(ha, hb, two);
           na = v128.load(qa);
           qa += 16;
           la = dot(la, lane(x, 2), nib(na, false));
@@ -133,7 +136,7 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
             lb = dot(lb, lane(x, 3), nib(nv, false));
             hb = dot(hb, lane(y, 3), nib(nv, true));
           }
-          sink2(la, lb, two);
+          sink2(ha, hb, two);
           xv += 16;
         }
         sa = i32x4.add(sa, scaledPair(la, ha, v128.load8x8_u(ca)));
@@ -153,7 +156,7 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
             lb = dot(lb, lane(x, 0), v128.and(nv, i8x16.splat(0x1f)));
             hb = dot(hb, lane(y, 0), q5hi(nv, eb, 0));
           }
-          sink(la, ha, lb, hb, two);
+          sink2(ha, hb, two);
           na = v128.load(qa);
           qa += 16;
           la = dot(la, lane(x, 1), v128.and(na, i8x16.splat(0x1f)));
@@ -164,7 +167,7 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
             lb = dot(lb, lane(x, 1), v128.and(nv, i8x16.splat(0x1f)));
             hb = dot(hb, lane(y, 1), q5hi(nv, eb, 1));
           }
-          sink(la, ha, lb, hb, two);
+          sink2(ha, hb, two);
           na = v128.load(qa);
           qa += 16;
           la = dot(la, lane(x, 2), v128.and(na, i8x16.splat(0x1f)));
@@ -175,7 +178,7 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
             lb = dot(lb, lane(x, 2), v128.and(nv, i8x16.splat(0x1f)));
             hb = dot(hb, lane(y, 2), q5hi(nv, eb, 2));
           }
-          sink(la, ha, lb, hb, two);
+          sink2(ha, hb, two);
           na = v128.load(qa);
           qa += 16;
           la = dot(la, lane(x, 3), v128.and(na, i8x16.splat(0x1f)));
@@ -186,7 +189,7 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
             lb = dot(lb, lane(x, 3), v128.and(nv, i8x16.splat(0x1f)));
             hb = dot(hb, lane(y, 3), q5hi(nv, eb, 3));
           }
-          sink(la, ha, lb, hb, two);
+          sink2(ha, hb, two);
           qa += 16; // past E
           qb += 16;
           xv += 16;
