@@ -125,7 +125,7 @@ import { Q5, f16Special, q4Scale } from "./q45-values";
         if (two) { n = v128.load(qb); qb += 16; lb = dot(lb, lane(x, 3), nib(n, false)); hb = dot(hb, lane(y, 3), nib(n, true)); }
         sink2(ha, hb, two);
       } else {
-        // vectors X0..X3 of a run, then its E (the high values' top bits, q5hi); Q5K_LO: a low value
+        // a run: vectors X0..X3, then E (the high values' top bits, q5hi)
         let e: v128, f = zero;
         x = v128.load(xv);
         y = v128.load(xv + 32);
