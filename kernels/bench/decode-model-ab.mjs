@@ -4,7 +4,7 @@
 // usage: npx tsx kernels/bench/decode-model-ab.mjs <base.wasm> <new.wasm>... (same build kind: all relaxed or all SIMD128)
 // env: DECODE_MODEL=smollm2 (SmolLM2-135M shapes, default) | stories (stories15M) | k256; DECODE_FMT=q4_0 (default) |
 // q8_0 | q5_0 | q5_1 (Q5: the baseline may be a build without decode_q5_*, its matmul_q5_* is what runs);
-// DECODE_ROUNDS (default 21); DECODE_NODE_ONLY=1 skips workerd; DECODE_Q4_F16=2,3 lays the Q4_0 scales of the builds at
+// DECODE_ROUNDS (default 21; each build's fastest step is printed too, with base's fastest over it); DECODE_NODE_ONLY=1 skips workerd, DECODE_WORKERD_ONLY=1 Node; DECODE_Q4_F16=2,3 lays the Q4_0 scales of the builds at
 // those argument positions (0 = base) out as f16, for a build whose decode_q4_0 reads f16 scales (a layout experiment).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +24,7 @@ const modelName = process.env.DECODE_MODEL ?? "smollm2";
 const model = MODELS[modelName];
 const fmt = process.env.DECODE_FMT ?? "q4_0";
 const rounds = Number(process.env.DECODE_ROUNDS ?? 21);
-const RUNTIMES = process.env.DECODE_NODE_ONLY ? ["node"] : ["node", "workerd"];
+const RUNTIMES = process.env.DECODE_NODE_ONLY ? ["node"] : process.env.DECODE_WORKERD_ONLY ? ["workerd"] : ["node", "workerd"];
 const shapes = [];
 for (let l = 0; l < model.layers; l++) shapes.push(...model.layer);
 shapes.push([model.vocab, model.dim]);
@@ -126,16 +126,19 @@ try {
     const order = names.map((_, i) => i);
     if (r & 1) order.reverse();
     for (const i of order) {
-      const t0 = performance.now();
-      steps[i](1);
-      ms.node[i].push(performance.now() - t0);
+      if (ms.node) {
+        const t0 = performance.now();
+        steps[i](1);
+        ms.node[i].push(performance.now() - t0);
+      }
       if (mf) ms.workerd[i].push(((await call(`run?i=${i}&reps=${REPS}`)) - rtt) / REPS);
     }
   }
   console.log(`${modelName} ${fmt}: one decode step's matmuls (${shapes.length}, ${(macs / 1e6).toFixed(1)} M MAC), ms per step (median of ${rounds} alternated rounds); speed-up: median of the per-round base/new ratios`);
   for (const rt of RUNTIMES) for (let i = 0; i < names.length; i++) {
     const ratio = median(ms[rt][0].map((b, k) => b / ms[rt][i][k]));
-    console.log(`  ${rt.padEnd(7)} ${names[i].padEnd(28)} ${median(ms[rt][i]).toFixed(2)} ms (${(macs / median(ms[rt][i]) / 1e6).toFixed(1)} GMAC/s)${i ? `  x${ratio.toFixed(3)}` : ""}`);
+    const min = Math.min(...ms[rt][i]), minRatio = Math.min(...ms[rt][0]) / min;
+    console.log(`  ${rt.padEnd(7)} ${names[i].padEnd(28)} ${median(ms[rt][i]).toFixed(2)} ms (${(macs / median(ms[rt][i]) / 1e6).toFixed(1)} GMAC/s)${i ? `  x${ratio.toFixed(3)}` : ""}; fastest ${min.toFixed(2)} ms${i ? ` x${minRatio.toFixed(3)}` : ""}`);
   }
 } finally {
   await mf?.dispose();
