@@ -1,9 +1,11 @@
 // Q8_0 / Q4_0 decode (one token): 4-row panels far apart in a matrix per pass (two for Q8_0, three for relaxed Q4_0),
-// sharing each activation load.
+// sharing each activation load; Q8_0's pass loops are in decode-q8-passes.ts.
 import { SINK, madd } from "./common";
 import { f16x4At, storeRows4 } from "./kquant-common";
 import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
 import { dot_add_fused } from "./matmul-quant";
+import { vnni } from "./dot-probe";
+import { pairQ8, pairsQ8Fused } from "./decode-q8-passes";
 
 // Layouts as matmul-quant.ts (repack.ts): per panel nb panel-blocks of PB weight bytes, then (separately) nb scale
 // groups. With P panels, a Q8_0 pass takes panels p and p + P/2, a relaxed Q4_0 pass p, p + P/3 and p + 2P/3: weight
@@ -29,18 +31,18 @@ const XB: usize = ASC_FEATURE_RELAXED_SIMD ? 96 : 64;
 const X16: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 0;
 /** Expanded activation bytes per block (see expand): 8 or 16 splats of 4 quant bytes, then dx and 8·(-Σq) splatted. */
 const EB4: usize = 160;
-const EB16: usize = 288;
 
 /**
  * Writes the token's activations at xe as the pair loops load them, each a full vector at an immediate offset:
  * per block, the `groups` 4-byte groups of its quants at xp (i8 for relaxed Q4_0, i16 pairs otherwise) splatted to
- * all lanes, then its d splatted, then 8·(-Σq) splatted (the same values the 4-row blocks compute per panel).
+ * all lanes, then its d splatted, then (-Σq) << shift splatted (8·(-Σq) as the 4-row blocks compute per panel, or
+ * fused Q8_0's 128·(-Σq)).
  */
-@inline function expand(xe: usize, xp: usize, dp: usize, sp: usize, nb: i32, groups: usize): void {
+@inline function expand(xe: usize, xp: usize, dp: usize, sp: usize, nb: i32, groups: usize, shift: i32 = 3): void {
   for (let b = 0; b < nb; b++) {
     for (let k: usize = 0; k < groups; k++) v128.store(xe + 16 * k, v128.load32_splat(xp + 4 * k));
     v128.store(xe + 16 * groups, v128.load32_splat(dp));
-    v128.store(xe + 16 * groups + 16, i32x4.shl(v128.load32_splat(sp), 3));
+    v128.store(xe + 16 * groups + 16, i32x4.shl(v128.load32_splat(sp), shift));
     xe += 16 * groups + 32;
     xp += XB;
     dp += 4;
@@ -56,11 +58,6 @@ const EB16: usize = 288;
 }
 
 /** Orders the loads before these stores after the arithmetic before them (see the top). */
-@inline function sink2(a: v128, b: v128): void {
-  v128.store(SINK, a);
-  v128.store(SINK, b);
-}
-
 @inline function sink3(a: v128, b: v128, c: v128): void {
   v128.store(SINK, a);
   v128.store(SINK, b);
@@ -143,45 +140,6 @@ function triplesQ4<F>(out: usize, wq: usize, wd: usize, xe: usize, nb: i32, thir
   }
 }
 
-/** acc + the dots of the four rows' i16 weights w (a pair per lane) with the splatted i16 pair x. */
-@inline function d16(acc: v128, w: v128, x: v128): v128 {
-  return i32x4.add(acc, i32x4.dot_i16x8_s(w, x));
-}
-
-/** Q8_0 step v (0..7): vector v's two halves sign-extended as they load, dotted with expanded pairs 2v, 2v + 1. */
-@inline function q8Step(acc: v128, wp: usize, xe: usize, v: usize): v128 {
-  return d16(d16(acc, v128.load8x8_s(wp + 16 * v), v128.load(xe + 32 * v)), v128.load8x8_s(wp + 16 * v + 8), v128.load(xe + 32 * v + 16));
-}
-
-/** Q8_0 (both builds), two panels. */
-@inline function pairQ8(o: usize, wa: usize, pw: usize, sa: usize, ps: usize, xe: usize, nb: i32, r: i32, rows: i32, o2: usize): void {
-  let oa = f32x4.splat(0), ob = f32x4.splat(0);
-  let wb = wa + pw, sb = sa + ps;
-  const end = xe + <usize>nb * EB16;
-  while (xe < end) {
-    const z = i32x4.splat(0);
-    let aa = q8Step(z, wa, xe, 0), ab = q8Step(z, wb, xe, 0);
-    sink2(aa, ab);
-    aa = q8Step(aa, wa, xe, 1); ab = q8Step(ab, wb, xe, 1); sink2(aa, ab);
-    aa = q8Step(aa, wa, xe, 2); ab = q8Step(ab, wb, xe, 2); sink2(aa, ab);
-    aa = q8Step(aa, wa, xe, 3); ab = q8Step(ab, wb, xe, 3); sink2(aa, ab);
-    aa = q8Step(aa, wa, xe, 4); ab = q8Step(ab, wb, xe, 4); sink2(aa, ab);
-    aa = q8Step(aa, wa, xe, 5); ab = q8Step(ab, wb, xe, 5); sink2(aa, ab);
-    aa = q8Step(aa, wa, xe, 6); ab = q8Step(ab, wb, xe, 6); sink2(aa, ab);
-    aa = q8Step(aa, wa, xe, 7); ab = q8Step(ab, wb, xe, 7);
-    const dx = v128.load(xe, 256);
-    oa = madd(f32x4.convert_i32x4_s(aa), f32x4.mul(f16x4At(sa), dx), oa);
-    ob = madd(f32x4.convert_i32x4_s(ab), f32x4.mul(f16x4At(sb), dx), ob);
-    wa += 128;
-    wb += 128;
-    sa += 8;
-    sb += 8;
-    xe += EB16;
-  }
-  v128.store(o, oa);
-  storeRows4(o2, ob, r, rows);
-}
-
 /** A lone last panel (rows r..r+3), four rows per block as matmulQ's decode. */
 @inline function single(q8: bool, fusedDot: bool, o: usize, wp: usize, sc: usize, xp: usize, dp: usize, sp: usize, nb: i32, r: i32, rows: i32): void {
   let acc = f32x4.splat(0);
@@ -203,9 +161,14 @@ function triplesQ4<F>(out: usize, wq: usize, wd: usize, xe: usize, nb: i32, thir
 
 /**
  * out[r] = Σ_c w[r, c] x[c] for one token and Q8_0 weights (x quantized by quantize_q8_0 into xq, xd, xs); xe is
- * scratch of cols·9 bytes (the expanded activations; 16-byte aligned is best).
+ * scratch of cols·9 bytes (the expanded activations; 16-byte aligned is best). Relaxed: fused dot-adds on offset
+ * weights where the engine's own dot-adds are vpdpbusd (vnni(), never set_dot_add_fused: pmaddubsw would saturate).
  */
 export function decode_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, xe: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD && vnni()) {
+    q8Fused(out, wq, wd, xq, xd, xs, rows, cols, xe);
+    return;
+  }
   const nb = cols >> 5;
   const pw = <usize>nb * 128, ps = <usize>nb * 8, x16 = xq + X16;
   if (!ASC_FEATURE_RELAXED_SIMD) {
@@ -222,6 +185,26 @@ export function decode_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usi
   }
   const r = half << 3;
   if (r < rows) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, x16, xd, xs, nb, r, rows);
+}
+
+/** Relaxed Q8_0's fused form: panels p and p + P/2 per pass on the i8 expansion, a last odd panel alone. */
+function q8Fused(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, xe: usize): void {
+  const nb = cols >> 5;
+  const pw = <usize>nb * 128, ps = <usize>nb * 8, x16 = xq + X16;
+  const half = ((rows + 3) >> 2) >> 1;
+  if (half > 0) expand(xe, xq, xd, xs, nb, 8, 7); // then 128·(−Σq): the offset weights' start
+  pairsQ8Fused(out, wq, wd, xe, nb, half, rows);
+  const r = half << 3;
+  if (r < rows) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, x16, xd, xs, nb, r, rows);
+}
+
+/**
+ * decode_q8_0's fused form whatever the engine (SIMD128: decode_q8_0): matmul_q8_0's bits where dot-adds are
+ * vpdpbusd, and on any engine for quants ≤ 0 (offset weights ≤ 128: no pmaddubsw pair saturates; the Node tests).
+ */
+export function decode_q8_0_fused(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, xe: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD) q8Fused(out, wq, wd, xq, xd, xs, rows, cols, xe);
+  else decode_q8_0(out, wq, wd, xq, xd, xs, rows, cols, xe);
 }
 
 /** The same for Q4_0 weights: i32 dot-adds where the engine fuses them (dot_add_fused), else the i16 steps. */

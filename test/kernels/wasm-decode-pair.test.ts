@@ -1,7 +1,9 @@
-// The one-token Q8_0 / Q4_0 kernels (decode_q8_0, decode_q4_0: two panels per pass on expanded activations, three for
-// relaxed Q4_0) give
-// matmul_q8_0 / matmul_q4_0's bits for one token: every last-panel row count, odd and even panel counts, both
-// builds, relaxed Q4_0 with either answer of the dot-add probe, and the largest dots (nibble 15 or ±127 against ±127).
+// The one-token Q8_0 / Q4_0 kernels (decode_q8_0, decode_q4_0: several panels per pass on expanded activations) give
+// matmul_q8_0 / matmul_q4_0's bits for one token: every last-panel row count, 1 to 10 panels and many (pairs, triples
+// and the panels left over), both builds, relaxed Q4_0 with either answer of the dot-add probe, and the largest dots
+// (nibble 15 or ±127 against ±127). decode_q8_0_fused (relaxed Q8_0's vpdpbusd form, which decode_q8_0 takes only
+// where the engine's own dot-adds are vpdpbusd) is held to the same bits here on quants ≤ 0 (offset weights ≤ 128,
+// exact in Node's pmaddubsw lowering too); test/workers/wasm-decode-q8-fused.test.ts runs it on full-range quants.
 import { describe, expect, it } from "vitest";
 import "../../src/backends/wasm/load-node";
 import { kernelModules } from "../../src/backends/wasm/kernel-modules";
@@ -26,7 +28,7 @@ const FORMATS = [
 ] as const;
 
 /** Output bits of one token through matmul_* (decode = false) or decode_* (true), on a fresh instance. */
-function run(build: Build, q8: boolean, decode: boolean, bytes: Uint8Array, rows: number, cols: number, x: Float32Array): Uint32Array {
+function run(build: Build, q8: boolean, decode: boolean | "fused", bytes: Uint8Array, rows: number, cols: number, x: Float32Array): Uint32Array {
   const [, relaxed, fused] = build;
   const k = instantiateKernels(relaxed ? kernelModules().relaxed! : kernelModules().simd128) as Probe;
   k.set_dot_add_fused(fused);
@@ -42,19 +44,23 @@ function run(build: Build, q8: boolean, decode: boolean, bytes: Uint8Array, rows
   const guard = out + rows * 4; // the rows past the last must stay untouched
   mem.u8.fill(0xa5, guard, guard + 64);
   const xe = mem.alloc(cols * DECODE_SCRATCH_PER_COL);
-  if (decode) (q8 ? k.decode_q8_0 : k.decode_q4_0)(out, w.data, w.scales, q, d, s, rows, cols, xe);
+  if (decode === "fused") (k as unknown as { decode_q8_0_fused: KernelExports["decode_q8_0"] }).decode_q8_0_fused(out, w.data, w.scales, q, d, s, rows, cols, xe);
+  else if (decode) (q8 ? k.decode_q8_0 : k.decode_q4_0)(out, w.data, w.scales, q, d, s, rows, cols, xe);
   else (q8 ? k.matmul_q8_0 : k.matmul_q4_0)(out, w.data, w.scales, q, d, s, rows, cols, 1);
   expect(Array.from(mem.u8.subarray(guard, guard + 64)).every((b) => b === 0xa5)).toBe(true);
   return new Uint32Array(k.memory.buffer.slice(out, out + rows * 4));
 }
 
 describe.each(BUILDS)("wasm-%s (dot_add_fused %i): one-token decode kernels", (...build: Build) => {
-  // rows: 1..4 (one panel alone), 5..8 (one pair), 9..13 (a pair and a last panel; relaxed Q4_0: three panels, the
-  // third partial at 9 and 11, one left alone at 13), 22 (relaxed Q4_0: the third stream's last panel partial), 38, 172
-  // and 200 (many pairs or triples; 200: relaxed Q4_0, two panels left alone);
-  // cols: 1, 5, 9 and 48 blocks.
+  // rows: 1..4 (one panel alone), 5..8 (one pair), 9..13 (a pair and a last panel; triples: three panels, the third
+  // partial at 9 and 11, one left alone at 13), 14..40 (4 to 10 panels: a partial last panel of 1 to 3 rows in the
+  // last stream or left alone), 22 (triples: the third stream's last panel partial), 172 and 200 (many pairs or
+  // triples; 200: two panels left alone); cols: 1, 5, 9 and 48 blocks.
+  const SHAPES = [[1, 32], [3, 160], [4, 288], [5, 32], [7, 288], [8, 160], [9, 288], [11, 288], [12, 32], [13, 1536],
+    [15, 96], [17, 160], [19, 32], [22, 160], [23, 96], [25, 288], [27, 32], [31, 160], [33, 96], [35, 32], [37, 160],
+    [38, 288], [40, 96], [172, 160], [200, 1536]] as const;
   it.each(FORMATS)("%s: the bits of the matmul kernel for one token", (_name, type, q8) => {
-    for (const [rows, cols] of [[1, 32], [3, 160], [4, 288], [5, 32], [7, 288], [8, 160], [9, 288], [11, 288], [12, 32], [13, 1536], [22, 160], [38, 288], [172, 160], [200, 1536]] as const) {
+    for (const [rows, cols] of SHAPES) {
       const rand = seededRandom(0xdec + type * 31 + rows * 7 + cols);
       const bytes = randomBlocks(rand, type, rows, cols);
       const x = randomArray(rand, cols);
@@ -79,4 +85,38 @@ describe.each(BUILDS)("wasm-%s (dot_add_fused %i): one-token decode kernels", (.
       expect(Array.from(run(build, q8, true, bytes, rows, cols, x)), `${sign}`).toEqual(Array.from(want));
     }
   });
+
+  it("Q8_0 fused form on quants ≤ 0: the bits of matmul_q8_0 for one token", () => {
+    for (const [rows, cols] of SHAPES) {
+      const rand = seededRandom(0xf8d + rows * 7 + cols);
+      const bytes = nonPositive(randomBlocks(rand, GgmlType.Q8_0, rows, cols));
+      const x = randomArray(rand, cols);
+      const want = run(build, true, false, bytes, rows, cols, x);
+      expect(new Set(want).size, `${rows}×${cols}`).toBeGreaterThan(Math.min(rows, 8) / 2);
+      expect(Array.from(run(build, true, "fused", bytes, rows, cols, x)), `${rows}×${cols}`).toEqual(Array.from(want));
+    }
+  });
+
+  it("Q8_0 fused form: the largest dots on quants ≤ 0 (0: offset weights 128; −128: 0; −127) against |q| = 127", () => {
+    const rows = 41, cols = 256;
+    for (const [quant, byte] of [[0, 0x00], [-128, 0x80], [-127, 0x81]] as const) {
+      const bytes = new Uint8Array((rows * cols) / 32 * 34).fill(byte);
+      for (let b = 0; b < bytes.length; b += 34) bytes.set([0x00, 0x38], b);
+      for (const sign of [1, -1]) {
+        const x = new Float32Array(cols).fill(sign);
+        const want = run(build, true, false, bytes, rows, cols, x);
+        const each = quant * 0.5 * 256 * sign;
+        expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(v - each) <= 1e-3 * Math.abs(each)), `${quant} ${sign}`).toBe(true);
+        expect(Array.from(run(build, true, "fused", bytes, rows, cols, x)), `${quant} ${sign}`).toEqual(Array.from(want));
+      }
+    }
+  });
 });
+
+/** Q8_0 blocks (34 bytes: f16 d, 32 i8 quants) with every positive quant negated. */
+function nonPositive(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  const q = new Int8Array(out.buffer);
+  for (let b = 0; b < out.length; b += 34) for (let i = b + 2; i < b + 34; i++) q[i] = -Math.abs(q[i]!);
+  return out;
+}
