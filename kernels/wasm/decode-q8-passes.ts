@@ -1,27 +1,28 @@
-// Q8_0 decode (one token) on the relaxed build: two 4-row panels far apart per pass, as i16 steps or, where the engine's dot-adds are vpdpbusd, as fused dot-adds on offset weights.
+// Relaxed Q8_0 decode (one token), two 4-row panels far apart per pass: i16 steps, or fused dot-adds on offset weights.
 import { SINK, madd } from "./common";
 import { f16x4At, storeRows4 } from "./kquant-common";
 
-// Layout as decode-pair.ts: per panel nb panel-blocks of 128 weight bytes (repack.ts's pairs layout: vector v holds
-// elements 4v..4v+3 of the four rows, row rr's elements 4v + k, 4v + k + 1 at 8(k>>1) + 2rr), then the panels' f16 scales
-// (8 bytes per panel-block). Each form keeps each row's integer sum exact and its f32 steps (convert, × dw·dx, fused
-// add) in block order, so every form gives matmul_q8_0's bits.
+// Layout as decode-pair.ts: per panel nb panel-blocks of 128 weight bytes (repack.ts's pairs layout: vector v
+// holds elements 4v..4v+3 of the four rows, row rr's elements 4v + k, 4v + k + 1 at 8(k>>1) + 2rr), then the
+// panels' f16 scales (8 bytes per panel-block). Each form keeps each row's integer sum exact and its f32 steps
+// (convert, × dw·dx, fused add) in block order, so every form gives matmul_q8_0's bits.
 //
 // i16 form (EB16 expanded bytes per block): each weight half sign-extended as it loads, dotted with a splatted i16
 // pair (pmaddwd). Fused form (EB8): each weight vector regrouped to the rows' 4-byte quads and offset by 128 (the
 // prefill tiles' quads8: a byte shuffle and an xor, q + 128 in 0..255), dotted with the splatted 4 i8 quants
 // (relaxed_dot_i8x16_i7x16_add_s, one vpdpbusd where vnni() answers true), each block's chain starting at
-// 128·(−Σq): Σ(q + 128)x − 128Σx = Σqx, |lane| < 2^21, exact. pmaddubsw (Node's lowering) would saturate its pair
-// sums on offset weights past 128, so only the engine's own answer (vnni()) picks this form; on quants ≤ 0 it is exact
-// in either lowering (the Node tests). Measured in workerd (kernels/bench/decode-model-ab.mjs, docs/kernels.md "Q4_0 /
-// Q8_0 decode"): the fused pairs at 1.3 to 1.4 of the i16 pairs' speed; three panels per pass no faster (for the
-// i16 form in Node either); the SINK store after every step (none: slower), and f16x4Signed over f16x4At (a little).
+// 128·(−Σq): Σ(q + 128)x − 128Σx = Σqx, |lane| < 2^21, exact. pmaddubsw (Node's lowering) would saturate its
+// pair sums on offset weights past 128, so only the engine's own answer (vnni()) picks this form; on quants ≤ 0
+// it is exact in either lowering (the Node tests). Measured in workerd (kernels/bench/decode-model-ab.mjs,
+// docs/kernels.md "Q4_0 / Q8_0 decode"): the fused pairs at 1.3 to 1.4 of the i16 pairs' speed; three panels per
+// pass no faster (nor for the i16 form in Node); a SINK store after every step (none: slower); f16x4Signed over
+// f16x4At (a little).
 
-/** Expanded bytes per block: i16 form 16 splatted i16 pairs, d, 8·(−Σq) (unused); fused 8 splatted i8 quads, d, 128·(−Σq). */
+/** Expanded bytes per block: i16 form 16 splatted i16 pairs, d, 8·(−Σq) (unused); fused 8 i8 quads, d, 128·(−Σq). */
 export const EB16: usize = 288;
 export const EB8: usize = 160;
 
-/** The quads shuffle and the +128 offset as vectors loaded from memory (a load stays before the loop in V8's schedule). */
+/** The quads shuffle and the +128 offset, loaded from memory (a load stays before the loop in V8's schedule). */
 const QUADS: usize = memory.data<u8>([0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15,
   128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128]);
 
@@ -97,7 +98,7 @@ const QUADS: usize = memory.data<u8>([0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6,
   storeRows4(o2, ob, r, rows);
 }
 
-/** Fused pair step v (0..7): weight vectors v of both panels against the block's splatted quants v (the caller stores to SINK after each). */
+/** Fused step v (0..7) of the panel at wp: its weight vector v against the block's splatted quants v. */
 @inline function fPair(acc: v128, wp: usize, xe: usize, v: usize, sh: v128, k: v128): v128 {
   return fStep(acc, v128.load(wp + 16 * v), v128.load(xe + 16 * v), sh, k);
 }
