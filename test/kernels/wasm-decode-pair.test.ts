@@ -44,7 +44,7 @@ function run(build: Build, q8: boolean, decode: boolean | "fused", bytes: Uint8A
   const guard = out + rows * 4; // the rows past the last must stay untouched
   mem.u8.fill(0xa5, guard, guard + 64);
   const xe = mem.alloc(cols * DECODE_SCRATCH_PER_COL);
-  if (decode === "fused") (k as unknown as { decode_q8_0_fused: KernelExports["decode_q8_0"] }).decode_q8_0_fused(out, w.data, w.scales, q, d, s, rows, cols, xe);
+  if (decode === "fused") k.decode_q8_0_fused(out, w.data, w.scales, q, d, s, rows, cols, xe);
   else if (decode) (q8 ? k.decode_q8_0 : k.decode_q4_0)(out, w.data, w.scales, q, d, s, rows, cols, xe);
   else (q8 ? k.matmul_q8_0 : k.matmul_q4_0)(out, w.data, w.scales, q, d, s, rows, cols, 1);
   expect(Array.from(mem.u8.subarray(guard, guard + 64)).every((b) => b === 0xa5)).toBe(true);

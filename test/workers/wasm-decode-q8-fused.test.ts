@@ -33,6 +33,10 @@ function run(entry: Entry, bytes: Uint8Array, rows: number, cols: number, x: Flo
   return new Uint32Array(k.memory.buffer.slice(out, out + rows * 4));
 }
 
+function engineVnni(): boolean {
+  return (instantiateKernels(kernelModules().relaxed!) as unknown as { dot_add_fused(): number }).dot_add_fused() === 1;
+}
+
 describe("wasm-relaxed Q8_0 decode in workerd", () => {
   it("the engine's vpdpbusd answer (vnni) as dot_add_fused gives it", () => {
     const k = instantiateKernels(kernelModules().relaxed!) as unknown as { dot_add_fused(): number };
@@ -50,7 +54,9 @@ describe("wasm-relaxed Q8_0 decode in workerd", () => {
       const want = run("matmul_q8_0_i16", bytes, rows, cols, x);
       expect(new Set(want).size).toBeGreaterThan(Math.min(rows, 8) / 2);
       expect(Array.from(run("decode_q8_0", bytes, rows, cols, x))).toEqual(Array.from(want));
-      expect(Array.from(run("decode_q8_0_fused", bytes, rows, cols, x))).toEqual(Array.from(want));
+      // The fused entry on full-range quants is exact only where the engine's dot-adds are vpdpbusd (a CPU without
+      // AVX-VNNI lowers them to pmaddubsw, which saturates on offset weights): decode_q8_0 never takes it there.
+      if (engineVnni()) expect(Array.from(run("decode_q8_0_fused", bytes, rows, cols, x))).toEqual(Array.from(want));
     });
 
   it.each([["127", 0x7f, 127], ["−128", 0x80, -128]] as const)("every quant %s against ±127: the largest dots, the same bits", (_name, byte, quant) => {
@@ -64,7 +70,7 @@ describe("wasm-relaxed Q8_0 decode in workerd", () => {
       const each = quant * 0.5 * 256 * sign;
       expect(Array.from(new Float32Array(want.buffer)).every((v) => Math.abs(v - each) <= 1e-2 * Math.abs(each) + 1), `${sign}`).toBe(true);
       expect(Array.from(run("decode_q8_0", bytes, rows, cols, x)), `${sign}`).toEqual(Array.from(want));
-      expect(Array.from(run("decode_q8_0_fused", bytes, rows, cols, x)), `${sign}`).toEqual(Array.from(want));
+      if (engineVnni()) expect(Array.from(run("decode_q8_0_fused", bytes, rows, cols, x)), `${sign}`).toEqual(Array.from(want));
     }
   });
 });

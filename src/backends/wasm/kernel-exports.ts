@@ -48,6 +48,8 @@ export interface KernelExports {
   /** One token's Q8_0 / Q4_0 matmul, two panels per pass; xe: scratch of cols·9 bytes (kernels/wasm/decode-pair.ts). */
   decode_q8_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
   decode_q4_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
+  /** decode_q8_0's fused vpdpbusd form, which decode_q8_0 takes only where vnni() answers true: the tests run it anywhere (exact on quants ≤ 0). */
+  decode_q8_0_fused(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
   argmax_f32(p: number, n: number): number;
   /** quantize_q8_0 of nTokens rows of cols floats, full 4-token tiles interleaved (kernels/wasm/quantize-act.ts). */
   quantize_q8_0_tiles(x: number, q: number, d: number, s: number, cols: number, nTokens: number): void;
