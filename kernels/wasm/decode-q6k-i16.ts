@@ -8,16 +8,16 @@ import { PB } from "./q6k-values";
 // sub-block's sum: so each pair of i16 steps settles and scales in one i32x4.dot_i16x8_s against the sub-block's
 // scales duplicated into lane pairs (as the Q4_K/Q5_K decode does: |lane| ≤ 4·63·127 = 32004, exact) into a single
 // i32 sum per block, without the i32 multiply, the scale widening and the start's broadcast and shift per sub-block.
-// The −32 term takes the same duplicated scales: one more dot per sub-block against 16·(−Σqx) broadcast as i16
-// (|16·Σqx| ≤ 16·16·127 < 2^15; the dot's lane pair doubles it), written once per token for all panels (X16). All
-// sums are exact in i32 (|Σ| < 2^29), so each row's block sum is the other decodes' and the two f32 steps per block
-// follow in the same order: the same bits (test/kernels/q6k-decode.case.ts). Per 4-row panel and 256-block: 64
-// relaxed dots, 32 i16 adds, 48 i32x4.dot_i16x8_s (32 settles, 16 for the −32 term), 48 i32 adds, 16 scale
-// duplications (one widening load and a punpcklwd each), 176 operations rebuilding values (q6k-values.ts).
+// The −32 term takes the scales too: one more dot per two sub-blocks j, j + 2 (their scales zipped into each row's
+// lane pair) against their 16·(−Σqx) as an i32 splat of two i16 (|16·Σqx| ≤ 16·16·127 < 2^15), doubled by a shift
+// per group; the sums are written once per token for all panels in group order (X16). All sums are exact in i32
+// (|Σ| < 2^29), so each row's block sum is the other decodes' and the two f32 steps per block follow in the same
+// order: the same bits (test/kernels/q6k-decode.case.ts). Per 4-row panel and 256-block: 64 relaxed dots, 32 i16
+// adds, 40 i32x4.dot_i16x8_s (32 settles, 8 for the −32 term), 40 i32 adds, 16 scale duplications (one widening load
+// and a punpcklwd each), 8 zips and 4 shifts, 176 operations rebuilding values (q6k-values.ts).
 
-/** The four i8 scales at c (one per row) as i16 lane pairs: row r's scale in lanes 2r and 2r + 1. */
-@inline function dup(c: usize): v128 {
-  const s = v128.load8x8_s(c);
+/** A sub-block's four scales (i16 lanes 0-3 of s, one per row) as lane pairs: row r's scale in lanes 2r and 2r + 1. */
+@inline function dup(s: v128): v128 {
   return i8x16.shuffle(s, s, 0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7);
 }
 
@@ -48,6 +48,16 @@ import { PB } from "./q6k-values";
   return u;
 }
 
+/** A half-block's 8 i16 sums (sub-blocks 8h + 0..7) in group order: 8h + 0, 2, 4, 6, then 8h + 1, 3, 5, 7. */
+@inline function byGroup(v: v128): v128 {
+  return i8x16.shuffle(v, v, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+}
+
+/** Row r's i16 scales of two sub-blocks (s, t: one sub-block's four in lanes 0-3 each) in lanes 2r, 2r + 1. */
+@inline function zip(s: v128, t: v128): v128 {
+  return i8x16.shuffle(s, t, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+
 /** Blocks X16 holds: matrices with more columns (over 32768) read the −32 term's sums from the Q8_K sums instead. */
 export const X16_BLOCKS: i32 = 128;
 /** Per 256-block, the 16 sub-blocks' 16·(−Σqx) as i16: written once per token (decodeQ6KI16) for all panels. */
@@ -58,8 +68,8 @@ export function decodeQ6KI16(out: usize, w: usize, xq: usize, xd: usize, xs: usi
   const nb = <usize>(cols >> 8);
   let e = X16, sb = xs;
   for (let b: usize = 0; b < nb; b++) {
-    v128.store(e, i16x8.shl(i16x8.narrow_i32x4_s(v128.load(sb), v128.load(sb, 16)), 4));
-    v128.store(e, i16x8.shl(i16x8.narrow_i32x4_s(v128.load(sb, 32), v128.load(sb, 48)), 4), 16);
+    v128.store(e, byGroup(i16x8.shl(i16x8.narrow_i32x4_s(v128.load(sb), v128.load(sb, 16)), 4)));
+    v128.store(e, byGroup(i16x8.shl(i16x8.narrow_i32x4_s(v128.load(sb, 32), v128.load(sb, 48)), 4)), 16);
     e += 32;
     sb += XK_SUMS * 4;
   }
@@ -85,26 +95,27 @@ export function decodeQ6KI16(out: usize, w: usize, xq: usize, xd: usize, xs: usi
       for (let g: usize = 0; g < 2; g++) {
         const j = (h << 3) + g;
         const sc = c + (j << 2);
-        const d0 = dup(sc), d1 = dup(sc + 8), d2 = dup(sc + 16), d3 = dup(sc + 24);
-        // The −32 term of the group's sub-blocks j + 2k (j = 8h + g): 16·(−Σqx_j) as i16 in every lane, each dot with
-        // the scales in lane pairs 32·sc·(−Σqx) per row.
-        let n0: v128, n1: v128, n2: v128, n3: v128;
+        const s0 = v128.load8x8_s(sc), s1 = v128.load8x8_s(sc + 8), s2 = v128.load8x8_s(sc + 16), s3 = v128.load8x8_s(sc + 24);
+        const d0 = dup(s0), d1 = dup(s1), d2 = dup(s2), d3 = dup(s3);
+        // The −32 term of the group's sub-blocks j + 2k (j = 8h + g): 16·(−Σqx_j) as i16, each dot with the scales in
+        // lane pairs 32·sc·(−Σqx) per row.
         if (pre) {
-          const e = X16 + (b << 5) + (j << 1);
-          n0 = v128.load16_splat(e);
-          n1 = v128.load16_splat(e, 4);
-          n2 = v128.load16_splat(e, 8);
-          n3 = v128.load16_splat(e, 12);
+          // X16 in group order: the sums of sub-blocks j, j + 2 (and j + 4, j + 6) as one i32 splat, dotted with the
+          // two sub-blocks' scales zipped into each row's lane pair (16·sc·(−Σqx) for each, doubled once): one dot
+          // per two sub-blocks.
+          const e = X16 + (b << 5) + (h << 4) + (g << 3);
+          const t = i32x4.add(i32x4.dot_i16x8_s(zip(s0, s1), v128.load32_splat(e)), i32x4.dot_i16x8_s(zip(s2, s3), v128.load32_splat(e, 4)));
+          u = i32x4.add(u, i32x4.shl(t, 1));
         } else {
           // The i32 sums' low halves (|Σqx| ≤ 16·127), times 16 (measured about as fast as the −32 term built
           // per block from pairs of sub-blocks; used where X16 is not written: wide matrices, tokens past the tiles).
           const e = sb + (j << 2);
-          n0 = i16x8.shl(v128.load16_splat(e), 4);
-          n1 = i16x8.shl(v128.load16_splat(e, 8), 4);
-          n2 = i16x8.shl(v128.load16_splat(e, 16), 4);
-          n3 = i16x8.shl(v128.load16_splat(e, 24), 4);
+          const n0 = i16x8.shl(v128.load16_splat(e), 4);
+          const n1 = i16x8.shl(v128.load16_splat(e, 8), 4);
+          const n2 = i16x8.shl(v128.load16_splat(e, 16), 4);
+          const n3 = i16x8.shl(v128.load16_splat(e, 24), 4);
+          u = i32x4.add(u, i32x4.add(i32x4.add(i32x4.dot_i16x8_s(d0, n0), i32x4.dot_i16x8_s(d1, n1)), i32x4.add(i32x4.dot_i16x8_s(d2, n2), i32x4.dot_i16x8_s(d3, n3))));
         }
-        u = i32x4.add(u, i32x4.add(i32x4.add(i32x4.dot_i16x8_s(d0, n0), i32x4.dot_i16x8_s(d1, n1)), i32x4.add(i32x4.dot_i16x8_s(d2, n2), i32x4.dot_i16x8_s(d3, n3))));
         const xp = xb + (h << 7) + (g << 4);
         // The group's two step pairs written out: 0.95–0.96x the time of a loop over them (Node); the groups
         // written out as well measured the same as these loops.
