@@ -7,11 +7,12 @@ import { PB } from "./q6k-values";
 // streams far apart: measured 0.82-0.97x the time of adjacent panels in workerd), an odd last panel alone
 // (matmul-q6k.ts). This is the fused form's decode (dot_add_fused: workerd), where
 // every wasm load carries an explicit bounds check (no trap handler), so it cuts loads, not arithmetic: per 256-block
-// and panel, 48 weight vectors, 32 activation broadcasts (each serving both panels), the Q8_K sums of a sub-block
-// group by 2 whole-vector loads shared by both panels (16 broadcasts before) and each panel's scales by 8 whole-vector
-// loads (16 before). Loads take no immediate offset (pointers bumped or added to): V8 compares each access against the
-// memory size less its offset, so every distinct offset would cost a limit of its own. The i16 form (Node) keeps the
-// one-panel decode (matmul-q6k.ts): its steps settle in pairs, and 8 rows' i16 and i32 sums exceed the registers.
+// and panel, 48 weight vectors, 32 activation broadcasts (each serving both panels), the Q8_K sums of two sub-blocks
+// by one whole-vector load shared by both panels and each panel's scales of two sub-blocks by one widening load. A
+// group of three vectors is one sub-block (q6k-values.ts), so each panel keeps one i32 accumulator (two for the pair,
+// where ggml's element order kept eight). Loads take no immediate offset (pointers bumped or added to): V8 compares
+// each access against the memory size less its offset, so every distinct offset would cost a limit of its own. The
+// i16 form (Node) keeps one panel (decode-q6k-i16.ts).
 // Each row's sums are the one-panel decode's: exact i32 sums (any order), then the same two f32 steps per block in
 // the same block order, so the same bits (test/kernels/q6k-decode.case.ts).
 
@@ -39,10 +40,10 @@ import { PB } from "./q6k-values";
 
 /**
  * One token's outputs of the panels at wpan (rows r..r+3, into o) and wpan + ps (rows r2..r2+3, into o2). Per
- * sub-block group (h, g) each step's three vectors of both panels are read once, plane 3's value built from them as they pass (the serial form of
- * q6k-values.ts q6: and-nots against the value mask, 16-bit shifts right); a store to SINK after each plane's two
- * dot-adds keeps V8 from issuing every load of the group first (stores after every step or every second plane
- * measured slower), which spilled the accumulators.
+ * sub-block, each of its three vectors of both panels is read once, plane 3's value built from them as they pass (the
+ * serial form of q6k-values.ts q6: and-nots against the value mask, 16-bit shifts right), all four planes dot-added
+ * into the panel's one accumulator from the sub-block's start; a store to SINK after each plane's two dot-adds keeps
+ * V8 from issuing every load of the sub-block first.
  */
 @inline export function decodePair(o: usize, o2: usize, wpan: usize, ps: usize, x0: usize, s0: usize, dp: usize, nb: usize, r: i32, r2: i32, rows: i32): void {
   const m = i8x16.splat(0x3f);
@@ -50,189 +51,106 @@ import { PB } from "./q6k-values";
   let wp = wpan;
   for (let b: usize = 0; b < nb; b++) {
     let u0 = i32x4.splat(0), u1 = u0;
-    const xb = x0 + b * XK_BYTES;
-    const sb = s0 + b * XK_SUMS * 4;
-    // The quants of both panels run in order through the block's groups (h, g): 12 vectors per group and panel.
+    let xa = x0 + b * XK_BYTES;
+    let sj = s0 + b * XK_SUMS * 4;
     let qa = wp + 80, qb = qa + ps;
-    for (let h: usize = 0; h < 2; h++) {
-      // g = 0: bytes l = 0..15 feed sub-blocks 8h + 0, 2, 4, 6; g = 1: l = 16..31 feed 8h + 1, 3, 5, 7.
-      for (let g: usize = 0; g < 2; g++) {
-        const j = (h << 3) + g;
-        const sj = sb + (j << 2);
-        // Each sub-block's sums start at 32·(−Σqx): ggml's q − 32 with unsigned values dotted. The four sums of the
-        // group sit 8 bytes apart: lanes 0 and 2 of two vectors.
-        const s01 = i32x4.shl(v128.load(sj), 5), s23 = i32x4.shl(v128.load(sj + 16), 5);
-        let a00 = lane0(s01), a01 = lane2(s01), a02 = lane0(s23), a03 = lane2(s23);
-        let a10 = a00, a11 = a01, a12 = a02, a13 = a03;
-        let xa = xb + (h << 7) + (g << 4);
-        let w0: v128, w1: v128, x: v128, t0: v128, t1: v128;
-        // Four steps written out with the same body: as a loop over the steps they took 1.17–1.18x the time in
-        // workerd (kernels/bench/kquant-ab.ts, 2026-12-05).
-        // Step 0: elements 0..3 of each plane.
+    let sc = wp + 16;
+    for (let j = 0; j < 16; j += 2) {
+      // Sub-blocks j and j + 1: their starts 32·(−Σqx) (lanes 0 and 1 of one load), each panel's scales (one widening load).
+      const st = i32x4.shl(v128.load(sj), 5);
+      const st0 = lane0(st), st1 = i8x16.shuffle(st, st, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);
+      sj += 8;
+      const c0 = v128.load8x8_s(sc), c1 = v128.load8x8_s(sc + ps);
+      sc += 8;
+      let a0: v128, a1: v128, w0: v128, w1: v128, x: v128, t0: v128, t1: v128;
+        // Sub-block j + 0: its three vectors per panel, planes 0-2 dotted as they load, plane 3 built from them.
+        a0 = st0;
+        a1 = st0;
         w0 = v128.load(qa);
         w1 = v128.load(qb);
         qa += 16;
         qb += 16;
         x = v128.load32_splat(xa);
-        a00 = dd(a00, v128.and(w0, m), x);
-        a10 = dd(a10, v128.and(w1, m), x);
-        v128.store(SINK, a00);
-        v128.store(SINK, a10);
+        a0 = dd(a0, v128.and(w0, m), x);
+        a1 = dd(a1, v128.and(w1, m), x);
+        v128.store(SINK, a0);
+        v128.store(SINK, a1);
         t0 = i16x8.shr_u(v128.andnot(w0, m), 2);
         t1 = i16x8.shr_u(v128.andnot(w1, m), 2);
         w0 = v128.load(qa);
         w1 = v128.load(qb);
         qa += 16;
         qb += 16;
-        x = v128.load32_splat(xa + 32);
-        a01 = dd(a01, v128.and(w0, m), x);
-        a11 = dd(a11, v128.and(w1, m), x);
-        v128.store(SINK, a01);
-        v128.store(SINK, a11);
+        x = v128.load32_splat(xa + 4);
+        a0 = dd(a0, v128.and(w0, m), x);
+        a1 = dd(a1, v128.and(w1, m), x);
+        v128.store(SINK, a0);
+        v128.store(SINK, a1);
         t0 = i16x8.shr_u(v128.or(t0, v128.andnot(w0, m)), 2);
         t1 = i16x8.shr_u(v128.or(t1, v128.andnot(w1, m)), 2);
         w0 = v128.load(qa);
         w1 = v128.load(qb);
         qa += 16;
         qb += 16;
-        x = v128.load32_splat(xa + 64);
-        a02 = dd(a02, v128.and(w0, m), x);
-        a12 = dd(a12, v128.and(w1, m), x);
-        v128.store(SINK, a02);
-        v128.store(SINK, a12);
+        x = v128.load32_splat(xa + 8);
+        a0 = dd(a0, v128.and(w0, m), x);
+        a1 = dd(a1, v128.and(w1, m), x);
+        v128.store(SINK, a0);
+        v128.store(SINK, a1);
         t0 = i16x8.shr_u(v128.or(t0, v128.andnot(w0, m)), 2);
         t1 = i16x8.shr_u(v128.or(t1, v128.andnot(w1, m)), 2);
-        x = v128.load32_splat(xa + 96);
-        a03 = dd(a03, t0, x);
-        a13 = dd(a13, t1, x);
-        v128.store(SINK, a03);
-        v128.store(SINK, a13);
-        xa += 4;
-        // Step 1: elements 4..7 of each plane.
+        x = v128.load32_splat(xa + 12);
+        a0 = dd(a0, t0, x);
+        a1 = dd(a1, t1, x);
+        v128.store(SINK, a0);
+        v128.store(SINK, a1);
+        xa += 16;
+        u0 = i32x4.add(u0, i32x4.mul(a0, i32x4.extend_low_i16x8_s(c0)));
+        u1 = i32x4.add(u1, i32x4.mul(a1, i32x4.extend_low_i16x8_s(c1)));
+        // Sub-block j + 1: its three vectors per panel, planes 0-2 dotted as they load, plane 3 built from them.
+        a0 = st1;
+        a1 = st1;
         w0 = v128.load(qa);
         w1 = v128.load(qb);
         qa += 16;
         qb += 16;
         x = v128.load32_splat(xa);
-        a00 = dd(a00, v128.and(w0, m), x);
-        a10 = dd(a10, v128.and(w1, m), x);
-        v128.store(SINK, a00);
-        v128.store(SINK, a10);
+        a0 = dd(a0, v128.and(w0, m), x);
+        a1 = dd(a1, v128.and(w1, m), x);
+        v128.store(SINK, a0);
+        v128.store(SINK, a1);
         t0 = i16x8.shr_u(v128.andnot(w0, m), 2);
         t1 = i16x8.shr_u(v128.andnot(w1, m), 2);
         w0 = v128.load(qa);
         w1 = v128.load(qb);
         qa += 16;
         qb += 16;
-        x = v128.load32_splat(xa + 32);
-        a01 = dd(a01, v128.and(w0, m), x);
-        a11 = dd(a11, v128.and(w1, m), x);
-        v128.store(SINK, a01);
-        v128.store(SINK, a11);
+        x = v128.load32_splat(xa + 4);
+        a0 = dd(a0, v128.and(w0, m), x);
+        a1 = dd(a1, v128.and(w1, m), x);
+        v128.store(SINK, a0);
+        v128.store(SINK, a1);
         t0 = i16x8.shr_u(v128.or(t0, v128.andnot(w0, m)), 2);
         t1 = i16x8.shr_u(v128.or(t1, v128.andnot(w1, m)), 2);
         w0 = v128.load(qa);
         w1 = v128.load(qb);
         qa += 16;
         qb += 16;
-        x = v128.load32_splat(xa + 64);
-        a02 = dd(a02, v128.and(w0, m), x);
-        a12 = dd(a12, v128.and(w1, m), x);
-        v128.store(SINK, a02);
-        v128.store(SINK, a12);
+        x = v128.load32_splat(xa + 8);
+        a0 = dd(a0, v128.and(w0, m), x);
+        a1 = dd(a1, v128.and(w1, m), x);
+        v128.store(SINK, a0);
+        v128.store(SINK, a1);
         t0 = i16x8.shr_u(v128.or(t0, v128.andnot(w0, m)), 2);
         t1 = i16x8.shr_u(v128.or(t1, v128.andnot(w1, m)), 2);
-        x = v128.load32_splat(xa + 96);
-        a03 = dd(a03, t0, x);
-        a13 = dd(a13, t1, x);
-        v128.store(SINK, a03);
-        v128.store(SINK, a13);
-        xa += 4;
-        // Step 2: elements 8..11 of each plane.
-        w0 = v128.load(qa);
-        w1 = v128.load(qb);
-        qa += 16;
-        qb += 16;
-        x = v128.load32_splat(xa);
-        a00 = dd(a00, v128.and(w0, m), x);
-        a10 = dd(a10, v128.and(w1, m), x);
-        v128.store(SINK, a00);
-        v128.store(SINK, a10);
-        t0 = i16x8.shr_u(v128.andnot(w0, m), 2);
-        t1 = i16x8.shr_u(v128.andnot(w1, m), 2);
-        w0 = v128.load(qa);
-        w1 = v128.load(qb);
-        qa += 16;
-        qb += 16;
-        x = v128.load32_splat(xa + 32);
-        a01 = dd(a01, v128.and(w0, m), x);
-        a11 = dd(a11, v128.and(w1, m), x);
-        v128.store(SINK, a01);
-        v128.store(SINK, a11);
-        t0 = i16x8.shr_u(v128.or(t0, v128.andnot(w0, m)), 2);
-        t1 = i16x8.shr_u(v128.or(t1, v128.andnot(w1, m)), 2);
-        w0 = v128.load(qa);
-        w1 = v128.load(qb);
-        qa += 16;
-        qb += 16;
-        x = v128.load32_splat(xa + 64);
-        a02 = dd(a02, v128.and(w0, m), x);
-        a12 = dd(a12, v128.and(w1, m), x);
-        v128.store(SINK, a02);
-        v128.store(SINK, a12);
-        t0 = i16x8.shr_u(v128.or(t0, v128.andnot(w0, m)), 2);
-        t1 = i16x8.shr_u(v128.or(t1, v128.andnot(w1, m)), 2);
-        x = v128.load32_splat(xa + 96);
-        a03 = dd(a03, t0, x);
-        a13 = dd(a13, t1, x);
-        v128.store(SINK, a03);
-        v128.store(SINK, a13);
-        xa += 4;
-        // Step 3: elements 12..15 of each plane.
-        w0 = v128.load(qa);
-        w1 = v128.load(qb);
-        qa += 16;
-        qb += 16;
-        x = v128.load32_splat(xa);
-        a00 = dd(a00, v128.and(w0, m), x);
-        a10 = dd(a10, v128.and(w1, m), x);
-        v128.store(SINK, a00);
-        v128.store(SINK, a10);
-        t0 = i16x8.shr_u(v128.andnot(w0, m), 2);
-        t1 = i16x8.shr_u(v128.andnot(w1, m), 2);
-        w0 = v128.load(qa);
-        w1 = v128.load(qb);
-        qa += 16;
-        qb += 16;
-        x = v128.load32_splat(xa + 32);
-        a01 = dd(a01, v128.and(w0, m), x);
-        a11 = dd(a11, v128.and(w1, m), x);
-        v128.store(SINK, a01);
-        v128.store(SINK, a11);
-        t0 = i16x8.shr_u(v128.or(t0, v128.andnot(w0, m)), 2);
-        t1 = i16x8.shr_u(v128.or(t1, v128.andnot(w1, m)), 2);
-        w0 = v128.load(qa);
-        w1 = v128.load(qb);
-        qa += 16;
-        qb += 16;
-        x = v128.load32_splat(xa + 64);
-        a02 = dd(a02, v128.and(w0, m), x);
-        a12 = dd(a12, v128.and(w1, m), x);
-        v128.store(SINK, a02);
-        v128.store(SINK, a12);
-        t0 = i16x8.shr_u(v128.or(t0, v128.andnot(w0, m)), 2);
-        t1 = i16x8.shr_u(v128.or(t1, v128.andnot(w1, m)), 2);
-        x = v128.load32_splat(xa + 96);
-        a03 = dd(a03, t0, x);
-        a13 = dd(a13, t1, x);
-        v128.store(SINK, a03);
-        v128.store(SINK, a13);
-        xa += 4;
-        // The group's scales, 8 bytes apart as its sums: lanes 0-3 and 8-11 of two vectors per panel.
-        const c0 = wp + 16 + (j << 2), c1 = c0 + ps;
-        u0 = scale2(scale2(u0, a00, a01, c0), a02, a03, c0 + 16);
-        u1 = scale2(scale2(u1, a10, a11, c1), a12, a13, c1 + 16);
-      }
+        x = v128.load32_splat(xa + 12);
+        a0 = dd(a0, t0, x);
+        a1 = dd(a1, t1, x);
+        v128.store(SINK, a0);
+        v128.store(SINK, a1);
+        xa += 16;
+        u0 = i32x4.add(u0, i32x4.mul(a0, i32x4.extend_high_i16x8_s(c0)));
+        u1 = i32x4.add(u1, i32x4.mul(a1, i32x4.extend_high_i16x8_s(c1)));
     }
     const dx = v128.load32_splat(dp + (b << 2));
     o0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(v128.load(wp), dx), o0);

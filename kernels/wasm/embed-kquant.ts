@@ -66,21 +66,20 @@ export function embed_q6_k(out: usize, w: usize, cols: i32, tokens: usize, nToke
     for (let b: usize = 0; b < nb; b++) {
       const wp = w + ((row >> 2) * nb + b) * 848;
       const d = load<f32>(wp + (rr << 2));
-      for (let h: usize = 0; h < 2; h++) {
-        const base = wp + 80 + h * 384;
-        const sc = wp + 16 + (h << 5) + rr;
-        for (let l: usize = 0; l < 32; l++) {
-          const g = base + (l >> 2) * 48 + panelByteOffset(rr, l & 3, ASC_FEATURE_RELAXED_SIMD);
+      // Sub-block j's 16 values: bytes k of its three vectors hold elements k, 4 + k, 8 + k and the pieces of 12 + k.
+      for (let j: usize = 0; j < 16; j++) {
+        const sc = <f32>load<i8>(wp + 16 + (j << 2) + rr);
+        for (let k: usize = 0; k < 4; k++) {
+          const g = wp + 80 + j * 48 + panelByteOffset(rr, k, ASC_FEATURE_RELAXED_SIMD);
           const a = <i32>load<u8>(g);
           const c = <i32>load<u8>(g, 16);
           const e = <i32>load<u8>(g, 32);
-          const is = (l >> 4) << 2;
-          store<f32>(o + (l << 2), d * <f32>load<i8>(sc + is) * <f32>((a & 63) - 32));
-          store<f32>(o + ((l + 32) << 2), d * <f32>load<i8>(sc + is + 8) * <f32>((c & 63) - 32));
-          store<f32>(o + ((l + 64) << 2), d * <f32>load<i8>(sc + is + 16) * <f32>((e & 63) - 32));
-          store<f32>(o + ((l + 96) << 2), d * <f32>load<i8>(sc + is + 24) * <f32>(((a >> 6) | ((c >> 6) << 2) | ((e >> 6) << 4)) - 32));
+          store<f32>(o + (k << 2), d * sc * <f32>((a & 63) - 32));
+          store<f32>(o + ((k + 4) << 2), d * sc * <f32>((c & 63) - 32));
+          store<f32>(o + ((k + 8) << 2), d * sc * <f32>((e & 63) - 32));
+          store<f32>(o + ((k + 12) << 2), d * sc * <f32>(((a >> 6) | ((c >> 6) << 2) | ((e >> 6) << 4)) - 32));
         }
-        o += 512;
+        o += 64;
       }
     }
   }

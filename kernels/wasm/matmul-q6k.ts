@@ -11,43 +11,88 @@ import { X16_BLOCKS, decodeI16, decodeQ6KI16 } from "./decode-q6k-i16";
 const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
 
 /**
- * The four tokens' (t..t+3) i32 dot sums of value plane k over the 16 elements of one sub-block group: step s's
- * weight vector (the group at q0 + 48s) rebuilt (and widened) once for
- * the four, settled every two steps (kquant-common.ts), each token's sums offset by 32·(−Σqx) and scaled by the
+ * The four tokens' (t..t+3) i32 dot sums over one 16-element sub-block (its vectors at q0): each plane's weight vector
+ * rebuilt (and widened) once for the four, all four planes into the same sums (one sub-block, one scale), settled
+ * every two planes on the i16 path (kquant-common.ts), each token's sums offset by 32·(−Σqx) and scaled by the
  * sub-block's scales sc, then added to the four tokens' block sums at U (static memory: an inline function returns
- * one value, and the four stay in L1, forwarded from the previous plane's stores).
+ * one value, and the four stay in L1, forwarded from the previous sub-block's stores).
  */
-@inline function plane4(k: i32, q0: usize, xk: usize, xRow: usize, sk: usize, sRow: usize, sc: v128, f: bool): void {
+@inline function sub4(q0: usize, xk: usize, xRow: usize, sk: usize, sRow: usize, sc: v128, f: bool): void {
   const zero = i32x4.splat(0);
   let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+  let e: v128;
   if (ASC_FEATURE_RELAXED_SIMD && f) {
-    // Fused i32 dot-adds: all four steps straight into the i32 sums.
-    for (let s: usize = 0; s < 4; s++) {
-      const e = q6at(q0 + s * 48, k);
-      const xs = xk + (s << 2);
-      c0 = dotAdd(c0, e, xs);
-      c1 = dotAdd(c1, e, xs + xRow);
-      c2 = dotAdd(c2, e, xs + 2 * xRow);
-      c3 = dotAdd(c3, e, xs + 3 * xRow);
-    }
+    // Fused i32 dot-adds: all four planes straight into the i32 sums.
+    e = q6at(q0, 0);
+    c0 = dotAdd(c0, e, xk);
+    c1 = dotAdd(c1, e, xk + xRow);
+    c2 = dotAdd(c2, e, xk + 2 * xRow);
+    c3 = dotAdd(c3, e, xk + 3 * xRow);
+    e = q6at(q0, 1);
+    c0 = dotAdd(c0, e, xk + 4);
+    c1 = dotAdd(c1, e, xk + xRow + 4);
+    c2 = dotAdd(c2, e, xk + 2 * xRow + 4);
+    c3 = dotAdd(c3, e, xk + 3 * xRow + 4);
+    e = q6at(q0, 2);
+    c0 = dotAdd(c0, e, xk + 8);
+    c1 = dotAdd(c1, e, xk + xRow + 8);
+    c2 = dotAdd(c2, e, xk + 2 * xRow + 8);
+    c3 = dotAdd(c3, e, xk + 3 * xRow + 8);
+    e = q6at(q0, 3);
+    c0 = dotAdd(c0, e, xk + 12);
+    c1 = dotAdd(c1, e, xk + xRow + 12);
+    c2 = dotAdd(c2, e, xk + 2 * xRow + 12);
+    c3 = dotAdd(c3, e, xk + 3 * xRow + 12);
   } else {
-    for (let s: usize = 0; s < 4; s += 2) {
-      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-      for (let s2: usize = s; s2 < s + 2; s2++) {
-        const qs = q0 + s2 * 48;
-        const e = q6at(qs, k);
-        const p0 = half(e, 0), p1 = half(e, 1);
-        const xs = xk + (s2 << 2) * XK_ELEM;
-        a0 = dotStep(a0, p0, p1, xs);
-        a1 = dotStep(a1, p0, p1, xs + xRow);
-        a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
-        a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
-      }
-      c0 = i32x4.add(c0, settleOnes(a0));
-      c1 = i32x4.add(c1, settleOnes(a1));
-      c2 = i32x4.add(c2, settleOnes(a2));
-      c3 = i32x4.add(c3, settleOnes(a3));
-    }
+    let a0: v128, a1: v128, a2: v128, a3: v128, p0: v128, p1: v128, xs: usize;
+    a0 = zero;
+    a1 = zero;
+    a2 = zero;
+    a3 = zero;
+    e = q6at(q0, 0);
+    p0 = half(e, 0);
+    p1 = half(e, 1);
+    xs = xk;
+    a0 = dotStep(a0, p0, p1, xs);
+    a1 = dotStep(a1, p0, p1, xs + xRow);
+    a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
+    a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
+    e = q6at(q0, 1);
+    p0 = half(e, 0);
+    p1 = half(e, 1);
+    xs = xk + 4 * XK_ELEM;
+    a0 = dotStep(a0, p0, p1, xs);
+    a1 = dotStep(a1, p0, p1, xs + xRow);
+    a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
+    a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
+    c0 = i32x4.add(c0, settleOnes(a0));
+    c1 = i32x4.add(c1, settleOnes(a1));
+    c2 = i32x4.add(c2, settleOnes(a2));
+    c3 = i32x4.add(c3, settleOnes(a3));
+    a0 = zero;
+    a1 = zero;
+    a2 = zero;
+    a3 = zero;
+    e = q6at(q0, 2);
+    p0 = half(e, 0);
+    p1 = half(e, 1);
+    xs = xk + 8 * XK_ELEM;
+    a0 = dotStep(a0, p0, p1, xs);
+    a1 = dotStep(a1, p0, p1, xs + xRow);
+    a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
+    a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
+    e = q6at(q0, 3);
+    p0 = half(e, 0);
+    p1 = half(e, 1);
+    xs = xk + 12 * XK_ELEM;
+    a0 = dotStep(a0, p0, p1, xs);
+    a1 = dotStep(a1, p0, p1, xs + xRow);
+    a2 = dotStep(a2, p0, p1, xs + 2 * xRow);
+    a3 = dotStep(a3, p0, p1, xs + 3 * xRow);
+    c0 = i32x4.add(c0, settleOnes(a0));
+    c1 = i32x4.add(c1, settleOnes(a1));
+    c2 = i32x4.add(c2, settleOnes(a2));
+    c3 = i32x4.add(c3, settleOnes(a3));
   }
   v128.store(U, i32x4.add(v128.load(U), i32x4.mul(i32x4.add(c0, i32x4.shl(v128.load32_splat(sk), 5)), sc)));
   v128.store(U, i32x4.add(v128.load(U, 16), i32x4.mul(i32x4.add(c1, i32x4.shl(v128.load32_splat(sk + sRow), 5)), sc)), 16);
@@ -55,12 +100,12 @@ const TILE: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
   v128.store(U, i32x4.add(v128.load(U, 48), i32x4.mul(i32x4.add(c3, i32x4.shl(v128.load32_splat(sk + 3 * sRow), 5)), sc)), 48);
 }
 
-/** Four tokens' i32 block sums (one v128 each) for plane4. */
+/** Four tokens' i32 block sums (one v128 each) for sub4. */
 const U: usize = memory.data(64, 16);
 
 /**
  * Four tokens (t..t+3, prefill) of one panel: each plane of each weight vector is rebuilt (and on SIMD128 widened)
- * once for all four tokens; the planes take turns, so 4 accumulators (not 16) are live.
+ * once for all four tokens; a sub-block at a time, so 4 accumulators (not 16) are live.
  */
 @inline function tile4(o: usize, wpan: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32, f: bool): void {
   const zero = i32x4.splat(0);
@@ -73,19 +118,7 @@ const U: usize = memory.data(64, 16);
     v128.store(U, zero, 48);
     const xb = x0 + b * XK_BYTES;
     const sb = s0 + b * XK_SUMS * 4;
-    for (let h: usize = 0; h < 2; h++) {
-      // g = 0: bytes l = 0..15 (steps 0..3) feed sub-blocks 8h + 0, 2, 4, 6; g = 1: l = 16..31 feed 8h + 1, 3, 5, 7.
-      for (let g: usize = 0; g < 2; g++) {
-        const j = (h << 3) + g;
-        const q0 = wp + 80 + h * 384 + g * 192;
-        const xg = xb + ((h << 7) + (g << 4)) * XK_ELEM;
-        const sj = sb + (j << 2), scp = wp + 16 + (j << 2);
-        plane4(0, q0, xg, xRow, sj, sRow, i8x4(scp), f);
-        plane4(1, q0, xg + 32 * XK_ELEM, xRow, sj + 8, sRow, i8x4(scp + 8), f);
-        plane4(2, q0, xg + 64 * XK_ELEM, xRow, sj + 16, sRow, i8x4(scp + 16), f);
-        plane4(3, q0, xg + 96 * XK_ELEM, xRow, sj + 24, sRow, i8x4(scp + 24), f);
-      }
-    }
+    for (let j: usize = 0; j < 16; j++) sub4(wp + 80 + j * 48, xb + (j << 4) * XK_ELEM, xRow, sb + (j << 2), sRow, i8x4(wp + 16 + (j << 2)), f);
     const dw = v128.load(wp);
     const bo = b << 2;
     o0 = madd(f32x4.convert_i32x4_s(v128.load(U)), f32x4.mul(dw, v128.load32_splat(dp + bo)), o0);
@@ -97,8 +130,8 @@ const U: usize = memory.data(64, 16);
   storeTokens4(o, o0, o1, o2, o3, r, rows);
 }
 /**
- * Two tokens (t, t+1: prefill on SIMD128) of one panel: each weight vector is loaded and its four value planes rebuilt
- * and widened once for both. Eight accumulators; SIMD128's widened halves leave too few registers for tile4.
+ * Two tokens (t, t+1: prefill on SIMD128) of one panel: each sub-block's three weight vectors loaded and its four value
+ * planes rebuilt and widened once for both tokens, two planes per settle.
  */
 @inline function tile2(o: usize, wpan: usize, x0: usize, s0: usize, dp: usize, xRow: usize, sRow: usize, nb: usize, r: i32, rows: i32): void {
   const zero = i32x4.splat(0);
@@ -109,55 +142,28 @@ const U: usize = memory.data(64, 16);
     let qp = wp + 80;
     const xb = x0 + b * XK_BYTES;
     const sb = s0 + b * XK_SUMS * 4;
-    for (let h: usize = 0; h < 2; h++) {
-      for (let g: usize = 0; g < 2; g++) {
-        const j = (h << 3) + g;
-        const sj = sb + (j << 2);
-        let a00 = i32x4.shl(v128.load32_splat(sj), 5), a10 = i32x4.shl(v128.load32_splat(sj, 8), 5);
-        let a20 = i32x4.shl(v128.load32_splat(sj, 16), 5), a30 = i32x4.shl(v128.load32_splat(sj, 24), 5);
-        let a01 = i32x4.shl(v128.load32_splat(sj + sRow), 5), a11 = i32x4.shl(v128.load32_splat(sj + sRow, 8), 5);
-        let a21 = i32x4.shl(v128.load32_splat(sj + sRow, 16), 5), a31 = i32x4.shl(v128.load32_splat(sj + sRow, 24), 5);
-        let xp = xb + ((h << 7) + (g << 4)) * XK_ELEM;
-        const xe = xp + 16 * XK_ELEM;
-        for (; xp < xe; xp += 8 * XK_ELEM) {
-          // Two steps (vectors at qp and qp + 48) per settle; each plane's values rebuilt (and widened) once for both tokens.
-          const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
-          const a_ = v128.load(qp, 48), c_ = v128.load(qp, 64), hb_ = v128.load(qp, 80);
-          let e = q6(a, c, hb, 0), f = q6(a_, c_, hb_, 0);
-          let p0 = half(e, 0), p1 = half(e, 1), r0 = half(f, 0), r1 = half(f, 1);
-          a00 = pair(a00, p0, p1, r0, r1, xp);
-          a01 = pair(a01, p0, p1, r0, r1, xp + xRow);
-          e = q6(a, c, hb, 1);
-          f = q6(a_, c_, hb_, 1);
-          p0 = half(e, 0);
-          p1 = half(e, 1);
-          r0 = half(f, 0);
-          r1 = half(f, 1);
-          a10 = pair(a10, p0, p1, r0, r1, xp + 32 * XK_ELEM);
-          a11 = pair(a11, p0, p1, r0, r1, xp + xRow + 32 * XK_ELEM);
-          e = q6(a, c, hb, 2);
-          f = q6(a_, c_, hb_, 2);
-          p0 = half(e, 0);
-          p1 = half(e, 1);
-          r0 = half(f, 0);
-          r1 = half(f, 1);
-          a20 = pair(a20, p0, p1, r0, r1, xp + 64 * XK_ELEM);
-          a21 = pair(a21, p0, p1, r0, r1, xp + xRow + 64 * XK_ELEM);
-          e = q6(a, c, hb, 3);
-          f = q6(a_, c_, hb_, 3);
-          p0 = half(e, 0);
-          p1 = half(e, 1);
-          r0 = half(f, 0);
-          r1 = half(f, 1);
-          a30 = pair(a30, p0, p1, r0, r1, xp + 96 * XK_ELEM);
-          a31 = pair(a31, p0, p1, r0, r1, xp + xRow + 96 * XK_ELEM);
-          qp += 96;
-        }
-        const sc = wp + 16 + (j << 2);
-        const s0v = i8x4(sc), s1v = i8x4(sc + 8), s2v = i8x4(sc + 16), s3v = i8x4(sc + 24);
-        u0 = i32x4.add(u0, i32x4.add(i32x4.add(i32x4.mul(a00, s0v), i32x4.mul(a10, s1v)), i32x4.add(i32x4.mul(a20, s2v), i32x4.mul(a30, s3v))));
-        u1 = i32x4.add(u1, i32x4.add(i32x4.add(i32x4.mul(a01, s0v), i32x4.mul(a11, s1v)), i32x4.add(i32x4.mul(a21, s2v), i32x4.mul(a31, s3v))));
-      }
+    for (let j: usize = 0; j < 16; j++) {
+      const sj = sb + (j << 2);
+      let a0 = i32x4.shl(v128.load32_splat(sj), 5), a1 = i32x4.shl(v128.load32_splat(sj + sRow), 5);
+      const xp = xb + (j << 4) * XK_ELEM;
+      const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
+      // Planes 0 and 1 (elements 0..7 of the sub-block), then 2 and 3, one settle each.
+      let e = q6(a, c, hb, 0), g = q6(a, c, hb, 1);
+      let p0 = half(e, 0), p1 = half(e, 1), r0 = half(g, 0), r1 = half(g, 1);
+      a0 = pair(a0, p0, p1, r0, r1, xp);
+      a1 = pair(a1, p0, p1, r0, r1, xp + xRow);
+      e = q6(a, c, hb, 2);
+      g = q6(a, c, hb, 3);
+      p0 = half(e, 0);
+      p1 = half(e, 1);
+      r0 = half(g, 0);
+      r1 = half(g, 1);
+      a0 = pair(a0, p0, p1, r0, r1, xp + 8 * XK_ELEM);
+      a1 = pair(a1, p0, p1, r0, r1, xp + xRow + 8 * XK_ELEM);
+      qp += 48;
+      const sv = i8x4(wp + 16 + (j << 2));
+      u0 = i32x4.add(u0, i32x4.mul(a0, sv));
+      u1 = i32x4.add(u1, i32x4.mul(a1, sv));
     }
     const dw = v128.load(wp);
     o0 = madd(f32x4.convert_i32x4_s(u0), f32x4.mul(dw, v128.load32_splat(dp + (b << 2))), o0);
@@ -236,56 +242,34 @@ function q6kFused(out: usize, w: usize, xq: usize, xd: usize, xs: usize, rows: i
         let qp = wp + 80;
         const xb = x0 + b * XK_BYTES;
         const sb = s0 + b * XK_SUMS * 4;
-        for (let h: usize = 0; h < 2; h++) {
-          // g = 0: bytes l = 0..15 feed sub-blocks 8h + 0, 2, 4, 6; g = 1: l = 16..31 feed 8h + 1, 3, 5, 7.
-          for (let g: usize = 0; g < 2; g++) {
-            const j = (h << 3) + g;
-            let a0 = i32x4.shl(v128.load32_splat(sb + (j << 2)), 5);
-            let a1 = i32x4.shl(v128.load32_splat(sb + (j << 2), 8), 5);
-            let a2 = i32x4.shl(v128.load32_splat(sb + (j << 2), 16), 5);
-            let a3 = i32x4.shl(v128.load32_splat(sb + (j << 2), 24), 5);
-            let xp = xb + ((h << 7) + (g << 4)) * XK_ELEM;
-            const xe = xp + 16 * XK_ELEM;
-            if (!ASC_FEATURE_RELAXED_SIMD) {
-              // SIMD128 sums in i32 from the start: one step (three vectors) at a time, fewer registers live.
-              for (; xp < xe; xp += 4 * XK_ELEM) {
-                const a = v128.load(qp), c = v128.load(qp, 16), hb = v128.load(qp, 32);
-                let e = q6(a, c, hb, 0);
-                a0 = dotStep(a0, half(e, 0), half(e, 1), xp);
-                v128.store(SINK, a0);
-                e = q6(a, c, hb, 1);
-                a1 = dotStep(a1, half(e, 0), half(e, 1), xp + 32 * XK_ELEM);
-                v128.store(SINK, a1);
-                e = q6(a, c, hb, 2);
-                a2 = dotStep(a2, half(e, 0), half(e, 1), xp + 64 * XK_ELEM);
-                v128.store(SINK, a2);
-                e = q6(a, c, hb, 3);
-                a3 = dotStep(a3, half(e, 0), half(e, 1), xp + 96 * XK_ELEM);
-                qp += 48;
-              }
-            }
-            for (; xp < xe; xp += 8 * XK_ELEM) {
-              // Relaxed: two steps (groups at qp and qp + 48) per settle, one plane at a time, each group's three
-              // vectors loaded once (the fourth plane reuses them); the store after each plane keeps V8 from hoisting
-              // every load of the iteration to its top (loads keep their order around a store, the arithmetic
-              // floats), which spilled half the registers.
-              const va = v128.load(qp), wa = v128.load(qp, 48);
-              a0 = pair(a0, q6(va, zero, zero, 0), zero, q6(wa, zero, zero, 0), zero, xp, f);
-              v128.store(SINK, a0);
-              const vb = v128.load(qp, 16), wb = v128.load(qp, 64);
-              a1 = pair(a1, q6(zero, vb, zero, 1), zero, q6(zero, wb, zero, 1), zero, xp + 32 * XK_ELEM, f);
-              v128.store(SINK, a1);
-              const vc = v128.load(qp, 32), wc = v128.load(qp, 80);
-              a2 = pair(a2, q6(zero, zero, vc, 2), zero, q6(zero, zero, wc, 2), zero, xp + 64 * XK_ELEM, f);
-              v128.store(SINK, a2);
-              a3 = pair(a3, q6(va, vb, vc, 3, true), zero, q6(wa, wb, wc, 3, true), zero, xp + 96 * XK_ELEM, f);
-              v128.store(SINK, a3);
-              qp += 96;
-            }
-            const sc = wp + 16 + (j << 2);
-            sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(a0, i8x4(sc)), i32x4.mul(a1, i8x4(sc + 8))));
-            sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(a2, i8x4(sc + 16)), i32x4.mul(a3, i8x4(sc + 24))));
+        // One sub-block at a time: its four planes (elements 4k..4k+3 of each row's 16) into one sum, one scale.
+        for (let j: usize = 0; j < 16; j++) {
+          let a = i32x4.shl(v128.load32_splat(sb + (j << 2)), 5);
+          const xp = xb + (j << 4) * XK_ELEM;
+          const va = v128.load(qp), vb = v128.load(qp, 16), vc = v128.load(qp, 32);
+          if (!ASC_FEATURE_RELAXED_SIMD) {
+            // SIMD128 sums in i32 from the start: one plane at a time, fewer registers live.
+            let e = q6(va, vb, vc, 0);
+            a = dotStep(a, half(e, 0), half(e, 1), xp);
+            v128.store(SINK, a);
+            e = q6(va, vb, vc, 1);
+            a = dotStep(a, half(e, 0), half(e, 1), xp + 4 * XK_ELEM);
+            v128.store(SINK, a);
+            e = q6(va, vb, vc, 2);
+            a = dotStep(a, half(e, 0), half(e, 1), xp + 8 * XK_ELEM);
+            v128.store(SINK, a);
+            e = q6(va, vb, vc, 3);
+            a = dotStep(a, half(e, 0), half(e, 1), xp + 12 * XK_ELEM);
+          } else {
+            // Relaxed (the fused form: the odd last panel of decode-q6k.ts's pairs): planes 0, 1 then 2, 3 per pair
+            // of dots; the store after each keeps V8 from hoisting the next sub-block's loads.
+            a = pair(a, q6(va, zero, zero, 0), zero, q6(zero, vb, zero, 1), zero, xp, f);
+            v128.store(SINK, a);
+            a = pair(a, q6(zero, zero, vc, 2), zero, q6(va, vb, vc, 3, true), zero, xp + 8 * XK_ELEM, f);
+            v128.store(SINK, a);
           }
+          qp += 48;
+          sumi = i32x4.add(sumi, i32x4.mul(a, i8x4(wp + 16 + (j << 2))));
         }
         o = madd(f32x4.convert_i32x4_s(sumi), f32x4.mul(v128.load(wp), v128.load32_splat(dp + (b << 2))), o);
         wp += PB;

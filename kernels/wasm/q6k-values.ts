@@ -2,11 +2,14 @@
 import { XK_ELEM, dotFirst, dotStep, settleOnes } from "./kquant-common";
 
 // Weight layout (repack-kquant.ts packQ6K): rows in panels of four (the last padded with zero rows); per panel and
-// 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 128-element half
-// 8 groups of three vectors A, B, C, vector v of each holding bytes 4v..4v+3 of the four rows (interleaved as in
-// matmul-q4k.ts). Byte l of A, B, C holds the whole 6-bit value of element l, l+32, l+64 (bits 0-5: one and) and in
-// bits 6-7 the 2-bit pieces 0, 1, 2 of element l+96 (three shifts, three ands, two ors): 11 operations rebuild four
-// value vectors where ggml's nibble and 2-bit planes take 17, in the same bytes.
+// 256-block PB = 848 bytes: d of the 4 rows as f32, the 16 i8 scales as [sub-block][row], then per 16-element
+// sub-block j (at 80 + 48j) three vectors A, B, C, each holding 4 bytes of each of the four rows (interleaved as in
+// matmul-q4k.ts). Byte k of a row's 4 in A, B, C holds the whole 6-bit value of the sub-block's element k, 4+k, 8+k
+// (bits 0-5: one and) and in bits 6-7 the 2-bit pieces 0, 1, 2 of element 12+k (three shifts, three ands, two ors):
+// 11 operations rebuild four value vectors where ggml's nibble and 2-bit planes take 17, in the same bytes. All four
+// value vectors ("planes") of a group belong to one sub-block (one scale, one sum), and a plane's 4 activations per
+// row sit at 4·plane in the sub-block's 16: a decode keeps one accumulator per panel where ggml's element order
+// (elements l, l+32, l+64, l+96 together) kept four.
 // The unsigned 6-bit values q (0..63) are dotted; ggml's q−32 becomes a start of 32·(−Σqx) per 16-element sub-block.
 // Per block: Σ_r w·x = dx·d·Σ_j sc_j·(Σ q·qx − 32·Σ qx), exact in i32 (|Σ| < 2^28).
 export const PB: usize = 848;

@@ -87,26 +87,33 @@ export function packQ5K(mem: PackMemory, rows: number, cols: number, bytes: Uint
 
 /**
  * Q6_K (file: ql[128], qh[64], 16 i8 scales, d f16) → per panel-block: the four rows' d as f32, the scales as
- * [sub-block][row], then per 128-element half and 4-byte group v the vectors A, B, C (matmul-q6k.ts): byte l of A, B,
- * C is the 6-bit value of element l, l+32, l+64 with 2 bits (0-1, 2-3, 4-5) of element l+96's value on top.
+ * [sub-block][row], then per 16-element sub-block j the vectors A, B, C (kernels/wasm/q6k-values.ts): byte k of a
+ * row's 4 in A, B, C is the 6-bit value of the sub-block's element k, 4+k, 8+k with 2 bits (0-1, 2-3, 4-5) of element
+ * 12+k's value on top.
  */
 export function packQ6K(mem: PackMemory, rows: number, cols: number, bytes: Uint8Array, relaxed: boolean): PackedMatrix {
-  const at = Array.from({ length: 4 * 32 }, (_, i) => ((i & 31) >> 2) * 48 + panelByteOffset(i >> 5, i & 3, relaxed)); // [rr][l]
+  const at = Array.from({ length: 4 * 4 }, (_, i) => panelByteOffset(i >> 2, i & 3, relaxed)); // [rr][k]
+  const v = new Uint8Array(256); // one row-block's 256 values in element order
   return packPanels(mem, Q6K_PANEL_BLOCK, 210, rows, cols, bytes, (base, rr, s) => {
     const u8 = mem.u8;
     mem.f32[base / 4 + rr] = f16ToF32(bytes[s + 208]! | (bytes[s + 209]! << 8));
     for (let j = 0; j < 16; j++) u8[base + 16 + 4 * j + rr] = bytes[s + 192 + j]!;
     for (let h = 0; h < 2; h++) {
-      const dst = base + 80 + 384 * h;
-      const ql = s + 64 * h;
-      const qh = s + 128 + 32 * h;
+      const ql = s + 64 * h, qh = s + 128 + 32 * h;
       for (let l = 0; l < 32; l++) {
-        const o = dst + at[rr * 32 + l]!;
-        const a = bytes[ql + l]!, c = bytes[ql + 32 + l]!, q = bytes[qh + l]!;
-        const v3 = (c >>> 4) | ((q >>> 6) << 4); // element l+96, as ggml's dequantize_row_q6_K
-        u8[o] = (a & 15) | ((q & 3) << 4) | ((v3 & 3) << 6);
-        u8[o + 16] = (c & 15) | (((q >>> 2) & 3) << 4) | (((v3 >>> 2) & 3) << 6);
-        u8[o + 32] = (a >>> 4) | (((q >>> 4) & 3) << 4) | ((v3 >>> 4) << 6);
+        const a = bytes[ql + l]!, c = bytes[ql + 32 + l]!, q = bytes[qh + l]!; // as ggml's dequantize_row_q6_K
+        v[128 * h + l] = (a & 15) | ((q & 3) << 4);
+        v[128 * h + l + 32] = (c & 15) | (((q >>> 2) & 3) << 4);
+        v[128 * h + l + 64] = (a >>> 4) | (((q >>> 4) & 3) << 4);
+        v[128 * h + l + 96] = (c >>> 4) | ((q >>> 6) << 4);
+      }
+    }
+    for (let j = 0; j < 16; j++) {
+      for (let k = 0; k < 4; k++) {
+        const o = base + 80 + 48 * j + at[rr * 4 + k]!, v3 = v[16 * j + 12 + k]!;
+        u8[o] = v[16 * j + k]! | ((v3 & 3) << 6);
+        u8[o + 16] = v[16 * j + 4 + k]! | (((v3 >>> 2) & 3) << 6);
+        u8[o + 32] = v[16 * j + 8 + k]! | ((v3 >>> 4) << 6);
       }
     }
   });
