@@ -4,6 +4,7 @@ import { dot_add_fused } from "./dot-probe";
 import { XB } from "./block32-steps";
 import { matmul_q4_0 } from "./matmul-quant";
 import { storeRows } from "./prefill-block32";
+import { tile8 } from "./prefill-q4t-fused";
 import { TILE_BLOCK } from "./quantize-act";
 
 // The same tiles as matmul-quant.ts (Node's 4 rows × 4 tokens, i16 steps) and prefill-block32.ts (8 × 4, fused
@@ -13,6 +14,7 @@ import { TILE_BLOCK } from "./quantize-act";
 // instructions per 4-token block in V8's code); here a tile-block holds the four tokens' quants, d and starts
 // together (quantize-act.ts TILE_BLOCK), so each is a load at an immediate offset from one pointer. Node's i16 form
 // also takes two panels per tile (tile8u) where a pass has two tiles or more: their nibbles unpacked once per pass.
+// workerd's fused two-panel tile (tile8) is in prefill-q4t-fused.ts.
 
 /** The eight (panel, token) f32 output sums of the two-panel tile: panel A's tokens 0-3, then panel B's. */
 const O: usize = memory.data(128, 16);
@@ -64,23 +66,24 @@ const O: usize = memory.data(128, 16);
   let xb = xt;
   for (let b = 0; b < nb; b++) {
     let a0 = start0(xb, f), a1 = start1(xb, f), a2 = start2(xb, f), a3 = start3(xb, f);
-    const xe = xb + 16;
-    for (let xp = xb; xp < xe; xp += 4) {
+    // Group-major quants (quantize-act.ts TILE_BLOCK): token u's group g at xb + 16g + 4u.
+    const xe = xb + 64;
+    for (let xp = xb; xp < xe; xp += 16) {
       const p = v128.and(v128.load(wp), m);
       a0 = dot(a0, v128.load32_splat(xp), p, f);
-      a1 = dot(a1, v128.load32_splat(xp, 32), p, f);
-      a2 = dot(a2, v128.load32_splat(xp, 64), p, f);
-      a3 = dot(a3, v128.load32_splat(xp, 96), p, f);
+      a1 = dot(a1, v128.load32_splat(xp, 4), p, f);
+      a2 = dot(a2, v128.load32_splat(xp, 8), p, f);
+      a3 = dot(a3, v128.load32_splat(xp, 12), p, f);
       wp += 16;
     }
     wp -= 64;
-    // The high nibbles' quants (16 on) at the low pass's offsets: V8 keeps one register per distinct offset.
-    for (let xp = xb + 16; xp < xe + 16; xp += 4) {
+    // The high nibbles' quants (groups 4-7) at the low pass's offsets: V8 keeps one register per distinct offset.
+    for (let xp = xe; xp < xe + 64; xp += 16) {
       const p = v128.and(i16x8.shr_u(v128.load(wp), 4), m); // x86 has no byte shift: i16 shift, then mask
       a0 = dot(a0, v128.load32_splat(xp), p, f);
-      a1 = dot(a1, v128.load32_splat(xp, 32), p, f);
-      a2 = dot(a2, v128.load32_splat(xp, 64), p, f);
-      a3 = dot(a3, v128.load32_splat(xp, 96), p, f);
+      a1 = dot(a1, v128.load32_splat(xp, 4), p, f);
+      a2 = dot(a2, v128.load32_splat(xp, 8), p, f);
+      a3 = dot(a3, v128.load32_splat(xp, 12), p, f);
       wp += 16;
     }
     const dw = v128.load(dp);
@@ -101,70 +104,6 @@ const O: usize = memory.data(128, 16);
 /** O slot i += row sums a scaled by dw times a token's d (dx): the float step, its sum kept in O. */
 @inline function addO(i: usize, a: v128, dw: v128, dx: v128): void {
   v128.store(O + (i << 4), scaled(v128.load(O + (i << 4)), a, dw, dx));
-}
-
-/**
- * Two 4-row panels (quants at wa and wb, f32 scales at da and db; rows r + 4.. may be partial) by one 4-token tile,
- * fused dot-adds (prefill-block32.ts tile8's steps): each broadcast serves both panels.
- */
-@inline function tile8(out: usize, wa: usize, wb: usize, da: usize, db: usize, xt: usize, nb: i32, r: i32, rows: i32): void {
-  const zero = f32x4.splat(0);
-  const m = i8x16.splat(0x0f);
-  for (let i: usize = 0; i < 8; i++) v128.store(O + (i << 4), zero);
-  let pa = wa, pb = wb, xb = xt;
-  for (let b = 0; b < nb; b++) {
-    let a0 = start0(xb, true), a1 = start1(xb, true), a2 = start2(xb, true), a3 = start3(xb, true);
-    let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
-    const xe = xb + 16;
-    for (let xp = xb; xp < xe; xp += 4) {
-      const wA = v128.load(pa), wB = v128.load(pb);
-      const la = v128.and(wA, m), lb = v128.and(wB, m);
-      const ha = v128.and(i16x8.shr_u(wA, 4), m), hb = v128.and(i16x8.shr_u(wB, 4), m);
-      let x = v128.load32_splat(xp);
-      a0 = dot(a0, x, la, true);
-      b0 = dot(b0, x, lb, true);
-      x = v128.load32_splat(xp, 16);
-      a0 = dot(a0, x, ha, true);
-      b0 = dot(b0, x, hb, true);
-      x = v128.load32_splat(xp, 32);
-      a1 = dot(a1, x, la, true);
-      b1 = dot(b1, x, lb, true);
-      x = v128.load32_splat(xp, 48);
-      a1 = dot(a1, x, ha, true);
-      b1 = dot(b1, x, hb, true);
-      x = v128.load32_splat(xp, 64);
-      a2 = dot(a2, x, la, true);
-      b2 = dot(b2, x, lb, true);
-      x = v128.load32_splat(xp, 80);
-      a2 = dot(a2, x, ha, true);
-      b2 = dot(b2, x, hb, true);
-      x = v128.load32_splat(xp, 96);
-      a3 = dot(a3, x, la, true);
-      b3 = dot(b3, x, lb, true);
-      x = v128.load32_splat(xp, 112);
-      a3 = dot(a3, x, ha, true);
-      b3 = dot(b3, x, hb, true);
-      pa += 16;
-      pb += 16;
-    }
-    const dwa = v128.load(da + (<usize>b << 4));
-    const dwb = v128.load(db + (<usize>b << 4));
-    addO(0, a0, dwa, v128.load32_splat(xb, 128));
-    addO(1, a1, dwa, v128.load32_splat(xb, 132));
-    addO(2, a2, dwa, v128.load32_splat(xb, 136));
-    addO(3, a3, dwa, v128.load32_splat(xb, 140));
-    addO(4, b0, dwb, v128.load32_splat(xb, 128));
-    addO(5, b1, dwb, v128.load32_splat(xb, 132));
-    addO(6, b2, dwb, v128.load32_splat(xb, 136));
-    addO(7, b3, dwb, v128.load32_splat(xb, 140));
-    xb += TILE_BLOCK;
-  }
-  const oRow = <usize>rows << 2;
-  const o = out + <usize>r * 4;
-  for (let t: usize = 0; t < 4; t++) {
-    v128.store(o + t * oRow, v128.load(O + (t << 4)));
-    storeRows(o + t * oRow + 16, v128.load(O + ((t + 4) << 4)), r + 4, rows);
-  }
 }
 
 /**
@@ -202,20 +141,20 @@ const U: usize = memory.data(UNPACKED_COLS * 8, 16);
   for (let b = 0; b < nb; b++) {
     let a0 = start0(xb, false), a1 = start1(xb, false), a2 = start2(xb, false), a3 = start3(xb, false);
     let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
-    // The low nibbles' groups (quants at xb + 4g), then the high ones' (xb + 16 + 4g): U's eight vectors in order.
-    const xe = xb + 32;
-    for (let xp = xb; xp < xe; xp += 4) {
+    // Groups 0-3 (the low nibbles), then 4-7 (the high ones): U's eight vectors in order; token u's at xp + 4u.
+    const xe = xb + 128;
+    for (let xp = xb; xp < xe; xp += 16) {
       const wA = v128.load(ua), wB = v128.load(ua + PU);
       let x = v128.load32_splat(xp);
       a0 = dot(a0, x, wA, false);
       b0 = dot(b0, x, wB, false);
-      x = v128.load32_splat(xp, 32);
+      x = v128.load32_splat(xp, 4);
       a1 = dot(a1, x, wA, false);
       b1 = dot(b1, x, wB, false);
-      x = v128.load32_splat(xp, 64);
+      x = v128.load32_splat(xp, 8);
       a2 = dot(a2, x, wA, false);
       b2 = dot(b2, x, wB, false);
-      x = v128.load32_splat(xp, 96);
+      x = v128.load32_splat(xp, 12);
       a3 = dot(a3, x, wA, false);
       b3 = dot(b3, x, wB, false);
       ua += 16;

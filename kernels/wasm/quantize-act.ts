@@ -155,16 +155,38 @@ function slowBlock(xp: usize, vid: v128, q8: usize, q16: usize, i8: bool, i16: b
 }
 
 /**
- * Bytes per block of a 4-token tile in quantize_q8_0_tiles's layout: the four tokens' 32 i8 quants (token u at 32u),
- * their d (f32, at 128 + 4u), −8Σq (i32, at 144 + 4u: the fused tiles' start) and −4Σq (i16, at 160 + 2u: the i16
- * tiles' lane start), padded to a multiple of 16.
+ * Bytes per block of a 4-token tile in quantize_q8_0_tiles's layout: the four tokens' 32 i8 quants group-major (token
+ * u's 4-byte group g at 16g + 4u), their d (f32, at 128 + 4u), −8Σq (i32, at 144 + 4u: the fused tiles' start) and
+ * −4Σq (i16, at 160 + 2u: the i16 tiles' lane start), padded to a multiple of 16.
  */
 export const TILE_BLOCK: usize = 176;
 
+/** One group (4 bytes) of each of four tokens (vectors a-d, lanes = groups g..g+3) per vector, stored 16 bytes apart at p. */
+@inline function transpose4(p: usize, a: v128, b: v128, c: v128, d: v128): void {
+  const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5), t1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(c, d, 0, 4, 1, 5), t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  v128.store(p, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(p, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(p, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(p, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+}
+
+/**
+ * A tile-block's four tokens' quants (token u's 32 at p + 32u, as quantBlock wrote them) regrouped group-major: token
+ * u's 4-byte group g at p + 16g + 4u, so one 16-byte load holds a group of all four tokens (prefill-q4t.ts tile8).
+ */
+@inline function groupMajor(p: usize): void {
+  const a = v128.load(p), b = v128.load(p, 32), c = v128.load(p, 64), d = v128.load(p, 96);
+  const e = v128.load(p, 16), f = v128.load(p, 48), g = v128.load(p, 80), h = v128.load(p, 112);
+  transpose4(p, a, b, c, d);
+  transpose4(p + 64, e, f, g, h);
+}
+
 /**
  * quantize_q8_0 of nTokens rows of `cols` floats (the same quants, d and sums), laid out for the relaxed build's Q4_0
- * prefill tiles (prefill-q4t.ts): tokens 4T..4T+3 of every full tile T interleaved per block at q + (T·nb + b)·
- * TILE_BLOCK, so a tile walks one pointer and every token's quants, d and start are a load at an immediate offset.
+ * prefill tiles (prefill-q4t.ts, prefill-q4t-fused.ts): tokens 4T..4T+3 of every full tile T interleaved per block at
+ * q + (T·nb + b)·TILE_BLOCK, so a tile walks one pointer and every token's quants, d and start are a load at an
+ * immediate offset.
  * The tokens past the last full tile keep quantize_q8_0's row layout at their usual places (token t's quants at
  * q + t·nb·96, d and −Σq at d + 4t·nb and s + 4t·nb); the tiles take less room than those rows would. SIMD128: the
  * row layout throughout (its tiles read that).
@@ -181,6 +203,7 @@ export function quantize_q8_0_tiles(x: usize, q: usize, d: usize, s: usize, cols
       const r1 = quantBlock(xp + row, tb + 32, 0, true, false);
       const r2 = quantBlock(xp + 2 * row, tb + 64, 0, true, false);
       const r3 = quantBlock(xp + 3 * row, tb + 96, 0, true, false);
+      groupMajor(tb);
       const t01 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
       const t23 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
       const sum = i32x4.shuffle(t01, t23, 2, 3, 6, 7);

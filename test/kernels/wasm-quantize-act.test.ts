@@ -175,7 +175,8 @@ describe.each(BUILDS)("wasm quantize_q8_k (%s)", (_name, relaxed) => {
 });
 
 describe.each(BUILDS)("wasm quantize_q8_0_tiles (%s)", (_name, relaxed) => {
-  // Relaxed: full 4-token tiles interleaved per block (176 bytes: 4 × 32 i8 quants, 4 f32 d, 4 i32 −8Σq, 4 i16 −4Σq),
+  // Relaxed: full 4-token tiles interleaved per block (176 bytes: 4 × 32 i8 quants group-major, token u's 4-byte group
+  // g at 16g + 4u; 4 f32 d, 4 i32 −8Σq, 4 i16 −4Σq),
   // the tokens past them as quantize_q8_0's rows; SIMD128: quantize_q8_0's rows throughout.
   it.each([32, 96, 224])("%i columns, 1..9 and 17 tokens: quantize_q8_0's quants, d and sums, nothing written past them", (cols) => {
     const nb = cols / 32;
@@ -203,7 +204,8 @@ describe.each(BUILDS)("wasm quantize_q8_0_tiles (%s)", (_name, relaxed) => {
           let q8: Int8Array, d: number, s8: number | null, s4: number | null, s: number | null;
           if (t < nt4) {
             const base = q + ((t >> 2) * nb + b) * 176, u = t & 3;
-            q8 = new Int8Array(buf, base + 32 * u, 32);
+            const all = new Int8Array(buf, base, 128);
+            q8 = Int8Array.from({ length: 32 }, (_, e) => all[16 * (e >> 2) + 4 * u + (e & 3)]!);
             d = new Float32Array(buf, base + 128, 4)[u]!;
             s8 = new Int32Array(buf, base + 144, 4)[u]!;
             s4 = new Int16Array(buf, base + 160, 4)[u]!;
