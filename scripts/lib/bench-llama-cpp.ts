@@ -19,7 +19,7 @@ import type { BenchReportRow } from "./bench-report";
 import { readBenchModel, type BenchCliOptions } from "./bench-run";
 import { LlamaCpp } from "./llama-cpp";
 import { pairedRatio } from "./bench-pairing";
-import { threadCpuMs } from "./thread-cpu";
+import { allowedCpus, canPin, pinThread, threadCpuMs } from "./thread-cpu";
 
 /** What the rows of llama.cpp were measured with (the report's runtime.llama_cpp). */
 export const LLAMA_CPP_RUNTIME = "llama.cpp v0.4.0 (node-llama-cpp 3.21.1 prebuilt CPU library), 1 thread, F16 KV, flash attention auto, decode after the prompt";
@@ -55,6 +55,10 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
   // Ours and llama.cpp (one ggml thread) both compute on this thread: its CPU time is each run's time.
   const cpuClock = Number.isFinite(threadCpuMs());
   const now = cpuClock ? () => threadCpuMs() : undefined;
+  // Each round (our runs, then llama.cpp's) is pinned to one CPU, CPUs in turn, as the workerd pairs are: this host's
+  // CPUs are at times unequal for whole stretches, and a round split over two would compare the CPUs, not the engines.
+  const cpus = cpuClock && canPin() ? allowedCpus() : [];
+  const pinned = cpus.length > 1;
   try {
     for (const spec of o.models.map(findModel)) {
       const bytes = modelBytes(spec, readBenchModel);
@@ -78,6 +82,7 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
       try {
         for (let round = 0; round < o.warmup + o.runs; round++) {
           const timed = round >= o.warmup;
+          if (pinned) pinThread(0, [cpus[round % cpus.length]!]);
           for (const e of ours) {
             const r = runOnce(e.model, e.prompt, e.n.decode, kvType, now);
             if (timed) e.results.push(r);
@@ -86,9 +91,11 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
           if (timed) cppResults.push(cpuClock ? { prefill: (o.prefill * 1000) / c.ppCpuMs, decode: (o.decode * 1000) / c.tgCpuMs } : { prefill: c.pp, decode: c.tg });
         }
       } finally {
+        if (pinned) pinThread(0, cpus);
         cpp.free();
       }
-      const bo = { ...o, runtime: `node ${process.version}${cpuClock ? " (timed by the thread's CPU time)" : ""}` };
+      const clock = cpuClock ? ` (timed by the thread's CPU time${pinned ? ", each round pinned to one CPU (CPUs in turn)" : ""})` : "";
+      const bo = { ...o, runtime: `node ${process.version}${clock}` };
       const ourRows: BenchRow[] = ours.map((e) => benchRow(spec, e.model, bo, e.n, e.results));
       const label = { model: modelLabel(spec), type: modelType(ours[0]?.model ?? LlamaModel.load(bytes, createBackend("ref"))) };
       const cppRow = llamaCppRow(label, `llama.cpp (${cpuVariant}${cpuClock ? ", timed by its thread's CPU time" : ""})`, cppResults, o);
