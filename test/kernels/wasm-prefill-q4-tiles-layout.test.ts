@@ -14,6 +14,22 @@ import { type Fused, run, runTiles } from "./block32-matmul";
 
 const TOKENS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 17];
 
+/** Random Q4_0 weights and activations: the relaxed tiles, i16 and fused, give matmul_q4_0_i16's bits for each count. */
+function expectBothFormsOnRandom(seed: number, rows: number, cols: number, tokenCounts: readonly number[]): void {
+  const rand = seededRandom(seed);
+  const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
+  const x = randomArray(rand, Math.max(...tokenCounts) * cols);
+  for (const n of tokenCounts) {
+    const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
+    const want = run(plain, plain.matmul_q4_0_i16, true, bytes, rows, cols, x.subarray(0, n * cols), n);
+    expect(new Set(want).size, `${n} tokens`).toBeGreaterThan((n * rows) / 2);
+    for (const fused of [0, 1]) {
+      const k = instantiateKernels(kernelModules().relaxed!) as Fused;
+      expect(Array.from(runTiles(k, fused, true, bytes, rows, cols, x.subarray(0, n * cols), n)), `fused ${fused}, ${n} tokens`).toEqual(Array.from(want));
+    }
+  }
+}
+
 describe("wasm-relaxed matmul_q4_0_tiles", () => {
   // [rows, cols]: 4 panels, the last of 1 row, 3 blocks; 10 panels, the last of 2, 9 blocks; 3 panels (a pair and one
   // alone), 7 blocks; 2 panels of 8 rows, one block; 6 panels, the pair's second of 2 rows, 5 blocks.
@@ -24,18 +40,7 @@ describe("wasm-relaxed matmul_q4_0_tiles", () => {
     [8, 32],
     [22, 160],
   ])("%i×%i: both forms give matmul_q4_0_i16's bits on quantize_q8_0's rows, 1..9 and 17 tokens", (rows, cols) => {
-    const rand = seededRandom(0x7f11e5 + rows * 5 + cols);
-    const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
-    const x = randomArray(rand, 17 * cols);
-    for (const n of TOKENS) {
-      const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
-      const want = run(plain, plain.matmul_q4_0_i16, true, bytes, rows, cols, x.subarray(0, n * cols), n);
-      expect(new Set(want).size, `${n} tokens`).toBeGreaterThan((n * rows) / 2);
-      for (const fused of [0, 1]) {
-        const k = instantiateKernels(kernelModules().relaxed!) as Fused;
-        expect(Array.from(runTiles(k, fused, true, bytes, rows, cols, x.subarray(0, n * cols), n)), `fused ${fused}, ${n} tokens`).toEqual(Array.from(want));
-      }
-    }
+    expectBothFormsOnRandom(0x7f11e5 + rows * 5 + cols, rows, cols, TOKENS);
   });
 
   // The i16 form unpacks two panels at a time into a static buffer of 2048 columns: full at 2048, past it one packed
@@ -44,18 +49,7 @@ describe("wasm-relaxed matmul_q4_0_tiles", () => {
     [22, 2048],
     [13, 2080],
   ])("%i×%i: both forms give matmul_q4_0_i16's bits, 8, 32 and 35 tokens", (rows, cols) => {
-    const rand = seededRandom(0x3b0a7d + rows * 5 + cols);
-    const bytes = randomBlocks(rand, GgmlType.Q4_0, rows, cols);
-    const x = randomArray(rand, 35 * cols);
-    for (const n of [8, 32, 35]) {
-      const plain = instantiateKernels(kernelModules().relaxed!) as Fused;
-      const want = run(plain, plain.matmul_q4_0_i16, true, bytes, rows, cols, x.subarray(0, n * cols), n);
-      expect(new Set(want).size, `${n} tokens`).toBeGreaterThan((n * rows) / 2);
-      for (const fused of [0, 1]) {
-        const k = instantiateKernels(kernelModules().relaxed!) as Fused;
-        expect(Array.from(runTiles(k, fused, true, bytes, rows, cols, x.subarray(0, n * cols), n)), `fused ${fused}, ${n} tokens`).toEqual(Array.from(want));
-      }
-    }
+    expectBothFormsOnRandom(0x3b0a7d + rows * 5 + cols, rows, cols, [8, 32, 35]);
   });
 
   it("13×224: the widest i16 lanes and largest starts give the i16 steps' bits, Σ(n − 8)q·d·dx per block", () => {
