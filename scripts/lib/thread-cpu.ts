@@ -82,10 +82,13 @@ export function threadCpuMs(pid?: number, tid = pid): number {
   }
 }
 
-/** Every CPU this process may run on now (from /proc/self/status Cpus_allowed_list); [] where unknown. */
+/**
+ * Every CPU the calling thread may run on now (its own /proc/thread-self/status Cpus_allowed_list: pinThread(0, …)
+ * changes the calling thread's, which need not be the process's main thread); [] where unknown.
+ */
 export function allowedCpus(): number[] {
   try {
-    const line = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "";
+    const line = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync("/proc/thread-self/status", "utf8"))?.[1] ?? "";
     return line.split(",").flatMap((r) => {
       const [a, b = a] = r.split("-").map(Number);
       return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);

@@ -1,5 +1,4 @@
 // Smoke test of `npm run bench`: the rows' JSON shape on the tiny synthetic model (never asserts timings).
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseKvTypeFlag, runBench } from "../../scripts/lib/bench-run";
 import { formatTable } from "../../scripts/lib/bench-table";
@@ -11,15 +10,6 @@ import { UsageError } from "../../scripts/lib/args";
 import { benchVsLlamaCpp, LlamaCppBeside } from "../../scripts/lib/bench-llama-cpp";
 import { pairedRatioFor } from "../../scripts/lib/bench-pairing";
 import { allowedCpus } from "../../scripts/lib/thread-cpu";
-
-/** This thread's allowed CPU list (the bench pins the calling thread, which may not be the process's main one). */
-function threadCpusAllowed(): string {
-  try {
-    return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync("/proc/thread-self/status", "utf8"))?.[1] ?? "";
-  } catch {
-    return ""; // no /proc: nothing is pinned either
-  }
-}
 
 /** A stored ratio is rounded to 4 significant digits: within 5e-4 of the exact value, relatively. */
 const expectSig4 = (stored: number | undefined, exact: number) => expect(Math.abs((stored ?? NaN) / exact - 1)).toBeLessThanOrEqual(5e-4 + 1e-9);
@@ -71,7 +61,7 @@ describe("bench", () => {
 
   it("--vs-llama-cpp: llama.cpp times the same file in the same run, and the table shows ours/llama.cpp", () => {
     const o = { models: ["tiny-Q8_0"], backends: ["wasm-relaxed", "webgpu"], runtimes: ["node"], prefill: 16, decode: 8, runs: 2, warmup: 1 };
-    const cpusBefore = threadCpusAllowed();
+    const cpusBefore = allowedCpus();
     const { rows, cpuVariant } = benchVsLlamaCpp(o);
     expect(cpuVariant).not.toBe("");
     expect(rows.map((r) => r.backend)).toEqual(["wasm-relaxed", "llama.cpp"]); // webgpu is not alternated (async readback)
@@ -80,9 +70,9 @@ describe("bench", () => {
     expect([cpp.model, cpp.type, cpp.runtime]).toEqual([ours.model, ours.type, `llama.cpp (${cpuVariant}, timed by its thread's CPU time)`]);
     // Where this thread can run on more than one CPU, each round (ours, then llama.cpp's) is pinned to one, in turn,
     // and the thread may use every CPU again afterwards.
-    const multi = allowedCpus().length > 1;
+    const multi = cpusBefore.length > 1;
     expect(ours.runtime).toBe(`node ${process.version} (timed by the thread's CPU time${multi ? ", each round pinned to one CPU (CPUs in turn)" : ""})`);
-    expect(threadCpusAllowed()).toBe(cpusBefore);
+    expect(allowedCpus()).toEqual(cpusBefore);
     for (const r of rows) {
       expect(r.samples.prefill_tokens_per_s).toHaveLength(2);
       expect(r.prefill_tokens_per_s > 0 && r.decode_tokens_per_s > 0).toBe(true);
