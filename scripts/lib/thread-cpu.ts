@@ -56,7 +56,9 @@ export function currentCpu(): number {
 }
 
 /**
- * CPU time (ms) a thread has run. Without `pid`: the calling thread, by CLOCK_THREAD_CPUTIME_ID (exact). With `pid`:
+ * CPU time (ms) a thread has run. Without `pid`: the calling thread, by CLOCK_THREAD_CPUTIME_ID (exact; Node's
+ * `process.threadCpuUsage()` reads getrusage, whose user + system split lags it by up to 1.8 ms over a few ms here,
+ * 2026-12-05). With `pid`:
  * thread `tid` (default pid, the main thread) of that process, from its /proc schedstat, the scheduler's own account
  * (time spent waiting for a CPU is not in it); that figure is brought up to date only when the thread stops running
  * or at a scheduler tick, so this waits (up to 50 ms) for the thread to be asleep, as it is between two requests.
