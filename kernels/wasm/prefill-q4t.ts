@@ -111,7 +111,7 @@ const O: usize = memory.data(128, 16);
  * their high ones (128 bytes); panel B's blocks follow panel A's. Rows of up to UNPACKED_COLS columns.
  */
 const UNPACKED_COLS: i32 = 2048;
-const U: usize = memory.data(UNPACKED_COLS * 8, 16);
+const U: usize = memory.data(ASC_FEATURE_RELAXED_SIMD ? UNPACKED_COLS * 8 : 16, 16); // relaxed only: SIMD128 runs matmul_q4_0
 
 /** The panel at wp (nb blocks) into u: tile4's and, shift and and of each weight vector, once per pass. */
 @inline function unpackPanel(u: usize, wp: usize, nb: i32): void {

@@ -58,7 +58,7 @@ export function benchVsLlamaCpp(o: BenchCliOptions): { rows: BenchReportRow[]; c
   // Each round (our runs, then llama.cpp's) is pinned to one CPU, CPUs in turn, as the workerd pairs are: this host's
   // CPUs are at times unequal for whole stretches, and a round split over two would compare the CPUs, not the engines.
   const cpus = cpuClock && canPin() ? allowedCpus() : [];
-  const pinned = cpus.length > 1;
+  const pinned = cpus.length > 0; // the workerd rows' rule: pinned wherever a thread can be
   try {
     for (const spec of o.models.map(findModel)) {
       const bytes = modelBytes(spec, readBenchModel);
