@@ -3,7 +3,9 @@
 // build/kernels) as one of two Workers of one workerd (two workerds showed the first started up to 12 % faster in an
 // A/A run), the same synthetic model loaded in both, a fresh session per round, the rounds alternated. Timed from
 // outside around one /decode or /prefill request (workerd's clock stops during synchronous work), less the median
-// empty round trip.
+// empty request: by the CPU time of workerd's main thread, which runs both isolates (as scripts/lib/bench-workerd.ts
+// reads it), with each round's two runs pinned to one CPU, CPUs in turn, the wall time beside (ab-pinning.ts); where
+// that is unavailable, by the wall clock, unpinned.
 // usage: npx tsx kernels/bench/engine-workerd-ab.ts <repo-root-A> <repo-root-B> [model=k256-Q4_0] [backend=wasm-relaxed]
 // env: PHASE=decode|prefill PREFILL=16 (decode) or 128 (prefill) DECODE=64 ROUNDS=31. Prints µs per decoded token or
 // ms per prefill (medians) and the median per-round A/B ratio.
@@ -12,6 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { bundle } from "../../scripts/lib/bench-workerd";
+import { childPids } from "../../scripts/lib/thread-cpu";
+import { AbClock, abReport, abRounds, median, workerdThread, type AbRun } from "./ab-pinning";
 
 const [rootA, rootB, modelId = "k256-Q4_0", backend = "wasm-relaxed"] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error("usage: engine-workerd-ab.ts <repo-root-A> <repo-root-B> [model] [backend]");
@@ -19,7 +23,6 @@ const env = process.env;
 const phase = env.PHASE ?? "decode";
 if (phase !== "decode" && phase !== "prefill") throw new Error(`PHASE must be decode or prefill, not ${phase}`);
 const prefill = Number(env.PREFILL ?? (phase === "prefill" ? 128 : 16)), decode = Number(env.DECODE ?? 64), rounds = Number(env.ROUNDS ?? 31);
-const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
 /** The roots' bench Workers bundled into dirs, as workers a and b of one workerd (one process: the same placement). */
 async function start(roots: readonly string[], dirs: readonly string[]) {
@@ -33,48 +36,44 @@ async function start(roots: readonly string[], dirs: readonly string[]) {
       compatibilityDate: "2025-01-01",
     });
   }
-  return new Miniflare(convertV4MiniflareOptions({ workers }));
+  const before = new Set(childPids("workerd"));
+  const mf = new Miniflare(convertV4MiniflareOptions({ workers }));
+  await mf.ready;
+  // The workerd started here: the child of ours that was not there before (null if unsure: then the wall clock).
+  const started = childPids("workerd").filter((p) => !before.has(p));
+  return { mf, pid: started.length === 1 ? started[0]! : null };
 }
 
-/** Worker `name` of mf with the model loaded; returns one timed run of the phase (decode: µs per token; prefill: ms). */
-async function runner(mf: Miniflare, name: string) {
+/** Worker `name` of mf with the model loaded; returns one timed run of the phase, less an empty request's time. */
+async function runner(mf: Miniflare, name: string, clock: AbClock): Promise<() => Promise<AbRun>> {
   const worker = await mf.getWorker(name);
   const call = async (path: string) => {
     const res = await worker.fetch(`http://bench${path}`);
     const text = await res.text();
     if (!res.ok) throw new Error(`workerd ${name} ${path}: ${text}`);
   };
-  const timed = async (path: string) => {
-    const t0 = performance.now();
-    await call(path);
-    return performance.now() - t0;
-  };
   await call(`/load?model=${modelId}&backend=${backend}&prefill=${prefill}&decode=${decode}`);
-  const trips: number[] = [];
-  for (let i = 0; i < 15; i++) trips.push(await timed("/noop"));
-  const trip = median(trips);
+  const trips = [];
+  for (let i = 0; i < 15; i++) trips.push(await clock.time(() => call("/noop")));
+  const trip = { wall: median(trips.map((t) => t.wall)), cpu: median(trips.map((t) => t.cpu)) };
   return async () => {
     await call("/session");
-    if (phase === "prefill") return (await timed("/prefill")) - trip;
-    await call("/prefill");
-    return (((await timed("/decode")) - trip) * 1000) / decode;
+    if (phase === "decode") await call("/prefill");
+    const t = await clock.time(() => call(phase === "prefill" ? "/prefill" : "/decode"));
+    return { wall: t.wall - trip.wall, cpu: t.cpu - trip.cpu };
   };
 }
 
 const dirs = [mkdtempSync(join(tmpdir(), "engine-wab-a-")), mkdtempSync(join(tmpdir(), "engine-wab-b-"))];
 try {
-  const mf = await start([rootA, rootB], dirs);
+  const { mf, pid } = await start([rootA, rootB], dirs);
   try {
-    const runs = [await runner(mf, "a"), await runner(mf, "b")];
-    for (let w = 0; w < 3; w++) for (const r of runs) await r();
-    const times: [number[], number[]] = [[], []];
-    for (let i = 0; i < rounds; i++) for (const k of i & 1 ? [1, 0] : [0, 1]) times[k]!.push(await runs[k]!());
+    const clock = new AbClock(workerdThread(pid));
+    const times = await abRounds(clock, [await runner(mf, "a", clock), await runner(mf, "b", clock)], 3, rounds);
     const what = phase === "prefill" ? `prefill of ${prefill} tokens` : `${decode} decoded tokens after ${prefill}`;
-    const unit = phase === "prefill" ? "ms per prefill" : "µs per token";
     console.log(`${modelId} ${backend} in workerd (one process, two Workers): ${what}, ${rounds} alternated rounds`);
-    console.log(`  A ${rootA}: ${median(times[0]).toFixed(phase === "prefill" ? 2 : 1)} ${unit}`);
-    console.log(`  B ${rootB}: ${median(times[1]).toFixed(phase === "prefill" ? 2 : 1)} ${unit}`);
-    console.log(`  B speed-up over A (median of per-round A/B ratios): x${median(times[0].map((a, i) => a / times[1][i]!)).toFixed(3)}`);
+    const lines = phase === "prefill" ? abReport(clock, [rootA, rootB], times, "ms per prefill", 2, (ms) => ms) : abReport(clock, [rootA, rootB], times, "µs per token", 1, (ms) => (ms * 1000) / decode);
+    for (const line of lines) console.log(line);
   } finally {
     await mf.dispose();
   }
