@@ -2,10 +2,10 @@
 // workerd: each checkout's bench Worker (scripts/lib/bench-worker.ts, bundled from that checkout, so its own src and
 // build/kernels) as one of two Workers of one workerd (two workerds showed the first started up to 12 % faster in an
 // A/A run), the same synthetic model loaded in both, a fresh session per round, the rounds alternated. Timed from
-// outside around one /decode or /prefill request (workerd's clock stops during synchronous work), less the median
-// empty request: by the CPU time of workerd's main thread, which runs both isolates (as scripts/lib/bench-workerd.ts
-// reads it), with each round's two runs pinned to one CPU, CPUs in turn, the wall time beside (ab-pinning.ts); where
-// that is unavailable, by the wall clock, unpinned.
+// outside around one /decode or /prefill request (workerd's clock stops during synchronous work), less an empty
+// request's (the median of the Worker's last 9, one before each run): by the CPU time of workerd's main thread, which
+// runs both isolates (read as scripts/lib/bench-workerd.ts reads it), with each round's two runs pinned to one CPU,
+// CPUs in turn, the wall time beside (ab-pinning.ts); where that is unavailable, by the wall clock, unpinned.
 // usage: npx tsx kernels/bench/engine-workerd-ab.ts <repo-root-A> <repo-root-B> [model=k256-Q4_0] [backend=wasm-relaxed]
 // env: PHASE=decode|prefill PREFILL=16 (decode) or 128 (prefill) DECODE=64 ROUNDS=31. Prints µs per decoded token or
 // ms per prefill (medians) and the median per-round A/B ratio.
@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { bundle } from "../../scripts/lib/bench-workerd";
 import { childPids } from "../../scripts/lib/thread-cpu";
-import { AbClock, abReport, abRounds, median, workerdThread, type AbRun } from "./ab-pinning";
+import { AbClock, abReport, abRounds, median, workerdThread, type AbRun, type Timing } from "./ab-pinning";
 
 const [rootA, rootB, modelId = "k256-Q4_0", backend = "wasm-relaxed"] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error("usage: engine-workerd-ab.ts <repo-root-A> <repo-root-B> [model] [backend]");
@@ -44,7 +44,11 @@ async function start(roots: readonly string[], dirs: readonly string[]) {
   return { mf, pid: started.length === 1 ? started[0]! : null };
 }
 
-/** Worker `name` of mf with the model loaded; returns one timed run of the phase, less an empty request's time. */
+/**
+ * Worker `name` of mf with the model loaded; returns one timed run of the phase, less an empty request's time: the
+ * median of this Worker's last 9, one timed just before each run. (15 timed once up front, A's first, left A's about
+ * 0.5 ms of CPU larger than B's, workerd's request path still warming up, which put A ahead by 2 % in prefill A/As.)
+ */
 async function runner(mf: Miniflare, name: string, clock: AbClock): Promise<() => Promise<AbRun>> {
   const worker = await mf.getWorker(name);
   const call = async (path: string) => {
@@ -53,14 +57,14 @@ async function runner(mf: Miniflare, name: string, clock: AbClock): Promise<() =
     if (!res.ok) throw new Error(`workerd ${name} ${path}: ${text}`);
   };
   await call(`/load?model=${modelId}&backend=${backend}&prefill=${prefill}&decode=${decode}`);
-  const trips = [];
-  for (let i = 0; i < 15; i++) trips.push(await clock.time(() => call("/noop")));
-  const trip = { wall: median(trips.map((t) => t.wall)), cpu: median(trips.map((t) => t.cpu)) };
+  const trips: Timing[] = [];
   return async () => {
     await call("/session");
     if (phase === "decode") await call("/prefill");
+    trips.push(await clock.time(() => call("/noop")));
     const t = await clock.time(() => call(phase === "prefill" ? "/prefill" : "/decode"));
-    return { wall: t.wall - trip.wall, cpu: t.cpu - trip.cpu };
+    const last = trips.slice(-9);
+    return { wall: t.wall - median(last.map((e) => e.wall)), cpu: t.cpu - median(last.map((e) => e.cpu)) };
   };
 }
 
@@ -72,8 +76,8 @@ try {
     const times = await abRounds(clock, [await runner(mf, "a", clock), await runner(mf, "b", clock)], 3, rounds);
     const what = phase === "prefill" ? `prefill of ${prefill} tokens` : `${decode} decoded tokens after ${prefill}`;
     console.log(`${modelId} ${backend} in workerd (one process, two Workers): ${what}, ${rounds} alternated rounds`);
-    const lines = phase === "prefill" ? abReport(clock, [rootA, rootB], times, "ms per prefill", 2, (ms) => ms) : abReport(clock, [rootA, rootB], times, "µs per token", 1, (ms) => (ms * 1000) / decode);
-    for (const line of lines) console.log(line);
+    const [unit, digits, value] = phase === "prefill" ? ["ms per prefill", 2, (ms: number) => ms] : ["µs per token", 1, (ms: number) => (ms * 1000) / decode];
+    for (const line of abReport(clock, [rootA, rootB], times, unit, digits, value)) console.log(line);
   } finally {
     await mf.dispose();
   }
