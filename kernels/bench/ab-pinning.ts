@@ -35,17 +35,29 @@ export function workerdThread(pid: number | null): EngineThread {
 
 export const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
-/** Round i's runs in order: A then B on even rounds, B then A on odd ones. */
-export function roundOrder(round: number): readonly [0 | 1, 0 | 1] {
-  return round & 1 ? [1, 0] : [0, 1];
+/** Rounds run in a row on one CPU before the next CPU's turn. */
+export const ROUNDS_PER_CPU = 2;
+
+/**
+ * The CPU of round i: ROUNDS_PER_CPU rounds on each CPU, the CPUs in turn (each round's A and B runs on the same one,
+ * so a CPU that is slow for a stretch slows both).
+ */
+export function roundCpu(cpus: readonly number[], round: number): number {
+  return cpus[Math.floor(round / ROUNDS_PER_CPU) % cpus.length]!;
 }
 
 /**
- * The CPU of round i: two rounds on each CPU (one A first, one B first), the CPUs in turn, so that no CPU runs only one
- * order (with one round per CPU on two CPUs, A would always go first on the same CPU).
+ * Round i's runs in order, of `cpus` CPUs: A then B throughout one CPU's turn, B then A throughout the next, and with
+ * an even number of CPUs flipped every cycle too (else a CPU would only ever run one order). So every run but the
+ * first of a turn follows the other engine's run on the same CPU, and that first run, which finds its caches cold on
+ * the CPU just moved to (4-5 % slower in a Node A/A), is A's and B's equally often on each CPU. (With A B, B A on every
+ * CPU, a turn ran A B B A: B always ran right after itself, and A always first after the move; Node A/As then read
+ * B faster, x1.013 and x1.033 over 61 rounds.)
  */
-export function roundCpu(cpus: readonly number[], round: number): number {
-  return cpus[(round >> 1) % cpus.length]!;
+export function roundOrder(cpus: number, round: number): readonly [0 | 1, 0 | 1] {
+  const turn = Math.floor(round / ROUNDS_PER_CPU);
+  const flip = cpus % 2 === 0 ? Math.floor(turn / cpus) : 0;
+  return (turn + flip) & 1 ? [1, 0] : [0, 1];
 }
 
 /** The clock and placement of an A/B: pinned and CPU-timed where this host allows, else the wall clock, unpinned. */
@@ -70,7 +82,7 @@ export class AbClock {
   /** The line saying how the runs were timed and placed. */
   describe(): string {
     if (this.off !== null) return `  timed by the wall clock, unpinned: ${this.off}`;
-    return `  timed by the CPU time of ${this.thread.what} (wall beside); each round's A and B runs pinned to one CPU, CPUs ${this.cpus.join(",")} in turn, two rounds each`;
+    return `  timed by the CPU time of ${this.thread.what} (wall beside); each round's A and B runs pinned to one CPU, CPUs ${this.cpus.join(",")} in turn, ${ROUNDS_PER_CPU} rounds each, A and B first in turn`;
   }
 
   /** Pins the engine for round i (nothing when off). */
@@ -97,7 +109,7 @@ export class AbClock {
 export type AbRun = Timing & { readonly check?: number };
 
 /**
- * `warmup` rounds, then `rounds` recorded ones, of runs[0] (A) and runs[1] (B) alternated (roundOrder), each round
+ * `warmup` rounds, then `rounds` recorded ones, of runs[0] (A) and runs[1] (B) in turn (roundOrder), each round
  * pinned to its CPU (roundCpu); the engine gets its CPUs back afterwards. Returns each side's timings, round by round.
  */
 export async function abRounds(clock: AbClock, runs: readonly [() => Promise<AbRun>, () => Promise<AbRun>], warmup: number, rounds: number): Promise<[Timing[], Timing[]]> {
@@ -106,7 +118,7 @@ export async function abRounds(clock: AbClock, runs: readonly [() => Promise<AbR
     for (let i = -warmup; i < rounds; i++) {
       clock.pinRound(i + warmup);
       const got: AbRun[] = [];
-      for (const k of roundOrder(i + warmup)) got[k] = await runs[k]();
+      for (const k of roundOrder(Math.max(1, clock.cpus.length), i + warmup)) got[k] = await runs[k]();
       const [a, b] = got as [AbRun, AbRun];
       if (a.check !== b.check) throw new Error(`round ${i}: the two engines' results differ (${a.check} vs ${b.check})`);
       if (i >= 0) for (const k of [0, 1] as const) times[k].push({ wall: got[k]!.wall, cpu: got[k]!.cpu });
