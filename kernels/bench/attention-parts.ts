@@ -1,6 +1,6 @@
 // The f32 attention kernel's stages as separate exports (kernels/wasm/attention.ts's own helpers), for kernels/bench/attention.mjs.
-import { dot4 } from "../wasm/common";
-import { dot4x2, dotf, softmaxWeights, weightedSum } from "../wasm/attention-steps";
+import { dot4, dotf } from "../wasm/common";
+import { dot4x2, softmaxWeights, weightedSum } from "../wasm/attention-steps";
 
 export function heap_base(): usize {
   return __heap_base;

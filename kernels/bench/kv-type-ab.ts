@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { createBackend } from "../../src/backends/select";
-import { parseKvType, type KvType } from "../../src/backends/kv-format";
+import { parseKvType } from "../../src/backends/kv-format";
 import { LlamaModel } from "../../src/engine/model";
 import { BenchSession, benchPrompt, findModel, kvTypeProblem, median, modelBytes } from "../../scripts/lib/bench-core";
 import { readBenchModel } from "../../scripts/lib/bench-run";
