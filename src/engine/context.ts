@@ -8,7 +8,10 @@ import type { LlamaModel } from "./model";
 import { TokenLog } from "./token-log";
 
 /** A forward pass that reads nothing out (nextPick finds the pick where the logits lie). */
-const recordOnly = (...args: Parameters<typeof recordForward>): Float32Array => (recordForward(...args), NO_LOGITS);
+const recordOnly: typeof forwardBatch = (backend, c, w, s, cache, tokens, pos0, allLogits, head) => {
+  recordForward(backend, c, w, s, cache, tokens, pos0, allLogits, head);
+  return NO_LOGITS;
+};
 
 export interface ContextOptions {
   /** Context length in tokens (default: the model's training context, capped at 2048). */
@@ -68,6 +71,12 @@ export class LlamaContext extends TokenLog {
     const start = this.begin(tokens);
     try {
       const { backend, config, weights } = this.model;
+      if (!all && tokens.length <= this.buffers.maxBatch) {
+        // One pass (every decode step): what batches() would yield once, without its generator and slice.
+        const logits = pass(backend, config, weights, this.buffers, this.cache, tokens, start, false, true);
+        for (let i = 0; i < tokens.length; i++) this.log.push(tokens[i]!);
+        return logits;
+      }
       const passes = this.batches(tokens, all);
       let step = passes.next();
       while (!step.done) step = passes.next(pass(backend, config, weights, this.buffers, this.cache, step.value.tokens, this.log.length, all, step.value.head));

@@ -1,5 +1,5 @@
 // The llama forward pass over a batch of tokens: one readable function, one comment per step (after llama2.c's run.c).
-import type { Backend, Buffer, KvCache, Matrix, Vector } from "../backends/backend";
+import type { AttentionShape, Backend, Buffer, KvCache, Matrix, RopeParams, Vector } from "../backends/backend";
 import type { LlamaConfig } from "./config";
 import type { LayerWeights, ModelWeights } from "./weights";
 
@@ -59,9 +59,18 @@ export function createRunBuffers(
  * Returns the logits of the last token, or of every token when `allLogits` ([nTokens × vocab]); nothing when
  * `head` is false (a prompt's batch before its last: only its K/V are wanted).
  */
-export function forwardBatch(...args: Parameters<typeof recordForward>): Float32Array {
-  const [backend, c, , s] = args;
-  const rows = recordForward(...args);
+export function forwardBatch(
+  backend: Backend,
+  c: LlamaConfig,
+  w: ModelWeights,
+  s: RunBuffers,
+  cache: KvCache,
+  tokens: readonly number[],
+  pos0: number,
+  allLogits: boolean,
+  head = true,
+): Float32Array {
+  const rows = recordForward(backend, c, w, s, cache, tokens, pos0, allLogits, head); // named arguments: no rest array per pass
   return rows === 0 ? NO_LOGITS : backend.read(s.logits, 0, rows * c.vocabSize);
 }
 
@@ -109,25 +118,7 @@ export function recordEmbed(backend: Backend, table: Matrix, s: RunBuffers, toke
  * layers[i]'s keys and values (a shard's cache covers only its own layers).
  */
 export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly LayerWeights[], ropeFreqs: Float32Array | undefined, s: RunBuffers, cache: KvCache, n: number, pos0: number): void {
-  const rope = {
-    headDim: c.headDim,
-    ropeDims: c.ropeDims,
-    freqBase: c.ropeFreqBase,
-    freqScale: c.ropeFreqScale,
-    style: c.traits.ropeStyle,
-    ...(ropeFreqs && { freqFactors: ropeFreqs }),
-  };
-  const shape = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim };
-  const ropeQ = { ...rope, nHeads: c.nHeads }, ropeK = { ...rope, nHeads: c.nKvHeads }; // once, not per layer
-
-  // The residual add that closes a block and the RMSNorm that opens the next: one op where the backend has it.
-  const addNorm = (weight: Vector): void => {
-    if (backend.addRmsnorm) backend.addRmsnorm(s.x, s.proj, s.xb, weight, n, c.rmsEps);
-    else {
-      backend.add(s.x, s.x, s.proj, n * c.dim);
-      backend.rmsnorm(s.xb, s.x, weight, n, c.rmsEps);
-    }
-  };
+  const { ropeQ, ropeK, shape } = layerParams(c, ropeFreqs); // made once per model, not per pass
   for (let l = 0; l < layers.length; l++) {
     const layer = layers[l]!;
     // Attention block: RMSNorm (after layer 0, the previous layer's addNorm did it), then Q/K/V projections.
@@ -150,7 +141,7 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
     backend.attention(s.att, s.q, cache, l, pos0, n, shape);
     // Output projection and residual connection; then the feed-forward block's RMSNorm.
     backend.matmul(s.proj, layer.wo, s.att, n);
-    addNorm(layer.ffnNorm);
+    addNorm(backend, c, s, layer.ffnNorm, n);
 
     // Feed-forward block: SwiGLU (silu(gate) * up), down projection, residual (and the next layer's RMSNorm).
     backend.matmul(s.gate, layer.wGate, s.xb, n);
@@ -158,9 +149,50 @@ export function recordLayers(backend: Backend, c: LlamaConfig, layers: readonly 
     backend.swiglu(s.gate, s.gate, s.up, n * c.ffnDim);
     backend.matmul(s.proj, layer.wDown, s.gate, n);
     const next = layers[l + 1];
-    if (next) addNorm(next.attnNorm);
+    if (next) addNorm(backend, c, s, next.attnNorm, n);
     else backend.add(s.x, s.x, s.proj, n * c.dim);
   }
+}
+
+/** The residual add that closes a block and the RMSNorm that opens the next: one op where the backend has it. */
+function addNorm(backend: Backend, c: LlamaConfig, s: RunBuffers, weight: Vector, n: number): void {
+  if (backend.addRmsnorm) backend.addRmsnorm(s.x, s.proj, s.xb, weight, n, c.rmsEps);
+  else {
+    backend.add(s.x, s.x, s.proj, n * c.dim);
+    backend.rmsnorm(s.xb, s.x, weight, n, c.rmsEps);
+  }
+}
+
+/** The rope parameters of queries and keys and the attention shape of a config (with its rope_freqs, if any). */
+interface LayerParams {
+  readonly ropeFreqs: Float32Array | undefined;
+  readonly ropeQ: RopeParams;
+  readonly ropeK: RopeParams;
+  readonly shape: AttentionShape;
+}
+
+/** LayerParams per config, made on a model's first pass: every later pass (a decode step) reuses them. */
+const layerParamsOf = new WeakMap<LlamaConfig, LayerParams>();
+
+function layerParams(c: LlamaConfig, ropeFreqs: Float32Array | undefined): LayerParams {
+  const known = layerParamsOf.get(c);
+  if (known && known.ropeFreqs === ropeFreqs) return known;
+  const rope = {
+    headDim: c.headDim,
+    ropeDims: c.ropeDims,
+    freqBase: c.ropeFreqBase,
+    freqScale: c.ropeFreqScale,
+    style: c.traits.ropeStyle,
+    ...(ropeFreqs && { freqFactors: ropeFreqs }),
+  };
+  const made = {
+    ropeFreqs,
+    ropeQ: { ...rope, nHeads: c.nHeads },
+    ropeK: { ...rope, nHeads: c.nKvHeads },
+    shape: { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: c.headDim },
+  };
+  layerParamsOf.set(c, made);
+  return made;
 }
 
 /**
