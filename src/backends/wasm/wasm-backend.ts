@@ -141,12 +141,13 @@ export class WasmBackend implements Backend {
     const n = tokens.length;
     const tp = this.scratchArea("tokens", n * 4);
     const i32 = this.mem.i32;
-    tokens.forEach((token, t) => {
+    for (let t = 0; t < n; t++) {
+      const token = tokens[t]!;
       if (!Number.isInteger(token) || token < 0 || token >= w.rows) {
         throw new RangeError(`token id ${token} is outside the vocabulary (0..${w.rows - 1})`);
       }
       i32[tp / 4 + t] = token;
-    });
+    }
     w.format.embed(this.k, this.buf(out).ptr, w.packed, w.cols, tp, n);
   }
 
