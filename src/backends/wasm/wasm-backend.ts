@@ -148,7 +148,7 @@ export class WasmBackend implements Backend {
       }
       i32[tp / 4 + t] = token;
     }
-    w.format.embed(this.k, this.buf(out).ptr, w.packed, w.cols, tp, n);
+    w.format.embed(this.k, this.buf(out).ptr, w, w.cols, tp, n);
   }
 
   rmsnorm(out: Buffer, x: Buffer, weight: Vector, nTokens: number, eps: number): void {
@@ -163,16 +163,16 @@ export class WasmBackend implements Backend {
   }
 
   matmul(out: Buffer, w: Matrix, x: Buffer, nTokens: number): void {
-    const m = this.mat(w);
+    const m = this.mat(w); // the matrix is its own PackedMatrix (wasm-handles.ts): one object read per call
     // Buffers checked without buf(): x is only read, and out drops the held quants only where it overlaps their input.
     const xp = this.live(x).ptr, op = this.live(out).ptr;
-    const a = prepareActivations(this.k, m.format.activation, xp, nTokens * m.cols, this.relaxed, this.scratchFor, this.held, m.cols);
+    const a = prepareActivations(this.k, m.activation, xp, nTokens * m.cols, this.relaxed, this.scratchFor, this.held, m.cols);
     this.dropHeldOver(op, m.rows * nTokens * 4);
-    if (nTokens === 1 && m.format.decode) {
-      m.format.decode(this.k, op, m.packed, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
+    if (nTokens === 1 && m.decode) {
+      m.decode(this.k, op, m, a, m.rows, m.cols, this.scratchArea("decodeX", m.cols * DECODE_SCRATCH_PER_COL));
       return;
     }
-    m.format.matmul(this.k, op, m.packed, a, m.rows, m.cols, nTokens);
+    m.matmul(this.k, op, m, a, m.rows, m.cols, nTokens);
   }
 
   rope(x: Buffer, nTokens: number, pos0: number, p: RopeParams): void {

@@ -1,7 +1,7 @@
 // The wasm backend's handles: buffers, vectors, matrices and KV caches as addresses in the kernels' linear memory.
 import type { Buffer, KvCache, KvLayout, Matrix, Vector } from "../backend";
 import { kvRowBytes, kvTypeOf, type KvType } from "../kv-format";
-import type { WasmFormat } from "./formats";
+import type { ActivationKind, WasmFormat } from "./formats";
 import type { PackedMatrix } from "./repack";
 
 export class WasmBuffer implements Buffer {
@@ -13,15 +13,35 @@ export class WasmVector implements Vector {
   constructor(readonly owner: object, readonly name: string, readonly ptr: number, readonly length: number) {}
 }
 
-export class WasmMatrix implements Matrix {
+/**
+ * A packed matrix, its own PackedMatrix: a matmul reads the addresses, the activation kind and the format's kernels
+ * from this one object. After each kernel has streamed its weights through the caches, every further object a call
+ * reaches (the format row, a separate PackedMatrix) is another wait on memory.
+ */
+export class WasmMatrix implements Matrix, PackedMatrix {
+  readonly data: number;
+  readonly scales: number;
+  readonly dataBytes: number;
+  readonly scalesBytes: number;
+  readonly activation: ActivationKind;
+  readonly matmul: WasmFormat["matmul"];
+  readonly decode: WasmFormat["decode"];
   constructor(
     readonly owner: object,
     readonly name: string,
     readonly format: WasmFormat,
     readonly rows: number,
     readonly cols: number,
-    readonly packed: PackedMatrix,
-  ) {}
+    packed: PackedMatrix,
+  ) {
+    this.data = packed.data;
+    this.scales = packed.scales;
+    this.dataBytes = packed.dataBytes;
+    this.scalesBytes = packed.scalesBytes;
+    this.activation = format.activation;
+    this.matmul = format.matmul;
+    this.decode = format.decode;
+  }
   get type(): number {
     return this.format.type;
   }
