@@ -1,11 +1,12 @@
 // Q8_0 / Q4_0 decode (one token): 4-row panels far apart in a matrix per pass (two for Q8_0, three for relaxed Q4_0),
-// sharing each activation load; Q8_0's pass loops are in decode-q8-passes.ts.
+// sharing each activation load; Q8_0's pass loops are in decode-q8-passes.ts and (Node's split form) decode-q8-split.ts.
 import { SINK, madd } from "./common";
 import { f16x4At, storeRows4 } from "./kquant-common";
 import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
 import { dot_add_fused } from "./matmul-quant";
-import { vnni } from "./dot-probe";
+import { dot_i7_unsigned, vnni } from "./dot-probe";
 import { pairQ8, pairsQ8Fused } from "./decode-q8-passes";
+import { expandSplit, pairsQ8Split } from "./decode-q8-split";
 
 // Layouts as matmul-quant.ts (repack.ts): per panel nb panel-blocks of PB weight bytes, then (separately) nb scale
 // groups. With P panels, a Q8_0 pass takes panels p and p + P/2, a relaxed Q4_0 pass p, p + P/3 and p + 2P/3: weight
@@ -161,8 +162,9 @@ function triplesQ4<F>(out: usize, wq: usize, wd: usize, xe: usize, nb: i32, thir
 
 /**
  * out[r] = Σ_c w[r, c] x[c] for one token and Q8_0 weights (x quantized by quantize_q8_0 into xq, xd, xs); xe is
- * scratch of cols·9 bytes (the expanded activations; 16-byte aligned is best). Relaxed: fused dot-adds on offset
- * weights where the engine's own dot-adds are vpdpbusd (vnni(), never set_dot_add_fused: pmaddubsw would saturate).
+ * scratch of cols·10 bytes (the expanded activations; 16-byte aligned is best). Relaxed: fused dot-adds on offset
+ * weights where the engine's own dot-adds are vpdpbusd (vnni(), never set_dot_add_fused: pmaddubsw would saturate),
+ * else split activations where the engine's i16 relaxed dots are pmaddubsw (dot_i7_unsigned(): Node), else i16 pairs.
  */
 export function decode_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, xe: usize): void {
   if (ASC_FEATURE_RELAXED_SIMD && vnni()) {
@@ -174,6 +176,10 @@ export function decode_q8_0(out: usize, wq: usize, wd: usize, xq: usize, xd: usi
   if (!ASC_FEATURE_RELAXED_SIMD) {
     // SIMD128: one panel at a time, as matmul_q8_0 (pairs not measured faster in Node).
     for (let r = 0; r < rows; r += 4) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, x16, xd, xs, nb, r, rows);
+    return;
+  }
+  if (dot_i7_unsigned()) {
+    q8Split(out, wq, wd, xq, xd, xs, rows, cols, xe);
     return;
   }
   if (rows > 4) expand(xe, x16, xd, xs, nb, 16);
@@ -196,6 +202,17 @@ function q8Fused(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usi
   pairsQ8Fused(out, wq, wd, xe, nb, half, rows);
   const r = half << 3;
   if (r < rows) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, x16, xd, xs, nb, r, rows);
+}
+
+/** Relaxed Q8_0's split form (decode-q8-split.ts): panels p and p + P/2 per pass, a last odd panel alone. */
+function q8Split(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usize, rows: i32, cols: i32, xe: usize): void {
+  const nb = cols >> 5;
+  const pw = <usize>nb * 128, ps = <usize>nb * 8;
+  const half = ((rows + 3) >> 2) >> 1;
+  if (half > 0) expandSplit(xe, xq, xd, nb, XB);
+  pairsQ8Split(out, wq, wd, xe, nb, half, rows);
+  const r = half << 3;
+  if (r < rows) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xq + X16, xd, xs, nb, r, rows);
 }
 
 /**

@@ -34,3 +34,28 @@ export function dot_add_fused(): i32 {
 export function set_dot_add_fused(v: i32): void {
   fused = v;
 }
+
+// -1 (i8) and 200 in the low pair, -8 and 255 in the next: split Q8_0's largest operands (decode-q8-passes.ts).
+const PROBE_U: usize = memory.data<u8>([0xff, 0xff, 0xf8, 0xf8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  200, 200, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+let unsignedDot: i32 = -1;
+
+/**
+ * Whether i16x8.relaxed_dot_i8x16_i7x16_s reads its second operand's bytes past 127 as unsigned, unsaturated at our
+ * sizes (x86's pmaddubsw: -1·200·2 = -400, -8·255·2 = -4080): relaxed SIMD leaves those bytes to the engine, so split
+ * Q8_0 decode (offset weights 0..255 against activation nibbles -8..7) runs only where this answers 1. Asked once
+ * per instance; 0 on SIMD128 or after set_dot_i7_unsigned(0).
+ */
+export function dot_i7_unsigned(): i32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0;
+  if (unsignedDot < 0) {
+    const r = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(PROBE_U), v128.load(PROBE_U, 16));
+    unsignedDot = i16x8.extract_lane_s(r, 0) == -400 && i16x8.extract_lane_s(r, 1) == -4080 ? 1 : 0;
+  }
+  return unsignedDot;
+}
+
+/** 0: dot_i7_unsigned answers 0 in this instance (the tests hold the other forms); anything else asks the engine again. */
+export function set_dot_i7_unsigned(v: i32): void {
+  unsignedDot = v == 0 ? 0 : -1;
+}

@@ -33,6 +33,7 @@ export function is_relaxed(): i32 {
 }
 export { matmul_q4_0_i16 } from "./matmul-quant";
 export { set_dot_add_fused } from "./matmul-quant";
+export { dot_i7_unsigned, set_dot_i7_unsigned } from "./dot-probe";
 export { decode_q8_0, decode_q8_0_fused, decode_q4_0 } from "./decode-pair";
 export { matmul_q8_0_fused, matmul_q8_0_i16 } from "./matmul-quant";
 export { argmax_f32 } from "./argmax";

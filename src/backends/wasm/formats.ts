@@ -44,8 +44,8 @@ export interface WasmFormat {
   embed(k: KernelExports, out: number, w: PackedMatrix, cols: number, tokens: number, nTokens: number): void;
 }
 
-/** Scratch bytes per input column that WasmFormat.decode needs (the expanded activations of decode-pair.ts). */
-export const DECODE_SCRATCH_PER_COL = 9;
+/** Scratch bytes per input column that WasmFormat.decode needs (the expanded activations of decode-pair.ts; 10: Q8_0's split form). */
+export const DECODE_SCRATCH_PER_COL = 10;
 
 type Row = Omit<WasmFormat, "type" | "blockElems" | "blockBytes">;
 

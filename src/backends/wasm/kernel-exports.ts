@@ -45,7 +45,7 @@ export interface KernelExports {
   embed_float(out: number, w: number, elemBytes: number, cols: number, tokens: number, nTokens: number): void;
   embed_quant(out: number, wq: number, wd: number, q4: number, cols: number, tokens: number, nTokens: number): void;
   attention_typed(out: number, q: number, k: number, v: number, scores: number, pos0: number, nTokens: number, nHeads: number, nKvHeads: number, headDim: number, rowBytes: number, type: number, tile: number): void;
-  /** One token's Q8_0 / Q4_0 matmul, two panels per pass; xe: scratch of cols·9 bytes (kernels/wasm/decode-pair.ts). */
+  /** One token's Q8_0 / Q4_0 matmul, two panels per pass; xe: scratch of cols·10 bytes (kernels/wasm/decode-pair.ts). */
   decode_q8_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
   decode_q4_0(out: number, wq: number, wd: number, xq: number, xd: number, xs: number, rows: number, cols: number, xe: number): void;
   /** decode_q8_0's fused vpdpbusd form, which decode_q8_0 takes only where vnni() answers true: the tests run it anywhere (exact on quants ≤ 0). */
