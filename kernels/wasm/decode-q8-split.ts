@@ -27,33 +27,47 @@ import { storeRows4 } from "./kquant-common";
 export const EBS: usize = 320;
 
 /**
- * Constants loaded from memory (before a loop, V8 then keeps them in registers): the byte shuffle of a splat of
- * x[4v..4v+3] to the pairs layout's order (x0 x1 four times, x2 x3 four times), the i16 pairs (1, 16), 0x80 bytes.
+ * Constants loaded from memory (before a loop, V8 then keeps them in registers): the i16 pairs (1, 16), 0x80 bytes,
+ * then per weight vector v of a 16-quant half block the byte shuffle of its quants to the pairs layout's order
+ * (x[4v], x[4v + 1] four times, x[4v + 2], x[4v + 3] four times).
  */
-const PAIRS: usize = memory.data<u8>([0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3,
+const PAIRS: usize = memory.data<u8>([
   1, 0, 16, 0, 1, 0, 16, 0, 1, 0, 16, 0, 1, 0, 16, 0,
-  128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128]);
+  128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3,
+  4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7,
+  8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11,
+  12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15]);
+
+/** Stores vectors v and v + 4 of a block's xl, xh (32v and 32v + 16; from quants 0..15 and 16..31) by shuffle p. */
+@inline function spread(xe: usize, l0: v128, h0: v128, l1: v128, h1: v128, p: v128, v: usize): void {
+  v128.store(xe + 32 * v, i8x16.relaxed_swizzle(l0, p));
+  v128.store(xe + 32 * v + 16, i8x16.relaxed_swizzle(h0, p));
+  v128.store(xe + 32 * v + 128, i8x16.relaxed_swizzle(l1, p));
+  v128.store(xe + 32 * v + 144, i8x16.relaxed_swizzle(h1, p));
+}
 
 /**
  * Split form's expansion (EBS bytes per block): per weight vector v the quants it meets as xl at 32v and xh at
  * 32v + 16, then d splatted (256) and −2048·Σxh splatted (272); 288 and 304 are the passes' (scalesSplit). xq: the
- * blocks' i8 quants (quantize_q8_0's blocks, xb bytes apart).
+ * blocks' i8 quants (quantize_q8_0's blocks, xb bytes apart). The shuffles' indices are all below 16 (relaxed_swizzle
+ * is then swizzle everywhere).
  */
 export function expandSplit(xe: usize, xq: usize, xd: usize, nb: i32, xb: usize): void {
-  const pat = v128.load(PAIRS);
-  for (let b = 0; b < nb; b++) {
-    let s = i16x8.splat(0);
-    for (let v: usize = 0; v < 8; v++) {
-      const c = i8x16.swizzle(v128.load32_splat(xq + 4 * v), pat);
-      const h = i8x16.shr_s(c, 4);
-      v128.store(xe + 32 * v, v128.and(c, i8x16.splat(15)));
-      v128.store(xe + 32 * v + 16, h);
-      s = i16x8.add(s, i16x8.extadd_pairwise_i8x16_s(h)); // each quant's xh four times over the 8 vectors
-    }
-    const t = i32x4.extadd_pairwise_i16x8_s(s);
-    const sum4 = i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3);
+  const p0 = v128.load(PAIRS, 32), p1 = v128.load(PAIRS, 48), p2 = v128.load(PAIRS, 64), p3 = v128.load(PAIRS, 80);
+  const end = xe + <usize>nb * EBS;
+  while (xe < end) {
+    const q0 = v128.load(xq), q1 = v128.load(xq, 16);
+    const l0 = v128.and(q0, i8x16.splat(15)), l1 = v128.and(q1, i8x16.splat(15));
+    const h0 = i8x16.shr_s(q0, 4), h1 = i8x16.shr_s(q1, 4);
+    spread(xe, l0, h0, l1, h1, p0, 0);
+    spread(xe, l0, h0, l1, h1, p1, 1);
+    spread(xe, l0, h0, l1, h1, p2, 2);
+    spread(xe, l0, h0, l1, h1, p3, 3);
+    const t = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(h0), i16x8.extadd_pairwise_i8x16_s(h1)));
+    const sum = i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3);
     v128.store(xe + 256, v128.load32_splat(xd));
-    v128.store(xe + 272, i32x4.splat(-512 * sum4)); // −2048·Σxh
+    v128.store(xe + 272, i32x4.splat(-2048 * sum)); // −2048·Σxh
     xe += EBS;
     xq += xb;
     xd += 4;
@@ -104,7 +118,7 @@ export function expandSplit(xe: usize, xq: usize, xd: usize, nb: i32, xb: usize)
   scalesSplit(xe, sa, sa + ps, nb);
   let oa = f32x4.splat(0), ob = f32x4.splat(0);
   let wb = wa + pw;
-  const k = v128.load(PAIRS, 32), m = v128.load(PAIRS, 16);
+  const k = v128.load(PAIRS, 16), m = v128.load(PAIRS);
   const end = xe + <usize>nb * EBS;
   while (xe < end) {
     let xl = v128.load(xe), xh = v128.load(xe, 16);
