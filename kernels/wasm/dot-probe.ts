@@ -1,4 +1,4 @@
-// The engine probe for fused i32 dot-adds (relaxed_dot_i8x16_i7x16_add_s as one AVX-VNNI vpdpbusd), asked once per instance.
+// Engine probes, asked once per instance: fused i32 dot-adds (one AVX-VNNI vpdpbusd); i16 dots reading 7-bit operands unsigned.
 
 // 16 bytes of 127 and 16 of 0xff: the probe's operands, loaded from memory so that no optimizer folds the probe.
 const PROBE: usize = memory.data<u8>([127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127,
@@ -35,7 +35,7 @@ export function set_dot_add_fused(v: i32): void {
   fused = v;
 }
 
-// -1 (i8) and 200 in the low pair, -8 and 255 in the next: split Q8_0's largest operands (decode-q8-passes.ts).
+// -1 (i8) and 200 in the low pair, -8 and 255 in the next: split Q8_0's largest operands (decode-q8-split.ts).
 const PROBE_U: usize = memory.data<u8>([0xff, 0xff, 0xf8, 0xf8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   200, 200, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 let unsignedDot: i32 = -1;
