@@ -5,8 +5,8 @@ import { f16x4At, storeRows4 } from "./kquant-common";
 import { blockQ4Fused, blockQ4Relaxed, blockQ4Wide, blockQ8 } from "./decode-legacy";
 import { dot_add_fused } from "./matmul-quant";
 import { dot_i7_unsigned, vnni } from "./dot-probe";
-import { pairQ8, pairsQ8Fused } from "./decode-q8-passes";
-import { expandSplit, pairsQ8Split } from "./decode-q8-split";
+import { FusedPairs, SplitPairs, pairQ8, pairsQ8 } from "./decode-q8-passes";
+import { expandSplit } from "./decode-q8-split";
 
 // Layouts as matmul-quant.ts (repack.ts): per panel nb panel-blocks of PB weight bytes, then (separately) nb scale
 // groups. With P panels, a Q8_0 pass takes panels p and p + P/2, a relaxed Q4_0 pass p, p + P/3 and p + 2P/3: weight
@@ -199,7 +199,7 @@ function q8Fused(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usi
   const pw = <usize>nb * 128, ps = <usize>nb * 8, x16 = xq + X16;
   const half = ((rows + 3) >> 2) >> 1;
   if (half > 0) expand(xe, xq, xd, xs, nb, 8, 7); // then 128·(−Σq): the offset weights' start
-  pairsQ8Fused(out, wq, wd, xe, nb, half, rows);
+  pairsQ8<FusedPairs>(out, wq, wd, xe, nb, half, rows);
   const r = half << 3;
   if (r < rows) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, x16, xd, xs, nb, r, rows);
 }
@@ -210,7 +210,7 @@ function q8Split(out: usize, wq: usize, wd: usize, xq: usize, xd: usize, xs: usi
   const pw = <usize>nb * 128, ps = <usize>nb * 8;
   const half = ((rows + 3) >> 2) >> 1;
   if (half > 0) expandSplit(xe, xq, xd, nb, XB);
-  pairsQ8Split(out, wq, wd, xe, nb, half, rows);
+  pairsQ8<SplitPairs>(out, wq, wd, xe, nb, half, rows);
   const r = half << 3;
   if (r < rows) single(true, false, out + (<usize>r << 2), wq + (<usize>r >> 2) * pw, wd + (<usize>r >> 2) * ps, xq + X16, xd, xs, nb, r, rows);
 }

@@ -1,6 +1,7 @@
 // Relaxed Q8_0 decode (one token), two 4-row panels far apart per pass: i16 steps, or fused dot-adds on offset weights.
 import { SINK, madd } from "./common";
 import { f16x4At, storeRows4 } from "./kquant-common";
+import { pairQ8Split } from "./decode-q8-split";
 
 // Layout as decode-pair.ts: per panel nb panel-blocks of 128 weight bytes (repack.ts's pairs layout: vector v
 // holds elements 4v..4v+3 of the four rows, row rr's elements 4v + k, 4v + k + 1 at 8(k>>1) + 2rr), then the
@@ -139,12 +140,17 @@ const QUADS: usize = memory.data<u8>([0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6,
   storeRows4(o2, ob, r, rows);
 }
 
-/** The `half` passes of two Q8_0 panels, fused form (a function of its own for V8's allocator). */
-export function pairsQ8Fused(out: usize, wq: usize, wd: usize, xe: usize, nb: i32, half: i32, rows: i32): void {
+/** pairsQ8's form (a marker type, resolved at compile time): the fused pairs above, or the split ones (decode-q8-split.ts). */
+export class FusedPairs {}
+export class SplitPairs {}
+
+/** The `half` passes of two Q8_0 panels (p and p + half) in form F (each form a function of its own for V8's allocator). */
+export function pairsQ8<F>(out: usize, wq: usize, wd: usize, xe: usize, nb: i32, half: i32, rows: i32): void {
   const pw = <usize>nb * 128, ps = <usize>nb * 8;
   const hw = <usize>half * pw, hs = <usize>half * ps, ho = <usize>half << 4;
   for (let p = 0; p < half; p++) {
     const o = out + (<usize>p << 4);
-    pairQ8Fused(o, wq + <usize>p * pw, hw, wd + <usize>p * ps, hs, xe, nb, (p + half) << 2, rows, o + ho);
+    if (idof<F>() == idof<SplitPairs>()) pairQ8Split(o, wq + <usize>p * pw, hw, wd + <usize>p * ps, hs, xe, nb, (p + half) << 2, rows, o + ho);
+    else pairQ8Fused(o, wq + <usize>p * pw, hw, wd + <usize>p * ps, hs, xe, nb, (p + half) << 2, rows, o + ho);
   }
 }

@@ -114,8 +114,8 @@ export function expandSplit(xe: usize, xq: usize, xd: usize, nb: i32, xb: usize)
   return i32x4.add(i32x4.add(a, i32x4.dot_i16x8_s(v128.shuffle<i16>(l, h, 4, 12, 5, 13, 6, 14, 7, 15), m)), c);
 }
 
-/** Split form, two panels (as pairQ8, on expandSplit's expansion, scalesSplit's products written first). */
-@inline function pairQ8Split(o: usize, wa: usize, pw: usize, sa: usize, ps: usize, xe: usize, nb: i32, r: i32, rows: i32, o2: usize): void {
+/** Split form, two panels (as pairQ8, on expandSplit's expansion, scalesSplit's products written first; pairsQ8<SplitPairs> takes each pass). */
+@inline export function pairQ8Split(o: usize, wa: usize, pw: usize, sa: usize, ps: usize, xe: usize, nb: i32, r: i32, rows: i32, o2: usize): void {
   scalesSplit(xe, sa, sa + ps, nb);
   let oa = f32x4.splat(0), ob = f32x4.splat(0);
   let wb = wa + pw;
@@ -157,14 +157,4 @@ export function expandSplit(xe: usize, xq: usize, xd: usize, nb: i32, xb: usize)
   }
   v128.store(o, oa);
   storeRows4(o2, ob, r, rows);
-}
-
-/** The `half` passes of two Q8_0 panels, split form (a function of its own for V8's allocator). */
-export function pairsQ8Split(out: usize, wq: usize, wd: usize, xe: usize, nb: i32, half: i32, rows: i32): void {
-  const pw = <usize>nb * 128, ps = <usize>nb * 8;
-  const hw = <usize>half * pw, hs = <usize>half * ps, ho = <usize>half << 4;
-  for (let p = 0; p < half; p++) {
-    const o = out + (<usize>p << 4);
-    pairQ8Split(o, wq + <usize>p * pw, hw, wd + <usize>p * ps, hs, xe, nb, (p + half) << 2, rows, o + ho);
-  }
 }
